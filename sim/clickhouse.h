@@ -1,0 +1,59 @@
+#pragma once
+// ClickHouse over its HTTP interface: the engine behind the simulated Cargo API.
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/process.h"
+
+namespace cargomon::sim {
+
+// An error ClickHouse reported. what() is ClickHouse's own text ("Code: 396, e.displayText() = ...").
+class ClickHouseError : public std::runtime_error {
+public:
+    ClickHouseError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+    int code() const { return code_; }  // 0 when the server could not be reached or answered garbage
+
+private:
+    int code_;
+};
+
+using Settings = std::vector<std::pair<std::string, std::string>>;
+
+// Thread-safe; each call uses its own connection.
+class ClickHouseClient {
+public:
+    explicit ClickHouseClient(std::string url);  // "http://127.0.0.1:8123"
+    const std::string& url() const { return url_; }
+
+    // Runs `sql` (with FORMAT in it if an answer is wanted) and returns the body.
+    // `settings` go in the URL in order (so a trailing readonly=1 locks those before it).
+    std::string query(std::string_view sql, const Settings& settings = {}) const;
+    // INSERT INTO `table` FORMAT `format` with `data` as the body.
+    void insert(std::string_view table, std::string_view format, std::string data) const;
+    bool ping() const;
+
+private:
+    std::string url_;
+    std::string host_;
+    int port_ = 0;
+};
+
+// A private clickhouse-server (the Debian package's binary) on a free loopback port,
+// with a generated config under `data_dir`; stopped when this object goes away.
+class ClickHouseServer {
+public:
+    explicit ClickHouseServer(std::string data_dir);  // throws when it does not answer within 30 s
+    ~ClickHouseServer();
+    std::string url() const;
+
+private:
+    std::string data_dir_;
+    int http_port_ = 0;
+    std::unique_ptr<Process> process_;
+};
+
+}  // namespace cargomon::sim
