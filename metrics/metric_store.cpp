@@ -1,0 +1,185 @@
+#include "metrics/metric_store.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <unordered_set>
+
+#include "metrics/names.h"
+
+namespace cargomon::metrics {
+namespace {
+
+[[noreturn]] void reject(const std::string& collector, std::string_view family, const std::string& why) {
+    throw std::invalid_argument("collector \"" + collector + "\", metric \"" + std::string(family) + "\": " + why);
+}
+
+// Label sets as one string; '\xff' never occurs in UTF-8, so distinct sets never collide.
+std::string series_key(const Labels& labels) {
+    std::string key;
+    for (const auto& [name, value] : labels) {
+        key += name;
+        key += '\xff';
+        key += value;
+        key += '\xff';
+    }
+    return key;
+}
+
+std::string labels_text(const Labels& labels) {
+    std::string text = "{";
+    for (const auto& [name, value] : labels) {
+        if (text.size() > 1) text += ',';
+        text += name + "=\"" + value + '"';
+    }
+    return text + '}';
+}
+
+void normalize_family(const std::string& collector, Family& family) {
+    if (!is_valid_metric_name(family.name)) reject(collector, family.name, "invalid metric name");
+    if (family.type == MetricType::counter && !family.name.ends_with("_total"))
+        reject(collector, family.name, "counter names must end in _total");
+    if (!is_valid_utf8(family.help)) reject(collector, family.name, "help is not valid UTF-8");
+    std::unordered_set<std::string> seen;
+    seen.reserve(family.samples.size());
+    for (auto& sample : family.samples) {
+        std::sort(sample.labels.begin(), sample.labels.end());
+        for (std::size_t i = 0; i < sample.labels.size(); ++i) {
+            const auto& [name, value] = sample.labels[i];
+            if (!is_valid_label_name(name)) reject(collector, family.name, "invalid label name \"" + name + "\"");
+            if (i > 0 && sample.labels[i - 1].first == name)
+                reject(collector, family.name, "label \"" + name + "\" given twice");
+            if (!is_valid_utf8(value))
+                reject(collector, family.name, "value of label \"" + name + "\" is not valid UTF-8");
+        }
+        if (family.type == MetricType::counter && sample.value < 0)
+            reject(collector, family.name, "counter value below zero");
+        if (!seen.insert(series_key(sample.labels)).second)
+            reject(collector, family.name, "duplicate series " + labels_text(sample.labels));
+    }
+}
+
+// Checks what only the whole store can tell: a name another collector also publishes must
+// have the same type and must not repeat any of that collector's series.
+void check_against_others(const std::string& collector, const Snapshot& snapshot, const StoreView& current) {
+    for (const auto& family : snapshot.families) {
+        auto merged = std::lower_bound(current.families.begin(), current.families.end(), family.name,
+                                       [](const MergedFamily& m, const std::string& name) { return m.name < name; });
+        if (merged == current.families.end() || merged->name != family.name) continue;
+        std::unordered_set<std::string> others;
+        for (const auto& [owner, part] : merged->parts) {
+            if (owner == collector) continue;
+            if (part->type != family.type)
+                reject(collector, family.name, "collector \"" + std::string(owner) + "\" publishes it with another type");
+            for (const auto& sample : part->samples) others.insert(series_key(sample.labels));
+        }
+        for (const auto& sample : family.samples)
+            if (others.contains(series_key(sample.labels)))
+                reject(collector, family.name, "series " + labels_text(sample.labels) + " is published by another collector");
+    }
+}
+
+std::size_t count_series(const Snapshot& snapshot) {
+    std::size_t n = 0;
+    for (const auto& family : snapshot.families) n += family.samples.size();
+    return n;
+}
+
+}  // namespace
+
+MetricStore::MetricStore() : current_(std::make_shared<const StoreView>()) {}
+
+void MetricStore::publish(const std::string& collector, Snapshot snapshot, SystemTime collected_at) {
+    if (collector.empty()) throw std::invalid_argument("collector name is empty");
+    std::unordered_set<std::string_view> names;
+    for (auto& family : snapshot.families) {
+        normalize_family(collector, family);
+        if (!names.insert(family.name).second) reject(collector, family.name, "family given twice");
+    }
+    auto published = std::make_shared<CollectorSnapshot>();
+    published->collector = collector;
+    published->collected_at = collected_at;
+    published->series = count_series(snapshot);
+    published->snapshot = std::move(snapshot);
+
+    std::lock_guard lock(writers_);
+    auto current = view();
+    check_against_others(collector, published->snapshot, *current);
+    Collectors next;
+    for (const auto& entry : current->collectors)
+        if (entry->collector != collector) next.push_back(entry);
+    next.push_back(std::move(published));
+    install(std::move(next));
+}
+
+void MetricStore::remove(const std::string& collector) {
+    std::lock_guard lock(writers_);
+    Collectors next;
+    for (const auto& entry : view()->collectors)
+        if (entry->collector != collector) next.push_back(entry);
+    install(std::move(next));
+}
+
+void MetricStore::expire_older_than(SystemTime cutoff) {
+    std::lock_guard lock(writers_);
+    Collectors next;
+    for (const auto& entry : view()->collectors)
+        if (entry->collected_at >= cutoff) next.push_back(entry);
+    install(std::move(next));
+}
+
+void MetricStore::install(Collectors collectors) {
+    std::sort(collectors.begin(), collectors.end(),
+              [](const auto& a, const auto& b) { return a->collector < b->collector; });
+    auto next = std::make_shared<StoreView>();
+    std::vector<std::pair<std::string_view, MergedFamily::Part>> parts;
+    for (const auto& entry : collectors) {
+        next->series += entry->series;
+        for (const auto& family : entry->snapshot.families) parts.emplace_back(family.name, MergedFamily::Part{entry->collector, &family});
+    }
+    // Stable: within one name, parts stay in collector order.
+    std::stable_sort(parts.begin(), parts.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [name, part] : parts) {
+        if (next->families.empty() || next->families.back().name != name)
+            next->families.push_back(MergedFamily{.name = name, .help = part.family->help, .type = part.family->type});
+        next->families.back().parts.push_back(part);
+    }
+    next->collectors = std::move(collectors);
+    std::lock_guard lock(current_mu_);
+    current_ = std::move(next);
+}
+
+std::shared_ptr<const StoreView> MetricStore::view() const {
+    std::lock_guard lock(current_mu_);
+    return current_;
+}
+
+std::size_t MetricStore::series_count() const { return view()->series; }
+
+std::size_t MetricStore::series_count(const std::string& collector) const {
+    for (const auto& entry : view()->collectors)
+        if (entry->collector == collector) return entry->series;
+    return 0;
+}
+
+std::vector<prometheus::MetricFamily> MetricStore::Collect() const {
+    auto current = view();
+    std::vector<prometheus::MetricFamily> out;
+    out.reserve(current->families.size());
+    for (const auto& merged : current->families) {
+        auto& family = out.emplace_back();
+        family.name = merged.name;
+        family.help = merged.help;
+        family.type = merged.type == MetricType::counter ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge;
+        for (const auto& part : merged.parts) {
+            for (const auto& sample : part.family->samples) {
+                auto& metric = family.metric.emplace_back();
+                for (const auto& [name, value] : sample.labels) metric.label.push_back({name, value});
+                if (merged.type == MetricType::counter) metric.counter.value = sample.value;
+                else metric.gauge.value = sample.value;
+            }
+        }
+    }
+    return out;
+}
+
+}  // namespace cargomon::metrics

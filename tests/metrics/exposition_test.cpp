@@ -1,0 +1,166 @@
+#include "metrics/exposition.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <cmath>
+#include <limits>
+
+namespace cargomon::metrics {
+namespace {
+
+const SystemTime t0{std::chrono::seconds{1'800'000'000}};
+constexpr double inf = std::numeric_limits<double>::infinity();
+
+std::shared_ptr<const StoreView> populated_store(MetricStore& store) {
+    Family weird{.name = "cargo_weird", .help = "Line one\nback\\slash \"quoted\"", .type = MetricType::gauge};
+    weird.samples = {
+        {{{"path", "a\"b\\c\nd"}}, 0.25},  {{{"k", "inf"}}, inf},       {{{"k", "minus_inf"}}, -inf},
+        {{{"k", "nan"}}, std::nan("")},    {{{"k", "big"}}, 1e6},       {{{"k", "huge"}}, 1e20},
+        {{{"k", "tiny"}}, 1.5e-7},         {{{"k", "neg"}}, -3},
+    };
+    Family runs{.name = "cargo_runs_total", .help = "Runs.", .type = MetricType::counter,
+                .samples = {{{{"status", "ok"}}, 12}}};
+    store.publish("c", Snapshot{{weird, runs}}, t0);
+    return store.view();
+}
+
+TEST(Exposition, StoreInTextFormat) {
+    MetricStore store;
+    EXPECT_EQ(expose({}, *populated_store(store), Format::text),
+              "# HELP cargo_runs_total Runs.\n"
+              "# TYPE cargo_runs_total counter\n"
+              "cargo_runs_total{status=\"ok\"} 12\n"
+              "# HELP cargo_weird Line one\\nback\\\\slash \"quoted\"\n"
+              "# TYPE cargo_weird gauge\n"
+              "cargo_weird{path=\"a\\\"b\\\\c\\nd\"} 0.25\n"
+              "cargo_weird{k=\"inf\"} +Inf\n"
+              "cargo_weird{k=\"minus_inf\"} -Inf\n"
+              "cargo_weird{k=\"nan\"} NaN\n"
+              "cargo_weird{k=\"big\"} 1000000\n"
+              "cargo_weird{k=\"huge\"} 1e+20\n"
+              "cargo_weird{k=\"tiny\"} 1.5e-07\n"
+              "cargo_weird{k=\"neg\"} -3\n");
+}
+
+TEST(Exposition, StoreInOpenMetrics) {
+    MetricStore store;
+    EXPECT_EQ(expose({}, *populated_store(store), Format::openmetrics),
+              "# HELP cargo_runs Runs.\n"
+              "# TYPE cargo_runs counter\n"
+              "cargo_runs_total{status=\"ok\"} 12\n"
+              "# HELP cargo_weird Line one\\nback\\\\slash \\\"quoted\\\"\n"
+              "# TYPE cargo_weird gauge\n"
+              "cargo_weird{path=\"a\\\"b\\\\c\\nd\"} 0.25\n"
+              "cargo_weird{k=\"inf\"} +Inf\n"
+              "cargo_weird{k=\"minus_inf\"} -Inf\n"
+              "cargo_weird{k=\"nan\"} NaN\n"
+              "cargo_weird{k=\"big\"} 1000000\n"
+              "cargo_weird{k=\"huge\"} 1e+20\n"
+              "cargo_weird{k=\"tiny\"} 1.5e-07\n"
+              "cargo_weird{k=\"neg\"} -3\n"
+              "# EOF\n");
+}
+
+std::vector<prometheus::MetricFamily> registry_families() {
+    prometheus::Registry registry;
+    prometheus::BuildCounter().Name("cargomon_scrapes_total").Help("Scrapes.").Register(registry)
+        .Add({{"handler", "/metrics"}}).Increment(3);
+    prometheus::BuildGauge().Name("cargomon_up").Register(registry).Add({}).Set(1);
+    auto& histogram = prometheus::BuildHistogram()
+                          .Name("cargomon_scrape_duration_seconds")
+                          .Help("Scrape time.")
+                          .Register(registry)
+                          .Add({}, prometheus::Histogram::BucketBoundaries{0.1, 1});
+    histogram.Observe(0.05);
+    histogram.Observe(2);
+    return registry.Collect();
+}
+
+TEST(Exposition, RegistryInTextFormat) {
+    EXPECT_EQ(expose(registry_families(), StoreView{}, Format::text),
+              "# HELP cargomon_scrapes_total Scrapes.\n"
+              "# TYPE cargomon_scrapes_total counter\n"
+              "cargomon_scrapes_total{handler=\"/metrics\"} 3\n"
+              "# TYPE cargomon_up gauge\n"
+              "cargomon_up 1\n"
+              "# HELP cargomon_scrape_duration_seconds Scrape time.\n"
+              "# TYPE cargomon_scrape_duration_seconds histogram\n"
+              "cargomon_scrape_duration_seconds_bucket{le=\"0.1\"} 1\n"
+              "cargomon_scrape_duration_seconds_bucket{le=\"1\"} 1\n"
+              "cargomon_scrape_duration_seconds_bucket{le=\"+Inf\"} 2\n"
+              "cargomon_scrape_duration_seconds_sum 2.05\n"
+              "cargomon_scrape_duration_seconds_count 2\n");
+}
+
+TEST(Exposition, RegistryInOpenMetrics) {
+    EXPECT_EQ(expose(registry_families(), StoreView{}, Format::openmetrics),
+              "# HELP cargomon_scrapes Scrapes.\n"
+              "# TYPE cargomon_scrapes counter\n"
+              "cargomon_scrapes_total{handler=\"/metrics\"} 3\n"
+              "# TYPE cargomon_up gauge\n"
+              "cargomon_up 1\n"
+              "# HELP cargomon_scrape_duration_seconds Scrape time.\n"
+              "# TYPE cargomon_scrape_duration_seconds histogram\n"
+              "cargomon_scrape_duration_seconds_bucket{le=\"0.1\"} 1\n"
+              "cargomon_scrape_duration_seconds_bucket{le=\"1.0\"} 1\n"
+              "cargomon_scrape_duration_seconds_bucket{le=\"+Inf\"} 2\n"
+              "cargomon_scrape_duration_seconds_sum 2.05\n"
+              "cargomon_scrape_duration_seconds_count 2\n"
+              "# EOF\n");
+}
+
+TEST(Exposition, RegistryCounterWithoutTotalGetsItInOpenMetricsOnly) {
+    prometheus::Registry registry;
+    prometheus::BuildCounter().Name("legacy_events").Register(registry).Add({}).Increment();
+    EXPECT_EQ(expose(registry.Collect(), StoreView{}, Format::text), "# TYPE legacy_events counter\nlegacy_events 1\n");
+    EXPECT_EQ(expose(registry.Collect(), StoreView{}, Format::openmetrics),
+              "# TYPE legacy_events counter\nlegacy_events_total 1\n# EOF\n");
+}
+
+TEST(Exposition, RegistryAndStoreInOneAnswerAndEmptyFamiliesSkipped) {
+    MetricStore store;
+    store.publish("c", Snapshot{{Family{.name = "cargo_empty"}, Family{.name = "cargo_one", .samples = {{{}, 1}}}}}, t0);
+    prometheus::Registry registry;
+    prometheus::BuildGauge().Name("cargomon_up").Register(registry).Add({}).Set(1);
+    prometheus::BuildGauge().Name("cargomon_nothing").Register(registry);
+    EXPECT_EQ(expose(registry.Collect(), *store.view(), Format::text),
+              "# TYPE cargomon_up gauge\ncargomon_up 1\n# TYPE cargo_one gauge\ncargo_one 1\n");
+}
+
+TEST(Exposition, FormatValue) {
+    EXPECT_EQ(format_value(0), "0");
+    EXPECT_EQ(format_value(1), "1");
+    EXPECT_EQ(format_value(-1), "-1");
+    EXPECT_EQ(format_value(0.1), "0.1");
+    EXPECT_EQ(format_value(123456.789), "123456.789");
+    EXPECT_EQ(format_value(1e15), "1000000000000000");
+    EXPECT_EQ(format_value(1e300), "1e+300");
+    EXPECT_EQ(format_value(inf), "+Inf");
+    EXPECT_EQ(format_value(-inf), "-Inf");
+    EXPECT_EQ(format_value(std::nan("")), "NaN");
+}
+
+TEST(Exposition, NegotiatesTheFormatFromAccept) {
+    EXPECT_EQ(negotiate_format(""), Format::text);
+    EXPECT_EQ(negotiate_format("application/openmetrics-text; version=1.0.0"), Format::openmetrics);
+    EXPECT_EQ(negotiate_format("APPLICATION/OpenMetrics-Text"), Format::openmetrics);
+    // What Prometheus 2.42 sends.
+    EXPECT_EQ(negotiate_format("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+                               "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"),
+              Format::openmetrics);
+    EXPECT_EQ(negotiate_format("application/openmetrics-text; version=0.0.1"), Format::text);
+    EXPECT_EQ(negotiate_format("text/plain;version=0.0.4;q=0.9, application/openmetrics-text;q=0.5"), Format::text);
+    EXPECT_EQ(negotiate_format("application/openmetrics-text;q=0"), Format::text);
+    EXPECT_EQ(negotiate_format("application/openmetrics-text;q=zero"), Format::text);
+    EXPECT_EQ(negotiate_format("application/json"), Format::text);
+    EXPECT_EQ(negotiate_format("*/*;q=0.2, application/openmetrics-text;q=0.3"), Format::openmetrics);
+    EXPECT_EQ(content_type(Format::text), "text/plain; version=0.0.4; charset=utf-8");
+    EXPECT_EQ(content_type(Format::openmetrics), "application/openmetrics-text; version=1.0.0; charset=utf-8");
+}
+
+}  // namespace
+}  // namespace cargomon::metrics
