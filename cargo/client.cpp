@@ -1,0 +1,337 @@
+#include "cargo/client.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+
+#include "cargo/decode.h"
+#include "cargo/retry.h"
+#include "common/timefmt.h"
+
+namespace cargomon::cargo {
+namespace {
+
+// encodeURIComponent with axios' exceptions (':', '$', ',' literal, space as '+'), so
+// the API receives exactly what the official client sends.
+std::string url_encode(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (unsigned char c : text) {
+        if (std::isalnum(c) || std::string_view("-_.!~*'():$,").find(static_cast<char>(c)) != std::string_view::npos) {
+            out += static_cast<char>(c);
+        } else if (c == ' ') {
+            out += '+';
+        } else {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "%%%02X", c);
+            out += buf;
+        }
+    }
+    return out;
+}
+
+// GET parameters, serialised like axios: absent values left out, lists as key[]=a&key[]=b.
+class Params {
+public:
+    void add(std::string_view key, const std::optional<std::string>& value) {
+        if (value) add(key, std::string_view(*value));
+    }
+    void add(std::string_view key, std::string_view value) {
+        text_ += text_.empty() ? '?' : '&';
+        text_ += url_encode(key) + "=" + url_encode(value);
+    }
+    void add(std::string_view key, std::optional<bool> value) {
+        if (value) add(key, std::string_view(*value ? "true" : "false"));
+    }
+    void add(std::string_view key, std::optional<int> value) {
+        if (value) add(key, std::string_view(std::to_string(*value)));
+    }
+    void add(std::string_view key, const std::vector<std::string>& values) {
+        for (const auto& v : values) add(std::string(key) + "[]", std::string_view(v));
+    }
+    std::string str() && { return std::move(text_); }
+
+private:
+    std::string text_;
+};
+
+// A JSON object body; absent values are left out, as the official client does.
+class Body {
+public:
+    Body() { writer_.StartObject(); }
+    void add(const char* key, std::string_view value) {
+        writer_.Key(key);
+        writer_.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+    }
+    void add(const char* key, const std::optional<std::string>& value) {
+        if (value) add(key, std::string_view(*value));
+    }
+    void add(const char* key, std::optional<bool> value) {
+        if (!value) return;
+        writer_.Key(key);
+        writer_.Bool(*value);
+    }
+    void add(const char* key, std::optional<SystemTime> value) {
+        if (value) add(key, std::string_view(format_iso8601(*value)));
+    }
+    void add(const char* key, const std::vector<std::string>& values) {
+        if (values.empty()) return;
+        writer_.Key(key);
+        writer_.StartArray();
+        for (const auto& v : values) writer_.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+        writer_.EndArray();
+    }
+    std::string str() && {
+        writer_.EndObject();
+        return {buffer_.GetString(), buffer_.GetSize()};
+    }
+
+private:
+    rapidjson::StringBuffer buffer_;
+    rapidjson::Writer<rapidjson::StringBuffer> writer_{buffer_};
+};
+
+void require(bool ok, const char* what) {
+    if (!ok) throw std::invalid_argument(what);
+}
+
+const std::vector<double> kDurationBuckets = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+
+}  // namespace
+
+ApiClient::ApiClient(ClientOptions options, Transport& transport, prometheus::Registry& registry,
+                     const Clock& clock, Sleeper& sleeper, std::uint64_t jitter_seed)
+    : options_((validate(options), std::move(options))),
+      prefix_(split_base_url(options_.base_url).prefix),
+      transport_(transport),
+      clock_(clock),
+      sleeper_(sleeper),
+      bucket_(options_.rate_limit_per_s, options_.rate_limit_per_s, clock),
+      in_flight_(options_.max_in_flight),
+      rng_(jitter_seed),
+      requests_(prometheus::BuildCounter()
+                    .Name("cargomon_api_requests_total")
+                    .Help("Requests sent to the Cargo API, by endpoint and HTTP status (\"error\": no answer).")
+                    .Register(registry)),
+      durations_(prometheus::BuildHistogram()
+                     .Name("cargomon_api_request_duration_seconds")
+                     .Help("Time from sending a request to the Cargo API to its answer or failure.")
+                     .Register(registry)),
+      retries_(prometheus::BuildCounter()
+                   .Name("cargomon_api_retries_total")
+                   .Help("Retried Cargo API requests, by endpoint and reason (network, 5xx, 429).")
+                   .Register(registry)) {}
+
+std::string ApiClient::redact(std::string text) const {
+    for (std::size_t at = text.find(options_.token); at != std::string::npos; at = text.find(options_.token, at))
+        text.replace(at, options_.token.size(), "<redacted>");
+    return text;
+}
+
+namespace {
+
+[[noreturn]] void throw_http_error(std::string what, const Response& response) {
+    auto body = decode::error_body(response.body);
+    if (!body.error_message.empty()) what += ": " + body.error_message;
+    if (!body.reason.empty()) what += " (reason " + body.reason + ")";
+    int status = response.status;
+    if (status == 401) throw AuthorizationError(what, status, body.error_message, body.reason);
+    if (status >= 400 && status < 500) throw RequestError(what, status, body.error_message, body.reason);
+    throw ServerError(what, status, body.error_message, body.reason);
+}
+
+}  // namespace
+
+std::string ApiClient::execute(const Call& call) {
+    const SteadyTime deadline = clock_.monotonic() + options_.retry.budget;
+    const std::string where = std::string(call.method) + " " + prefix_ + call.path;
+    Request request{.method = call.method, .target = prefix_ + call.path + call.query};
+    request.headers = {{"authorization", "Bearer " + options_.token},
+                       {"accept", "application/json"},
+                       {"user-agent", "cargomon/" CARGOMON_VERSION},
+                       {"x-cargo-origin", "cargomon"},
+                       {"x-cargo-origin-version", CARGOMON_VERSION}};
+    if (!options_.workspace_uuid.empty()) request.headers.emplace_back("selected-workspace-uuid", options_.workspace_uuid);
+    if (!call.body.empty()) {
+        request.headers.emplace_back("content-type", "application/json");
+        request.body = call.body;
+    }
+
+    for (int attempt = 1;; ++attempt) {
+        sleeper_.sleep_until(bucket_.reserve());
+        if (clock_.monotonic() >= deadline || !in_flight_.try_acquire_for(deadline - clock_.monotonic()))
+            throw NetworkError(redact(where + ": no request slot free within the " +
+                                      std::to_string(options_.retry.budget.count()) + "ms budget"));
+        std::optional<Response> response;
+        std::string network_failure;
+        try {
+            response = this->attempt(call, request, deadline);
+        } catch (const std::exception& e) {
+            network_failure = redact(e.what());
+        }
+        in_flight_.release();
+
+        if (response && response->status >= 200 && response->status < 300) return std::move(response->body);
+        auto fail = [&]() -> std::string {
+            if (!response) throw NetworkError(network_failure);
+            throw_http_error(redact(where + ": HTTP " + std::to_string(response->status)), *response);
+        };
+        const int status = response ? response->status : 0;
+        const char* reason = !response ? "network" : status == 429 ? "429" : status >= 500 ? "5xx" : nullptr;
+        if (!reason || attempt >= options_.retry.max_attempts) return fail();
+
+        std::optional<Millis> delay;
+        if (status == 429 || status == 503)
+            if (auto value = response->header("retry-after")) delay = parse_retry_after(*value, clock_.now());
+        if (!delay) {
+            std::lock_guard lock(rng_mu_);
+            delay = backoff_delay(options_.retry, attempt - 1, rng_);
+        }
+        // A wait that ends past the budget would only delay the same failure.
+        if (clock_.monotonic() + *delay >= deadline) return fail();
+        retries_.Add({{"endpoint", std::string(call.endpoint)}, {"reason", reason}}).Increment();
+        spdlog::warn("cargo api {}: {}, retry {}/{} in {}ms", where,
+                     response ? "HTTP " + std::to_string(status) : network_failure, attempt,
+                     options_.retry.max_attempts - 1, delay->count());
+        sleeper_.sleep_until(clock_.monotonic() + *delay);
+    }
+}
+
+Response ApiClient::attempt(const Call& call, const Request& request, SteadyTime deadline) {
+    const SteadyTime start = clock_.monotonic();
+    const Millis timeout = std::min(options_.timeout, std::chrono::ceil<Millis>(deadline - start));
+    auto observe = [&](const std::string& code) {
+        std::chrono::duration<double> took = clock_.monotonic() - start;
+        requests_.Add({{"endpoint", std::string(call.endpoint)}, {"code", code}}).Increment();
+        durations_.Add({{"endpoint", std::string(call.endpoint)}}, kDurationBuckets).Observe(took.count());
+        spdlog::debug("cargo api {} {}{} -> {} in {:.3f}s", call.method, prefix_, call.path, code, took.count());
+    };
+    try {
+        Response response = transport_.send(request, timeout);
+        observe(std::to_string(response.status));
+        return response;
+    } catch (...) {
+        observe("error");
+        throw;
+    }
+}
+
+template <class T, class Decode>
+T ApiClient::decoded(const Call& call, Decode&& decode) {
+    std::string body = execute(call);
+    try {
+        return decode(body);
+    } catch (const decode::DecodeError& e) {
+        throw ParseError(redact(std::string(call.method) + " " + prefix_ + call.path + ": malformed answer: " + e.what()),
+                         200, "", "");
+    }
+}
+
+QueryResult ApiClient::query(std::string_view sql) {
+    Body body;
+    body.add("query", sql);
+    return decoded<QueryResult>({"POST", "/orchestration/query", "/orchestration/query", "", std::move(body).str()},
+                                decode::query_result);
+}
+
+std::int64_t ApiClient::count_runs(const RunFilter& f) {
+    Body body;
+    body.add("workflowUuid", f.workflow_uuid);
+    body.add("statuses", f.statuses);
+    body.add("batchUuid", f.batch_uuid);
+    body.add("releaseUuid", f.release_uuid);
+    body.add("isFinished", f.is_finished);
+    body.add("recordId", f.record_id);
+    body.add("recordTitle", f.record_title);
+    body.add("createdAfter", f.created_after);
+    body.add("createdBefore", f.created_before);
+    body.add("updatedAfter", f.updated_after);
+    body.add("updatedBefore", f.updated_before);
+    return decoded<std::int64_t>(
+        {"POST", "/orchestration/runs/count", "/orchestration/runs/count", "", std::move(body).str()},
+        decode::count);
+}
+
+std::vector<RunMetric> ApiClient::run_metrics(std::string_view workflow_uuid, const RunMetricsFilter& f) {
+    require(!workflow_uuid.empty(), "run_metrics needs a workflow uuid");
+    Body body;
+    body.add("workflowUuid", workflow_uuid);
+    body.add("releaseUuid", f.release_uuid);
+    body.add("batchUuid", f.batch_uuid);
+    body.add("createdAfter", f.created_after);
+    body.add("createdBefore", f.created_before);
+    return decoded<std::vector<RunMetric>>(
+        {"POST", "/orchestration/runs/metrics", "/orchestration/runs/metrics", "", std::move(body).str()},
+        decode::run_metrics);
+}
+
+std::vector<Batch> ApiClient::list_batches(const BatchFilter& f) {
+    Params params;
+    params.add("workflowUuids", f.workflow_uuids);
+    params.add("releaseUuid", f.release_uuid);
+    params.add("statuses", f.statuses);
+    params.add("isFinished", f.is_finished);
+    params.add("hasRuns", f.has_runs);
+    params.add("limit", f.limit);
+    params.add("offset", f.offset);
+    return decoded<std::vector<Batch>>(
+        {"GET", "/orchestration/batches/list", "/orchestration/batches/list", std::move(params).str(), ""},
+        decode::batches);
+}
+
+Batch ApiClient::get_batch(std::string_view uuid) {
+    require(!uuid.empty(), "get_batch needs a batch uuid");
+    return decoded<Batch>(
+        {"GET", "/orchestration/batches/{uuid}", "/orchestration/batches/" + url_encode(uuid), "", ""},
+        decode::batch);
+}
+
+std::vector<Workflow> ApiClient::list_workflows() {
+    return decoded<std::vector<Workflow>>(
+        {"GET", "/orchestration/workflows/list", "/orchestration/workflows/list", "", ""}, decode::workflows);
+}
+
+std::vector<Play> ApiClient::list_plays(std::optional<bool> is_enabled) {
+    Params params;
+    params.add("isEnabled", is_enabled);
+    return decoded<std::vector<Play>>(
+        {"GET", "/orchestration/plays/list", "/orchestration/plays/list", std::move(params).str(), ""},
+        decode::plays);
+}
+
+std::vector<Tool> ApiClient::list_tools() {
+    return decoded<std::vector<Tool>>({"GET", "/orchestration/tools/list", "/orchestration/tools/list", "", ""},
+                                      decode::tools);
+}
+
+std::int64_t ApiClient::count_spans(const SpanFilter& f) {
+    Body body;
+    body.add("executionStartedAfter", std::optional{f.execution_started_after});
+    body.add("executionStartedBefore", f.execution_started_before);
+    body.add("workflowUuid", f.workflow_uuid);
+    body.add("nodeSlug", f.node_slug);
+    body.add("nodeKind", f.node_kind);
+    body.add("executionStatuses", f.execution_statuses);
+    return decoded<std::int64_t>(
+        {"POST", "/orchestration/spans/count", "/orchestration/spans/count", "", std::move(body).str()},
+        decode::count);
+}
+
+std::vector<UsageMetric> ApiClient::usage_metrics(const UsageQuery& q) {
+    require(q.from <= q.to, "usage_metrics needs from <= to");
+    Params params;
+    params.add("from", std::string_view(format_iso8601(q.from)));
+    params.add("to", std::string_view(format_iso8601(q.to)));
+    params.add("workflowUuid", q.workflow_uuid);
+    params.add("groupBy", q.group_by);
+    params.add("unit", q.unit);
+    return decoded<std::vector<UsageMetric>>(
+        {"GET", "/billing/usage/metrics", "/billing/usage/metrics", std::move(params).str(), ""},
+        decode::usage_metrics);
+}
+
+}  // namespace cargomon::cargo

@@ -1,0 +1,77 @@
+#pragma once
+// The Cargo API as cargomon uses it (cargo-api.md). Every call is safe to make from
+// several threads at once; each is paced by a token bucket, bounded in flight, retried
+// on network errors, 5xx and 429 with full-jitter backoff (or the server's Retry-After)
+// inside a total time budget, and counted in self-metrics. Failures throw the ApiError
+// subclasses of errors.h. The token never appears in errors, logs or metrics.
+#include <cstdint>
+#include <mutex>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "cargo/errors.h"
+#include "cargo/limits.h"
+#include "cargo/options.h"
+#include "cargo/sleeper.h"
+#include "cargo/transport.h"
+#include "cargo/types.h"
+#include "common/clock.h"
+
+namespace cargomon::cargo {
+
+class ApiClient {
+public:
+    // Throws std::invalid_argument on bad options (see validate). The references must
+    // outlive the client. `jitter_seed` makes backoff sleeps reproducible in tests.
+    ApiClient(ClientOptions options, Transport& transport, prometheus::Registry& registry, const Clock& clock,
+              Sleeper& sleeper, std::uint64_t jitter_seed = std::random_device{}());
+
+    QueryResult query(std::string_view sql);
+    std::int64_t count_runs(const RunFilter& filter);
+    std::vector<RunMetric> run_metrics(std::string_view workflow_uuid, const RunMetricsFilter& filter = {});
+    std::vector<Batch> list_batches(const BatchFilter& filter = {});
+    Batch get_batch(std::string_view uuid);
+    std::vector<Workflow> list_workflows();
+    std::vector<Play> list_plays(std::optional<bool> is_enabled = std::nullopt);
+    std::vector<Tool> list_tools();
+    std::int64_t count_spans(const SpanFilter& filter);
+    std::vector<UsageMetric> usage_metrics(const UsageQuery& query);
+
+private:
+    // `endpoint` is the path template that labels metrics; `path` the real one.
+    struct Call {
+        const char* method;
+        std::string_view endpoint;
+        std::string path;
+        std::string query;  // "?a=1&b[]=2" or ""
+        std::string body;   // JSON, POST only
+    };
+    // The 2xx body of `call`, after retries; throws ApiError otherwise.
+    std::string execute(const Call& call);
+    Response attempt(const Call& call, const Request& request, SteadyTime deadline);
+    template <class T, class Decode>
+    T decoded(const Call& call, Decode&& decode);
+    std::string redact(std::string text) const;
+
+    ClientOptions options_;
+    std::string prefix_;  // the base URL's path + "/v1"
+    Transport& transport_;
+    const Clock& clock_;
+    Sleeper& sleeper_;
+    TokenBucket bucket_;
+    InFlightLimiter in_flight_;
+    std::mutex rng_mu_;
+    std::mt19937_64 rng_;
+    prometheus::Family<prometheus::Counter>& requests_;
+    prometheus::Family<prometheus::Histogram>& durations_;
+    prometheus::Family<prometheus::Counter>& retries_;
+};
+
+}  // namespace cargomon::cargo

@@ -1,0 +1,330 @@
+#include "cargo/decode.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <charconv>
+#include <cmath>
+#include <string_view>
+
+#include "common/timefmt.h"
+
+namespace cargomon::cargo {
+
+std::optional<double> Cell::as_double() const {
+    if (auto* n = number()) return *n;
+    auto* t = text();
+    if (!t || t->empty()) return std::nullopt;
+    double value = 0;
+    auto [end, ec] = std::from_chars(t->data(), t->data() + t->size(), value);
+    if (ec != std::errc{} || end != t->data() + t->size()) return std::nullopt;
+    return value;
+}
+
+std::optional<std::size_t> QueryResult::column(std::string_view name) const {
+    for (std::size_t i = 0; i < columns.size(); ++i)
+        if (columns[i] == name) return i;
+    return std::nullopt;
+}
+
+namespace decode {
+namespace {
+
+using rapidjson::Value;
+
+const char* kind_of(const Value& v) {
+    switch (v.GetType()) {
+        case rapidjson::kNullType: return "null";
+        case rapidjson::kFalseType:
+        case rapidjson::kTrueType: return "a boolean";
+        case rapidjson::kObjectType: return "an object";
+        case rapidjson::kArrayType: return "an array";
+        case rapidjson::kStringType: return "a string";
+        case rapidjson::kNumberType: return "a number";
+    }
+    return "?";
+}
+
+[[noreturn]] void fail(std::string_view field, std::string_view expected, const Value& got) {
+    throw DecodeError(std::string(field) + ": expected " + std::string(expected) + ", got " + kind_of(got));
+}
+
+std::string_view view(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
+
+rapidjson::Document parse(std::string& body) {
+    if (body.empty()) throw DecodeError("empty body");
+    rapidjson::Document doc;
+    doc.ParseInsitu(body.data());
+    if (doc.HasParseError())
+        throw DecodeError("malformed JSON at offset " + std::to_string(doc.GetErrorOffset()) + ": " +
+                          rapidjson::GetParseError_En(doc.GetParseError()));
+    if (!doc.IsObject()) fail("answer", "an object", doc);
+    return doc;
+}
+
+// nullptr when absent or null: the API leaves optional fields out or sends null alike.
+const Value* member(const Value& obj, const char* name) {
+    auto it = obj.FindMember(name);
+    if (it == obj.MemberEnd() || it->value.IsNull()) return nullptr;
+    return &it->value;
+}
+
+const Value& required(const Value& obj, const char* name) {
+    const Value* v = member(obj, name);
+    if (!v) throw DecodeError(std::string(name) + ": missing");
+    return *v;
+}
+
+const Value::ConstArray array(const Value& obj, const char* name) {
+    const Value& v = required(obj, name);
+    if (!v.IsArray()) fail(name, "an array", v);
+    return v.GetArray();
+}
+
+std::string text(const Value& obj, const char* name) {
+    const Value& v = required(obj, name);
+    if (!v.IsString()) fail(name, "a string", v);
+    return std::string(view(v));
+}
+
+std::optional<std::string> optional_text(const Value& obj, const char* name) {
+    const Value* v = member(obj, name);
+    if (!v) return std::nullopt;
+    if (!v->IsString()) fail(name, "a string", *v);
+    return std::string(view(*v));
+}
+
+double number(const Value& obj, const char* name) {
+    const Value* v = member(obj, name);
+    if (!v) return 0;  // an aggregate over nothing
+    if (v->IsNumber()) return v->GetDouble();
+    if (v->IsString()) {
+        double value = 0;
+        auto s = view(*v);
+        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+        if (ec == std::errc{} && end == s.data() + s.size() && !s.empty()) return value;
+        throw DecodeError(std::string(name) + ": \"" + std::string(s.substr(0, 40)) + "\" is not a number");
+    }
+    fail(name, "a number", *v);
+}
+
+std::int64_t integer(const Value& obj, const char* name) {
+    const Value* v = member(obj, name);
+    if (v && v->IsInt64()) return v->GetInt64();
+    if (v && v->IsString()) {
+        std::int64_t value = 0;
+        auto s = view(*v);
+        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+        if (ec == std::errc{} && end == s.data() + s.size() && !s.empty()) return value;
+    }
+    return std::llround(number(obj, name));
+}
+
+bool flag(const Value& obj, const char* name) {
+    const Value* v = member(obj, name);
+    if (!v) return false;
+    if (v->IsBool()) return v->GetBool();
+    if (v->IsNumber()) return v->GetDouble() != 0;
+    fail(name, "a boolean", *v);
+}
+
+std::optional<SystemTime> timestamp(const Value& obj, const char* name) {
+    auto s = optional_text(obj, name);
+    if (!s) return std::nullopt;
+    auto t = parse_iso8601(*s);
+    if (!t) throw DecodeError(std::string(name) + ": \"" + s->substr(0, 40) + "\" is not an ISO-8601 timestamp");
+    return t;
+}
+
+const Value& object(const Value& v, std::string_view where) {
+    if (!v.IsObject()) fail(where, "an object", v);
+    return v;
+}
+
+// Decodes each element, naming the failing one ("batches[3].runsCount: ...").
+template <class T, class F>
+std::vector<T> each(const Value& root, const char* name, F&& one) {
+    std::vector<T> out;
+    auto items = array(root, name);
+    out.reserve(items.Size());
+    for (rapidjson::SizeType i = 0; i < items.Size(); ++i) {
+        try {
+            out.push_back(one(object(items[i], "item")));
+        } catch (const DecodeError& e) {
+            throw DecodeError(std::string(name) + "[" + std::to_string(i) + "]." + e.what());
+        }
+    }
+    return out;
+}
+
+Batch to_batch(const Value& v) {
+    Batch b;
+    b.uuid = text(v, "uuid");
+    b.workspace_uuid = optional_text(v, "workspaceUuid").value_or("");
+    b.workflow_uuid = optional_text(v, "workflowUuid").value_or("");
+    b.release_uuid = optional_text(v, "releaseUuid");
+    if (const Value* data = member(v, "data"); data && data->IsObject())
+        b.data_kind = optional_text(*data, "kind").value_or("");
+    b.status = text(v, "status");
+    b.runs_status = optional_text(v, "runsStatus");
+    b.runs_count = integer(v, "runsCount");
+    b.executed_runs_count = integer(v, "executedRunsCount");
+    b.failed_runs_count = integer(v, "failedRunsCount");
+    b.credits_used_count = number(v, "creditsUsedCount");
+    b.error_message = optional_text(v, "errorMessage");
+    b.created_at = timestamp(v, "createdAt");
+    b.updated_at = timestamp(v, "updatedAt");
+    b.finished_at = timestamp(v, "finishedAt");
+    return b;
+}
+
+Cell to_cell(const Value& v) {
+    switch (v.GetType()) {
+        case rapidjson::kNullType: return Cell{};
+        case rapidjson::kFalseType: return Cell{0.0};
+        case rapidjson::kTrueType: return Cell{1.0};
+        case rapidjson::kNumberType: return Cell{v.GetDouble()};
+        case rapidjson::kStringType: return Cell{std::string(view(v))};
+        case rapidjson::kObjectType:
+        case rapidjson::kArrayType: break;
+    }
+    rapidjson::StringBuffer json;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(json);
+    v.Accept(writer);
+    return Cell{std::string(json.GetString(), json.GetSize())};
+}
+
+}  // namespace
+
+QueryResult query_result(std::string& body) {
+    auto doc = parse(body);
+    auto rows = array(doc, "rows");
+    QueryResult result;
+    if (rows.Empty()) return result;
+    for (const auto& m : object(rows[0], "rows[0]").GetObject()) result.columns.emplace_back(view(m.name));
+    const std::size_t width = result.columns.size();
+    result.cells.reserve(rows.Size() * width);
+    for (rapidjson::SizeType r = 0; r < rows.Size(); ++r) {
+        const Value& row = object(rows[r], "rows[" + std::to_string(r) + "]");
+        // Rows normally repeat the first row's key order; fall back to lookups when not.
+        bool same_order = row.MemberCount() == width;
+        for (auto [m, c] = std::pair{row.MemberBegin(), std::size_t{0}}; same_order && c < width; ++m, ++c)
+            same_order = view(m->name) == result.columns[c];
+        if (same_order) {
+            for (const auto& m : row.GetObject()) result.cells.push_back(to_cell(m.value));
+            continue;
+        }
+        for (const auto& name : result.columns) {
+            auto it = row.FindMember(rapidjson::StringRef(name.data(), name.size()));
+            result.cells.push_back(it == row.MemberEnd() ? Cell{} : to_cell(it->value));
+        }
+    }
+    return result;
+}
+
+std::int64_t count(std::string& body) {
+    auto doc = parse(body);
+    required(doc, "count");
+    return integer(doc, "count");
+}
+
+std::vector<RunMetric> run_metrics(std::string& body) {
+    auto doc = parse(body);
+    return each<RunMetric>(doc, "runMetrics", [](const Value& v) {
+        return RunMetric{
+            .node_uuid = text(v, "nodeUuid"),
+            .total = integer(v, "totalExecutionsCount"),
+            .idle = integer(v, "idleExecutionsCount"),
+            .pending = integer(v, "pendingExecutionsCount"),
+            .running = integer(v, "runningExecutionsCount"),
+            .success = integer(v, "successExecutionsCount"),
+            .error = integer(v, "errorExecutionsCount"),
+            .cancelling = integer(v, "cancellingExecutionsCount"),
+            .cancelled = integer(v, "cancelledExecutionsCount"),
+            .skipped = integer(v, "skippedExecutionsCount"),
+            .credits_used = number(v, "creditsUsedCount"),
+        };
+    });
+}
+
+std::vector<Batch> batches(std::string& body) {
+    auto doc = parse(body);
+    return each<Batch>(doc, "batches", to_batch);
+}
+
+Batch batch(std::string& body) {
+    auto doc = parse(body);
+    try {
+        return to_batch(object(required(doc, "batch"), "batch"));
+    } catch (const DecodeError& e) {
+        throw DecodeError(std::string("batch.") + e.what());
+    }
+}
+
+std::vector<Workflow> workflows(std::string& body) {
+    auto doc = parse(body);
+    return each<Workflow>(doc, "workflows", [](const Value& v) {
+        Workflow w{.uuid = text(v, "uuid"),
+                   .play_uuid = optional_text(v, "playUuid"),
+                   .tool_uuid = optional_text(v, "toolUuid")};
+        if (const Value* last = member(v, "lastBatch")) {
+            const Value& b = object(*last, "lastBatch");
+            w.last_batch = LastBatch{.uuid = text(b, "uuid"),
+                                     .status = text(b, "status"),
+                                     .runs_status = optional_text(b, "runsStatus"),
+                                     .error_message = optional_text(b, "errorMessage"),
+                                     .created_at = timestamp(b, "createdAt"),
+                                     .finished_at = timestamp(b, "finishedAt")};
+        }
+        return w;
+    });
+}
+
+std::vector<Play> plays(std::string& body) {
+    auto doc = parse(body);
+    return each<Play>(doc, "plays", [](const Value& v) {
+        return Play{.uuid = text(v, "uuid"),
+                    .workflow_uuid = text(v, "workflowUuid"),
+                    .name = optional_text(v, "name").value_or(""),
+                    .is_enabled = flag(v, "isEnabled"),
+                    .health_threshold = number(v, "healthThreshold")};
+    });
+}
+
+std::vector<Tool> tools(std::string& body) {
+    auto doc = parse(body);
+    return each<Tool>(doc, "tools", [](const Value& v) {
+        return Tool{.uuid = text(v, "uuid"),
+                    .workflow_uuid = text(v, "workflowUuid"),
+                    .name = optional_text(v, "name").value_or("")};
+    });
+}
+
+std::vector<UsageMetric> usage_metrics(std::string& body) {
+    auto doc = parse(body);
+    return each<UsageMetric>(doc, "metrics", [](const Value& v) {
+        return UsageMetric{.date = timestamp(v, "date"),
+                           .items = each<UsageItem>(v, "items", [](const Value& item) {
+                               return UsageItem{.slug = text(item, "slug"),
+                                                .count = number(item, "count"),
+                                                .group_by = optional_text(item, "groupBy")};
+                           })};
+    });
+}
+
+ErrorBody error_body(const std::string& body) {
+    rapidjson::Document doc;
+    doc.Parse(body.data(), body.size());
+    ErrorBody out;
+    if (doc.HasParseError() || !doc.IsObject()) return out;
+    if (auto it = doc.FindMember("errorMessage"); it != doc.MemberEnd() && it->value.IsString())
+        out.error_message = std::string(view(it->value));
+    if (auto it = doc.FindMember("reason"); it != doc.MemberEnd() && it->value.IsString())
+        out.reason = std::string(view(it->value));
+    return out;
+}
+
+}  // namespace decode
+}  // namespace cargomon::cargo

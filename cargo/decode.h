@@ -1,0 +1,36 @@
+#pragma once
+// Turns answer bodies into the structs of types.h. Bodies are parsed in place (the
+// string is consumed), so a 10,000-row answer is not copied before it is read.
+// Tolerant where the API is loose (numbers as strings, null counts, unknown fields),
+// strict where the data would be wrong: anything else throws DecodeError.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cargo/types.h"
+
+namespace cargomon::cargo::decode {
+
+struct DecodeError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+QueryResult query_result(std::string& body);
+std::int64_t count(std::string& body);
+std::vector<RunMetric> run_metrics(std::string& body);
+std::vector<Batch> batches(std::string& body);
+Batch batch(std::string& body);
+std::vector<Workflow> workflows(std::string& body);
+std::vector<Play> plays(std::string& body);
+std::vector<Tool> tools(std::string& body);
+std::vector<UsageMetric> usage_metrics(std::string& body);
+
+// "errorMessage" and "reason" of an error answer; empty when absent or not JSON. Never throws.
+struct ErrorBody {
+    std::string error_message;
+    std::string reason;
+};
+ErrorBody error_body(const std::string& body);
+
+}  // namespace cargomon::cargo::decode

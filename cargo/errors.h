@@ -1,0 +1,47 @@
+#pragma once
+// Failed calls, typed as the official client types them: NetworkError (no answer),
+// AuthorizationError (401), RequestError (other 4xx), ServerError (5xx and other
+// non-2xx), plus ParseError for a 2xx answer whose body is malformed or misshapen.
+#include <stdexcept>
+#include <string>
+
+namespace cargomon::cargo {
+
+class ApiError : public std::runtime_error {
+public:
+    ApiError(const std::string& what, int status, std::string error_message, std::string reason)
+        : std::runtime_error(what), status_(status), error_message_(std::move(error_message)),
+          reason_(std::move(reason)) {}
+
+    int status() const { return status_; }                          // 0 when nothing answered
+    const std::string& error_message() const { return error_message_; }  // the API's "errorMessage", or ""
+    const std::string& reason() const { return reason_; }                // the API's "reason", or ""
+
+private:
+    int status_;
+    std::string error_message_;
+    std::string reason_;
+};
+
+class NetworkError : public ApiError {
+public:
+    explicit NetworkError(const std::string& what) : ApiError(what, 0, "", "") {}
+};
+
+class AuthorizationError : public ApiError {
+    using ApiError::ApiError;
+};
+
+class RequestError : public ApiError {
+    using ApiError::ApiError;
+};
+
+class ServerError : public ApiError {
+    using ApiError::ApiError;
+};
+
+class ParseError : public ApiError {
+    using ApiError::ApiError;
+};
+
+}  // namespace cargomon::cargo

@@ -1,0 +1,40 @@
+#pragma once
+// Waiting between attempts goes through a Sleeper so tests drive backoff, Retry-After
+// and the rate limit on a FakeClock without sleeping.
+#include <mutex>
+#include <vector>
+
+#include "common/clock.h"
+
+namespace cargomon::cargo {
+
+class Sleeper {
+public:
+    virtual ~Sleeper() = default;
+    virtual void sleep_until(SteadyTime t) = 0;  // returns at once if `t` has passed
+};
+
+// Really sleeps until the clock's monotonic time reaches `t`.
+class ClockSleeper final : public Sleeper {
+public:
+    explicit ClockSleeper(const Clock& clock) : clock_(clock) {}
+    void sleep_until(SteadyTime t) override;
+
+private:
+    const Clock& clock_;
+};
+
+// Advances a FakeClock instead of sleeping, and remembers each requested wait.
+class FakeSleeper final : public Sleeper {
+public:
+    explicit FakeSleeper(FakeClock& clock) : clock_(clock) {}
+    void sleep_until(SteadyTime t) override;
+    std::vector<SteadyTime::duration> waits() const;
+
+private:
+    FakeClock& clock_;
+    mutable std::mutex mu_;
+    std::vector<SteadyTime::duration> waits_;
+};
+
+}  // namespace cargomon::cargo

@@ -1,0 +1,165 @@
+#pragma once
+// The Cargo API's answers and filters, as far as a monitor reads them (cargo-api.md).
+// Statuses stay strings so a status added by Cargo tomorrow is reported, not rejected.
+// Counts that arrive as null are 0; timestamps that arrive as null are nullopt.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/clock.h"
+
+namespace cargomon::cargo {
+
+// One cell of an ad-hoc SQL answer. Numbers are doubles; nested arrays or objects
+// (e.g. groupArray) are kept as their JSON text.
+class Cell {
+public:
+    Cell() = default;
+    explicit Cell(double number) : value_(number) {}
+    explicit Cell(std::string text) : value_(std::move(text)) {}
+
+    bool is_null() const { return std::holds_alternative<std::monostate>(value_); }
+    const double* number() const { return std::get_if<double>(&value_); }
+    const std::string* text() const { return std::get_if<std::string>(&value_); }
+    // A number, or a string holding one ("123", "0.25"): 64-bit counts may arrive as strings.
+    std::optional<double> as_double() const;
+
+private:
+    std::variant<std::monostate, double, std::string> value_;
+};
+
+struct QueryResult {
+    std::vector<std::string> columns;  // in the order of the first row
+    std::vector<Cell> cells;           // row-major: row r, column c at r * columns.size() + c
+
+    std::size_t row_count() const { return columns.empty() ? 0 : cells.size() / columns.size(); }
+    const Cell& at(std::size_t row, std::size_t column) const { return cells[row * columns.size() + column]; }
+    std::optional<std::size_t> column(std::string_view name) const;
+};
+
+struct RunFilter {
+    std::optional<std::string> workflow_uuid;
+    std::vector<std::string> statuses;
+    std::optional<std::string> batch_uuid;
+    std::optional<std::string> release_uuid;
+    std::optional<bool> is_finished;
+    std::optional<std::string> record_id;
+    std::optional<std::string> record_title;
+    std::optional<SystemTime> created_after;
+    std::optional<SystemTime> created_before;
+    std::optional<SystemTime> updated_after;
+    std::optional<SystemTime> updated_before;
+};
+
+struct RunMetricsFilter {
+    std::optional<std::string> release_uuid;
+    std::optional<std::string> batch_uuid;
+    std::optional<SystemTime> created_after;
+    std::optional<SystemTime> created_before;
+};
+
+// Per node of a workflow: how many executions are in each state.
+struct RunMetric {
+    std::string node_uuid;
+    std::int64_t total = 0;
+    std::int64_t idle = 0;
+    std::int64_t pending = 0;
+    std::int64_t running = 0;
+    std::int64_t success = 0;
+    std::int64_t error = 0;
+    std::int64_t cancelling = 0;
+    std::int64_t cancelled = 0;
+    std::int64_t skipped = 0;
+    double credits_used = 0;
+};
+
+struct BatchFilter {
+    std::vector<std::string> workflow_uuids;
+    std::optional<std::string> release_uuid;
+    std::vector<std::string> statuses;
+    std::optional<bool> is_finished;
+    std::optional<bool> has_runs;
+    std::optional<int> limit;
+    std::optional<int> offset;
+};
+
+struct Batch {
+    std::string uuid;
+    std::string workspace_uuid;
+    std::string workflow_uuid;
+    std::optional<std::string> release_uuid;
+    std::string data_kind;  // data.kind: "segment", "runs", "file", ...
+    std::string status;
+    std::optional<std::string> runs_status;  // "healthy", "unhealthy"
+    std::int64_t runs_count = 0;
+    std::int64_t executed_runs_count = 0;
+    std::int64_t failed_runs_count = 0;
+    double credits_used_count = 0;
+    std::optional<std::string> error_message;
+    std::optional<SystemTime> created_at;
+    std::optional<SystemTime> updated_at;
+    std::optional<SystemTime> finished_at;
+};
+
+struct LastBatch {
+    std::string uuid;
+    std::string status;
+    std::optional<std::string> runs_status;
+    std::optional<std::string> error_message;
+    std::optional<SystemTime> created_at;
+    std::optional<SystemTime> finished_at;
+};
+
+// A workflow has no name; its play's or tool's name is the one users know.
+struct Workflow {
+    std::string uuid;
+    std::optional<std::string> play_uuid;
+    std::optional<std::string> tool_uuid;
+    std::optional<LastBatch> last_batch;
+};
+
+struct Play {
+    std::string uuid;
+    std::string workflow_uuid;
+    std::string name;
+    bool is_enabled = false;
+    double health_threshold = 0;
+};
+
+struct Tool {
+    std::string uuid;
+    std::string workflow_uuid;
+    std::string name;
+};
+
+struct SpanFilter {
+    SystemTime execution_started_after;  // required by the API
+    std::optional<SystemTime> execution_started_before;
+    std::optional<std::string> workflow_uuid;
+    std::optional<std::string> node_slug;
+    std::optional<std::string> node_kind;  // "native", "connector", "tool", "agent"
+    std::vector<std::string> execution_statuses;
+};
+
+struct UsageQuery {
+    SystemTime from;
+    SystemTime to;
+    std::optional<std::string> workflow_uuid;
+    std::optional<std::string> group_by;  // "workflow_uuid", "connector_uuid", "integration_slug", ...
+    std::optional<std::string> unit;      // "billing.credits", "orchestration.executions", "storage.records"
+};
+
+struct UsageItem {
+    std::string slug;
+    double count = 0;
+    std::optional<std::string> group_by;  // the value of the grouping key, when grouped
+};
+
+struct UsageMetric {
+    std::optional<SystemTime> date;
+    std::vector<UsageItem> items;
+};
+
+}  // namespace cargomon::cargo
