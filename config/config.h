@@ -1,0 +1,170 @@
+#pragma once
+// cargomon's configuration: one YAML file, parsed and validated whole into a value.
+// The daemon reloads by loading a new Config and swapping it in only if it is valid.
+// Every key is documented in docs/configuration.md.
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/duration.h"
+
+namespace cargomon::config {
+
+struct RetryConfig {
+    int max_attempts = 4;
+    Millis initial_backoff{500};
+    Millis max_backoff{std::chrono::seconds{30}};
+    Millis budget{std::chrono::minutes{2}};  // no retry starts once this much time has gone by
+    bool operator==(const RetryConfig&) const = default;
+};
+
+struct ClientConfig {
+    Millis timeout{std::chrono::seconds{30}};  // a whole request
+    Millis connect_timeout{std::chrono::seconds{5}};
+    int max_in_flight = 4;
+    double rate_limit = 5;  // requests per second; the burst is the same number
+    RetryConfig retry;
+    bool operator==(const ClientConfig&) const = default;
+};
+
+// Scheduling shared by every collector; `defaults:` in the file, overridable per collector.
+struct Schedule {
+    Millis interval{std::chrono::seconds{60}};
+    Millis timeout{std::chrono::seconds{30}};
+    double jitter = 0.1;  // fraction of interval, both ways
+    Millis max_staleness{std::chrono::minutes{10}};
+    bool operator==(const Schedule&) const = default;
+};
+
+// Regexes are ECMAScript, already checked to compile.
+struct DiscoverySpec {
+    std::vector<std::string> include;  // empty: every workflow
+    std::vector<std::string> exclude;
+    bool operator==(const DiscoverySpec&) const = default;
+};
+
+enum class CountStrategy { automatic, sql, api };
+
+struct RunCountsSpec {
+    std::vector<Millis> windows{std::chrono::hours{1}, std::chrono::hours{24}};
+    CountStrategy strategy = CountStrategy::automatic;
+    // Every run status by default; also the list of valid ones.
+    std::vector<std::string> statuses{"idle", "pending", "running", "success", "error", "cancelling", "cancelled", "skipped"};
+    bool ratios = true;
+    bool operator==(const RunCountsSpec&) const = default;
+};
+
+enum class RunMetricsScope { window, release, all };
+
+struct RunMetricsSpec {
+    RunMetricsScope scope = RunMetricsScope::window;
+    Millis window{std::chrono::hours{24}};  // only for scope window
+    bool operator==(const RunMetricsSpec&) const = default;
+};
+
+struct BatchesSpec {
+    Millis window{std::chrono::hours{24}};
+    int limit = 50;  // batches per workflow
+    bool operator==(const BatchesSpec&) const = default;
+};
+
+struct CreditsSpec {
+    Millis window{std::chrono::days{30}};
+    std::vector<std::string> group_by{"workflow_uuid"};  // one usage request per dimension
+    bool operator==(const CreditsSpec&) const = default;
+};
+
+enum class MetricType { gauge, counter };
+
+// One Prometheus metric fed by a column of a query's rows.
+struct QueryMetric {
+    std::string name;
+    std::string help;
+    MetricType type = MetricType::gauge;
+    std::string value;                // the column holding the sample value
+    std::vector<std::string> labels;  // columns that become labels
+    std::map<std::string, std::string> const_labels;
+    bool operator==(const QueryMetric&) const = default;
+};
+
+// SQL on /orchestration/query; $__from and $__to become the collection window.
+struct QuerySpec {
+    std::string sql;
+    std::vector<QueryMetric> metrics;
+    bool operator==(const QuerySpec&) const = default;
+};
+
+// Alternatives in the order of CollectorKind.
+enum class CollectorKind { discovery, run_counts, run_metrics, batches, credits, query };
+using CollectorSpec = std::variant<DiscoverySpec, RunCountsSpec, RunMetricsSpec, BatchesSpec, CreditsSpec, QuerySpec>;
+
+struct CollectorConfig {
+    std::string name;
+    Schedule schedule;
+    CollectorSpec spec;
+
+    CollectorKind kind() const { return static_cast<CollectorKind>(spec.index()); }
+    bool operator==(const CollectorConfig&) const = default;
+};
+
+inline constexpr std::string_view kDefaultApiUrl = "https://api.getcargo.io";
+
+struct Config {
+    std::string api_url{kDefaultApiUrl};  // without the /v1 and without a trailing slash
+    std::string token;                    // secret
+    std::optional<std::string> workspace_uuid;
+    ClientConfig client;
+    Schedule defaults;
+    std::vector<CollectorConfig> collectors;  // exactly one discovery collector, first
+    std::vector<std::string> rule_files;      // globs, relative ones resolved against the file's folder
+
+    // Equal configs need no reload.
+    bool operator==(const Config&) const = default;
+
+    // The effective configuration (defaults applied) as YAML, with every secret shown as <secret>.
+    std::string redacted_yaml() const;
+};
+
+std::string_view kind_name(CollectorKind kind);
+
+// Line and column are 1-based; 0 when the error concerns no position in the file.
+struct ConfigError {
+    std::string file;
+    int line = 0;
+    int column = 0;
+    std::string message;
+
+    // "cargomon.yml:12:5: unknown key ..." or "cargomon.yml: cannot read ..."
+    std::string to_string() const;
+    bool operator==(const ConfigError&) const = default;
+};
+
+// Where ${VAR} and the CARGO_API_* overrides come from: the process, or a fixed map in tests.
+class Environment {
+public:
+    static Environment process();
+    explicit Environment(std::map<std::string, std::string> vars = {});
+
+    std::optional<std::string> get(const std::string& name) const;
+
+private:
+    bool from_process_ = false;
+    std::map<std::string, std::string> vars_;
+};
+
+using LoadResult = std::variant<Config, std::vector<ConfigError>>;
+
+// Reads, expands, validates; returns a complete Config or every error found.
+LoadResult load_config(const std::string& path, const Environment& env);
+// The same on text already in memory; `file_name` names it in errors and anchors relative paths.
+LoadResult parse_config(std::string_view yaml_text, std::string_view file_name, const Environment& env);
+
+// `cargomon check-config FILE...`: "FILE: OK, N collectors" per good file on `out`,
+// every error on `err`; returns 0 only if all files are valid.
+int check_config_main(const std::vector<std::string>& files, std::ostream& out, std::ostream& err);
+
+}  // namespace cargomon::config

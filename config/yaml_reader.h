@@ -1,0 +1,65 @@
+#pragma once
+// Internal: typed reads of YAML nodes that expand ${ENV} and collect positioned errors
+// instead of throwing, so one pass over a file reports everything wrong with it.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/config.h"
+
+namespace cargomon::config::detail {
+
+// Expands ${VAR}, ${VAR:-default} and $$; any other $ stays as is (SQL uses $__from).
+std::optional<std::string> expand_env(std::string_view text, const Environment& env, std::string* error);
+
+// The allowed word closest to `word`, if close enough to be a plausible typo.
+std::optional<std::string_view> closest(std::string_view word, const std::vector<std::string_view>& allowed);
+
+class YamlReader {
+public:
+    YamlReader(std::string file, const Environment& env) : file_(std::move(file)), env_(env) {}
+
+    void error(const YAML::Mark& at, std::string message);
+    void error(const YAML::Node& at, std::string message) { error(at.Mark(), std::move(message)); }
+    std::vector<ConfigError> take_errors() { return std::move(errors_); }
+    std::size_t error_count() const { return errors_.size(); }
+    const Environment& env() const { return env_; }
+
+    // Reports every key of a mapping that is not a string, not in `allowed` or repeated;
+    // false when `node` is no mapping at all, so there is nothing to read in it.
+    // `where` ends unknown-key messages: "in collector \"runs\"".
+    bool check_map(const YAML::Node& node, const std::vector<std::string_view>& allowed, std::string_view where);
+    // The items of a sequence; `what` is the expectation, e.g. "a list of regexes".
+    std::optional<std::vector<YAML::Node>> sequence(const YAML::Node& node, std::string_view what);
+
+    // Scalars, after ${ENV} expansion. Errors quote a value only when it has the wrong
+    // format, never for a plain string, so secrets read with string() stay out of them.
+    std::optional<std::string> string(const YAML::Node& node);
+    std::optional<std::string> non_empty_string(const YAML::Node& node, std::string_view name);
+    std::optional<Millis> duration(const YAML::Node& node);
+    std::optional<Millis> positive_duration(const YAML::Node& node, std::string_view name);
+    std::optional<long long> integer(const YAML::Node& node);
+    std::optional<long long> integer_in(const YAML::Node& node, std::string_view name, long long min, long long max);
+    std::optional<double> number(const YAML::Node& node);
+    std::optional<bool> boolean(const YAML::Node& node);
+    // Index into `choices` of the value, which must be one of them.
+    std::optional<std::size_t> choice(const YAML::Node& node, const std::vector<std::string_view>& choices);
+    std::optional<std::vector<std::string>> strings(const YAML::Node& node, std::string_view what);
+
+private:
+    // The expanded text of a scalar; reports a non-scalar as "expected <expected>, got ...".
+    std::optional<std::string> scalar(const YAML::Node& node, std::string_view expected);
+
+    std::string file_;
+    const Environment& env_;
+    std::vector<ConfigError> errors_;
+};
+
+// "a mapping", "a list", "an empty value" or the quoted scalar, for "got ..." in messages.
+std::string describe(const YAML::Node& node);
+std::string quote(std::string_view text);
+
+}  // namespace cargomon::config::detail
