@@ -15,16 +15,15 @@
 namespace cargomon::cargo {
 namespace {
 
-// encodeURIComponent with axios' exceptions (':', '$', ',' literal, space as '+'), so
-// the API receives exactly what the official client sends.
+// encodeURIComponent with axios' exceptions (':', '$', ',' stay literal). Space is sent
+// as "%20" rather than axios' "+": the same to the API, and httplib servers (the sim)
+// do not read "+" as a space.
 std::string url_encode(std::string_view text) {
     std::string out;
     out.reserve(text.size());
     for (unsigned char c : text) {
         if (std::isalnum(c) || std::string_view("-_.!~*'():$,").find(static_cast<char>(c)) != std::string_view::npos) {
             out += static_cast<char>(c);
-        } else if (c == ' ') {
-            out += '+';
         } else {
             char buf[4];
             std::snprintf(buf, sizeof buf, "%%%02X", c);
@@ -126,16 +125,19 @@ ApiClient::ApiClient(ClientOptions options, Transport& transport, prometheus::Re
                    .Help("Retried Cargo API requests, by endpoint and reason (network, 5xx, 429).")
                    .Register(registry)) {}
 
-std::string ApiClient::redact(std::string text) const {
-    for (std::size_t at = text.find(options_.token); at != std::string::npos; at = text.find(options_.token, at))
-        text.replace(at, options_.token.size(), "<redacted>");
+namespace {
+
+// A server or proxy may echo the authorization header back; it must go no further.
+std::string redact(std::string text, const std::string& token) {
+    for (std::size_t at = text.find(token); at != std::string::npos; at = text.find(token, at))
+        text.replace(at, token.size(), "<redacted>");
     return text;
 }
 
-namespace {
-
-[[noreturn]] void throw_http_error(std::string what, const Response& response) {
+[[noreturn]] void throw_http_error(std::string what, const Response& response, const std::string& token) {
     auto body = decode::error_body(response.body);
+    body.error_message = redact(std::move(body.error_message), token);
+    body.reason = redact(std::move(body.reason), token);
     if (!body.error_message.empty()) what += ": " + body.error_message;
     if (!body.reason.empty()) what += " (reason " + body.reason + ")";
     int status = response.status;
@@ -164,21 +166,21 @@ std::string ApiClient::execute(const Call& call) {
     for (int attempt = 1;; ++attempt) {
         sleeper_.sleep_until(bucket_.reserve());
         if (clock_.monotonic() >= deadline || !in_flight_.try_acquire_for(deadline - clock_.monotonic()))
-            throw NetworkError(redact(where + ": no request slot free within the " +
-                                      std::to_string(options_.retry.budget.count()) + "ms budget"));
+            throw NetworkError(where + ": no request slot free within the " +
+                               std::to_string(options_.retry.budget.count()) + "ms budget");
         std::optional<Response> response;
         std::string network_failure;
         try {
             response = this->attempt(call, request, deadline);
         } catch (const std::exception& e) {
-            network_failure = redact(e.what());
+            network_failure = redact(e.what(), options_.token);
         }
         in_flight_.release();
 
         if (response && response->status >= 200 && response->status < 300) return std::move(response->body);
         auto fail = [&]() -> std::string {
             if (!response) throw NetworkError(network_failure);
-            throw_http_error(redact(where + ": HTTP " + std::to_string(response->status)), *response);
+            throw_http_error(where + ": HTTP " + std::to_string(response->status), *response, options_.token);
         };
         const int status = response ? response->status : 0;
         const char* reason = !response ? "network" : status == 429 ? "429" : status >= 500 ? "5xx" : nullptr;
@@ -226,8 +228,9 @@ T ApiClient::decoded(const Call& call, Decode&& decode) {
     try {
         return decode(body);
     } catch (const decode::DecodeError& e) {
-        throw ParseError(redact(std::string(call.method) + " " + prefix_ + call.path + ": malformed answer: " + e.what()),
-                         200, "", "");
+        throw ParseError(
+            redact(std::string(call.method) + " " + prefix_ + call.path + ": malformed answer: " + e.what(), options_.token),
+            200, "", "");
     }
 }
 

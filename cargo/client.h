@@ -58,7 +58,6 @@ private:
     Response attempt(const Call& call, const Request& request, SteadyTime deadline);
     template <class T, class Decode>
     T decoded(const Call& call, Decode&& decode);
-    std::string redact(std::string text) const;
 
     ClientOptions options_;
     std::string prefix_;  // the base URL's path + "/v1"

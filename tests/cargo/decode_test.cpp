@@ -1,0 +1,202 @@
+#include "cargo/decode.h"
+
+#include <gtest/gtest.h>
+
+#include "common/timefmt.h"
+
+namespace cargomon::cargo::decode {
+namespace {
+
+std::string s(const char* text) { return text; }
+
+TEST(DecodeQuery, CellsKeepTheirKindAndColumnOrder) {
+    auto body = s(R"({"rows": [
+        {"workflow_uuid": "wf-1", "errors": 3, "rate": null, "big": "18446744073709551615", "ok": true, "tags": [1, "a"]},
+        {"workflow_uuid": "wf-2", "errors": "12", "rate": 0.25, "big": "x", "ok": false, "tags": {}}
+    ], "extra": 1})");
+    QueryResult r = query_result(body);
+    EXPECT_EQ(r.columns, (std::vector<std::string>{"workflow_uuid", "errors", "rate", "big", "ok", "tags"}));
+    ASSERT_EQ(r.row_count(), 2u);
+    EXPECT_EQ(*r.at(0, 0).text(), "wf-1");
+    EXPECT_EQ(r.at(0, 1).as_double(), 3);
+    EXPECT_TRUE(r.at(0, 2).is_null());
+    EXPECT_EQ(r.at(0, 2).as_double(), std::nullopt);
+    EXPECT_EQ(r.at(0, 3).as_double(), 18446744073709551615.0);
+    EXPECT_EQ(r.at(0, 4).as_double(), 1);
+    EXPECT_EQ(*r.at(0, 5).text(), R"([1,"a"])");
+    EXPECT_EQ(r.at(1, 1).as_double(), 12);
+    EXPECT_EQ(r.at(1, 2).as_double(), 0.25);
+    EXPECT_EQ(r.at(1, 3).as_double(), std::nullopt);
+    EXPECT_EQ(r.at(1, 4).as_double(), 0);
+    EXPECT_EQ(r.column("rate"), 2u);
+    EXPECT_EQ(r.column("nope"), std::nullopt);
+}
+
+TEST(DecodeQuery, RowsWithAnotherKeyOrderOrMissingKeysAreMatchedByName) {
+    auto body = s(R"({"rows": [{"a": 1, "b": 2}, {"b": 20, "a": 10}, {"a": 100}]})");
+    QueryResult r = query_result(body);
+    ASSERT_EQ(r.row_count(), 3u);
+    EXPECT_EQ(r.at(1, 0).as_double(), 10);
+    EXPECT_EQ(r.at(1, 1).as_double(), 20);
+    EXPECT_EQ(r.at(2, 0).as_double(), 100);
+    EXPECT_TRUE(r.at(2, 1).is_null());
+}
+
+TEST(DecodeQuery, NoRows) {
+    auto body = s(R"({"rows": []})");
+    QueryResult r = query_result(body);
+    EXPECT_EQ(r.row_count(), 0u);
+    EXPECT_TRUE(r.columns.empty());
+}
+
+TEST(DecodeQuery, TenThousandRows) {
+    std::string body = R"({"rows": [)";
+    for (int i = 0; i < 10'000; ++i) {
+        if (i) body += ',';
+        body += R"({"node_slug": "node-)" + std::to_string(i % 7) + R"(", "failures": ")" + std::to_string(i) + "\"}";
+    }
+    body += "]}";
+    QueryResult r = query_result(body);
+    ASSERT_EQ(r.row_count(), 10'000u);
+    EXPECT_EQ(r.at(9'999, 1).as_double(), 9'999);
+    EXPECT_EQ(*r.at(9'999, 0).text(), "node-3");
+}
+
+TEST(Decode, MalformedBodiesAreErrorsNotCrashes) {
+    for (const char* bad : {"", "{", R"({"rows": [{"a": 1}, {"a": )", "[]", "null", R"({"rows": {}})",
+                            R"({"rows": [1, 2]})", R"({"rows": []} trailing)", "\xff\xfe"}) {
+        std::string body = bad;
+        EXPECT_THROW(query_result(body), DecodeError) << bad;
+    }
+}
+
+TEST(DecodeCount, AcceptsStringNumbersAndRejectsNonsense) {
+    auto a = s(R"({"count": 42})"), b = s(R"({"count": "9007199254740993"})"), c = s(R"({"count": 3.0})");
+    EXPECT_EQ(count(a), 42);
+    EXPECT_EQ(count(b), 9007199254740993);  // beyond a double's precision: read as an integer
+    EXPECT_EQ(count(c), 3);
+    for (const char* bad : {R"({})", R"({"count": null})", R"({"count": "12abc"})", R"({"count": ""})",
+                            R"({"count": {}})", R"({"count": [1]})"}) {
+        std::string body = bad;
+        EXPECT_THROW(count(body), DecodeError) << bad;
+    }
+}
+
+TEST(DecodeRunMetrics, NullAndStringCountsAndUnknownFields) {
+    auto body = s(R"({"runMetrics": [
+        {"nodeUuid": "n1", "totalExecutionsCount": "10", "successExecutionsCount": 7, "errorExecutionsCount": 3,
+         "creditsUsedCount": null, "someNewField": {"x": 1}},
+        {"nodeUuid": "n2"}
+    ]})");
+    auto m = run_metrics(body);
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_EQ(m[0].node_uuid, "n1");
+    EXPECT_EQ(m[0].total, 10);
+    EXPECT_EQ(m[0].success, 7);
+    EXPECT_EQ(m[0].error, 3);
+    EXPECT_EQ(m[0].credits_used, 0);
+    EXPECT_EQ(m[1].total, 0);
+}
+
+TEST(DecodeBatches, FullShape) {
+    auto body = s(R"({"batches": [{
+        "uuid": "b1", "workspaceUuid": "ws", "workflowUuid": "wf", "releaseUuid": null, "userUuid": "u",
+        "data": {"kind": "segment", "segmentUuid": "s"}, "status": "success", "runsStatus": "unhealthy",
+        "runsCount": 100, "executedRunsCount": "98", "failedRunsCount": 5, "creditsUsedCount": 12.5,
+        "errorMessage": null, "createdAt": "2026-11-28T09:00:00.000Z", "updatedAt": "2026-11-28T09:05:00Z",
+        "finishedAt": null, "nodes": null}]})");
+    auto batches_ = batches(body);
+    ASSERT_EQ(batches_.size(), 1u);
+    const Batch& b = batches_[0];
+    EXPECT_EQ(b.uuid, "b1");
+    EXPECT_EQ(b.workflow_uuid, "wf");
+    EXPECT_EQ(b.release_uuid, std::nullopt);
+    EXPECT_EQ(b.data_kind, "segment");
+    EXPECT_EQ(b.status, "success");
+    EXPECT_EQ(b.runs_status, "unhealthy");
+    EXPECT_EQ(b.runs_count, 100);
+    EXPECT_EQ(b.executed_runs_count, 98);
+    EXPECT_EQ(b.failed_runs_count, 5);
+    EXPECT_EQ(b.credits_used_count, 12.5);
+    EXPECT_EQ(b.error_message, std::nullopt);
+    EXPECT_EQ(b.created_at, parse_iso8601("2026-11-28T09:00:00Z"));
+    EXPECT_EQ(b.finished_at, std::nullopt);
+}
+
+TEST(DecodeBatches, ErrorsNameTheItemAndField) {
+    auto body = s(R"({"batches": [{"uuid": "b1", "status": "running"},
+                                  {"uuid": "b2", "status": "running", "createdAt": "yesterday"}]})");
+    try {
+        batches(body);
+        FAIL() << "no error";
+    } catch (const DecodeError& e) {
+        EXPECT_STREQ(e.what(), "batches[1].createdAt: a string that is not an ISO-8601 timestamp");
+    }
+    auto missing = s(R"({"batch": {"status": "running"}})");
+    try {
+        batch(missing);
+        FAIL() << "no error";
+    } catch (const DecodeError& e) {
+        EXPECT_STREQ(e.what(), "batch.uuid: missing");
+    }
+}
+
+TEST(DecodeCatalogue, WorkflowsPlaysTools) {
+    auto w = s(R"({"workflows": [
+        {"uuid": "wf1", "playUuid": "p1", "toolUuid": null, "nodes": [], "lastBatch": null},
+        {"uuid": "wf2", "playUuid": null, "toolUuid": "t1",
+         "lastBatch": {"uuid": "b9", "status": "error", "runsStatus": null, "errorMessage": "boom",
+                       "createdAt": "2026-11-28T09:00:00Z", "finishedAt": "2026-11-28T09:01:00Z"}}]})");
+    auto workflows_ = workflows(w);
+    ASSERT_EQ(workflows_.size(), 2u);
+    EXPECT_EQ(workflows_[0].play_uuid, "p1");
+    EXPECT_EQ(workflows_[0].last_batch.has_value(), false);
+    ASSERT_TRUE(workflows_[1].last_batch.has_value());
+    EXPECT_EQ(workflows_[1].last_batch->status, "error");
+    EXPECT_EQ(workflows_[1].last_batch->error_message, "boom");
+
+    auto p = s(R"({"plays": [{"uuid": "p1", "workflowUuid": "wf1", "name": "Enrich leads", "isEnabled": true,
+                             "healthThreshold": "80"}]})");
+    auto plays_ = plays(p);
+    ASSERT_EQ(plays_.size(), 1u);
+    EXPECT_EQ(plays_[0].name, "Enrich leads");
+    EXPECT_TRUE(plays_[0].is_enabled);
+    EXPECT_EQ(plays_[0].health_threshold, 80);
+
+    auto t = s(R"({"tools": [{"uuid": "t1", "workflowUuid": "wf2", "name": "Find email", "icon": {"kind": "emoji"}}]})");
+    auto tools_ = tools(t);
+    ASSERT_EQ(tools_.size(), 1u);
+    EXPECT_EQ(tools_[0].workflow_uuid, "wf2");
+
+    auto bad = s(R"({"plays": [{"uuid": "p1", "workflowUuid": "wf1", "isEnabled": "yes"}]})");
+    EXPECT_THROW(plays(bad), DecodeError);
+}
+
+TEST(DecodeUsage, ItemsWithAndWithoutGrouping) {
+    auto body = s(R"({"metrics": [
+        {"date": "2026-11-01T00:00:00.000Z", "items": [{"slug": "wf1", "count": "12.5", "groupBy": "wf1"},
+                                                        {"slug": "total", "count": 3, "groupBy": null}]},
+        {"date": "2026-11-02", "items": []}]})");
+    auto m = usage_metrics(body);
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_EQ(m[0].date, parse_iso8601("2026-11-01"));
+    ASSERT_EQ(m[0].items.size(), 2u);
+    EXPECT_EQ(m[0].items[0].count, 12.5);
+    EXPECT_EQ(m[0].items[0].group_by, "wf1");
+    EXPECT_EQ(m[0].items[1].group_by, std::nullopt);
+    EXPECT_TRUE(m[1].items.empty());
+}
+
+TEST(DecodeErrorBody, ReadsWhatIsThereAndNeverThrows) {
+    auto e = error_body(R"({"errorMessage": "Batch not finished", "reason": "batchNotFinished", "x": 1})");
+    EXPECT_EQ(e.error_message, "Batch not finished");
+    EXPECT_EQ(e.reason, "batchNotFinished");
+    for (const char* odd : {"", "not json", "[1]", R"({"errorMessage": 5})", "{\"errorMessage\": \"trunc"}) {
+        auto none = error_body(odd);
+        EXPECT_EQ(none.error_message, "") << odd;
+        EXPECT_EQ(none.reason, "") << odd;
+    }
+}
+
+}  // namespace
+}  // namespace cargomon::cargo::decode

@@ -1,0 +1,148 @@
+// The real transport over HTTP on 127.0.0.1 against an httplib::Server started here.
+// HTTPS is not exercised: there are no certificates on the test machine.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "cargo/client.h"
+#include "common/net.h"
+
+namespace cargomon::cargo {
+namespace {
+
+using namespace std::chrono_literals;
+
+class HttpTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        server_ = new httplib::Server;
+        server_->Post("/v1/orchestration/runs/count", [](const httplib::Request& req, httplib::Response& res) {
+            {
+                std::lock_guard lock(mu_);
+                ports_.insert(req.remote_port);
+                last_ = req;
+            }
+            res.set_content(R"({"count": "41"})", "application/json");
+        });
+        server_->Get("/v1/orchestration/batches/list", [](const httplib::Request& req, httplib::Response& res) {
+            std::string workflows;
+            for (std::size_t i = 0; i < req.get_param_value_count("workflowUuids[]"); ++i)
+                workflows += req.get_param_value("workflowUuids[]", i) + ",";
+            res.set_content(R"({"batches": [{"uuid": ")" + workflows + R"(", "status": "running"}]})",
+                            "application/json");
+        });
+        server_->Get("/v1/orchestration/batches/missing", [](const httplib::Request&, httplib::Response& res) {
+            res.status = 404;
+            res.set_content(R"({"errorMessage": "Batch not found", "reason": "batchNotFound"})", "application/json");
+        });
+        server_->Get("/v1/orchestration/tools/list", [](const httplib::Request&, httplib::Response& res) {
+            std::this_thread::sleep_for(1500ms);  // slower than the client's timeout
+            res.set_content(R"({"tools": []})", "application/json");
+        });
+        port_ = server_->bind_to_any_port("127.0.0.1");
+        ASSERT_GT(port_, 0);
+        thread_ = new std::thread([] { server_->listen_after_bind(); });
+        while (!server_->is_running()) std::this_thread::sleep_for(1ms);
+    }
+
+    static void TearDownTestSuite() {
+        server_->stop();
+        thread_->join();
+        delete thread_;
+        delete server_;
+    }
+
+    static ClientOptions options(int port = port_) {
+        return ClientOptions{.base_url = "http://127.0.0.1:" + std::to_string(port),
+                             .token = "tok-abc",
+                             .workspace_uuid = "ws-9",
+                             .timeout = 300ms,
+                             .connect_timeout = 1000ms,
+                             .rate_limit_per_s = 0,
+                             .retry = {.max_attempts = 1, .budget = 5s}};
+    }
+
+    SystemClock clock;
+    ClockSleeper sleeper{clock};
+    prometheus::Registry registry;
+
+    static inline httplib::Server* server_ = nullptr;
+    static inline std::thread* thread_ = nullptr;
+    static inline int port_ = 0;
+    static inline std::mutex mu_;
+    static inline std::set<int> ports_;
+    static inline httplib::Request last_;
+};
+
+TEST_F(HttpTest, SequentialRequestsReuseOneKeepAliveConnection) {
+    auto transport = make_http_transport(options());
+    ApiClient client(options(), *transport, registry, clock, sleeper);
+    {
+        std::lock_guard lock(mu_);
+        ports_.clear();
+    }
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(client.count_runs({.workflow_uuid = "wf"}), 41);
+    std::lock_guard lock(mu_);
+    EXPECT_EQ(ports_.size(), 1u);
+    EXPECT_EQ(last_.get_header_value("authorization"), "Bearer tok-abc");
+    EXPECT_EQ(last_.get_header_value("selected-workspace-uuid"), "ws-9");
+    EXPECT_EQ(last_.get_header_value("content-type"), "application/json");
+    EXPECT_EQ(last_.get_header_value("x-cargo-origin"), "cargomon");
+    EXPECT_EQ(last_.body, R"({"workflowUuid":"wf"})");
+}
+
+TEST_F(HttpTest, ArrayParametersArriveAsRepeatedBracketKeys) {
+    auto transport = make_http_transport(options());
+    ApiClient client(options(), *transport, registry, clock, sleeper);
+    auto batches = client.list_batches({.workflow_uuids = {"a b", "c:d"}});
+    ASSERT_EQ(batches.size(), 1u);
+    EXPECT_EQ(batches[0].uuid, "a b,c:d,");
+}
+
+TEST_F(HttpTest, ErrorAnswersAreTyped) {
+    auto transport = make_http_transport(options());
+    ApiClient client(options(), *transport, registry, clock, sleeper);
+    try {
+        client.get_batch("missing");
+        FAIL() << "no error";
+    } catch (const RequestError& e) {
+        EXPECT_EQ(e.status(), 404);
+        EXPECT_EQ(e.reason(), "batchNotFound");
+        EXPECT_EQ(e.error_message(), "Batch not found");
+    }
+}
+
+TEST_F(HttpTest, ASlowAnswerHitsTheTimeout) {
+    auto transport = make_http_transport(options());
+    ApiClient client(options(), *transport, registry, clock, sleeper);
+    EXPECT_THROW(client.list_tools(), NetworkError);
+    // The connection that timed out is dropped; the next request still works.
+    EXPECT_EQ(client.count_runs({}), 41);
+}
+
+TEST_F(HttpTest, NothingListeningIsANetworkErrorRetriedThenReported) {
+    auto opts = options(free_loopback_port());
+    opts.retry = {.max_attempts = 2, .initial_backoff = 10ms, .max_backoff = 10ms, .budget = 5s};
+    auto transport = make_http_transport(opts);
+    ApiClient client(opts, *transport, registry, clock, sleeper);
+    try {
+        client.count_runs({});
+        FAIL() << "no error";
+    } catch (const NetworkError& e) {
+        EXPECT_EQ(e.status(), 0);
+        EXPECT_NE(std::string(e.what()).find("/v1/orchestration/runs/count"), std::string::npos) << e.what();
+    }
+}
+
+TEST(HttpTransport, RejectsBadBaseUrls) {
+    for (const char* bad : {"", "api.getcargo.io", "ftp://api.getcargo.io", "https://", "https://h/x?y=1"}) {
+        ClientOptions o{.base_url = bad};
+        EXPECT_THROW(make_http_transport(o), std::invalid_argument) << bad;
+    }
+}
+
+}  // namespace
+}  // namespace cargomon::cargo
