@@ -1,0 +1,294 @@
+#include "exporters/http_server.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <unistd.h>
+
+#include "common/net.h"
+#include "common/process.h"
+#include "metrics/exposition.h"
+#include "tests/exporters/inflate.h"
+
+namespace cargomon::exporters {
+namespace {
+
+using testing_support::gunzip;
+
+const SystemTime t0{std::chrono::seconds{1'800'000'000}};
+
+metrics::Snapshot workflow_snapshot(int workflows) {
+    using metrics::Family, metrics::MetricType;
+    Family runs{.name = "cargo_workflow_runs", .help = "Runs of a workflow in the window, by status.",
+                .type = MetricType::gauge};
+    Family failed{.name = "cargo_batch_failed_runs_total", .help = "Failed runs of a batch \"so far\".\nPer workflow.",
+                  .type = MetricType::counter};
+    for (int i = 0; i < workflows; ++i) {
+        std::string uuid = "0b6f5c1e-" + std::to_string(1000 + i);
+        std::string name = "Enrich \"leads\" \\ batch " + std::to_string(i);
+        for (const char* status : {"success", "error", "running"})
+            runs.samples.push_back({{{"workflow_uuid", uuid}, {"workflow_name", name}, {"status", status}, {"window", "1h"}},
+                                    static_cast<double>(i % 7)});
+        failed.samples.push_back({{{"workflow_uuid", uuid}, {"workflow_name", name}}, i * 0.5});
+    }
+    return metrics::Snapshot{{runs, failed}};
+}
+
+class HttpServerTest : public testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        store_ = new metrics::MetricStore;
+        registry_ = new prometheus::Registry;
+        prometheus::BuildGauge().Name("cargomon_build_info").Help("Build of cargomon.").Register(*registry_)
+            .Add({{"version", "0.1.0"}, {"revision", "abc"}}).Set(1);
+        auto& histogram = prometheus::BuildHistogram().Name("cargomon_collect_duration_seconds")
+                              .Help("Collection time.").Register(*registry_)
+                              .Add({{"collector", "workflows"}}, prometheus::Histogram::BucketBoundaries{0.1, 1, 10});
+        histogram.Observe(0.5);
+        store_->publish("workflows", workflow_snapshot(20), t0);
+        server_ = new HttpServer(*store_, *registry_,
+                                 {.status = [] { return std::string(R"({"status":"success","collectors":1})"); },
+                                  .reload = [] {
+                                      std::lock_guard lock(reload_mu_);
+                                      return reload_error_;
+                                  }});
+        server_->add_route("GET", "/api/v1/extra", [](const httplib::Request&, httplib::Response& res) {
+            res.set_content("extra", "text/plain");
+        });
+        server_->add_route("GET", "/api/v1/broken", [](const httplib::Request&, httplib::Response&) {
+            throw std::runtime_error("boom");
+        });
+        server_->start("127.0.0.1:0");
+    }
+    static void TearDownTestSuite() {
+        delete server_;
+        delete registry_;
+        delete store_;
+    }
+
+    static void set_reload_error(std::optional<std::string> error) {
+        std::lock_guard lock(reload_mu_);
+        reload_error_ = std::move(error);
+    }
+
+    httplib::Client client() const {
+        httplib::Client c("127.0.0.1", server_->port());
+        c.set_decompress(false);
+        return c;
+    }
+
+    static metrics::MetricStore* store_;
+    static prometheus::Registry* registry_;
+    static HttpServer* server_;
+    static std::mutex reload_mu_;
+    static std::optional<std::string> reload_error_;
+};
+
+metrics::MetricStore* HttpServerTest::store_ = nullptr;
+prometheus::Registry* HttpServerTest::registry_ = nullptr;
+HttpServer* HttpServerTest::server_ = nullptr;
+std::mutex HttpServerTest::reload_mu_;
+std::optional<std::string> HttpServerTest::reload_error_;
+
+TEST_F(HttpServerTest, Healthz) {
+    auto res = client().Get("/healthz");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->body, "OK\n");
+}
+
+TEST_F(HttpServerTest, ReadyzFollowsTheReadinessFlag) {
+    auto c = client();
+    EXPECT_EQ(c.Get("/readyz")->status, 503);
+    server_->set_ready(true);
+    EXPECT_EQ(c.Get("/readyz")->status, 200);
+    server_->set_ready(false);
+    EXPECT_EQ(c.Get("/readyz")->status, 503);
+}
+
+TEST_F(HttpServerTest, StatusComesFromTheCallback) {
+    auto res = client().Get("/api/v1/status");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+    EXPECT_EQ(res->body, R"({"status":"success","collectors":1})");
+}
+
+TEST_F(HttpServerTest, ReloadReportsSuccessAndFailure) {
+    auto c = client();
+    set_reload_error(std::nullopt);
+    auto ok = c.Post("/-/reload");
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->status, 200);
+    set_reload_error("rules.yml:3:5: unknown field \"exprr\"");
+    auto failed = c.Post("/-/reload");
+    ASSERT_TRUE(failed);
+    EXPECT_EQ(failed->status, 500);
+    EXPECT_EQ(failed->body, "reload failed: rules.yml:3:5: unknown field \"exprr\"\n");
+    set_reload_error(std::nullopt);
+}
+
+TEST_F(HttpServerTest, WrongMethodIs405AndUnknownPathIs404) {
+    auto c = client();
+    auto get_reload = c.Get("/-/reload");
+    ASSERT_TRUE(get_reload);
+    EXPECT_EQ(get_reload->status, 405);
+    EXPECT_EQ(get_reload->get_header_value("Allow"), "POST");
+    auto post_metrics = c.Post("/metrics");
+    ASSERT_TRUE(post_metrics);
+    EXPECT_EQ(post_metrics->status, 405);
+    EXPECT_EQ(post_metrics->get_header_value("Allow"), "GET");
+    auto missing = c.Get("/nope");
+    ASSERT_TRUE(missing);
+    EXPECT_EQ(missing->status, 404);
+    EXPECT_EQ(missing->body, "404 page not found\n");
+    EXPECT_EQ(c.Get("/metrics/extra")->status, 404);
+}
+
+TEST_F(HttpServerTest, RootPageListsEveryEndpoint) {
+    auto res = client().Get("/");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->get_header_value("Content-Type"), "text/html; charset=utf-8");
+    for (const char* link : {"href=\"/metrics\"", "href=\"/healthz\"", "href=\"/readyz\"", "href=\"/api/v1/status\"",
+                             "href=\"/api/v1/extra\"", "POST /-/reload"})
+        EXPECT_NE(res->body.find(link), std::string::npos) << link;
+}
+
+TEST_F(HttpServerTest, AddedRoutesAreServedAndHandlerErrorsBecome500) {
+    auto c = client();
+    EXPECT_EQ(c.Get("/api/v1/extra")->body, "extra");
+    auto broken = c.Get("/api/v1/broken");
+    ASSERT_TRUE(broken);
+    EXPECT_EQ(broken->status, 500);
+    EXPECT_EQ(broken->body, "internal error\n");
+    EXPECT_THROW(server_->add_route("GET", "/late", [](const httplib::Request&, httplib::Response&) {}), std::logic_error);
+}
+
+TEST_F(HttpServerTest, MetricsServeRegistryAndStoreInText) {
+    auto c = client();
+    c.Get("/healthz");
+    auto res = c.Get("/metrics");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+    EXPECT_FALSE(res->has_header("Content-Encoding"));
+    EXPECT_NE(res->body.find("cargomon_build_info{revision=\"abc\",version=\"0.1.0\"} 1\n"), std::string::npos);
+    EXPECT_NE(res->body.find("cargomon_http_requests_total{code=\"200\",handler=\"/healthz\"} "), std::string::npos);
+    EXPECT_TRUE(res->body.ends_with(metrics::expose({}, *store_->view(), metrics::Format::text)));
+    EXPECT_EQ(res->body.find("# EOF"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, MetricsInOpenMetricsWhenAsked) {
+    httplib::Headers headers{{"Accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"}};
+    auto res = client().Get("/metrics", headers);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->get_header_value("Content-Type"), "application/openmetrics-text; version=1.0.0; charset=utf-8");
+    EXPECT_NE(res->body.find("# TYPE cargo_batch_failed_runs counter\n"), std::string::npos);
+    EXPECT_TRUE(res->body.ends_with(metrics::expose({}, *store_->view(), metrics::Format::openmetrics)));
+}
+
+TEST_F(HttpServerTest, MetricsGzipWhenAccepted) {
+    auto res = client().Get("/metrics", {{"Accept-Encoding", "gzip, deflate"}});
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->get_header_value("Content-Encoding"), "gzip");
+    auto body = gunzip(res->body);
+    EXPECT_TRUE(body.starts_with("# HELP "));
+    EXPECT_TRUE(body.ends_with(metrics::expose({}, *store_->view(), metrics::Format::text)));
+}
+
+// Runs promtool's linter over a real scrape: it prints nothing for a clean exposition.
+TEST_F(HttpServerTest, PromtoolFindsNothingToCriticise) {
+    if (find_executable("promtool").empty()) GTEST_SKIP() << "promtool not installed";
+    auto res = client().Get("/metrics");
+    ASSERT_TRUE(res);
+    char path[] = "/tmp/cargomon-scrape-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(write(fd, res->body.data(), res->body.size()), static_cast<ssize_t>(res->body.size()));
+    close(fd);
+    std::string command = "promtool check metrics < " + std::string(path) + " 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string output;
+    char buf[4096];
+    while (auto n = fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
+    int status = pclose(pipe);
+    unlink(path);
+    EXPECT_EQ(output, "");
+    EXPECT_EQ(status, 0);
+}
+
+HttpServer::Callbacks no_op_callbacks() {
+    return {.status = [] { return std::string("{}"); }, .reload = [] { return std::optional<std::string>{}; }};
+}
+
+TEST(HttpServer, RejectsMissingCallbacksAndBadAddresses) {
+    metrics::MetricStore store;
+    prometheus::Registry registry;
+    EXPECT_THROW(HttpServer(store, registry, {}), std::invalid_argument);
+    HttpServer server(store, registry, no_op_callbacks());
+    EXPECT_THROW(server.start("9464"), std::invalid_argument);
+    EXPECT_THROW(server.start("127.0.0.1:99999"), std::invalid_argument);
+    EXPECT_THROW(server.start("::1:9464"), std::invalid_argument);
+}
+
+TEST(HttpServer, PortInUseIsAnError) {
+    metrics::MetricStore store;
+    prometheus::Registry first_registry, second_registry;
+    HttpServer first(store, first_registry, no_op_callbacks());
+    first.start("127.0.0.1:0");
+    HttpServer second(store, second_registry, no_op_callbacks());
+    try {
+        second.start("127.0.0.1:" + std::to_string(first.port()));
+        FAIL() << "bound a port already in use";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find(std::to_string(first.port())), std::string::npos) << e.what();
+    }
+}
+
+TEST(HttpServer, ListensOnAGivenPortAndOnIpv6Loopback) {
+    metrics::MetricStore store;
+    prometheus::Registry registry;
+    int port = free_loopback_port();
+    {
+        HttpServer server(store, registry, no_op_callbacks());
+        server.start("127.0.0.1:" + std::to_string(port));
+        EXPECT_EQ(server.port(), port);
+        EXPECT_EQ(httplib::Client("127.0.0.1", port).Get("/healthz")->status, 200);
+    }
+    prometheus::Registry registry6;
+    HttpServer server6(store, registry6, no_op_callbacks());
+    try {
+        server6.start("[::1]:0");
+    } catch (const std::runtime_error&) {
+        GTEST_SKIP() << "no IPv6 loopback here";
+    }
+    auto res = httplib::Client("::1", server6.port()).Get("/healthz");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+}
+
+TEST(HttpServer, StopsWithAnIdleKeepAliveConnectionOpen) {
+    metrics::MetricStore store;
+    prometheus::Registry registry;
+    HttpServer server(store, registry, no_op_callbacks());
+    server.start("127.0.0.1:0");
+    httplib::Client c("127.0.0.1", server.port());
+    c.set_keep_alive(true);
+    ASSERT_EQ(c.Get("/healthz")->status, 200);
+    auto begin = std::chrono::steady_clock::now();
+    server.stop();
+    auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    RecordProperty("stop_seconds", std::to_string(took));
+    EXPECT_FALSE(httplib::Client("127.0.0.1", server.port()).Get("/healthz"));  // nobody listens any more
+    server.stop();  // idempotent
+}
+
+}  // namespace
+}  // namespace cargomon::exporters
