@@ -270,6 +270,20 @@ TEST(ConfigLoad, EqualityTellsWhetherAReloadChangesAnything) {
     EXPECT_NE(parse_ok(base, {}), parse_ok(base, {{"CARGO_API_TOKEN", "rotated"}}));
 }
 
+TEST(ConfigLoad, ExampleServesTheSimulatorThroughEnvironment) {
+    LoadResult result = load_config(CARGOMON_EXAMPLE_CONFIG, Environment({{"CARGO_API_URL", "http://127.0.0.1:8080"},
+                                                                           {"CARGO_API_TOKEN", "sim"}}));
+    ASSERT_TRUE(std::holds_alternative<Config>(result)) << std::get<1>(result).at(0).to_string();
+    const Config& c = std::get<Config>(result);
+    EXPECT_EQ(c.api_url, "http://127.0.0.1:8080");
+    EXPECT_EQ(c.token, "sim");
+    std::vector<CollectorKind> kinds;
+    for (const CollectorConfig& col : c.collectors) kinds.push_back(col.kind());
+    EXPECT_EQ(kinds, (std::vector<CollectorKind>{CollectorKind::discovery, CollectorKind::run_counts,
+                                                 CollectorKind::run_metrics, CollectorKind::batches,
+                                                 CollectorKind::credits, CollectorKind::query}));
+}
+
 TEST(ConfigLoad, CheckConfigReportsEachFile) {
     TempDir dir;
     std::string good = dir.write("good.yml", "token: t\n");
