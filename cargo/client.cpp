@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <stdexcept>
 
@@ -166,8 +167,8 @@ std::string ApiClient::execute(const Call& call) {
     for (int attempt = 1;; ++attempt) {
         sleeper_.sleep_until(bucket_.reserve());
         if (clock_.monotonic() >= deadline || !in_flight_.try_acquire_for(deadline - clock_.monotonic()))
-            throw NetworkError(where + ": no request slot free within the " +
-                               std::to_string(options_.retry.budget.count()) + "ms budget");
+            throw NetworkError(where + ": the " + std::to_string(options_.retry.budget.count()) +
+                               "ms budget ran out waiting for the rate limit or a free request slot");
         std::optional<Response> response;
         std::string network_failure;
         try {

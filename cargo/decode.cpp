@@ -264,12 +264,27 @@ Batch batch(std::string& body) {
     }
 }
 
+// Workflow nodes nest ("nodes" inside a node); metrics only need each one's uuid and slug.
+void flatten_nodes(const Value& parent, std::vector<WorkflowNode>& out) {
+    const Value* nodes = member(parent, "nodes");
+    if (!nodes) return;
+    if (!nodes->IsArray()) fail("nodes", "an array", *nodes);
+    for (const Value& n : nodes->GetArray()) {
+        if (!n.IsObject()) fail("nodes[]", "an object", n);
+        out.push_back({.uuid = text(n, "uuid"), .slug = optional_text(n, "slug").value_or("")});
+        flatten_nodes(n, out);
+    }
+}
+
 std::vector<Workflow> workflows(std::string& body) {
     auto doc = parse(body);
     return each<Workflow>(doc, "workflows", [](const Value& v) {
         Workflow w{.uuid = text(v, "uuid"),
                    .play_uuid = optional_text(v, "playUuid"),
                    .tool_uuid = optional_text(v, "toolUuid")};
+        flatten_nodes(v, w.nodes);
+        if (const Value* release = member(v, "deployedRelease"))
+            w.deployed_release_uuid = optional_text(object(*release, "deployedRelease"), "uuid");
         if (const Value* last = member(v, "lastBatch")) {
             const Value& b = object(*last, "lastBatch");
             w.last_batch = LastBatch{.uuid = text(b, "uuid"),

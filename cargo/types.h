@@ -112,12 +112,19 @@ struct LastBatch {
     std::optional<SystemTime> finished_at;
 };
 
+struct WorkflowNode {
+    std::string uuid;
+    std::string slug;
+};
+
 // A workflow has no name; its play's or tool's name is the one users know.
 struct Workflow {
     std::string uuid;
     std::optional<std::string> play_uuid;
     std::optional<std::string> tool_uuid;
     std::optional<LastBatch> last_batch;
+    std::vector<WorkflowNode> nodes;  // the node tree flattened, children after their parent
+    std::optional<std::string> deployed_release_uuid;
 };
 
 struct Play {

@@ -451,7 +451,7 @@ TEST_F(ClientTest, WaitingForASlotEndsWithTheBudget) {
         c.count_runs({});
         ADD_FAILURE() << "got a slot";
     } catch (const NetworkError& e) {
-        EXPECT_NE(std::string(e.what()).find("slot"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("free request slot"), std::string::npos) << e.what();
     }
     gate.open();
     holder.join();
