@@ -1,9 +1,9 @@
 #include "config/config.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <charconv>
 #include <cstdlib>
-
-#include <yaml-cpp/yaml.h>
 
 namespace cargomon::config {
 namespace {

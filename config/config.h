@@ -53,7 +53,8 @@ struct RunCountsSpec {
     std::vector<Millis> windows{std::chrono::hours{1}, std::chrono::hours{24}};
     CountStrategy strategy = CountStrategy::automatic;
     // Every run status by default; also the list of valid ones.
-    std::vector<std::string> statuses{"idle", "pending", "running", "success", "error", "cancelling", "cancelled", "skipped"};
+    std::vector<std::string> statuses{"idle",  "pending",    "running",   "success",
+                                      "error", "cancelling", "cancelled", "skipped"};
     bool ratios = true;
     bool operator==(const RunCountsSpec&) const = default;
 };

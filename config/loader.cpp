@@ -20,15 +20,17 @@ using detail::quote;
 using detail::YamlReader;
 using Keys = std::vector<std::string_view>;
 
-const Keys kTopKeys{"api_url", "token", "token_file", "workspace_uuid", "client", "defaults", "collectors", "rule_files"};
+const Keys kTopKeys{"api_url", "token",    "token_file", "workspace_uuid",
+                    "client",  "defaults", "collectors", "rule_files"};
 const Keys kClientKeys{"timeout", "connect_timeout", "max_in_flight", "rate_limit", "retry"};
 const Keys kRetryKeys{"max_attempts", "initial_backoff", "max_backoff", "budget"};
 const Keys kScheduleKeys{"interval", "timeout", "jitter", "max_staleness"};
 const Keys kKindNames{"discovery", "run_counts", "run_metrics", "batches", "credits", "query"};
 // The keys each kind adds to name, kind and the schedule; in CollectorKind order.
 const std::vector<Keys> kKindKeys{
-    {"include", "exclude"}, {"windows", "strategy", "statuses", "ratios"}, {"scope", "window"},
-    {"window", "limit"},    {"window", "group_by"},                       {"sql", "metrics"},
+    {"include", "exclude"}, {"windows", "strategy", "statuses", "ratios"},
+    {"scope", "window"},    {"window", "limit"},
+    {"window", "group_by"}, {"sql", "metrics"},
 };
 const Keys kMetricKeys{"name", "help", "type", "value", "labels", "const_labels"};
 const Keys kCreditDimensions{"workflow_uuid", "connector_uuid", "integration_slug", "model_uuid", "agent_uuid"};
@@ -136,8 +138,8 @@ private:
             if (auto d = r_.positive_duration(n, "max_backoff")) retry.max_backoff = *d;
         if (retry.max_backoff < retry.initial_backoff)
             r_.error(node["max_backoff"] ? node["max_backoff"] : node["initial_backoff"],
-                     "max_backoff (" + format_duration(retry.max_backoff) + ") must not be less than initial_backoff (" +
-                         format_duration(retry.initial_backoff) + ")");
+                     "max_backoff (" + format_duration(retry.max_backoff) +
+                         ") must not be less than initial_backoff (" + format_duration(retry.initial_backoff) + ")");
         if (auto n = node["budget"])
             if (auto d = r_.duration(n)) retry.budget = *d;
     }
@@ -154,7 +156,8 @@ private:
             if (auto d = r_.positive_duration(timeout, "timeout")) s.timeout = *d;
         if ((interval || timeout) && s.timeout > s.interval)
             r_.error(timeout ? timeout : interval, "timeout (" + format_duration(s.timeout) +
-                                                       ") must not exceed interval (" + format_duration(s.interval) + ")");
+                                                       ") must not exceed interval (" + format_duration(s.interval) +
+                                                       ")");
         if (auto n = node["jitter"])
             if (auto v = r_.number(n)) {
                 if (*v >= 0 && *v <= 1)
@@ -168,14 +171,17 @@ private:
 
     void read_collectors(const YAML::Node& node, Config& c) {
         if (!node) {
-            c.collectors = {{"discovery", c.defaults, DiscoverySpec{}}, {"runs", c.defaults, RunCountsSpec{}},
-                            {"nodes", c.defaults, RunMetricsSpec{}},    {"batches", c.defaults, BatchesSpec{}},
+            c.collectors = {{"discovery", c.defaults, DiscoverySpec{}},
+                            {"runs", c.defaults, RunCountsSpec{}},
+                            {"nodes", c.defaults, RunMetricsSpec{}},
+                            {"batches", c.defaults, BatchesSpec{}},
                             {"credits", c.defaults, CreditsSpec{}}};
             return;
         }
         auto items = r_.sequence(node, "a list of collectors");
         if (!items) return;
-        if (items->empty()) return r_.error(node, "collectors must not be empty (leave the key out for the default set)");
+        if (items->empty())
+            return r_.error(node, "collectors must not be empty (leave the key out for the default set)");
         std::map<std::string, int> name_lines;
         int discovery_line = 0;
         for (const YAML::Node& item : *items) {
@@ -313,7 +319,8 @@ private:
                 ok = false;
             } else if (std::find(vocabulary.begin(), vocabulary.end(), *text) == vocabulary.end()) {
                 std::string message = "unknown " + std::string(word) + " " + quote(*text);
-                if (auto guess = detail::closest(*text, vocabulary)) message += " (did you mean " + quote(*guess) + "?)";
+                if (auto guess = detail::closest(*text, vocabulary))
+                    message += " (did you mean " + quote(*guess) + "?)";
                 r_.error(item, message);
                 ok = false;
             } else if (std::find(out.begin(), out.end(), *text) != out.end()) {
@@ -409,8 +416,9 @@ private:
                                        [](const QueryMetric& m) { return m.type == MetricType::counter; });
         if (has_counter && !spec.sql.empty() &&
             (spec.sql.find("$__from") == std::string::npos || spec.sql.find("$__to") == std::string::npos))
-            r_.error(sql, "a query with counters must select rows between $__from and $__to "
-                          "(counters are fed incrementally, one window per collection)");
+            r_.error(sql,
+                     "a query with counters must select rows between $__from and $__to "
+                     "(counters are fed incrementally, one window per collection)");
         return spec;
     }
 
@@ -448,7 +456,8 @@ private:
         if (!std::regex_match(m.name, kMetricName))
             return r_.error(at, "metric name " + quote(m.name) + " is not a valid Prometheus metric name");
         if (m.name.starts_with("cargomon_"))
-            return r_.error(at, "metric name " + quote(m.name) + " uses the prefix cargomon_, kept for the daemon's own metrics");
+            return r_.error(
+                at, "metric name " + quote(m.name) + " uses the prefix cargomon_, kept for the daemon's own metrics");
         if (m.type == MetricType::counter && !ends_with(m.name, "_total"))
             return r_.error(at, "counter " + quote(m.name) + " must end in _total");
         if (m.type == MetricType::gauge && ends_with(m.name, "_total"))
@@ -486,13 +495,13 @@ private:
     }
 
     void read_const_labels(const YAML::Node& node, QueryMetric& m) {
-        if (!node.IsMap()) return r_.error(node, "expected a mapping of label names to values, got " + detail::describe(node));
+        if (!node.IsMap())
+            return r_.error(node, "expected a mapping of label names to values, got " + detail::describe(node));
         for (const auto& entry : node) {
             auto name = r_.non_empty_string(entry.first, "label name");
             auto value = r_.string(entry.second);
             if (!name || !value || !check_label_name(entry.first, *name)) continue;
-            if (m.const_labels.count(*name) ||
-                std::find(m.labels.begin(), m.labels.end(), *name) != m.labels.end())
+            if (m.const_labels.count(*name) || std::find(m.labels.begin(), m.labels.end(), *name) != m.labels.end())
                 r_.error(entry.first, "duplicate label " + quote(*name));
             else
                 m.const_labels.emplace(*name, *value);
@@ -517,10 +526,13 @@ private:
         if (token)
             if (auto text = r_.string(token)) c.token = trim(*text);
         if (token_file && !token && !(from_env && !from_env->empty()))
-            if (auto path = r_.non_empty_string(token_file, "token_file")) c.token = read_token_file(token_file, resolve(*path));
+            if (auto path = r_.non_empty_string(token_file, "token_file"))
+                c.token = read_token_file(token_file, resolve(*path));
         if (from_env && !from_env->empty()) c.token = trim(*from_env);
         if (c.token.empty() && r_.error_count() == errors_before)
-            r_.error(token ? token : token_file ? token_file : root,
+            r_.error(token        ? token
+                     : token_file ? token_file
+                                  : root,
                      "no API token: set token, token_file or CARGO_API_TOKEN");
     }
 
@@ -576,7 +588,8 @@ LoadResult parse_config(std::string_view yaml_text, std::string_view file_name, 
 
 LoadResult load_config(const std::string& path, const Environment& env) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) return std::vector<ConfigError>{{path, 0, 0, "cannot read config file: " + std::string(std::strerror(errno))}};
+    if (!in)
+        return std::vector<ConfigError>{{path, 0, 0, "cannot read config file: " + std::string(std::strerror(errno))}};
     std::ostringstream text;
     text << in.rdbuf();
     return parse_config(text.str(), path, env);

@@ -157,9 +157,7 @@ std::optional<std::string> YamlReader::scalar(const YAML::Node& node, std::strin
     return expanded;
 }
 
-std::optional<std::string> YamlReader::string(const YAML::Node& node) {
-    return scalar(node, "a string");
-}
+std::optional<std::string> YamlReader::string(const YAML::Node& node) { return scalar(node, "a string"); }
 
 std::optional<std::string> YamlReader::non_empty_string(const YAML::Node& node, std::string_view name) {
     auto text = string(node);

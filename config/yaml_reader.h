@@ -1,12 +1,12 @@
 #pragma once
 // Internal: typed reads of YAML nodes that expand ${ENV} and collect positioned errors
 // instead of throwing, so one pass over a file reports everything wrong with it.
+#include <yaml-cpp/yaml.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "config/config.h"
 

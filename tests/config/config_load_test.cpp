@@ -119,10 +119,10 @@ TEST(ConfigLoad, EmptyFileGivesTheDefaultSet) {
         EXPECT_EQ(col.schedule, Schedule{});
     }
     EXPECT_EQ(got, (std::vector<std::pair<std::string, CollectorKind>>{{"discovery", CollectorKind::discovery},
-                                                                         {"runs", CollectorKind::run_counts},
-                                                                         {"nodes", CollectorKind::run_metrics},
-                                                                         {"batches", CollectorKind::batches},
-                                                                         {"credits", CollectorKind::credits}}));
+                                                                       {"runs", CollectorKind::run_counts},
+                                                                       {"nodes", CollectorKind::run_metrics},
+                                                                       {"batches", CollectorKind::batches},
+                                                                       {"credits", CollectorKind::credits}}));
     EXPECT_EQ(std::get<RunCountsSpec>(c.collectors[1].spec).statuses.size(), 8u);
 }
 
@@ -131,14 +131,13 @@ TEST(ConfigLoad, ReadsEveryKey) {
     EXPECT_EQ(c.api_url, "https://cargo.example.com");
     EXPECT_EQ(c.token, "file-token");
     EXPECT_EQ(c.workspace_uuid, "7c1e0d2a-1b3c-4d5e-8f90-a1b2c3d4e5f6");
-    EXPECT_EQ(c.client, (ClientConfig{.timeout = 20s,
-                                      .connect_timeout = 2s,
-                                      .max_in_flight = 8,
-                                      .rate_limit = 2.5,
-                                      .retry = {.max_attempts = 3,
-                                                .initial_backoff = 250ms,
-                                                .max_backoff = 10s,
-                                                .budget = 1min}}));
+    EXPECT_EQ(
+        c.client,
+        (ClientConfig{.timeout = 20s,
+                      .connect_timeout = 2s,
+                      .max_in_flight = 8,
+                      .rate_limit = 2.5,
+                      .retry = {.max_attempts = 3, .initial_backoff = 250ms, .max_backoff = 10s, .budget = 1min}}));
     const Schedule defaults{.interval = 2min, .timeout = 45s, .jitter = 0.2, .max_staleness = 15min};
     EXPECT_EQ(c.defaults, defaults);
     ASSERT_EQ(c.collectors.size(), 6u);
@@ -163,8 +162,12 @@ TEST(ConfigLoad, ReadsEveryKey) {
     EXPECT_TRUE(spec.sql.starts_with("SELECT node_slug, count() AS failures FROM spans\n"));
     EXPECT_NE(spec.sql.find(">= $__from AND execution_started_at < $__to"), std::string::npos);
     ASSERT_EQ(spec.metrics.size(), 1u);
-    EXPECT_EQ(spec.metrics[0], (QueryMetric{"cargo_custom_node_failures_total", "Node failures", MetricType::counter,
-                                            "failures", {"node_slug"}, {{"team", "revops"}}}));
+    EXPECT_EQ(spec.metrics[0], (QueryMetric{"cargo_custom_node_failures_total",
+                                            "Node failures",
+                                            MetricType::counter,
+                                            "failures",
+                                            {"node_slug"},
+                                            {{"team", "revops"}}}));
 
     EXPECT_EQ(c.rule_files, (std::vector<std::string>{"/etc/cargomon/rules/*.yml", "/etc/cargomon/extra.yml"}));
 }
@@ -245,9 +248,8 @@ TEST(ConfigLoad, SecretsStayOutOfDumpsAndErrors) {
     EXPECT_EQ(c.token, "sk-FILE-SECRET");
     EXPECT_EQ(c.redacted_yaml().find("sk-FILE"), std::string::npos);
 
-    for (const std::string& yaml : {"token: " + secret + "\ndefaults: {interval: nope}\n",
-                                    "token: [" + secret + "]\n", "token: {" + secret + ": x}\n",
-                                    "token: " + secret + "\ntoken_file: /x\n"}) {
+    for (const std::string& yaml : {"token: " + secret + "\ndefaults: {interval: nope}\n", "token: [" + secret + "]\n",
+                                    "token: {" + secret + ": x}\n", "token: " + secret + "\ntoken_file: /x\n"}) {
         std::vector<std::string> errors = errors_of(yaml, {});
         ASSERT_FALSE(errors.empty()) << yaml;
         for (const std::string& e : errors) EXPECT_EQ(e.find(secret), std::string::npos) << e;
@@ -266,13 +268,14 @@ TEST(ConfigLoad, EqualityTellsWhetherAReloadChangesAnything) {
     const std::string base = "token: t\ncollectors:\n  - {name: runs, kind: run_counts, windows: [1h]}\n";
     EXPECT_EQ(parse_ok(base, {}), parse_ok(base, {}));
     EXPECT_EQ(parse_ok(base, {}), parse_ok("# reordered\n" + base, {}));
-    EXPECT_NE(parse_ok(base, {}), parse_ok("token: t\ncollectors:\n  - {name: runs, kind: run_counts, windows: [2h]}\n", {}));
+    EXPECT_NE(parse_ok(base, {}),
+              parse_ok("token: t\ncollectors:\n  - {name: runs, kind: run_counts, windows: [2h]}\n", {}));
     EXPECT_NE(parse_ok(base, {}), parse_ok(base, {{"CARGO_API_TOKEN", "rotated"}}));
 }
 
 TEST(ConfigLoad, ExampleServesTheSimulatorThroughEnvironment) {
-    LoadResult result = load_config(CARGOMON_EXAMPLE_CONFIG, Environment({{"CARGO_API_URL", "http://127.0.0.1:8080"},
-                                                                           {"CARGO_API_TOKEN", "sim"}}));
+    LoadResult result = load_config(
+        CARGOMON_EXAMPLE_CONFIG, Environment({{"CARGO_API_URL", "http://127.0.0.1:8080"}, {"CARGO_API_TOKEN", "sim"}}));
     ASSERT_TRUE(std::holds_alternative<Config>(result)) << std::get<1>(result).at(0).to_string();
     const Config& c = std::get<Config>(result);
     EXPECT_EQ(c.api_url, "http://127.0.0.1:8080");
