@@ -24,6 +24,8 @@ struct Node {
     std::vector<std::string> children_uuids;
     // Generator parameters, not part of any API answer:
     double error_rate = 0.0;        // probability an execution of this node fails
+    bool has_fallback = false;      // a failed execution takes the fallback path: the run goes on
+    std::vector<std::string> error_messages;  // what a failed execution says, one picked at random
     double credits_per_execution = 0.0;
     double mean_duration_s = 1.0;
 };
@@ -45,8 +47,9 @@ struct Workflow {
     SystemTime created_at;
     std::vector<Node> nodes;        // nodes[0] is the entry node
     // Generator parameters:
-    double batches_per_day = 10.0;
+    double batches_per_day = 10.0;  // also the workflow's share of the live run rate
     int max_batch_records = 500;
+    double runs_per_second = 20.0;  // how fast a batch feeds its records in
 };
 
 struct Workspace {
