@@ -1,0 +1,224 @@
+// /orchestration/query (the caller's SQL), /billing/usage/metrics and segment export.
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "sim/api_internal.h"
+#include "sim/query_guard.h"
+
+namespace cargomon::sim {
+namespace {
+
+// The caps of cargo-api.md, in this order: readonly=1 comes last because ClickHouse
+// refuses any setting given after it, which is what locks the caps.
+const Settings& query_settings() {
+    static const Settings settings = {
+        {"max_execution_time", "30"},
+        {"max_result_rows", "10000"},
+        {"result_overflow_mode", "throw"},
+        {"max_rows_to_read", "10000000"},
+        {"max_columns_to_read", "50"},
+        {"max_subquery_depth", "5"},
+        {"output_format_json_quote_64bit_integers", "0"},
+        {"readonly", "1"},
+    };
+    return settings;
+}
+
+// Re-emits a ClickHouse JSON value; non-finite floats have no JSON form and become null.
+void write_value(JsonWriter& w, const rapidjson::Value& v) {
+    if (v.IsDouble() && !std::isfinite(v.GetDouble())) {
+        w.Null();
+    } else if (v.IsArray()) {
+        w.StartArray();
+        for (const auto& item : v.GetArray()) write_value(w, item);
+        w.EndArray();
+    } else if (v.IsObject()) {
+        w.StartObject();
+        for (const auto& m : v.GetObject()) {
+            w.Key(m.name.GetString(), m.name.GetStringLength());
+            write_value(w, m.value);
+        }
+        w.EndObject();
+    } else {
+        v.Accept(w);
+    }
+}
+
+}  // namespace
+
+std::string handle_query(const Call& call) {
+    const std::string sql = call.payload.required_string("query");
+    std::string guarded;
+    try {
+        guarded = guard_query(sql);
+    } catch (const QueryRefused& e) {
+        throw ApiError(400, "queryRefused", e.what());
+    }
+    Settings settings = {{"database", call.workspace.database}};
+    settings.insert(settings.end(), query_settings().begin(), query_settings().end());
+    std::string body;
+    try {
+        body = call.ctx.clickhouse->query(guarded, settings);
+    } catch (const ClickHouseError& e) {
+        if (e.code() == 0) throw;  // ClickHouse down is the sim's fault, not the query's
+        throw ApiError(400, "queryFailed", e.what());
+    }
+    rapidjson::Document doc;
+    // In situ: the body is ours to overwrite, which spares a copy of every string.
+    doc.ParseInsitu<rapidjson::kParseNanAndInfFlag>(body.data());
+    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("data") || !doc["data"].IsArray())
+        throw ClickHouseError(0, "ClickHouse answered something that is not JSON");
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    w.Key("rows");
+    write_value(w, doc["data"]);
+    w.EndObject();
+    return buf.GetString();
+}
+
+std::string handle_usage_metrics(const Call& call) {
+    const Payload& p = call.payload;
+    const SystemTime from = p.required_time("from");
+    const SystemTime to = p.required_time("to");
+    if (to <= from) throw invalid_payload("to", "must be after from");
+    const std::string unit =
+        p.one_of("unit", {"billing.credits", "orchestration.executions", "storage.records"}).value_or("billing.credits");
+    const auto group_by =
+        p.one_of("groupBy", {"workflow_uuid", "connector_uuid", "integration_slug", "model_uuid", "agent_uuid"});
+
+    const bool records = unit == "storage.records";
+    std::string where = records ? "created_at >= " + sql_time(from) + " AND created_at < " + sql_time(to)
+                                : "execution_started_at >= " + sql_time(from) + " AND execution_started_at < " +
+                                      sql_time(to);
+    if (auto v = p.string("workflowUuid")) where += " AND workflow_uuid = " + sql_quote(*v);
+    if (auto v = p.string("modelUuid")) {
+        std::vector<std::string> workflows;
+        for (const Workflow& wf : call.workspace.workflows)
+            if (wf.model_uuid == *v) workflows.push_back(wf.uuid);
+        where += workflows.empty() ? " AND 0" : " AND workflow_uuid IN " + sql_list(workflows);
+    }
+    if (!records) {
+        if (auto v = p.string("connectorUuid")) where += " AND node_connector_uuid = " + sql_quote(*v);
+        if (auto v = p.string("integrationSlug")) where += " AND node_integration_slug = " + sql_quote(*v);
+        if (auto v = p.string("agentUuid")) where += " AND node_agent_uuid = " + sql_quote(*v);
+        if (auto v = p.string("slug")) where += " AND node_action_slug = " + sql_quote(*v);
+    }
+
+    // Records belong to a workflow only, so a node-level grouping of them has no group.
+    std::string group_column = "NULL";
+    if (group_by == "workflow_uuid" || group_by == "model_uuid") group_column = "workflow_uuid";
+    else if (group_by && !records) group_column = "node_" + *group_by;
+
+    // The usage slug is what consumed: the node's action, or its kind for tool and agent nodes.
+    std::string sql;
+    if (records) {
+        sql = "SELECT toUnixTimestamp(toDateTime(toDate(created_at))) AS day, 'records' AS slug, " + group_column +
+              " AS g, count() AS n FROM records WHERE " + where + " GROUP BY day, slug, g";
+    } else {
+        const std::string measure = unit == "billing.credits" ? "sum(execution_credits_used_count)" : "count()";
+        sql = "SELECT toUnixTimestamp(toDateTime(toDate(execution_started_at))) AS day, "
+              "if(node_action_slug != '', node_action_slug, node_kind) AS slug, " +
+              group_column + " AS g, " + measure + " AS n FROM spans WHERE " + where +
+              " GROUP BY day, slug, g HAVING n > 0";
+    }
+    rapidjson::Document rows = call.select(sql);
+
+    std::map<std::string, std::string> model_of;
+    for (const Workflow& wf : call.workspace.workflows) model_of[wf.uuid] = wf.model_uuid;
+    // day -> (slug, group or null) -> count; ordered so the answer is stable.
+    std::map<int64_t, std::map<std::pair<std::string, std::optional<std::string>>, double>> days;
+    for (const auto& row : rows["data"].GetArray()) {
+        std::optional<std::string> group;
+        if (row[2].IsString()) group = row[2].GetString();
+        if (group_by == "model_uuid" && group) {
+            auto it = model_of.find(*group);
+            group = it == model_of.end() || it->second.empty() ? std::nullopt : std::optional(it->second);
+        }
+        days[row[0].GetInt64()][{row[1].GetString(), group}] += row[3].GetDouble();
+    }
+
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    w.Key("metrics");
+    w.StartArray();
+    for (const auto& [day, items] : days) {
+        w.StartObject();
+        w.Key("date");
+        write_time(w, SystemTime{std::chrono::seconds{day}});
+        w.Key("items");
+        w.StartArray();
+        for (const auto& [key, count] : items) {
+            w.StartObject();
+            w.Key("slug");
+            w.String(key.first);
+            w.Key("count");
+            // Executions and records are whole numbers; only credits have fractions.
+            if (count == std::floor(count) && std::abs(count) < 9e15) w.Int64(static_cast<int64_t>(count));
+            else w.Double(count);
+            w.Key("groupBy");
+            if (key.second) w.String(*key.second);
+            else w.Null();
+            w.EndObject();
+        }
+        w.EndArray();
+        w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    return buf.GetString();
+}
+
+namespace {
+
+void check_segment_filter(const rapidjson::Value* filter) {
+    auto bad = [](const std::string& what) { return ApiError(400, "invalidFilter", "filter: " + what); };
+    if (!filter) throw invalid_payload("filter", "is required");
+    if (!filter->IsObject()) throw bad("must be an object");
+    auto conj = filter->FindMember("conjonction");
+    if (conj == filter->MemberEnd() || !conj->value.IsString() ||
+        (std::string_view(conj->value.GetString()) != "and" && std::string_view(conj->value.GetString()) != "or"))
+        throw bad("conjonction must be \"and\" or \"or\"");
+    auto groups = filter->FindMember("groups");
+    if (groups == filter->MemberEnd() || !groups->value.IsArray()) throw bad("groups must be an array");
+    for (const auto& g : groups->value.GetArray()) {
+        if (!g.IsObject()) throw bad("each group must be an object");
+        auto c = g.FindMember("conditions");
+        if (c == g.MemberEnd() || !c->value.IsArray()) throw bad("each group needs a conditions array");
+    }
+}
+
+}  // namespace
+
+// The sim has no storage models: it exports the records its model's plays processed,
+// with the filter checked for shape but its conditions not evaluated.
+std::string handle_segments_download(const Call& call) {
+    const std::string model = call.payload.required_string("modelUuid");
+    check_segment_filter(call.payload.value("filter"));
+    const int64_t limit = call.payload.integer("limit", 1, 1'000'000).value_or(1'000'000);
+    std::vector<std::string> workflows;
+    for (const Workflow& wf : call.workspace.workflows)
+        if (wf.model_uuid == model) workflows.push_back(wf.uuid);
+    if (workflows.empty()) throw ApiError(404, "modelNotFound", "no model " + model + " in this workspace");
+    rapidjson::Document rows = call.select("SELECT id, any(title) FROM records WHERE workflow_uuid IN " +
+                                           sql_list(workflows) + " GROUP BY id ORDER BY id LIMIT " +
+                                           std::to_string(limit));
+    std::string csv = "id,title\n";
+    for (const auto& row : rows["data"].GetArray()) {
+        csv_append(csv, row[0].GetString(), false);
+        csv_append(csv, row[1].GetString(), true);
+    }
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    w.Key("urls");
+    w.StartArray();
+    w.String(call.files.put(std::move(csv), "text/csv"));
+    w.EndArray();
+    w.EndObject();
+    return buf.GetString();
+}
+
+}  // namespace cargomon::sim

@@ -1,0 +1,681 @@
+// The sim's Cargo API over real HTTP, on a private ClickHouse holding a fixture whose
+// every row is written here, so each answer can be checked against the exact truth.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <regex>
+#include <thread>
+
+#include "common/net.h"
+#include "common/timefmt.h"
+#include "sim/api.h"
+#include "sim/schema.h"
+
+using namespace cargomon;
+using namespace cargomon::sim;
+
+namespace {
+
+constexpr const char* kToken = "test-token-5ecret";
+// More runs than download-outputs allows; a query reading them 100 times reads more
+// rows than max_rows_to_read (10,000,000) allows.
+constexpr int kBulkRuns = 100'001;
+
+Node node(std::string uuid, std::string slug, NodeKind kind, std::vector<std::string> children = {}) {
+    Node n;
+    n.uuid = std::move(uuid);
+    n.slug = std::move(slug);
+    n.kind = kind;
+    n.action_slug = kind == NodeKind::native || kind == NodeKind::connector ? n.slug + "_action" : "";
+    if (kind == NodeKind::connector) {
+        n.integration_slug = "clearbit";
+        n.connector_uuid = "conn-1";
+    }
+    if (kind == NodeKind::agent) n.agent_uuid = "agent-1";
+    n.children_uuids = std::move(children);
+    return n;
+}
+
+Workflow workflow(std::string uuid, WorkflowKind kind, std::string owner, std::string name, bool enabled,
+                  std::vector<Node> nodes) {
+    Workflow w;
+    w.uuid = std::move(uuid);
+    w.kind = kind;
+    w.owner_uuid = std::move(owner);
+    w.name = std::move(name);
+    w.enabled = enabled;
+    w.release_uuid = "rel-" + w.uuid;
+    w.model_uuid = kind == WorkflowKind::play ? "model-1" : "";
+    w.segment_uuid = kind == WorkflowKind::play ? "seg-1" : "";
+    w.user_uuid = "user-1";
+    w.created_at = SystemTime{std::chrono::seconds{1'700'000'000}};
+    w.nodes = std::move(nodes);
+    return w;
+}
+
+std::string temp_dir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "sim_api_XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    return pattern;
+}
+
+// One ClickHouse, one fixture, one API server for the whole binary.
+class SimApi : public ::testing::Environment {
+public:
+    static inline SimApi* instance = nullptr;
+
+    void SetUp() override {
+        instance = this;
+        dir_ = temp_dir();
+        clickhouse_server_ = std::make_unique<ClickHouseServer>(dir_ + "/clickhouse");
+        ch = std::make_unique<ClickHouseClient>(clickhouse_server_->url());
+        now = SystemTime{std::chrono::duration_cast<std::chrono::seconds>(
+            std::chrono::system_clock::now().time_since_epoch())};
+        clock = std::make_unique<FakeClock>(now);
+        build_workspaces();
+        load_fixture();
+
+        port_ = free_loopback_port();
+        base_url = "http://127.0.0.1:" + std::to_string(port_);
+        api_ = std::make_unique<Api>(ApiContext{ch.get(), &workspaces, kToken, base_url, clock.get()});
+        api_->register_routes(server_);
+        if (!server_.bind_to_port("127.0.0.1", port_)) throw std::runtime_error("cannot bind the API port");
+        thread_ = std::thread([this] { server_.listen_after_bind(); });
+        while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    }
+
+    void TearDown() override {
+        server_.stop();
+        thread_.join();
+        api_.reset();
+        clickhouse_server_.reset();
+        std::filesystem::remove_all(dir_);
+    }
+
+    std::string at(std::chrono::seconds ago) const { return format_sql_datetime(now - ago); }
+
+    std::unique_ptr<ClickHouseClient> ch;
+    std::unique_ptr<FakeClock> clock;
+    std::vector<Workspace> workspaces;
+    SystemTime now;
+    std::string base_url;
+
+private:
+    void build_workspaces() {
+        Workspace a;
+        a.uuid = "ws-a";
+        a.database = "simapi_a";
+        a.workflows.push_back(workflow("wf-play", WorkflowKind::play, "play-1", "Enrich leads", true,
+                                       {node("n1", "start", NodeKind::native, {"n2"}),
+                                        node("n2", "enrich", NodeKind::connector, {"n3"}),
+                                        node("n3", "write", NodeKind::agent)}));
+        a.workflows.push_back(workflow("wf-off", WorkflowKind::play, "play-2", "Paused play", false,
+                                       {node("n5", "only", NodeKind::native)}));
+        a.workflows.push_back(workflow("wf-tool", WorkflowKind::tool, "tool-1", "Score account", true,
+                                       {node("n4", "score", NodeKind::native)}));
+        Workspace b;
+        b.uuid = "ws-b";
+        b.database = "simapi_b";
+        b.workflows.push_back(workflow("wf-b", WorkflowKind::tool, "tool-b", "Other", true,
+                                       {node("nb", "solo", NodeKind::native)}));
+        b.workflows.push_back(workflow("wf-bulk", WorkflowKind::tool, "tool-bulk", "Bulk", true,
+                                       {node("nbulk", "bulk", NodeKind::native)}));
+        workspaces = {a, b};
+    }
+
+    void exec(const std::string& sql) { ch->query(sql); }
+
+    void load_fixture() {
+        for (const Workspace& ws : workspaces)
+            for (const std::string& stmt : schema_statements(ws.database)) exec(stmt);
+        using std::chrono::hours;
+        using std::chrono::minutes;
+        const std::string t0 = at(minutes{60}), t1 = at(minutes{50}), t2 = at(minutes{40}), t3 = at(minutes{30});
+        const std::string old = at(hours{48});
+        auto run = [](std::string uuid, std::string wf, std::string batch, std::string status, std::string error,
+                      std::string created, bool finished) {
+            return "('" + uuid + "','ws-a','" + wf + "',NULL,'rel-" + wf + "'," + batch + ",'tr-" + uuid + "','rec-" +
+                   uuid + "','Record " + uuid + "','" + status + "'," + error + ",'" + created + "','" + created +
+                   "'," + (finished ? "'" + created + "'" : "NULL") + ")";
+        };
+        exec("INSERT INTO simapi_a.runs VALUES " + run("r1", "wf-play", "'b1'", "success", "NULL", t0, true) + "," +
+             run("r2", "wf-play", "'b1'", "error", "'boom'", t0, true) + "," +
+             run("r3", "wf-play", "'b1'", "success", "NULL", t1, true) + "," +
+             run("r4", "wf-play", "'b2'", "running", "NULL", t2, false) + "," +
+             run("r5", "wf-tool", "NULL", "success", "NULL", old, true) + "," +
+             run("r6", "wf-play", "'b2'", "pending", "NULL", t3, false));
+        auto batch = [](std::string uuid, std::string wf, std::string status, int runs, int executed, int failed,
+                        double credits, std::string created, std::string finished, int version) {
+            return "('" + uuid + "','ws-a','" + wf + "',NULL,'rel-" + wf + "','{\"kind\":\"segment\",\"segmentUuid\":\"seg-1\"}','" +
+                   status + "'," + (status == "success" ? "'unhealthy'" : "NULL") + "," + std::to_string(runs) + "," +
+                   std::to_string(executed) + "," + std::to_string(failed) + "," + std::to_string(credits) +
+                   ",NULL,'" + created + "','" + created + "'," + finished + "," + std::to_string(version) + ")";
+        };
+        exec("INSERT INTO simapi_a.batches_versions VALUES " +
+             batch("b1", "wf-play", "running", 3, 1, 0, 1.0, t0, "NULL", 1) + "," +
+             batch("b1", "wf-play", "success", 3, 3, 1, 5.5, t0, "'" + t1 + "'", 2) + "," +
+             batch("b2", "wf-play", "running", 2, 0, 0, 0.0, t2, "NULL", 1));
+        auto span = [](std::string run, std::string wf, std::string batch, std::string node, std::string slug,
+                       std::string kind, std::string status, std::string error, double credits, std::string started,
+                       bool finished, int index) {
+            const bool connector = kind == "connector";
+            return "('ws-a','" + wf + "','" + batch + "','tr-" + run + "','rec-" + run + "','Record " + run + "','" +
+                   run + "','rel-" + wf + "','" + node + "','" + slug + "','" + kind + "','" +
+                   (kind == "agent" ? "" : slug + "_action") + "'," + (connector ? "'conn-1'" : "NULL") + "," +
+                   (connector ? "'clearbit'" : "NULL") + ",NULL," + (kind == "agent" ? "'agent-1'" : "NULL") + "," +
+                   std::to_string(index) + ",'" + status + "'," + error + "," + std::to_string(credits) + ",'" +
+                   started + "','" + started + "'," + (finished ? "'" + started + "'" : "NULL") + ")";
+        };
+        exec("INSERT INTO simapi_a.spans VALUES " +
+             span("r1", "wf-play", "b1", "n1", "start", "native", "success", "NULL", 0, t0, true, 0) + "," +
+             span("r1", "wf-play", "b1", "n2", "enrich", "connector", "success", "NULL", 1.5, t0, true, 1) + "," +
+             span("r1", "wf-play", "b1", "n3", "write", "agent", "success", "NULL", 1, t0, true, 2) + "," +
+             span("r2", "wf-play", "b1", "n1", "start", "native", "success", "NULL", 0, t0, true, 0) + "," +
+             span("r2", "wf-play", "b1", "n2", "enrich", "connector", "error", "'rate limited'", 0.5, t0, true, 1) + "," +
+             span("r3", "wf-play", "b1", "n1", "start", "native", "success", "NULL", 0, t1, true, 0) + "," +
+             span("r3", "wf-play", "b1", "n2", "enrich", "connector", "success", "NULL", 1.5, t1, true, 1) + "," +
+             span("r4", "wf-play", "b2", "n1", "start", "native", "success", "NULL", 0, t2, true, 0) + "," +
+             span("r4", "wf-play", "b2", "n2", "enrich", "connector", "pending", "NULL", 0, t2, false, 1) + "," +
+             span("r6", "wf-play", "b2", "n1", "start", "native", "pending", "NULL", 0, t3, false, 0) + "," +
+             span("r5", "wf-tool", "", "n4", "score", "native", "success", "NULL", 2, old, true, 0));
+        exec("INSERT INTO simapi_a.records VALUES ('rec-r1','Record r1','ws-a','wf-play','b1','r1','rel-wf-play',"
+             "'success',NULL,'" + t0 + "','" + t0 + "','" + t0 + "'),('rec-r2','Record \"two\", quoted','ws-a',"
+             "'wf-play','b1','r2','rel-wf-play','error','boom','" + t0 + "','" + t0 + "','" + t0 + "')");
+        // Workspace b: one ordinary run, and a bulk workflow just big enough to hit the caps.
+        exec("INSERT INTO simapi_b.runs VALUES ('rb1','ws-b','wf-b',NULL,NULL,NULL,'tr','rec-b','B','success',NULL,'" +
+             t0 + "','" + t0 + "','" + t0 + "')");
+        exec("INSERT INTO simapi_b.runs (uuid, workspace_uuid, workflow_uuid, status, created_at, updated_at) "
+             "SELECT toString(number), 'ws-b', 'wf-bulk', 'success', toDateTime('" + old + "'), toDateTime('" + old +
+             "') FROM system.numbers LIMIT " + std::to_string(kBulkRuns));
+    }
+
+    std::string dir_;
+    std::unique_ptr<ClickHouseServer> clickhouse_server_;
+    int port_ = 0;
+    std::unique_ptr<Api> api_;
+    httplib::Server server_;
+    std::thread thread_;
+};
+
+[[maybe_unused]] auto* const kEnv = ::testing::AddGlobalTestEnvironment(new SimApi);
+
+SimApi& env() { return *SimApi::instance; }
+
+struct Answer {
+    int status = 0;
+    std::string body;
+    rapidjson::Document json;
+};
+
+Answer finish(const httplib::Result& res) {
+    Answer a;
+    if (!res) throw std::runtime_error("no answer: " + httplib::to_string(res.error()));
+    a.status = res->status;
+    a.body = res->body;
+    a.json.Parse(a.body.c_str());
+    return a;
+}
+
+httplib::Headers headers(const std::string& workspace = "", const std::string& token = kToken) {
+    httplib::Headers h;
+    if (!token.empty()) h.emplace("authorization", "Bearer " + token);
+    if (!workspace.empty()) h.emplace("selected-workspace-uuid", workspace);
+    return h;
+}
+
+Answer post(const std::string& path, const std::string& body, const httplib::Headers& h = headers()) {
+    httplib::Client cli(env().base_url);
+    return finish(cli.Post(("/v1" + path).c_str(), h, body, "application/json"));
+}
+
+Answer get(const std::string& path, const httplib::Headers& h = headers()) {
+    httplib::Client cli(env().base_url);
+    return finish(cli.Get(("/v1" + path).c_str(), h));
+}
+
+// The sim's own download URL, fetched as a client would (no token).
+httplib::Result fetch(const std::string& url) {
+    httplib::Client cli(env().base_url);
+    return cli.Get(url.substr(env().base_url.size()).c_str());
+}
+
+std::string gunzip(const std::string& data) {
+    z_stream zs{};
+    inflateInit2(&zs, 15 + 16);
+    std::string out(1 << 20, '\0');
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    zs.avail_in = static_cast<uInt>(data.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    const int rc = inflate(&zs, Z_FINISH);
+    inflateEnd(&zs);
+    if (rc != Z_STREAM_END) throw std::runtime_error("not a complete gzip stream");
+    out.resize(zs.total_out);
+    return out;
+}
+
+uint64_t sql_count(const std::string& database, const std::string& sql) {
+    return std::stoull(env().ch->query(sql + " FORMAT TabSeparated", {{"database", database}}));
+}
+
+int64_t api_count(const std::string& path, const std::string& body, const std::string& ws = "") {
+    Answer a = post(path, body, headers(ws));
+    EXPECT_EQ(a.status, 200) << a.body;
+    return a.json.HasMember("count") ? a.json["count"].GetInt64() : -1;
+}
+
+size_t lines(const std::string& text) { return std::count(text.begin(), text.end(), '\n'); }
+
+void expect_error(const Answer& a, int status, const std::string& reason, const std::string& mentions = "") {
+    EXPECT_EQ(a.status, status) << a.body;
+    ASSERT_TRUE(a.json.IsObject()) << a.body;
+    EXPECT_EQ(std::string(a.json["reason"].GetString()), reason) << a.body;
+    EXPECT_NE(std::string(a.json["errorMessage"].GetString()).find(mentions), std::string::npos) << a.body;
+}
+
+const std::regex kIso(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
+
+bool is_iso(const rapidjson::Value& v) { return v.IsString() && std::regex_match(v.GetString(), kIso); }
+
+}  // namespace
+
+TEST(SimApiAuth, RefusesMissingOrWrongTokenWithoutEchoingIt) {
+    Answer none = post("/orchestration/runs/count", "{}", headers("", ""));
+    expect_error(none, 401, "unauthorized");
+    Answer wrong = post("/orchestration/runs/count", "{}", headers("", "guess-secret"));
+    expect_error(wrong, 401, "unauthorized");
+    EXPECT_EQ(wrong.body.find("guess-secret"), std::string::npos);
+    EXPECT_EQ(wrong.body.find(kToken), std::string::npos);
+}
+
+TEST(SimApiAuth, UnknownRouteIsA404WithTheErrorBody) {
+    expect_error(get("/orchestration/nothing"), 404, "routeNotFound", "/v1/orchestration/nothing");
+}
+
+TEST(SimApiAuth, WorkspaceHeaderSelectsTheDatabase) {
+    EXPECT_EQ(api_count("/orchestration/runs/count", "{}"), 6);
+    EXPECT_EQ(api_count("/orchestration/runs/count", R"({"workflowUuid":"wf-b"})", "ws-b"), 1);
+    expect_error(post("/orchestration/runs/count", "{}", headers("ws-nope")), 403, "workspaceNotAccessible", "ws-nope");
+}
+
+TEST(SimApiRuns, CountsAgreeWithSql) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"{}", "1"},
+        {R"({"workflowUuid":"wf-play"})", "workflow_uuid = 'wf-play'"},
+        {R"({"statuses":["success","error"]})", "status IN ('success','error')"},
+        {R"({"workflowUuid":"wf-play","batchUuid":"b1","statuses":["error"]})",
+         "workflow_uuid = 'wf-play' AND batch_uuid = 'b1' AND status = 'error'"},
+        {R"({"isFinished":false})", "finished_at IS NULL"},
+        {R"({"recordId":"rec-r3"})", "record_id = 'rec-r3'"},
+    };
+    for (const auto& [body, where] : cases)
+        EXPECT_EQ(api_count("/orchestration/runs/count", body),
+                  static_cast<int64_t>(sql_count("simapi_a", std::string("SELECT count() FROM runs WHERE ") + where)))
+            << body;
+    const std::string after = format_iso8601(env().now - std::chrono::minutes{45});
+    EXPECT_EQ(api_count("/orchestration/runs/count", R"({"createdAfter":")" + after + "\"}"), 2);  // r4, r6
+    EXPECT_EQ(api_count("/orchestration/runs/count", R"({"createdBefore":")" + after + "\"}"), 4);
+}
+
+TEST(SimApiRuns, InvalidPayloadsNameTheField) {
+    expect_error(post("/orchestration/runs/count", "{not json"), 400, "invalidPayload", "JSON");
+    expect_error(post("/orchestration/runs/count", "[]"), 400, "invalidPayload", "object");
+    expect_error(post("/orchestration/runs/count", R"({"workflowUuid":5})"), 400, "invalidPayload", "workflowUuid");
+    expect_error(post("/orchestration/runs/count", R"({"statuses":["done"]})"), 400, "invalidPayload", "statuses");
+    expect_error(post("/orchestration/runs/count", R"({"isFinished":"yes"})"), 400, "invalidPayload", "isFinished");
+    expect_error(post("/orchestration/runs/count", R"({"createdAfter":"yesterday"})"), 400, "invalidPayload",
+                 "createdAfter");
+    expect_error(post("/orchestration/runs/list", R"({"limit":0})"), 400, "invalidPayload", "limit");
+    expect_error(post("/orchestration/runs/metrics", "{}"), 400, "invalidPayload", "workflowUuid");
+    expect_error(post("/orchestration/spans/count", "{}"), 400, "invalidPayload", "executionStartedAfter");
+}
+
+TEST(SimApiRuns, ListHasRunsWithExecutionsAndTheTotal) {
+    Answer a = post("/orchestration/runs/list", R"({"workflowUuid":"wf-play","limit":2})");
+    ASSERT_EQ(a.status, 200) << a.body;
+    EXPECT_EQ(a.json["count"].GetInt(), 5);
+    const auto& runs = a.json["runs"];
+    ASSERT_EQ(runs.Size(), 2u);
+    EXPECT_STREQ(runs[0]["uuid"].GetString(), "r6");  // newest first
+    EXPECT_STREQ(runs[1]["uuid"].GetString(), "r4");
+    const auto& r4 = runs[1];
+    EXPECT_STREQ(r4["status"].GetString(), "running");
+    EXPECT_TRUE(r4["errorMessage"].IsNull());
+    EXPECT_TRUE(r4["finishedAt"].IsNull());
+    EXPECT_TRUE(r4["userUuid"].IsNull());
+    EXPECT_STREQ(r4["batchUuid"].GetString(), "b2");
+    EXPECT_STREQ(r4["recordTitle"].GetString(), "Record r4");
+    EXPECT_TRUE(is_iso(r4["createdAt"]));
+    EXPECT_EQ(std::string(r4["createdAt"].GetString()), format_iso8601(env().now - std::chrono::minutes{40}));
+    const auto& ex = r4["executions"];
+    ASSERT_EQ(ex.Size(), 2u);
+    EXPECT_STREQ(ex[0]["nodeSlug"].GetString(), "start");
+    EXPECT_STREQ(ex[1]["nodeKind"].GetString(), "connector");
+    EXPECT_STREQ(ex[1]["nodeIntegrationSlug"].GetString(), "clearbit");
+    EXPECT_STREQ(ex[1]["status"].GetString(), "pending");
+    EXPECT_TRUE(ex[1]["finishedAt"].IsNull());
+    EXPECT_TRUE(is_iso(ex[1]["startedAt"]));
+
+    Answer next = post("/orchestration/runs/list", R"({"workflowUuid":"wf-play","limit":1,"offset":3})");
+    ASSERT_EQ(next.json["runs"].Size(), 1u);
+    const auto& r2 = next.json["runs"][0];
+    EXPECT_STREQ(r2["errorMessage"].GetString(), "boom");
+    EXPECT_STREQ(r2["executions"][1]["errorMessage"].GetString(), "rate limited");
+    EXPECT_DOUBLE_EQ(r2["executions"][1]["creditsUsedCount"].GetDouble(), 0.5);
+}
+
+TEST(SimApiRuns, MetricsPerNodeFollowSpansAndRunStates) {
+    Answer a = post("/orchestration/runs/metrics", R"({"workflowUuid":"wf-play"})");
+    ASSERT_EQ(a.status, 200) << a.body;
+    const auto& m = a.json["runMetrics"];
+    ASSERT_EQ(m.Size(), 3u);
+    EXPECT_STREQ(m[0]["nodeUuid"].GetString(), "n1");
+    EXPECT_EQ(m[0]["totalExecutionsCount"].GetInt(), 5);
+    EXPECT_EQ(m[0]["successExecutionsCount"].GetInt(), 4);
+    EXPECT_EQ(m[0]["pendingExecutionsCount"].GetInt(), 1);  // r6 is pending
+    EXPECT_EQ(m[1]["runningExecutionsCount"].GetInt(), 1);  // r4 is running, waiting on enrich
+    EXPECT_EQ(m[1]["errorExecutionsCount"].GetInt(), 1);
+    EXPECT_DOUBLE_EQ(m[1]["creditsUsedCount"].GetDouble(), 3.5);
+    EXPECT_EQ(m[2]["totalExecutionsCount"].GetInt(), 1);
+    Answer b1 = post("/orchestration/runs/metrics", R"({"workflowUuid":"wf-play","batchUuid":"b2"})");
+    EXPECT_EQ(b1.json["runMetrics"][0]["totalExecutionsCount"].GetInt(), 2);
+    EXPECT_EQ(b1.json["runMetrics"][2]["totalExecutionsCount"].GetInt(), 0);
+    expect_error(post("/orchestration/runs/metrics", R"({"workflowUuid":"wf-nope"})"), 404, "workflowNotFound");
+}
+
+TEST(SimApiRuns, DownloadIsAGzippedCsvOfTheMatchingRuns) {
+    Answer a = post("/orchestration/runs/download", R"({"workflowUuid":"wf-play","statuses":["success"]})");
+    ASSERT_EQ(a.status, 200) << a.body;
+    const std::string url = a.json["url"].GetString();
+    EXPECT_EQ(url.rfind(env().base_url + "/_files/", 0), 0u) << url;
+    auto file = fetch(url);
+    ASSERT_TRUE(file);
+    ASSERT_EQ(file->status, 200);
+    const std::string csv = gunzip(file->body);
+    EXPECT_EQ(lines(csv), 3u);  // header, r1, r3
+    EXPECT_NE(csv.find("\"r3\""), std::string::npos);
+    EXPECT_EQ(csv.find("\"r2\""), std::string::npos);
+}
+
+TEST(SimApiRuns, DownloadOutputsGivesEachRunsLastOutput) {
+    Answer a = post("/orchestration/runs/download-outputs",
+                    R"({"workflowUuid":"wf-play","batchUuid":"b1","outputNodeSlug":"enrich","format":"json"})");
+    ASSERT_EQ(a.status, 200) << a.body;
+    auto file = fetch(a.json["url"].GetString());
+    ASSERT_TRUE(file);
+    rapidjson::Document rows;
+    rows.Parse(file->body.c_str());
+    ASSERT_TRUE(rows.IsArray()) << file->body;
+    ASSERT_EQ(rows.Size(), 3u);
+    for (const auto& r : rows.GetArray()) {
+        EXPECT_STREQ(r["nodeSlug"].GetString(), "enrich");
+        if (std::string(r["runUuid"].GetString()) == "r2") {
+            EXPECT_STREQ(r["executionErrorMessage"].GetString(), "rate limited");
+        }
+    }
+    Answer csv = post("/orchestration/runs/download-outputs", R"({"workflowUuid":"wf-play"})");
+    ASSERT_EQ(csv.status, 200) << csv.body;
+    EXPECT_EQ(lines(fetch(csv.json["url"].GetString())->body), 6u);
+
+    expect_error(post("/orchestration/runs/download-outputs", R"({"workflowUuid":"wf-play","statuses":["skipped"]})"),
+                 400, "noRunsFound");
+    expect_error(post("/orchestration/runs/download-outputs", R"({"workflowUuid":"wf-play","outputNodeSlug":"x"})"),
+                 400, "invalidPayload", "outputNodeSlug");
+    expect_error(post("/orchestration/runs/download-outputs", R"({"workflowUuid":"wf-bulk"})", headers("ws-b")), 400,
+                 "tooManyRuns");
+}
+
+TEST(SimApiRuns, DownloadUrlsAreSignedAndExpire) {
+    Answer a = post("/orchestration/runs/download", R"({"workflowUuid":"wf-play"})");
+    const std::string url = a.json["url"].GetString();
+    auto tampered = fetch(url.substr(0, url.size() - 1) + (url.back() == '0' ? "1" : "0"));
+    EXPECT_EQ(tampered->status, 403);
+    env().clock->advance(std::chrono::minutes{16});
+    auto late = fetch(url);
+    env().clock->advance(-std::chrono::minutes{16});
+    EXPECT_EQ(late->status, 403);
+    EXPECT_NE(late->body.find("urlExpired"), std::string::npos);
+    EXPECT_EQ(fetch(url)->status, 200);
+}
+
+TEST(SimApiSpans, CountsAgreeWithSql) {
+    const std::string after = format_iso8601(env().now - std::chrono::hours{24});
+    const std::string since = R"("executionStartedAfter":")" + after + "\"";
+    EXPECT_EQ(api_count("/orchestration/spans/count", "{" + since + "}"), 10);
+    EXPECT_EQ(api_count("/orchestration/spans/count", "{" + since + R"(,"executionStatuses":["error"]})"),
+              static_cast<int64_t>(sql_count("simapi_a", "SELECT count() FROM spans WHERE execution_status = 'error'")));
+    EXPECT_EQ(api_count("/orchestration/spans/count", "{" + since + R"(,"nodeKind":"connector","nodeSlug":"enrich"})"), 4);
+    expect_error(post("/orchestration/spans/count", "{" + since + R"(,"nodeKind":"robot"})"), 400, "invalidPayload",
+                 "nodeKind");
+}
+
+TEST(SimApiBatches, ListFiltersWithAxiosStyleParams) {
+    Answer all = get("/orchestration/batches/list");
+    ASSERT_EQ(all.status, 200) << all.body;
+    ASSERT_EQ(all.json["batches"].Size(), 2u);
+    const auto& b1 = all.json["batches"][1];  // newest first: b2, b1
+    EXPECT_STREQ(b1["uuid"].GetString(), "b1");
+    EXPECT_STREQ(b1["status"].GetString(), "success");  // the latest version only
+    EXPECT_EQ(b1["failedRunsCount"].GetInt(), 1);
+    EXPECT_DOUBLE_EQ(b1["creditsUsedCount"].GetDouble(), 5.5);
+    EXPECT_STREQ(b1["runsStatus"].GetString(), "unhealthy");
+    EXPECT_STREQ(b1["data"]["kind"].GetString(), "segment");
+    EXPECT_TRUE(is_iso(b1["finishedAt"]));
+    EXPECT_TRUE(all.json["batches"][0]["finishedAt"].IsNull());
+
+    EXPECT_EQ(get("/orchestration/batches/list?workflowUuids[]=wf-play&workflowUuids[]=wf-tool&isFinished=true")
+                  .json["batches"].Size(), 1u);
+    EXPECT_EQ(get("/orchestration/batches/list?workflowUuids%5B%5D=wf-tool").json["batches"].Size(), 0u);
+    EXPECT_EQ(get("/orchestration/batches/list?statuses[]=running").json["batches"].Size(), 1u);
+    EXPECT_EQ(get("/orchestration/batches/list?limit=1&offset=1").json["batches"][0]["uuid"].GetString(),
+              std::string("b1"));
+    expect_error(get("/orchestration/batches/list?statuses[]=done"), 400, "invalidPayload", "statuses");
+    expect_error(get("/orchestration/batches/list?limit=ten"), 400, "invalidPayload", "limit");
+}
+
+TEST(SimApiBatches, GetAndDownload) {
+    Answer b = get("/orchestration/batches/b1");
+    ASSERT_EQ(b.status, 200) << b.body;
+    EXPECT_EQ(b.json["batch"]["runsCount"].GetInt(), 3);
+    expect_error(get("/orchestration/batches/nope"), 404, "batchNotFound");
+    expect_error(post("/orchestration/batches/nope/download", "{}"), 404, "batchNotFound");
+    expect_error(post("/orchestration/batches/b2/download", "{}"), 400, "batchNotFinished");
+    Answer d = post("/orchestration/batches/b1/download", R"({"outputNodeSlug":"start"})");
+    ASSERT_EQ(d.status, 200) << d.body;
+    auto file = fetch(d.json["url"].GetString());
+    EXPECT_EQ(lines(file->body), 4u);
+    EXPECT_NE(file->body.find("\"start\""), std::string::npos);
+}
+
+TEST(SimApiBatches, CreateReRunValidatesAndAnswersAPendingBatch) {
+    // In workspace b, whose batches no other test counts.
+    const std::string body =
+        R"({"workflowUuid":"wf-b","data":{"kind":"runs","filter":{"kind":"runs","batchUuid":"b1","statuses":["error"]},"reset":{"from":"firstNode"}}})";
+    Answer a = post("/orchestration/batches", body, headers("ws-b"));
+    ASSERT_EQ(a.status, 200) << a.body;
+    const auto& batch = a.json["batch"];
+    EXPECT_STREQ(batch["status"].GetString(), "pending");
+    EXPECT_STREQ(batch["data"]["reset"]["from"].GetString(), "firstNode");
+    EXPECT_TRUE(batch["finishedAt"].IsNull());
+    const std::string uuid = batch["uuid"].GetString();
+    Answer again = get("/orchestration/batches/" + uuid, headers("ws-b"));
+    ASSERT_EQ(again.status, 200) << again.body;
+    EXPECT_STREQ(again.json["batch"]["data"]["filter"]["batchUuid"].GetString(), "b1");
+    EXPECT_STREQ(again.json["batch"]["workflowUuid"].GetString(), "wf-b");
+
+    expect_error(post("/orchestration/batches", R"({"workflowUuid":"wf-play"})"), 400, "invalidPayload", "data");
+    expect_error(post("/orchestration/batches", R"({"workflowUuid":"wf-play","data":{"kind":"teleport"}})"), 400,
+                 "invalidPayload", "data.kind");
+    expect_error(post("/orchestration/batches",
+                      R"({"workflowUuid":"wf-play","data":{"kind":"runs","filter":{"kind":"runs"},"reset":{"from":"middle"}}})"),
+                 400, "invalidPayload", "data.reset.from");
+    expect_error(post("/orchestration/batches", R"({"workflowUuid":"wf-x","data":{"kind":"segment"}})"), 404,
+                 "workflowNotFound");
+}
+
+TEST(SimApiCatalog, WorkflowsCarryTheirLastBatch) {
+    Answer a = get("/orchestration/workflows/list");
+    ASSERT_EQ(a.status, 200) << a.body;
+    const auto& wfs = a.json["workflows"];
+    ASSERT_EQ(wfs.Size(), 3u);
+    EXPECT_STREQ(wfs[0]["uuid"].GetString(), "wf-play");
+    EXPECT_STREQ(wfs[0]["playUuid"].GetString(), "play-1");
+    EXPECT_TRUE(wfs[0]["toolUuid"].IsNull());
+    EXPECT_STREQ(wfs[0]["lastBatch"]["uuid"].GetString(), "b2");
+    EXPECT_STREQ(wfs[0]["nodes"][0]["nodes"][0]["slug"].GetString(), "enrich");  // the graph as a tree
+    EXPECT_TRUE(wfs[2]["lastBatch"].IsNull());
+    EXPECT_STREQ(wfs[2]["toolUuid"].GetString(), "tool-1");
+    EXPECT_FALSE(wfs[0].HasMember("name"));
+}
+
+TEST(SimApiCatalog, PlaysFilterOnEnabledAndToolsList) {
+    EXPECT_EQ(get("/orchestration/plays/list").json["plays"].Size(), 2u);
+    Answer off = get("/orchestration/plays/list?isEnabled=false");
+    ASSERT_EQ(off.json["plays"].Size(), 1u);
+    EXPECT_STREQ(off.json["plays"][0]["name"].GetString(), "Paused play");
+    EXPECT_EQ(off.json["plays"][0]["healthThreshold"].GetInt(), 80);
+    Answer tools = get("/orchestration/tools/list");
+    ASSERT_EQ(tools.json["tools"].Size(), 1u);
+    EXPECT_STREQ(tools.json["tools"][0]["workflowUuid"].GetString(), "wf-tool");
+    EXPECT_STREQ(tools.json["tools"][0]["name"].GetString(), "Score account");
+}
+
+TEST(SimApiBilling, UsagePerDayGroupedByWorkflow) {
+    const std::string from = format_iso8601(env().now - std::chrono::hours{72});
+    const std::string to = format_iso8601(env().now + std::chrono::hours{1});
+    Answer a = get("/billing/usage/metrics?from=" + from + "&to=" + to + "&groupBy=workflow_uuid&unit=billing.credits");
+    ASSERT_EQ(a.status, 200) << a.body;
+    double play = 0, tool = 0;
+    for (const auto& day : a.json["metrics"].GetArray()) {
+        EXPECT_TRUE(is_iso(day["date"]));
+        EXPECT_NE(std::string(day["date"].GetString()).find("T00:00:00.000Z"), std::string::npos);
+        for (const auto& item : day["items"].GetArray()) {
+            (std::string(item["groupBy"].GetString()) == "wf-play" ? play : tool) += item["count"].GetDouble();
+            EXPECT_TRUE(item["slug"].IsString());
+        }
+    }
+    EXPECT_DOUBLE_EQ(play, 4.5);
+    EXPECT_DOUBLE_EQ(tool, 2.0);
+    Answer ex = get("/billing/usage/metrics?from=" + from + "&to=" + to + "&unit=orchestration.executions");
+    int64_t executions = 0;
+    for (const auto& day : ex.json["metrics"].GetArray())
+        for (const auto& item : day["items"].GetArray()) {
+            executions += item["count"].GetInt64();
+            EXPECT_TRUE(item["groupBy"].IsNull());
+        }
+    EXPECT_EQ(executions, 11);
+    expect_error(get("/billing/usage/metrics?to=" + to), 400, "invalidPayload", "from");
+    expect_error(get("/billing/usage/metrics?from=" + from + "&to=" + to + "&groupBy=color"), 400, "invalidPayload",
+                 "groupBy");
+}
+
+TEST(SimApiSegments, DownloadValidatesAndServesACsv) {
+    Answer a = post("/segmentation/segments/download", R"({"modelUuid":"model-1","filter":{"conjonction":"and","groups":[]}})");
+    ASSERT_EQ(a.status, 200) << a.body;
+    ASSERT_EQ(a.json["urls"].Size(), 1u);
+    auto file = fetch(a.json["urls"][0].GetString());
+    EXPECT_EQ(lines(file->body), 3u);
+    EXPECT_NE(file->body.find(R"("Record ""two"", quoted")"), std::string::npos) << file->body;
+    expect_error(post("/segmentation/segments/download", R"({"modelUuid":"model-1","filter":{"conjonction":"xor","groups":[]}})"),
+                 400, "invalidFilter", "conjonction");
+    expect_error(post("/segmentation/segments/download", R"({"filter":{"conjonction":"and","groups":[]}})"), 400,
+                 "invalidPayload", "modelUuid");
+    expect_error(post("/segmentation/segments/download", R"({"modelUuid":"m-x","filter":{"conjonction":"and","groups":[]}})"),
+                 404, "modelNotFound");
+}
+
+namespace {
+
+Answer query(const std::string& sql, const std::string& ws = "") {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("query");
+    w.String(sql);
+    w.EndObject();
+    return post("/orchestration/query", buf.GetString(), headers(ws));
+}
+
+}  // namespace
+
+TEST(SimApiQuery, RowsKeepColumnOrderAndJsonTypes) {
+    Answer a = query("SELECT execution_status AS status, count() AS n, sum(execution_credits_used_count) AS c, "
+                     "any(execution_error_message) AS e, nan AS x FROM spans WHERE workflow_uuid = 'wf-play' AND "
+                     "execution_status = 'pending' GROUP BY status");
+    ASSERT_EQ(a.status, 200) << a.body;
+    const auto& row = a.json["rows"][0];
+    auto it = row.MemberBegin();
+    EXPECT_STREQ(it->name.GetString(), "status");
+    EXPECT_STREQ((++it)->name.GetString(), "n");
+    EXPECT_TRUE(row["n"].IsUint64());  // a UInt64 count as a JSON number
+    EXPECT_EQ(row["n"].GetInt(), 2);
+    EXPECT_TRUE(row["c"].IsNumber());
+    EXPECT_TRUE(row["e"].IsNull());
+    EXPECT_TRUE(row["x"].IsNull());
+}
+
+TEST(SimApiQuery, TheDocumentedExamplesAnswer) {
+    const char* examples[] = {
+        "SELECT countIf(status='error') / count() AS error_rate FROM runs WHERE created_at > now() - INTERVAL 1 DAY",
+        "SELECT workflow_uuid, count() AS errors FROM runs WHERE status='error' AND created_at > now() - INTERVAL 7 "
+        "DAY GROUP BY workflow_uuid ORDER BY errors DESC",
+        "SELECT node_slug, count() AS failures FROM spans WHERE execution_status='error' AND execution_started_at > "
+        "now() - INTERVAL 1 DAY GROUP BY node_slug ORDER BY failures DESC",
+        "SELECT workflow_uuid, sum(credits_used_count) AS credits FROM batches WHERE created_at >= "
+        "toStartOfMonth(now()) GROUP BY workflow_uuid ORDER BY credits DESC",
+        "SELECT node_slug, quantile(0.95)(dateDiff('second', execution_started_at, execution_finished_at)) AS p95 "
+        "FROM spans WHERE execution_finished_at > now() - INTERVAL 1 HOUR GROUP BY node_slug",
+    };
+    for (const char* sql : examples) {
+        Answer a = query(sql);
+        EXPECT_EQ(a.status, 200) << sql << "\n" << a.body;
+        EXPECT_TRUE(a.json.IsObject() && a.json["rows"].IsArray()) << a.body;
+    }
+    Answer rate = query(examples[0]);
+    EXPECT_NEAR(rate.json["rows"][0]["error_rate"].GetDouble(), 1.0 / 5, 1e-9);
+    Answer failures = query(examples[2]);
+    EXPECT_STREQ(failures.json["rows"][0]["node_slug"].GetString(), "enrich");
+}
+
+TEST(SimApiQuery, CountsMatchTheCountEndpoint) {
+    Answer a = query("SELECT count() AS n FROM runs WHERE workflow_uuid = 'wf-play' AND status IN ('success','error')");
+    EXPECT_EQ(a.json["rows"][0]["n"].GetInt64(),
+              api_count("/orchestration/runs/count", R"({"workflowUuid":"wf-play","statuses":["success","error"]})"));
+    Answer b = query("SELECT count() AS n FROM runs WHERE workflow_uuid = 'wf-b'", "ws-b");
+    EXPECT_EQ(b.json["rows"][0]["n"].GetInt64(), 1);
+}
+
+TEST(SimApiQuery, GuardRefusalsNeverReachClickHouse) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"SELECT name FROM system.tables", "system"},
+        {"SELECT * FROM url('http://127.0.0.1:1/', CSV, 'a String')", "url()"},
+        {"DROP TABLE runs", "only SELECT"},
+        {"SELECT 1; DROP TABLE runs", "one statement"},
+        {"SELECT count() FROM simapi_b.runs", "simapi_b.runs"},
+        {"SELECT * FROM batches_versions", "batches_versions"},
+    };
+    for (const auto& [sql, why] : cases) expect_error(query(sql), 400, "queryRefused", why);
+    EXPECT_EQ(sql_count("simapi_a", "SELECT count() FROM runs"), 6u);  // still there
+    expect_error(post("/orchestration/query", R"({"query":7})"), 400, "invalidPayload", "query");
+}
+
+TEST(SimApiQuery, ClickHouseErrorsAndCapsCarryTheClickHouseMessage) {
+    expect_error(query("SELECT no_such_column FROM runs"), 400, "queryFailed", "Code: 47");
+    // max_result_rows: 6 runs x 2,000 = 12,000 rows.
+    expect_error(query("SELECT arrayJoin(range(2000)) AS n FROM runs"), 400, "queryFailed", "Code: 396");
+    // max_rows_to_read counts every read of the query: 100 reads of 100,001 runs.
+    std::string reads = "SELECT count() FROM (SELECT uuid FROM runs";
+    for (int i = 1; i < 100; ++i) reads += " UNION ALL SELECT uuid FROM runs";
+    expect_error(query(reads + ")", "ws-b"), 400, "queryFailed", "Code: 158");
+    // max_subquery_depth.
+    expect_error(query("SELECT * FROM (SELECT * FROM (SELECT * FROM (SELECT * FROM (SELECT * FROM (SELECT * FROM "
+                       "(SELECT 1))))))"),
+                 400, "queryFailed", "Code: 162");
+    // readonly=1 comes last: a SETTINGS clause cannot lift a cap.
+    expect_error(query("SELECT count() FROM runs SETTINGS max_result_rows = 0"), 400, "queryFailed", "Code: 164");
+}
