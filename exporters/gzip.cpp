@@ -45,21 +45,36 @@ bool accepts_gzip(std::string_view accept_encoding) {
     return false;
 }
 
-std::string gzip_compress(std::string_view data) {
-    if (data.size() > std::numeric_limits<uInt>::max()) throw std::length_error("gzip: input above 4 GiB");
+std::string gzip_compress(const std::vector<std::string_view>& pieces) {
     z_stream stream{};
     constexpr int gzip_window = 15 + 16;  // +16 asks zlib for the gzip header and trailer
     if (deflateInit2(&stream, Z_BEST_SPEED, Z_DEFLATED, gzip_window, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         throw std::runtime_error("zlib: deflateInit2 failed");
-    std::string out(deflateBound(&stream, static_cast<uLong>(data.size())), '\0');
-    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    stream.avail_in = static_cast<uInt>(data.size());
-    stream.next_out = reinterpret_cast<Bytef*>(out.data());
-    stream.avail_out = static_cast<uInt>(out.size());
-    int rc = deflate(&stream, Z_FINISH);
+    std::string out;
+    char buf[64 * 1024];
+    auto drain = [&](int flush) {
+        int rc;
+        do {
+            stream.next_out = reinterpret_cast<Bytef*>(buf);
+            stream.avail_out = sizeof buf;
+            rc = deflate(&stream, flush);
+            out.append(buf, sizeof buf - stream.avail_out);
+        } while (stream.avail_out == 0 && rc == Z_OK);
+        return rc;
+    };
+    for (auto piece : pieces) {
+        // zlib counts input in 32-bit units, so feed big pieces in slices.
+        while (!piece.empty()) {
+            auto slice = piece.substr(0, std::numeric_limits<uInt>::max());
+            piece.remove_prefix(slice.size());
+            stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(slice.data()));
+            stream.avail_in = static_cast<uInt>(slice.size());
+            drain(Z_NO_FLUSH);
+        }
+    }
+    int rc = drain(Z_FINISH);
     deflateEnd(&stream);
     if (rc != Z_STREAM_END) throw std::runtime_error("zlib: deflate failed");
-    out.resize(stream.total_out);
     return out;
 }
 

@@ -135,17 +135,32 @@ void HttpServer::stop() {
 
 void HttpServer::serve_metrics(const httplib::Request& req, httplib::Response& res) {
     auto format = metrics::negotiate_format(req.get_header_value("Accept"));
-    auto body = metrics::expose(registry_.Collect(), *store_.view(), format);
+    auto exposition = std::make_shared<const metrics::Exposition>(registry_.Collect(), store_.view(), format);
+    std::string type(metrics::content_type(format));
     res.set_header("Vary", "Accept, Accept-Encoding");
     if (accepts_gzip(req.get_header_value("Accept-Encoding"))) {
-        body = gzip_compress(body);
         res.set_header("Content-Encoding", "gzip");
+        // Set as the body, this would be gzipped again by httplib (it compresses text/*).
+        auto body = std::make_shared<const std::string>(gzip_compress(exposition->pieces()));
+        res.set_content_provider(body->size(), type,
+                                 [body](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+                                     return sink.write(body->data() + offset, length);
+                                 });
+        return;
     }
-    // A content provider, because httplib would gzip a text/plain body a second time.
-    auto shared = std::make_shared<const std::string>(std::move(body));
-    res.set_content_provider(shared->size(), std::string(metrics::content_type(format)),
-                             [shared](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-                                 return sink.write(shared->data() + offset, length);
+    if (exposition->size() == 0) return res.set_content("", type);  // httplib refuses a zero-length provider
+    // Streams the pieces: the store's sample lines go out without being copied.
+    res.set_content_provider(exposition->size(), type,
+                             [exposition](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+                                 for (auto piece : exposition->pieces()) {
+                                     if (offset >= piece.size()) {
+                                         offset -= piece.size();
+                                         continue;
+                                     }
+                                     if (!sink.write(piece.data() + offset, piece.size() - offset)) return false;
+                                     offset = 0;
+                                 }
+                                 return true;
                              });
 }
 

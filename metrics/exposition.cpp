@@ -80,6 +80,9 @@ public:
         out_ += '\n';
     }
 
+    // Samples without a header, for families whose header is written elsewhere.
+    void family_name(std::string_view name) { family_ = name; }
+
     // A sample of the current family: its name plus `suffix`, then the labels, then
     // optionally `le` or `quantile` last.
     template <class LabelList>
@@ -166,19 +169,6 @@ void write_registry_family(Writer& w, const prometheus::MetricFamily& family) {
     }
 }
 
-void write_store_family(Writer& w, const MergedFamily& merged) {
-    bool empty = true;
-    for (const auto& part : merged.parts) empty = empty && part.family->samples.empty();
-    if (empty) return;
-    bool counter = merged.type == MetricType::counter;
-    w.header(merged.name, merged.help, counter ? "counter" : "gauge");
-    std::string_view suffix = counter ? w.counter_suffix() : "";
-    for (const auto& part : merged.parts)
-        for (const auto& sample : part.family->samples) w.sample(suffix, sample.labels, sample.value);
-}
-
-std::size_t estimated_size(const StoreView& store) { return 64 * 1024 + store.series * 160; }
-
 }  // namespace
 
 Format negotiate_format(std::string_view accept) {
@@ -225,13 +215,47 @@ std::string_view content_type(Format format) {
                                          : "text/plain; version=0.0.4; charset=utf-8";
 }
 
-std::string expose(const std::vector<prometheus::MetricFamily>& registry, const StoreView& store, Format format) {
-    std::string out;
-    out.reserve(estimated_size(store));
-    Writer w(out, format);
+Exposition::Exposition(const std::vector<prometheus::MetricFamily>& registry, std::shared_ptr<const StoreView> store,
+                       Format format)
+    : store_(std::move(store)) {
+    Writer w(rendering_, format);
     for (const auto& family : registry) write_registry_family(w, family);
-    for (const auto& family : store.families) write_store_family(w, family);
-    if (format == Format::openmetrics) out += "# EOF\n";
+    for (const auto& merged : store_->families) {
+        bool empty = true;
+        for (const auto& part : merged.parts) empty = empty && part.sample_text->empty();
+        if (empty) continue;
+        w.header(merged.name, merged.help, merged.type == MetricType::counter ? "counter" : "gauge");
+        flush();
+        for (const auto& part : merged.parts) add(*part.sample_text);
+    }
+    if (format == Format::openmetrics) rendering_ += "# EOF\n";
+    flush();
+}
+
+void Exposition::add(std::string_view piece) {
+    if (piece.empty()) return;
+    pieces_.push_back(piece);
+    size_ += piece.size();
+}
+
+void Exposition::flush() {
+    if (rendering_.empty()) return;
+    add(owned_.emplace_back(std::move(rendering_)));
+    rendering_.clear();
+}
+
+std::string Exposition::str() const {
+    std::string out;
+    out.reserve(size_);
+    for (auto piece : pieces_) out += piece;
+    return out;
+}
+
+std::string render_samples(const Family& family) {
+    std::string out;
+    Writer w(out, Format::text);
+    w.family_name(family.name);
+    for (const auto& sample : family.samples) w.sample("", sample.labels, sample.value);
     return out;
 }
 

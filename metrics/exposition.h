@@ -3,6 +3,8 @@
 // Prometheus text format 0.0.4 or OpenMetrics 1.0.0, straight from the store's snapshots.
 #include <prometheus/metric_family.h>
 
+#include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,9 +19,35 @@ enum class Format { text, openmetrics };
 Format negotiate_format(std::string_view accept);
 std::string_view content_type(Format format);
 
-// Registry families first, then the store. The two must not share metric names (the
-// daemon's own metrics are `cargomon_*`, the store's `cargo_*`).
-std::string expose(const std::vector<prometheus::MetricFamily>& registry, const StoreView& store, Format format);
+// One scrape's answer: registry families first, then the store. The two must not share
+// metric names (the daemon's own metrics are `cargomon_*`, the store's `cargo_*`).
+// Held as pieces: headers it renders and owns, and the store's pre-rendered sample lines,
+// borrowed from the snapshots it keeps alive, so 100,000 series cost no copy.
+class Exposition {
+public:
+    Exposition(const std::vector<prometheus::MetricFamily>& registry, std::shared_ptr<const StoreView> store,
+               Format format);
+    Exposition(const Exposition&) = delete;
+    Exposition& operator=(const Exposition&) = delete;
+
+    const std::vector<std::string_view>& pieces() const { return pieces_; }
+    std::size_t size() const { return size_; }
+    std::string str() const;  // the pieces joined
+
+private:
+    void add(std::string_view piece);
+    void flush();  // turns what was rendered since the last piece into an owned piece
+
+    std::shared_ptr<const StoreView> store_;
+    std::deque<std::string> owned_;  // a deque: pieces point into it, so elements never move
+    std::string rendering_;
+    std::vector<std::string_view> pieces_;
+    std::size_t size_ = 0;
+};
+
+// A store family's sample lines; the same in both formats, since store counters are
+// already named `*_total`. MetricStore::publish renders them once per snapshot.
+std::string render_samples(const Family& family);
 
 // A sample value as Prometheus writes it: "+Inf", "-Inf", "NaN", integers without exponent.
 std::string format_value(double value);

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "metrics/exposition.h"
 #include "metrics/names.h"
 
 namespace cargomon::metrics {
@@ -66,11 +67,12 @@ void check_against_others(const std::string& collector, const Snapshot& snapshot
                                        [](const MergedFamily& m, const std::string& name) { return m.name < name; });
         if (merged == current.families.end() || merged->name != family.name) continue;
         std::unordered_set<std::string> others;
-        for (const auto& [owner, part] : merged->parts) {
-            if (owner == collector) continue;
-            if (part->type != family.type)
-                reject(collector, family.name, "collector \"" + std::string(owner) + "\" publishes it with another type");
-            for (const auto& sample : part->samples) others.insert(series_key(sample.labels));
+        for (const auto& part : merged->parts) {
+            if (part.collector == collector) continue;
+            if (part.family->type != family.type)
+                reject(collector, family.name,
+                       "collector \"" + std::string(part.collector) + "\" publishes it with another type");
+            for (const auto& sample : part.family->samples) others.insert(series_key(sample.labels));
         }
         for (const auto& sample : family.samples)
             if (others.contains(series_key(sample.labels)))
@@ -99,6 +101,7 @@ void MetricStore::publish(const std::string& collector, Snapshot snapshot, Syste
     published->collector = collector;
     published->collected_at = collected_at;
     published->series = count_series(snapshot);
+    for (const auto& family : snapshot.families) published->sample_text.push_back(render_samples(family));
     published->snapshot = std::move(snapshot);
 
     std::lock_guard lock(writers_);
@@ -134,7 +137,10 @@ void MetricStore::install(Collectors collectors) {
     std::vector<std::pair<std::string_view, MergedFamily::Part>> parts;
     for (const auto& entry : collectors) {
         next->series += entry->series;
-        for (const auto& family : entry->snapshot.families) parts.emplace_back(family.name, MergedFamily::Part{entry->collector, &family});
+        const auto& families = entry->snapshot.families;
+        for (std::size_t i = 0; i < families.size(); ++i)
+            parts.emplace_back(families[i].name,
+                               MergedFamily::Part{entry->collector, &families[i], &entry->sample_text[i]});
     }
     // Stable: within one name, parts stay in collector order.
     std::stable_sort(parts.begin(), parts.end(), [](const auto& a, const auto& b) { return a.first < b.first; });

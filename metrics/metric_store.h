@@ -19,6 +19,8 @@ struct CollectorSnapshot {
     std::string collector;
     SystemTime collected_at;
     Snapshot snapshot;
+    // Each family's sample lines, rendered once at publish so a scrape only copies them.
+    std::vector<std::string> sample_text;  // parallel to snapshot.families
     std::size_t series = 0;
 };
 
@@ -31,6 +33,7 @@ struct MergedFamily {
     struct Part {
         std::string_view collector;
         const Family* family = nullptr;
+        const std::string* sample_text = nullptr;
     };
     std::vector<Part> parts;  // in collector order
 };

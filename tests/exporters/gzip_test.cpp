@@ -25,13 +25,13 @@ TEST(Gzip, AcceptEncoding) {
 TEST(Gzip, RoundTrip) {
     std::string text;
     for (int i = 0; i < 20000; ++i) text += "cargo_workflow_runs{workflow_uuid=\"wf-" + std::to_string(i) + "\"} 1\n";
-    auto compressed = gzip_compress(text);
+    auto compressed = gzip_compress({std::string_view(text).substr(0, 1000), std::string_view(text).substr(1000)});
     ASSERT_GE(compressed.size(), 2u);
     EXPECT_EQ(static_cast<unsigned char>(compressed[0]), 0x1f);  // gzip magic
     EXPECT_EQ(static_cast<unsigned char>(compressed[1]), 0x8b);
     EXPECT_LT(compressed.size(), text.size() / 4);
     EXPECT_EQ(gunzip(compressed), text);
-    EXPECT_EQ(gunzip(gzip_compress("")), "");
+    EXPECT_EQ(gunzip(gzip_compress({})), "");
 }
 
 }  // namespace

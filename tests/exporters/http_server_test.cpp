@@ -22,6 +22,10 @@ using testing_support::gunzip;
 
 const SystemTime t0{std::chrono::seconds{1'800'000'000}};
 
+std::string store_text(const metrics::MetricStore& store, metrics::Format format) {
+    return metrics::Exposition({}, store.view(), format).str();
+}
+
 metrics::Snapshot workflow_snapshot(int workflows) {
     using metrics::Family, metrics::MetricType;
     Family runs{.name = "cargo_workflow_runs", .help = "Runs of a workflow in the window, by status.",
@@ -180,7 +184,7 @@ TEST_F(HttpServerTest, MetricsServeRegistryAndStoreInText) {
     EXPECT_FALSE(res->has_header("Content-Encoding"));
     EXPECT_NE(res->body.find("cargomon_build_info{revision=\"abc\",version=\"0.1.0\"} 1\n"), std::string::npos);
     EXPECT_NE(res->body.find("cargomon_http_requests_total{code=\"200\",handler=\"/healthz\"} "), std::string::npos);
-    EXPECT_TRUE(res->body.ends_with(metrics::expose({}, *store_->view(), metrics::Format::text)));
+    EXPECT_TRUE(res->body.ends_with(store_text(*store_, metrics::Format::text)));
     EXPECT_EQ(res->body.find("# EOF"), std::string::npos);
 }
 
@@ -190,7 +194,7 @@ TEST_F(HttpServerTest, MetricsInOpenMetricsWhenAsked) {
     ASSERT_TRUE(res);
     EXPECT_EQ(res->get_header_value("Content-Type"), "application/openmetrics-text; version=1.0.0; charset=utf-8");
     EXPECT_NE(res->body.find("# TYPE cargo_batch_failed_runs counter\n"), std::string::npos);
-    EXPECT_TRUE(res->body.ends_with(metrics::expose({}, *store_->view(), metrics::Format::openmetrics)));
+    EXPECT_TRUE(res->body.ends_with(store_text(*store_, metrics::Format::openmetrics)));
 }
 
 TEST_F(HttpServerTest, MetricsGzipWhenAccepted) {
@@ -199,7 +203,7 @@ TEST_F(HttpServerTest, MetricsGzipWhenAccepted) {
     EXPECT_EQ(res->get_header_value("Content-Encoding"), "gzip");
     auto body = gunzip(res->body);
     EXPECT_TRUE(body.starts_with("# HELP "));
-    EXPECT_TRUE(body.ends_with(metrics::expose({}, *store_->view(), metrics::Format::text)));
+    EXPECT_TRUE(body.ends_with(store_text(*store_, metrics::Format::text)));
 }
 
 // Runs promtool's linter over a real scrape: it prints nothing for a clean exposition.
@@ -272,6 +276,20 @@ TEST(HttpServer, ListensOnAGivenPortAndOnIpv6Loopback) {
     auto res = httplib::Client("::1", server6.port()).Get("/healthz");
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 200);
+}
+
+TEST(HttpServer, EmptyStoreAndRegistryGiveAnEmptyScrape) {
+    metrics::MetricStore store;
+    prometheus::Registry registry;
+    HttpServer server(store, registry, no_op_callbacks());
+    server.start("127.0.0.1:0");
+    auto res = httplib::Client("127.0.0.1", server.port()).Get("/metrics");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->body, "");
+    auto om = httplib::Client("127.0.0.1", server.port()).Get("/metrics", {{"Accept", "application/openmetrics-text"}});
+    ASSERT_TRUE(om);
+    EXPECT_TRUE(om->body.ends_with("# EOF\n"));
 }
 
 TEST(HttpServer, StopsWithAnIdleKeepAliveConnectionOpen) {

@@ -15,6 +15,11 @@ namespace {
 const SystemTime t0{std::chrono::seconds{1'800'000'000}};
 constexpr double inf = std::numeric_limits<double>::infinity();
 
+std::string expose(const std::vector<prometheus::MetricFamily>& registry, std::shared_ptr<const StoreView> store,
+                   Format format) {
+    return Exposition(registry, std::move(store), format).str();
+}
+
 std::shared_ptr<const StoreView> populated_store(MetricStore& store) {
     Family weird{.name = "cargo_weird", .help = "Line one\nback\\slash \"quoted\"", .type = MetricType::gauge};
     weird.samples = {
@@ -30,7 +35,7 @@ std::shared_ptr<const StoreView> populated_store(MetricStore& store) {
 
 TEST(Exposition, StoreInTextFormat) {
     MetricStore store;
-    EXPECT_EQ(expose({}, *populated_store(store), Format::text),
+    EXPECT_EQ(expose({}, populated_store(store), Format::text),
               "# HELP cargo_runs_total Runs.\n"
               "# TYPE cargo_runs_total counter\n"
               "cargo_runs_total{status=\"ok\"} 12\n"
@@ -48,7 +53,7 @@ TEST(Exposition, StoreInTextFormat) {
 
 TEST(Exposition, StoreInOpenMetrics) {
     MetricStore store;
-    EXPECT_EQ(expose({}, *populated_store(store), Format::openmetrics),
+    EXPECT_EQ(expose({}, populated_store(store), Format::openmetrics),
               "# HELP cargo_runs Runs.\n"
               "# TYPE cargo_runs counter\n"
               "cargo_runs_total{status=\"ok\"} 12\n"
@@ -81,7 +86,7 @@ std::vector<prometheus::MetricFamily> registry_families() {
 }
 
 TEST(Exposition, RegistryInTextFormat) {
-    EXPECT_EQ(expose(registry_families(), StoreView{}, Format::text),
+    EXPECT_EQ(expose(registry_families(), std::make_shared<StoreView>(), Format::text),
               "# HELP cargomon_scrapes_total Scrapes.\n"
               "# TYPE cargomon_scrapes_total counter\n"
               "cargomon_scrapes_total{handler=\"/metrics\"} 3\n"
@@ -97,7 +102,7 @@ TEST(Exposition, RegistryInTextFormat) {
 }
 
 TEST(Exposition, RegistryInOpenMetrics) {
-    EXPECT_EQ(expose(registry_families(), StoreView{}, Format::openmetrics),
+    EXPECT_EQ(expose(registry_families(), std::make_shared<StoreView>(), Format::openmetrics),
               "# HELP cargomon_scrapes Scrapes.\n"
               "# TYPE cargomon_scrapes counter\n"
               "cargomon_scrapes_total{handler=\"/metrics\"} 3\n"
@@ -116,8 +121,8 @@ TEST(Exposition, RegistryInOpenMetrics) {
 TEST(Exposition, RegistryCounterWithoutTotalGetsItInOpenMetricsOnly) {
     prometheus::Registry registry;
     prometheus::BuildCounter().Name("legacy_events").Register(registry).Add({}).Increment();
-    EXPECT_EQ(expose(registry.Collect(), StoreView{}, Format::text), "# TYPE legacy_events counter\nlegacy_events 1\n");
-    EXPECT_EQ(expose(registry.Collect(), StoreView{}, Format::openmetrics),
+    EXPECT_EQ(expose(registry.Collect(), std::make_shared<StoreView>(), Format::text), "# TYPE legacy_events counter\nlegacy_events 1\n");
+    EXPECT_EQ(expose(registry.Collect(), std::make_shared<StoreView>(), Format::openmetrics),
               "# TYPE legacy_events counter\nlegacy_events_total 1\n# EOF\n");
 }
 
@@ -127,7 +132,7 @@ TEST(Exposition, RegistryAndStoreInOneAnswerAndEmptyFamiliesSkipped) {
     prometheus::Registry registry;
     prometheus::BuildGauge().Name("cargomon_up").Register(registry).Add({}).Set(1);
     prometheus::BuildGauge().Name("cargomon_nothing").Register(registry);
-    EXPECT_EQ(expose(registry.Collect(), *store.view(), Format::text),
+    EXPECT_EQ(expose(registry.Collect(), store.view(), Format::text),
               "# TYPE cargomon_up gauge\ncargomon_up 1\n# TYPE cargo_one gauge\ncargo_one 1\n");
 }
 

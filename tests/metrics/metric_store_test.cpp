@@ -15,6 +15,11 @@ using namespace std::chrono_literals;
 
 const SystemTime t0{std::chrono::seconds{1'800'000'000}};
 
+std::string expose(const std::vector<prometheus::MetricFamily>& registry, std::shared_ptr<const StoreView> store,
+                   Format format) {
+    return Exposition(registry, std::move(store), format).str();
+}
+
 Snapshot runs(std::size_t workflows, double value = 1) {
     Family family{.name = "cargo_workflow_runs", .help = "Runs by status.", .type = MetricType::gauge};
     for (std::size_t i = 0; i < workflows; ++i)
@@ -57,7 +62,7 @@ TEST(MetricStore, SeriesMissingFromANewSnapshotVanish) {
     auto before = store.view();
     store.publish("workflows", runs(1, 7), t0 + 10s);
     EXPECT_EQ(store.series_count(), 1u);
-    auto text = expose({}, *store.view(), Format::text);
+    auto text = expose({}, store.view(), Format::text);
     EXPECT_NE(text.find("cargo_workflow_runs{status=\"success\",workflow_uuid=\"wf-0\"} 7\n"), std::string::npos);
     EXPECT_EQ(text.find("wf-1"), std::string::npos);
     // A view taken earlier is immutable: it still holds the old snapshot.
@@ -94,7 +99,7 @@ TEST(MetricStore, ExpireDropsSnapshotsCollectedBeforeTheCutoff) {
     EXPECT_EQ(store.series_count("fresh"), 1u);
     store.expire_older_than(t0 + 60s);  // collected exactly at the cutoff: kept
     EXPECT_EQ(store.series_count("fresh"), 1u);
-    auto text = expose({}, *store.view(), Format::text);
+    auto text = expose({}, store.view(), Format::text);
     EXPECT_EQ(text.find("cargo_old"), std::string::npos);
 }
 
@@ -106,7 +111,7 @@ TEST(MetricStore, SameNameFamiliesOfTwoCollectorsMergeIntoOneBlock) {
     };
     store.publish("zeta", family("b", "help from zeta"), t0);
     store.publish("alpha", family("a", "help from alpha"), t0);
-    auto text = expose({}, *store.view(), Format::text);
+    auto text = expose({}, store.view(), Format::text);
     EXPECT_EQ(text,
               "# HELP cargo_batch_failed_runs help from alpha\n"
               "# TYPE cargo_batch_failed_runs gauge\n"
@@ -206,7 +211,7 @@ TEST(MetricStore, ReadersNeverSeeAHalfPublishedSnapshot) {
         while (!done) {
             auto view = store.view();
             auto counted = samples_in(*view);
-            auto rendered = lines_starting_with(expose({}, *view, Format::text), "cargo_workflow_runs{");
+            auto rendered = lines_starting_with(expose({}, view, Format::text), "cargo_workflow_runs{");
             if ((counted != small && counted != large) || rendered != counted || view->series != counted) ++bad;
             ++reads;
         }
