@@ -1,0 +1,76 @@
+#include "collectors/batches.h"
+
+#include <algorithm>
+#include <map>
+
+#include "collectors/series.h"
+#include "common/duration.h"
+
+namespace cargomon::collectors {
+
+namespace {
+
+constexpr const char* kStatuses[] = {"pending", "syncing",    "skipped", "querying", "running",
+                                     "success", "cancelling", "error",   "cancelled"};
+
+}  // namespace
+
+BatchesCollector::BatchesCollector(std::string name, config::BatchesSpec spec, cargo::ApiClient& client,
+                                   const WorkflowCatalog& catalog, const Clock& clock)
+    : name_(std::move(name)), spec_(spec), client_(client), catalog_(catalog), clock_(clock) {}
+
+metrics::Snapshot BatchesCollector::collect(const CollectContext& context) {
+    const auto workflows = catalog_.require();
+    const auto window_start = whole_seconds(clock_.now()) - spec_.window;
+    const auto window = format_duration(spec_.window);
+
+    metrics::Snapshot snapshot;
+    // batch_uuid is a label here, which is safe only because it is bounded: at most
+    // `limit` recent batches per covered workflow are exported, older ones vanish.
+    auto& runs = add_family(snapshot, "cargo_batch_runs",
+                            "Runs of a recent batch: total, executed, failed, unfinished (total - executed)");
+    auto& credits = add_family(snapshot, "cargo_batch_credits_used", "Credits used by a recent batch");
+    auto& status = add_family(snapshot, "cargo_batch_status", "Status of a recent batch (1 for its status)");
+    auto& by_status = add_family(snapshot, "cargo_workflow_batches",
+                                 "Recent batches of the workflow created in the window, by status");
+    auto& partial = add_family(snapshot, "cargo_workflow_partially_failed_batches",
+                               "Recent batches of the workflow created in the window that succeeded with failed runs");
+
+    for (const auto& w : workflows->covered) {
+        check_time_left(context, clock_);
+        auto batches = client_.list_batches({.workflow_uuids = {w.uuid}, .limit = spec_.limit});
+        // Newest first, so `limit` keeps the most recent whatever order the API used.
+        std::sort(batches.begin(), batches.end(), [](const cargo::Batch& a, const cargo::Batch& b) {
+            return a.created_at.value_or(SystemTime{}) > b.created_at.value_or(SystemTime{});
+        });
+        std::map<std::string, double> per_status;
+        for (const char* s : kStatuses) per_status[s] = 0;
+        double partially_failed = 0;
+        int kept = 0;
+        for (const auto& b : batches) {
+            if (kept == spec_.limit) break;
+            if (!b.created_at || *b.created_at < window_start) continue;
+            ++kept;
+            auto labels = [&](metrics::Labels more) {
+                more.emplace_back("batch_uuid", b.uuid);
+                return workflow_labels(w, std::move(more));
+            };
+            runs.samples.push_back({labels({{"state", "total"}}), static_cast<double>(b.runs_count)});
+            runs.samples.push_back({labels({{"state", "executed"}}), static_cast<double>(b.executed_runs_count)});
+            runs.samples.push_back({labels({{"state", "failed"}}), static_cast<double>(b.failed_runs_count)});
+            runs.samples.push_back(
+                {labels({{"state", "unfinished"}}),
+                 static_cast<double>(std::max<std::int64_t>(0, b.runs_count - b.executed_runs_count))});
+            credits.samples.push_back({labels({}), b.credits_used_count});
+            status.samples.push_back({labels({{"status", b.status}}), 1});
+            per_status[b.status] += 1;
+            if (b.status == "success" && b.failed_runs_count > 0) partially_failed += 1;
+        }
+        for (const auto& [s, n] : per_status)
+            by_status.samples.push_back({workflow_labels(w, {{"status", s}, {"window", window}}), n});
+        partial.samples.push_back({workflow_labels(w, {{"window", window}}), partially_failed});
+    }
+    return snapshot;
+}
+
+}  // namespace cargomon::collectors

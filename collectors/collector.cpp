@@ -1,0 +1,17 @@
+#include "collectors/collector.h"
+
+#include "cargo/errors.h"
+
+namespace cargomon::collectors {
+
+std::string error_reason(const std::exception& error) {
+    if (auto* e = dynamic_cast<const CollectorError*>(&error)) return e->reason();
+    if (dynamic_cast<const cargo::NetworkError*>(&error)) return "network";
+    if (dynamic_cast<const cargo::AuthorizationError*>(&error)) return "authorization";
+    if (dynamic_cast<const cargo::RequestError*>(&error)) return "request";
+    if (dynamic_cast<const cargo::ServerError*>(&error)) return "server";
+    if (dynamic_cast<const cargo::ParseError*>(&error)) return "parse";
+    return "internal";
+}
+
+}  // namespace cargomon::collectors

@@ -1,0 +1,36 @@
+#pragma once
+// The discovery collector: lists workflows, plays and tools, names every workflow after
+// its play or tool, keeps those selected by include/exclude in the WorkflowCatalog, and
+// exports cargo_workflow_info for them.
+#include <regex>
+#include <vector>
+
+#include "cargo/client.h"
+#include "collectors/catalog.h"
+#include "collectors/collector.h"
+#include "config/config.h"
+
+namespace cargomon::collectors {
+
+class DiscoveryCollector final : public Collector {
+public:
+    // The regexes are ECMAScript and searched anywhere in the name (config checks them).
+    DiscoveryCollector(std::string name, const config::DiscoverySpec& spec, cargo::ApiClient& client,
+                       WorkflowCatalog& catalog, const Clock& clock);
+
+    const std::string& name() const override { return name_; }
+    std::string_view kind() const override { return "discovery"; }
+    metrics::Snapshot collect(const CollectContext& context) override;
+
+private:
+    bool covers(const std::string& workflow_name) const;
+
+    std::string name_;
+    std::vector<std::regex> include_;
+    std::vector<std::regex> exclude_;
+    cargo::ApiClient& client_;
+    WorkflowCatalog& catalog_;
+    const Clock& clock_;
+};
+
+}  // namespace cargomon::collectors

@@ -1,0 +1,136 @@
+#include "collectors/query.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "collectors/series.h"
+
+namespace cargomon::collectors {
+
+namespace {
+
+std::string fingerprint_of(const config::QuerySpec& spec) {
+    std::uint64_t h = 1469598103934665603ULL;
+    auto mix = [&](std::string_view text) {
+        for (unsigned char c : text) h = (h ^ c) * 1099511628211ULL;
+        h = (h ^ 0xff) * 1099511628211ULL;  // separator: ("ab","c") differs from ("a","bc")
+    };
+    mix(spec.sql);
+    for (const auto& m : spec.metrics) {
+        mix(m.name);
+        mix(m.type == config::MetricType::counter ? "counter" : "gauge");
+        mix(m.value);
+        for (const auto& l : m.labels) mix(l);
+        for (const auto& [k, v] : m.const_labels) {
+            mix(k);
+            mix(v);
+        }
+    }
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    return hex;
+}
+
+std::string replace_all(std::string text, std::string_view what, const std::string& with) {
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + with.size()))
+        text.replace(at, what.size(), with);
+    return text;
+}
+
+std::string label_value(const cargo::Cell& cell) {
+    if (const auto* t = cell.text()) return *t;
+    if (const auto* n = cell.number()) {
+        char buf[32];
+        if (std::nearbyint(*n) == *n && std::fabs(*n) < 1e15)
+            std::snprintf(buf, sizeof buf, "%.0f", *n);
+        else
+            std::snprintf(buf, sizeof buf, "%.17g", *n);
+        return buf;
+    }
+    return "";
+}
+
+std::size_t require_column(const cargo::QueryResult& result, const config::QueryMetric& metric, const std::string& column) {
+    if (auto i = result.column(column)) return *i;
+    std::string have;
+    for (const auto& c : result.columns) have += (have.empty() ? "" : ", ") + c;
+    throw CollectorError("mapping", "metric " + metric.name + ": column \"" + column +
+                                        "\" is not in the query's answer (columns: " + have + ")");
+}
+
+}  // namespace
+
+QueryCollector::QueryCollector(std::string name, config::QuerySpec spec, Millis interval, cargo::ApiClient& client,
+                               const Clock& clock, WatermarkStore* watermarks, Millis safety_lag)
+    : name_(std::move(name)),
+      spec_(std::move(spec)),
+      interval_(interval),
+      client_(client),
+      clock_(clock),
+      watermarks_(watermarks),
+      safety_lag_(safety_lag),
+      fingerprint_(fingerprint_of(spec_)) {
+    for (const auto& m : spec_.metrics) has_counters_ |= m.type == config::MetricType::counter;
+    if (has_counters_ && !watermarks_)
+        throw std::invalid_argument("query collector " + name_ + ": counters need a watermark store");
+}
+
+metrics::Snapshot QueryCollector::collect(const CollectContext& context) {
+    const auto now = whole_seconds(clock_.now());
+    SystemTime from = now - interval_;
+    SystemTime to = now;
+    if (has_counters_) {
+        if (!state_) {
+            state_ = watermarks_->load(name_);
+            if (!state_ || state_->fingerprint != fingerprint_)
+                state_ = CounterState{.fingerprint = fingerprint_, .watermark = now - safety_lag_, .totals = {}};
+        }
+        from = state_->watermark;
+        to = std::max(from, now - safety_lag_);
+    }
+    const auto sql = replace_all(replace_all(spec_.sql, "$__from", sql_datetime(from)), "$__to", sql_datetime(to));
+    check_time_left(context, clock_);
+    const auto result = client_.query(sql);
+
+    CounterState next = has_counters_ ? *state_ : CounterState{};
+    next.watermark = to;
+    metrics::Snapshot snapshot;
+    for (const auto& m : spec_.metrics) {
+        const bool counter = m.type == config::MetricType::counter;
+        auto& family = add_family(snapshot, m.name, m.help.empty() ? m.name : m.help,
+                                  counter ? metrics::MetricType::counter : metrics::MetricType::gauge);
+        if (result.row_count() > 0) {
+            const auto value_at = require_column(result, m, m.value);
+            std::vector<std::size_t> label_at;
+            for (const auto& l : m.labels) label_at.push_back(require_column(result, m, l));
+            for (std::size_t r = 0; r < result.row_count(); ++r) {
+                const auto& cell = result.at(r, value_at);
+                if (cell.is_null()) continue;  // an aggregate over nothing: no sample, not zero
+                const auto value = cell.as_double();
+                if (!value || (counter && *value < 0))
+                    throw CollectorError("mapping", "metric " + m.name + ": column \"" + m.value + "\" row " +
+                                                        std::to_string(r + 1) + " is not a " +
+                                                        (counter ? "non-negative number" : "number"));
+                metrics::Labels labels(m.const_labels.begin(), m.const_labels.end());
+                for (std::size_t i = 0; i < label_at.size(); ++i)
+                    labels.emplace_back(m.labels[i], label_value(result.at(r, label_at[i])));
+                std::sort(labels.begin(), labels.end());
+                if (counter)
+                    next.totals[{m.name, std::move(labels)}] += *value;
+                else
+                    family.samples.push_back({std::move(labels), *value});
+            }
+        }
+        if (counter)
+            for (const auto& [key, total] : next.totals)
+                if (key.first == m.name) family.samples.push_back({key.second, total});
+    }
+    if (has_counters_) {
+        watermarks_->save(name_, next);
+        state_ = std::move(next);
+    }
+    return snapshot;
+}
+
+}  // namespace cargomon::collectors

@@ -1,0 +1,46 @@
+#pragma once
+// The query collector: any orchestration SQL, mapped column by column to metrics.
+//
+// Gauges take the latest answer. Counters are fed incrementally: cargomon replaces
+// $__from and $__to with DateTime literals bounding the range not yet counted,
+// [watermark, now - safety_lag), adds each answer to running totals and persists totals
+// and watermark together (WatermarkStore), so rate() works and a restart counts nothing
+// twice. The lag leaves late-arriving rows time to land before their range is counted.
+// On its very first run a counter query starts its watermark at now - safety_lag: it
+// counts from the moment cargomon starts watching, not the whole history (which could be
+// huge, and would make the first rate() a spike). A query without counters gets the
+// last interval, [now - interval, now), as its range.
+#include <optional>
+
+#include "cargo/client.h"
+#include "collectors/collector.h"
+#include "collectors/watermarks.h"
+#include "config/config.h"
+
+namespace cargomon::collectors {
+
+class QueryCollector final : public Collector {
+public:
+    // `watermarks` may be null only when no metric is a counter (std::invalid_argument otherwise).
+    QueryCollector(std::string name, config::QuerySpec spec, Millis interval, cargo::ApiClient& client,
+                   const Clock& clock, WatermarkStore* watermarks, Millis safety_lag = std::chrono::minutes{1});
+
+    const std::string& name() const override { return name_; }
+    std::string_view kind() const override { return "query"; }
+    // A missing column or a non-numeric value is a CollectorError("mapping") naming the column.
+    metrics::Snapshot collect(const CollectContext& context) override;
+
+private:
+    std::string name_;
+    config::QuerySpec spec_;
+    Millis interval_;
+    cargo::ApiClient& client_;
+    const Clock& clock_;
+    WatermarkStore* watermarks_;
+    Millis safety_lag_;
+    bool has_counters_ = false;
+    std::string fingerprint_;
+    std::optional<CounterState> state_;  // loaded on the first run
+};
+
+}  // namespace cargomon::collectors

@@ -1,0 +1,45 @@
+#pragma once
+// The run_counts collector: runs per covered workflow and status over each window, and
+// (with ratios) the error ratio of finished runs. Strategy sql answers every workflow
+// with one grouped /orchestration/query per window; api counts per workflow and status
+// (for tokens without SQL rights); auto tries sql and falls back to api when it fails.
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <map>
+
+#include "cargo/client.h"
+#include "collectors/catalog.h"
+#include "collectors/collector.h"
+#include "config/config.h"
+
+namespace cargomon::collectors {
+
+class RunCountsCollector final : public Collector {
+public:
+    // Counts fallbacks from sql to api in cargomon_run_counts_sql_fallbacks_total{collector}.
+    RunCountsCollector(std::string name, config::RunCountsSpec spec, cargo::ApiClient& client,
+                       const WorkflowCatalog& catalog, const Clock& clock, prometheus::Registry& registry);
+
+    const std::string& name() const override { return name_; }
+    std::string_view kind() const override { return "run_counts"; }
+    metrics::Snapshot collect(const CollectContext& context) override;
+
+private:
+    // (workflow uuid, status) -> runs created at or after the window start
+    using Counts = std::map<std::pair<std::string, std::string>, double>;
+    Counts count_sql(SystemTime window_start, const CollectContext& context);
+    Counts count_api(const Workflows& workflows, SystemTime window_start, const CollectContext& context);
+
+    std::string name_;
+    config::RunCountsSpec spec_;
+    std::vector<std::string> counted_statuses_;  // spec statuses plus the finished ones when ratios
+    cargo::ApiClient& client_;
+    const WorkflowCatalog& catalog_;
+    const Clock& clock_;
+    prometheus::Counter& fallbacks_;
+    std::atomic<bool> fallback_logged_{false};
+};
+
+}  // namespace cargomon::collectors

@@ -1,0 +1,45 @@
+#include "collectors/run_metrics.h"
+
+#include "collectors/series.h"
+
+namespace cargomon::collectors {
+
+RunMetricsCollector::RunMetricsCollector(std::string name, config::RunMetricsSpec spec, cargo::ApiClient& client,
+                                         const WorkflowCatalog& catalog, const Clock& clock)
+    : name_(std::move(name)), spec_(spec), client_(client), catalog_(catalog), clock_(clock) {}
+
+metrics::Snapshot RunMetricsCollector::collect(const CollectContext& context) {
+    const auto workflows = catalog_.require();
+    const auto window_start = whole_seconds(clock_.now()) - spec_.window;
+
+    metrics::Snapshot snapshot;
+    auto& executions = add_family(snapshot, "cargo_node_executions", "Node executions of the runs in scope, by status");
+    auto& credits = add_family(snapshot, "cargo_node_credits_used", "Credits used by the node in the runs in scope");
+    for (const auto& w : workflows->covered) {
+        cargo::RunMetricsFilter filter;
+        switch (spec_.scope) {
+            case config::RunMetricsScope::window: filter.created_after = window_start; break;
+            case config::RunMetricsScope::release:
+                if (!w.deployed_release_uuid) continue;  // never deployed: no release to describe
+                filter.release_uuid = w.deployed_release_uuid;
+                break;
+            case config::RunMetricsScope::all: break;
+        }
+        check_time_left(context, clock_);
+        for (const auto& m : client_.run_metrics(w.uuid, filter)) {
+            const auto& slug = w.node_slug(m.node_uuid);
+            const std::pair<const char*, std::int64_t> by_status[] = {
+                {"idle", m.idle},           {"pending", m.pending},     {"running", m.running},
+                {"success", m.success},     {"error", m.error},         {"cancelling", m.cancelling},
+                {"cancelled", m.cancelled}, {"skipped", m.skipped}};
+            for (const auto& [status, n] : by_status)
+                executions.samples.push_back(
+                    {workflow_labels(w, {{"node_uuid", m.node_uuid}, {"node_slug", slug}, {"status", status}}),
+                     static_cast<double>(n)});
+            credits.samples.push_back({workflow_labels(w, {{"node_uuid", m.node_uuid}, {"node_slug", slug}}), m.credits_used});
+        }
+    }
+    return snapshot;
+}
+
+}  // namespace cargomon::collectors

@@ -1,0 +1,29 @@
+#pragma once
+// The run_metrics collector: per covered workflow and node, executions by status and
+// credits used (/orchestration/runs/metrics), over a window, the deployed release or all
+// runs. Nodes are labelled with their slug from discovery, or their uuid.
+#include "cargo/client.h"
+#include "collectors/catalog.h"
+#include "collectors/collector.h"
+#include "config/config.h"
+
+namespace cargomon::collectors {
+
+class RunMetricsCollector final : public Collector {
+public:
+    RunMetricsCollector(std::string name, config::RunMetricsSpec spec, cargo::ApiClient& client,
+                        const WorkflowCatalog& catalog, const Clock& clock);
+
+    const std::string& name() const override { return name_; }
+    std::string_view kind() const override { return "run_metrics"; }
+    metrics::Snapshot collect(const CollectContext& context) override;
+
+private:
+    std::string name_;
+    config::RunMetricsSpec spec_;
+    cargo::ApiClient& client_;
+    const WorkflowCatalog& catalog_;
+    const Clock& clock_;
+};
+
+}  // namespace cargomon::collectors

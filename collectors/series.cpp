@@ -1,0 +1,27 @@
+#include "collectors/series.h"
+
+#include "common/timefmt.h"
+
+namespace cargomon::collectors {
+
+metrics::Family& add_family(metrics::Snapshot& snapshot, std::string name, std::string help, metrics::MetricType type) {
+    return snapshot.families.emplace_back(
+        metrics::Family{.name = std::move(name), .help = std::move(help), .type = type, .samples = {}});
+}
+
+metrics::Labels workflow_labels(const WorkflowInfo& workflow, metrics::Labels more) {
+    more.emplace_back("workflow_uuid", workflow.uuid);
+    more.emplace_back("workflow_name", workflow.name);
+    return more;
+}
+
+SystemTime whole_seconds(SystemTime t) { return std::chrono::floor<std::chrono::seconds>(t); }
+
+std::string sql_datetime(SystemTime t) { return "toDateTime('" + format_sql_datetime(t) + "')"; }
+
+void check_time_left(const CollectContext& context, const Clock& clock) {
+    if (context.stop.stop_requested()) throw CollectorError("stopped", "cargomon is stopping");
+    if (clock.monotonic() > context.deadline) throw CollectorError("timeout", "run reached its deadline");
+}
+
+}  // namespace cargomon::collectors
