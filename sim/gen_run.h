@@ -3,6 +3,7 @@
 // and how the run ends; and the rows that run leaves. Shared by the history generator
 // and the live generator so both tell the same story.
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>

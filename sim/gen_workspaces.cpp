@@ -200,11 +200,7 @@ Workflow make_workflow(std::string name, Rng& rng, const GeneratorOptions& optio
 }  // namespace
 
 std::vector<Workspace> generate_workspaces(const GeneratorOptions& options) {
-    if (options.workspaces < 1 || options.workspaces > 100)
-        throw std::invalid_argument("workspaces must be 1 to 100, got " + std::to_string(options.workspaces));
-    if (options.workflows < 1 || options.workflows > 1000)
-        throw std::invalid_argument("workflows must be 1 to 1000, got " + std::to_string(options.workflows));
-    if (options.history.count() < 0) throw std::invalid_argument("history must not be negative");
+    validate(options);
     Rng root(options.seed);
     std::vector<Workspace> workspaces;
     for (int i = 0; i < options.workspaces; ++i) {

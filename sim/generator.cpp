@@ -9,6 +9,7 @@
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <utility>
 
@@ -198,8 +199,21 @@ private:
 
 }  // namespace
 
-void generate_history(const Workspace& workspace, const GeneratorOptions& options, RowSink& sink) {
+void validate(const GeneratorOptions& options) {
+    using std::chrono::seconds;
+    if (options.workspaces < 1 || options.workspaces > 100)
+        throw std::invalid_argument("workspaces must be 1 to 100, got " + std::to_string(options.workspaces));
+    if (options.workflows < 1 || options.workflows > 1000)
+        throw std::invalid_argument("workflows must be 1 to 1000, got " + std::to_string(options.workflows));
     if (options.history.count() < 0) throw std::invalid_argument("history must not be negative");
+    const auto start = std::chrono::floor<seconds>(options.now - options.history).time_since_epoch();
+    const auto end = std::chrono::floor<seconds>(options.now).time_since_epoch();
+    if (start < seconds{0} || end > seconds{0xFFFFFFFFLL} - std::chrono::hours{24 * 365})
+        throw std::invalid_argument("the history window must lie between 1970 and 2105; is `now` set?");
+}
+
+void generate_history(const Workspace& workspace, const GeneratorOptions& options, RowSink& sink) {
+    validate(options);
     HistoryWriter writer(workspace, options, sink);
     // Each workflow has its own stream, so adding a workflow leaves the others' rows alone.
     Rng root(options.seed ^ stable_hash(workspace.uuid));
@@ -209,6 +223,7 @@ void generate_history(const Workspace& workspace, const GeneratorOptions& option
 
 LoadStats load_history(const ClickHouseClient& client, const std::vector<Workspace>& workspaces,
                        const GeneratorOptions& options) {
+    validate(options);
     const auto t0 = std::chrono::steady_clock::now();
     for (const Workspace& ws : workspaces)
         for (const std::string& sql : schema_statements(ws.database)) client.query(sql);

@@ -22,8 +22,12 @@ struct GeneratorOptions {
     SystemTime now;  // history ends here
 };
 
+// Throws std::invalid_argument naming the first option out of range (counts, a
+// negative history, a window outside what ClickHouse DateTime holds: 1970 to 2105).
+void validate(const GeneratorOptions& options);
+
 // Workspaces, workflows (named plays and tools, 3-8 nodes each of the four node
-// kinds), deterministic for a seed. Throws std::invalid_argument on counts out of range.
+// kinds), deterministic for a seed. Validates the options first.
 std::vector<Workspace> generate_workspaces(const GeneratorOptions& options);
 
 // One row of each table of sim/schema.cpp, one field per column. The string views

@@ -270,6 +270,11 @@ TEST(GeneratorOptionsCheck, BadCountsAreRefused) {
     EXPECT_THROW(generate_workspaces({.workflows = 0, .now = kNow}), std::invalid_argument);
     EXPECT_THROW(generate_workspaces({.workflows = 5, .workspaces = 0, .now = kNow}), std::invalid_argument);
     EXPECT_THROW(generate_workspaces({.workflows = 5, .history = -1h, .now = kNow}), std::invalid_argument);
+    GeneratorOptions unset_now{.workflows = 5};
+    EXPECT_THROW(generate_workspaces(unset_now), std::invalid_argument);
+    auto ws = generate_workspaces({.workflows = 2, .now = kNow});
+    Observed sink(ws.front());
+    EXPECT_THROW(generate_history(ws.front(), unset_now, sink), std::invalid_argument);
 }
 
 TEST(GeneratorOptionsCheck, EmptyHistoryHasNoRows) {
