@@ -58,11 +58,11 @@ HttpServer::HttpServer(const metrics::MetricStore& store, prometheus::Registry& 
     add_route("GET", "/", [this](const httplib::Request&, httplib::Response& res) { serve_root(res); });
     add_route("GET", "/metrics", [this](const httplib::Request& req, httplib::Response& res) { serve_metrics(req, res); });
     add_route("GET", "/healthz", [](const httplib::Request&, httplib::Response& res) {
-        res.set_content("OK\n", "text/plain; charset=utf-8");
+        res.set_content("OK", "text/plain; charset=utf-8");
     });
     add_route("GET", "/readyz", [this](const httplib::Request&, httplib::Response& res) {
         if (ready_) {
-            res.set_content("OK\n", "text/plain; charset=utf-8");
+            res.set_content("OK", "text/plain; charset=utf-8");
         } else {
             res.status = 503;
             res.set_content("not ready\n", "text/plain; charset=utf-8");
@@ -76,7 +76,7 @@ HttpServer::HttpServer(const metrics::MetricStore& store, prometheus::Registry& 
             res.status = 500;
             res.set_content("reload failed: " + *error + "\n", "text/plain; charset=utf-8");
         } else {
-            res.set_content("OK\n", "text/plain; charset=utf-8");
+            res.set_content("OK", "text/plain; charset=utf-8");
         }
     });
 }

@@ -103,7 +103,7 @@ TEST_F(HttpServerTest, Healthz) {
     auto res = client().Get("/healthz");
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 200);
-    EXPECT_EQ(res->body, "OK\n");
+    EXPECT_EQ(res->body, "OK");
 }
 
 TEST_F(HttpServerTest, ReadyzFollowsTheReadinessFlag) {
