@@ -106,7 +106,7 @@ int main() {
         int requests = series > 50'000 ? 40 : 100;
         auto plain = scrape(server.port(), requests, false);
         auto gzip = scrape(server.port(), requests, true);
-        std::printf("\n%zu series, publish (validate + swap) %.0f ms\n", store.series_count(), publish_ms);
+        std::printf("\n%zu series, publish (validate + render + swap) %.0f ms\n", store.series_count(), publish_ms);
         std::printf("  plain: p50 %.1f ms  p99 %.1f ms  (%zu KiB)\n", plain.p50, plain.p99, plain.bytes / 1024);
         std::printf("  gzip:  p50 %.1f ms  p99 %.1f ms  (%zu KiB)\n", gzip.p50, gzip.p99, gzip.bytes / 1024);
         if (series == 100'000) {
