@@ -39,16 +39,20 @@ public:
     void uuid(char* out) {
         static constexpr char hex[] = "0123456789abcdef";
         std::uint64_t hi = next(), lo = next();
-        hi = (hi & ~0xF000ULL) | 0x4000ULL;                          // version 4
-        lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;   // RFC 4122 variant
+        hi = (hi & ~0xF000ULL) | 0x4000ULL;                         // version 4
+        lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 4122 variant
         int pos = 0;
         auto put = [&](std::uint64_t v, int nibbles_from, int count) {
             for (int i = 0; i < count; ++i) out[pos++] = hex[(v >> (4 * (nibbles_from - 1 - i))) & 0xF];
         };
-        put(hi, 16, 8); out[pos++] = '-';
-        put(hi, 8, 4); out[pos++] = '-';
-        put(hi, 4, 4); out[pos++] = '-';
-        put(lo, 16, 4); out[pos++] = '-';
+        put(hi, 16, 8);
+        out[pos++] = '-';
+        put(hi, 8, 4);
+        out[pos++] = '-';
+        put(hi, 4, 4);
+        out[pos++] = '-';
+        put(lo, 16, 4);
+        out[pos++] = '-';
         put(lo, 12, 12);
     }
     std::string uuid() {

@@ -56,10 +56,14 @@ void put_all(std::string& out, const Fields&... fields) {
 
 std::string_view insert_table(Table table) {
     switch (table) {
-        case Table::batches: return "batches_versions";
-        case Table::runs: return "runs";
-        case Table::spans: return "spans";
-        case Table::records: return "records";
+        case Table::batches:
+            return "batches_versions";
+        case Table::runs:
+            return "runs";
+        case Table::spans:
+            return "spans";
+        case Table::records:
+            return "records";
     }
     return "runs";
 }
@@ -72,22 +76,21 @@ void append_row_binary(std::string& out, const BatchRow& r) {
 }
 
 void append_row_binary(std::string& out, const RunRow& r) {
-    put_all(out, r.uuid, r.workspace_uuid, r.workflow_uuid, r.user_uuid, r.release_uuid, r.batch_uuid,
-            r.trace_uuid, r.record_id, r.record_title, r.status, r.error_message, r.created_at, r.updated_at,
-            r.finished_at);
+    put_all(out, r.uuid, r.workspace_uuid, r.workflow_uuid, r.user_uuid, r.release_uuid, r.batch_uuid, r.trace_uuid,
+            r.record_id, r.record_title, r.status, r.error_message, r.created_at, r.updated_at, r.finished_at);
 }
 
 void append_row_binary(std::string& out, const SpanRow& r) {
-    put_all(out, r.workspace_uuid, r.workflow_uuid, r.batch_uuid, r.trace_uuid, r.record_id, r.record_title,
-            r.run_uuid, r.release_uuid, r.node_uuid, r.node_slug, r.node_kind, r.node_action_slug,
-            r.node_connector_uuid, r.node_integration_slug, r.node_tool_uuid, r.node_agent_uuid,
-            r.execution_index, r.execution_status, r.execution_error_message, r.execution_credits_used_count,
-            r.execution_started_at, r.execution_updated_at, r.execution_finished_at);
+    put_all(out, r.workspace_uuid, r.workflow_uuid, r.batch_uuid, r.trace_uuid, r.record_id, r.record_title, r.run_uuid,
+            r.release_uuid, r.node_uuid, r.node_slug, r.node_kind, r.node_action_slug, r.node_connector_uuid,
+            r.node_integration_slug, r.node_tool_uuid, r.node_agent_uuid, r.execution_index, r.execution_status,
+            r.execution_error_message, r.execution_credits_used_count, r.execution_started_at, r.execution_updated_at,
+            r.execution_finished_at);
 }
 
 void append_row_binary(std::string& out, const RecordRow& r) {
-    put_all(out, r.id, r.title, r.workspace_uuid, r.workflow_uuid, r.batch_uuid, r.run_uuid, r.release_uuid,
-            r.status, r.error_message, r.created_at, r.updated_at, r.finished_at);
+    put_all(out, r.id, r.title, r.workspace_uuid, r.workflow_uuid, r.batch_uuid, r.run_uuid, r.release_uuid, r.status,
+            r.error_message, r.created_at, r.updated_at, r.finished_at);
 }
 
 RowBinaryBlocks::RowBinaryBlocks(std::size_t rows_per_block, Full full)

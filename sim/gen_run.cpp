@@ -19,8 +19,8 @@ milliseconds node_duration(const Node& node, Rng& rng, double scale) {
 
 double node_credits(const Node& node, Rng& rng, double factor) {
     // Agents bill by the steps they take; everything else a fixed price.
-    double base = node.kind == NodeKind::agent ? node.credits_per_execution * rng.between(1, 3)
-                                               : node.credits_per_execution;
+    double base =
+        node.kind == NodeKind::agent ? node.credits_per_execution * rng.between(1, 3) : node.credits_per_execution;
     return base * factor;
 }
 
@@ -130,11 +130,12 @@ void plan_run(const Workflow& workflow, Rng& rng, const RunKnobs& knobs, RunPlan
 
 void RunIdentity::draw(Rng& rng) {
     static constexpr const char* kCompanies[] = {
-        "Acme",     "Globex",  "Initech",   "Umbrella", "Hooli",    "Stark",    "Wayne",   "Wonka",
-        "Soylent",  "Cyberdyne", "Vandelay", "Pied Piper", "Dunder Mifflin", "Massive Dynamic", "Tyrell",
-        "Aperture", "Oscorp",  "Nakatomi",  "Gringotts", "Monarch", "Vehement", "Contoso", "Fabrikam", "Northwind"};
-    static constexpr const char* kSuffixes[] = {" Inc", " Labs", " Systems", " GmbH", " Ltd", " Group", " Analytics",
-                                                " Cloud", " Health", " Capital"};
+        "Acme",           "Globex",          "Initech",  "Umbrella",  "Hooli",    "Stark",
+        "Wayne",          "Wonka",           "Soylent",  "Cyberdyne", "Vandelay", "Pied Piper",
+        "Dunder Mifflin", "Massive Dynamic", "Tyrell",   "Aperture",  "Oscorp",   "Nakatomi",
+        "Gringotts",      "Monarch",         "Vehement", "Contoso",   "Fabrikam", "Northwind"};
+    static constexpr const char* kSuffixes[] = {" Inc",   " Labs",      " Systems", " GmbH",   " Ltd",
+                                                " Group", " Analytics", " Cloud",   " Health", " Capital"};
     static constexpr char hex[] = "0123456789abcdef";
     rng.uuid(uuid);
     rng.uuid(trace_uuid);

@@ -14,7 +14,7 @@
 
 namespace cargomon::sim {
 
-enum class RunForce { none, fail, succeed };  // fail: one node without fallback errors
+enum class RunForce { none, fail, succeed };   // fail: one node without fallback errors
 enum class RunStuck { no, running, pending };  // a run that never reaches a terminal state
 
 struct RunKnobs {
@@ -26,7 +26,7 @@ struct RunKnobs {
 
 struct Execution {
     const Node* node = nullptr;
-    std::string_view status;         // "success", "error" or "pending" (never finishes)
+    std::string_view status;  // "success", "error" or "pending" (never finishes)
     const std::string* error_message = nullptr;
     double credits = 0;
     std::chrono::milliseconds started{0}, finished{0};  // offsets from the run's start

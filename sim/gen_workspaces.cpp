@@ -11,20 +11,20 @@
 namespace cargomon::sim {
 namespace {
 
-constexpr const char* kVerbs[] = {"Enrich", "Score", "Route", "Qualify", "Research", "Sync", "Dedupe",
-                                  "Prioritize", "Clean", "Find contacts for", "Draft outreach for", "Tag"};
-constexpr const char* kObjects[] = {"inbound leads", "target accounts", "demo requests", "webinar signups",
-                                    "trial users", "closed-lost deals", "website visitors", "event attendees",
-                                    "expansion accounts", "churn-risk customers", "partner referrals",
-                                    "job changers"};
+constexpr const char* kVerbs[] = {"Enrich", "Score",      "Route", "Qualify",           "Research",           "Sync",
+                                  "Dedupe", "Prioritize", "Clean", "Find contacts for", "Draft outreach for", "Tag"};
+constexpr const char* kObjects[] = {"inbound leads",        "target accounts",   "demo requests",
+                                    "webinar signups",      "trial users",       "closed-lost deals",
+                                    "website visitors",     "event attendees",   "expansion accounts",
+                                    "churn-risk customers", "partner referrals", "job changers"};
 
 struct NativeTemplate {
     const char* slug;
     const char* action;
 };
-constexpr NativeTemplate kNatives[] = {{"filter_icp", "filter"},        {"route_by_region", "branch"},
-                                       {"compute_score", "formula"},    {"set_fields", "variables"},
-                                       {"dedupe_records", "dedupe"},    {"wait_for_enrichment", "wait"}};
+constexpr NativeTemplate kNatives[] = {{"filter_icp", "filter"},     {"route_by_region", "branch"},
+                                       {"compute_score", "formula"}, {"set_fields", "variables"},
+                                       {"dedupe_records", "dedupe"}, {"wait_for_enrichment", "wait"}};
 
 struct ConnectorTemplate {
     const char* integration;
@@ -51,16 +51,19 @@ constexpr const char* kAgentSlugs[] = {"research_agent", "qualify_agent", "write
 std::vector<std::string> error_catalog(const Node& node) {
     if (node.kind == NodeKind::connector) {
         static const std::map<std::string, std::vector<std::string>> by_integration = {
-            {"hubspot", {"HubSpot API rate limit exceeded (429)", "Contact already exists",
-                         "Property 'lifecyclestage' does not exist"}},
-            {"salesforce", {"REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded",
-                            "DUPLICATES_DETECTED: Use one of these records?",
-                            "INVALID_FIELD: No such column 'Score__c' on entity 'Lead'"}},
+            {"hubspot",
+             {"HubSpot API rate limit exceeded (429)", "Contact already exists",
+              "Property 'lifecyclestage' does not exist"}},
+            {"salesforce",
+             {"REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded", "DUPLICATES_DETECTED: Use one of these records?",
+              "INVALID_FIELD: No such column 'Score__c' on entity 'Lead'"}},
             {"clearbit", {"Company not found for domain", "Clearbit request timed out after 30s"}},
-            {"apollo", {"No person matched the given email", "Apollo API credits exhausted",
-                        "Apollo request failed: 502 Bad Gateway"}},
-            {"openai", {"Model response did not match the output schema", "OpenAI request timed out",
-                        "Rate limit reached for requests"}},
+            {"apollo",
+             {"No person matched the given email", "Apollo API credits exhausted",
+              "Apollo request failed: 502 Bad Gateway"}},
+            {"openai",
+             {"Model response did not match the output schema", "OpenAI request timed out",
+              "Rate limit reached for requests"}},
             {"slack", {"channel_not_found", "not_in_channel"}},
         };
         return by_integration.at(node.integration_slug);

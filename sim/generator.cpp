@@ -84,7 +84,8 @@ private:
             sink_.batch(row);
             return false;
         }
-        const int records = std::min<std::int64_t>(rerun ? rng.between(1, 20) : batch_records(rng, wf.max_batch_records), fit);
+        const int records =
+            std::min<std::int64_t>(rerun ? rng.between(1, 20) : batch_records(rng, wf.max_batch_records), fit);
         if (records < 1) return false;
         const bool cancelled = roll < 0.02;
         const int cancel_at = cancelled ? rng.between(0, records - 1) : records;
@@ -217,8 +218,7 @@ void generate_history(const Workspace& workspace, const GeneratorOptions& option
     HistoryWriter writer(workspace, options, sink);
     // Each workflow has its own stream, so adding a workflow leaves the others' rows alone.
     Rng root(options.seed ^ stable_hash(workspace.uuid));
-    for (std::size_t i = 0; i < workspace.workflows.size(); ++i)
-        writer.workflow(workspace.workflows[i], root.fork(i));
+    for (std::size_t i = 0; i < workspace.workflows.size(); ++i) writer.workflow(workspace.workflows[i], root.fork(i));
 }
 
 LoadStats load_history(const ClickHouseClient& client, const std::vector<Workspace>& workspaces,
@@ -234,10 +234,18 @@ LoadStats load_history(const ClickHouseClient& client, const std::vector<Workspa
     for (const Workspace& ws : workspaces) {
         RowBinaryBlocks blocks(100'000, [&](Table table, std::string data, std::size_t rows) {
             switch (table) {
-                case Table::batches: stats.batches += rows; break;
-                case Table::runs: stats.runs += rows; break;
-                case Table::spans: stats.spans += rows; break;
-                case Table::records: stats.records += rows; break;
+                case Table::batches:
+                    stats.batches += rows;
+                    break;
+                case Table::runs:
+                    stats.runs += rows;
+                    break;
+                case Table::spans:
+                    stats.spans += rows;
+                    break;
+                case Table::records:
+                    stats.records += rows;
+                    break;
             }
             queue.push(ws.database + "." + std::string(insert_table(table)), std::move(data));
         });
@@ -246,8 +254,8 @@ LoadStats load_history(const ClickHouseClient& client, const std::vector<Workspa
     }
     queue.finish();
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    spdlog::info("loaded {} batches, {} runs, {} spans, {} records in {:.1f} s", stats.batches, stats.runs,
-                 stats.spans, stats.records, stats.seconds);
+    spdlog::info("loaded {} batches, {} runs, {} spans, {} records in {:.1f} s", stats.batches, stats.runs, stats.spans,
+                 stats.records, stats.seconds);
     return stats;
 }
 

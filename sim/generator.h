@@ -91,7 +91,8 @@ public:
 };
 
 // The history of one workspace over [now - history, now], every batch finished or
-// given up on by `now`. Rows arrive run by run; each batch row follows its runs.
+// given up on by `now` (a disabled play's batches stop halfway through the window).
+// Rows arrive run by run; each batch row follows its runs.
 void generate_history(const Workspace& workspace, const GeneratorOptions& options, RowSink& sink);
 
 struct LoadStats {

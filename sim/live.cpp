@@ -37,7 +37,7 @@ struct OpenBatch {
     int runs_count = 0;
     int started = 0;
     int in_flight = 0;
-    int cancel_at = 0;       // runs from this one on are cancelled
+    int cancel_at = 0;         // runs from this one on are cancelled
     int forced_failures = -1;  // failures still to hand out when the batch's share is set
     bool fails_to_start = false;
     BatchTally tally;
@@ -60,15 +60,17 @@ class World {
 public:
     World(const ClickHouseClient& client, const std::vector<Workspace>& workspaces, Conditions& conditions,
           double runs_per_second, std::uint64_t seed)
-        : client_(client), workspaces_(workspaces), conditions_(conditions), runs_per_second_(runs_per_second),
+        : client_(client),
+          workspaces_(workspaces),
+          conditions_(conditions),
+          runs_per_second_(runs_per_second),
           rng_(seed) {
         for (std::size_t i = 0; i < workspaces.size(); ++i)
-            blocks_.emplace_back(std::numeric_limits<std::size_t>::max(),
-                                 [this, i](Table table, std::string data, std::size_t rows) {
-                                     pending_.push_back({workspaces_[i].database + "." +
-                                                             std::string(insert_table(table)),
-                                                         std::move(data), rows});
-                                 });
+            blocks_.emplace_back(
+                std::numeric_limits<std::size_t>::max(), [this, i](Table table, std::string data, std::size_t rows) {
+                    pending_.push_back(
+                        {workspaces_[i].database + "." + std::string(insert_table(table)), std::move(data), rows});
+                });
     }
 
     void tick(SystemTime now, LiveStats& stats) {
@@ -142,7 +144,9 @@ private:
         if (roll < 0.005) {
             b.fails_to_start = true;
             b.runs_count = b.cancel_at = 0;
-        } else if (roll < 0.01) b.cancel_at = rng_.between(0, b.runs_count - 1);
+        } else if (roll < 0.01) {
+            b.cancel_at = rng_.between(0, b.runs_count - 1);
+        }
         if (auto fraction = conditions_.take_next_batch_failure(wf->uuid))
             b.forced_failures = static_cast<int>(std::lround(std::clamp(*fraction, 0.0, 1.0) * b.runs_count));
         ++stats.batches_started;
@@ -273,8 +277,12 @@ private:
 
 LiveGenerator::LiveGenerator(const ClickHouseClient& client, const std::vector<Workspace>& workspaces,
                              Conditions& conditions, const Clock& clock, double runs_per_second, std::uint64_t seed)
-    : client_(client), workspaces_(workspaces), conditions_(conditions), clock_(clock),
-      runs_per_second_(runs_per_second), seed_(seed) {
+    : client_(client),
+      workspaces_(workspaces),
+      conditions_(conditions),
+      clock_(clock),
+      runs_per_second_(runs_per_second),
+      seed_(seed) {
     if (!(runs_per_second > 0) || !std::isfinite(runs_per_second))
         throw std::invalid_argument("live runs per second must be a positive number, got " +
                                     std::to_string(runs_per_second));
@@ -304,7 +312,10 @@ LiveStats LiveGenerator::stats() const {
 }
 
 void LiveGenerator::loop() {
-    World world(client_, workspaces_, conditions_, runs_per_second_, seed_);
+    // Live rows hang on timing anyway; mixing in the start instant keeps batch and run
+    // uuids unique across restarts with the same seed.
+    const auto started = static_cast<std::uint64_t>(clock_.now().time_since_epoch().count());
+    World world(client_, workspaces_, conditions_, runs_per_second_, Rng(seed_).fork(started).next());
     LiveStats stats;
     std::unique_lock lock(mu_);
     while (!stopping_) {

@@ -31,8 +31,11 @@ struct CountingSink final : RowSink {
 
 int main() {
     spdlog::set_level(spdlog::level::warn);
-    GeneratorOptions options{.workflows = 50, .history = std::chrono::hours{24 * 7}, .seed = 1,
-                             .workspaces = 1, .now = std::chrono::system_clock::now()};
+    GeneratorOptions options{.workflows = 50,
+                             .history = std::chrono::hours{24 * 7},
+                             .seed = 1,
+                             .workspaces = 1,
+                             .now = std::chrono::system_clock::now()};
     const auto workspaces = generate_workspaces(options);
 
     const auto g0 = std::chrono::steady_clock::now();

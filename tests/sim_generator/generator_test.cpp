@@ -1,4 +1,6 @@
 // Invariants of the generated workload, checked on the rows themselves (no ClickHouse).
+#include "sim/generator.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -7,7 +9,6 @@
 #include <string>
 
 #include "sim/gen_rowbinary.h"
-#include "sim/generator.h"
 
 namespace cargomon::sim {
 namespace {
@@ -41,7 +42,7 @@ struct Observed : RowSink {
     std::map<std::string, RunFacts> runs;
     std::map<std::string, int> records_per_run;
     std::set<std::string> fallback_nodes;
-    std::map<std::string, std::pair<int, int>> node_errors;  // node uuid -> (errors, executions)
+    std::map<std::string, std::pair<int, int>> node_errors;      // node uuid -> (errors, executions)
     std::map<std::string, std::pair<int, int>> workflow_errors;  // workflow uuid -> (error runs, finished runs)
     SystemTime first = SystemTime::max(), last = SystemTime::min();
     bool spans_well_timed = true;
@@ -168,9 +169,8 @@ TEST_F(GeneratorTest, BatchCountersEqualWhatTheirRunsAndSpansSay) {
         ASSERT_EQ(b.failed_runs_count, r.failed) << uuid;
         ASSERT_DOUBLE_EQ(b.credits_used_count, r.credits) << uuid;
     }
-    EXPECT_EQ(seen().from_runs.size(),
-              std::count_if(seen().batches.begin(), seen().batches.end(),
-                            [](const auto& b) { return b.second.runs_count > 0; }));
+    EXPECT_EQ(seen().from_runs.size(), std::count_if(seen().batches.begin(), seen().batches.end(),
+                                                     [](const auto& b) { return b.second.runs_count > 0; }));
 }
 
 TEST_F(GeneratorTest, RunFailsIffASpanWithoutFallbackFailed) {

@@ -23,8 +23,8 @@ protected:
         dir_ = new std::string(dir);
         server_ = new ClickHouseServer(dir + "/clickhouse");
         client_ = new ClickHouseClient(server_->url());
-        options_ = new GeneratorOptions{.workflows = 5, .history = 24h, .seed = 3, .workspaces = 1,
-                                        .now = std::chrono::system_clock::now()};
+        options_ = new GeneratorOptions{
+            .workflows = 5, .history = 24h, .seed = 3, .workspaces = 1, .now = std::chrono::system_clock::now()};
         workspaces_ = new std::vector<Workspace>(generate_workspaces(*options_));
         stats_ = new LoadStats(load_history(*client_, *workspaces_, *options_));
     }
@@ -104,14 +104,13 @@ TEST_F(LoadedHistory, LiveModeMovesTheCountsAndFollowsConditions) {
     for (int i = 0; i < 20 && (live_runs == 0 || live_batches == 0); ++i) {
         std::this_thread::sleep_for(250ms);
         live_runs = number(runs_since + "toDateTime(" + since_t0 + ")");
-        live_batches = number("SELECT count() FROM " + db() + ".batches WHERE created_at >= toDateTime(" + since_t0 +
-                              ")");
+        live_batches =
+            number("SELECT count() FROM " + db() + ".batches WHERE created_at >= toDateTime(" + since_t0 + ")");
     }
     EXPECT_GT(live_runs, 0u);
     EXPECT_GT(live_batches, 0u);
-    const std::uint64_t executed_before =
-        number("SELECT sum(executed_runs_count) FROM " + db() + ".batches WHERE created_at >= toDateTime(" +
-               since_t0 + ")");
+    const std::uint64_t executed_before = number("SELECT sum(executed_runs_count) FROM " + db() +
+                                                 ".batches WHERE created_at >= toDateTime(" + since_t0 + ")");
 
     // An error spike on every workflow: runs started after it mostly fail.
     const auto spike_at = std::chrono::ceil<std::chrono::seconds>(clock.now());
