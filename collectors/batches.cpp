@@ -4,7 +4,6 @@
 #include <map>
 
 #include "collectors/series.h"
-#include "common/duration.h"
 
 namespace cargomon::collectors {
 
@@ -22,18 +21,17 @@ BatchesCollector::BatchesCollector(std::string name, config::BatchesSpec spec, c
 metrics::Snapshot BatchesCollector::collect(const CollectContext& context) {
     const auto workflows = catalog_.require();
     const auto window_start = whole_seconds(clock_.now()) - spec_.window;
-    const auto window = format_duration(spec_.window);
+    const auto window = window_label(spec_.window);
 
-    metrics::Snapshot snapshot;
     // batch_uuid is a label here, which is safe only because it is bounded: at most
     // `limit` recent batches per covered workflow are exported, older ones vanish.
-    auto& runs = add_family(snapshot, "cargo_batch_runs",
+    auto runs = make_family("cargo_batch_runs",
                             "Runs of a recent batch: total, executed, failed, unfinished (total - executed)");
-    auto& credits = add_family(snapshot, "cargo_batch_credits_used", "Credits used by a recent batch");
-    auto& status = add_family(snapshot, "cargo_batch_status", "Status of a recent batch (1 for its status)");
-    auto& by_status = add_family(snapshot, "cargo_workflow_batches",
+    auto credits = make_family("cargo_batch_credits_used", "Credits used by a recent batch");
+    auto status = make_family("cargo_batch_status", "Status of a recent batch (1 for its status)");
+    auto by_status = make_family("cargo_workflow_batches",
                                  "Recent batches of the workflow created in the window, by status");
-    auto& partial = add_family(snapshot, "cargo_workflow_partially_failed_batches",
+    auto partial = make_family("cargo_workflow_partially_failed_batches",
                                "Recent batches of the workflow created in the window that succeeded with failed runs");
 
     for (const auto& w : workflows->covered) {
@@ -70,6 +68,8 @@ metrics::Snapshot BatchesCollector::collect(const CollectContext& context) {
             by_status.samples.push_back({workflow_labels(w, {{"status", s}, {"window", window}}), n});
         partial.samples.push_back({workflow_labels(w, {{"window", window}}), partially_failed});
     }
+    metrics::Snapshot snapshot;
+    for (auto* f : {&runs, &credits, &status, &by_status, &partial}) snapshot.families.push_back(std::move(*f));
     return snapshot;
 }
 

@@ -4,7 +4,6 @@
 #include <stdexcept>
 
 #include "collectors/series.h"
-#include "common/duration.h"
 
 namespace cargomon::collectors {
 
@@ -51,7 +50,7 @@ metrics::Snapshot CreditsCollector::collect(const CollectContext& context) {
     // Usage is reported per day, so every period starts on a day boundary (UTC).
     const std::pair<std::string, SystemTime> periods[] = {{"today", start_of_day(now)},
                                                           {"month", start_of_month(now)},
-                                                          {format_duration(spec_.window), start_of_day(now - spec_.window)}};
+                                                          {window_label(spec_.window), start_of_day(now - spec_.window)}};
     SystemTime from = now;
     for (const auto& [_, start] : periods) from = std::min(from, start);
 
@@ -74,7 +73,7 @@ metrics::Snapshot CreditsCollector::collect(const CollectContext& context) {
             }
         }
 
-        auto& family = add_family(snapshot, dim.metric, std::string("Credits used in the period, by ") + dim.label);
+        auto family = make_family(dim.metric, std::string("Credits used in the period, by ") + dim.label);
         if (workflows) {
             // Every covered workflow, 0 when it used nothing; usage of others is not labelled.
             for (const auto& w : workflows->covered)
@@ -85,6 +84,7 @@ metrics::Snapshot CreditsCollector::collect(const CollectContext& context) {
         } else {
             for (const auto& [key, credits] : used) family.samples.push_back({{{dim.label, key.first}, {"period", key.second}}, credits});
         }
+        snapshot.families.push_back(std::move(family));
     }
     return snapshot;
 }

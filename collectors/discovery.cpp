@@ -65,12 +65,13 @@ metrics::Snapshot DiscoveryCollector::collect(const CollectContext& context) {
     std::sort(found->covered.begin(), found->covered.end(),
               [](const WorkflowInfo& a, const WorkflowInfo& b) { return a.uuid < b.uuid; });
 
-    metrics::Snapshot snapshot;
-    auto& info = add_family(snapshot, "cargo_workflow_info",
+    auto info = make_family("cargo_workflow_info",
                             "Workflows cargomon covers, named after their play or tool (1 per workflow)");
     for (const auto& w : found->covered)
         info.samples.push_back({workflow_labels(w, {{"kind", w.kind}, {"enabled", w.enabled ? "true" : "false"}}), 1});
     catalog_.set(std::move(found));
+    metrics::Snapshot snapshot;
+    snapshot.families.push_back(std::move(info));
     return snapshot;
 }
 

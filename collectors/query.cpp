@@ -98,7 +98,7 @@ metrics::Snapshot QueryCollector::collect(const CollectContext& context) {
     metrics::Snapshot snapshot;
     for (const auto& m : spec_.metrics) {
         const bool counter = m.type == config::MetricType::counter;
-        auto& family = add_family(snapshot, m.name, m.help.empty() ? m.name : m.help,
+        auto family = make_family(m.name, m.help.empty() ? m.name : m.help,
                                   counter ? metrics::MetricType::counter : metrics::MetricType::gauge);
         if (result.row_count() > 0) {
             const auto value_at = require_column(result, m, m.value);
@@ -125,6 +125,7 @@ metrics::Snapshot QueryCollector::collect(const CollectContext& context) {
         if (counter)
             for (const auto& [key, total] : next.totals)
                 if (key.first == m.name) family.samples.push_back({key.second, total});
+        snapshot.families.push_back(std::move(family));
     }
     if (has_counters_) {
         watermarks_->save(name_, next);

@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "collectors/series.h"
-#include "common/duration.h"
 
 namespace cargomon::collectors {
 
@@ -41,16 +40,11 @@ metrics::Snapshot RunCountsCollector::collect(const CollectContext& context) {
     // One instant per collection, whole seconds: the SQL literal and createdAfter agree.
     const auto now = whole_seconds(clock_.now());
 
-    metrics::Snapshot snapshot;
-    auto& runs = add_family(snapshot, "cargo_workflow_runs", "Runs created in the window, by status");
-    metrics::Family* finished = nullptr;
-    metrics::Family* ratio = nullptr;
-    if (spec_.ratios) {
-        finished = &add_family(snapshot, "cargo_workflow_finished_runs",
-                               "Runs created in the window that finished (success, error, cancelled, skipped)");
-        ratio = &add_family(snapshot, "cargo_workflow_error_ratio",
-                            "Errors over finished runs created in the window; absent when none finished");
-    }
+    auto runs = make_family("cargo_workflow_runs", "Runs created in the window, by status");
+    auto finished = make_family("cargo_workflow_finished_runs",
+                                "Runs created in the window that finished (success, error, cancelled, skipped)");
+    auto ratio = make_family("cargo_workflow_error_ratio",
+                             "Errors over finished runs created in the window; absent when none finished");
 
     for (const auto window : spec_.windows) {
         const auto start = now - window;
@@ -69,20 +63,26 @@ metrics::Snapshot RunCountsCollector::collect(const CollectContext& context) {
                 counts = count_api(*workflows, start, context);
             }
         }
-        const auto window_label = format_duration(window);
+        const auto window_text = window_label(window);
         for (const auto& w : workflows->covered) {
             auto count = [&](const std::string& status) {
                 auto it = counts.find({w.uuid, status});
                 return it == counts.end() ? 0.0 : it->second;
             };
             for (const auto& status : spec_.statuses)
-                runs.samples.push_back({workflow_labels(w, {{"status", status}, {"window", window_label}}), count(status)});
+                runs.samples.push_back({workflow_labels(w, {{"status", status}, {"window", window_text}}), count(status)});
             if (!spec_.ratios) continue;
             double done = 0;
             for (const char* s : kFinished) done += count(s);
-            finished->samples.push_back({workflow_labels(w, {{"window", window_label}}), done});
-            if (done > 0) ratio->samples.push_back({workflow_labels(w, {{"window", window_label}}), count("error") / done});
+            finished.samples.push_back({workflow_labels(w, {{"window", window_text}}), done});
+            if (done > 0) ratio.samples.push_back({workflow_labels(w, {{"window", window_text}}), count("error") / done});
         }
+    }
+    metrics::Snapshot snapshot;
+    snapshot.families.push_back(std::move(runs));
+    if (spec_.ratios) {
+        snapshot.families.push_back(std::move(finished));
+        snapshot.families.push_back(std::move(ratio));
     }
     return snapshot;
 }

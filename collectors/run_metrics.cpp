@@ -12,9 +12,8 @@ metrics::Snapshot RunMetricsCollector::collect(const CollectContext& context) {
     const auto workflows = catalog_.require();
     const auto window_start = whole_seconds(clock_.now()) - spec_.window;
 
-    metrics::Snapshot snapshot;
-    auto& executions = add_family(snapshot, "cargo_node_executions", "Node executions of the runs in scope, by status");
-    auto& credits = add_family(snapshot, "cargo_node_credits_used", "Credits used by the node in the runs in scope");
+    auto executions = make_family("cargo_node_executions", "Node executions of the runs in scope, by status");
+    auto credits = make_family("cargo_node_credits_used", "Credits used by the node in the runs in scope");
     for (const auto& w : workflows->covered) {
         cargo::RunMetricsFilter filter;
         switch (spec_.scope) {
@@ -39,6 +38,9 @@ metrics::Snapshot RunMetricsCollector::collect(const CollectContext& context) {
             credits.samples.push_back({workflow_labels(w, {{"node_uuid", m.node_uuid}, {"node_slug", slug}}), m.credits_used});
         }
     }
+    metrics::Snapshot snapshot;
+    snapshot.families.push_back(std::move(executions));
+    snapshot.families.push_back(std::move(credits));
     return snapshot;
 }
 

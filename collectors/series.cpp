@@ -4,15 +4,22 @@
 
 namespace cargomon::collectors {
 
-metrics::Family& add_family(metrics::Snapshot& snapshot, std::string name, std::string help, metrics::MetricType type) {
-    return snapshot.families.emplace_back(
-        metrics::Family{.name = std::move(name), .help = std::move(help), .type = type, .samples = {}});
+metrics::Family make_family(std::string name, std::string help, metrics::MetricType type) {
+    return {.name = std::move(name), .help = std::move(help), .type = type, .samples = {}};
 }
 
 metrics::Labels workflow_labels(const WorkflowInfo& workflow, metrics::Labels more) {
     more.emplace_back("workflow_uuid", workflow.uuid);
     more.emplace_back("workflow_name", workflow.name);
     return more;
+}
+
+std::string window_label(Millis window) {
+    using namespace std::chrono;
+    const std::pair<Millis, const char*> units[] = {{days{1}, "d"}, {hours{1}, "h"}, {minutes{1}, "m"}, {seconds{1}, "s"}};
+    for (const auto& [unit, suffix] : units)
+        if (window.count() % unit.count() == 0) return std::to_string(window / unit) + suffix;
+    return std::to_string(window.count()) + "ms";
 }
 
 SystemTime whole_seconds(SystemTime t) { return std::chrono::floor<std::chrono::seconds>(t); }

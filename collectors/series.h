@@ -5,15 +5,18 @@
 #include "collectors/catalog.h"
 #include "collectors/collector.h"
 #include "common/clock.h"
+#include "common/duration.h"
 #include "metrics/model.h"
 
 namespace cargomon::collectors {
 
-metrics::Family& add_family(metrics::Snapshot& snapshot, std::string name, std::string help,
-                            metrics::MetricType type = metrics::MetricType::gauge);
+metrics::Family make_family(std::string name, std::string help, metrics::MetricType type = metrics::MetricType::gauge);
 
 // workflow_uuid and workflow_name, then `more`.
 metrics::Labels workflow_labels(const WorkflowInfo& workflow, metrics::Labels more = {});
+
+// A window as a label value in one unit, the largest that divides it: "30d", "1d", "90m", "45s".
+std::string window_label(Millis window);
 
 // Window boundaries are whole seconds so SQL (second precision) and the API agree.
 SystemTime whole_seconds(SystemTime t);

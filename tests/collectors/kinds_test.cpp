@@ -1,0 +1,390 @@
+// Each collector kind through the real ApiClient on canned API answers.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <regex>
+
+#include "cargo/client.h"
+#include "cargo/sleeper.h"
+#include "collectors/batches.h"
+#include "collectors/credits.h"
+#include "collectors/discovery.h"
+#include "collectors/query.h"
+#include "collectors/run_counts.h"
+#include "collectors/run_metrics.h"
+#include "common/timefmt.h"
+#include "tests/collectors/canned_api.h"
+#include "tests/collectors/registry_reader.h"
+
+namespace cargomon::collectors {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::CannedApi;
+using testing::json_body;
+using Series = std::map<std::string, double>;
+
+// "name{a=1,b=2}" -> value, labels sorted: exact comparisons of whole snapshots.
+Series flatten(const metrics::Snapshot& s) {
+    Series out;
+    for (const auto& f : s.families)
+        for (const auto& sample : f.samples) {
+            auto labels = sample.labels;
+            std::sort(labels.begin(), labels.end());
+            std::string key = f.name + "{";
+            for (std::size_t i = 0; i < labels.size(); ++i)
+                key += (i ? "," : "") + labels[i].first + "=" + labels[i].second;
+            EXPECT_TRUE(out.emplace(key + "}", sample.value).second) << "duplicate " << key;
+        }
+    return out;
+}
+
+Series only(const Series& all, const std::string& prefix) {
+    Series out;
+    for (const auto& [k, v] : all)
+        if (k.rfind(prefix + "{", 0) == 0) out.emplace(k, v);
+    return out;
+}
+
+constexpr const char* kWorkflows = R"({"workflows": [
+  {"uuid": "wf-a", "playUuid": "p1", "toolUuid": null, "nodes": [
+     {"uuid": "n1", "slug": "enrich", "kind": "native", "nodes": [{"uuid": "n2", "slug": "score", "nodes": []}]}],
+   "deployedRelease": {"uuid": "rel-1", "nodes": []}},
+  {"uuid": "wf-b", "playUuid": null, "toolUuid": "t1", "nodes": [], "deployedRelease": null},
+  {"uuid": "wf-c", "playUuid": null, "toolUuid": null}]})";
+
+struct CannedRun {
+    std::string workflow, status;
+    SystemTime created_at;
+};
+
+class KindsTest : public ::testing::Test {
+protected:
+    FakeClock clock;  // 2027-01-15T08:00:00Z
+    cargo::FakeSleeper sleeper{clock};
+    CannedApi api;
+    prometheus::Registry registry;
+    cargo::ApiClient client{{.base_url = "http://cargo.test", .token = "tok-secret", .rate_limit_per_s = 0,
+                             .retry = {.max_attempts = 1}},
+                            api, registry, clock, sleeper, 1};
+    WorkflowCatalog catalog;
+    std::vector<CannedRun> runs;
+
+    void SetUp() override {
+        api.on_json("/orchestration/workflows/list", kWorkflows);
+        api.on_json("/orchestration/plays/list",
+                    R"({"plays": [{"uuid": "p1", "workflowUuid": "wf-a", "name": "Enrich leads", "isEnabled": false}]})");
+        api.on_json("/orchestration/tools/list", R"({"tools": [{"uuid": "t1", "workflowUuid": "wf-b", "name": "Lookup"}]})");
+        const auto now = clock.now();
+        runs = {{"wf-a", "success", now - 10min}, {"wf-a", "success", now - 2h}, {"wf-a", "error", now - 30min},
+                {"wf-a", "cancelled", now - 3h},  {"wf-b", "running", now - 5min}, {"wf-a", "error", now - 60min}};
+        // Both paths answer from the same runs; "created at or after the window start".
+        api.on("/orchestration/query", [this](const cargo::Request& r) {
+            const std::string sql = json_body(r)["query"].GetString();
+            std::smatch m;
+            if (!std::regex_search(sql, m, std::regex("created_at >= toDateTime\\('([^']+)'\\)")))
+                return cargo::Response{.status = 400, .body = R"({"errorMessage":"unexpected query"})"};
+            const auto start = *parse_iso8601(m[1].str());
+            std::map<std::pair<std::string, std::string>, int> groups;
+            for (const auto& run : runs)
+                if (run.created_at >= start) ++groups[{run.workflow, run.status}];
+            std::string rows;
+            for (const auto& [k, n] : groups)
+                rows += std::string(rows.empty() ? "" : ",") + R"({"workflow_uuid":")" + k.first + R"(","status":")" +
+                        k.second + R"(","runs":")" + std::to_string(n) + "\"}";
+            return cargo::Response{.status = 200, .body = "{\"rows\":[" + rows + "]}"};
+        });
+        api.on("/orchestration/runs/count", [this](const cargo::Request& r) {
+            auto body = json_body(r);
+            const auto start = *parse_iso8601(body["createdAfter"].GetString());
+            int n = 0;
+            for (const auto& run : runs)
+                n += run.workflow == body["workflowUuid"].GetString() && run.status == body["statuses"][0].GetString() &&
+                     run.created_at >= start;
+            return cargo::Response{.status = 200, .body = "{\"count\":" + std::to_string(n) + "}"};
+        });
+    }
+
+    void discover(config::DiscoverySpec spec = {}) {
+        DiscoveryCollector d("discovery", spec, client, catalog, clock);
+        d.collect(context());
+    }
+    CollectContext context() { return {.deadline = clock.monotonic() + 30s}; }
+    Series run_counts(config::CountStrategy strategy) {
+        RunCountsCollector c("runs", {.windows = {1h, 24h}, .strategy = strategy}, client, catalog, clock, registry);
+        return flatten(c.collect(context()));
+    }
+};
+
+TEST_F(KindsTest, DiscoveryNamesWorkflowsAfterPlaysAndTools) {
+    DiscoveryCollector d("discovery", {}, client, catalog, clock);
+    EXPECT_FALSE(catalog.ready());
+    const auto series = flatten(d.collect(context()));
+    EXPECT_EQ(series, (Series{
+                          {"cargo_workflow_info{enabled=false,kind=play,workflow_name=Enrich leads,workflow_uuid=wf-a}", 1},
+                          {"cargo_workflow_info{enabled=true,kind=tool,workflow_name=Lookup,workflow_uuid=wf-b}", 1},
+                          {"cargo_workflow_info{enabled=true,kind=none,workflow_name=wf-c,workflow_uuid=wf-c}", 1},
+                      }));
+    ASSERT_TRUE(catalog.ready());
+    const auto& a = catalog.get()->covered.at(0);
+    EXPECT_EQ(a.deployed_release_uuid, "rel-1");
+    EXPECT_EQ(a.node_slug("n2"), "score");
+    EXPECT_EQ(a.node_slug("n7"), "n7");
+}
+
+TEST_F(KindsTest, DiscoveryIncludeAndExcludeSelectWorkflows) {
+    discover({.include = {"^(Enrich|Look)"}, .exclude = {"kup$"}});
+    const auto covered = catalog.get()->covered;
+    ASSERT_EQ(covered.size(), 1u);
+    EXPECT_EQ(covered[0].uuid, "wf-a");
+}
+
+TEST_F(KindsTest, PerWorkflowCollectorsWaitForDiscovery) {
+    RunCountsCollector c("runs", {}, client, catalog, clock, registry);
+    try {
+        c.collect(context());
+        FAIL() << "expected not_ready";
+    } catch (const CollectorError& e) {
+        EXPECT_EQ(e.reason(), "not_ready");
+    }
+}
+
+TEST_F(KindsTest, RunCountsOverWindowsWithRatios) {
+    discover();
+    const auto all = run_counts(config::CountStrategy::sql);
+    EXPECT_EQ(api.calls("/orchestration/query"), 2);  // one grouped query per window
+    EXPECT_EQ(api.calls("/orchestration/runs/count"), 0);
+    EXPECT_EQ(all.at("cargo_workflow_runs{status=success,window=1h,workflow_name=Enrich leads,workflow_uuid=wf-a}"), 1);
+    EXPECT_EQ(all.at("cargo_workflow_runs{status=error,window=1h,workflow_name=Enrich leads,workflow_uuid=wf-a}"), 2);
+    EXPECT_EQ(all.at("cargo_workflow_runs{status=cancelled,window=1d,workflow_name=Enrich leads,workflow_uuid=wf-a}"), 1);
+    EXPECT_EQ(all.at("cargo_workflow_runs{status=idle,window=1d,workflow_name=wf-c,workflow_uuid=wf-c}"), 0);
+    EXPECT_EQ(only(all, "cargo_workflow_runs").size(), 3u * 8 * 2);  // every workflow x status x window
+    EXPECT_EQ(only(all, "cargo_workflow_error_ratio"),
+              (Series{{"cargo_workflow_error_ratio{window=1d,workflow_name=Enrich leads,workflow_uuid=wf-a}", 2.0 / 5},
+                      {"cargo_workflow_error_ratio{window=1h,workflow_name=Enrich leads,workflow_uuid=wf-a}", 2.0 / 3}}));
+    EXPECT_EQ(all.at("cargo_workflow_finished_runs{window=1h,workflow_name=Lookup,workflow_uuid=wf-b}"), 0);
+    EXPECT_EQ(all.at("cargo_workflow_finished_runs{window=1d,workflow_name=Enrich leads,workflow_uuid=wf-a}"), 5);
+}
+
+TEST_F(KindsTest, RunCountsAutoAndApiGiveIdenticalSeries) {
+    discover();
+    clock.advance(1500ms);  // a fractional now: both paths must truncate the same way
+    runs.push_back({"wf-b", "error", clock.now() - 1h + 500ms});  // inside the window by whole seconds
+    const auto sql = run_counts(config::CountStrategy::automatic);
+    const auto api_series = run_counts(config::CountStrategy::api);
+    EXPECT_EQ(sql, api_series);
+    EXPECT_EQ(sql.at("cargo_workflow_runs{status=error,window=1h,workflow_name=Lookup,workflow_uuid=wf-b}"), 1);
+}
+
+TEST_F(KindsTest, RunCountsAutoFallsBackToApiWhenSqlFails) {
+    discover();
+    const auto expected = run_counts(config::CountStrategy::api);
+    api.on_json("/orchestration/query", "");
+    api.on("/orchestration/query", [](const cargo::Request&) {
+        return cargo::Response{.status = 403, .body = R"({"errorMessage":"no SQL for this token"})"};
+    });
+    EXPECT_EQ(run_counts(config::CountStrategy::automatic), expected);
+    EXPECT_EQ(testing::sample_value(registry, "cargomon_run_counts_sql_fallbacks_total", {{"collector", "runs"}}), 2);
+    EXPECT_THROW(run_counts(config::CountStrategy::sql), cargo::RequestError);
+}
+
+TEST_F(KindsTest, RunMetricsPerNodeWithSlugs) {
+    discover();
+    std::vector<std::string> bodies;
+    api.on("/orchestration/runs/metrics", [&](const cargo::Request& r) {
+        bodies.push_back(r.body);
+        if (std::string(json_body(r)["workflowUuid"].GetString()) != "wf-a")
+            return cargo::Response{.status = 200, .body = R"({"runMetrics": []})"};
+        return cargo::Response{.status = 200, .body = R"({"runMetrics": [
+            {"nodeUuid": "n1", "successExecutionsCount": 4, "errorExecutionsCount": "1", "creditsUsedCount": 2.5},
+            {"nodeUuid": "n9", "pendingExecutionsCount": 2, "creditsUsedCount": null}]})"};
+    });
+    RunMetricsCollector c("nodes", {.scope = config::RunMetricsScope::window, .window = 24h}, client, catalog, clock);
+    const auto all = flatten(c.collect(context()));
+    EXPECT_EQ(bodies.size(), 3u);
+    EXPECT_NE(bodies[0].find(R"("createdAfter":"2027-01-14T08:00:00.000Z")"), std::string::npos) << bodies[0];
+    EXPECT_EQ(only(all, "cargo_node_executions").size(), 2u * 8);
+    EXPECT_EQ(all.at("cargo_node_executions{node_slug=enrich,node_uuid=n1,status=success,workflow_name=Enrich leads,"
+                     "workflow_uuid=wf-a}"),
+              4);
+    EXPECT_EQ(all.at("cargo_node_executions{node_slug=enrich,node_uuid=n1,status=error,workflow_name=Enrich leads,"
+                     "workflow_uuid=wf-a}"),
+              1);
+    EXPECT_EQ(only(all, "cargo_node_credits_used"),
+              (Series{{"cargo_node_credits_used{node_slug=enrich,node_uuid=n1,workflow_name=Enrich leads,workflow_uuid=wf-a}", 2.5},
+                      {"cargo_node_credits_used{node_slug=n9,node_uuid=n9,workflow_name=Enrich leads,workflow_uuid=wf-a}", 0}}));
+
+    bodies.clear();
+    RunMetricsCollector release("nodes", {.scope = config::RunMetricsScope::release}, client, catalog, clock);
+    release.collect(context());
+    ASSERT_EQ(bodies.size(), 1u);  // only wf-a has a deployed release
+    EXPECT_NE(bodies[0].find(R"("releaseUuid":"rel-1")"), std::string::npos) << bodies[0];
+}
+
+TEST_F(KindsTest, BatchesRecentPerWorkflow) {
+    discover({.include = {"Enrich"}});
+    std::string target;
+    api.on("/orchestration/batches/list", [&](const cargo::Request& r) {
+        target = r.target;
+        return cargo::Response{.status = 200, .body = R"({"batches": [
+          {"uuid": "b1", "workflowUuid": "wf-a", "status": "success", "runsCount": 10, "executedRunsCount": 9,
+           "failedRunsCount": 2, "creditsUsedCount": 3.5, "createdAt": "2027-01-15T07:00:00.000Z"},
+          {"uuid": "b2", "workflowUuid": "wf-a", "status": "error", "runsCount": "4", "executedRunsCount": 4,
+           "failedRunsCount": 4, "creditsUsedCount": 1, "createdAt": "2027-01-15T06:00:00.000Z"},
+          {"uuid": "b3", "workflowUuid": "wf-a", "status": "success", "runsCount": 1, "executedRunsCount": 1,
+           "failedRunsCount": 1, "creditsUsedCount": 0, "createdAt": "2027-01-13T06:00:00.000Z"}]})"};
+    });
+    BatchesCollector c("batches", {.window = 24h, .limit = 50}, client, catalog, clock);
+    const auto all = flatten(c.collect(context()));
+    EXPECT_NE(target.find("workflowUuids%5B%5D=wf-a"), std::string::npos) << target;
+    EXPECT_NE(target.find("limit=50"), std::string::npos) << target;
+    const std::string wf = "workflow_name=Enrich leads,workflow_uuid=wf-a}";
+    EXPECT_EQ(only(all, "cargo_batch_runs"),
+              (Series{{"cargo_batch_runs{batch_uuid=b1,state=total," + wf, 10},
+                      {"cargo_batch_runs{batch_uuid=b1,state=executed," + wf, 9},
+                      {"cargo_batch_runs{batch_uuid=b1,state=failed," + wf, 2},
+                      {"cargo_batch_runs{batch_uuid=b1,state=unfinished," + wf, 1},
+                      {"cargo_batch_runs{batch_uuid=b2,state=total," + wf, 4},
+                      {"cargo_batch_runs{batch_uuid=b2,state=executed," + wf, 4},
+                      {"cargo_batch_runs{batch_uuid=b2,state=failed," + wf, 4},
+                      {"cargo_batch_runs{batch_uuid=b2,state=unfinished," + wf, 0}}));
+    EXPECT_EQ(only(all, "cargo_batch_status"), (Series{{"cargo_batch_status{batch_uuid=b1,status=success," + wf, 1},
+                                                       {"cargo_batch_status{batch_uuid=b2,status=error," + wf, 1}}));
+    EXPECT_EQ(all.at("cargo_batch_credits_used{batch_uuid=b1," + wf), 3.5);
+    EXPECT_EQ(only(all, "cargo_workflow_partially_failed_batches"),
+              (Series{{"cargo_workflow_partially_failed_batches{window=1d," + wf, 1}}));
+    EXPECT_EQ(all.at("cargo_workflow_batches{status=success,window=1d," + wf), 1);
+    EXPECT_EQ(all.at("cargo_workflow_batches{status=error,window=1d," + wf), 1);
+    EXPECT_EQ(only(all, "cargo_workflow_batches").size(), 9u);
+
+    BatchesCollector last_one("batches", {.window = 24h, .limit = 1}, client, catalog, clock);
+    EXPECT_EQ(only(flatten(last_one.collect(context())), "cargo_batch_status"),
+              (Series{{"cargo_batch_status{batch_uuid=b1,status=success," + wf, 1}}));
+}
+
+TEST_F(KindsTest, CreditsTodayMonthAndWindow) {
+    discover();
+    std::vector<std::string> targets;
+    api.on("/billing/usage/metrics", [&](const cargo::Request& r) {
+        targets.push_back(r.target);
+        if (r.target.find("groupBy=workflow_uuid") != std::string::npos)
+            return cargo::Response{.status = 200, .body = R"({"metrics": [
+              {"date": "2026-12-20T00:00:00.000Z", "items": [{"slug": "billing.credits", "count": 100, "groupBy": "wf-a"}]},
+              {"date": "2027-01-02T00:00:00.000Z", "items": [{"slug": "billing.credits", "count": 7, "groupBy": "wf-a"},
+                                                             {"slug": "billing.credits", "count": 1, "groupBy": "wf-gone"}]},
+              {"date": "2027-01-15T00:00:00.000Z", "items": [{"slug": "billing.credits", "count": "5", "groupBy": "wf-a"}]}]})"};
+        return cargo::Response{.status = 200, .body = R"({"metrics": [
+              {"date": "2027-01-15T00:00:00.000Z", "items": [{"slug": "billing.credits", "count": 2, "groupBy": "hubspot"}]}]})"};
+    });
+    CreditsCollector c("credits", {.window = 30 * 24h, .group_by = {"workflow_uuid", "integration_slug"}}, client,
+                       catalog, clock);
+    const auto all = flatten(c.collect(context()));
+    ASSERT_EQ(targets.size(), 2u);
+    EXPECT_NE(targets[0].find("from=2026-12-16T00:00:00.000Z"), std::string::npos) << targets[0];
+    EXPECT_NE(targets[0].find("unit=billing.credits"), std::string::npos) << targets[0];
+    const std::string a = "workflow_name=Enrich leads,workflow_uuid=wf-a}";
+    EXPECT_EQ(all.at("cargo_credits_used{period=today," + a), 5);
+    EXPECT_EQ(all.at("cargo_credits_used{period=month," + a), 12);
+    EXPECT_EQ(all.at("cargo_credits_used{period=30d," + a), 112);
+    EXPECT_EQ(all.at("cargo_credits_used{period=month,workflow_name=Lookup,workflow_uuid=wf-b}"), 0);
+    EXPECT_EQ(only(all, "cargo_credits_used").size(), 9u);  // covered workflows only
+    EXPECT_EQ(only(all, "cargo_credits_used_by_integration"),
+              (Series{{"cargo_credits_used_by_integration{integration_slug=hubspot,period=30d}", 2},
+                      {"cargo_credits_used_by_integration{integration_slug=hubspot,period=month}", 2},
+                      {"cargo_credits_used_by_integration{integration_slug=hubspot,period=today}", 2}}));
+}
+
+config::QuerySpec failures_spec(config::MetricType type, std::string name) {
+    return {.sql = "SELECT node_slug, count() AS failures FROM spans WHERE execution_started_at >= $__from AND "
+                   "execution_started_at < $__to GROUP BY node_slug",
+            .metrics = {{.name = std::move(name), .help = "Node failures", .type = type, .value = "failures",
+                         .labels = {"node_slug"}, .const_labels = {{"team", "revops"}}}}};
+}
+
+TEST_F(KindsTest, QueryGaugeMapsColumnsAndNamesBadColumns) {
+    api.on_json("/orchestration/query", R"({"rows": [{"node_slug": "enrich", "failures": "3"},
+                                                     {"node_slug": "score", "failures": null}]})");
+    QueryCollector gauge("q", failures_spec(config::MetricType::gauge, "cargo_custom_failures"), 5min, client, clock,
+                         nullptr);
+    EXPECT_EQ(flatten(gauge.collect(context())),
+              (Series{{"cargo_custom_failures{node_slug=enrich,team=revops}", 3}}));
+
+    auto missing = failures_spec(config::MetricType::gauge, "cargo_custom_failures");
+    missing.metrics[0].value = "errors";
+    QueryCollector bad("q", missing, 5min, client, clock, nullptr);
+    try {
+        bad.collect(context());
+        FAIL() << "expected a mapping error";
+    } catch (const CollectorError& e) {
+        EXPECT_EQ(e.reason(), "mapping");
+        EXPECT_STREQ(e.what(), "metric cargo_custom_failures: column \"errors\" is not in the query's answer "
+                               "(columns: node_slug, failures)");
+    }
+
+    api.on_json("/orchestration/query", R"({"rows": [{"node_slug": "enrich", "failures": "many"}]})");
+    try {
+        gauge.collect(context());
+        FAIL() << "expected a mapping error";
+    } catch (const CollectorError& e) {
+        EXPECT_EQ(e.reason(), "mapping");
+        EXPECT_STREQ(e.what(), "metric cargo_custom_failures: column \"failures\" row 1 is not a number");
+    }
+}
+
+TEST_F(KindsTest, QueryCountersCountEachRangeOnceAcrossRestarts) {
+    const auto path = std::filesystem::temp_directory_path() / ("cargomon-watermarks-" + std::to_string(::getpid()) + ".db");
+    std::filesystem::remove(path);
+    // One failure per minute from an hour ago; the answer counts those in [$__from, $__to).
+    std::vector<SystemTime> failures;
+    for (int i = -60; i < 60; ++i) failures.push_back(clock.now() + std::chrono::minutes(i));
+    std::vector<std::pair<SystemTime, SystemTime>> ranges;
+    api.on("/orchestration/query", [&](const cargo::Request& r) {
+        const std::string sql = json_body(r)["query"].GetString();
+        std::smatch m;
+        EXPECT_TRUE(std::regex_search(sql, m, std::regex(">= toDateTime\\('([^']+)'\\) AND .* < toDateTime\\('([^']+)'\\)")))
+            << sql;
+        const auto from = *parse_iso8601(m[1].str()), to = *parse_iso8601(m[2].str());
+        ranges.emplace_back(from, to);
+        int n = 0;
+        for (auto t : failures) n += t >= from && t < to;
+        return cargo::Response{.status = 200, .body = R"({"rows": [{"node_slug": "enrich", "failures": )" +
+                                                          std::to_string(n) + "}]}"};
+    });
+    const auto spec = failures_spec(config::MetricType::counter, "cargo_custom_failures_total");
+    const std::string key = "cargo_custom_failures_total{node_slug=enrich,team=revops}";
+    const auto start = clock.now();
+    {
+        WatermarkStore store(path.string());
+        QueryCollector q("q", spec, 5min, client, clock, &store);
+        EXPECT_EQ(flatten(q.collect(context())).at(key), 0);  // first run: counting starts now
+        clock.advance(10min);
+        EXPECT_EQ(flatten(q.collect(context())).at(key), 10);  // [start - 1m, start + 9m)
+    }
+    clock.advance(10min);  // restart: a new store and collector over the same file
+    WatermarkStore store(path.string());
+    QueryCollector q("q", spec, 5min, client, clock, &store);
+    EXPECT_EQ(flatten(q.collect(context())).at(key), 20);  // + [start + 9m, start + 19m)
+    ASSERT_EQ(ranges.size(), 3u);
+    EXPECT_EQ(ranges[0], std::make_pair(start - 1min, start - 1min));
+    EXPECT_EQ(ranges[1], std::make_pair(start - 1min, start + 9min));
+    EXPECT_EQ(ranges[2], std::make_pair(start + 9min, start + 19min));
+    std::filesystem::remove(path);
+}
+
+TEST_F(KindsTest, TokenNeverInErrors) {
+    api.on("/orchestration/query", [](const cargo::Request&) {
+        return cargo::Response{.status = 401, .body = R"({"errorMessage":"bad token tok-secret"})"};
+    });
+    QueryCollector q("q", failures_spec(config::MetricType::gauge, "cargo_custom_failures"), 5min, client, clock,
+                     nullptr);
+    try {
+        q.collect(context());
+        FAIL();
+    } catch (const std::exception& e) {
+        EXPECT_EQ(error_reason(e), "authorization");
+        EXPECT_EQ(std::string(e.what()).find("tok-secret"), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace
+}  // namespace cargomon::collectors
