@@ -137,7 +137,8 @@ private:
         b.data = batch_data(*wf, "", rng_);
         b.created = now;
         b.tally.last_finished = now;
-        const int cap = std::clamp(static_cast<int>(runs_per_second_ * 20), 5, std::max(5, wf->max_batch_records));
+        // At most about five seconds of the whole rate, so batches keep closing.
+        const int cap = std::clamp(static_cast<int>(runs_per_second_ * 5), 5, std::max(5, wf->max_batch_records));
         b.runs_count = batch_records(rng_, cap);
         b.cancel_at = b.runs_count;
         const double roll = rng_.uniform();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
@@ -135,6 +136,33 @@ TEST_F(LoadedHistory, LiveModeMovesTheCountsAndFollowsConditions) {
     const std::uint64_t opened = live.stats().batches_started;
     std::this_thread::sleep_for(1s);
     EXPECT_EQ(live.stats().batches_started, opened);
+
+    // Only a healthy workflow runs, and its next batch is told to fail entirely: that
+    // batch ends `success` with every run failed (a healthy one would almost never).
+    conditions.clear();
+    const Workflow* target = nullptr;
+    for (const Workflow& wf : workspaces_->front().workflows) {
+        bool healthy = std::all_of(wf.nodes.begin(), wf.nodes.end(), [](const Node& n) { return n.error_rate < 0.01; });
+        if (!target && wf.enabled && healthy) {
+            target = &wf;
+        } else {
+            conditions.silence(wf.uuid, clock.now() + 1min);
+        }
+    }
+    ASSERT_NE(target, nullptr);
+    const auto asked_at = std::chrono::floor<std::chrono::seconds>(clock.now());
+    conditions.fail_next_batch(target->uuid, 1.0);
+    const std::string all_failed = "SELECT count() FROM " + db() + ".batches WHERE workflow_uuid = '" + target->uuid +
+                                   "' AND created_at >= toDateTime(" +
+                                   std::to_string(std::chrono::system_clock::to_time_t(asked_at)) +
+                                   ") AND status = 'success' AND runs_count > 0 AND failed_runs_count = runs_count";
+    std::uint64_t failed_batches = 0;
+    for (int i = 0; i < 160 && failed_batches == 0; ++i) {  // the batch may be big, its runs slow
+        std::this_thread::sleep_for(250ms);
+        failed_batches = number(all_failed);
+    }
+    EXPECT_EQ(failed_batches, 1u);
+
     live.stop();
     EXPECT_GT(live.stats().runs_finished, 0u);
     EXPECT_EQ(live.stats().failed_inserts, 0u);
