@@ -61,7 +61,7 @@ int main() {
     std::printf("  rows generated     %llu (batches %llu, runs %llu, spans %llu, records %llu)\n",
                 (unsigned long long)rows, (unsigned long long)stats.batches, (unsigned long long)stats.runs,
                 (unsigned long long)stats.spans, (unsigned long long)stats.records);
-    std::printf("  generation only    %.2f s (%.0f rows/s)\n", generate_s, counting.rows / generate_s);
+    std::printf("  generation only    %.2f s (%.0f rows/s, no encoding)\n", generate_s, counting.rows / generate_s);
     std::printf("  load into ClickHouse %.2f s, %.0f spans/s, %.0f rows/s\n", stats.seconds,
                 stats.spans / stats.seconds, rows / stats.seconds);
     std::printf("  target             >= %llu spans in < %.0f s: time ratio %.2f (< 1 meets it), spans %s\n",
