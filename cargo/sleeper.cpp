@@ -1,12 +1,25 @@
 #include "cargo/sleeper.h"
 
-#include <thread>
+#include "cargo/errors.h"
 
 namespace cargomon::cargo {
 
 void ClockSleeper::sleep_until(SteadyTime t) {
-    auto left = t - clock_.monotonic();
-    if (left > SteadyTime::duration::zero()) std::this_thread::sleep_for(left);
+    std::unique_lock lock(mu_);
+    while (!interrupted_) {
+        auto left = t - clock_.monotonic();
+        if (left <= SteadyTime::duration::zero()) return;
+        wake_.wait_for(lock, left);
+    }
+    throw NetworkError("interrupted: cargomon is stopping");
+}
+
+void ClockSleeper::interrupt() {
+    {
+        std::lock_guard lock(mu_);
+        interrupted_ = true;
+    }
+    wake_.notify_all();
 }
 
 void FakeSleeper::sleep_until(SteadyTime t) {

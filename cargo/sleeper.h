@@ -1,6 +1,7 @@
 #pragma once
 // Waiting between attempts goes through a Sleeper so tests drive backoff, Retry-After
 // and the rate limit on a FakeClock without sleeping.
+#include <condition_variable>
 #include <mutex>
 #include <vector>
 
@@ -14,14 +15,20 @@ public:
     virtual void sleep_until(SteadyTime t) = 0;  // returns at once if `t` has passed
 };
 
-// Really sleeps until the clock's monotonic time reaches `t`.
+// Really sleeps until the clock's monotonic time reaches `t`. interrupt() wakes every
+// sleeper at once and makes this and later sleeps throw NetworkError, so a shutdown never
+// waits out a retry backoff.
 class ClockSleeper final : public Sleeper {
 public:
     explicit ClockSleeper(const Clock& clock) : clock_(clock) {}
     void sleep_until(SteadyTime t) override;
+    void interrupt();
 
 private:
     const Clock& clock_;
+    std::mutex mu_;
+    std::condition_variable wake_;
+    bool interrupted_ = false;
 };
 
 // Advances a FakeClock instead of sleeping, and remembers each requested wait.

@@ -1,0 +1,240 @@
+#include "daemon/daemon.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <future>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#ifdef CARGOMON_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "cargo/client.h"
+#include "cargo/transport.h"
+#include "collectors/factory.h"
+#include "collectors/scheduler.h"
+#include "common/timefmt.h"
+
+namespace cargomon::daemon {
+namespace {
+
+void notify_systemd([[maybe_unused]] const char* state) {
+#ifdef CARGOMON_HAVE_SYSTEMD
+    sd_notify(0, state);
+#endif
+}
+
+std::string errors_text(const std::vector<config::ConfigError>& errors) {
+    std::string text;
+    for (const auto& e : errors) text += e.to_string() + "\n";
+    if (!text.empty()) text.pop_back();
+    return text;
+}
+
+config::Config load_or_throw(const std::string& path) {
+    auto loaded = config::load_config(path, config::Environment::process());
+    if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&loaded))
+        throw std::runtime_error(errors_text(*errors));
+    return std::get<config::Config>(std::move(loaded));
+}
+
+cargo::ClientOptions client_options(const config::Config& c) {
+    return cargo::ClientOptions{
+        .base_url = c.api_url,
+        .token = c.token,
+        .workspace_uuid = c.workspace_uuid.value_or(""),
+        .timeout = c.client.timeout,
+        .connect_timeout = c.client.connect_timeout,
+        .max_in_flight = c.client.max_in_flight,
+        .rate_limit_per_s = c.client.rate_limit,
+        .retry = {.max_attempts = c.client.retry.max_attempts,
+                  .initial_backoff = c.client.retry.initial_backoff,
+                  .max_backoff = c.client.retry.max_backoff,
+                  .budget = c.client.retry.budget},
+    };
+}
+
+}  // namespace
+
+// Everything that depends on the config, built whole before it replaces the old one.
+struct Daemon::World {
+    config::Config config;
+    std::unique_ptr<cargo::Transport> transport;
+    std::unique_ptr<cargo::ClockSleeper> sleeper;
+    std::unique_ptr<cargo::ApiClient> client;
+    std::unique_ptr<collectors::Scheduler> scheduler;
+};
+
+Daemon::Daemon(DaemonOptions options)
+    : options_(std::move(options)),
+      reload_successful_(prometheus::BuildGauge()
+                             .Name("cargomon_config_last_reload_successful")
+                             .Help("Whether the last configuration reload attempt was successful.")
+                             .Register(registry_)
+                             .Add({})),
+      reload_success_time_(prometheus::BuildGauge()
+                               .Name("cargomon_config_last_reload_success_timestamp_seconds")
+                               .Help("Timestamp of the last successful configuration reload.")
+                               .Register(registry_)
+                               .Add({})) {
+    config::Config config = load_or_throw(options_.config_file);
+    std::filesystem::create_directories(options_.storage_path);
+    watermarks_ = std::make_unique<collectors::WatermarkStore>(
+        (std::filesystem::path(options_.storage_path) / "cargomon.db").string());
+    prometheus::BuildGauge()
+        .Name("cargomon_build_info")
+        .Help("A metric with a constant '1' value labeled by the version of cargomon.")
+        .Register(registry_)
+        .Add({{"version", CARGOMON_VERSION}, {"compiler", __VERSION__}})
+        .Set(1);
+    world_ = build_world(config);
+    reload_successful_.Set(1);
+    reload_success_time_.Set(std::chrono::duration<double>(clock_.now().time_since_epoch()).count());
+    http_ = std::make_unique<exporters::HttpServer>(
+        store_, registry_,
+        exporters::HttpServer::Callbacks{
+            .status = [this] { return status_json(); },
+            .reload = [this] { return reload(); },
+        });
+}
+
+Daemon::~Daemon() { stop(std::chrono::seconds{5}); }
+
+std::unique_ptr<Daemon::World> Daemon::build_world(const config::Config& config) {
+    auto world = std::make_unique<World>();
+    world->config = config;
+    auto options = client_options(config);
+    world->transport = cargo::make_http_transport(options);
+    world->sleeper = std::make_unique<cargo::ClockSleeper>(clock_);
+    world->client = std::make_unique<cargo::ApiClient>(options, *world->transport, registry_, clock_, *world->sleeper);
+    auto collectors = collectors::make_collectors(
+        config.collectors, collectors::CollectorDeps{.client = *world->client,
+                                                     .catalog = catalog_,
+                                                     .clock = clock_,
+                                                     .registry = registry_,
+                                                     .watermarks = watermarks_.get()});
+    world->scheduler = std::make_unique<collectors::Scheduler>(
+        std::move(collectors), store_, registry_, clock_,
+        collectors::SchedulerOptions{.workers = std::size_t(std::max(2, config.client.max_in_flight))});
+    return world;
+}
+
+void Daemon::start() {
+    http_->start(options_.listen_address);
+    {
+        std::lock_guard lock(world_mu_);
+        world_->scheduler->start();
+    }
+    // Readiness follows the first successful discovery; the catalog keeps it across reloads.
+    readiness_ = std::jthread([this](std::stop_token stop) {
+        while (!catalog_.ready()) {
+            if (stop.stop_requested()) return;
+            std::this_thread::sleep_for(std::chrono::milliseconds{50});
+        }
+        http_->set_ready(true);
+    });
+    notify_systemd("READY=1");
+    spdlog::info("cargomon {} serving on {} (port {})", CARGOMON_VERSION, options_.listen_address, http_->port());
+}
+
+std::optional<std::string> Daemon::reload() {
+    std::lock_guard serial(reload_mu_);
+    notify_systemd("RELOADING=1");
+    auto finish = [&](std::optional<std::string> error) {
+        reload_successful_.Set(error ? 0 : 1);
+        if (!error) reload_success_time_.Set(std::chrono::duration<double>(clock_.now().time_since_epoch()).count());
+        notify_systemd("READY=1");
+        return error;
+    };
+    config::Config config;
+    try {
+        config = load_or_throw(options_.config_file);
+    } catch (const std::exception& e) {
+        spdlog::error("reload failed, keeping the running configuration:\n{}", e.what());
+        return finish(std::string(e.what()));
+    }
+    {
+        std::lock_guard lock(world_mu_);
+        if (world_ && world_->config == config) {
+            spdlog::info("reload: configuration unchanged");
+            return finish(std::nullopt);
+        }
+    }
+    std::unique_ptr<World> fresh;
+    try {
+        fresh = build_world(config);
+    } catch (const std::exception& e) {
+        spdlog::error("reload failed, keeping the running configuration: {}", e.what());
+        return finish(std::string(e.what()));
+    }
+    std::unique_ptr<World> old;
+    {
+        std::lock_guard lock(world_mu_);
+        old = std::move(world_);
+        world_ = std::move(fresh);
+    }
+    old->sleeper->interrupt();
+    old->scheduler->stop();
+    // Series of collectors the new config no longer has vanish now, not at max_staleness.
+    std::set<std::string> kept;
+    for (const auto& c : config.collectors) kept.insert(c.name);
+    for (const auto& c : old->config.collectors)
+        if (!kept.count(c.name)) store_.remove(c.name);
+    {
+        std::lock_guard lock(world_mu_);
+        world_->scheduler->start();
+    }
+    spdlog::info("reload: new configuration with {} collectors running", config.collectors.size());
+    return finish(std::nullopt);
+}
+
+bool Daemon::stop(std::chrono::milliseconds budget) {
+    std::unique_ptr<World> world;
+    {
+        std::lock_guard lock(world_mu_);
+        world = std::move(world_);
+    }
+    if (!world) return true;
+    notify_systemd("STOPPING=1");
+    if (readiness_.joinable()) {
+        readiness_.request_stop();
+        readiness_.join();
+    }
+    http_->stop();
+    world->sleeper->interrupt();
+    // A request in flight cannot be interrupted; do not let it hold the process past budget.
+    auto stopped = std::async(std::launch::async, [w = world.get()] { w->scheduler->stop(); });
+    if (stopped.wait_for(budget) == std::future_status::ready) return true;
+    spdlog::warn("a collector is still in a request after {} ms; exiting without it", budget.count());
+    world.release();  // its threads still use it: leave it to process exit
+    std::thread([s = std::move(stopped)]() mutable { s.wait(); }).detach();
+    return false;
+}
+
+std::string Daemon::status_json() const {
+    rapidjson::Document doc;
+    std::string config_file = options_.config_file;
+    {
+        std::lock_guard lock(world_mu_);
+        if (!world_) return R"({"status":"stopping"})";
+        doc.Parse(world_->scheduler->status_json().c_str());
+    }
+    auto& a = doc.GetAllocator();
+    doc.AddMember("version", rapidjson::Value(CARGOMON_VERSION, a), a);
+    doc.AddMember("ready", catalog_.ready(), a);
+    doc.AddMember("config_file", rapidjson::Value(config_file.c_str(), a), a);
+    doc.AddMember("config_last_reload_successful", reload_successful_.Value() == 1, a);
+    doc.AddMember("series", static_cast<std::uint64_t>(store_.series_count()), a);
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    doc.Accept(writer);
+    return buffer.GetString();
+}
+
+}  // namespace cargomon::daemon

@@ -1,0 +1,67 @@
+#pragma once
+// The running daemon: owns the pieces, builds a "world" (API client, collectors,
+// scheduler) from a validated config, and swaps in a whole new world on reload.
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "cargo/sleeper.h"
+#include "collectors/catalog.h"
+#include "collectors/watermarks.h"
+#include "common/clock.h"
+#include "config/config.h"
+#include "exporters/http_server.h"
+#include "metrics/metric_store.h"
+
+namespace cargomon::daemon {
+
+struct DaemonOptions {
+    std::string config_file;
+    std::string listen_address = ":9464";
+    std::string storage_path = "/var/lib/cargomon";
+};
+
+class Daemon {
+public:
+    // Loads and validates the config; throws std::runtime_error listing every error
+    // (the daemon refuses to start on a bad config).
+    explicit Daemon(DaemonOptions options);
+    ~Daemon();
+
+    void start();  // HTTP server and collectors
+    // Parses and validates the config file whole, then swaps it in. On any error the old
+    // config keeps running. Returns the error text, or nullopt on success.
+    std::optional<std::string> reload();
+    // Stops serving and collecting; returns within `budget` even if a collector is stuck
+    // in a request (then false: the caller should exit without waiting for it).
+    bool stop(std::chrono::milliseconds budget);
+
+    int port() const { return http_->port(); }
+
+private:
+    struct World;
+    std::unique_ptr<World> build_world(const config::Config& config);
+    std::string status_json() const;
+
+    DaemonOptions options_;
+    SystemClock clock_;
+    prometheus::Registry registry_;
+    metrics::MetricStore store_;
+    collectors::WorkflowCatalog catalog_;
+    std::unique_ptr<collectors::WatermarkStore> watermarks_;
+    prometheus::Gauge& reload_successful_;
+    prometheus::Gauge& reload_success_time_;
+
+    mutable std::mutex world_mu_;  // guards world_; reloads are serialized by reload_mu_
+    std::mutex reload_mu_;
+    std::unique_ptr<World> world_;
+    std::unique_ptr<exporters::HttpServer> http_;
+    std::jthread readiness_;  // flips /readyz once discovery has succeeded
+};
+
+}  // namespace cargomon::daemon

@@ -1,0 +1,126 @@
+// cargomon: watches a Cargo workspace, exports Prometheus metrics. Flags follow
+// Prometheus' style; subcommands check what the daemon would load.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/log.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
+
+namespace {
+
+using namespace cargomon;
+
+constexpr const char* kUsage = R"(usage: cargomon [flags]
+       cargomon check-config FILE...
+
+Watches a Cargo workspace through Cargo's API and exports Prometheus metrics.
+
+Flags:
+  --config.file=FILE            configuration file (default /etc/cargomon/cargomon.yml)
+  --web.listen-address=ADDR     address for /metrics and the API (default :9464)
+  --storage.path=DIR            durable state: counter watermarks (default /var/lib/cargomon)
+  --log.level=LEVEL             debug, info, warn, error (default info)
+  --log.format=FORMAT           logfmt or json (default logfmt)
+  --version                     print the version and exit
+  --help                        this text
+
+Signals: SIGHUP reloads the configuration (as does POST /-/reload); SIGTERM and SIGINT stop.
+Environment: CARGO_API_URL and CARGO_API_TOKEN override api_url and token of the file.
+)";
+
+[[noreturn]] void usage_error(const std::string& message) {
+    std::cerr << "cargomon: " << message << "\n(see cargomon --help)\n";
+    std::exit(2);
+}
+
+std::map<std::string, std::string> parse_flags(const std::vector<std::string>& args) {
+    std::map<std::string, std::string> flags = {
+        {"config.file", "/etc/cargomon/cargomon.yml"}, {"web.listen-address", ":9464"},
+        {"storage.path", "/var/lib/cargomon"},         {"log.level", "info"},
+        {"log.format", "logfmt"},
+    };
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string arg = args[i];
+        if (arg == "--help" || arg == "-h") {
+            std::cout << kUsage;
+            std::exit(0);
+        }
+        if (arg == "--version") {
+            std::cout << "cargomon " << CARGOMON_VERSION << "\n";
+            std::exit(0);
+        }
+        if (arg.rfind("--", 0) != 0) usage_error("unexpected argument \"" + arg + "\"");
+        std::string name = arg.substr(2), value;
+        if (auto eq = name.find('='); eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name = name.substr(0, eq);
+        } else if (i + 1 < args.size()) {
+            value = args[++i];
+        } else {
+            usage_error("--" + name + " needs a value");
+        }
+        if (!flags.count(name)) usage_error("unknown flag --" + name);
+        flags[name] = value;
+    }
+    return flags;
+}
+
+int run_daemon(const std::map<std::string, std::string>& flags) {
+    // Signals are taken by sigwait() in this thread, never by a worker.
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&signals, s);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
+    daemon::Daemon d(daemon::DaemonOptions{
+        .config_file = flags.at("config.file"),
+        .listen_address = flags.at("web.listen-address"),
+        .storage_path = flags.at("storage.path"),
+    });
+    d.start();
+    while (true) {
+        int sig = 0;
+        sigwait(&signals, &sig);
+        if (sig == SIGHUP) {
+            spdlog::info("SIGHUP: reloading {}", flags.at("config.file"));
+            d.reload();
+            continue;
+        }
+        spdlog::info("{}: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        if (!d.stop(std::chrono::milliseconds{4000})) {
+            spdlog::default_logger()->flush();
+            std::_Exit(0);  // a collector is stuck in a request; its state is committed or discarded whole
+        }
+        return 0;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (!args.empty() && args[0] == "check-config") {
+        return config::check_config_main({args.begin() + 1, args.end()}, std::cout, std::cerr);
+    }
+    auto flags = parse_flags(args);
+    try {
+        setup_logging(flags.at("log.level"), flags.at("log.format"), "cargomon");
+    } catch (const std::exception& e) {
+        usage_error(e.what());
+    }
+    try {
+        return run_daemon(flags);
+    } catch (const std::exception& e) {
+        spdlog::error("cannot start: {}", e.what());
+        std::cerr << "cargomon: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,235 @@
+// cargomon-sim: the Cargo API (../shared/cargo-api.md) on a real ClickHouse, with a
+// generated workspace, live traffic, scenarios and faults, for tests, benchmarks and demos.
+#include <httplib.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include "common/duration.h"
+#include "common/log.h"
+#include "common/net.h"
+#include "sim/api.h"
+#include "sim/clickhouse.h"
+#include "sim/conditions.h"
+#include "sim/control.h"
+#include "sim/faults.h"
+#include "sim/generator.h"
+#include "sim/live.h"
+#include "sim/request_stats.h"
+#include "sim/scenario.h"
+
+namespace {
+
+using namespace cargomon;
+using namespace cargomon::sim;
+
+constexpr const char* kUsage = R"(usage: cargomon-sim [flags]
+
+The Cargo API on a real ClickHouse, with a generated workspace.
+
+  --listen HOST:PORT        address to serve the API on (default 127.0.0.1:8080)
+  --token TOKEN             bearer token callers must send (or $CARGOMON_SIM_TOKEN; required)
+  --clickhouse-data DIR     start a private clickhouse-server with its data in DIR
+  --clickhouse-url URL      use a running ClickHouse instead (http://host:port)
+  --workflows N             workflows (plays and tools) per workspace (default 20)
+  --history DURATION        history to generate, e.g. 7d (default 7d; 0 for none)
+  --seed S                  seed of the generator; same seed, same workspace (default 1)
+  --workspaces K            number of workspaces (default 1); choose one with the
+                            selected-workspace-uuid header, the first is the default
+  --live                    keep creating batches, runs and spans in real time
+  --rate RUNS_PER_S         live run rate across all workflows (default 5)
+  --scenario FILE           YAML scenario: events at offsets from start (docs/cargo-sim.md)
+  --fault SPEC              a fault from start, repeatable, e.g.
+                            endpoint=/v1/orchestration/runs/count,error_ratio=0.5
+  --control                 serve the control API under /_sim/ (faults, events, stats)
+  --log.level LEVEL         debug, info, warn, error (default info)
+  --log.format FORMAT       logfmt or json (default logfmt)
+  --help                    this text
+)";
+
+struct Flags {
+    std::string listen = "127.0.0.1:8080";
+    std::string token;
+    std::string clickhouse_data;
+    std::string clickhouse_url;
+    GeneratorOptions generator;
+    bool live = false;
+    double rate = 5;
+    std::string scenario;
+    std::vector<std::string> faults;
+    bool control = false;
+    std::string log_level = "info";
+    std::string log_format = "logfmt";
+};
+
+[[noreturn]] void usage_error(const std::string& message) {
+    std::cerr << "cargomon-sim: " << message << "\n(see cargomon-sim --help)\n";
+    std::exit(2);
+}
+
+long parse_int(const std::string& flag, const std::string& value, long min) {
+    char* end = nullptr;
+    long v = std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || v < min) usage_error(flag + " wants an integer >= " + std::to_string(min) + ", got \"" + value + "\"");
+    return v;
+}
+
+Flags parse_flags(int argc, char** argv) {
+    Flags f;
+    if (const char* t = std::getenv("CARGOMON_SIM_TOKEN")) f.token = t;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        std::string value;
+        bool has_value = false;
+        if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+            value = arg.substr(eq + 1);
+            arg = arg.substr(0, eq);
+            has_value = true;
+        }
+        auto next = [&]() -> std::string {
+            if (has_value) return value;
+            if (i + 1 >= argc) usage_error(arg + " needs a value");
+            return argv[++i];
+        };
+        if (arg == "--help" || arg == "-h") {
+            std::cout << kUsage;
+            std::exit(0);
+        } else if (arg == "--listen") f.listen = next();
+        else if (arg == "--token") f.token = next();
+        else if (arg == "--clickhouse-data") f.clickhouse_data = next();
+        else if (arg == "--clickhouse-url") f.clickhouse_url = next();
+        else if (arg == "--workflows") f.generator.workflows = int(parse_int(arg, next(), 1));
+        else if (arg == "--history") {
+            std::string why;
+            auto d = parse_duration(next(), &why);
+            if (!d) usage_error("--history: " + why);
+            f.generator.history = *d;
+        } else if (arg == "--seed") f.generator.seed = std::uint64_t(parse_int(arg, next(), 0));
+        else if (arg == "--workspaces") f.generator.workspaces = int(parse_int(arg, next(), 1));
+        else if (arg == "--live") f.live = true;
+        else if (arg == "--rate") {
+            std::string v = next();
+            char* end = nullptr;
+            f.rate = std::strtod(v.c_str(), &end);
+            if (v.empty() || *end != '\0' || !(f.rate > 0)) usage_error("--rate wants a positive number, got \"" + v + "\"");
+        } else if (arg == "--scenario") f.scenario = next();
+        else if (arg == "--fault") f.faults.push_back(next());
+        else if (arg == "--control") f.control = true;
+        else if (arg == "--log.level") f.log_level = next();
+        else if (arg == "--log.format") f.log_format = next();
+        else usage_error("unknown flag " + arg);
+    }
+    if (f.token.empty()) usage_error("no token: pass --token or set CARGOMON_SIM_TOKEN");
+    if (f.clickhouse_data.empty() == f.clickhouse_url.empty())
+        usage_error("pass exactly one of --clickhouse-data DIR and --clickhouse-url URL");
+    return f;
+}
+
+int run(const Flags& flags) {
+    auto listen = parse_host_port(flags.listen);
+    if (!listen) usage_error("--listen wants HOST:PORT, got \"" + flags.listen + "\"");
+    std::string host = listen->host.empty() ? "0.0.0.0" : listen->host;
+
+    // Signals are taken by sigwait() below, never by a random thread.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    SystemClock clock;
+    std::optional<ClickHouseServer> server_process;
+    std::string clickhouse_url = flags.clickhouse_url;
+    if (!flags.clickhouse_data.empty()) {
+        server_process.emplace(flags.clickhouse_data);
+        clickhouse_url = server_process->url();
+    }
+    ClickHouseClient clickhouse(clickhouse_url);
+
+    GeneratorOptions options = flags.generator;
+    options.now = clock.now();
+    std::vector<Workspace> workspaces = generate_workspaces(options);
+    LoadStats loaded = load_history(clickhouse, workspaces, options);
+    spdlog::info("history loaded: {} batches, {} runs, {} spans in {:.1f}s", loaded.batches, loaded.runs,
+                 loaded.spans, loaded.seconds);
+
+    Conditions conditions;
+    FaultInjector faults(clock, options.seed);
+    for (const std::string& spec : flags.faults) {
+        auto [endpoint, fault] = parse_fault_flag(spec);
+        faults.set(endpoint, fault);
+    }
+    std::optional<Scenario> scenario;
+    if (!flags.scenario.empty()) scenario = load_scenario(flags.scenario, workspaces);
+
+    httplib::Server server;
+    server.set_tcp_nodelay(true);  // keep-alive answers otherwise wait on delayed ACKs
+    RequestStats stats;
+    faults.install(server, [&](const httplib::Request& req, const httplib::Response& res) { stats.record(req, res); });
+    std::string base_url = "http://" + (listen->host.empty() ? std::string("127.0.0.1") : flags.listen.substr(0, flags.listen.rfind(':')));
+    int port = listen->port;
+    if (port == 0) port = server.bind_to_any_port(host);
+    else if (!server.bind_to_port(host, port)) {
+        spdlog::error("cannot listen on {}", flags.listen);
+        return 1;
+    }
+    base_url += ":" + std::to_string(port);
+
+    Api api(ApiContext{
+        .clickhouse = &clickhouse,
+        .workspaces = &workspaces,
+        .token = flags.token,
+        .public_base_url = base_url,
+        .clock = &clock,
+    });
+    api.register_routes(server);
+    std::optional<Control> control;
+    if (flags.control) {
+        control.emplace(faults, stats, conditions, workspaces, clock, flags.token);
+        control->register_routes(server);
+    }
+
+    std::optional<LiveGenerator> live;
+    if (flags.live) {
+        live.emplace(clickhouse, workspaces, conditions, clock, flags.rate, options.seed);
+        live->start();
+    }
+    std::optional<ScenarioRunner> runner;
+    if (scenario) {
+        runner.emplace(std::move(*scenario), conditions, faults, clock);
+        runner->start();
+    }
+
+    std::thread http([&] { server.listen_after_bind(); });
+    // bind_to_port already listens: connections queue until the accept loop runs.
+    std::cout << "cargomon-sim listening on " << base_url << " (workspace " << workspaces.front().uuid
+              << ", clickhouse " << clickhouse.url() << ")" << std::endl;
+    spdlog::info("serving the Cargo API on {}/v1", base_url);
+
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    spdlog::info("{} received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    runner.reset();
+    live.reset();
+    server.stop();
+    http.join();
+    return 0;  // ClickHouse stops with server_process
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Flags flags = parse_flags(argc, argv);
+    try {
+        setup_logging(flags.log_level, flags.log_format, "cargomon-sim");
+        return run(flags);
+    } catch (const std::exception& e) {
+        std::cerr << "cargomon-sim: " << e.what() << "\n";
+        return 1;
+    }
+}
