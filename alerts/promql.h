@@ -1,0 +1,51 @@
+#pragma once
+// The PromQL subset rules are written in, evaluated at one instant over the daemon's
+// current series (its own cargomon_* ones included). Semantics follow Prometheus.
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "metrics/model.h"
+
+namespace cargomon::alerts {
+
+// Labels include "__name__" for selected series; sorted by name like metrics::Labels.
+struct VectorSample {
+    metrics::Labels labels;
+    double value = 0;
+};
+using Vector = std::vector<VectorSample>;
+using Value = std::variant<double, Vector>;  // scalar or instant vector
+
+// Where selectors read from. `visit` calls `fn` for every series whose metric name is
+// `name` (labels without __name__).
+class SeriesSource {
+public:
+    virtual ~SeriesSource() = default;
+    virtual void visit(std::string_view name,
+                       const std::function<void(const metrics::Labels&, double)>& fn) const = 0;
+};
+
+// A parse failure or a feature outside the subset. `offset` is the byte offset in the
+// expression; the message names the construct ("range vectors are not supported: rate(...)").
+class ExprError : public std::runtime_error {
+public:
+    ExprError(std::size_t offset, const std::string& message) : std::runtime_error(message), offset_(offset) {}
+    std::size_t offset() const { return offset_; }
+
+private:
+    std::size_t offset_;
+};
+
+class Expr;  // immutable, shareable across threads
+std::shared_ptr<const Expr> parse_expr(std::string_view text);  // throws ExprError
+Value evaluate(const Expr& expr, const SeriesSource& source);   // never throws on data
+
+// The metric names an expression selects (for `rules preview`: what to collect).
+std::vector<std::string> selected_metric_names(const Expr& expr);
+
+}  // namespace cargomon::alerts
