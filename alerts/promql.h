@@ -28,6 +28,9 @@ public:
     virtual ~SeriesSource() = default;
     virtual void visit(std::string_view name,
                        const std::function<void(const metrics::Labels&, double)>& fn) const = 0;
+    // Every metric name it holds, for selectors that match __name__ by regex or inequality;
+    // a source that cannot list its names leaves it empty and such selectors find nothing.
+    virtual void visit_names(const std::function<void(std::string_view)>& /*fn*/) const {}
 };
 
 // A parse failure or a feature outside the subset. `offset` is the byte offset in the
@@ -44,6 +47,16 @@ private:
 class Expr;  // immutable, shareable across threads
 std::shared_ptr<const Expr> parse_expr(std::string_view text);  // throws ExprError
 Value evaluate(const Expr& expr, const SeriesSource& source);   // never throws on data
+
+// What Prometheus reports as a query error at run time (many-to-one matching without
+// group_left/group_right, a result with two series of the same labels): `value` is then
+// an empty vector and `error` says why, in Prometheus' words. `evaluate` is this without
+// the error.
+struct Evaluation {
+    Value value;
+    std::string error;  // empty when the evaluation succeeded
+};
+Evaluation evaluate_checked(const Expr& expr, const SeriesSource& source);
 
 // The metric names an expression selects (for `rules preview`: what to collect).
 std::vector<std::string> selected_metric_names(const Expr& expr);

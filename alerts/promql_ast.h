@@ -1,0 +1,79 @@
+#pragma once
+// The parsed form of a PromQL subset expression, shared by the parser and the evaluator.
+#include <memory>
+#include <regex>
+#include <string>
+#include <unordered_set>
+#include <variant>
+#include <vector>
+
+#include "alerts/promql.h"
+
+namespace cargomon::alerts {
+
+// A label matcher. Regexes are RE2 in Prometheus; here they run as std::regex ECMAScript
+// anchored as ^(?:re)$, which agrees on the common syntax (classes, alternation,
+// repetition, (?i) is translated) but not on RE2-only forms like \pL or (?s).
+struct Matcher {
+    enum class Type { equal, not_equal, regex, not_regex };
+    Type type = Type::equal;
+    std::string name;
+    std::string value;
+    // A regex that is only an alternation of literals matches by set lookup.
+    std::shared_ptr<const std::regex> regex;
+    std::shared_ptr<const std::unordered_set<std::string>> literals;
+
+    bool matches(std::string_view text) const;
+};
+
+enum class BinaryOp { add, sub, mul, div, mod, eq, ne, gt, lt, ge, le, and_, or_, unless };
+enum class AggregateOp { sum, avg, min, max, count };
+enum class Function { absent, clamp_min, clamp_max };
+enum class Cardinality { one_to_one, many_to_one, one_to_many, many_to_many };
+
+struct NumberNode {
+    double value = 0;
+};
+
+struct SelectorNode {
+    std::string name;               // empty when __name__ is not matched by equality
+    std::vector<Matcher> matchers;  // as written, including any __name__ matcher
+};
+
+struct NegateNode {
+    std::unique_ptr<Expr> operand;
+};
+
+struct BinaryNode {
+    BinaryOp op = BinaryOp::add;
+    bool return_bool = false;
+    bool on = false;                    // on(...) rather than ignoring(...)
+    std::vector<std::string> matching;  // the on/ignoring labels
+    std::vector<std::string> include;   // group_left/group_right labels
+    Cardinality card = Cardinality::one_to_one;
+    std::unique_ptr<Expr> lhs;
+    std::unique_ptr<Expr> rhs;
+};
+
+struct AggregateNode {
+    AggregateOp op = AggregateOp::sum;
+    bool without = false;
+    std::vector<std::string> grouping;  // sorted, unique
+    std::unique_ptr<Expr> operand;
+};
+
+struct CallNode {
+    Function function = Function::absent;
+    std::vector<std::unique_ptr<Expr>> args;
+    metrics::Labels absent_labels;  // what absent() returns when its selector matches nothing
+};
+
+class Expr {
+public:
+    using Node = std::variant<NumberNode, SelectorNode, NegateNode, BinaryNode, AggregateNode, CallNode>;
+    Expr(Node node, bool scalar) : node(std::move(node)), scalar(scalar) {}
+    Node node;
+    bool scalar;  // evaluates to a scalar, else to an instant vector
+};
+
+}  // namespace cargomon::alerts

@@ -1,0 +1,735 @@
+// Lexer and recursive-descent parser for the PromQL subset. Precedence and associativity
+// follow Prometheus' grammar; everything outside the subset is refused by name.
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <optional>
+#include <unordered_map>
+
+#include "alerts/promql_ast.h"
+#include "metrics/names.h"
+
+namespace cargomon::alerts {
+namespace {
+
+enum class Tok {
+    end, identifier, number, duration, string,
+    lparen, rparen, lbrace, rbrace, lbracket, rbracket, comma, at, colon,
+    assign, eq, ne, regex_match, regex_no_match, lt, le, gt, ge,
+    plus, minus, star, slash, percent, caret,
+};
+
+struct Token {
+    Tok kind = Tok::end;
+    std::size_t offset = 0;
+    std::string_view text;  // as written
+    std::string value;      // unquoted string contents
+};
+
+bool is_alpha(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(x) == std::tolower(y); });
+}
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
+class Lexer {
+public:
+    explicit Lexer(std::string_view text) : text_(text) {}
+
+    Token next() {
+        skip_space_and_comments();
+        Token token;
+        token.offset = pos_;
+        if (pos_ >= text_.size()) return token;
+        char c = text_[pos_];
+        if (is_alpha(c) || c == ':') {
+            // A lone ':' only appears in subqueries; identifiers may contain colons.
+            if (c == ':' && (pos_ + 1 >= text_.size() || !(is_alpha(text_[pos_ + 1]) || text_[pos_ + 1] == ':'))) {
+                return single(token, Tok::colon, 1);
+            }
+            std::size_t end = pos_;
+            while (end < text_.size() && (is_alnum(text_[end]) || text_[end] == ':')) ++end;
+            token.kind = Tok::identifier;
+            token.text = text_.substr(pos_, end - pos_);
+            pos_ = end;
+            if (iequals(token.text, "inf") || iequals(token.text, "nan")) token.kind = Tok::number;
+            return token;
+        }
+        if (is_digit(c) || (c == '.' && pos_ + 1 < text_.size() && is_digit(text_[pos_ + 1]))) return number(token);
+        if (c == '"' || c == '\'' || c == '`') return string(token, c);
+        switch (c) {
+            case '(': return single(token, Tok::lparen, 1);
+            case ')': return single(token, Tok::rparen, 1);
+            case '{': return single(token, Tok::lbrace, 1);
+            case '}': return single(token, Tok::rbrace, 1);
+            case '[': return single(token, Tok::lbracket, 1);
+            case ']': return single(token, Tok::rbracket, 1);
+            case ',': return single(token, Tok::comma, 1);
+            case '@': return single(token, Tok::at, 1);
+            case '+': return single(token, Tok::plus, 1);
+            case '-': return single(token, Tok::minus, 1);
+            case '*': return single(token, Tok::star, 1);
+            case '/': return single(token, Tok::slash, 1);
+            case '%': return single(token, Tok::percent, 1);
+            case '^': return single(token, Tok::caret, 1);
+            case '=':
+                if (peek(1) == '=') return single(token, Tok::eq, 2);
+                if (peek(1) == '~') return single(token, Tok::regex_match, 2);
+                return single(token, Tok::assign, 1);
+            case '!':
+                if (peek(1) == '=') return single(token, Tok::ne, 2);
+                if (peek(1) == '~') return single(token, Tok::regex_no_match, 2);
+                throw ExprError(pos_, "unexpected character after '!'");
+            case '<': return peek(1) == '=' ? single(token, Tok::le, 2) : single(token, Tok::lt, 1);
+            case '>': return peek(1) == '=' ? single(token, Tok::ge, 2) : single(token, Tok::gt, 1);
+            default: break;
+        }
+        throw ExprError(pos_, "unexpected character '" + std::string(1, c) + "'");
+    }
+
+private:
+    char peek(std::size_t ahead) const { return pos_ + ahead < text_.size() ? text_[pos_ + ahead] : '\0'; }
+
+    Token single(Token& token, Tok kind, std::size_t length) {
+        token.kind = kind;
+        token.text = text_.substr(pos_, length);
+        pos_ += length;
+        return token;
+    }
+
+    void skip_space_and_comments() {
+        while (pos_ < text_.size()) {
+            char c = text_[pos_];
+            if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+                ++pos_;
+            } else if (c == '#') {
+                while (pos_ < text_.size() && text_[pos_] != '\n') ++pos_;
+            } else {
+                break;
+            }
+        }
+    }
+
+    static bool is_duration_unit(char c) { return std::string_view("smhdwy").find(c) != std::string_view::npos; }
+
+    Token number(Token& token) {
+        std::size_t start = pos_;
+        std::size_t i = pos_;
+        auto digits = [&](bool hex) {
+            while (i < text_.size() && (is_digit(text_[i]) || (hex && std::isxdigit(static_cast<unsigned char>(text_[i])))))
+                ++i;
+        };
+        bool hex = text_[i] == '0' && i + 1 < text_.size() && (text_[i + 1] == 'x' || text_[i + 1] == 'X');
+        if (hex) {
+            i += 2;
+            digits(true);
+        } else {
+            digits(false);
+            bool integer = true;
+            if (i < text_.size() && text_[i] == '.') {
+                integer = false;
+                ++i;
+                digits(false);
+            }
+            if (i < text_.size() && (text_[i] == 'e' || text_[i] == 'E') &&
+                (is_digit(i + 1 < text_.size() ? text_[i + 1] : '\0') ||
+                 ((i + 1 < text_.size() && (text_[i + 1] == '+' || text_[i + 1] == '-')) && i + 2 < text_.size() &&
+                  is_digit(text_[i + 2])))) {
+                integer = false;
+                i += (text_[i + 1] == '+' || text_[i + 1] == '-') ? 2 : 1;
+                digits(false);
+            }
+            if (integer && i < text_.size() && is_duration_unit(text_[i])) {
+                // A duration (5m, 1h30m): only meaningful in range vectors, offsets and subqueries.
+                while (i < text_.size() && (is_digit(text_[i]) || is_duration_unit(text_[i]))) ++i;
+                token.kind = Tok::duration;
+                token.text = text_.substr(start, i - start);
+                pos_ = i;
+                return token;
+            }
+        }
+        if (i < text_.size() && (is_alnum(text_[i]) || text_[i] == '.'))
+            throw ExprError(start, "bad number or duration syntax: \"" + std::string(text_.substr(start, i + 1 - start)) + "\"");
+        token.kind = Tok::number;
+        token.text = text_.substr(start, i - start);
+        pos_ = i;
+        return token;
+    }
+
+    Token string(Token& token, char quote) {
+        std::size_t start = pos_;
+        std::size_t i = pos_ + 1;
+        std::string value;
+        for (;;) {
+            if (i >= text_.size() || (quote != '`' && text_[i] == '\n'))
+                throw ExprError(start, "unterminated quoted string");
+            char c = text_[i];
+            if (c == quote) break;
+            if (c != '\\' || quote == '`') {
+                value += c;
+                ++i;
+                continue;
+            }
+            std::size_t escape_at = i;
+            ++i;
+            char e = i < text_.size() ? text_[i] : '\0';
+            ++i;
+            switch (e) {
+                case 'a': value += '\a'; break;
+                case 'b': value += '\b'; break;
+                case 'f': value += '\f'; break;
+                case 'n': value += '\n'; break;
+                case 'r': value += '\r'; break;
+                case 't': value += '\t'; break;
+                case 'v': value += '\v'; break;
+                case '\\': value += '\\'; break;
+                case 'x': case 'u': case 'U': case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': {
+                    bool octal = e >= '0' && e <= '7';
+                    std::size_t count = octal ? 2 : e == 'x' ? 2 : e == 'u' ? 4 : 8;
+                    int base = octal ? 8 : 16;
+                    std::uint32_t code = octal ? static_cast<std::uint32_t>(e - '0') : 0;
+                    for (std::size_t k = 0; k < count; ++k, ++i) {
+                        char d = i < text_.size() ? text_[i] : '\0';
+                        int digit = is_digit(d) ? d - '0'
+                                    : std::isxdigit(static_cast<unsigned char>(d)) ? std::tolower(d) - 'a' + 10
+                                                                                   : 99;
+                        if (digit >= base) throw ExprError(escape_at, "invalid escape sequence in quoted string");
+                        code = code * static_cast<std::uint32_t>(base) + static_cast<std::uint32_t>(digit);
+                    }
+                    if (octal || e == 'x') {
+                        if (code > 255) throw ExprError(escape_at, "octal escape value > 255 in quoted string");
+                        value += static_cast<char>(code);
+                    } else {
+                        if (code > 0x10FFFF || (code >= 0xD800 && code < 0xE000))
+                            throw ExprError(escape_at, "escape sequence is an invalid Unicode code point");
+                        append_utf8(value, code);
+                    }
+                    break;
+                }
+                default:
+                    if (e != quote) throw ExprError(escape_at, "unknown escape sequence in quoted string");
+                    value += e;
+            }
+        }
+        token.kind = Tok::string;
+        token.text = text_.substr(start, i + 1 - start);
+        token.value = std::move(value);
+        pos_ = i + 1;
+        if (!metrics::is_valid_utf8(token.value)) throw ExprError(start, "invalid UTF-8 in quoted string");
+        return token;
+    }
+
+    std::string_view text_;
+    std::size_t pos_ = 0;
+};
+
+// Prometheus reads integers with Go's ParseInt(s, 0, 64) (so 0x1f is hex and 017 octal)
+// and falls back to ParseFloat.
+double number_value(std::string_view text) {
+    std::string s(text);
+    if (iequals(s, "inf")) return std::numeric_limits<double>::infinity();
+    if (iequals(s, "nan")) return std::numeric_limits<double>::quiet_NaN();
+    bool all_digits = std::all_of(s.begin(), s.end(), is_digit);
+    if (s.size() > 2 && (s[1] == 'x' || s[1] == 'X')) return static_cast<double>(std::strtoull(s.c_str() + 2, nullptr, 16));
+    if (all_digits && s.size() > 1 && s[0] == '0' && s.find_first_of("89") == std::string::npos)
+        return static_cast<double>(std::strtoull(s.c_str(), nullptr, 8));
+    return std::strtod(s.c_str(), nullptr);
+}
+
+std::string describe(const Token& token) {
+    switch (token.kind) {
+        case Tok::end: return "end of input";
+        case Tok::string: return "string " + std::string(token.text);
+        case Tok::number: return "number \"" + std::string(token.text) + "\"";
+        case Tok::duration: return "duration \"" + std::string(token.text) + "\"";
+        case Tok::identifier: return "\"" + std::string(token.text) + "\"";
+        default: return "\"" + std::string(token.text) + "\"";
+    }
+}
+
+constexpr std::string_view kSupported = "supported functions: absent, clamp_min, clamp_max";
+
+// Functions Prometheus knows that the subset leaves out: refused by name rather than as unknown.
+bool is_prometheus_function(std::string_view name) {
+    static const std::unordered_set<std::string_view> names = {
+        "abs", "absent_over_time", "acos", "acosh", "asin", "asinh", "atan", "atanh", "avg_over_time", "ceil",
+        "changes", "clamp", "cos", "cosh", "count_over_time", "days_in_month", "day_of_month", "day_of_week",
+        "day_of_year", "deg", "delta", "deriv", "exp", "floor", "histogram_avg", "histogram_count",
+        "histogram_fraction", "histogram_quantile", "histogram_stddev", "histogram_stdvar", "histogram_sum",
+        "holt_winters", "double_exponential_smoothing", "hour", "idelta", "increase", "info", "irate",
+        "label_join", "label_replace", "last_over_time", "ln", "log10", "log2", "mad_over_time",
+        "max_over_time", "min_over_time", "minute", "month", "pi", "predict_linear", "present_over_time",
+        "quantile_over_time", "rad", "rate", "resets", "round", "scalar", "sgn", "sin", "sinh", "sort",
+        "sort_by_label", "sort_by_label_desc", "sort_desc", "sqrt", "stddev_over_time", "stdvar_over_time",
+        "sum_over_time", "tan", "tanh", "time", "timestamp", "vector", "year"};
+    return names.contains(name);
+}
+
+bool is_refused_aggregation(std::string_view word) {
+    for (std::string_view name : {"stddev", "stdvar", "topk", "bottomk", "quantile", "count_values", "group",
+                                  "limitk", "limit_ratio"})
+        if (iequals(word, name)) return true;
+    return false;
+}
+
+std::optional<AggregateOp> aggregation(std::string_view word) {
+    if (iequals(word, "sum")) return AggregateOp::sum;
+    if (iequals(word, "avg")) return AggregateOp::avg;
+    if (iequals(word, "min")) return AggregateOp::min;
+    if (iequals(word, "max")) return AggregateOp::max;
+    if (iequals(word, "count")) return AggregateOp::count;
+    return std::nullopt;
+}
+
+std::optional<Function> function(std::string_view name) {
+    if (name == "absent") return Function::absent;
+    if (name == "clamp_min") return Function::clamp_min;
+    if (name == "clamp_max") return Function::clamp_max;
+    return std::nullopt;
+}
+
+// Words the grammar reserves; they cannot name a metric.
+bool is_keyword(std::string_view word) {
+    for (std::string_view keyword : {"and", "or", "unless", "atan2", "by", "without", "on", "ignoring", "group_left",
+                                     "group_right", "bool", "offset"})
+        if (iequals(word, keyword)) return true;
+    return aggregation(word) || is_refused_aggregation(word);
+}
+
+int precedence(const Token& token) {
+    switch (token.kind) {
+        case Tok::caret: return 6;
+        case Tok::star: case Tok::slash: case Tok::percent: return 5;
+        case Tok::plus: case Tok::minus: return 4;
+        case Tok::eq: case Tok::ne: case Tok::lt: case Tok::le: case Tok::gt: case Tok::ge: return 3;
+        case Tok::identifier:
+            if (iequals(token.text, "and") || iequals(token.text, "unless")) return 2;
+            if (iequals(token.text, "or")) return 1;
+            if (iequals(token.text, "atan2")) return 5;
+            return 0;
+        default: return 0;
+    }
+}
+
+BinaryOp binary_op(const Token& token) {
+    switch (token.kind) {
+        case Tok::star: return BinaryOp::mul;
+        case Tok::slash: return BinaryOp::div;
+        case Tok::percent: return BinaryOp::mod;
+        case Tok::plus: return BinaryOp::add;
+        case Tok::minus: return BinaryOp::sub;
+        case Tok::eq: return BinaryOp::eq;
+        case Tok::ne: return BinaryOp::ne;
+        case Tok::lt: return BinaryOp::lt;
+        case Tok::le: return BinaryOp::le;
+        case Tok::gt: return BinaryOp::gt;
+        case Tok::ge: return BinaryOp::ge;
+        default: break;
+    }
+    if (iequals(token.text, "and")) return BinaryOp::and_;
+    if (iequals(token.text, "or")) return BinaryOp::or_;
+    return BinaryOp::unless;
+}
+
+bool is_comparison(BinaryOp op) { return op >= BinaryOp::eq && op <= BinaryOp::le; }
+bool is_set_op(BinaryOp op) { return op == BinaryOp::and_ || op == BinaryOp::or_ || op == BinaryOp::unless; }
+
+// RE2's (?i) prefix becomes std::regex::icase; a pure alternation of literals becomes a set.
+Matcher compile_matcher(Matcher matcher, std::size_t offset) {
+    if (matcher.type != Matcher::Type::regex && matcher.type != Matcher::Type::not_regex) return matcher;
+    std::string pattern = matcher.value;
+    auto flags = std::regex::ECMAScript | std::regex::optimize;
+    if (pattern.starts_with("(?i)")) {
+        pattern.erase(0, 4);
+        flags |= std::regex::icase;
+    }
+    bool literal = !(flags & std::regex::icase) && std::all_of(pattern.begin(), pattern.end(), [](char c) {
+        return is_alnum(c) || c == '|' || c == '-' || c == ' ' || c == ':' || c == '/' || c == '=' || c == ',';
+    });
+    if (literal) {
+        auto set = std::make_shared<std::unordered_set<std::string>>();
+        std::size_t start = 0;
+        for (;;) {
+            auto bar = pattern.find('|', start);
+            set->insert(pattern.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
+            if (bar == std::string::npos) break;
+            start = bar + 1;
+        }
+        matcher.literals = std::move(set);
+        return matcher;
+    }
+    try {
+        matcher.regex = std::make_shared<std::regex>("^(?:" + pattern + ")$", flags);
+    } catch (const std::regex_error& e) {
+        throw ExprError(offset, "invalid regular expression \"" + matcher.value + "\": " + e.what());
+    }
+    return matcher;
+}
+
+class Parser {
+public:
+    explicit Parser(std::string_view text) : lexer_(text) { advance(); }
+
+    std::unique_ptr<Expr> parse() {
+        auto expr = parse_binary(1);
+        if (token_.kind != Tok::end) throw ExprError(token_.offset, "unexpected " + describe(token_));
+        return expr;
+    }
+
+private:
+    void advance() { token_ = lexer_.next(); }
+
+    [[noreturn]] void unexpected(std::string_view context) const {
+        throw ExprError(token_.offset, "unexpected " + describe(token_) + " " + std::string(context));
+    }
+
+    void expect(Tok kind, std::string_view context) {
+        if (token_.kind != kind) unexpected(context);
+        advance();
+    }
+
+    bool at_word(std::string_view word) const { return token_.kind == Tok::identifier && iequals(token_.text, word); }
+
+    std::unique_ptr<Expr> parse_binary(int min_precedence) {
+        auto lhs = parse_unary();
+        for (;;) {
+            int prec = precedence(token_);
+            if (prec == 0 || prec < min_precedence) return lhs;
+            Token op_token = token_;
+            if (op_token.kind == Tok::caret)
+                throw ExprError(op_token.offset, "the ^ (power) operator is not supported");
+            if (iequals(op_token.text, "atan2"))
+                throw ExprError(op_token.offset, "the atan2 operator is not supported");
+            advance();
+            BinaryNode node;
+            node.op = binary_op(op_token);
+            parse_modifiers(node);
+            node.lhs = std::move(lhs);
+            node.rhs = parse_binary(prec + 1);
+            lhs = check_binary(std::move(node), op_token.offset);
+        }
+    }
+
+    void parse_modifiers(BinaryNode& node) {
+        if (at_word("bool")) {
+            node.return_bool = true;
+            advance();
+        }
+        bool has_matching = at_word("on") || at_word("ignoring");
+        if (has_matching) {
+            node.on = at_word("on");
+            advance();
+            node.matching = parse_label_list();
+            if (at_word("group_left") || at_word("group_right")) {
+                node.card = at_word("group_left") ? Cardinality::many_to_one : Cardinality::one_to_many;
+                advance();
+                if (token_.kind == Tok::lparen) node.include = parse_label_list();
+            }
+        }
+    }
+
+    std::unique_ptr<Expr> check_binary(BinaryNode node, std::size_t offset) {
+        bool lhs_scalar = node.lhs->scalar;
+        bool rhs_scalar = node.rhs->scalar;
+        std::string op_name = op_text(node.op);
+        if (node.return_bool && !is_comparison(node.op))
+            throw ExprError(offset, "bool modifier can only be used on comparison operators");
+        if (is_comparison(node.op) && !node.return_bool && lhs_scalar && rhs_scalar)
+            throw ExprError(offset, "comparisons between scalars must use BOOL modifier");
+        if (node.on)
+            for (const auto& label : node.include)
+                if (std::find(node.matching.begin(), node.matching.end(), label) != node.matching.end())
+                    throw ExprError(offset, "label \"" + label + "\" must not occur in ON and GROUP clause at once");
+        if (is_set_op(node.op)) {
+            if (lhs_scalar || rhs_scalar)
+                throw ExprError(offset, "set operator \"" + op_name + "\" not allowed in binary scalar expression");
+            if (node.card != Cardinality::one_to_one)
+                throw ExprError(offset, "no grouping allowed for \"" + op_name + "\" operation");
+            node.card = Cardinality::many_to_many;
+        } else if ((lhs_scalar || rhs_scalar) && (!node.matching.empty() || node.card != Cardinality::one_to_one)) {
+            throw ExprError(offset, "vector matching only allowed between instant vectors");
+        }
+        bool scalar = lhs_scalar && rhs_scalar;
+        return std::make_unique<Expr>(std::move(node), scalar);
+    }
+
+    static std::string op_text(BinaryOp op) {
+        switch (op) {
+            case BinaryOp::and_: return "and";
+            case BinaryOp::or_: return "or";
+            case BinaryOp::unless: return "unless";
+            default: return "";
+        }
+    }
+
+    std::unique_ptr<Expr> parse_unary() {
+        if (token_.kind == Tok::minus || token_.kind == Tok::plus) {
+            bool negate = token_.kind == Tok::minus;
+            advance();
+            auto operand = parse_unary();
+            if (!negate) return operand;
+            if (auto* number = std::get_if<NumberNode>(&operand->node)) {
+                number->value = -number->value;
+                return operand;
+            }
+            bool scalar = operand->scalar;
+            return std::make_unique<Expr>(NegateNode{std::move(operand)}, scalar);
+        }
+        auto expr = parse_primary();
+        refuse_postfix();
+        return expr;
+    }
+
+    // Range vectors, subqueries, offset and @ all select over time: outside the subset.
+    void refuse_postfix() {
+        if (token_.kind == Tok::lbracket) {
+            std::size_t offset = token_.offset;
+            std::string range = "[";
+            advance();
+            while (token_.kind != Tok::rbracket && token_.kind != Tok::end) {
+                range += token_.text;
+                advance();
+            }
+            range += "]";
+            throw ExprError(offset, "range vectors like " + range +
+                                        " are not supported: rules are evaluated over the current series only");
+        }
+        if (at_word("offset"))
+            throw ExprError(token_.offset, "offset modifiers are not supported: rules are evaluated over the current series only");
+        if (token_.kind == Tok::at)
+            throw ExprError(token_.offset, "@ modifiers are not supported: rules are evaluated over the current series only");
+    }
+
+    std::unique_ptr<Expr> parse_primary() {
+        switch (token_.kind) {
+            case Tok::number: {
+                double value = number_value(token_.text);
+                advance();
+                return std::make_unique<Expr>(NumberNode{value}, true);
+            }
+            case Tok::lparen: {
+                advance();
+                auto inner = parse_binary(1);
+                expect(Tok::rparen, "in parenthesized expression, expected \")\"");
+                parenthesized_ = inner.get();
+                return inner;
+            }
+            case Tok::lbrace: return parse_selector("", token_.offset);
+            case Tok::string:
+                throw ExprError(token_.offset, "string literals are only allowed as function arguments, and no supported "
+                                               "function takes one");
+            case Tok::identifier: break;
+            default: unexpected("");
+        }
+        Token word = token_;
+        if (auto op = aggregation(word.text)) return parse_aggregation(*op);
+        if (is_refused_aggregation(word.text))
+            throw ExprError(word.offset, "aggregation \"" + std::string(word.text) +
+                                             "\" is not supported (supported: sum, avg, min, max, count)");
+        if (is_keyword(word.text)) unexpected("");
+        advance();
+        if (token_.kind == Tok::lparen) {
+            std::string name(word.text);
+            auto fn = function(name);
+            if (!fn) {
+                if (is_prometheus_function(name))
+                    throw ExprError(word.offset, "function \"" + name + "\" is not supported (" + std::string(kSupported) + ")");
+                throw ExprError(word.offset, "unknown function with name \"" + name + "\"");
+            }
+            return parse_call(*fn, name, word.offset);
+        }
+        return parse_selector(std::string(word.text), word.offset);
+    }
+
+    std::vector<std::unique_ptr<Expr>> parse_args() {
+        std::vector<std::unique_ptr<Expr>> args;
+        expect(Tok::lparen, "");
+        if (token_.kind == Tok::rparen) {
+            advance();
+            return args;
+        }
+        for (;;) {
+            args.push_back(parse_binary(1));
+            if (token_.kind == Tok::rparen) break;
+            expect(Tok::comma, "in argument list, expected \",\" or \")\"");
+        }
+        advance();
+        return args;
+    }
+
+    std::unique_ptr<Expr> parse_call(Function fn, const std::string& name, std::size_t offset) {
+        parenthesized_ = nullptr;
+        auto args = parse_args();
+        std::size_t wanted = fn == Function::absent ? 1 : 2;
+        if (args.size() != wanted)
+            throw ExprError(offset, "expected " + std::to_string(wanted) + " argument(s) in call to \"" + name + "\", got " +
+                                        std::to_string(args.size()));
+        if (args[0]->scalar)
+            throw ExprError(offset, "expected type instant vector in call to function \"" + name + "\", got scalar");
+        if (wanted == 2 && !args[1]->scalar)
+            throw ExprError(offset, "expected type scalar in call to function \"" + name + "\", got instant vector");
+        CallNode node{fn, std::move(args), {}};
+        if (fn == Function::absent) node.absent_labels = absent_labels(*node.args[0]);
+        return std::make_unique<Expr>(std::move(node), false);
+    }
+
+    // Prometheus: the equality matchers' labels, except a label also matched another way.
+    metrics::Labels absent_labels(const Expr& arg) const {
+        metrics::Labels labels;
+        const auto* selector = std::get_if<SelectorNode>(&arg.node);
+        if (!selector || parenthesized_ == &arg) return labels;
+        std::vector<std::string> dropped;
+        for (const auto& m : selector->matchers) {
+            if (m.name == "__name__") continue;
+            bool seen = std::any_of(labels.begin(), labels.end(), [&](const auto& l) { return l.first == m.name; });
+            if (m.type == Matcher::Type::equal && !seen)
+                labels.emplace_back(m.name, m.value);
+            else
+                dropped.push_back(m.name);
+        }
+        std::erase_if(labels, [&](const auto& l) {
+            return l.second.empty() || std::find(dropped.begin(), dropped.end(), l.first) != dropped.end();
+        });
+        std::sort(labels.begin(), labels.end());
+        return labels;
+    }
+
+    std::unique_ptr<Expr> parse_aggregation(AggregateOp op) {
+        std::size_t offset = token_.offset;
+        advance();
+        AggregateNode node;
+        node.op = op;
+        bool grouped = false;
+        auto grouping = [&] {
+            if (!(at_word("by") || at_word("without"))) return false;
+            node.without = at_word("without");
+            advance();
+            node.grouping = parse_label_list();
+            return true;
+        };
+        grouped = grouping();
+        if (token_.kind != Tok::lparen) unexpected("in aggregation, expected \"(\"");
+        auto args = parse_args();
+        if (!grouped) grouping();
+        if (args.size() != 1)
+            throw ExprError(offset, "wrong number of arguments for aggregate expression provided, expected 1, got " +
+                                        std::to_string(args.size()));
+        if (args[0]->scalar)
+            throw ExprError(offset, "expected type instant vector in aggregation expression, got scalar");
+        node.operand = std::move(args[0]);
+        std::sort(node.grouping.begin(), node.grouping.end());
+        node.grouping.erase(std::unique(node.grouping.begin(), node.grouping.end()), node.grouping.end());
+        return std::make_unique<Expr>(std::move(node), false);
+    }
+
+    std::string parse_label_name(std::string_view context) {
+        if (token_.kind != Tok::identifier) unexpected(context);
+        std::string name(token_.text);
+        if (name.find(':') != std::string::npos)
+            throw ExprError(token_.offset, "invalid label name \"" + name + "\"");
+        advance();
+        return name;
+    }
+
+    std::vector<std::string> parse_label_list() {
+        std::vector<std::string> labels;
+        expect(Tok::lparen, "in grouping opts, expected \"(\"");
+        while (token_.kind != Tok::rparen) {
+            labels.push_back(parse_label_name("in grouping opts, expected label"));
+            if (token_.kind == Tok::comma) {
+                advance();
+            } else if (token_.kind != Tok::rparen) {
+                unexpected("in grouping opts, expected \",\" or \")\"");
+            }
+        }
+        advance();
+        return labels;
+    }
+
+    std::unique_ptr<Expr> parse_selector(std::string name, std::size_t offset) {
+        SelectorNode node;
+        if (!name.empty()) node.matchers.push_back(Matcher{.type = Matcher::Type::equal, .name = "__name__", .value = name});
+        if (token_.kind == Tok::lbrace) {
+            advance();
+            while (token_.kind != Tok::rbrace) {
+                std::size_t matcher_offset = token_.offset;
+                Matcher m;
+                m.name = parse_label_name("in label matching, expected label");
+                switch (token_.kind) {
+                    case Tok::assign: m.type = Matcher::Type::equal; break;
+                    case Tok::ne: m.type = Matcher::Type::not_equal; break;
+                    case Tok::regex_match: m.type = Matcher::Type::regex; break;
+                    case Tok::regex_no_match: m.type = Matcher::Type::not_regex; break;
+                    default: unexpected("in label matching, expected one of \"=\", \"!=\", \"=~\" or \"!~\"");
+                }
+                advance();
+                if (token_.kind != Tok::string) unexpected("in label matching, expected string");
+                m.value = token_.value;
+                advance();
+                if (m.name == "__name__" && !name.empty())
+                    throw ExprError(matcher_offset, "metric name must not be set twice: \"" + name + "\" or \"" + m.value + "\"");
+                node.matchers.push_back(compile_matcher(std::move(m), matcher_offset));
+                if (token_.kind == Tok::comma) {
+                    advance();
+                } else if (token_.kind != Tok::rbrace) {
+                    unexpected("in label matching, expected \",\" or \"}\"");
+                }
+            }
+            advance();
+        }
+        if (std::none_of(node.matchers.begin(), node.matchers.end(), [](const Matcher& m) { return !m.matches(""); }))
+            throw ExprError(offset, "vector selector must contain at least one non-empty matcher");
+        for (const auto& m : node.matchers)
+            if (m.name == "__name__" && m.type == Matcher::Type::equal) {
+                node.name = m.value;
+                break;
+            }
+        return std::make_unique<Expr>(std::move(node), false);
+    }
+
+    Lexer lexer_;
+    Token token_;
+    const Expr* parenthesized_ = nullptr;  // the last expression closed by ")"
+};
+
+}  // namespace
+
+bool Matcher::matches(std::string_view text) const {
+    switch (type) {
+        case Type::equal: return text == value;
+        case Type::not_equal: return text != value;
+        case Type::regex:
+        case Type::not_regex: {
+            bool hit = literals ? literals->contains(std::string(text)) : std::regex_match(text.begin(), text.end(), *regex);
+            return hit == (type == Type::regex);
+        }
+    }
+    return false;
+}
+
+std::shared_ptr<const Expr> parse_expr(std::string_view text) { return Parser(text).parse(); }
+
+}  // namespace cargomon::alerts

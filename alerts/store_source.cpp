@@ -1,0 +1,93 @@
+#include "alerts/store_source.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+namespace cargomon::alerts {
+namespace {
+
+// Bucket bounds and quantiles as prometheus-cpp's text serializer writes them, so a rule
+// matches le="0.5" exactly as it would after a scrape.
+std::string bound_text(double value) {
+    if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+    if (std::isnan(value)) return "NaN";
+    char buffer[64];
+    auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+    return std::string(buffer, result.ptr);
+}
+
+metrics::Labels labels_of(const prometheus::ClientMetric& metric) {
+    metrics::Labels labels;
+    labels.reserve(metric.label.size() + 1);
+    for (const auto& label : metric.label) labels.emplace_back(label.name, label.value);
+    std::sort(labels.begin(), labels.end());
+    return labels;
+}
+
+metrics::Labels with_label(metrics::Labels labels, std::string name, std::string value) {
+    labels.emplace_back(std::move(name), std::move(value));
+    std::sort(labels.begin(), labels.end());
+    return labels;
+}
+
+}  // namespace
+
+StoreSource::StoreSource(std::shared_ptr<const metrics::StoreView> view,
+                         const std::vector<prometheus::MetricFamily>& self_metrics)
+    : view_(std::move(view)) {
+    for (const auto& family : self_metrics) {
+        for (const auto& metric : family.metric) {
+            auto labels = labels_of(metric);
+            auto add = [&](std::string name, metrics::Labels series_labels, double value) {
+                self_.push_back(Series{std::move(name), std::move(series_labels), value});
+            };
+            switch (family.type) {
+                case prometheus::MetricType::Counter: add(family.name, labels, metric.counter.value); break;
+                case prometheus::MetricType::Gauge: add(family.name, labels, metric.gauge.value); break;
+                case prometheus::MetricType::Untyped: add(family.name, labels, metric.untyped.value); break;
+                case prometheus::MetricType::Histogram:
+                    for (const auto& bucket : metric.histogram.bucket)
+                        add(family.name + "_bucket", with_label(labels, "le", bound_text(bucket.upper_bound)),
+                            static_cast<double>(bucket.cumulative_count));
+                    add(family.name + "_sum", labels, metric.histogram.sample_sum);
+                    add(family.name + "_count", labels, static_cast<double>(metric.histogram.sample_count));
+                    break;
+                case prometheus::MetricType::Summary:
+                    for (const auto& quantile : metric.summary.quantile)
+                        add(family.name, with_label(labels, "quantile", bound_text(quantile.quantile)), quantile.value);
+                    add(family.name + "_sum", labels, metric.summary.sample_sum);
+                    add(family.name + "_count", labels, static_cast<double>(metric.summary.sample_count));
+                    break;
+            }
+        }
+    }
+    std::stable_sort(self_.begin(), self_.end(), [](const Series& a, const Series& b) { return a.name < b.name; });
+}
+
+void StoreSource::visit(std::string_view name,
+                        const std::function<void(const metrics::Labels&, double)>& fn) const {
+    if (view_) {
+        const auto& families = view_->families;
+        auto merged = std::lower_bound(families.begin(), families.end(), name,
+                                       [](const metrics::MergedFamily& f, std::string_view n) { return f.name < n; });
+        if (merged != families.end() && merged->name == name)
+            for (const auto& part : merged->parts)
+                for (const auto& sample : part.family->samples) fn(sample.labels, sample.value);
+    }
+    auto it = std::lower_bound(self_.begin(), self_.end(), name,
+                               [](const Series& s, std::string_view n) { return s.name < n; });
+    for (; it != self_.end() && it->name == name; ++it) fn(it->labels, it->value);
+}
+
+void StoreSource::visit_names(const std::function<void(std::string_view)>& fn) const {
+    std::vector<std::string_view> names;
+    if (view_)
+        for (const auto& family : view_->families) names.push_back(family.name);
+    for (const auto& series : self_) names.push_back(series.name);
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    for (auto name : names) fn(name);
+}
+
+}  // namespace cargomon::alerts
