@@ -47,6 +47,59 @@ void write_file(const std::filesystem::path& path, const std::string& text) {
 
 }  // namespace
 
+namespace detail {
+struct Connection {
+    httplib::Client client;
+    Connection(const std::string& host, int port) : client(host, port) {
+        client.set_keep_alive(true);
+        client.set_tcp_nodelay(true);
+        client.set_connection_timeout(5);
+        client.set_write_timeout(300);
+    }
+};
+}  // namespace detail
+
+ClickHouseClient::~ClickHouseClient() = default;
+
+std::unique_ptr<detail::Connection> ClickHouseClient::acquire() const {
+    {
+        std::lock_guard lock(idle_mu_);
+        if (!idle_.empty()) {
+            auto c = std::move(idle_.back());
+            idle_.pop_back();
+            return c;
+        }
+    }
+    return nullptr;
+}
+
+void ClickHouseClient::release(std::unique_ptr<detail::Connection> connection) const {
+    constexpr std::size_t kMaxIdle = 32;
+    std::lock_guard lock(idle_mu_);
+    if (idle_.size() < kMaxIdle) idle_.push_back(std::move(connection));
+}
+
+std::string ClickHouseClient::post(const std::string& path, const std::string& body, int read_timeout_s,
+                                   bool idempotent) const {
+    auto connection = acquire();
+    bool reused = connection != nullptr;
+    if (!reused) connection = std::make_unique<detail::Connection>(host_, port_);
+    connection->client.set_read_timeout(read_timeout_s);
+    auto res = connection->client.Post(path, body, "text/plain");
+    if (!res && reused && idempotent) {
+        connection = std::make_unique<detail::Connection>(host_, port_);
+        connection->client.set_read_timeout(read_timeout_s);
+        res = connection->client.Post(path, body, "text/plain");
+    }
+    if (!res) throw ClickHouseError(0, "ClickHouse unreachable at " + url_ + ": " + httplib::to_string(res.error()));
+    release(std::move(connection));  // only a connection that answered is worth keeping
+    if (res->status != 200) {
+        std::string msg = trim_trailing_newlines(res->body);
+        throw ClickHouseError(error_code_of(msg), msg);
+    }
+    return std::move(res->body);
+}
+
 ClickHouseClient::ClickHouseClient(std::string url) : url_(std::move(url)) {
     std::string rest = url_;
     if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
@@ -64,30 +117,12 @@ std::string ClickHouseClient::query(std::string_view sql, const Settings& settin
     // not a 200 with a truncated body.
     std::string path = "/?wait_end_of_query=1";
     for (const auto& [k, v] : settings) path += "&" + url_encode(k) + "=" + url_encode(v);
-    httplib::Client cli(host_, port_);
-    cli.set_connection_timeout(5);
-    cli.set_read_timeout(120);
-    auto res = cli.Post(path, std::string(sql), "text/plain");
-    if (!res) throw ClickHouseError(0, "ClickHouse unreachable at " + url_ + ": " + httplib::to_string(res.error()));
-    if (res->status != 200) {
-        std::string msg = trim_trailing_newlines(res->body);
-        throw ClickHouseError(error_code_of(msg), msg);
-    }
-    return std::move(res->body);
+    return post(path, std::string(sql), 120, true);
 }
 
 void ClickHouseClient::insert(std::string_view table, std::string_view format, std::string data) const {
     std::string path = "/?query=" + url_encode("INSERT INTO " + std::string(table) + " FORMAT " + std::string(format));
-    httplib::Client cli(host_, port_);
-    cli.set_connection_timeout(5);
-    cli.set_read_timeout(300);
-    cli.set_write_timeout(300);
-    auto res = cli.Post(path, std::move(data), "text/plain");
-    if (!res) throw ClickHouseError(0, "ClickHouse unreachable at " + url_ + ": " + httplib::to_string(res.error()));
-    if (res->status != 200) {
-        std::string msg = trim_trailing_newlines(res->body);
-        throw ClickHouseError(error_code_of(msg), msg);
-    }
+    post(path, data, 300, false);
 }
 
 bool ClickHouseClient::ping() const {

@@ -1,6 +1,7 @@
 #pragma once
 // ClickHouse over its HTTP interface: the engine behind the simulated Cargo API.
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -23,10 +24,16 @@ private:
 
 using Settings = std::vector<std::pair<std::string, std::string>>;
 
-// Thread-safe; each call uses its own connection.
+namespace detail {
+struct Connection;
+}
+
+// Thread-safe. Keeps idle keep-alive connections for reuse: a TCP handshake per query
+// would cost more than the small counts the API runs.
 class ClickHouseClient {
 public:
     explicit ClickHouseClient(std::string url);  // "http://127.0.0.1:8123"
+    ~ClickHouseClient();
     const std::string& url() const { return url_; }
 
     // Runs `sql` (with FORMAT in it if an answer is wanted) and returns the body.
@@ -37,9 +44,17 @@ public:
     bool ping() const;
 
 private:
+    std::unique_ptr<detail::Connection> acquire() const;  // nullptr when none is idle
+    void release(std::unique_ptr<detail::Connection> connection) const;
+    // `idempotent`: a request that failed on a reused connection (the server may have
+    // closed it while idle) is sent again once on a fresh one.
+    std::string post(const std::string& path, const std::string& body, int read_timeout_s, bool idempotent) const;
+
     std::string url_;
     std::string host_;
     int port_ = 0;
+    mutable std::mutex idle_mu_;
+    mutable std::vector<std::unique_ptr<detail::Connection>> idle_;
 };
 
 // A private clickhouse-server (the Debian package's binary) on a free loopback port,
