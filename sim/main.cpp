@@ -61,7 +61,7 @@ struct Flags {
     bool live = false;
     double rate = 5;
     std::string scenario;
-    std::vector<std::string> faults;
+    std::vector<std::pair<std::string, FaultSpec>> faults;
     bool control = false;
     std::string log_level = "info";
     std::string log_format = "logfmt";
@@ -118,7 +118,13 @@ Flags parse_flags(int argc, char** argv) {
             f.rate = std::strtod(v.c_str(), &end);
             if (v.empty() || *end != '\0' || !(f.rate > 0)) usage_error("--rate wants a positive number, got \"" + v + "\"");
         } else if (arg == "--scenario") f.scenario = next();
-        else if (arg == "--fault") f.faults.push_back(next());
+        else if (arg == "--fault") {
+            try {
+                f.faults.push_back(parse_fault_flag(next()));
+            } catch (const FaultSpecError& e) {
+                usage_error(e.what());
+            }
+        }
         else if (arg == "--control") f.control = true;
         else if (arg == "--log.level") f.log_level = next();
         else if (arg == "--log.format") f.log_format = next();
@@ -142,7 +148,20 @@ int run(const Flags& flags) {
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+    // Everything a flag names is checked before ClickHouse starts, so a typo costs no wait.
     SystemClock clock;
+    GeneratorOptions options = flags.generator;
+    options.now = clock.now();
+    std::vector<Workspace> workspaces = generate_workspaces(options);
+    std::optional<Scenario> scenario;
+    if (!flags.scenario.empty()) {
+        try {
+            scenario = load_scenario(flags.scenario, workspaces);
+        } catch (const ScenarioError& e) {
+            usage_error(e.what());
+        }
+    }
+
     std::optional<ClickHouseServer> server_process;
     std::string clickhouse_url = flags.clickhouse_url;
     if (!flags.clickhouse_data.empty()) {
@@ -151,21 +170,13 @@ int run(const Flags& flags) {
     }
     ClickHouseClient clickhouse(clickhouse_url);
 
-    GeneratorOptions options = flags.generator;
-    options.now = clock.now();
-    std::vector<Workspace> workspaces = generate_workspaces(options);
     LoadStats loaded = load_history(clickhouse, workspaces, options);
     spdlog::info("history loaded: {} batches, {} runs, {} spans in {:.1f}s", loaded.batches, loaded.runs,
                  loaded.spans, loaded.seconds);
 
     Conditions conditions;
     FaultInjector faults(clock, options.seed);
-    for (const std::string& spec : flags.faults) {
-        auto [endpoint, fault] = parse_fault_flag(spec);
-        faults.set(endpoint, fault);
-    }
-    std::optional<Scenario> scenario;
-    if (!flags.scenario.empty()) scenario = load_scenario(flags.scenario, workspaces);
+    for (const auto& [endpoint, fault] : flags.faults) faults.set(endpoint, fault);
 
     httplib::Server server;
     server.set_tcp_nodelay(true);  // keep-alive answers otherwise wait on delayed ACKs
