@@ -1,0 +1,310 @@
+#include "alerts/rule_manager.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+namespace cargomon::alerts {
+namespace {
+
+using std::chrono::duration;
+using std::chrono::duration_cast;
+
+// FNV-1a over name/value pairs with separators no label contains: stable across restarts.
+std::string fingerprint(const metrics::Labels& labels) {
+    std::uint64_t h = 1469598103934665603ULL;
+    auto mix = [&](std::string_view text) {
+        for (unsigned char c : text) h = (h ^ c) * 1099511628211ULL;
+        h = (h ^ 0xff) * 1099511628211ULL;
+    };
+    for (const auto& [name, value] : labels) {
+        mix(name);
+        mix(value);
+    }
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    return hex;
+}
+
+void set_label(metrics::Labels& labels, const std::string& name, std::string value) {
+    auto it = std::lower_bound(labels.begin(), labels.end(), name, [](const auto& l, const std::string& n) { return l.first < n; });
+    if (it != labels.end() && it->first == name)
+        it->second = std::move(value);
+    else
+        labels.insert(it, {name, std::move(value)});
+}
+
+metrics::Labels sorted(metrics::Labels labels) {
+    std::sort(labels.begin(), labels.end());
+    return labels;
+}
+
+// The alert's series: the sample's labels without __name__, the rule's labels, alertname.
+metrics::Labels alert_labels(const AlertingRule& rule, const VectorSample& sample) {
+    metrics::Labels labels = sorted(sample.labels);
+    std::erase_if(labels, [](const auto& l) { return l.first == "__name__"; });
+    for (const auto& [name, tmpl] : rule.labels) set_label(labels, name, tmpl.expand(sample.labels, sample.value));
+    set_label(labels, "alertname", rule.name);
+    return labels;
+}
+
+bool needs_sending(const ActiveAlertState& a, SystemTime now, Millis resend_delay) {
+    if (a.alert.state == AlertState::pending) return false;
+    if (!a.last_sent_at) return true;
+    if (a.alert.ends_at && *a.alert.ends_at > *a.last_sent_at) return true;  // resolved since last sent
+    return *a.last_sent_at + resend_delay < now;
+}
+
+double unix_seconds(SystemTime t) { return duration<double>(t.time_since_epoch()).count(); }
+
+}  // namespace
+
+RuleEvaluator series_evaluator(const SeriesSource& source) {
+    return [&source](const AlertingRule& rule) { return evaluate_checked(*rule.expr, source); };
+}
+
+RuleManager::RuleManager(std::vector<RuleGroup> groups, RuleEvaluator evaluator, AlertSink sink, const Clock& clock,
+                         prometheus::Registry& registry, RuleManagerOptions options)
+    : evaluator_(std::move(evaluator)),
+      sink_(std::move(sink)),
+      clock_(clock),
+      options_(std::move(options)),
+      evaluations_(prometheus::BuildCounter()
+                       .Name("cargomon_rule_evaluations_total")
+                       .Help("Rule evaluations, by rule group (\"file;group\")")
+                       .Register(registry)),
+      failures_(prometheus::BuildCounter()
+                    .Name("cargomon_rule_evaluation_failures_total")
+                    .Help("Rule evaluations that failed, by rule group; the alerts of a failed rule keep their state")
+                    .Register(registry)),
+      last_duration_(prometheus::BuildGauge()
+                         .Name("cargomon_rule_group_last_duration_seconds")
+                         .Help("How long the last evaluation of the rule group took")
+                         .Register(registry)),
+      alert_counts_(prometheus::BuildGauge().Name("cargomon_alerts").Help("Alerts by state").Register(registry)),
+      pending_count_(alert_counts_.Add({{"state", "pending"}})),
+      firing_count_(alert_counts_.Add({{"state", "firing"}})) {
+    std::lock_guard lock(mu_);
+    install(std::move(groups), clock_.monotonic());
+}
+
+void RuleManager::install(std::vector<RuleGroup> groups, SteadyTime due) {
+    std::vector<GroupSlot> old = std::move(groups_);
+    groups_.clear();
+    for (RuleGroup& group : groups) {
+        GroupSlot slot;
+        std::string key = group.key();
+        auto kept = std::find_if(old.begin(), old.end(), [&](const GroupSlot& g) { return g.group.key() == key; });
+        slot.next_due = kept == old.end() ? due : kept->next_due;
+        std::map<std::string, int> seen;  // rule name -> rules of that name so far
+        for (const AlertingRule& rule : group.rules) slot.rules.push_back({.ordinal = seen[rule.name]++});
+        slot.evaluations = &evaluations_.Add({{"rule_group", key}});
+        slot.failures = &failures_.Add({{"rule_group", key}});
+        slot.last_duration = &last_duration_.Add({{"rule_group", key}});
+        slot.group = std::move(group);
+        groups_.push_back(std::move(slot));
+    }
+    for (const GroupSlot& g : old) {
+        std::string key = g.group.key();
+        if (std::any_of(groups_.begin(), groups_.end(), [&](const GroupSlot& n) { return n.group.key() == key; })) continue;
+        evaluations_.Remove(g.evaluations);
+        failures_.Remove(g.failures);
+        last_duration_.Remove(g.last_duration);
+    }
+}
+
+SteadyTime RuleManager::evaluate_due() {
+    std::vector<Alert> to_send;
+    SteadyTime next = SteadyTime::max();
+    {
+        std::lock_guard lock(mu_);
+        const SteadyTime mono = clock_.monotonic();
+        for (GroupSlot& slot : groups_) {
+            if (slot.next_due <= mono) {
+                std::vector<Alert> sent = evaluate_group(slot, clock_.now());
+                std::move(sent.begin(), sent.end(), std::back_inserter(to_send));
+                while (slot.next_due <= mono) slot.next_due += slot.group.interval;
+            }
+            next = std::min(next, slot.next_due);
+        }
+        update_alert_counts();
+    }
+    if (!to_send.empty()) sink_(std::move(to_send));
+    return next;
+}
+
+std::vector<Alert> RuleManager::evaluate_group(GroupSlot& slot, SystemTime now) {
+    const SteadyTime started = clock_.monotonic();
+    std::vector<Alert> to_send;
+    for (std::size_t i = 0; i < slot.rules.size(); ++i) {
+        slot.evaluations->Increment();
+        if (!evaluate_rule(slot, i, now)) slot.failures->Increment();
+        for (auto& [_, a] : slot.rules[i].active) {
+            if (!needs_sending(a, now, options_.resend_delay)) continue;
+            a.last_sent_at = now;
+            to_send.push_back(a.alert);
+        }
+    }
+    slot.last_duration->Set(duration<double>(clock_.monotonic() - started).count());
+    return to_send;
+}
+
+// Prometheus' AlertingRule.Eval, step for step.
+bool RuleManager::evaluate_rule(GroupSlot& group, std::size_t index, SystemTime now) {
+    const AlertingRule& rule = group.group.rules[index];
+    RuleSlot& slot = group.rules[index];
+    Evaluation result = evaluator_(rule);
+    if (!result.error.empty()) {
+        spdlog::warn("rule group {}: alert {}: {}", group.group.key(), rule.name, result.error);
+        return false;
+    }
+    Vector samples;
+    if (const double* scalar = std::get_if<double>(&result.value))
+        samples.push_back({{}, *scalar});
+    else
+        samples = std::move(std::get<Vector>(result.value));
+
+    std::map<std::string, Alert> fresh;  // by fingerprint
+    for (const VectorSample& sample : samples) {
+        Alert alert{.labels = alert_labels(rule, sample), .state = AlertState::pending, .value = sample.value, .active_at = now};
+        for (const auto& [name, tmpl] : rule.annotations) alert.annotations.emplace_back(name, tmpl.expand(sample.labels, sample.value));
+        alert.fingerprint = fingerprint(alert.labels);
+        if (!options_.external_url.empty()) alert.generator_url = options_.external_url + "/api/v1/rules";
+        std::string fp = alert.fingerprint;
+        if (!fresh.emplace(fp, std::move(alert)).second) {
+            spdlog::warn("rule group {}: alert {}: vector contains metrics with the same labelset after applying alert labels",
+                         group.group.key(), rule.name);
+            return false;
+        }
+    }
+
+    for (auto& [fp, alert] : fresh) {
+        auto it = slot.active.find(fp);
+        if (it != slot.active.end() && it->second.alert.state != AlertState::inactive) {
+            it->second.alert.value = alert.value;
+            it->second.alert.annotations = std::move(alert.annotations);
+            continue;
+        }
+        slot.active[fp] = {.group_key = group.group.key(), .rule_name = rule.name, .rule_ordinal = slot.ordinal, .alert = std::move(alert)};
+    }
+
+    long long active_count = 0;
+    for (auto it = slot.active.begin(); it != slot.active.end();) {
+        ActiveAlertState& a = it->second;
+        if (!fresh.contains(it->first)) {
+            bool keep_firing = false;
+            if (a.alert.state == AlertState::firing && rule.keep_firing_for.count() > 0) {
+                if (!a.keep_firing_since) a.keep_firing_since = now;
+                keep_firing = now - *a.keep_firing_since < rule.keep_firing_for;
+            }
+            // Pending alerts vanish at once; resolved ones after the retention, so they are re-sent as resolved.
+            if (a.alert.state == AlertState::pending ||
+                (a.alert.ends_at && now - *a.alert.ends_at > options_.resolved_retention)) {
+                it = slot.active.erase(it);
+                continue;
+            }
+            if (a.alert.state != AlertState::inactive && !keep_firing) {
+                a.alert.state = AlertState::inactive;
+                a.alert.ends_at = now;
+            }
+            if (!keep_firing) {
+                ++it;
+                continue;
+            }
+        } else {
+            a.keep_firing_since.reset();
+        }
+        ++active_count;
+        if (a.alert.state == AlertState::pending && now - a.alert.active_at >= rule.for_duration) {
+            a.alert.state = AlertState::firing;
+            a.alert.starts_at = now;
+        }
+        ++it;
+    }
+
+    if (group.group.limit > 0 && active_count > group.group.limit) {
+        slot.active.clear();
+        spdlog::warn("rule group {}: alert {}: exceeded limit of {} with {} alerts", group.group.key(), rule.name,
+                     group.group.limit, active_count);
+        return false;
+    }
+    return true;
+}
+
+void RuleManager::update_alert_counts() {
+    int pending = 0, firing = 0;
+    for (const GroupSlot& g : groups_)
+        for (const RuleSlot& r : g.rules)
+            for (const auto& [_, a] : r.active) {
+                pending += a.alert.state == AlertState::pending;
+                firing += a.alert.state == AlertState::firing;
+            }
+    pending_count_.Set(pending);
+    firing_count_.Set(firing);
+}
+
+void RuleManager::replace_groups(std::vector<RuleGroup> groups) {
+    std::lock_guard lock(mu_);
+    std::vector<ActiveAlertState> state = export_locked();
+    install(std::move(groups), clock_.monotonic());
+    restore_locked(state);
+    update_alert_counts();
+}
+
+std::vector<ActiveAlertState> RuleManager::export_state() const {
+    std::lock_guard lock(mu_);
+    return export_locked();
+}
+
+std::vector<ActiveAlertState> RuleManager::export_locked() const {
+    std::vector<ActiveAlertState> out;
+    for (const GroupSlot& g : groups_)
+        for (const RuleSlot& r : g.rules)
+            for (const auto& [_, a] : r.active) out.push_back(a);
+    return out;
+}
+
+void RuleManager::restore(const std::vector<ActiveAlertState>& states) {
+    std::lock_guard lock(mu_);
+    restore_locked(states);
+    update_alert_counts();
+}
+
+void RuleManager::restore_locked(const std::vector<ActiveAlertState>& states) {
+    for (const ActiveAlertState& s : states) {
+        for (GroupSlot& g : groups_) {
+            if (g.group.key() != s.group_key) continue;
+            for (std::size_t i = 0; i < g.rules.size(); ++i)
+                if (g.group.rules[i].name == s.rule_name && g.rules[i].ordinal == s.rule_ordinal)
+                    g.rules[i].active[s.alert.fingerprint] = s;
+        }
+    }
+}
+
+metrics::Snapshot RuleManager::alerts_snapshot() const {
+    metrics::Family alerts{.name = "ALERTS", .help = "Pending and firing alerts"};
+    metrics::Family for_state{.name = "ALERTS_FOR_STATE", .help = "When each pending or firing alert became active (Unix seconds)"};
+    std::set<std::string> seen;  // two rules may yield the same alert; the series exists once
+    for (const Alert& a : this->alerts()) {
+        if (!seen.insert(a.fingerprint).second) continue;
+        metrics::Labels labels = a.labels;
+        set_label(labels, "alertstate", a.state == AlertState::firing ? "firing" : "pending");
+        alerts.samples.push_back({std::move(labels), 1});
+        for_state.samples.push_back({a.labels, unix_seconds(a.active_at)});
+    }
+    return {{std::move(alerts), std::move(for_state)}};
+}
+
+std::vector<Alert> RuleManager::alerts() const {
+    std::lock_guard lock(mu_);
+    std::vector<Alert> out;
+    for (const GroupSlot& g : groups_)
+        for (const RuleSlot& r : g.rules)
+            for (const auto& [_, a] : r.active)
+                if (a.alert.state != AlertState::inactive) out.push_back(a.alert);
+    return out;
+}
+
+}  // namespace cargomon::alerts

@@ -1,0 +1,114 @@
+#pragma once
+// Evaluates rule groups at their intervals and keeps every alert's state as Prometheus'
+// alerting rule does: pending from the first evaluation that returns its series, firing
+// once that has lasted `for`, resolved when the series is gone (after `keep_firing_for`),
+// and kept resolved for a while so delivery can tell receivers.
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "alerts/alert.h"
+#include "alerts/promql.h"
+#include "alerts/rules.h"
+#include "common/clock.h"
+#include "metrics/model.h"
+
+namespace cargomon::alerts {
+
+// One alert of one rule, everything needed to carry it across a restart or a reload.
+struct ActiveAlertState {
+    std::string group_key;      // RuleGroup::key()
+    std::string rule_name;      // AlertingRule::name
+    int rule_ordinal = 0;       // which rule of that name in the group (0: the first)
+    Alert alert;                // state inactive + ends_at: resolved, kept for resending
+    std::optional<SystemTime> keep_firing_since;  // when its series vanished while firing
+    std::optional<SystemTime> last_sent_at;       // when it was last handed to the sink
+};
+
+struct RuleManagerOptions {
+    std::string external_url;  // generator URLs point here; empty: none
+    Millis resend_delay{std::chrono::minutes{1}};         // Prometheus' --rules.alert.resend-delay
+    Millis resolved_retention{std::chrono::minutes{15}};  // how long resolved alerts are re-sent
+};
+
+// How a rule's expression is evaluated: evaluate_checked over the daemon's series, or
+// canned results in tests.
+using RuleEvaluator = std::function<Evaluation(const AlertingRule&)>;
+RuleEvaluator series_evaluator(const SeriesSource& source);  // `source` must outlive the evaluator
+
+// Receives, after each group evaluation, the alerts to notify: firing ones (again every
+// resend_delay) and resolved ones (with ends_at), as Prometheus hands them to its notifier.
+using AlertSink = std::function<void(std::vector<Alert>)>;
+
+// The collector name the daemon publishes alerts_snapshot() under.
+inline constexpr std::string_view kRulesCollector = "rules";
+
+class RuleManager {
+public:
+    RuleManager(std::vector<RuleGroup> groups, RuleEvaluator evaluator, AlertSink sink, const Clock& clock,
+                prometheus::Registry& registry, RuleManagerOptions options = {});
+
+    // Evaluates every group that is due (each is first due at construction, then every
+    // interval, missed ones skipped) and returns when the next one is due.
+    SteadyTime evaluate_due();
+
+    // A reload: alerts of rules that remain (same group key, name and ordinal) keep their
+    // state and their groups their schedule.
+    void replace_groups(std::vector<RuleGroup> groups);
+
+    // For persistence: every alert the rules hold, resolved ones included.
+    std::vector<ActiveAlertState> export_state() const;
+    // Puts saved alerts back into their rules; those of rules that no longer exist are dropped.
+    void restore(const std::vector<ActiveAlertState>& states);
+
+    // ALERTS{alertname,alertstate,...} = 1 and ALERTS_FOR_STATE{alertname,...} = active_at
+    // (Unix seconds) for every pending and firing alert.
+    metrics::Snapshot alerts_snapshot() const;
+    // Pending and firing alerts, for the alerts API.
+    std::vector<Alert> alerts() const;
+
+private:
+    struct RuleSlot {  // for group.rules[i] at the same index
+        int ordinal = 0;
+        std::map<std::string, ActiveAlertState> active;  // by fingerprint
+    };
+    struct GroupSlot {
+        RuleGroup group;
+        std::vector<RuleSlot> rules;
+        SteadyTime next_due{};
+        prometheus::Counter* evaluations = nullptr;
+        prometheus::Counter* failures = nullptr;
+        prometheus::Gauge* last_duration = nullptr;
+    };
+
+    void install(std::vector<RuleGroup> groups, SteadyTime due);  // caller holds mu_
+    std::vector<Alert> evaluate_group(GroupSlot& slot, SystemTime now);
+    bool evaluate_rule(GroupSlot& group, std::size_t index, SystemTime now);
+    void update_alert_counts();
+    void restore_locked(const std::vector<ActiveAlertState>& states);
+    std::vector<ActiveAlertState> export_locked() const;
+
+    RuleEvaluator evaluator_;
+    AlertSink sink_;
+    const Clock& clock_;
+    RuleManagerOptions options_;
+    prometheus::Family<prometheus::Counter>& evaluations_;
+    prometheus::Family<prometheus::Counter>& failures_;
+    prometheus::Family<prometheus::Gauge>& last_duration_;
+    prometheus::Family<prometheus::Gauge>& alert_counts_;
+    prometheus::Gauge& pending_count_;
+    prometheus::Gauge& firing_count_;
+
+    mutable std::mutex mu_;
+    std::vector<GroupSlot> groups_;
+};
+
+}  // namespace cargomon::alerts

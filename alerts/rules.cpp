@@ -1,0 +1,266 @@
+#include "alerts/rules.h"
+
+#include <glob.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "config/yaml_reader.h"
+
+namespace cargomon::alerts {
+namespace {
+
+using config::detail::describe;
+using config::detail::quote;
+using config::detail::YamlReader;
+
+const std::vector<std::string_view> kFileKeys{"groups"};
+const std::vector<std::string_view> kGroupKeys{"name", "interval", "limit", "rules"};
+// "record" is listed so it gets its own message rather than "unknown key".
+const std::vector<std::string_view> kRuleKeys{"alert", "expr", "for", "keep_firing_for", "labels", "annotations", "record"};
+
+bool valid_label_name(std::string_view name) {
+    if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+    return std::all_of(name.begin(), name.end(),
+                       [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+class RuleFileParser {
+public:
+    RuleFileParser(std::string_view text, std::string_view file, Millis default_interval)
+        : text_(text), file_(file), default_interval_(default_interval), reader_(std::string(file), env_) {
+        std::size_t start = 0;
+        for (std::size_t nl; (nl = text.find('\n', start)) != std::string_view::npos; start = nl + 1)
+            lines_.push_back(text.substr(start, nl - start));
+        lines_.push_back(text.substr(start));
+    }
+
+    RulesResult parse() {
+        YAML::Node root;
+        try {
+            root = YAML::Load(std::string(text_));
+        } catch (const YAML::ParserException& e) {
+            reader_.error(e.mark, e.msg);
+            return reader_.take_errors();
+        }
+        std::vector<RuleGroup> groups;
+        if (!root.IsNull() && reader_.check_map(root, kFileKeys, "at the top of a rule file")) {
+            if (auto list = root["groups"]) {
+                if (auto items = reader_.sequence(list, "a list of rule groups"))
+                    for (const YAML::Node& item : *items) groups.push_back(group(item));
+            }
+        }
+        if (reader_.error_count() > 0) return reader_.take_errors();
+        return groups;
+    }
+
+private:
+    RuleGroup group(const YAML::Node& node) {
+        RuleGroup g{.file = std::string(file_), .interval = default_interval_};
+        if (!reader_.check_map(node, kGroupKeys, "in a rule group")) return g;
+        if (auto name = node["name"]) {
+            if (auto text = reader_.non_empty_string(name, "the group name")) {
+                g.name = *text;
+                if (auto [first, inserted] = group_lines_.emplace(g.name, name.Mark().line + 1); !inserted)
+                    reader_.error(name, "duplicate group name " + quote(g.name) + " (first at line " +
+                                            std::to_string(first->second) + ")");
+            }
+        } else {
+            reader_.error(node, "a rule group needs a \"name\"");
+        }
+        if (auto interval = node["interval"])
+            if (auto d = reader_.positive_duration(interval, "the group interval")) g.interval = *d;
+        if (auto limit = node["limit"])
+            if (auto n = reader_.integer_in(limit, "limit", 0, 1'000'000'000)) g.limit = *n;
+        if (auto rules = node["rules"]) {
+            if (auto items = reader_.sequence(rules, "a list of rules"))
+                for (const YAML::Node& item : *items)
+                    if (auto r = rule(item)) g.rules.push_back(std::move(*r));
+        }
+        return g;
+    }
+
+    std::optional<AlertingRule> rule(const YAML::Node& node) {
+        if (!reader_.check_map(node, kRuleKeys, "in a rule")) return std::nullopt;
+        for (const auto& entry : node)
+            if (entry.first.IsScalar() && entry.first.Scalar() == "record")
+                reader_.error(entry.first, "recording rules (\"record\") are not supported; cargomon evaluates alerting rules only");
+        AlertingRule r;
+        if (auto alert = node["alert"]) {
+            if (auto name = reader_.non_empty_string(alert, "the alert name")) r.name = *name;
+        } else if (!node["record"]) {
+            reader_.error(node, "a rule needs an \"alert\" name");
+        }
+        if (auto expr = node["expr"]) {
+            if (auto text = raw_string(expr)) {
+                r.expr_text = *text;
+                try {
+                    r.expr = parse_expr(r.expr_text);
+                } catch (const ExprError& e) {
+                    error_in_scalar(expr, e.offset(), std::string("bad expr: ") + e.what());
+                }
+            }
+        } else {
+            reader_.error(node, "a rule needs an \"expr\"");
+        }
+        if (auto d = node["for"])
+            if (auto value = reader_.duration(d)) r.for_duration = *value;
+        if (auto d = node["keep_firing_for"])
+            if (auto value = reader_.duration(d)) r.keep_firing_for = *value;
+        if (auto labels = node["labels"]) r.labels = templates(labels, "label");
+        if (auto annotations = node["annotations"]) r.annotations = templates(annotations, "annotation");
+        return r;
+    }
+
+    std::vector<std::pair<std::string, Template>> templates(const YAML::Node& node, std::string_view what) {
+        std::vector<std::pair<std::string, Template>> out;
+        if (!node.IsMap()) {
+            reader_.error(node, "expected a mapping of " + std::string(what) + " names to templates, got " + describe(node));
+            return out;
+        }
+        for (const auto& entry : node) {
+            const YAML::Node& key = entry.first;
+            if (!key.IsScalar() || !valid_label_name(key.Scalar())) {
+                reader_.error(key, "invalid " + std::string(what) + " name " + describe(key) +
+                                       " (letters, digits and _, not starting with a digit)");
+                continue;
+            }
+            const std::string& name = key.Scalar();
+            if (std::any_of(out.begin(), out.end(), [&](const auto& t) { return t.first == name; })) {
+                reader_.error(key, "duplicate " + std::string(what) + " " + quote(name));
+                continue;
+            }
+            auto text = raw_string(entry.second);
+            if (!text) continue;
+            try {
+                out.emplace_back(name, Template::parse(*text));
+            } catch (const TemplateError& e) {
+                error_in_scalar(entry.second, e.offset(),
+                                "bad template in " + std::string(what) + " " + quote(name) + ": " + e.what());
+            }
+        }
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        return out;
+    }
+
+    // Rule texts are taken as written: Prometheus expands no ${ENV} in rule files.
+    std::optional<std::string> raw_string(const YAML::Node& node) {
+        if (!node.IsScalar()) {
+            reader_.error(node, "expected a string, got " + describe(node));
+            return std::nullopt;
+        }
+        return node.Scalar();
+    }
+
+    // Reports at byte `offset` of the scalar's value where the file spells the value out
+    // unchanged up to there (plain, quoted without escapes, literal block "|"); at the
+    // scalar's start otherwise (folded or escaped text).
+    void error_in_scalar(const YAML::Node& node, std::size_t offset, std::string message) {
+        YAML::Mark at = node.Mark();
+        const std::string& value = node.Scalar();
+        offset = std::min(offset, value.size());
+        if (at.line >= 0 && static_cast<std::size_t>(at.line) < lines_.size()) {
+            std::string_view line = lines_[static_cast<std::size_t>(at.line)];
+            auto column = static_cast<std::size_t>(at.column);
+            char style = column < line.size() ? line[column] : ' ';
+            std::string_view before = std::string_view(value).substr(0, offset);
+            if (style == '|') {
+                std::size_t row = static_cast<std::size_t>(at.line) + 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
+                std::size_t line_start = before.rfind('\n') == std::string_view::npos ? 0 : before.rfind('\n') + 1;
+                if (row < lines_.size()) {
+                    std::string_view source = lines_[row];
+                    // The block's indentation is its first line's; later lines may be indented more.
+                    std::size_t indent = lines_[static_cast<std::size_t>(at.line) + 1].find_first_not_of(' ');
+                    std::string_view written = std::string_view(value).substr(line_start, offset - line_start);
+                    if (indent != std::string_view::npos && source.substr(indent, written.size()) == written) {
+                        at.line = static_cast<int>(row);
+                        at.column = static_cast<int>(indent + written.size());
+                    }
+                }
+            } else {
+                std::size_t start = column + (style == '"' || style == '\'' ? 1 : 0);
+                if (before.find('\n') == std::string_view::npos && line.substr(start, offset) == before)
+                    at.column = static_cast<int>(start + offset);
+            }
+        }
+        reader_.error(at, std::move(message));
+    }
+
+    std::string_view text_;
+    std::string_view file_;
+    Millis default_interval_;
+    config::Environment env_;  // empty: durations and numbers carry no ${ENV}
+    YamlReader reader_;
+    std::vector<std::string_view> lines_;
+    std::map<std::string, int> group_lines_;  // group name -> line of its first definition
+};
+
+}  // namespace
+
+RulesResult parse_rules(std::string_view yaml_text, std::string_view file_name, Millis default_interval) {
+    return RuleFileParser(yaml_text, file_name, default_interval).parse();
+}
+
+RulesResult load_rule_files(const std::vector<std::string>& files, Millis default_interval) {
+    std::vector<RuleGroup> groups;
+    std::vector<RuleError> errors;
+    for (const std::string& file : files) {
+        std::ifstream in(file, std::ios::binary);
+        std::stringstream text;
+        if (in) text << in.rdbuf();
+        if (!in || in.bad()) {
+            errors.push_back({file, 0, 0, std::string("cannot read: ") + std::strerror(errno)});
+            continue;
+        }
+        auto result = parse_rules(text.str(), file, default_interval);
+        if (auto* bad = std::get_if<std::vector<RuleError>>(&result)) {
+            errors.insert(errors.end(), bad->begin(), bad->end());
+        } else {
+            auto& good = std::get<std::vector<RuleGroup>>(result);
+            std::move(good.begin(), good.end(), std::back_inserter(groups));
+        }
+    }
+    if (!errors.empty()) return errors;
+    return groups;
+}
+
+RulesResult load_rule_globs(const std::vector<std::string>& globs, Millis default_interval) {
+    std::vector<std::string> files;
+    for (const std::string& pattern : globs) {
+        glob_t found{};
+        int rc = ::glob(pattern.c_str(), 0, nullptr, &found);
+        if (rc == 0)
+            for (std::size_t i = 0; i < found.gl_pathc; ++i) files.emplace_back(found.gl_pathv[i]);
+        globfree(&found);
+        if (rc != 0 && rc != GLOB_NOMATCH)
+            return std::vector<RuleError>{{pattern, 0, 0, "cannot expand the rule file glob"}};
+    }
+    return load_rule_files(files, default_interval);
+}
+
+int check_rules_main(const std::vector<std::string>& files, std::ostream& out, std::ostream& err) {
+    if (files.empty()) {
+        err << "usage: cargomon check-rules FILE...\n";
+        return 2;
+    }
+    bool ok = true;
+    for (const std::string& file : files) {
+        auto result = load_rule_files({file});
+        if (auto* errors = std::get_if<std::vector<RuleError>>(&result)) {
+            ok = false;
+            for (const RuleError& e : *errors) err << e.to_string() << "\n";
+            continue;
+        }
+        const auto& groups = std::get<std::vector<RuleGroup>>(result);
+        std::size_t rules = 0;
+        for (const RuleGroup& g : groups) rules += g.rules.size();
+        out << file << ": OK, " << groups.size() << (groups.size() == 1 ? " group, " : " groups, ") << rules
+            << (rules == 1 ? " rule" : " rules") << "\n";
+    }
+    return ok ? 0 : 1;
+}
+
+}  // namespace cargomon::alerts

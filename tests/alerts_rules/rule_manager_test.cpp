@@ -1,0 +1,283 @@
+#include "alerts/rule_manager.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <map>
+
+namespace cargomon::alerts {
+namespace {
+
+using namespace std::chrono_literals;
+
+AlertingRule make_rule(std::string name, Millis for_duration, Millis keep_firing_for = 0ms,
+                       std::vector<std::pair<std::string, std::string>> labels = {{"severity", "warning"}}) {
+    AlertingRule r{.name = std::move(name), .expr_text = "canned", .for_duration = for_duration, .keep_firing_for = keep_firing_for};
+    for (auto& [k, v] : labels) r.labels.emplace_back(k, Template::parse(v));
+    r.annotations.emplace_back("summary", Template::parse("{{ $labels.workflow_name }} at {{ $value | humanizePercentage }}"));
+    return r;
+}
+
+RuleGroup make_group(std::vector<AlertingRule> rules, Millis interval = 1min) {
+    return {.file = "test.rules.yml", .name = "g", .interval = interval, .rules = std::move(rules)};
+}
+
+VectorSample sample(std::string workflow, double value) {
+    return {{{"__name__", "cargo_workflow_error_ratio"}, {"workflow_name", std::move(workflow)}}, value};
+}
+
+// Canned expression results by alert name, and everything the sink received.
+struct Harness {
+    FakeClock clock;
+    prometheus::Registry registry;
+    std::map<std::string, Evaluation> results;
+    std::vector<std::vector<Alert>> sent;
+
+    RuleEvaluator evaluator() {
+        return [this](const AlertingRule& r) {
+            auto it = results.find(r.name);
+            return it == results.end() ? Evaluation{Vector{}, ""} : it->second;
+        };
+    }
+    AlertSink sink() {
+        return [this](std::vector<Alert> alerts) { sent.push_back(std::move(alerts)); };
+    }
+    std::unique_ptr<RuleManager> manager(std::vector<RuleGroup> groups) {
+        return std::make_unique<RuleManager>(std::move(groups), evaluator(), sink(), clock, registry);
+    }
+    // Moves time on and runs whatever is due.
+    void step(RuleManager& m, Millis by) {
+        clock.advance(by);
+        m.evaluate_due();
+    }
+    double metric(const std::string& name, const std::string& label_value) {
+        for (const auto& family : registry.Collect()) {
+            if (family.name != name) continue;
+            for (const auto& m : family.metric)
+                if (!m.label.empty() && m.label[0].value == label_value) return family.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
+        }
+        return -1;
+    }
+};
+
+std::optional<ActiveAlertState> only_alert(const RuleManager& m) {
+    auto state = m.export_state();
+    if (state.size() != 1) {
+        ADD_FAILURE() << "expected one alert, got " << state.size();
+        return std::nullopt;
+    }
+    return state[0];
+}
+
+TEST(RuleManager, PendingThenFiringAfterFor) {
+    Harness h;
+    auto m = h.manager({make_group({make_rule("ErrorRate", 5min)})});
+    m->evaluate_due();
+    EXPECT_TRUE(m->export_state().empty());  // inactive: no series, no alert
+
+    h.results["ErrorRate"] = {Vector{sample("enrich", 0.25)}, ""};
+    h.step(*m, 1min);
+    const SystemTime active_at = h.clock.now();
+    auto a = only_alert(*m);
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->alert.state, AlertState::pending);
+    EXPECT_EQ(a->alert.active_at, active_at);
+    EXPECT_EQ(a->alert.labels, (metrics::Labels{{"alertname", "ErrorRate"}, {"severity", "warning"}, {"workflow_name", "enrich"}}));
+    EXPECT_EQ(a->alert.annotations, (metrics::Labels{{"summary", "enrich at 25%"}}));
+    EXPECT_TRUE(h.sent.empty());  // pending alerts are not sent
+
+    h.step(*m, 4min);  // 4m pending: not yet
+    EXPECT_EQ(only_alert(*m)->alert.state, AlertState::pending);
+    h.step(*m, 1min);  // 5m: fires
+    a = only_alert(*m);
+    EXPECT_EQ(a->alert.state, AlertState::firing);
+    EXPECT_EQ(a->alert.active_at, active_at);
+    EXPECT_EQ(a->alert.starts_at, h.clock.now());
+    ASSERT_EQ(h.sent.size(), 1u);
+    EXPECT_EQ(h.sent[0].at(0).state, AlertState::firing);
+    EXPECT_FALSE(h.sent[0][0].ends_at);
+    EXPECT_EQ(h.sent[0][0].fingerprint.size(), 16u);
+
+    h.step(*m, 1min);  // resend_delay not passed yet (sent exactly 1m ago)
+    EXPECT_EQ(h.sent.size(), 1u);
+    h.step(*m, 1min);  // re-sent while firing
+    EXPECT_EQ(h.sent.size(), 2u);
+}
+
+TEST(RuleManager, FlappingResetsPending) {
+    Harness h;
+    auto m = h.manager({make_group({make_rule("ErrorRate", 5min)})});
+    h.results["ErrorRate"] = {Vector{sample("enrich", 0.25)}, ""};
+    m->evaluate_due();
+    const SystemTime first = h.clock.now();
+    h.step(*m, 3min);
+    EXPECT_EQ(only_alert(*m)->alert.active_at, first);
+    h.results.erase("ErrorRate");
+    h.step(*m, 1min);
+    EXPECT_TRUE(m->export_state().empty());  // a pending alert that stops is forgotten at once
+    h.results["ErrorRate"] = {Vector{sample("enrich", 0.25)}, ""};
+    h.step(*m, 1min);
+    EXPECT_EQ(only_alert(*m)->alert.active_at, h.clock.now());  // the `for` timer starts over
+    h.step(*m, 4min);
+    EXPECT_EQ(only_alert(*m)->alert.state, AlertState::pending);
+    h.step(*m, 1min);
+    EXPECT_EQ(only_alert(*m)->alert.state, AlertState::firing);
+    EXPECT_EQ(h.sent.size(), 1u);
+}
+
+TEST(RuleManager, ForZeroFiresAtOnceAndResolves) {
+    Harness h;
+    auto m = h.manager({make_group({make_rule("ErrorRate", 0ms)})});
+    h.results["ErrorRate"] = {Vector{sample("enrich", 0.25)}, ""};
+    m->evaluate_due();
+    EXPECT_EQ(only_alert(*m)->alert.state, AlertState::firing);
+    ASSERT_EQ(h.sent.size(), 1u);
+
+    h.results.erase("ErrorRate");
+    h.step(*m, 1min);
+    auto a = only_alert(*m);
+    EXPECT_EQ(a->alert.state, AlertState::inactive);
+    ASSERT_TRUE(a->alert.ends_at);
+    EXPECT_EQ(*a->alert.ends_at, h.clock.now());
+    ASSERT_EQ(h.sent.size(), 2u);  // the resolution is sent at once
+    EXPECT_EQ(h.sent[1].at(0).state, AlertState::inactive);
+    EXPECT_EQ(h.sent[1][0].ends_at, a->alert.ends_at);
+    EXPECT_TRUE(m->alerts().empty());
+
+    h.step(*m, 1min);
+    EXPECT_EQ(h.sent.size(), 2u);
+    h.step(*m, 1min);  // resolved alerts are re-sent every resend_delay during the retention
+    EXPECT_EQ(h.sent.size(), 3u);
+    h.step(*m, 13min);  // 15m after resolution: still kept
+    EXPECT_EQ(m->export_state().size(), 1u);
+    h.step(*m, 1min);
+    EXPECT_TRUE(m->export_state().empty());
+}
+
+TEST(RuleManager, KeepFiringFor) {
+    Harness h;
+    auto m = h.manager({make_group({make_rule("ErrorRate", 0ms, 3min)})});
+    h.results["ErrorRate"] = {Vector{sample("enrich", 0.25)}, ""};
+    m->evaluate_due();
+    const SystemTime fired = h.clock.now();
+    h.results.erase("ErrorRate");
+    h.step(*m, 1min);  // gone, but kept firing
+    EXPECT_EQ(only_alert(*m)->alert.state, AlertState::firing);
+    h.step(*m, 1min);
+    EXPECT_EQ(only_alert(*m)->alert.state, AlertState::firing);
+
+    h.results["ErrorRate"] = {Vector{sample("enrich", 0.3)}, ""};  // back: the keep timer resets
+    h.step(*m, 1min);
+    auto a = only_alert(*m);
+    EXPECT_FALSE(a->keep_firing_since);
+    EXPECT_EQ(a->alert.starts_at, fired);
+    EXPECT_EQ(a->alert.value, 0.3);
+
+    h.results.erase("ErrorRate");
+    h.step(*m, 1min);
+    h.step(*m, 2min);  // 2m since it vanished: still firing
+    EXPECT_EQ(only_alert(*m)->alert.state, AlertState::firing);
+    h.step(*m, 1min);  // 3m: resolved
+    a = only_alert(*m);
+    EXPECT_EQ(a->alert.state, AlertState::inactive);
+    EXPECT_EQ(*a->alert.ends_at, h.clock.now());
+    EXPECT_EQ(h.sent.back().at(0).state, AlertState::inactive);
+}
+
+TEST(RuleManager, LabelTemplatesMakeTheIdentity) {
+    Harness h;
+    auto m = h.manager({make_group({make_rule("ErrorRate", 0ms, 0ms, {{"level", R"({{ printf "%.0f" $value }})"}})})});
+    h.results["ErrorRate"] = {Vector{sample("enrich", 1)}, ""};
+    m->evaluate_due();
+    h.results["ErrorRate"] = {Vector{sample("enrich", 2)}, ""};
+    h.step(*m, 1min);
+    auto state = m->export_state();
+    ASSERT_EQ(state.size(), 2u);  // a new alert; the old one resolved
+    int firing = 0, resolved = 0;
+    for (const auto& s : state) {
+        auto level = std::find_if(s.alert.labels.begin(), s.alert.labels.end(), [](auto& l) { return l.first == "level"; });
+        ASSERT_NE(level, s.alert.labels.end());
+        if (s.alert.state == AlertState::firing) {
+            ++firing;
+            EXPECT_EQ(level->second, "2");
+        } else {
+            ++resolved;
+            EXPECT_EQ(level->second, "1");
+        }
+    }
+    EXPECT_EQ(firing, 1);
+    EXPECT_EQ(resolved, 1);
+}
+
+TEST(RuleManager, AlertsSeriesAndSelfMetrics) {
+    Harness h;
+    auto m = h.manager({make_group({make_rule("Slow", 5min), make_rule("Fast", 0ms)})});
+    h.results["Slow"] = {Vector{sample("a", 0.5)}, ""};
+    h.results["Fast"] = {0.75, ""};  // a scalar result is one alert without series labels
+    m->evaluate_due();
+    metrics::Snapshot snap = m->alerts_snapshot();
+    ASSERT_EQ(snap.families.size(), 2u);
+    EXPECT_EQ(snap.families[0].name, "ALERTS");
+    EXPECT_EQ(snap.families[1].name, "ALERTS_FOR_STATE");
+    std::map<metrics::Labels, double> alerts, for_state;
+    for (const auto& s : snap.families[0].samples) alerts[s.labels] = s.value;
+    for (const auto& s : snap.families[1].samples) for_state[s.labels] = s.value;
+    metrics::Labels fast{{"alertname", "Fast"}, {"alertstate", "firing"}, {"severity", "warning"}};
+    metrics::Labels slow{{"alertname", "Slow"}, {"alertstate", "pending"}, {"severity", "warning"}, {"workflow_name", "a"}};
+    EXPECT_EQ(alerts, (std::map<metrics::Labels, double>{{fast, 1}, {slow, 1}}));
+    const double now_s = std::chrono::duration<double>(h.clock.now().time_since_epoch()).count();
+    metrics::Labels slow_for{{"alertname", "Slow"}, {"severity", "warning"}, {"workflow_name", "a"}};
+    EXPECT_EQ(for_state.at(slow_for), now_s);
+
+    EXPECT_EQ(h.metric("cargomon_rule_evaluations_total", "test.rules.yml;g"), 2);
+    EXPECT_EQ(h.metric("cargomon_alerts", "pending"), 1);
+    EXPECT_EQ(h.metric("cargomon_alerts", "firing"), 1);
+    EXPECT_EQ(h.metric("cargomon_rule_evaluation_failures_total", "test.rules.yml;g"), 0);
+}
+
+TEST(RuleManager, FailedEvaluationsKeepStateAndCount) {
+    Harness h;
+    auto m = h.manager({make_group({make_rule("ErrorRate", 5min)})});
+    h.results["ErrorRate"] = {Vector{sample("a", 0.5)}, ""};
+    m->evaluate_due();
+    const SystemTime active_at = h.clock.now();
+    h.results["ErrorRate"] = {Vector{}, "many-to-many matching not allowed"};
+    h.step(*m, 1min);
+    // Two series that differ only in __name__ collide once it is dropped.
+    VectorSample other = sample("a", 0.6);
+    other.labels[0].second = "other_metric";
+    h.results["ErrorRate"] = {Vector{sample("a", 0.5), other}, ""};
+    h.step(*m, 1min);
+    EXPECT_EQ(h.metric("cargomon_rule_evaluation_failures_total", "test.rules.yml;g"), 2);
+    EXPECT_EQ(only_alert(*m)->alert.active_at, active_at);
+}
+
+TEST(RuleManager, GroupsRunAtTheirIntervals) {
+    Harness h;
+    auto m = h.manager({make_group({make_rule("ErrorRate", 0ms)}, 5min)});
+    const SteadyTime start = h.clock.monotonic();
+    EXPECT_EQ(m->evaluate_due(), start + 5min);
+    h.step(*m, 4min);
+    EXPECT_EQ(h.metric("cargomon_rule_evaluations_total", "test.rules.yml;g"), 1);
+    h.clock.advance(1min);
+    EXPECT_EQ(m->evaluate_due(), start + 10min);
+    EXPECT_EQ(h.metric("cargomon_rule_evaluations_total", "test.rules.yml;g"), 2);
+}
+
+TEST(RuleManager, ReloadKeepsStateOfRulesThatRemain) {
+    Harness h;
+    auto m = h.manager({make_group({make_rule("ErrorRate", 5min), make_rule("Gone", 0ms)})});
+    h.results["ErrorRate"] = {Vector{sample("a", 0.5)}, ""};
+    h.results["Gone"] = {1.0, ""};
+    m->evaluate_due();
+    const SystemTime active_at = h.clock.now();
+    m->replace_groups({make_group({make_rule("ErrorRate", 5min)})});
+    auto a = only_alert(*m);
+    EXPECT_EQ(a->rule_name, "ErrorRate");
+    EXPECT_EQ(a->alert.active_at, active_at);
+    h.step(*m, 5min);
+    EXPECT_EQ(only_alert(*m)->alert.state, AlertState::firing);
+}
+
+}  // namespace
+}  // namespace cargomon::alerts

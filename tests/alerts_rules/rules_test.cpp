@@ -1,0 +1,190 @@
+#include "alerts/rules.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace cargomon::alerts {
+namespace {
+
+// Every error of `yaml`, as "file:line:col: message" lines.
+std::vector<std::string> errors_of(std::string_view yaml) {
+    auto result = parse_rules(yaml, "bad.rules.yml");
+    std::vector<std::string> out;
+    if (auto* errors = std::get_if<std::vector<RuleError>>(&result))
+        for (const auto& e : *errors) out.push_back(e.to_string());
+    return out;
+}
+
+using Lines = std::vector<std::string>;
+
+TEST(RuleFiles, UnknownKeysWithSuggestions) {
+    EXPECT_EQ(errors_of("group:\n  - name: a\n"),
+              Lines{"bad.rules.yml:1:1: unknown key \"group\" at the top of a rule file (did you mean \"groups\"?)"});
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    intervall: 1m\n"),
+              Lines{"bad.rules.yml:3:5: unknown key \"intervall\" in a rule group (did you mean \"interval\"?)"});
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        exprr: up == 0\n"),
+              (Lines{"bad.rules.yml:5:9: unknown key \"exprr\" in a rule (did you mean \"expr\"?)",
+                     "bad.rules.yml:4:9: a rule needs an \"expr\""}));
+}
+
+TEST(RuleFiles, BadDurations) {
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: up\n        for: 5 minutes\n"),
+              Lines{"bad.rules.yml:6:14: bad duration \"5 minutes\": missing unit (one of ms, s, m, h, d, w, y)"});
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    interval: 0s\n"),
+              Lines{"bad.rules.yml:3:15: the group interval must be greater than 0"});
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: up\n        keep_firing_for: [1m]\n"),
+              Lines{"bad.rules.yml:6:26: expected a duration like 30s, got a sequence"});
+}
+
+TEST(RuleFiles, GroupProblems) {
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n  - name: b\n  - name: a\n"),
+              Lines{"bad.rules.yml:4:11: duplicate group name \"a\" (first at line 2)"});
+    EXPECT_EQ(errors_of("groups:\n  - interval: 1m\n"), Lines{"bad.rules.yml:2:5: a rule group needs a \"name\""});
+    EXPECT_EQ(errors_of("groups:\n  name: a\n"), Lines{"bad.rules.yml:2:3: expected a list of rule groups, got a mapping"});
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    limit: many\n"), Lines{"bad.rules.yml:3:12: expected an integer, got \"many\""});
+}
+
+TEST(RuleFiles, RuleProblems) {
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - record: job:up:sum\n        expr: sum(up)\n"),
+              Lines{"bad.rules.yml:4:9: recording rules (\"record\") are not supported; cargomon evaluates alerting rules only"});
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - expr: up == 0\n"),
+              Lines{"bad.rules.yml:4:9: a rule needs an \"alert\" name"});
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: up\n        labels:\n          1severity: x\n"),
+              Lines{"bad.rules.yml:7:11: invalid label name \"1severity\" (letters, digits and _, not starting with a digit)"});
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: up\n        annotations: [a]\n"),
+              Lines{"bad.rules.yml:6:22: expected a mapping of annotation names to templates, got a sequence"});
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: {a: b}\n"),
+              Lines{"bad.rules.yml:5:15: expected a string, got a mapping"});
+}
+
+TEST(RuleFiles, YamlSyntax) {
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n   rules: x\n"),
+              Lines{"bad.rules.yml:3:4: end of sequence not found"});
+}
+
+// Where parse_expr reports a problem, the file position follows: column of the scalar
+// plus the offset on one line, the right line inside a literal block.
+std::size_t expr_offset(std::string_view expr) {
+    try {
+        parse_expr(expr);
+    } catch (const ExprError& e) {
+        return e.offset();
+    }
+    ADD_FAILURE() << "parse_expr accepted " << expr;
+    return 0;
+}
+
+std::string expr_message(std::string_view expr) {
+    try {
+        parse_expr(expr);
+    } catch (const ExprError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST(RuleFiles, ExprErrorsPointIntoTheExpression) {
+    const std::string bad = "sum(up) > rate(up[5m])";
+    const std::string head = "groups:\n  - name: a\n    rules:\n      - alert: X\n";
+    const auto col = [&](std::size_t base) { return std::to_string(base + expr_offset(bad)); };
+    EXPECT_EQ(errors_of(head + "        expr: " + bad + "\n"),
+              Lines{"bad.rules.yml:5:" + col(15) + ": bad expr: " + expr_message(bad)});
+    EXPECT_EQ(errors_of(head + "        expr: \"" + bad + "\"\n"),
+              Lines{"bad.rules.yml:5:" + col(16) + ": bad expr: " + expr_message(bad)});
+    // In a literal block, the second line of the expression.
+    const std::string two_lines = "sum(up)\n  > rate(up[5m])";
+    std::size_t offset = expr_offset(two_lines);
+    ASSERT_GT(offset, 8u);
+    EXPECT_EQ(errors_of(head + "        expr: |\n          sum(up)\n            > rate(up[5m])\n"),
+              Lines{"bad.rules.yml:7:" + std::to_string(11 + offset - 8) + ": bad expr: " + expr_message(two_lines)});
+    // A folded scalar is not spelled as written: the error points at its start.
+    EXPECT_EQ(errors_of(head + "        expr: >\n          sum(up)\n          > rate(up[5m])\n"),
+              Lines{"bad.rules.yml:5:15: bad expr: " + expr_message("sum(up) > rate(up[5m])\n")});
+}
+
+TEST(RuleFiles, TemplateErrorsPointIntoTheTemplate) {
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: up\n        annotations:\n"
+                        "          summary: 'at {{ $value | humanise }}'\n"),
+              Lines{"bad.rules.yml:7:36: bad template in annotation \"summary\": unknown function \"humanise\" (supported: "
+                    "humanize, humanize1024, humanizePercentage, humanizeDuration, printf, toUpper, toLower, title)"});
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: up\n        labels:\n"
+                        "          team: '{{ $labels.team'\n"),
+              Lines{"bad.rules.yml:7:33: bad template in label \"team\": unclosed action: missing \"}}\""});
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: up\n        annotations:\n"
+                        "          summary: '{{ if $value }}x{{ end }}'\n"),
+              Lines{"bad.rules.yml:7:24: bad template in annotation \"summary\": \"if\" actions are not supported"});
+}
+
+TEST(RuleFiles, GoodFileLoads) {
+    auto result = parse_rules(R"(groups:
+  - name: workflows
+    interval: 30s
+    limit: 10
+    rules:
+      - alert: ErrorRate
+        expr: cargo_workflow_error_ratio{window="1h"} > 0.1
+        for: 5m
+        keep_firing_for: 10m
+        labels: {severity: warning, team: "{{ $labels.workflow_name }}"}
+        annotations:
+          summary: "{{ $value | humanizePercentage }}"
+  - name: empty
+)",
+                              "good.yml");
+    ASSERT_TRUE(std::holds_alternative<std::vector<RuleGroup>>(result));
+    const auto& groups = std::get<std::vector<RuleGroup>>(result);
+    ASSERT_EQ(groups.size(), 2u);
+    EXPECT_EQ(groups[0].key(), "good.yml;workflows");
+    EXPECT_EQ(groups[0].interval, std::chrono::seconds{30});
+    EXPECT_EQ(groups[0].limit, 10);
+    EXPECT_EQ(groups[1].interval, kDefaultEvaluationInterval);
+    const AlertingRule& r = groups[0].rules.at(0);
+    EXPECT_EQ(r.name, "ErrorRate");
+    EXPECT_NE(r.expr, nullptr);
+    EXPECT_EQ(r.for_duration, std::chrono::minutes{5});
+    EXPECT_EQ(r.keep_firing_for, std::chrono::minutes{10});
+    ASSERT_EQ(r.labels.size(), 2u);
+    EXPECT_EQ(r.labels[1].first, "team");
+    EXPECT_EQ(r.labels[1].second.expand({{"workflow_name", "w"}}, 0), "w");
+}
+
+TEST(RuleFiles, ShippedRulesLoadAndAreDocumented) {
+    auto result = load_rule_files({CARGOMON_SHIPPED_RULES});
+    if (auto* errors = std::get_if<std::vector<RuleError>>(&result)) {
+        for (const auto& e : *errors) ADD_FAILURE() << e.to_string();
+        return;
+    }
+    std::size_t rules = 0;
+    for (const RuleGroup& g : std::get<std::vector<RuleGroup>>(result)) {
+        for (const AlertingRule& r : g.rules) {
+            ++rules;
+            auto has = [](const auto& list, std::string_view name) {
+                return std::any_of(list.begin(), list.end(), [&](const auto& t) { return t.first == name; });
+            };
+            EXPECT_TRUE(has(r.labels, "severity")) << r.name;
+            for (const char* a : {"summary", "description", "runbook_url"}) EXPECT_TRUE(has(r.annotations, a)) << r.name << " " << a;
+        }
+    }
+    EXPECT_GE(rules, 9u);
+}
+
+TEST(RuleFiles, CheckRulesMain) {
+    std::ostringstream out, err;
+    EXPECT_EQ(check_rules_main({CARGOMON_SHIPPED_RULES, "/nonexistent/x.yml"}, out, err), 1);
+    EXPECT_EQ(out.str(), std::string(CARGOMON_SHIPPED_RULES) + ": OK, 3 groups, 9 rules\n");
+    EXPECT_EQ(err.str(), "/nonexistent/x.yml: cannot read: No such file or directory\n");
+    std::ostringstream out2, err2;
+    EXPECT_EQ(check_rules_main({}, out2, err2), 2);
+    EXPECT_EQ(err2.str(), "usage: cargomon check-rules FILE...\n");
+}
+
+TEST(RuleFiles, GlobsExpandSorted) {
+    auto result = load_rule_globs({std::string(CARGOMON_SHIPPED_RULES).substr(0, std::string(CARGOMON_SHIPPED_RULES).rfind('/')) + "/*.yml",
+                                   "/nonexistent/*.yml"});
+    ASSERT_TRUE(std::holds_alternative<std::vector<RuleGroup>>(result));
+    EXPECT_EQ(std::get<std::vector<RuleGroup>>(result).at(0).file, CARGOMON_SHIPPED_RULES);
+}
+
+}  // namespace
+}  // namespace cargomon::alerts
