@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
 #include "common/duration.h"
 #include "common/timefmt.h"
@@ -54,6 +55,7 @@ struct Scheduler::Slot {
     prometheus::Gauge* last_success_gauge = nullptr;
     prometheus::Gauge* duration_gauge = nullptr;
     prometheus::Counter* skipped = nullptr;
+    std::set<std::string> error_reasons;  // label values of its cargomon_collector_errors_total
 };
 
 Scheduler::Scheduler(std::vector<ScheduledCollector> collectors, metrics::MetricStore& store,
@@ -93,8 +95,10 @@ Scheduler::Scheduler(std::vector<ScheduledCollector> collectors, metrics::Metric
         slot->last_success_gauge = &last_success_.Add(labels);
         slot->duration_gauge = &duration_.Add(labels);
         slot->skipped = &skipped_.Add(labels);
-        for (const char* reason : kKnownReasons)
+        for (const char* reason : kKnownReasons) {
             errors_.Add({{"collector", c.collector->name()}, {"reason", reason}});
+            slot->error_reasons.insert(reason);
+        }
         slot->up_gauge->Set(0);
         slot->collector = std::move(c.collector);
         slot->schedule = c.schedule;
@@ -292,7 +296,21 @@ void Scheduler::fail(Slot& slot, const std::string& reason, const std::string& m
     slot.up_gauge->Set(0);
     slot.last_error = message;
     errors_.Add({{"collector", slot.collector->name()}, {"reason", reason}}).Increment();
+    slot.error_reasons.insert(reason);
     spdlog::warn("collector {} failed ({}): {}", slot.collector->name(), reason, message);
+}
+
+void Scheduler::remove_self_metrics(const std::string& collector) {
+    std::lock_guard lock(mu_);
+    for (auto& slot : slots_) {
+        if (slot->collector->name() != collector) continue;
+        up_.Remove(slot->up_gauge);
+        last_success_.Remove(slot->last_success_gauge);
+        duration_.Remove(slot->duration_gauge);
+        skipped_.Remove(slot->skipped);
+        for (const auto& reason : slot->error_reasons)
+            errors_.Remove(&errors_.Add({{"collector", collector}, {"reason", reason}}));
+    }
 }
 
 std::vector<CollectorStatus> Scheduler::status() const {

@@ -66,6 +66,10 @@ public:
     // asked to stop (CollectContext::stop) and finishes within its timeout at worst.
     // Snapshots stay in the store: a reload keeps the series of unchanged collectors.
     void stop();
+    // Drops a collector's self-metrics from the registry, for a collector a reload removed:
+    // otherwise its last up and timestamps stay exported forever. Only on a stopped
+    // scheduler, and only for a name no running scheduler has (they share the series).
+    void remove_self_metrics(const std::string& collector);
 
     // One dispatcher step at the clock's current time: queues what is due, abandons runs
     // past their deadline, removes snapshots older than max_staleness.

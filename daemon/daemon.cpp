@@ -185,7 +185,10 @@ std::optional<std::string> Daemon::reload() {
     std::set<std::string> kept;
     for (const auto& c : config.collectors) kept.insert(c.name);
     for (const auto& c : old->config.collectors)
-        if (!kept.count(c.name)) store_.remove(c.name);
+        if (!kept.count(c.name)) {
+            store_.remove(c.name);
+            old->scheduler->remove_self_metrics(c.name);
+        }
     {
         std::lock_guard lock(world_mu_);
         world_->scheduler->start();
