@@ -1,0 +1,179 @@
+// The daemon under API faults: failing collectors go down with their errors counted by
+// reason and keep serving their last snapshot until max_staleness, the daemon never exits,
+// and everything comes back once the faults clear. SIGTERM stops it promptly even while
+// the API is slow, and the token shows up nowhere.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "tests/daemon/daemon_process.h"
+#include "tests/daemon/sim_client.h"
+
+namespace cargomon::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Env : public ::testing::Environment {
+public:
+    void SetUp() override {
+        sim = std::make_unique<SimProcess>(SimOptions{.workflows = 3, .history = "6h"});
+        client = std::make_unique<SimClient>(*sim);
+    }
+    void TearDown() override {
+        client.reset();
+        sim.reset();
+    }
+    std::unique_ptr<SimProcess> sim;
+    std::unique_ptr<SimClient> client;
+};
+
+Env* env = nullptr;
+
+std::string config(const std::string& token) {
+    return "api_url: " + env->sim->url() + "\ntoken: " + token + R"(
+client: {rate_limit: 500, timeout: 2s, connect_timeout: 1s, retry: {max_attempts: 2, initial_backoff: 100ms, budget: 1s}}
+defaults: {interval: 2s, timeout: 2s, jitter: 0, max_staleness: 1m}
+collectors:
+  - {name: discovery, kind: discovery}
+  - {name: runs, kind: run_counts, windows: [1d], strategy: auto}
+  - name: custom
+    kind: query
+    sql: SELECT workflow_uuid, count() AS n FROM runs GROUP BY workflow_uuid
+    metrics: [{name: cargo_e2e_runs, value: n, labels: [workflow_uuid]}]
+  - name: short_lived
+    kind: query
+    max_staleness: 4s
+    sql: SELECT count() AS n FROM batches
+    metrics: [{name: cargo_e2e_batches, value: n}]
+)";
+}
+
+double up(const Scrape& s, const std::string& collector) {
+    return s.value("cargomon_collector_up", {{"collector", collector}}).value_or(-1);
+}
+
+double errors(const Scrape& s, const std::string& collector, const std::string& reason) {
+    return s.value("cargomon_collector_errors_total", {{"collector", collector}, {"reason", reason}}).value_or(0);
+}
+
+bool all_up(const Scrape& s) {
+    for (const char* c : {"discovery", "runs", "custom", "short_lived"})
+        if (up(s, c) != 1) return false;
+    return true;
+}
+
+void expect_no_token(const DaemonProcess& daemon, const std::string& token) {
+    EXPECT_EQ(daemon.log().find(token), std::string::npos) << "token in the log";
+    EXPECT_EQ(daemon.get("/metrics").body.find(token), std::string::npos) << "token in /metrics";
+    auto status = daemon.get("/api/v1/status");
+    EXPECT_EQ(status.status, 200);
+    EXPECT_EQ(status.body.find(token), std::string::npos) << "token in /api/v1/status: " << status.body;
+}
+
+class DaemonE2eFaults : public ::testing::Test {
+protected:
+    void TearDown() override { env->client->clear_faults(); }
+};
+
+TEST_F(DaemonE2eFaults, FailingCollectorsGoDownKeepServingAndRecover) {
+    DaemonProcess daemon(config(env->sim->token()));
+    auto healthy = daemon.scrape_until(all_up);
+    const auto runs_before = healthy.find("cargo_workflow_runs");
+    ASSERT_FALSE(runs_before.empty());
+    const auto custom_before = healthy.find("cargo_e2e_runs");
+    ASSERT_FALSE(custom_before.empty());
+
+    // Every SQL query and every count call fail: auto falls back to the API, which fails too.
+    env->client->put_fault(R"({"endpoint": "/v1/orchestration/query", "error_ratio": 1, "statuses": [500]})");
+    env->client->put_fault(R"({"endpoint": "/v1/orchestration/runs/count", "error_ratio": 1, "statuses": [503]})");
+    auto failing = daemon.scrape_until([](const Scrape& s) {
+        return up(s, "runs") == 0 && up(s, "custom") == 0 && errors(s, "runs", "server") > 0 &&
+               errors(s, "custom", "server") > 0 && s.find("cargo_e2e_batches").empty();
+    });
+    EXPECT_EQ(up(failing, "discovery"), 1) << "discovery reads no faulted endpoint";
+    // The last good snapshots are still served while within max_staleness...
+    for (const auto& s : runs_before) EXPECT_EQ(failing.value(s.name, s.labels), s.value);
+    for (const auto& s : custom_before) EXPECT_EQ(failing.value(s.name, s.labels), s.value);
+    // ...and gone past it (short_lived's max_staleness is 4s; the scrape waited for that).
+    EXPECT_GT(failing.value("cargomon_run_counts_sql_fallbacks_total", {{"collector", "runs"}}).value_or(0), 0);
+
+    // Connections reset on every endpoint: network errors, discovery included.
+    env->client->clear_faults();
+    env->client->put_fault(R"({"endpoint": "*", "reset_ratio": 1})");
+    auto reset = daemon.scrape_until([](const Scrape& s) {
+        return up(s, "discovery") == 0 && errors(s, "discovery", "network") > 0 && errors(s, "custom", "network") > 0;
+    });
+    EXPECT_EQ(reset.find("cargo_e2e_runs").size(), custom_before.size());
+    EXPECT_FALSE(reset.find("cargo_workflow_info").empty());
+    EXPECT_TRUE(daemon.process().running());
+    EXPECT_EQ(daemon.get("/readyz").status, 200) << "readiness is kept once discovery succeeded";
+
+    env->client->clear_faults();
+    auto recovered = daemon.scrape_until(all_up, 15s);
+    EXPECT_EQ(recovered.find("cargo_e2e_batches").size(), 1u);
+    EXPECT_TRUE(daemon.process().running());
+    expect_no_token(daemon, env->sim->token());
+}
+
+TEST_F(DaemonE2eFaults, TokenNeverShownEvenWhenTheApiRejectsIt) {
+    const std::string wrong = "e2e-wrong-token-7f3a9c1d";
+    DaemonProcess daemon(config(wrong), {.wait_ready = false});
+    auto s = daemon.scrape_until([](const Scrape& s) { return errors(s, "discovery", "authorization") > 0; });
+    EXPECT_EQ(up(s, "discovery"), 0);
+    EXPECT_NE(daemon.get("/readyz").status, 200);
+    expect_no_token(daemon, wrong);
+    // Malformed and server-error answers do not echo it either.
+    DaemonProcess faulted(config(env->sim->token()));
+    faulted.scrape_until(all_up);
+    env->client->put_fault(R"({"endpoint": "*", "malformed_ratio": 0.5, "error_ratio": 0.5})");
+    faulted.scrape_until([](const Scrape& s) { return up(s, "custom") == 0; });
+    expect_no_token(faulted, env->sim->token());
+}
+
+// How long the daemon takes to exit after SIGTERM.
+std::chrono::milliseconds stop_time(DaemonProcess& daemon) {
+    const auto start = std::chrono::steady_clock::now();
+    daemon.process().signal(SIGTERM);
+    auto code = daemon.process().wait_for(10s);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    EXPECT_EQ(code, 0) << daemon.log();
+    return took;
+}
+
+TEST_F(DaemonE2eFaults, SigtermStopsPromptly) {
+    DaemonProcess daemon(config(env->sim->token()));
+    daemon.scrape_until(all_up);
+    const auto took = stop_time(daemon);
+    std::cout << "stopped in " << took.count() << " ms\n";
+    EXPECT_LT(took, 10s);
+}
+
+TEST_F(DaemonE2eFaults, SigtermStopsPromptlyWhileTheApiIsSlow) {
+    DaemonProcess daemon(config(env->sim->token()));
+    daemon.scrape_until(all_up);
+    env->client->put_fault(R"({"endpoint": "*", "latency": "3s"})");
+    // Stop while collectors are in the middle of slow requests.
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (daemon.get("/api/v1/status").body.find("\"running\":true") == std::string::npos)
+    {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no collector ever running";
+        std::this_thread::sleep_for(50ms);
+    }
+    const auto took = stop_time(daemon);
+    std::cout << "stopped in " << took.count() << " ms with 3 s API latency\n";
+    EXPECT_LT(took, 10s);
+}
+
+}  // namespace
+}  // namespace cargomon::testing
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    cargomon::testing::env = new cargomon::testing::Env;
+    ::testing::AddGlobalTestEnvironment(cargomon::testing::env);
+    return RUN_ALL_TESTS();
+}
