@@ -1,0 +1,59 @@
+#pragma once
+// Alertmanager's dispatcher and notification decisions: alerts are routed, gathered
+// into aggregation groups (one per route and group_by label values), and each group is
+// flushed group_wait after it appears and every group_interval after that. A flush
+// notifies an integration when it brings new firing alerts, newly resolved ones (with
+// send_resolved), or when repeat_interval has passed since the last notification;
+// silenced alerts are left out. The decision and the notification go into the outbox
+// together, so a restart neither forgets nor repeats it.
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "alerts/alert.h"
+#include "alerts/notify_config.h"
+#include "alerts/outbox.h"
+#include "alerts/receivers.h"
+#include "alerts/router.h"
+#include "alerts/silences.h"
+#include "common/clock.h"
+
+namespace cargomon::alerts {
+
+class Dispatcher {
+public:
+    // All references must outlive the dispatcher; `silences` may be null.
+    Dispatcher(const AlertingConfig& config, const Receivers& receivers, Outbox& outbox,
+               const SilenceStore* silences, const Clock& clock);
+
+    // Alerts from the rule engine: firing ones and resolved ones (ends_at set) are
+    // taken, newer versions replacing older ones by fingerprint; pending ones are ignored.
+    void put(const std::vector<Alert>& alerts);
+    // Flushes every group whose time has come. Call it often (about once a second).
+    void tick();
+
+    std::size_t group_count() const;
+
+private:
+    struct Group {
+        const Route* route = nullptr;
+        metrics::Labels labels;
+        std::map<std::string, Alert> alerts;  // by fingerprint
+        SystemTime next_flush;
+        bool flushed = false;
+    };
+
+    void flush(const std::string& key, Group& group, SystemTime now);
+
+    const AlertingConfig& config_;
+    const Receivers& receivers_;
+    Outbox& outbox_;
+    const SilenceStore* silences_;
+    const Clock& clock_;
+    Router router_;
+    mutable std::mutex mu_;
+    std::map<std::string, Group> groups_;  // by group key
+};
+
+}  // namespace cargomon::alerts

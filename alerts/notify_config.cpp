@@ -1,0 +1,518 @@
+#include "alerts/notify_config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace cargomon::alerts {
+namespace {
+
+std::string quoted(std::string_view text) {
+    std::string out = "\"";
+    for (char c : text) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return s;
+}
+
+bool is_label_name(std::string_view name) {
+    if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+    return std::all_of(name.begin(), name.end(),
+                       [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+// Collects positioned errors so one pass reports everything wrong with the section.
+class Reader {
+public:
+    Reader(std::string_view file, const EnvLookup& env) : file_(file), env_(env) {}
+
+    void error(const YAML::Node& at, const std::string& message) {
+        const YAML::Mark mark = at.Mark();
+        if (mark.is_null()) {
+            errors_.push_back(file_ + ": " + message);
+        } else {
+            errors_.push_back(file_ + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1) +
+                              ": " + message);
+        }
+    }
+    std::vector<std::string> take_errors() { return std::move(errors_); }
+    bool ok() const { return errors_.empty(); }
+
+    bool check_map(const YAML::Node& node, std::initializer_list<std::string_view> allowed, std::string_view where) {
+        if (!node.IsMap()) {
+            error(node, std::string("expected a mapping ") + std::string(where));
+            return false;
+        }
+        std::set<std::string> seen;
+        for (const auto& kv : node) {
+            const std::string key = kv.first.Scalar();
+            if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+                error(kv.first, "unknown key " + quoted(key) + " " + std::string(where));
+            } else if (!seen.insert(key).second) {
+                error(kv.first, "duplicate key " + quoted(key) + " " + std::string(where));
+            }
+        }
+        return true;
+    }
+
+    // The expanded text of a scalar. Messages never quote the value: it may be a secret.
+    std::optional<std::string> string(const YAML::Node& node, std::string_view name) {
+        if (!node.IsScalar()) {
+            error(node, std::string(name) + ": expected a string");
+            return std::nullopt;
+        }
+        return expand(node, node.Scalar(), name);
+    }
+
+    // `name` or `name_file` (whose content, trailing newline removed, is the value).
+    std::optional<std::string> secret(const YAML::Node& parent, const std::string& name, bool required) {
+        const YAML::Node direct = parent[name];
+        const YAML::Node file = parent[name + "_file"];
+        if (direct && file) {
+            error(file, "set either " + name + " or " + name + "_file, not both");
+            return std::nullopt;
+        }
+        if (direct) return string(direct, name);
+        if (file) {
+            std::optional<std::string> path = string(file, name + "_file");
+            if (!path) return std::nullopt;
+            std::ifstream in(*path, std::ios::binary);
+            if (!in) {
+                error(file, name + "_file: cannot read " + quoted(*path));
+                return std::nullopt;
+            }
+            std::stringstream content;
+            content << in.rdbuf();
+            std::string value = content.str();
+            while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+            return value;
+        }
+        if (required) error(parent, "missing " + name + " (or " + name + "_file)");
+        return std::string();
+    }
+
+    std::optional<Millis> duration(const YAML::Node& node, std::string_view name, bool positive) {
+        if (!node.IsScalar()) {
+            error(node, std::string(name) + ": expected a duration like 30s or 5m");
+            return std::nullopt;
+        }
+        std::string why;
+        std::optional<Millis> d = parse_duration(node.Scalar(), &why);
+        if (!d) {
+            error(node, std::string(name) + ": " + quoted(node.Scalar()) + " is not a duration (" + why + ")");
+        } else if (positive && d->count() <= 0) {
+            error(node, std::string(name) + " must be greater than 0");
+            return std::nullopt;
+        }
+        return d;
+    }
+
+    std::optional<bool> boolean(const YAML::Node& node, std::string_view name) {
+        bool value = false;
+        if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
+            error(node, std::string(name) + ": expected true or false");
+            return std::nullopt;
+        }
+        return value;
+    }
+
+    std::optional<std::vector<YAML::Node>> list(const YAML::Node& node, std::string_view name) {
+        if (!node.IsSequence()) {
+            error(node, std::string(name) + ": expected a list");
+            return std::nullopt;
+        }
+        return std::vector<YAML::Node>(node.begin(), node.end());
+    }
+
+private:
+    std::optional<std::string> expand(const YAML::Node& at, std::string_view text, std::string_view name) {
+        std::string out;
+        std::size_t pos = 0;
+        while (pos < text.size()) {
+            std::size_t dollar = text.find("${", pos);
+            if (dollar == std::string_view::npos) {
+                out.append(text.substr(pos));
+                break;
+            }
+            out.append(text.substr(pos, dollar - pos));
+            std::size_t close = text.find('}', dollar);
+            if (close == std::string_view::npos) {
+                error(at, std::string(name) + ": unterminated \"${\"");
+                return std::nullopt;
+            }
+            std::string_view inside = text.substr(dollar + 2, close - dollar - 2);
+            std::size_t sep = inside.find(":-");
+            std::string var(inside.substr(0, sep));
+            std::optional<std::string> value = env_(var);
+            if (sep != std::string_view::npos && (!value || value->empty())) value = std::string(inside.substr(sep + 2));
+            if (!value) {
+                error(at, std::string(name) + ": environment variable " + quoted(var) + " is not set");
+                return std::nullopt;
+            }
+            out += *value;
+            pos = close + 1;
+        }
+        return out;
+    }
+
+    std::string file_;
+    const EnvLookup& env_;
+    std::vector<std::string> errors_;
+};
+
+bool valid_url(std::string_view url) {
+    return (url.starts_with("http://") && url.size() > 7) || (url.starts_with("https://") && url.size() > 8);
+}
+
+std::optional<HttpOptions> read_http(Reader& r, const YAML::Node& node, const std::string& url_key) {
+    HttpOptions http;
+    std::optional<std::string> url = r.secret(node, url_key, true);
+    if (!url) return std::nullopt;
+    if (!url->empty() && !valid_url(*url)) {
+        // The URL may carry a token (Slack's do), so it is not quoted.
+        r.error(node[url_key] ? node[url_key] : node[url_key + "_file"], url_key + ": expected an http:// or https:// URL");
+    }
+    http.url = *url;
+    if (const YAML::Node headers = node["headers"]) {
+        if (!headers.IsMap()) {
+            r.error(headers, "headers: expected a mapping of header names to values");
+        } else {
+            for (const auto& kv : headers) {
+                const std::string name = kv.first.Scalar();
+                bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+                });
+                if (!token) r.error(kv.first, "headers: " + quoted(name) + " is not a valid header name");
+                std::optional<std::string> value = r.string(kv.second, "header " + name);
+                if (value && value->find_first_of("\r\n") != std::string::npos) {
+                    r.error(kv.second, "header " + name + ": value must be one line");
+                } else if (token && value) {
+                    http.headers[name] = *value;
+                }
+            }
+        }
+    }
+    if (std::optional<std::string> token = r.secret(node, "bearer_token", false)) http.bearer_token = *token;
+    if (const YAML::Node auth = node["basic_auth"]) {
+        if (r.check_map(auth, {"username", "password", "password_file"}, "in basic_auth")) {
+            BasicAuth basic;
+            if (auth["username"]) basic.username = r.string(auth["username"], "username").value_or("");
+            else r.error(auth, "basic_auth: missing username");
+            basic.password = r.secret(auth, "password", true).value_or("");
+            http.basic_auth = basic;
+        }
+    }
+    if (!http.bearer_token.empty() && http.basic_auth) {
+        r.error(node["basic_auth"], "set either bearer_token or basic_auth, not both");
+    }
+    if (const YAML::Node t = node["timeout"]) {
+        if (auto d = r.duration(t, "timeout", true)) http.timeout = *d;
+    }
+    return http;
+}
+
+std::optional<IntegrationSpec> read_integration(Reader& r, const YAML::Node& node, std::string_view kind) {
+    IntegrationSpec spec;
+    const std::string where = "in " + std::string(kind);
+    if (kind == "webhook_configs") {
+        if (!r.check_map(node, {"url", "url_file", "send_resolved", "headers", "bearer_token", "bearer_token_file",
+                                "basic_auth", "timeout", "hmac_secret", "hmac_secret_file", "max_alerts"},
+                         where)) {
+            return std::nullopt;
+        }
+        WebhookConfig webhook;
+        if (auto http = read_http(r, node, "url")) webhook.http = *http;
+        webhook.hmac_secret = r.secret(node, "hmac_secret", false).value_or("");
+        if (const YAML::Node max = node["max_alerts"]) {
+            long long n = -1;
+            if (!max.IsScalar() || !YAML::convert<long long>::decode(max, n) || n < 0) {
+                r.error(max, "max_alerts: expected a whole number >= 0");
+            } else {
+                webhook.max_alerts = static_cast<std::size_t>(n);
+            }
+        }
+        spec.config = webhook;
+    } else if (kind == "slack_configs") {
+        if (!r.check_map(node, {"api_url", "api_url_file", "send_resolved", "channel", "timeout"}, where)) {
+            return std::nullopt;
+        }
+        SlackConfig slack;
+        if (auto http = read_http(r, node, "api_url")) slack.http = *http;
+        if (node["channel"]) slack.channel = r.string(node["channel"], "channel").value_or("");
+        spec.config = slack;
+    } else {
+        if (!r.check_map(node, {"url", "send_resolved", "headers", "bearer_token", "bearer_token_file", "basic_auth",
+                                "timeout"},
+                         where)) {
+            return std::nullopt;
+        }
+        AlertmanagerConfig am;
+        if (auto http = read_http(r, node, "url")) am.http = *http;
+        while (am.http.url.ends_with('/')) am.http.url.pop_back();
+        spec.config = am;
+    }
+    if (const YAML::Node sr = node["send_resolved"]) spec.send_resolved = r.boolean(sr, "send_resolved").value_or(true);
+    return spec;
+}
+
+std::optional<ReceiverConfig> read_receiver(Reader& r, const YAML::Node& node) {
+    if (!r.check_map(node, {"name", "webhook_configs", "slack_configs", "alertmanager_configs"}, "in a receiver")) {
+        return std::nullopt;
+    }
+    ReceiverConfig receiver;
+    if (!node["name"]) {
+        r.error(node, "receiver without a name");
+    } else {
+        receiver.name = r.string(node["name"], "name").value_or("");
+        if (receiver.name.empty()) r.error(node["name"], "receiver name must not be empty");
+    }
+    for (std::string_view kind : {"webhook_configs", "slack_configs", "alertmanager_configs"}) {
+        const YAML::Node list = node[std::string(kind)];
+        if (!list) continue;
+        auto items = r.list(list, kind);
+        if (!items) continue;
+        for (const YAML::Node& item : *items) {
+            if (auto spec = read_integration(r, item, kind)) receiver.integrations.push_back(std::move(*spec));
+        }
+    }
+    return receiver;
+}
+
+void read_route(Reader& r, const YAML::Node& node, Route& route, bool root) {
+    if (!r.check_map(node, {"receiver", "matchers", "group_by", "group_wait", "group_interval", "repeat_interval",
+                            "continue", "routes"},
+                     root ? "in route" : "in a child route")) {
+        return;
+    }
+    if (const YAML::Node n = node["receiver"]) route.receiver = r.string(n, "receiver").value_or("");
+    if (const YAML::Node n = node["matchers"]) {
+        if (root) r.error(n, "the root route must not have matchers: it receives every alert");
+        if (auto items = r.list(n, "matchers")) {
+            for (const YAML::Node& item : *items) {
+                std::optional<std::string> text = r.string(item, "matcher");
+                if (!text) continue;
+                auto parsed = parse_matcher(*text);
+                if (auto* m = std::get_if<Matcher>(&parsed)) {
+                    route.matchers.push_back(std::move(*m));
+                } else {
+                    r.error(item, std::get<std::string>(parsed));
+                }
+            }
+        }
+    }
+    if (const YAML::Node n = node["group_by"]) {
+        route.group_by.clear();
+        route.group_by_all = false;
+        if (auto items = r.list(n, "group_by")) {
+            for (const YAML::Node& item : *items) {
+                std::string label = item.IsScalar() ? item.Scalar() : "";
+                if (label == "...") {
+                    route.group_by_all = true;
+                } else if (!is_label_name(label)) {
+                    r.error(item, "group_by: " + quoted(label) + " is not a label name");
+                } else {
+                    route.group_by.push_back(label);
+                }
+            }
+            if (route.group_by_all && !route.group_by.empty()) {
+                r.error(n, "group_by: '...' groups by all labels and cannot be combined with label names");
+            }
+            std::sort(route.group_by.begin(), route.group_by.end());
+            route.group_by.erase(std::unique(route.group_by.begin(), route.group_by.end()), route.group_by.end());
+        }
+    }
+    if (const YAML::Node n = node["group_wait"]) route.group_wait = r.duration(n, "group_wait", false).value_or(route.group_wait);
+    if (const YAML::Node n = node["group_interval"]) {
+        route.group_interval = r.duration(n, "group_interval", true).value_or(route.group_interval);
+    }
+    if (const YAML::Node n = node["repeat_interval"]) {
+        route.repeat_interval = r.duration(n, "repeat_interval", true).value_or(route.repeat_interval);
+    }
+    if (const YAML::Node n = node["continue"]) {
+        if (root) r.error(n, "the root route cannot have continue");
+        route.continue_matching = r.boolean(n, "continue").value_or(false);
+    }
+    std::string matchers = "{";
+    for (std::size_t i = 0; i < route.matchers.size(); ++i) {
+        matchers += (i ? "," : "") + route.matchers[i].to_string();
+    }
+    matchers += "}";
+    route.key = root ? matchers : route.key + "/" + matchers;
+    if (const YAML::Node n = node["routes"]) {
+        auto items = r.list(n, "routes");
+        if (!items) return;
+        for (std::size_t i = 0; i < items->size(); ++i) {
+            Route child;
+            child.receiver = route.receiver;
+            child.group_by = route.group_by;
+            child.group_by_all = route.group_by_all;
+            child.group_wait = route.group_wait;
+            child.group_interval = route.group_interval;
+            child.repeat_interval = route.repeat_interval;
+            child.key = route.key;
+            read_route(r, (*items)[i], child, false);
+            child.key += "/" + std::to_string(i);
+            route.routes.push_back(std::move(child));
+        }
+    }
+}
+
+// An inherited receiver is reported once, where it is written.
+void check_receivers_exist(Reader& r, const YAML::Node& node, const Route& route, const AlertingConfig& config,
+                           bool root) {
+    const YAML::Node at = node["receiver"] ? node["receiver"] : node;
+    const bool own = root || node["receiver"];
+    if (own && route.receiver.empty()) {
+        r.error(at, "route has no receiver (set one here or on a parent route)");
+    } else if (own && !config.receiver(route.receiver)) {
+        r.error(at, "route uses undefined receiver " + quoted(route.receiver));
+    }
+    const YAML::Node children = node["routes"];
+    for (std::size_t i = 0; i < route.routes.size(); ++i) {
+        check_receivers_exist(r, children[i], route.routes[i], config, false);
+    }
+}
+
+void read_delivery(Reader& r, const YAML::Node& node, DeliveryOptions& delivery) {
+    if (!r.check_map(node, {"max_age", "min_backoff", "max_backoff"}, "in delivery")) return;
+    if (const YAML::Node n = node["max_age"]) delivery.max_age = r.duration(n, "max_age", true).value_or(delivery.max_age);
+    if (const YAML::Node n = node["min_backoff"]) {
+        delivery.min_backoff = r.duration(n, "min_backoff", true).value_or(delivery.min_backoff);
+    }
+    if (const YAML::Node n = node["max_backoff"]) {
+        delivery.max_backoff = r.duration(n, "max_backoff", true).value_or(delivery.max_backoff);
+    }
+    if (delivery.max_backoff < delivery.min_backoff) r.error(node, "delivery: max_backoff is below min_backoff");
+}
+
+}  // namespace
+
+bool Matcher::matches(const metrics::Labels& labels) const {
+    std::string_view have;  // a missing label matches as the empty string, as in Alertmanager
+    for (const auto& [k, v] : labels) {
+        if (k == name) {
+            have = v;
+            break;
+        }
+    }
+    switch (op) {
+        case Op::equal: return have == value;
+        case Op::not_equal: return have != value;
+        case Op::regex: return std::regex_match(have.begin(), have.end(), *re);
+        case Op::not_regex: return !std::regex_match(have.begin(), have.end(), *re);
+    }
+    return false;
+}
+
+std::string Matcher::to_string() const {
+    static constexpr std::string_view ops[] = {"=", "!=", "=~", "!~"};
+    return name + std::string(ops[static_cast<int>(op)]) + quoted(value);
+}
+
+std::variant<Matcher, std::string> make_matcher(std::string name, Matcher::Op op, std::string value) {
+    if (!is_label_name(name)) return "matcher: " + quoted(name) + " is not a label name";
+    Matcher m{.name = std::move(name), .op = op, .value = std::move(value)};
+    if (op == Matcher::Op::regex || op == Matcher::Op::not_regex) {
+        try {
+            m.re = std::make_shared<const std::regex>(m.value, std::regex::ECMAScript);
+        } catch (const std::regex_error& e) {
+            return "matcher " + quoted(m.name) + ": bad regex " + quoted(m.value) + ": " + e.what();
+        }
+    }
+    return m;
+}
+
+std::variant<Matcher, std::string> parse_matcher(std::string_view text) {
+    std::string_view s = trim(text);
+    std::size_t i = 0;
+    while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_')) ++i;
+    std::string name(s.substr(0, i));
+    std::string_view rest = trim(s.substr(i));
+    Matcher::Op op;
+    if (rest.starts_with("=~")) op = Matcher::Op::regex;
+    else if (rest.starts_with("!~")) op = Matcher::Op::not_regex;
+    else if (rest.starts_with("!=")) op = Matcher::Op::not_equal;
+    else if (rest.starts_with("=")) op = Matcher::Op::equal;
+    else return "matcher " + quoted(text) + ": expected name, then =, !=, =~ or !~, then a value";
+    rest = trim(rest.substr(op == Matcher::Op::equal ? 1 : 2));
+    std::string value;
+    if (rest.starts_with('"')) {
+        std::size_t j = 1;
+        for (; j < rest.size() && rest[j] != '"'; ++j) {
+            if (rest[j] == '\\' && j + 1 < rest.size()) {
+                ++j;
+                value += rest[j] == 'n' ? '\n' : rest[j];
+            } else {
+                value += rest[j];
+            }
+        }
+        if (j + 1 != rest.size()) return "matcher " + quoted(text) + ": unterminated quote or text after the value";
+    } else {
+        value = std::string(rest);
+    }
+    return make_matcher(std::move(name), op, std::move(value));
+}
+
+bool matches_all(const std::vector<Matcher>& matchers, const metrics::Labels& labels) {
+    return std::all_of(matchers.begin(), matchers.end(), [&](const Matcher& m) { return m.matches(labels); });
+}
+
+const ReceiverConfig* AlertingConfig::receiver(std::string_view name) const {
+    for (const ReceiverConfig& r : receivers) {
+        if (r.name == name) return &r;
+    }
+    return nullptr;
+}
+
+std::optional<std::string> process_env(const std::string& name) {
+    const char* value = std::getenv(name.c_str());
+    if (!value) return std::nullopt;
+    return std::string(value);
+}
+
+std::variant<AlertingConfig, std::vector<std::string>> parse_alerting(const YAML::Node& node,
+                                                                     std::string_view file_name,
+                                                                     const EnvLookup& env) {
+    Reader r(file_name, env);
+    AlertingConfig config;
+    if (!r.check_map(node, {"external_url", "route", "receivers", "delivery"}, "in alerting")) return r.take_errors();
+    if (const YAML::Node n = node["external_url"]) config.external_url = r.string(n, "external_url").value_or("");
+    if (const YAML::Node n = node["delivery"]) read_delivery(r, n, config.delivery);
+    if (const YAML::Node n = node["receivers"]) {
+        if (auto items = r.list(n, "receivers")) {
+            for (const YAML::Node& item : *items) {
+                auto receiver = read_receiver(r, item);
+                if (!receiver) continue;
+                if (!receiver->name.empty() && config.receiver(receiver->name)) {
+                    r.error(item["name"], "duplicate receiver name " + quoted(receiver->name));
+                }
+                config.receivers.push_back(std::move(*receiver));
+            }
+        }
+    }
+    const YAML::Node route = node["route"];
+    if (!route) {
+        r.error(node, "alerting: missing route");
+    } else {
+        read_route(r, route, config.route, true);
+        if (route.IsMap()) check_receivers_exist(r, route, config.route, config, true);
+    }
+    if (!r.ok()) return r.take_errors();
+    return config;
+}
+
+}  // namespace cargomon::alerts

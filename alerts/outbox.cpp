@@ -1,0 +1,242 @@
+#include "alerts/outbox.h"
+
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <random>
+#include <sstream>
+
+#include "alerts/notify_sqlite.h"
+
+namespace cargomon::alerts {
+namespace {
+
+using detail::Statement;
+
+std::int64_t to_ms(SystemTime t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+SystemTime from_ms(std::int64_t ms) { return SystemTime{std::chrono::milliseconds{ms}}; }
+
+std::string join(const std::set<std::string>& items) {
+    std::string out;
+    for (const std::string& s : items) out += s + "\n";
+    return out;
+}
+
+std::set<std::string> split(const std::string& text) {
+    std::set<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty()) out.insert(line);
+    }
+    return out;
+}
+
+constexpr std::string_view state_names[] = {"pending", "delivered", "failed", "dropped"};
+
+OutboxItem read_item(const Statement& s) {
+    return OutboxItem{.id = s.int64(0),
+                      .receiver = s.text(1),
+                      .integration = static_cast<std::size_t>(s.int64(2)),
+                      .idempotency_key = s.text(3),
+                      .body = s.text(4),
+                      .created_at = from_ms(s.int64(5)),
+                      .attempts = static_cast<int>(s.int64(6))};
+}
+
+constexpr std::string_view kItemColumns = "id, receiver, integration, idempotency_key, body, created_at, attempts";
+
+}  // namespace
+
+Outbox::Outbox(const std::string& path, const Clock& clock, DeliveryOptions options)
+    : clock_(clock), options_(options), db_(std::make_unique<detail::Database>(path)) {
+    db_->exec(R"(
+        CREATE TABLE IF NOT EXISTS notify_log (
+            receiver TEXT NOT NULL, integration INTEGER NOT NULL, group_key TEXT NOT NULL,
+            firing TEXT NOT NULL, resolved TEXT NOT NULL, sent_at INTEGER NOT NULL, sequence INTEGER NOT NULL,
+            PRIMARY KEY (receiver, integration, group_key));
+        CREATE TABLE IF NOT EXISTS outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            receiver TEXT NOT NULL, integration INTEGER NOT NULL,
+            idempotency_key TEXT NOT NULL UNIQUE, body TEXT NOT NULL,
+            state TEXT NOT NULL, created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL, finished_at INTEGER, last_error TEXT);
+        CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_at);
+    )");
+}
+
+Outbox::~Outbox() = default;
+
+std::string Outbox::idempotency_key(const NotifyLogEntry& e) {
+    std::string text = e.receiver + '\0' + std::to_string(e.integration) + '\0' + e.group_key + '\0';
+    for (const std::string& fp : e.firing) text += "firing:" + fp + '\0';
+    for (const std::string& fp : e.resolved) text += "resolved:" + fp + '\0';
+    text += std::to_string(e.sequence);
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (int i = 0; i < 16; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 0xF];
+    }
+    return out;
+}
+
+std::optional<NotifyLogEntry> Outbox::last_notified(const std::string& receiver, std::size_t integration,
+                                                    const std::string& group_key) const {
+    std::lock_guard lock(mu_);
+    Statement s(db_->handle(),
+                "SELECT firing, resolved, sent_at, sequence FROM notify_log "
+                "WHERE receiver = ? AND integration = ? AND group_key = ?");
+    s.bind(1, receiver).bind(2, static_cast<std::int64_t>(integration)).bind(3, group_key);
+    if (!s.step()) return std::nullopt;
+    NotifyLogEntry e{.receiver = receiver,
+                     .integration = integration,
+                     .group_key = group_key,
+                     .firing = split(s.text(0)),
+                     .resolved = split(s.text(1)),
+                     .sent_at = from_ms(s.int64(2)),
+                     .sequence = s.int64(3)};
+    s.reset();
+    return e;
+}
+
+std::string Outbox::enqueue(NotifyLogEntry entry, const std::string* body) {
+    std::lock_guard lock(mu_);
+    detail::Transaction tx(*db_);
+    {
+        Statement seq(db_->handle(),
+                      "SELECT sequence FROM notify_log WHERE receiver = ? AND integration = ? AND group_key = ?");
+        seq.bind(1, entry.receiver).bind(2, static_cast<std::int64_t>(entry.integration)).bind(3, entry.group_key);
+        entry.sequence = seq.step() ? seq.int64(0) + 1 : 1;
+        seq.reset();
+    }
+    Statement log(db_->handle(),
+                  "INSERT OR REPLACE INTO notify_log (receiver, integration, group_key, firing, resolved, sent_at, "
+                  "sequence) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    log.bind(1, entry.receiver)
+        .bind(2, static_cast<std::int64_t>(entry.integration))
+        .bind(3, entry.group_key)
+        .bind(4, join(entry.firing))
+        .bind(5, join(entry.resolved))
+        .bind(6, to_ms(entry.sent_at))
+        .bind(7, entry.sequence);
+    log.run();
+    std::string key;
+    if (body) {
+        key = idempotency_key(entry);
+        const std::int64_t now = to_ms(clock_.now());
+        Statement add(db_->handle(),
+                      "INSERT INTO outbox (receiver, integration, idempotency_key, body, state, created_at, "
+                      "next_attempt_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)");
+        add.bind(1, entry.receiver)
+            .bind(2, static_cast<std::int64_t>(entry.integration))
+            .bind(3, key)
+            .bind(4, *body)
+            .bind(5, now)
+            .bind(6, now);
+        add.run();
+    }
+    tx.commit();
+    return key;
+}
+
+std::vector<OutboxItem> Outbox::due(std::size_t limit) const {
+    std::lock_guard lock(mu_);
+    Statement s(db_->handle(), "SELECT " + std::string(kItemColumns) +
+                                   " FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?");
+    s.bind(1, to_ms(clock_.now())).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<OutboxItem> items;
+    while (s.step()) items.push_back(read_item(s));
+    return items;
+}
+
+std::vector<OutboxItem> Outbox::expired() const {
+    std::lock_guard lock(mu_);
+    Statement s(db_->handle(),
+                "SELECT " + std::string(kItemColumns) + " FROM outbox WHERE state = 'pending' AND created_at <= ?");
+    s.bind(1, to_ms(clock_.now() - options_.max_age));
+    std::vector<OutboxItem> items;
+    while (s.step()) items.push_back(read_item(s));
+    return items;
+}
+
+void Outbox::mark(std::int64_t id, OutboxState state, const std::string& error) {
+    std::lock_guard lock(mu_);
+    Statement s(db_->handle(),
+                "UPDATE outbox SET state = ?, finished_at = ?, attempts = attempts + ?, last_error = ? WHERE id = ?");
+    s.bind(1, state_names[static_cast<int>(state)])
+        .bind(2, to_ms(clock_.now()))
+        .bind(3, std::int64_t{state == OutboxState::dropped ? 0 : 1})
+        .bind(4, error)
+        .bind(5, id);
+    s.run();
+}
+
+void Outbox::retry_later(const OutboxItem& item, const std::string& error) {
+    // Exponential backoff with "equal jitter": somewhere in the upper half of the step,
+    // so receivers coming back are not hit by every sender at once.
+    thread_local std::mt19937 rng{std::random_device{}()};
+    const int exponent = std::min(item.attempts, 30);
+    double step = static_cast<double>(options_.min_backoff.count()) * static_cast<double>(1LL << exponent);
+    step = std::min(step, static_cast<double>(options_.max_backoff.count()));
+    const auto delay = std::chrono::milliseconds{
+        static_cast<std::int64_t>(std::uniform_real_distribution<double>(step / 2, step)(rng))};
+
+    std::lock_guard lock(mu_);
+    Statement s(db_->handle(),
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?");
+    s.bind(1, to_ms(clock_.now() + delay)).bind(2, error).bind(3, item.id);
+    s.run();
+}
+
+OutboxState Outbox::state(const std::string& idempotency_key) const {
+    std::lock_guard lock(mu_);
+    Statement s(db_->handle(), "SELECT state FROM outbox WHERE idempotency_key = ?");
+    s.bind(1, idempotency_key);
+    if (!s.step()) throw std::runtime_error("no outbox item with that idempotency key");
+    const std::string name = s.text(0);
+    s.reset();
+    auto it = std::find(std::begin(state_names), std::end(state_names), name);
+    return static_cast<OutboxState>(it - std::begin(state_names));
+}
+
+std::size_t Outbox::pending_count() const {
+    std::lock_guard lock(mu_);
+    Statement s(db_->handle(), "SELECT COUNT(*) FROM outbox WHERE state = 'pending'");
+    s.step();
+    auto n = static_cast<std::size_t>(s.int64(0));
+    s.reset();
+    return n;
+}
+
+std::optional<SystemTime> Outbox::oldest_pending() const {
+    std::lock_guard lock(mu_);
+    Statement s(db_->handle(), "SELECT MIN(created_at) FROM outbox WHERE state = 'pending'");
+    s.step();
+    std::optional<SystemTime> t;
+    if (!s.is_null(0)) t = from_ms(s.int64(0));
+    s.reset();
+    return t;
+}
+
+std::optional<SystemTime> Outbox::next_attempt() const {
+    std::lock_guard lock(mu_);
+    Statement s(db_->handle(), "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'");
+    s.step();
+    std::optional<SystemTime> t;
+    if (!s.is_null(0)) t = from_ms(s.int64(0));
+    s.reset();
+    return t;
+}
+
+void Outbox::prune() {
+    std::lock_guard lock(mu_);
+    Statement s(db_->handle(), "DELETE FROM outbox WHERE state != 'pending' AND finished_at <= ?");
+    s.bind(1, to_ms(clock_.now() - options_.max_age));
+    s.run();
+}
+
+}  // namespace cargomon::alerts

@@ -1,0 +1,24 @@
+#include "alerts/router.h"
+
+namespace cargomon::alerts {
+namespace {
+
+void walk(const Route& route, const metrics::Labels& labels, std::vector<const Route*>& out) {
+    const std::size_t before = out.size();
+    for (const Route& child : route.routes) {
+        if (!matches_all(child.matchers, labels)) continue;
+        walk(child, labels, out);
+        if (!child.continue_matching) break;
+    }
+    if (out.size() == before) out.push_back(&route);
+}
+
+}  // namespace
+
+std::vector<const Route*> Router::match(const metrics::Labels& labels) const {
+    std::vector<const Route*> out;
+    walk(root_, labels, out);
+    return out;
+}
+
+}  // namespace cargomon::alerts

@@ -1,0 +1,21 @@
+#pragma once
+// The route tree walk, as Alertmanager does it: an alert goes down the first matching
+// child (and on to later siblings while the matched child says `continue`); a node none
+// of whose children match takes the alert itself.
+#include <vector>
+
+#include "alerts/notify_config.h"
+
+namespace cargomon::alerts {
+
+class Router {
+public:
+    explicit Router(const Route& root) : root_(root) {}
+    // The routes that handle an alert with these labels; never empty (the root catches all).
+    std::vector<const Route*> match(const metrics::Labels& labels) const;
+
+private:
+    const Route& root_;
+};
+
+}  // namespace cargomon::alerts

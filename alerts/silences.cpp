@@ -1,0 +1,275 @@
+#include "alerts/silences.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+
+#include "alerts/notify_sqlite.h"
+#include "common/timefmt.h"
+
+namespace cargomon::alerts {
+namespace {
+
+using detail::Statement;
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+std::int64_t to_ms(SystemTime t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+SystemTime from_ms(std::int64_t ms) { return SystemTime{std::chrono::milliseconds{ms}}; }
+
+std::string new_id() {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    const std::uint64_t a = rng(), b = rng();
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                  static_cast<unsigned>((a >> 16) & 0xFFFF), static_cast<unsigned>(a & 0xFFF),
+                  static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3FFF)),
+                  static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFULL));
+    return buf;
+}
+
+void write_matchers(JsonWriter& w, const std::vector<Matcher>& matchers) {
+    w.StartArray();
+    for (const Matcher& m : matchers) {
+        w.StartObject();
+        w.Key("name");
+        w.String(m.name);
+        w.Key("value");
+        w.String(m.value);
+        w.Key("isRegex");
+        w.Bool(m.op == Matcher::Op::regex || m.op == Matcher::Op::not_regex);
+        w.Key("isEqual");
+        w.Bool(m.op == Matcher::Op::equal || m.op == Matcher::Op::regex);
+        w.EndObject();
+    }
+    w.EndArray();
+}
+
+// Alertmanager's matcher objects; a missing isEqual means true, as in its API.
+std::variant<std::vector<Matcher>, std::string> read_matchers(const rapidjson::Value& v) {
+    if (!v.IsArray()) return std::string("matchers: expected a list of {name, value, isRegex, isEqual}");
+    std::vector<Matcher> out;
+    for (const auto& item : v.GetArray()) {
+        if (!item.IsObject() || !item.HasMember("name") || !item["name"].IsString() || !item.HasMember("value") ||
+            !item["value"].IsString()) {
+            return std::string("matchers: every matcher needs string name and value");
+        }
+        auto flag = [&](const char* key, bool fallback) -> std::optional<bool> {
+            if (!item.HasMember(key)) return fallback;
+            if (!item[key].IsBool()) return std::nullopt;
+            return item[key].GetBool();
+        };
+        std::optional<bool> is_regex = flag("isRegex", false), is_equal = flag("isEqual", true);
+        if (!is_regex || !is_equal) return std::string("matchers: isRegex and isEqual must be true or false");
+        Matcher::Op op = *is_regex ? (*is_equal ? Matcher::Op::regex : Matcher::Op::not_regex)
+                                   : (*is_equal ? Matcher::Op::equal : Matcher::Op::not_equal);
+        auto m = make_matcher(item["name"].GetString(), op, item["value"].GetString());
+        if (auto* error = std::get_if<std::string>(&m)) return *error;
+        out.push_back(std::get<Matcher>(std::move(m)));
+    }
+    return out;
+}
+
+std::string matchers_json(const std::vector<Matcher>& matchers) {
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    write_matchers(w, matchers);
+    return buf.GetString();
+}
+
+constexpr std::string_view state_name(SilenceState s) {
+    switch (s) {
+        case SilenceState::pending: return "pending";
+        case SilenceState::active: return "active";
+        case SilenceState::expired: return "expired";
+    }
+    return "";
+}
+
+void json_error(httplib::Response& res, int status, const std::string& message) {
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    w.Key("error");
+    w.String(message);
+    w.EndObject();
+    res.status = status;
+    res.set_content(buf.GetString(), "application/json");
+}
+
+}  // namespace
+
+SilenceStore::SilenceStore(const std::string& path, const Clock& clock, Millis retention)
+    : clock_(clock), retention_(retention), db_(std::make_unique<detail::Database>(path)) {
+    db_->exec(R"(
+        CREATE TABLE IF NOT EXISTS silences (
+            id TEXT PRIMARY KEY, matchers TEXT NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL,
+            created_by TEXT NOT NULL, comment TEXT NOT NULL))");
+    Statement s(db_->handle(), "SELECT id, matchers, starts_at, ends_at, created_by, comment FROM silences");
+    while (s.step()) {
+        rapidjson::Document doc;
+        doc.Parse(s.text(1));
+        if (doc.HasParseError()) throw std::runtime_error("silence " + s.text(0) + ": stored matchers are corrupt");
+        auto matchers = read_matchers(doc);
+        if (auto* error = std::get_if<std::string>(&matchers)) throw std::runtime_error("silence " + s.text(0) + ": " + *error);
+        silences_.push_back(Silence{.id = s.text(0),
+                                    .matchers = std::get<std::vector<Matcher>>(std::move(matchers)),
+                                    .starts_at = from_ms(s.int64(2)),
+                                    .ends_at = from_ms(s.int64(3)),
+                                    .created_by = s.text(4),
+                                    .comment = s.text(5)});
+    }
+}
+
+SilenceStore::~SilenceStore() = default;
+
+std::variant<std::string, std::string> SilenceStore::add(Silence silence) {
+    using Result = std::variant<std::string, std::string>;
+    const SystemTime now = clock_.now();
+    if (silence.matchers.empty()) return Result(std::in_place_index<1>, "a silence needs at least one matcher");
+    // A silence whose matchers all match the empty label set would silence everything.
+    if (matches_all(silence.matchers, {})) {
+        return Result(std::in_place_index<1>, "at least one matcher must not match the empty string");
+    }
+    if (silence.comment.empty()) return Result(std::in_place_index<1>, "a silence needs a comment");
+    if (silence.starts_at < now) silence.starts_at = now;
+    if (silence.ends_at <= silence.starts_at) return Result(std::in_place_index<1>, "endsAt must be after startsAt and now");
+    silence.id = new_id();
+
+    std::lock_guard lock(mu_);
+    Statement s(db_->handle(), "INSERT INTO silences VALUES (?, ?, ?, ?, ?, ?)");
+    s.bind(1, silence.id)
+        .bind(2, matchers_json(silence.matchers))
+        .bind(3, to_ms(silence.starts_at))
+        .bind(4, to_ms(silence.ends_at))
+        .bind(5, silence.created_by)
+        .bind(6, silence.comment);
+    s.run();
+    silences_.push_back(silence);
+    return Result(std::in_place_index<0>, silence.id);
+}
+
+bool SilenceStore::expire(const std::string& id) {
+    const SystemTime now = clock_.now();
+    std::lock_guard lock(mu_);
+    auto it = std::find_if(silences_.begin(), silences_.end(), [&](const Silence& s) { return s.id == id; });
+    if (it == silences_.end() || it->ends_at <= now) return false;
+    it->ends_at = now;
+    // A pending silence never started: it ends where it would have begun.
+    if (it->starts_at > now) it->starts_at = now;
+    Statement s(db_->handle(), "UPDATE silences SET starts_at = ?, ends_at = ? WHERE id = ?");
+    s.bind(1, to_ms(it->starts_at)).bind(2, to_ms(now)).bind(3, id);
+    s.run();
+    return true;
+}
+
+std::vector<Silence> SilenceStore::list() const {
+    std::lock_guard lock(mu_);
+    return silences_;
+}
+
+SilenceState SilenceStore::state(const Silence& silence) const {
+    const SystemTime now = clock_.now();
+    if (silence.ends_at <= now) return SilenceState::expired;
+    return silence.starts_at > now ? SilenceState::pending : SilenceState::active;
+}
+
+bool SilenceStore::silenced(const metrics::Labels& labels) const {
+    std::lock_guard lock(mu_);
+    return std::any_of(silences_.begin(), silences_.end(), [&](const Silence& s) {
+        return state(s) == SilenceState::active && matches_all(s.matchers, labels);
+    });
+}
+
+void SilenceStore::gc() {
+    const SystemTime cutoff = clock_.now() - retention_;
+    std::lock_guard lock(mu_);
+    Statement s(db_->handle(), "DELETE FROM silences WHERE ends_at <= ?");
+    s.bind(1, to_ms(cutoff));
+    s.run();
+    std::erase_if(silences_, [&](const Silence& x) { return x.ends_at <= cutoff; });
+}
+
+void handle_list_silences(const SilenceStore& store, const httplib::Request&, httplib::Response& res) {
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    w.StartArray();
+    for (const Silence& s : store.list()) {
+        w.StartObject();
+        w.Key("id");
+        w.String(s.id);
+        w.Key("status");
+        w.StartObject();
+        w.Key("state");
+        std::string_view state = state_name(store.state(s));
+        w.String(state.data(), static_cast<rapidjson::SizeType>(state.size()));
+        w.EndObject();
+        w.Key("matchers");
+        write_matchers(w, s.matchers);
+        w.Key("startsAt");
+        w.String(format_iso8601(s.starts_at));
+        w.Key("endsAt");
+        w.String(format_iso8601(s.ends_at));
+        w.Key("createdBy");
+        w.String(s.created_by);
+        w.Key("comment");
+        w.String(s.comment);
+        w.EndObject();
+    }
+    w.EndArray();
+    res.set_content(buf.GetString(), "application/json");
+}
+
+void handle_create_silence(SilenceStore& store, const httplib::Request& req, httplib::Response& res) {
+    rapidjson::Document doc;
+    doc.Parse(req.body);
+    if (doc.HasParseError() || !doc.IsObject()) return json_error(res, 400, "body must be a JSON object");
+    Silence silence;
+    if (!doc.HasMember("matchers")) return json_error(res, 400, "missing matchers");
+    auto matchers = read_matchers(doc["matchers"]);
+    if (auto* error = std::get_if<std::string>(&matchers)) return json_error(res, 400, *error);
+    silence.matchers = std::get<std::vector<Matcher>>(std::move(matchers));
+    auto time_field = [&](const char* key, bool required) -> std::variant<std::optional<SystemTime>, std::string> {
+        if (!doc.HasMember(key)) {
+            if (required) return "missing " + std::string(key);
+            return std::optional<SystemTime>{};
+        }
+        if (!doc[key].IsString()) return std::string(key) + ": expected an RFC 3339 timestamp";
+        auto t = parse_iso8601(doc[key].GetString());
+        if (!t) return std::string(key) + ": expected an RFC 3339 timestamp";
+        return t;
+    };
+    auto starts = time_field("startsAt", false);
+    auto ends = time_field("endsAt", true);
+    if (auto* error = std::get_if<std::string>(&starts)) return json_error(res, 400, *error);
+    if (auto* error = std::get_if<std::string>(&ends)) return json_error(res, 400, *error);
+    silence.starts_at = std::get<0>(starts).value_or(SystemTime{});
+    silence.ends_at = *std::get<0>(ends);
+    for (auto [key, field] : {std::pair{"createdBy", &silence.created_by}, std::pair{"comment", &silence.comment}}) {
+        if (!doc.HasMember(key)) continue;
+        if (!doc[key].IsString()) return json_error(res, 400, std::string(key) + ": expected a string");
+        *field = doc[key].GetString();
+    }
+    auto added = store.add(std::move(silence));
+    if (added.index() == 1) return json_error(res, 400, std::get<1>(added));
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    w.Key("silenceID");
+    w.String(std::get<0>(added));
+    w.EndObject();
+    res.set_content(buf.GetString(), "application/json");
+}
+
+void handle_delete_silence(SilenceStore& store, const httplib::Request& req, httplib::Response& res) {
+    if (req.matches.size() < 2) return json_error(res, 400, "missing silence id in the path");
+    if (!store.expire(req.matches[1].str())) return json_error(res, 404, "no active or pending silence with that id");
+    res.status = 200;
+}
+
+}  // namespace cargomon::alerts

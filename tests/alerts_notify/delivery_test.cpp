@@ -1,0 +1,303 @@
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <rapidjson/document.h>
+
+#include <set>
+
+#include "alerts/delivery.h"
+#include "alerts/dispatcher.h"
+#include "fixtures.h"
+
+namespace cargomon::alerts {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::firing_alert;
+
+// Dispatcher, outbox and delivery over one SQLite file, to a real loopback receiver.
+class DeliveryTest : public ::testing::Test {
+protected:
+    void build(const std::string& integration_yaml, const std::string& delivery_yaml = "") {
+        config = testing::config_from(R"(
+external_url: http://cargomon.test:9464
+delivery: {min_backoff: 1s, max_backoff: 30s)" + delivery_yaml + R"(}
+route: {receiver: r, group_by: [alertname], group_wait: 0s, group_interval: 1m}
+receivers:
+  - name: r
+)" + integration_yaml);
+        open();
+    }
+    // (Re)creates every object over the same file, as a restarted daemon would.
+    void open() {
+        delivery.reset();
+        dispatcher.reset();
+        outbox.reset();
+        receivers = std::make_unique<Receivers>(config);
+        outbox = std::make_unique<Outbox>(dir.file("notify.db"), clock, config.delivery);
+        dispatcher = std::make_unique<Dispatcher>(config, *receivers, *outbox, nullptr, clock);
+        registry = std::make_shared<prometheus::Registry>();
+        delivery = std::make_unique<Delivery>(*outbox, *receivers, clock, *registry);
+    }
+    std::string webhook() const { return "    webhook_configs: [{url: '" + receiver.url() + "'}]\n"; }
+    // `n` groups with one new firing alert each, decided and queued.
+    void notify(int n, const std::string& prefix = "A") {
+        std::vector<Alert> alerts;
+        for (int i = 0; i < n; ++i) alerts.push_back(firing_alert(prefix + std::to_string(i), {}, clock.now()));
+        dispatcher->put(alerts);
+        dispatcher->tick();
+    }
+    double outcome(const std::string& kind, const std::string& outcome) {
+        return testing::sample(*registry, "cargomon_notifications_total",
+                               {{"receiver", "r"}, {"integration", kind}, {"outcome", outcome}});
+    }
+    // Idempotency keys the receiver accepted (answered 2xx), with how often each came.
+    std::map<std::string, int> accepted() const {
+        std::map<std::string, int> keys;
+        for (const auto& r : receiver.received()) {
+            if (r.status / 100 == 2) ++keys[r.header("Idempotency-Key")];
+        }
+        return keys;
+    }
+
+    testing::TempDir dir;
+    testing::Receiver receiver;
+    FakeClock clock;
+    AlertingConfig config;
+    std::unique_ptr<Receivers> receivers;
+    std::unique_ptr<Outbox> outbox;
+    std::unique_ptr<Dispatcher> dispatcher;
+    std::shared_ptr<prometheus::Registry> registry;
+    std::unique_ptr<Delivery> delivery;
+};
+
+TEST_F(DeliveryTest, ReceiverDownThenUpGetsEveryNotificationExactlyOnce) {
+    build(webhook());
+    notify(20);
+    EXPECT_EQ(delivery->run_due(), 20u);  // connection refused
+    EXPECT_EQ(outcome("webhook", "retried"), 20);
+    EXPECT_EQ(testing::sample(*registry, "cargomon_notification_outbox_length"), 20);
+    for (int i = 0; i < 5; ++i) {  // several minutes down
+        clock.advance(1min);
+        delivery->run_due();
+    }
+    receiver.answer(503);
+    receiver.start();
+    clock.advance(1min);
+    delivery->run_due();
+    EXPECT_TRUE(accepted().empty());
+    EXPECT_GE(receiver.received().size(), 20u);
+
+    receiver.answer(200);
+    clock.advance(1min);
+    EXPECT_EQ(delivery->run_due(), 20u);
+    auto keys = accepted();
+    EXPECT_EQ(keys.size(), 20u);
+    for (const auto& [key, times] : keys) EXPECT_EQ(times, 1) << key;
+    EXPECT_EQ(outcome("webhook", "delivered"), 20);
+    EXPECT_EQ(testing::sample(*registry, "cargomon_notification_outbox_length"), 0);
+    clock.advance(1h);
+    EXPECT_EQ(delivery->run_due(), 0u);
+}
+
+TEST_F(DeliveryTest, ARestartNeitherLosesNorRepeats) {
+    build(webhook());
+    receiver.start();
+    notify(3, "early");
+    delivery->run_due();
+    ASSERT_EQ(accepted().size(), 3u);
+
+    receiver.stop();
+    notify(5, "late");
+    delivery->run_due();
+    open();  // "kill": every object gone, only the file remains
+    receiver.start();
+    clock.advance(1min);
+    dispatcher->put({firing_alert("early0", {}, clock.now() - 2min)});  // re-sent by the rule engine
+    dispatcher->tick();
+    delivery->run_due();
+    auto keys = accepted();
+    EXPECT_EQ(keys.size(), 8u);
+    for (const auto& [key, times] : keys) EXPECT_EQ(times, 1) << key;
+}
+
+TEST_F(DeliveryTest, ClientErrorsAreNotRetriedButTooManyRequestsIs) {
+    build(webhook());
+    receiver.start();
+    receiver.answer(400);
+    notify(1, "bad");
+    delivery->run_due();
+    EXPECT_EQ(outcome("webhook", "failed"), 1);
+    receiver.answer(429);
+    notify(1, "busy");
+    delivery->run_due();
+    EXPECT_EQ(outcome("webhook", "retried"), 1);
+    receiver.answer(200);
+    clock.advance(2min);
+    delivery->run_due();
+    EXPECT_EQ(receiver.received().size(), 3u);  // 400 once, 429 once, then 200 for "busy" only
+    EXPECT_EQ(outcome("webhook", "delivered"), 1);
+}
+
+TEST_F(DeliveryTest, NotificationsOlderThanMaxAgeAreDropped) {
+    build(webhook(), ", max_age: 10m");
+    notify(2);
+    for (int i = 0; i < 12; ++i) {
+        delivery->run_due();
+        clock.advance(1min);
+    }
+    delivery->run_due();
+    EXPECT_EQ(outcome("webhook", "dropped"), 2);
+    EXPECT_EQ(outbox->pending_count(), 0u);
+    receiver.start();
+    clock.advance(1h);
+    delivery->run_due();
+    EXPECT_TRUE(receiver.received().empty());
+}
+
+std::string hmac_hex(const std::string& key, const std::string& text) {
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(text.data()),
+         text.size(), mac, &len);
+    std::string hex;
+    char buf[3];
+    for (unsigned i = 0; i < len; ++i) {
+        std::snprintf(buf, sizeof buf, "%02x", mac[i]);
+        hex += buf;
+    }
+    return hex;
+}
+
+std::set<std::string> keys_of(const rapidjson::Value& object) {
+    std::set<std::string> keys;
+    for (const auto& m : object.GetObject()) keys.insert(m.name.GetString());
+    return keys;
+}
+
+TEST_F(DeliveryTest, WebhookBodyIsAlertmanagerV4AndSigned) {
+    build("    webhook_configs: [{url: '" + receiver.url() +
+          "', hmac_secret: k3y, bearer_token: tok, headers: {X-Team: ops}, max_alerts: 2}]\n");
+    receiver.start();
+    std::vector<Alert> alerts;
+    for (const char* node : {"a", "b", "c"}) alerts.push_back(firing_alert("Slow", {{"node", node}, {"severity", "page"}}, clock.now()));
+    dispatcher->put(alerts);
+    dispatcher->tick();
+    delivery->run_due();
+    ASSERT_EQ(receiver.received().size(), 1u);
+    const testing::Received got = receiver.received()[0];
+    EXPECT_EQ(got.header("Authorization"), "Bearer tok");
+    EXPECT_EQ(got.header("X-Team"), "ops");
+    EXPECT_EQ(got.header("Content-Type"), "application/json");
+
+    const std::string sig = got.header("X-Cargomon-Signature");
+    const std::size_t comma = sig.find(",v1=");
+    ASSERT_TRUE(sig.starts_with("t=") && comma != std::string::npos) << sig;
+    const std::string t = sig.substr(2, comma - 2);
+    EXPECT_EQ(t, std::to_string(std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count()));
+    EXPECT_EQ(sig.substr(comma + 4), hmac_hex("k3y", t + "." + got.body));
+    EXPECT_NE(sig.substr(comma + 4), hmac_hex("other", t + "." + got.body));
+
+    rapidjson::Document body;
+    body.Parse(got.body);
+    ASSERT_FALSE(body.HasParseError());
+    EXPECT_EQ(keys_of(body), (std::set<std::string>{"version", "groupKey", "truncatedAlerts", "status", "receiver",
+                                                    "groupLabels", "commonLabels", "commonAnnotations", "externalURL",
+                                                    "alerts"}));
+    EXPECT_STREQ(body["version"].GetString(), "4");
+    EXPECT_STREQ(body["status"].GetString(), "firing");
+    EXPECT_STREQ(body["receiver"].GetString(), "r");
+    EXPECT_STREQ(body["externalURL"].GetString(), "http://cargomon.test:9464");
+    EXPECT_STREQ(body["groupKey"].GetString(), "{}:{alertname=\"Slow\"}");
+    EXPECT_EQ(body["truncatedAlerts"].GetInt(), 1);
+    EXPECT_EQ(keys_of(body["groupLabels"]), std::set<std::string>{"alertname"});
+    EXPECT_EQ(keys_of(body["commonLabels"]), (std::set<std::string>{"alertname", "severity"}));
+    ASSERT_EQ(body["alerts"].Size(), 2u);
+    const auto& a = body["alerts"][0];
+    EXPECT_EQ(keys_of(a), (std::set<std::string>{"status", "labels", "annotations", "startsAt", "endsAt",
+                                                 "generatorURL", "fingerprint"}));
+    EXPECT_STREQ(a["endsAt"].GetString(), "0001-01-01T00:00:00Z");
+    EXPECT_STREQ(a["generatorURL"].GetString(), "http://cargomon.test/rules");
+}
+
+// Block Kit rules the message must keep (api.slack.com/reference/block-kit/blocks).
+void expect_valid_block_kit(const rapidjson::Document& msg) {
+    ASSERT_TRUE(msg.IsObject());
+    ASSERT_TRUE(msg.HasMember("text") && msg["text"].IsString());  // notification fallback
+    const auto& blocks = msg["blocks"];
+    ASSERT_TRUE(blocks.IsArray());
+    EXPECT_LE(blocks.Size(), 50u);
+    auto text_object = [](const rapidjson::Value& t, std::size_t max) {
+        ASSERT_TRUE(t.IsObject());
+        std::string type = t["type"].GetString();
+        EXPECT_TRUE(type == "mrkdwn" || type == "plain_text") << type;
+        EXPECT_LE(std::string(t["text"].GetString()).size(), max);
+        EXPECT_GT(std::string(t["text"].GetString()).size(), 0u);
+    };
+    for (const auto& b : blocks.GetArray()) {
+        const std::string type = b["type"].GetString();
+        if (type == "header") {
+            EXPECT_STREQ(b["text"]["type"].GetString(), "plain_text");
+            text_object(b["text"], 150);
+        } else if (type == "section") {
+            text_object(b["text"], 3000);
+            if (b.HasMember("fields")) {
+                EXPECT_LE(b["fields"].Size(), 10u);
+                for (const auto& f : b["fields"].GetArray()) text_object(f, 2000);
+            }
+        } else if (type == "context") {
+            EXPECT_LE(b["elements"].Size(), 10u);
+            for (const auto& e : b["elements"].GetArray()) text_object(e, 2000);
+        } else if (type == "actions") {
+            for (const auto& e : b["elements"].GetArray()) {
+                EXPECT_STREQ(e["type"].GetString(), "button");
+                EXPECT_STREQ(e["text"]["type"].GetString(), "plain_text");
+                EXPECT_TRUE(std::string(e["url"].GetString()).starts_with("http"));
+            }
+        } else {
+            ADD_FAILURE() << "unexpected block type " << type;
+        }
+    }
+}
+
+TEST_F(DeliveryTest, SlackMessagesKeepBlockKitStructure) {
+    build("    slack_configs: [{api_url: '" + receiver.url("/services/T/B/X") + "', channel: '#ops'}]\n");
+    receiver.start();
+    std::vector<Alert> alerts;
+    const std::string long_name = "Failing" + std::string(200, 'g');  // over the header's 150 characters
+    for (int i = 0; i < 60; ++i) {
+        Alert a = firing_alert(long_name, {{"node", std::to_string(i)}, {"severity", "critical"}, {"workflow_name", "billing"}},
+                               clock.now());
+        a.annotations.emplace_back("runbook_url", "https://runbooks.test/failing");
+        a.annotations.front().second = "disk <b> full";
+        alerts.push_back(a);
+    }
+    alerts[0].annotations.front().second = std::string(4000, 'x');  // over a section's 3000
+    dispatcher->put(alerts);
+    dispatcher->tick();
+    delivery->run_due();
+    ASSERT_EQ(receiver.received().size(), 1u);
+    EXPECT_EQ(receiver.received()[0].path, "/services/T/B/X");
+    rapidjson::Document firing;
+    firing.Parse(receiver.received()[0].body);
+    expect_valid_block_kit(firing);
+    EXPECT_STREQ(firing["channel"].GetString(), "#ops");
+    EXPECT_NE(std::string(firing["blocks"][0]["text"]["text"].GetString()).find("FIRING"), std::string::npos);
+    const std::string body = receiver.received()[0].body;
+    EXPECT_NE(body.find("*Severity*\\ncritical"), std::string::npos);
+    EXPECT_NE(body.find("*Workflow*\\nbilling"), std::string::npos);
+    EXPECT_NE(body.find("*Value*\\n42"), std::string::npos);
+    EXPECT_NE(body.find("&lt;b&gt;"), std::string::npos);  // mrkdwn control characters escaped
+    EXPECT_NE(body.find("more not shown"), std::string::npos);
+
+    Notification resolved_one{.receiver = "r", .group_key = "g", .group_labels = {{"alertname", long_name}},
+                              .alerts = {testing::resolved(alerts[1], clock.now())}};
+    rapidjson::Document resolved_msg;
+    resolved_msg.Parse(render_slack_body(resolved_one, ""));
+    expect_valid_block_kit(resolved_msg);
+    EXPECT_NE(std::string(resolved_msg["blocks"][0]["text"]["text"].GetString()).find("RESOLVED"), std::string::npos);
+    EXPECT_FALSE(resolved_msg.HasMember("channel"));
+}
+
+}  // namespace
+}  // namespace cargomon::alerts

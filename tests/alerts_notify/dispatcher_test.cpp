@@ -1,0 +1,196 @@
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include "alerts/dispatcher.h"
+#include "fixtures.h"
+
+namespace cargomon::alerts {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::firing_alert;
+using testing::resolved;
+
+// The webhook is never called here: the tests read what the dispatcher put in the outbox.
+AlertingConfig make_config(bool send_resolved = true) {
+    return testing::config_from(R"(
+route:
+  receiver: hook
+  group_by: [alertname, workflow_name]
+  group_wait: 30s
+  group_interval: 5m
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: http://127.0.0.1:1/hook
+        send_resolved: )" + std::string(send_resolved ? "true" : "false") + "\n");
+}
+
+class DispatcherTest : public ::testing::Test {
+protected:
+    void build(bool send_resolved = true) {
+        config = make_config(send_resolved);
+        receivers = std::make_unique<Receivers>(config);
+        outbox = std::make_unique<Outbox>(dir.file("notify.db"), clock, config.delivery);
+        silences = std::make_unique<SilenceStore>(dir.file("notify.db"), clock);
+        dispatcher = std::make_unique<Dispatcher>(config, *receivers, *outbox, silences.get(), clock);
+    }
+    void advance_and_tick(std::chrono::milliseconds by) {
+        clock.advance(by);
+        dispatcher->tick();
+    }
+    // Bodies queued since the last call (marked delivered so they are not seen again).
+    std::vector<rapidjson::Document> sent() {
+        std::vector<rapidjson::Document> out;
+        for (const OutboxItem& item : outbox->due(1000)) {
+            out.emplace_back().Parse(item.body);
+            outbox->mark(item.id, OutboxState::delivered);
+        }
+        return out;
+    }
+    static std::vector<std::string> alertnames(const rapidjson::Document& body) {
+        std::vector<std::string> names;
+        for (const auto& a : body["alerts"].GetArray()) {
+            names.push_back(std::string(a["labels"]["alertname"].GetString()) + ":" + a["status"].GetString());
+        }
+        return names;
+    }
+
+    testing::TempDir dir;
+    FakeClock clock;
+    AlertingConfig config;
+    std::unique_ptr<Receivers> receivers;
+    std::unique_ptr<Outbox> outbox;
+    std::unique_ptr<SilenceStore> silences;
+    std::unique_ptr<Dispatcher> dispatcher;
+};
+
+TEST_F(DispatcherTest, GroupWaitThenGroupIntervalThenRepeatInterval) {
+    build();
+    const SystemTime t0 = clock.now();
+    dispatcher->put({firing_alert("A", {{"workflow_name", "w"}, {"node", "1"}}, t0)});
+    advance_and_tick(29s);
+    EXPECT_TRUE(sent().empty());
+    advance_and_tick(1s);  // group_wait
+    auto first = sent();
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_EQ(alertnames(first[0]), std::vector<std::string>{"A:firing"});
+
+    // A second alert of the same group waits for the next group_interval tick.
+    clock.advance(10s);
+    dispatcher->put({firing_alert("A", {{"workflow_name", "w"}, {"node", "2"}}, clock.now())});
+    advance_and_tick(4min);
+    EXPECT_TRUE(sent().empty());
+    advance_and_tick(50s);  // 5m after the first flush
+    auto second = sent();
+    ASSERT_EQ(second.size(), 1u);
+    EXPECT_EQ(second[0]["alerts"].Size(), 2u);
+
+    // Nothing changes: silent until repeat_interval (1h) has passed since the last notification.
+    int flushes_until_repeat = 0;
+    while (sent().empty()) {
+        advance_and_tick(5min);
+        ++flushes_until_repeat;
+        ASSERT_LT(flushes_until_repeat, 20);
+    }
+    EXPECT_EQ(flushes_until_repeat, 12);
+}
+
+TEST_F(DispatcherTest, GroupByMakesOneNotificationPerGroup) {
+    build();
+    dispatcher->put({firing_alert("A", {{"workflow_name", "w1"}}, clock.now()),
+                     firing_alert("A", {{"workflow_name", "w2"}}, clock.now()),
+                     firing_alert("A", {{"workflow_name", "w2"}, {"node", "n"}}, clock.now())});
+    EXPECT_EQ(dispatcher->group_count(), 2u);
+    advance_and_tick(30s);
+    auto bodies = sent();
+    ASSERT_EQ(bodies.size(), 2u);
+    std::map<std::string, unsigned> by_workflow;
+    for (const auto& b : bodies) by_workflow[b["groupLabels"]["workflow_name"].GetString()] = b["alerts"].Size();
+    EXPECT_EQ(by_workflow, (std::map<std::string, unsigned>{{"w1", 1}, {"w2", 2}}));
+}
+
+TEST_F(DispatcherTest, PendingAlertsAreNotNotified) {
+    build();
+    Alert a = firing_alert("A", {}, clock.now());
+    a.state = AlertState::pending;
+    dispatcher->put({a});
+    advance_and_tick(1h);
+    EXPECT_TRUE(sent().empty());
+    EXPECT_EQ(dispatcher->group_count(), 0u);
+}
+
+TEST_F(DispatcherTest, SendResolvedSendsTheResolution) {
+    build(true);
+    Alert a = firing_alert("A", {}, clock.now());
+    dispatcher->put({a});
+    advance_and_tick(30s);
+    ASSERT_EQ(sent().size(), 1u);
+    dispatcher->put({resolved(a, clock.now())});
+    advance_and_tick(5min);
+    auto bodies = sent();
+    ASSERT_EQ(bodies.size(), 1u);
+    EXPECT_STREQ(bodies[0]["status"].GetString(), "resolved");
+    EXPECT_EQ(alertnames(bodies[0]), std::vector<std::string>{"A:resolved"});
+    EXPECT_EQ(dispatcher->group_count(), 0u);  // resolved alerts leave the group
+}
+
+TEST_F(DispatcherTest, WithoutSendResolvedTheResolutionIsSilentButRefiringIsNew) {
+    build(false);
+    Alert a = firing_alert("A", {}, clock.now());
+    dispatcher->put({a});
+    advance_and_tick(30s);
+    ASSERT_EQ(sent().size(), 1u);
+    dispatcher->put({resolved(a, clock.now())});
+    advance_and_tick(5min);
+    EXPECT_TRUE(sent().empty());
+    a.starts_at = clock.now();
+    dispatcher->put({a});
+    advance_and_tick(30s);
+    EXPECT_EQ(sent().size(), 1u);
+}
+
+TEST_F(DispatcherTest, SilencesSuppressUntilTheyExpire) {
+    build();
+    auto m = std::get<Matcher>(parse_matcher("workflow_name=quiet"));
+    auto id = silences->add(Silence{.matchers = {m}, .ends_at = clock.now() + 10min, .comment = "maintenance"});
+    ASSERT_EQ(id.index(), 0u);
+    dispatcher->put({firing_alert("A", {{"workflow_name", "quiet"}}, clock.now()),
+                     firing_alert("A", {{"workflow_name", "loud"}}, clock.now())});
+    advance_and_tick(30s);
+    auto bodies = sent();
+    ASSERT_EQ(bodies.size(), 1u);
+    EXPECT_STREQ(bodies[0]["groupLabels"]["workflow_name"].GetString(), "loud");
+    advance_and_tick(5min);
+    EXPECT_TRUE(sent().empty());
+    advance_and_tick(5min);  // the silence ended at 10m
+    bodies = sent();
+    ASSERT_EQ(bodies.size(), 1u);
+    EXPECT_STREQ(bodies[0]["groupLabels"]["workflow_name"].GetString(), "quiet");
+}
+
+TEST_F(DispatcherTest, ARestartDoesNotRepeatWhatWasNotified) {
+    build();
+    Alert a = firing_alert("A", {}, clock.now());
+    dispatcher->put({a});
+    advance_and_tick(30s);
+    ASSERT_EQ(sent().size(), 1u);
+
+    dispatcher.reset();
+    outbox.reset();
+    build();  // same SQLite file
+    advance_and_tick(1min);
+    dispatcher->put({a});  // the rule engine re-sends its current alerts
+    advance_and_tick(30s);
+    advance_and_tick(5min);
+    EXPECT_TRUE(sent().empty());
+
+    Alert b = firing_alert("B", {}, clock.now());
+    dispatcher->put({a, b});
+    advance_and_tick(30s);
+    EXPECT_EQ(sent().size(), 1u);  // B is new
+}
+
+}  // namespace
+}  // namespace cargomon::alerts

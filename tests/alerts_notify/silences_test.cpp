@@ -1,0 +1,136 @@
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include "alerts/silences.h"
+#include "common/timefmt.h"
+#include "fixtures.h"
+
+namespace cargomon::alerts {
+namespace {
+
+using namespace std::chrono_literals;
+
+Matcher m(const char* text) { return std::get<Matcher>(parse_matcher(text)); }
+
+TEST(Silences, MatchWhileActiveAndSurviveARestart) {
+    testing::TempDir dir;
+    FakeClock clock;
+    std::string id;
+    {
+        SilenceStore store(dir.file("s.db"), clock);
+        auto added = store.add({.matchers = {m("workflow_name=~\"bill.*\""), m("severity!=page")},
+                                .starts_at = clock.now() + 1min,
+                                .ends_at = clock.now() + 1h,
+                                .created_by = "ops",
+                                .comment = "migration"});
+        ASSERT_EQ(added.index(), 0u) << std::get<1>(added);
+        id = std::get<0>(added);
+        EXPECT_FALSE(store.silenced({{"workflow_name", "billing"}}));  // pending
+    }
+    clock.advance(2min);
+    SilenceStore store(dir.file("s.db"), clock);
+    ASSERT_EQ(store.list().size(), 1u);
+    EXPECT_EQ(store.list()[0].id, id);
+    EXPECT_EQ(store.list()[0].comment, "migration");
+    EXPECT_TRUE(store.silenced({{"workflow_name", "billing"}}));
+    EXPECT_FALSE(store.silenced({{"severity", "page"}, {"workflow_name", "billing"}}));
+    EXPECT_FALSE(store.silenced({{"workflow_name", "shipping"}}));
+    clock.advance(1h);
+    EXPECT_FALSE(store.silenced({{"workflow_name", "billing"}}));  // ended on its own
+    EXPECT_EQ(store.state(store.list()[0]), SilenceState::expired);
+    clock.advance(6 * 24h);
+    store.gc();
+    EXPECT_TRUE(store.list().empty());
+}
+
+TEST(Silences, RefuseSilencesThatCouldSilenceEverything) {
+    testing::TempDir dir;
+    FakeClock clock;
+    SilenceStore store(dir.file("s.db"), clock);
+    EXPECT_EQ(store.add({.ends_at = clock.now() + 1h, .comment = "c"}).index(), 1u);
+    EXPECT_EQ(store.add({.matchers = {m("a=~\".*\"")}, .ends_at = clock.now() + 1h, .comment = "c"}).index(), 1u);
+    EXPECT_EQ(store.add({.matchers = {m("a=b")}, .ends_at = clock.now() + 1h}).index(), 1u);  // no comment
+    EXPECT_EQ(store.add({.matchers = {m("a=b")}, .ends_at = clock.now() - 1s, .comment = "c"}).index(), 1u);
+    EXPECT_TRUE(store.list().empty());
+}
+
+class SilencesHttp : public ::testing::Test {
+protected:
+    void SetUp() override {
+        store = std::make_unique<SilenceStore>(dir.file("s.db"), clock);
+        server.Get("/api/v1/silences", [this](const auto& req, auto& res) { handle_list_silences(*store, req, res); });
+        server.Post("/api/v1/silences", [this](const auto& req, auto& res) { handle_create_silence(*store, req, res); });
+        server.Delete("/api/v1/silences/([^/]+)",
+                      [this](const auto& req, auto& res) { handle_delete_silence(*store, req, res); });
+        port = server.bind_to_any_port("127.0.0.1");
+        thread = std::thread([this] { server.listen_after_bind(); });
+    }
+    void TearDown() override {
+        server.stop();
+        thread.join();
+    }
+    httplib::Client client() { return httplib::Client("127.0.0.1", port); }
+
+    testing::TempDir dir;
+    FakeClock clock;
+    std::unique_ptr<SilenceStore> store;
+    httplib::Server server;
+    int port = 0;
+    std::thread thread;
+};
+
+TEST_F(SilencesHttp, CreateListDelete) {
+    auto c = client();
+    const std::string ends = format_iso8601(clock.now() + 2h);
+    auto created = c.Post("/api/v1/silences",
+                          R"({"matchers":[{"name":"alertname","value":"Down","isRegex":false}],"endsAt":")" + ends +
+                              R"(","createdBy":"me","comment":"deploy"})",
+                          "application/json");
+    ASSERT_TRUE(created);
+    ASSERT_EQ(created->status, 200) << created->body;
+    rapidjson::Document doc;
+    doc.Parse(created->body);
+    const std::string id = doc["silenceID"].GetString();
+    EXPECT_TRUE(store->silenced({{"alertname", "Down"}}));
+
+    auto listed = c.Get("/api/v1/silences");
+    ASSERT_TRUE(listed);
+    doc.Parse(listed->body);
+    ASSERT_EQ(doc.Size(), 1u);
+    EXPECT_EQ(doc[0]["id"].GetString(), id);
+    EXPECT_STREQ(doc[0]["status"]["state"].GetString(), "active");
+    EXPECT_STREQ(doc[0]["matchers"][0]["name"].GetString(), "alertname");
+    EXPECT_TRUE(doc[0]["matchers"][0]["isEqual"].GetBool());
+    EXPECT_STREQ(doc[0]["comment"].GetString(), "deploy");
+    EXPECT_STREQ(doc[0]["endsAt"].GetString(), ends.c_str());
+
+    auto deleted = c.Delete("/api/v1/silences/" + id);
+    ASSERT_TRUE(deleted);
+    EXPECT_EQ(deleted->status, 200);
+    EXPECT_FALSE(store->silenced({{"alertname", "Down"}}));
+    EXPECT_EQ(c.Delete("/api/v1/silences/" + id)->status, 404);
+    EXPECT_EQ(c.Delete("/api/v1/silences/nope")->status, 404);
+}
+
+TEST_F(SilencesHttp, BadRequestsGetClearErrors) {
+    auto c = client();
+    const std::string ends = format_iso8601(clock.now() + 2h);
+    auto expect_400 = [&](const std::string& body, const std::string& says) {
+        auto res = c.Post("/api/v1/silences", body, "application/json");
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->status, 400) << body;
+        EXPECT_NE(res->body.find(says), std::string::npos) << res->body;
+    };
+    expect_400("not json", "JSON object");
+    expect_400(R"({"endsAt":")" + ends + R"(","comment":"c"})", "missing matchers");
+    expect_400(R"({"matchers":[{"name":"a","value":"b"}],"comment":"c"})", "missing endsAt");
+    expect_400(R"({"matchers":[{"name":"a","value":"b"}],"endsAt":"tomorrow","comment":"c"})", "endsAt");
+    expect_400(R"({"matchers":[{"name":"a","value":"(","isRegex":true}],"endsAt":")" + ends + R"(","comment":"c"})",
+               "bad regex");
+    expect_400(R"({"matchers":[{"name":"a","value":"b","isEqual":"yes"}],"endsAt":")" + ends + R"(","comment":"c"})",
+               "isEqual");
+    EXPECT_TRUE(store->list().empty());
+}
+
+}  // namespace
+}  // namespace cargomon::alerts
