@@ -51,6 +51,7 @@ private:
         }
         auto client = std::make_unique<httplib::Client>(origin_);
         client->set_keep_alive(true);
+        client->set_tcp_nodelay(true);  // small requests on a kept-alive connection would wait on delayed ACKs
         client->set_connection_timeout(connect_timeout_);
         return client;
     }
