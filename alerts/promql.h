@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -28,6 +29,14 @@ public:
     virtual ~SeriesSource() = default;
     virtual void visit(std::string_view name,
                        const std::function<void(const metrics::Labels&, double)>& fn) const = 0;
+    // Like `visit`, for a selector that also requires these (label, value) pairs: a source
+    // with an index answers with fewer series. It may pass series that lack some pair (the
+    // caller checks every matcher), never skip one that has them all.
+    using LabelValue = std::pair<std::string_view, std::string_view>;
+    virtual void visit_candidates(std::string_view name, const std::vector<LabelValue>& /*required*/,
+                                  const std::function<void(const metrics::Labels&, double)>& fn) const {
+        visit(name, fn);
+    }
     // Every metric name it holds, for selectors that match __name__ by regex or inequality;
     // a source that cannot list its names leaves it empty and such selectors find nothing.
     virtual void visit_names(const std::function<void(std::string_view)>& /*fn*/) const {}

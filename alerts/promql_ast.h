@@ -21,7 +21,12 @@ struct Matcher {
     std::string value;
     // A regex that is only an alternation of literals matches by set lookup.
     std::shared_ptr<const std::regex> regex;
-    std::shared_ptr<const std::unordered_set<std::string>> literals;
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    using Literals = std::unordered_set<std::string, Hash, std::equal_to<>>;
+    std::shared_ptr<const Literals> literals;
 
     bool matches(std::string_view text) const;
 };

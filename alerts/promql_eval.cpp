@@ -100,6 +100,18 @@ std::string signature(const metrics::Labels& labels, bool on, const std::vector<
     return key;
 }
 
+// Dropping __name__ can only make two series equal when they had different names.
+bool names_differ(const Vector& vector) {
+    const std::string* first = nullptr;
+    for (const auto& sample : vector) {
+        const std::string* name = label_value(sample.labels, kName);
+        if (!name) continue;
+        if (first && *first != *name) return true;
+        first = name;
+    }
+    return false;
+}
+
 void check_unique(const Vector& vector) {
     std::unordered_set<std::string> seen;
     seen.reserve(vector.size());
@@ -145,6 +157,96 @@ std::pair<double, bool> apply(BinaryOp op, double l, double r) {
     }
 }
 
+// Groups samples by their by/without labels and folds their values as Prometheus does.
+class Aggregation {
+public:
+    explicit Aggregation(const AggregateNode& node) : node_(node) {}
+
+    // `labels` may lack __name__ and hold empty values (straight from a source); `name`,
+    // when given, is the series' metric name.
+    void add(const metrics::Labels& labels, const std::string* name, double v) {
+        key_.clear();
+        for_each_group_label(labels, name, [&](const std::string& n, const std::string& value) {
+            key_ += n;
+            key_ += '\xff';
+            key_ += value;
+            key_ += '\xff';
+        });
+        auto [it, inserted] = index_.try_emplace(key_, groups_.size());
+        if (inserted) {
+            metrics::Labels group_labels;
+            for_each_group_label(labels, name,
+                                 [&](const std::string& n, const std::string& value) { group_labels.emplace_back(n, value); });
+            groups_.push_back(Group{v, v, 1});
+            out_.push_back(VectorSample{std::move(group_labels), 0});
+            return;
+        }
+        Group& g = groups_[it->second];
+        ++g.count;
+        switch (node_.op) {
+            case AggregateOp::sum: g.value += v; break;
+            case AggregateOp::avg:
+                // Prometheus keeps a running mean so sums of large values cannot overflow.
+                if (std::isinf(g.mean)) {
+                    if (std::isinf(v) && (g.mean > 0) == (v > 0)) break;
+                    if (!std::isinf(v) && !std::isnan(v)) break;
+                }
+                g.mean += v / static_cast<double>(g.count) - g.mean / static_cast<double>(g.count);
+                break;
+            case AggregateOp::max:
+                if (g.value < v || std::isnan(g.value)) g.value = v;
+                break;
+            case AggregateOp::min:
+                if (g.value > v || std::isnan(g.value)) g.value = v;
+                break;
+            case AggregateOp::count: break;
+        }
+    }
+
+    Vector result() {
+        for (std::size_t i = 0; i < out_.size(); ++i) {
+            const Group& g = groups_[i];
+            out_[i].value = node_.op == AggregateOp::avg     ? g.mean
+                            : node_.op == AggregateOp::count ? static_cast<double>(g.count)
+                                                             : g.value;
+        }
+        return std::move(out_);
+    }
+
+private:
+    struct Group {
+        double value = 0;
+        double mean = 0;
+        std::size_t count = 0;
+    };
+
+    bool keeps(std::string_view label) const {
+        bool listed = contains(node_.grouping, label);
+        return node_.without ? (!listed && label != kName) : listed;
+    }
+
+    // The group's labels in order: by keeps the listed ones, without drops them and __name__.
+    template <typename Fn>
+    void for_each_group_label(const metrics::Labels& labels, const std::string* name, Fn&& fn) const {
+        static const std::string name_label(kName);
+        bool name_pending = name && keeps(kName);
+        for (const auto& [n, value] : labels) {
+            if (name_pending && n > name_label) {
+                fn(name_label, *name);
+                name_pending = false;
+            }
+            if (!value.empty() && keeps(n)) fn(n, value);
+        }
+        if (name_pending) fn(name_label, *name);
+    }
+
+    const AggregateNode& node_;
+    std::string key_;
+    std::unordered_map<std::string, std::size_t> index_;
+    std::vector<Group> groups_;
+    Vector out_;
+};
+
 class Evaluator {
 public:
     explicit Evaluator(const SeriesSource& source) : source_(source) {}
@@ -182,22 +284,19 @@ private:
                     return select(node);
                 } else if constexpr (std::is_same_v<T, NegateNode>) {
                     Vector out = vector(*node.operand);
+                    bool may_collide = names_differ(out);
                     for (auto& sample : out) {
                         drop_name(sample.labels);
                         sample.value = -sample.value;
                     }
-                    check_unique(out);
+                    if (may_collide) check_unique(out);
                     return out;
                 } else if constexpr (std::is_same_v<T, BinaryNode>) {
-                    Vector out = binary(node);
-                    check_unique(out);
-                    return out;
+                    return binary(node);
                 } else if constexpr (std::is_same_v<T, AggregateNode>) {
                     return aggregate(node);
                 } else if constexpr (std::is_same_v<T, CallNode>) {
-                    Vector out = call(node);
-                    check_unique(out);
-                    return out;
+                    return call(node);
                 } else {
                     return {};  // a number is never typed as a vector
                 }
@@ -205,7 +304,10 @@ private:
             expr.node);
     }
 
-    Vector select(const SelectorNode& node) {
+    // Calls fn(labels without __name__, name, value) for every selected series, straight
+    // from the source: what only counts or groups them need not copy their labels.
+    template <typename Fn>
+    void for_each_selected(const SelectorNode& node, Fn&& fn) {
         std::vector<const Matcher*> label_matchers;
         std::vector<const Matcher*> name_matchers;
         for (const auto& m : node.matchers) (m.name == kName ? name_matchers : label_matchers).push_back(&m);
@@ -220,29 +322,46 @@ private:
                 if (name_matches(name)) names.emplace_back(name);
             });
         }
-        Vector out;
+        std::vector<SeriesSource::LabelValue> required;
+        for (const Matcher* m : label_matchers)
+            if (m->type == Matcher::Type::equal && !m->value.empty()) required.emplace_back(m->name, m->value);
         for (const auto& name : names) {
-            source_.visit(name, [&](const metrics::Labels& labels, double value) {
+            source_.visit_candidates(name, required, [&](const metrics::Labels& labels, double value) {
                 for (const Matcher* m : label_matchers) {
                     const std::string* v = label_value(labels, m->name);
                     if (!m->matches(v ? std::string_view(*v) : std::string_view())) return;
                 }
-                VectorSample sample;
-                sample.labels.reserve(labels.size() + 1);
-                // Prometheus has no empty-valued labels: a scrape drops them.
-                for (const auto& label : labels)
-                    if (!label.second.empty()) sample.labels.push_back(label);
-                set_label(sample.labels, std::string(kName), name);
-                sample.value = value;
-                out.push_back(std::move(sample));
+                fn(labels, name, value);
             });
         }
+    }
+
+    Vector select(const SelectorNode& node) {
+        Vector out;
+        for_each_selected(node, [&](const metrics::Labels& labels, const std::string& name, double value) {
+            VectorSample sample;
+            sample.labels.reserve(labels.size() + 1);
+            for (const auto& label : labels)
+                if (!label.second.empty()) sample.labels.push_back(label);
+            set_label(sample.labels, std::string(kName), name);
+            sample.value = value;
+            out.push_back(std::move(sample));
+        });
         return out;
     }
 
     Vector binary(const BinaryNode& node) {
-        if (node.lhs->scalar) return vector_scalar(node.op, vector(*node.rhs), scalar(*node.lhs), true, node.return_bool);
-        if (node.rhs->scalar) return vector_scalar(node.op, vector(*node.lhs), scalar(*node.rhs), false, node.return_bool);
+        if (node.lhs->scalar || node.rhs->scalar) {
+            bool scalar_left = node.lhs->scalar;
+            Vector vec = vector(scalar_left ? *node.rhs : *node.lhs);
+            bool may_collide = (!is_comparison(node.op) || node.return_bool) && names_differ(vec);
+            Vector out = vector_scalar(node.op, std::move(vec), scalar(scalar_left ? *node.lhs : *node.rhs), scalar_left,
+                                       node.return_bool);
+            if (may_collide) check_unique(out);
+            return out;
+        }
+        // Vector matching and set operations cannot yield two series with the same labels:
+        // each output's labels determine its match group, and each group yields one output.
         Vector lhs = vector(*node.lhs);
         Vector rhs = vector(*node.rhs);
         switch (node.op) {
@@ -278,26 +397,29 @@ private:
     static Vector vector_vector(const BinaryNode& node, Vector lhs, Vector rhs) {
         bool swapped = node.card == Cardinality::one_to_many;
         if (swapped) std::swap(lhs, rhs);
-        std::unordered_map<std::string, const VectorSample*> one_side;
+        struct OneSide {
+            const VectorSample* sample;
+            bool matched = false;  // one-to-one: a left sample already used it
+            std::unordered_set<std::string> produced;  // many-to-one: the output label sets so far
+        };
+        std::unordered_map<std::string, OneSide, Matcher::Hash, std::equal_to<>> one_side;
         one_side.reserve(rhs.size());
         for (const auto& sample : rhs) {
-            auto [it, inserted] = one_side.emplace(signature(sample.labels, node.on, node.matching), &sample);
+            auto [it, inserted] = one_side.try_emplace(signature(sample.labels, node.on, node.matching), OneSide{&sample});
             if (!inserted)
                 throw EvalError{"found duplicate series for the match group " +
                                 labels_text(matched_labels(sample.labels, node.on, node.matching)) + " on the " +
                                 (swapped ? "left" : "right") + " hand-side of the operation: [" +
-                                labels_text(sample.labels) + ", " + labels_text(it->second->labels) +
+                                labels_text(sample.labels) + ", " + labels_text(it->second.sample->labels) +
                                 "];many-to-many matching not allowed: matching labels must be unique on one side"};
         }
-        // Per match group: the output label sets already produced (one-to-one allows one).
-        std::unordered_map<std::string, std::unordered_set<std::string>> produced;
         Vector out;
         for (auto& sample : lhs) {
-            std::string sig = signature(sample.labels, node.on, node.matching);
-            auto match = one_side.find(sig);
+            auto match = one_side.find(signature(sample.labels, node.on, node.matching));
             if (match == one_side.end()) continue;
+            OneSide& one = match->second;
             double l = sample.value;
-            double r = match->second->value;
+            double r = one.sample->value;
             if (swapped) std::swap(l, r);
             auto [value, keep] = apply(node.op, l, r);
             if (node.return_bool) {
@@ -305,13 +427,12 @@ private:
             } else if (!keep) {
                 continue;
             }
-            metrics::Labels labels = result_labels(node, std::move(sample.labels), match->second->labels);
-            auto& group = produced[sig];
+            metrics::Labels labels = result_labels(node, std::move(sample.labels), one.sample->labels);
             if (node.card == Cardinality::one_to_one) {
-                if (!group.empty())
+                if (one.matched)
                     throw EvalError{"multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"};
-                group.insert("");
-            } else if (!group.insert(key_of(labels)).second) {
+                one.matched = true;
+            } else if (!one.produced.insert(key_of(labels)).second) {
                 throw EvalError{"multiple matches for labels: grouping labels must ensure unique matches"};
             }
             out.push_back(VectorSample{std::move(labels), value});
@@ -359,70 +480,36 @@ private:
     }
 
     Vector aggregate(const AggregateNode& node) {
-        struct Group {
-            double value = 0;
-            double mean = 0;
-            std::size_t count = 0;
-        };
-        Vector input = vector(*node.operand);
-        Vector out;
-        std::vector<Group> groups;
-        std::unordered_map<std::string, std::size_t> index;
-        for (auto& sample : input) {
-            metrics::Labels labels;
-            for (auto& label : sample.labels) {
-                bool listed = contains(node.grouping, label.first);
-                if (node.without ? (!listed && label.first != kName) : listed) labels.push_back(std::move(label));
-            }
-            std::string key = key_of(labels);
-            auto [it, inserted] = index.emplace(std::move(key), groups.size());
-            double v = sample.value;
-            if (inserted) {
-                groups.push_back(Group{v, v, 1});
-                out.push_back(VectorSample{std::move(labels), 0});
-                continue;
-            }
-            Group& g = groups[it->second];
-            ++g.count;
-            switch (node.op) {
-                case AggregateOp::sum: g.value += v; break;
-                case AggregateOp::avg:
-                    // Prometheus keeps a running mean so sums of large values cannot overflow.
-                    if (std::isinf(g.mean)) {
-                        if (std::isinf(v) && (g.mean > 0) == (v > 0)) break;
-                        if (!std::isinf(v) && !std::isnan(v)) break;
-                    }
-                    g.mean += v / static_cast<double>(g.count) - g.mean / static_cast<double>(g.count);
-                    break;
-                case AggregateOp::max:
-                    if (g.value < v || std::isnan(g.value)) g.value = v;
-                    break;
-                case AggregateOp::min:
-                    if (g.value > v || std::isnan(g.value)) g.value = v;
-                    break;
-                case AggregateOp::count: break;
-            }
+        Aggregation aggregation(node);
+        if (const auto* selector = std::get_if<SelectorNode>(&node.operand->node)) {
+            for_each_selected(*selector, [&](const metrics::Labels& labels, const std::string& name, double value) {
+                aggregation.add(labels, &name, value);
+            });
+        } else {
+            for (const auto& sample : vector(*node.operand)) aggregation.add(sample.labels, nullptr, sample.value);
         }
-        for (std::size_t i = 0; i < out.size(); ++i) {
-            const Group& g = groups[i];
-            out[i].value = node.op == AggregateOp::avg     ? g.mean
-                           : node.op == AggregateOp::count ? static_cast<double>(g.count)
-                                                           : g.value;
-        }
-        return out;
+        return aggregation.result();
     }
 
     Vector call(const CallNode& node) {
-        Vector input = vector(*node.args[0]);
         if (node.function == Function::absent) {
-            if (!input.empty()) return {};
+            bool any = false;
+            if (const auto* selector = std::get_if<SelectorNode>(&node.args[0]->node)) {
+                for_each_selected(*selector, [&](const metrics::Labels&, const std::string&, double) { any = true; });
+            } else {
+                any = !vector(*node.args[0]).empty();
+            }
+            if (any) return {};
             return Vector{VectorSample{node.absent_labels, 1}};
         }
+        Vector input = vector(*node.args[0]);
+        bool may_collide = names_differ(input);
         double bound = scalar(*node.args[1]);
         for (auto& sample : input) {
             drop_name(sample.labels);
             sample.value = node.function == Function::clamp_min ? go_max(bound, sample.value) : go_min(bound, sample.value);
         }
+        if (may_collide) check_unique(input);
         return input;
     }
 

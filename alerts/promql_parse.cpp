@@ -370,7 +370,7 @@ Matcher compile_matcher(Matcher matcher, std::size_t offset) {
         return is_alnum(c) || c == '|' || c == '-' || c == ' ' || c == ':' || c == '/' || c == '=' || c == ',';
     });
     if (literal) {
-        auto set = std::make_shared<std::unordered_set<std::string>>();
+        auto set = std::make_shared<Matcher::Literals>();
         std::size_t start = 0;
         for (;;) {
             auto bar = pattern.find('|', start);
@@ -723,7 +723,7 @@ bool Matcher::matches(std::string_view text) const {
         case Type::not_equal: return text != value;
         case Type::regex:
         case Type::not_regex: {
-            bool hit = literals ? literals->contains(std::string(text)) : std::regex_match(text.begin(), text.end(), *regex);
+            bool hit = literals ? literals->contains(text) : std::regex_match(text.begin(), text.end(), *regex);
             return hit == (type == Type::regex);
         }
     }

@@ -80,6 +80,48 @@ void StoreSource::visit(std::string_view name,
     for (; it != self_.end() && it->name == name; ++it) fn(it->labels, it->value);
 }
 
+std::shared_ptr<const StoreSource::Postings> StoreSource::postings(std::string_view name, std::string_view label) const {
+    std::string key = std::string(name) + '\xff' + std::string(label);
+    std::lock_guard lock(index_mu_);
+    auto& entry = index_[key];
+    if (!entry) {
+        auto built = std::make_shared<Postings>();
+        std::uint32_t ordinal = 0;
+        visit(name, [&](const metrics::Labels& labels, double value) {
+            for (const auto& [n, v] : labels)
+                if (n == label) (*built)[v].push_back(Ref{ordinal, &labels, value});
+            ++ordinal;
+        });
+        entry = std::move(built);
+    }
+    return entry;
+}
+
+void StoreSource::visit_candidates(std::string_view name, const std::vector<LabelValue>& required,
+                                   const std::function<void(const metrics::Labels&, double)>& fn) const {
+    if (required.empty()) return visit(name, fn);
+    std::vector<std::shared_ptr<const Postings>> indexes;  // keep the lists alive
+    std::vector<const std::vector<Ref>*> lists;
+    for (const auto& [label, value] : required) {
+        indexes.push_back(postings(name, label));
+        auto found = indexes.back()->find(value);
+        if (found == indexes.back()->end()) return;
+        lists.push_back(&found->second);
+    }
+    std::sort(lists.begin(), lists.end(), [](const auto* a, const auto* b) { return a->size() < b->size(); });
+    // Walk the shortest list; advance a cursor in each other list (all sorted by ordinal).
+    std::vector<std::size_t> cursors(lists.size(), 0);
+    for (const Ref& ref : *lists[0]) {
+        bool in_all = true;
+        for (std::size_t i = 1; i < lists.size() && in_all; ++i) {
+            const auto& list = *lists[i];
+            while (cursors[i] < list.size() && list[cursors[i]].ordinal < ref.ordinal) ++cursors[i];
+            in_all = cursors[i] < list.size() && list[cursors[i]].ordinal == ref.ordinal;
+        }
+        if (in_all) fn(*ref.labels, ref.value);
+    }
+}
+
 void StoreSource::visit_names(const std::function<void(std::string_view)>& fn) const {
     std::vector<std::string_view> names;
     if (view_)

@@ -2,8 +2,11 @@
 // The series rules see: the metric store's current view plus the daemon's own metrics.
 #include <prometheus/metric_family.h>
 
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "alerts/promql.h"
@@ -20,6 +23,11 @@ public:
 
     void visit(std::string_view name,
                const std::function<void(const metrics::Labels&, double)>& fn) const override;
+    // Answers from indexes of the name's series by the value of one label (each built the
+    // first time that (name, label) is asked for, kept for the source's lifetime): the
+    // series with every required pair, by intersecting their lists.
+    void visit_candidates(std::string_view name, const std::vector<LabelValue>& required,
+                          const std::function<void(const metrics::Labels&, double)>& fn) const override;
     void visit_names(const std::function<void(std::string_view)>& fn) const override;
 
 private:
@@ -28,8 +36,18 @@ private:
         metrics::Labels labels;
         double value = 0;
     };
+    struct Ref {
+        std::uint32_t ordinal;  // position in the name's visit order: lists sort by it
+        const metrics::Labels* labels;
+        double value;
+    };
+    using Postings = std::unordered_map<std::string_view, std::vector<Ref>>;  // label value -> series
+    std::shared_ptr<const Postings> postings(std::string_view name, std::string_view label) const;
+
     std::shared_ptr<const metrics::StoreView> view_;
     std::vector<Series> self_;  // sorted by name
+    mutable std::mutex index_mu_;
+    mutable std::unordered_map<std::string, std::shared_ptr<const Postings>> index_;  // by name '\xff' label
 };
 
 }  // namespace cargomon::alerts

@@ -93,6 +93,9 @@ TEST_F(PromQL, SelectorsMatchLabelsWithEveryOperator) {
     EXPECT_EQ(vec("foo{b=\"x\", a=\"2\",}"), (Texts{"foo{a=\"2\", b=\"x\"} 2"}));
     EXPECT_EQ(vec("nothing"), Texts{});
     EXPECT_EQ(vec("foo{a=\"9\"}"), Texts{});
+    EXPECT_EQ(vec("foo{a=\"1\", a=\"2\"}"), Texts{});
+    EXPECT_EQ(vec("many{c=\"p\", a=\"1\"}"), (Texts{"many{a=\"1\", c=\"p\"} 3"}));  // both indexes intersect
+    EXPECT_EQ(vec("blank{a=\"1\", b=\"x\"}"), Texts{});  // a label the series lacks
 }
 
 TEST_F(PromQL, RegexesAreFullyAnchored) {
@@ -331,6 +334,23 @@ TEST_F(PromQL, ClampKeepsLabelsWithoutTheName) {
     EXPECT_EQ(vec("clamp_min(mixed, 2)"), (Texts{"{k=\"a\"} NaN", "{k=\"b\"} 2", "{k=\"c\"} 3"}));
     EXPECT_EQ(vec("clamp_max(mixed, -Inf)"), (Texts{"{k=\"a\"} -Inf", "{k=\"b\"} -Inf", "{k=\"c\"} -Inf"}));
     EXPECT_EQ(vec("clamp_min(nothing, 0)"), Texts{});
+}
+
+// A source with only `visit`: the interface's defaults scan it and list no names.
+class ScanOnlySource : public SeriesSource {
+public:
+    void visit(std::string_view name, const std::function<void(const metrics::Labels&, double)>& fn) const override {
+        if (name == "up") {
+            fn({{"job", "a"}}, 1);
+            fn({{"job", "b"}}, 0);
+        }
+    }
+};
+
+TEST(PromQLSource, DefaultsScanTheSourceAndKnowNoNames) {
+    ScanOnlySource source;
+    EXPECT_EQ(vector_text(std::get<Vector>(evaluate(*parse_expr("up{job=\"b\"}"), source))), (Texts{"up{job=\"b\"} 0"}));
+    EXPECT_EQ(vector_text(std::get<Vector>(evaluate(*parse_expr("{__name__=~\"up\"}"), source))), Texts{});
 }
 
 TEST_F(PromQL, SelectedMetricNames) {
