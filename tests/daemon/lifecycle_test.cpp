@@ -21,7 +21,7 @@ class Env : public ::testing::Environment {
 public:
     void SetUp() override {
         // Live, so the watermarked counter has new rows to count between runs.
-        sim = std::make_unique<SimProcess>(SimOptions{.workflows = 2, .history = "2h", .live = true, .rate = 20});
+        sim = std::make_unique<SimProcess>(SimOptions{.workflows = 2, .history = "2h", .live = true, .rate = 5});
         client = std::make_unique<SimClient>(*sim);
         live_since = std::chrono::steady_clock::now();
     }
