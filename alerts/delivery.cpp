@@ -52,6 +52,10 @@ void Delivery::update_gauges() {
 }
 
 std::size_t Delivery::run_due() {
+    if (!last_prune_ || clock_.now() - *last_prune_ >= std::chrono::hours{1}) {
+        outbox_.prune();
+        last_prune_ = clock_.now();
+    }
     for (const OutboxItem& item : outbox_.expired()) {
         outbox_.mark(item.id, OutboxState::dropped, "older than the maximum age");
         Integration* integration = receivers_.find(item.receiver, item.integration);

@@ -11,6 +11,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "alerts/outbox.h"
@@ -25,6 +26,7 @@ public:
     ~Delivery();  // stops the thread if running
 
     // Drops the expired, then sends everything due now; returns how many sends were tried.
+    // Also prunes the outbox about once an hour. One delivery loop per outbox.
     std::size_t run_due();
 
     // A thread that runs run_due() when woken and when the next retry falls due.
@@ -43,6 +45,8 @@ private:
     prometheus::Gauge& outbox_length_;
     prometheus::Gauge& oldest_age_;
     prometheus::Family<prometheus::Histogram>& latency_;
+
+    std::optional<SystemTime> last_prune_;
 
     std::mutex mu_;
     std::condition_variable cv_;

@@ -233,10 +233,15 @@ std::optional<SystemTime> Outbox::next_attempt() const {
 }
 
 void Outbox::prune() {
+    const std::int64_t cutoff = to_ms(clock_.now() - options_.max_age);
     std::lock_guard lock(mu_);
-    Statement s(db_->handle(), "DELETE FROM outbox WHERE state != 'pending' AND finished_at <= ?");
-    s.bind(1, to_ms(clock_.now() - options_.max_age));
-    s.run();
+    Statement items(db_->handle(), "DELETE FROM outbox WHERE state != 'pending' AND finished_at <= ?");
+    items.bind(1, cutoff);
+    items.run();
+    // A group whose alerts all resolved long ago starts afresh when it fires again anyway.
+    Statement log(db_->handle(), "DELETE FROM notify_log WHERE firing = '' AND sent_at <= ?");
+    log.bind(1, cutoff);
+    log.run();
 }
 
 }  // namespace cargomon::alerts

@@ -70,7 +70,7 @@ public:
     std::size_t pending_count() const;
     std::optional<SystemTime> oldest_pending() const;
     std::optional<SystemTime> next_attempt() const;  // of any pending item
-    // Forgets finished items older than the maximum age (the log entries stay).
+    // Forgets finished items, and log entries of groups that ended, older than the maximum age.
     void prune();
 
     // hash(receiver, integration, group key, fingerprints with states, sequence), hex.

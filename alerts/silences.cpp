@@ -128,17 +128,16 @@ SilenceStore::SilenceStore(const std::string& path, const Clock& clock, Millis r
 
 SilenceStore::~SilenceStore() = default;
 
-std::variant<std::string, std::string> SilenceStore::add(Silence silence) {
-    using Result = std::variant<std::string, std::string>;
+std::variant<std::string, SilenceRejected> SilenceStore::add(Silence silence) {
     const SystemTime now = clock_.now();
-    if (silence.matchers.empty()) return Result(std::in_place_index<1>, "a silence needs at least one matcher");
+    if (silence.matchers.empty()) return SilenceRejected{"a silence needs at least one matcher"};
     // A silence whose matchers all match the empty label set would silence everything.
     if (matches_all(silence.matchers, {})) {
-        return Result(std::in_place_index<1>, "at least one matcher must not match the empty string");
+        return SilenceRejected{"at least one matcher must not match the empty string"};
     }
-    if (silence.comment.empty()) return Result(std::in_place_index<1>, "a silence needs a comment");
+    if (silence.comment.empty()) return SilenceRejected{"a silence needs a comment"};
     if (silence.starts_at < now) silence.starts_at = now;
-    if (silence.ends_at <= silence.starts_at) return Result(std::in_place_index<1>, "endsAt must be after startsAt and now");
+    if (silence.ends_at <= silence.starts_at) return SilenceRejected{"endsAt must be after startsAt and now"};
     silence.id = new_id();
 
     std::lock_guard lock(mu_);
@@ -151,7 +150,7 @@ std::variant<std::string, std::string> SilenceStore::add(Silence silence) {
         .bind(6, silence.comment);
     s.run();
     silences_.push_back(silence);
-    return Result(std::in_place_index<0>, silence.id);
+    return silence.id;
 }
 
 bool SilenceStore::expire(const std::string& id) {
@@ -256,12 +255,12 @@ void handle_create_silence(SilenceStore& store, const httplib::Request& req, htt
         *field = doc[key].GetString();
     }
     auto added = store.add(std::move(silence));
-    if (added.index() == 1) return json_error(res, 400, std::get<1>(added));
+    if (auto* rejected = std::get_if<SilenceRejected>(&added)) return json_error(res, 400, rejected->reason);
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
     w.StartObject();
     w.Key("silenceID");
-    w.String(std::get<0>(added));
+    w.String(std::get<std::string>(added));
     w.EndObject();
     res.set_content(buf.GetString(), "application/json");
 }

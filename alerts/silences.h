@@ -31,14 +31,18 @@ struct Silence {
 
 enum class SilenceState { pending, active, expired };
 
+struct SilenceRejected {
+    std::string reason;
+};
+
 class SilenceStore {
 public:
     // Throws std::runtime_error when SQLite cannot open `path`.
     SilenceStore(const std::string& path, const Clock& clock, Millis retention = Millis{5LL * 24 * 3600 * 1000});
     ~SilenceStore();
 
-    // Validates and stores; returns the new id, or the reason it was refused.
-    std::variant<std::string, std::string> add(Silence silence);
+    // Validates and stores; returns the new id.
+    std::variant<std::string, SilenceRejected> add(Silence silence);
     // Ends an active or pending silence now; false when there is no such unexpired silence.
     bool expire(const std::string& id);
     std::vector<Silence> list() const;

@@ -3,6 +3,9 @@
 #include <openssl/hmac.h>
 #include <rapidjson/document.h>
 
+#include <sys/wait.h>
+
+#include <csignal>
 #include <set>
 
 #include "alerts/delivery.h"
@@ -139,9 +142,47 @@ TEST_F(DeliveryTest, ClientErrorsAreNotRetriedButTooManyRequestsIs) {
     EXPECT_EQ(outcome("webhook", "delivered"), 1);
 }
 
+TEST_F(DeliveryTest, KillNineMidDeliveryLosesNothing) {
+    build(webhook());
+    receiver.delay_answers(20ms);
+    receiver.start();
+    notify(40);
+    delivery.reset();  // the child opens its own connection: none may cross the fork
+    dispatcher.reset();
+    outbox.reset();
+
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        open();
+        delivery->run_due();
+        ::_exit(0);
+    }
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    while (receiver.received().size() < 10 && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(5ms);
+    }
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the child finished before it could be killed";
+    const std::size_t before_restart = accepted().size();
+    EXPECT_LT(before_restart, 40u);
+
+    open();
+    clock.advance(1min);
+    delivery->run_due();
+    auto keys = accepted();
+    EXPECT_EQ(keys.size(), 40u);  // none lost
+    int duplicates = 0;
+    for (const auto& [key, times] : keys) duplicates += times - 1;
+    EXPECT_LE(duplicates, 1);  // at most the one in flight when killed, same key
+}
+
 TEST_F(DeliveryTest, NotificationsOlderThanMaxAgeAreDropped) {
     build(webhook(), ", max_age: 10m");
     notify(2);
+    const std::string key = outbox->due(1).at(0).idempotency_key;
     for (int i = 0; i < 12; ++i) {
         delivery->run_due();
         clock.advance(1min);
@@ -149,10 +190,12 @@ TEST_F(DeliveryTest, NotificationsOlderThanMaxAgeAreDropped) {
     delivery->run_due();
     EXPECT_EQ(outcome("webhook", "dropped"), 2);
     EXPECT_EQ(outbox->pending_count(), 0u);
+    EXPECT_EQ(outbox->state(key), OutboxState::dropped);
     receiver.start();
     clock.advance(1h);
     delivery->run_due();
     EXPECT_TRUE(receiver.received().empty());
+    EXPECT_THROW(outbox->state(key), std::runtime_error);  // pruned after max_age
 }
 
 std::string hmac_hex(const std::string& key, const std::string& text) {

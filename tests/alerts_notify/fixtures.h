@@ -87,6 +87,7 @@ public:
     void start() {
         server_ = std::make_unique<httplib::Server>();
         server_->Post(".*", [this](const httplib::Request& req, httplib::Response& res) {
+            std::this_thread::sleep_for(delay_);
             std::lock_guard lock(mu_);
             received_.push_back({req.path, req.body, req.headers, status_});
             res.status = status_;
@@ -100,6 +101,7 @@ public:
         thread_.join();
         server_.reset();
     }
+    void delay_answers(std::chrono::milliseconds by) { delay_ = by; }  // before start()
     void answer(int status) {
         std::lock_guard lock(mu_);
         status_ = status;
@@ -120,6 +122,7 @@ private:
     mutable std::mutex mu_;
     std::vector<Received> received_;
     int status_ = 200;
+    std::chrono::milliseconds delay_{0};
 };
 
 inline double sample(const prometheus::Registry& registry, const std::string& name,

@@ -23,8 +23,8 @@ TEST(Silences, MatchWhileActiveAndSurviveARestart) {
                                 .ends_at = clock.now() + 1h,
                                 .created_by = "ops",
                                 .comment = "migration"});
-        ASSERT_EQ(added.index(), 0u) << std::get<1>(added);
-        id = std::get<0>(added);
+        ASSERT_TRUE(std::holds_alternative<std::string>(added)) << std::get<SilenceRejected>(added).reason;
+        id = std::get<std::string>(added);
         EXPECT_FALSE(store.silenced({{"workflow_name", "billing"}}));  // pending
     }
     clock.advance(2min);
@@ -47,10 +47,11 @@ TEST(Silences, RefuseSilencesThatCouldSilenceEverything) {
     testing::TempDir dir;
     FakeClock clock;
     SilenceStore store(dir.file("s.db"), clock);
-    EXPECT_EQ(store.add({.ends_at = clock.now() + 1h, .comment = "c"}).index(), 1u);
-    EXPECT_EQ(store.add({.matchers = {m("a=~\".*\"")}, .ends_at = clock.now() + 1h, .comment = "c"}).index(), 1u);
-    EXPECT_EQ(store.add({.matchers = {m("a=b")}, .ends_at = clock.now() + 1h}).index(), 1u);  // no comment
-    EXPECT_EQ(store.add({.matchers = {m("a=b")}, .ends_at = clock.now() - 1s, .comment = "c"}).index(), 1u);
+    auto rejected = [&](Silence s) { return std::holds_alternative<SilenceRejected>(store.add(std::move(s))); };
+    EXPECT_TRUE(rejected({.ends_at = clock.now() + 1h, .comment = "c"}));
+    EXPECT_TRUE(rejected({.matchers = {m("a=~\".*\"")}, .ends_at = clock.now() + 1h, .comment = "c"}));
+    EXPECT_TRUE(rejected({.matchers = {m("a=b")}, .ends_at = clock.now() + 1h}));  // no comment
+    EXPECT_TRUE(rejected({.matchers = {m("a=b")}, .ends_at = clock.now() - 1s, .comment = "c"}));
     EXPECT_TRUE(store.list().empty());
 }
 
