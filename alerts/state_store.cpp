@@ -1,0 +1,118 @@
+#include "alerts/state_store.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <charconv>
+#include <stdexcept>
+
+namespace cargomon::alerts {
+namespace {
+
+std::string labels_json(const metrics::Labels& labels) {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    writer.StartArray();
+    for (const auto& [name, value] : labels) {
+        writer.String(name);
+        writer.String(value);
+    }
+    writer.EndArray();
+    return buffer.GetString();
+}
+
+metrics::Labels parse_labels(const std::string& json) {
+    rapidjson::Document doc;
+    doc.Parse(json);
+    if (doc.HasParseError() || !doc.IsArray() || doc.Size() % 2 != 0)
+        throw std::runtime_error("alert state: bad labels in the state file");
+    metrics::Labels labels;
+    for (rapidjson::SizeType i = 0; i < doc.Size(); i += 2) {
+        if (!doc[i].IsString() || !doc[i + 1].IsString()) throw std::runtime_error("alert state: bad labels in the state file");
+        labels.emplace_back(doc[i].GetString(), doc[i + 1].GetString());
+    }
+    return labels;
+}
+
+// Nanoseconds since the epoch: times come back exactly as they went in.
+std::int64_t to_ns(SystemTime t) { return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count(); }
+SystemTime from_ns(std::int64_t ns) {
+    return SystemTime{std::chrono::duration_cast<SystemTime::duration>(std::chrono::nanoseconds{ns})};
+}
+
+// Shortest round-trip text; SQLite REAL would do too, but the statement binds text and integers only.
+std::string number_text(double v) {
+    char buf[64];
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+double parse_number(const std::string& text) {
+    double v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc{} || end != text.data() + text.size()) throw std::runtime_error("alert state: bad value in the state file");
+    return v;
+}
+
+}  // namespace
+
+AlertStateStore::AlertStateStore(const std::string& path) : db_(path) {
+    db_.exec(
+        "CREATE TABLE IF NOT EXISTS alert_state ("
+        " group_key TEXT NOT NULL, rule_name TEXT NOT NULL, rule_ordinal INTEGER NOT NULL, fingerprint TEXT NOT NULL,"
+        " labels TEXT NOT NULL, annotations TEXT NOT NULL, state INTEGER NOT NULL, value TEXT NOT NULL,"
+        " active_at INTEGER NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER, keep_firing_since INTEGER,"
+        " last_sent_at INTEGER, generator_url TEXT NOT NULL,"
+        " PRIMARY KEY (group_key, rule_name, rule_ordinal, fingerprint))");
+}
+
+void AlertStateStore::save(const std::vector<ActiveAlertState>& states) {
+    detail::Transaction tx(db_);
+    db_.exec("DELETE FROM alert_state");
+    detail::Statement insert(db_.handle(),
+                             "INSERT OR REPLACE INTO alert_state VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+    for (const ActiveAlertState& s : states) {
+        const Alert& a = s.alert;
+        insert.bind(1, s.group_key).bind(2, s.rule_name).bind(3, std::int64_t{s.rule_ordinal}).bind(4, a.fingerprint);
+        insert.bind(5, labels_json(a.labels)).bind(6, labels_json(a.annotations));
+        insert.bind(7, static_cast<std::int64_t>(a.state)).bind(8, number_text(a.value));
+        insert.bind(9, to_ns(a.active_at)).bind(10, to_ns(a.starts_at));
+        if (a.ends_at) insert.bind(11, to_ns(*a.ends_at));  // unbound parameters are NULL
+        if (s.keep_firing_since) insert.bind(12, to_ns(*s.keep_firing_since));
+        if (s.last_sent_at) insert.bind(13, to_ns(*s.last_sent_at));
+        insert.bind(14, a.generator_url);
+        insert.run();
+    }
+    tx.commit();
+}
+
+std::vector<ActiveAlertState> AlertStateStore::load() {
+    detail::Statement select(db_.handle(),
+                             "SELECT group_key, rule_name, rule_ordinal, fingerprint, labels, annotations, state, value,"
+                             " active_at, starts_at, ends_at, keep_firing_since, last_sent_at, generator_url FROM alert_state");
+    std::vector<ActiveAlertState> out;
+    while (select.step()) {
+        ActiveAlertState s;
+        s.group_key = select.text(0);
+        s.rule_name = select.text(1);
+        s.rule_ordinal = static_cast<int>(select.int64(2));
+        Alert& a = s.alert;
+        a.fingerprint = select.text(3);
+        a.labels = parse_labels(select.text(4));
+        a.annotations = parse_labels(select.text(5));
+        std::int64_t state = select.int64(6);
+        if (state < 0 || state > static_cast<std::int64_t>(AlertState::firing))
+            throw std::runtime_error("alert state: bad state in the state file");
+        a.state = static_cast<AlertState>(state);
+        a.value = parse_number(select.text(7));
+        a.active_at = from_ns(select.int64(8));
+        a.starts_at = from_ns(select.int64(9));
+        if (!select.is_null(10)) a.ends_at = from_ns(select.int64(10));
+        if (!select.is_null(11)) s.keep_firing_since = from_ns(select.int64(11));
+        if (!select.is_null(12)) s.last_sent_at = from_ns(select.int64(12));
+        a.generator_url = select.text(13);
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+}  // namespace cargomon::alerts

@@ -1,0 +1,25 @@
+#pragma once
+// The rule manager's alerts on disk (SQLite, WAL), so a restart, even after kill -9,
+// neither restarts a `for` timer nor re-sends what was just sent.
+#include <string>
+#include <vector>
+
+#include "alerts/notify_sqlite.h"
+#include "alerts/rule_manager.h"
+
+namespace cargomon::alerts {
+
+class AlertStateStore {
+public:
+    // Creates the file and its table if missing. Throws std::runtime_error.
+    explicit AlertStateStore(const std::string& path);
+
+    // Replaces what is saved with `states`, in one transaction: a crash leaves the old set or the new.
+    void save(const std::vector<ActiveAlertState>& states);
+    std::vector<ActiveAlertState> load();
+
+private:
+    detail::Database db_;
+};
+
+}  // namespace cargomon::alerts
