@@ -67,7 +67,7 @@ void Dispatcher::put(const std::vector<Alert>& alerts) {
             // An alert that has been firing longer than group_wait need not wait again
             // (after a restart, say): Alertmanager flushes such a group at once.
             if (!group.flushed && alert.starts_at + route->group_wait < now) group.next_flush = now;
-            group.alerts[alert.fingerprint] = alert;
+            group.alerts[alert.fingerprint] = Group::Entry{alert, now};
         }
     }
 }
@@ -98,7 +98,12 @@ void Dispatcher::flush(const std::string& key, Group& group, SystemTime now) {
                      .external_url = config_.external_url,
                      .group_interval = group.route->group_interval};
     std::set<std::string> firing, resolved;
-    for (const auto& [fp, alert] : group.alerts) {
+    for (auto& [fp, entry] : group.alerts) {
+        Alert& alert = entry.alert;
+        if (!is_resolved(alert) && entry.updated + config_.resolve_timeout <= now) {
+            alert.state = AlertState::inactive;
+            alert.ends_at = entry.updated + config_.resolve_timeout;
+        }
         if (silences_ && silences_->silenced(alert.labels)) continue;
         (is_resolved(alert) ? resolved : firing).insert(fp);
         all.alerts.push_back(alert);
@@ -124,7 +129,7 @@ void Dispatcher::flush(const std::string& key, Group& group, SystemTime now) {
         }
     }
     // Resolved alerts have been told (or deliberately not); they leave the group.
-    std::erase_if(group.alerts, [](const auto& kv) { return is_resolved(kv.second); });
+    std::erase_if(group.alerts, [](const auto& kv) { return is_resolved(kv.second.alert); });
 }
 
 }  // namespace cargomon::alerts

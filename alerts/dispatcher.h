@@ -29,6 +29,8 @@ public:
 
     // Alerts from the rule engine: firing ones and resolved ones (ends_at set) are
     // taken, newer versions replacing older ones by fingerprint; pending ones are ignored.
+    // A firing alert not put again within resolve_timeout counts as resolved then (its
+    // rule was removed, say), as Alertmanager does.
     void put(const std::vector<Alert>& alerts);
     // Flushes every group whose time has come. Call it often (about once a second).
     void tick();
@@ -39,7 +41,11 @@ private:
     struct Group {
         const Route* route = nullptr;
         metrics::Labels labels;
-        std::map<std::string, Alert> alerts;  // by fingerprint
+        struct Entry {
+            Alert alert;
+            SystemTime updated;  // last put()
+        };
+        std::map<std::string, Entry> alerts;  // by fingerprint
         SystemTime next_flush;
         bool flushed = false;
     };

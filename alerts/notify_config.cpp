@@ -489,8 +489,13 @@ std::variant<AlertingConfig, std::vector<std::string>> parse_alerting(const YAML
                                                                      const EnvLookup& env) {
     Reader r(file_name, env);
     AlertingConfig config;
-    if (!r.check_map(node, {"external_url", "route", "receivers", "delivery"}, "in alerting")) return r.take_errors();
+    if (!r.check_map(node, {"external_url", "resolve_timeout", "route", "receivers", "delivery"}, "in alerting")) {
+        return r.take_errors();
+    }
     if (const YAML::Node n = node["external_url"]) config.external_url = r.string(n, "external_url").value_or("");
+    if (const YAML::Node n = node["resolve_timeout"]) {
+        config.resolve_timeout = r.duration(n, "resolve_timeout", true).value_or(config.resolve_timeout);
+    }
     if (const YAML::Node n = node["delivery"]) read_delivery(r, n, config.delivery);
     if (const YAML::Node n = node["receivers"]) {
         if (auto items = r.list(n, "receivers")) {

@@ -98,6 +98,7 @@ struct DeliveryOptions {
 
 struct AlertingConfig {
     std::string external_url;  // cargomon's own address, in payloads and links
+    Millis resolve_timeout{300'000};  // a firing alert not re-sent this long is resolved
     Route route;
     std::vector<ReceiverConfig> receivers;
     DeliveryOptions delivery;

@@ -12,8 +12,9 @@ using testing::firing_alert;
 using testing::resolved;
 
 // The webhook is never called here: the tests read what the dispatcher put in the outbox.
-AlertingConfig make_config(bool send_resolved = true) {
-    return testing::config_from(R"(
+// Most tests put an alert once, so it must not time out unless a test means it to.
+AlertingConfig make_config(bool send_resolved, const std::string& resolve_timeout) {
+    return testing::config_from("resolve_timeout: " + resolve_timeout + R"(
 route:
   receiver: hook
   group_by: [alertname, workflow_name]
@@ -29,8 +30,8 @@ receivers:
 
 class DispatcherTest : public ::testing::Test {
 protected:
-    void build(bool send_resolved = true) {
-        config = make_config(send_resolved);
+    void build(bool send_resolved = true, const std::string& resolve_timeout = "24h") {
+        config = make_config(send_resolved, resolve_timeout);
         receivers = std::make_unique<Receivers>(config);
         outbox = std::make_unique<Outbox>(dir.file("notify.db"), clock, config.delivery);
         silences = std::make_unique<SilenceStore>(dir.file("notify.db"), clock);
@@ -149,6 +150,26 @@ TEST_F(DispatcherTest, WithoutSendResolvedTheResolutionIsSilentButRefiringIsNew)
     dispatcher->put({a});
     advance_and_tick(30s);
     EXPECT_EQ(sent().size(), 1u);
+}
+
+TEST_F(DispatcherTest, AFiringAlertNoLongerSentIsResolvedAfterResolveTimeout) {
+    build(true, "5m");
+    const Alert a = firing_alert("A", {}, clock.now());
+    dispatcher->put({a});
+    advance_and_tick(30s);
+    ASSERT_EQ(sent().size(), 1u);
+    for (int i = 0; i < 3; ++i) {  // the rule engine re-sends it every minute for 3 minutes
+        clock.advance(1min);
+        dispatcher->put({a});
+        dispatcher->tick();
+    }
+    advance_and_tick(2min);  // flush at 5m30s: last put 2m30s ago, under resolve_timeout
+    EXPECT_TRUE(sent().empty());
+    advance_and_tick(5min);  // 7m30s without it
+    auto bodies = sent();
+    ASSERT_EQ(bodies.size(), 1u);
+    EXPECT_EQ(alertnames(bodies[0]), std::vector<std::string>{"A:resolved"});
+    EXPECT_EQ(dispatcher->group_count(), 0u);
 }
 
 TEST_F(DispatcherTest, SilencesSuppressUntilTheyExpire) {
