@@ -45,7 +45,9 @@ struct SelectorNode {
     std::vector<Matcher> matchers;  // as written, including any __name__ matcher
 };
 
-struct NegateNode {
+// Unary minus; unary plus stays a node only so absent(+x) sees no selector, as in Prometheus.
+struct UnaryNode {
+    bool negate = true;
     std::unique_ptr<Expr> operand;
 };
 
@@ -75,7 +77,7 @@ struct CallNode {
 
 class Expr {
 public:
-    using Node = std::variant<NumberNode, SelectorNode, NegateNode, BinaryNode, AggregateNode, CallNode>;
+    using Node = std::variant<NumberNode, SelectorNode, UnaryNode, BinaryNode, AggregateNode, CallNode>;
     Expr(Node node, bool scalar) : node(std::move(node)), scalar(scalar) {}
     Node node;
     bool scalar;  // evaluates to a scalar, else to an instant vector

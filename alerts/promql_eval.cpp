@@ -263,8 +263,9 @@ private:
                 using T = std::decay_t<decltype(node)>;
                 if constexpr (std::is_same_v<T, NumberNode>) {
                     return node.value;
-                } else if constexpr (std::is_same_v<T, NegateNode>) {
-                    return -scalar(*node.operand);
+                } else if constexpr (std::is_same_v<T, UnaryNode>) {
+                    double value = scalar(*node.operand);
+                    return node.negate ? -value : value;
                 } else if constexpr (std::is_same_v<T, BinaryNode>) {
                     auto [value, keep] = apply(node.op, scalar(*node.lhs), scalar(*node.rhs));
                     if (node.return_bool) return keep ? 1.0 : 0.0;
@@ -282,8 +283,9 @@ private:
                 using T = std::decay_t<decltype(node)>;
                 if constexpr (std::is_same_v<T, SelectorNode>) {
                     return select(node);
-                } else if constexpr (std::is_same_v<T, NegateNode>) {
+                } else if constexpr (std::is_same_v<T, UnaryNode>) {
                     Vector out = vector(*node.operand);
+                    if (!node.negate) return out;
                     bool may_collide = names_differ(out);
                     for (auto& sample : out) {
                         drop_name(sample.labels);
@@ -522,7 +524,7 @@ void collect_names(const Expr& expr, std::vector<std::string>& names) {
             using T = std::decay_t<decltype(node)>;
             if constexpr (std::is_same_v<T, SelectorNode>) {
                 if (!node.name.empty()) names.push_back(node.name);
-            } else if constexpr (std::is_same_v<T, NegateNode>) {
+            } else if constexpr (std::is_same_v<T, UnaryNode>) {
                 collect_names(*node.operand, names);
             } else if constexpr (std::is_same_v<T, BinaryNode>) {
                 collect_names(*node.lhs, names);

@@ -311,12 +311,12 @@ std::optional<Function> function(std::string_view name) {
     return std::nullopt;
 }
 
-// Words the grammar reserves; they cannot name a metric.
-bool is_keyword(std::string_view word) {
-    for (std::string_view keyword : {"and", "or", "unless", "atan2", "by", "without", "on", "ignoring", "group_left",
-                                     "group_right", "bool", "offset"})
+// Words that cannot name a metric. Prometheus lets the other keywords (and, by, offset,
+// sum, ...) name one where no operator or aggregation can start.
+bool is_reserved(std::string_view word) {
+    for (std::string_view keyword : {"on", "ignoring", "group_left", "group_right", "bool", "atan2"})
         if (iequals(word, keyword)) return true;
-    return aggregation(word) || is_refused_aggregation(word);
+    return false;
 }
 
 int precedence(const Token& token) {
@@ -490,13 +490,12 @@ private:
             bool negate = token_.kind == Tok::minus;
             advance();
             auto operand = parse_unary();
-            if (!negate) return operand;
             if (auto* number = std::get_if<NumberNode>(&operand->node)) {
-                number->value = -number->value;
+                if (negate) number->value = -number->value;
                 return operand;
             }
             bool scalar = operand->scalar;
-            return std::make_unique<Expr>(NegateNode{std::move(operand)}, scalar);
+            return std::make_unique<Expr>(UnaryNode{negate, std::move(operand)}, scalar);
         }
         auto expr = parse_primary();
         refuse_postfix();
@@ -534,7 +533,6 @@ private:
                 advance();
                 auto inner = parse_binary(1);
                 expect(Tok::rparen, "in parenthesized expression, expected \")\"");
-                parenthesized_ = inner.get();
                 return inner;
             }
             case Tok::lbrace: return parse_selector("", token_.offset);
@@ -545,11 +543,16 @@ private:
             default: unexpected("");
         }
         Token word = token_;
-        if (auto op = aggregation(word.text)) return parse_aggregation(*op);
-        if (is_refused_aggregation(word.text))
-            throw ExprError(word.offset, "aggregation \"" + std::string(word.text) +
-                                             "\" is not supported (supported: sum, avg, min, max, count)");
-        if (is_keyword(word.text)) unexpected("");
+        Token next = Lexer(lexer_).next();
+        bool starts_aggregation = next.kind == Tok::lparen || (next.kind == Tok::identifier &&
+                                                               (iequals(next.text, "by") || iequals(next.text, "without")));
+        if (starts_aggregation) {
+            if (auto op = aggregation(word.text)) return parse_aggregation(*op);
+            if (is_refused_aggregation(word.text))
+                throw ExprError(word.offset, "aggregation \"" + std::string(word.text) +
+                                                 "\" is not supported (supported: sum, avg, min, max, count)");
+        }
+        if (is_reserved(word.text)) unexpected("");
         advance();
         if (token_.kind == Tok::lparen) {
             std::string name(word.text);
@@ -581,7 +584,6 @@ private:
     }
 
     std::unique_ptr<Expr> parse_call(Function fn, const std::string& name, std::size_t offset) {
-        parenthesized_ = nullptr;
         auto args = parse_args();
         std::size_t wanted = fn == Function::absent ? 1 : 2;
         if (args.size() != wanted)
@@ -596,11 +598,12 @@ private:
         return std::make_unique<Expr>(std::move(node), false);
     }
 
-    // Prometheus: the equality matchers' labels, except a label also matched another way.
-    metrics::Labels absent_labels(const Expr& arg) const {
+    // Prometheus: the equality matchers' labels, except a label also matched another way
+    // (parentheses around the selector do not matter).
+    static metrics::Labels absent_labels(const Expr& arg) {
         metrics::Labels labels;
         const auto* selector = std::get_if<SelectorNode>(&arg.node);
-        if (!selector || parenthesized_ == &arg) return labels;
+        if (!selector) return labels;
         std::vector<std::string> dropped;
         for (const auto& m : selector->matchers) {
             if (m.name == "__name__") continue;
@@ -712,7 +715,6 @@ private:
 
     Lexer lexer_;
     Token token_;
-    const Expr* parenthesized_ = nullptr;  // the last expression closed by ")"
 };
 
 }  // namespace

@@ -131,6 +131,15 @@ TEST_F(PromQL, StringLiteralsAndEscapes) {
     EXPECT_EQ(vec("foo{on=\"x\"}"), Texts{});  // keywords may name labels
 }
 
+TEST_F(PromQL, KeywordsNameMetricsWhereNoOperatorCanStart) {
+    EXPECT_EQ(vec("sum"), Texts{});
+    EXPECT_EQ(vec("and"), Texts{});
+    EXPECT_EQ(vec("topk{a=\"1\"}"), Texts{});
+    EXPECT_EQ(vec("foo or sum").size(), 2u);
+    EXPECT_EQ(vec("foo and and"), Texts{});
+    EXPECT_EQ(vec("count + 1"), Texts{});
+}
+
 TEST_F(PromQL, NumberLiterals) {
     EXPECT_EQ(scalar("42"), "42");
     EXPECT_EQ(scalar("0x1f"), "31");
@@ -323,8 +332,9 @@ TEST_F(PromQL, Absent) {
     EXPECT_EQ(vec("absent(nothing{a=\"1\", a!=\"2\"})"), (Texts{"{} 1"}));
     EXPECT_EQ(vec("absent({__name__=\"nothing\", a=\"1\"})"), (Texts{"{a=\"1\"} 1"}));
     EXPECT_EQ(vec("absent(sum(nothing{a=\"1\"}))"), (Texts{"{} 1"}));
-    EXPECT_EQ(vec("absent((nothing{a=\"1\"}))"), (Texts{"{} 1"}));
+    EXPECT_EQ(vec("absent((nothing{a=\"1\"}))"), (Texts{"{a=\"1\"} 1"}));  // as Prometheus 2.42
     EXPECT_EQ(vec("absent(foo > 5)"), (Texts{"{} 1"}));
+    EXPECT_EQ(vec("absent(+nothing{a=\"1\"})"), (Texts{"{} 1"}));
 }
 
 TEST_F(PromQL, ClampKeepsLabelsWithoutTheName) {
@@ -435,8 +445,9 @@ INSTANTIATE_TEST_SUITE_P(
         Refusal{"foo ! bar", 4, "unexpected character after '!'"},
         Refusal{"foo $", 4, "unexpected character '$'"},
         Refusal{"(foo", 4, "unexpected end of input in parenthesized expression"},
-        Refusal{"sum", 3, "unexpected end of input in aggregation"},
-        Refusal{"and", 0, "unexpected \"and\""},
+        Refusal{"sum by (a)", 10, "unexpected end of input in aggregation"},
+        Refusal{"on", 0, "unexpected \"on\""},
+        Refusal{"foo + bool", 10, "unexpected end of input"},
         Refusal{"foo and", 7, "unexpected end of input"}));
 
 }  // namespace
