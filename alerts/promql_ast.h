@@ -13,8 +13,9 @@ namespace cargomon::alerts {
 
 // A label matcher. Regexes are RE2 in Prometheus; here they run as std::regex ECMAScript
 // anchored as ^(?:re)$, which agrees on the common syntax (classes, alternation,
-// repetition, (?i) is translated) but not on RE2-only forms like \pL or (?s).
-struct Matcher {
+// repetition; a leading (?i) is translated) but not on RE2-only forms like \pL, (?s) or
+// named groups (?P<n>...), which are refused as invalid; lookaheads are accepted here.
+struct SelectorMatcher {
     enum class Type { equal, not_equal, regex, not_regex };
     Type type = Type::equal;
     std::string name;
@@ -42,7 +43,7 @@ struct NumberNode {
 
 struct SelectorNode {
     std::string name;               // empty when __name__ is not matched by equality
-    std::vector<Matcher> matchers;  // as written, including any __name__ matcher
+    std::vector<SelectorMatcher> matchers;  // as written, including any __name__ matcher
 };
 
 // Unary minus; unary plus stays a node only so absent(+x) sees no selector, as in Prometheus.

@@ -358,10 +358,13 @@ bool is_comparison(BinaryOp op) { return op >= BinaryOp::eq && op <= BinaryOp::l
 bool is_set_op(BinaryOp op) { return op == BinaryOp::and_ || op == BinaryOp::or_ || op == BinaryOp::unless; }
 
 // RE2's (?i) prefix becomes std::regex::icase; a pure alternation of literals becomes a set.
-Matcher compile_matcher(Matcher matcher, std::size_t offset) {
-    if (matcher.type != Matcher::Type::regex && matcher.type != Matcher::Type::not_regex) return matcher;
+SelectorMatcher compile_matcher(SelectorMatcher matcher, std::size_t offset) {
+    if (matcher.type != SelectorMatcher::Type::regex && matcher.type != SelectorMatcher::Type::not_regex) return matcher;
     std::string pattern = matcher.value;
-    auto flags = std::regex::ECMAScript | std::regex::optimize;
+    // libstdc++'s __polynomial runs the breadth-first executor: time polynomial and stack
+    // bounded by the pattern, not the input (the default recursion overflows on long
+    // values), and back-references refused, as in RE2.
+    auto flags = std::regex::ECMAScript | std::regex::optimize | std::regex_constants::__polynomial;
     if (pattern.starts_with("(?i)")) {
         pattern.erase(0, 4);
         flags |= std::regex::icase;
@@ -370,7 +373,7 @@ Matcher compile_matcher(Matcher matcher, std::size_t offset) {
         return is_alnum(c) || c == '|' || c == '-' || c == ' ' || c == ':' || c == '/' || c == '=' || c == ',';
     });
     if (literal) {
-        auto set = std::make_shared<Matcher::Literals>();
+        auto set = std::make_shared<SelectorMatcher::Literals>();
         std::size_t start = 0;
         for (;;) {
             auto bar = pattern.find('|', start);
@@ -608,7 +611,7 @@ private:
         for (const auto& m : selector->matchers) {
             if (m.name == "__name__") continue;
             bool seen = std::any_of(labels.begin(), labels.end(), [&](const auto& l) { return l.first == m.name; });
-            if (m.type == Matcher::Type::equal && !seen)
+            if (m.type == SelectorMatcher::Type::equal && !seen)
                 labels.emplace_back(m.name, m.value);
             else
                 dropped.push_back(m.name);
@@ -674,18 +677,18 @@ private:
 
     std::unique_ptr<Expr> parse_selector(std::string name, std::size_t offset) {
         SelectorNode node;
-        if (!name.empty()) node.matchers.push_back(Matcher{.type = Matcher::Type::equal, .name = "__name__", .value = name});
+        if (!name.empty()) node.matchers.push_back(SelectorMatcher{.type = SelectorMatcher::Type::equal, .name = "__name__", .value = name});
         if (token_.kind == Tok::lbrace) {
             advance();
             while (token_.kind != Tok::rbrace) {
                 std::size_t matcher_offset = token_.offset;
-                Matcher m;
+                SelectorMatcher m;
                 m.name = parse_label_name("in label matching, expected label");
                 switch (token_.kind) {
-                    case Tok::assign: m.type = Matcher::Type::equal; break;
-                    case Tok::ne: m.type = Matcher::Type::not_equal; break;
-                    case Tok::regex_match: m.type = Matcher::Type::regex; break;
-                    case Tok::regex_no_match: m.type = Matcher::Type::not_regex; break;
+                    case Tok::assign: m.type = SelectorMatcher::Type::equal; break;
+                    case Tok::ne: m.type = SelectorMatcher::Type::not_equal; break;
+                    case Tok::regex_match: m.type = SelectorMatcher::Type::regex; break;
+                    case Tok::regex_no_match: m.type = SelectorMatcher::Type::not_regex; break;
                     default: unexpected("in label matching, expected one of \"=\", \"!=\", \"=~\" or \"!~\"");
                 }
                 advance();
@@ -703,10 +706,10 @@ private:
             }
             advance();
         }
-        if (std::none_of(node.matchers.begin(), node.matchers.end(), [](const Matcher& m) { return !m.matches(""); }))
+        if (std::none_of(node.matchers.begin(), node.matchers.end(), [](const SelectorMatcher& m) { return !m.matches(""); }))
             throw ExprError(offset, "vector selector must contain at least one non-empty matcher");
         for (const auto& m : node.matchers)
-            if (m.name == "__name__" && m.type == Matcher::Type::equal) {
+            if (m.name == "__name__" && m.type == SelectorMatcher::Type::equal) {
                 node.name = m.value;
                 break;
             }
@@ -719,7 +722,7 @@ private:
 
 }  // namespace
 
-bool Matcher::matches(std::string_view text) const {
+bool SelectorMatcher::matches(std::string_view text) const {
     switch (type) {
         case Type::equal: return text == value;
         case Type::not_equal: return text != value;

@@ -35,6 +35,7 @@ protected:
             .add("opposite", {{"k", "a"}}, kInf)
             .add("opposite", {{"k", "b"}}, -kInf)
             .add("zero", {}, 0)
+            .add("long", {{"v", std::string(200000, 'a')}}, 1)
             .add("blank", {{"a", "1"}, {"e", ""}}, 9)
             .add("runs_total", {{"status", "failed"}, {"workflow", "w1"}}, 3)
             .add("runs_total", {{"status", "success"}, {"workflow", "w1"}}, 7)
@@ -105,6 +106,9 @@ TEST_F(PromQL, RegexesAreFullyAnchored) {
     EXPECT_EQ(vec("info{team!~\"t\"}").size(), 2u);
     EXPECT_EQ(vec("info{team=~\"(?i)T1\"}"), (Texts{"info{a=\"1\", team=\"t1\"} 1"}));
     EXPECT_EQ(vec("info{team=~\"t1|\"}"), (Texts{"info{a=\"1\", team=\"t1\"} 1"}));
+    // Long values and pathological patterns neither overflow the stack nor backtrack forever.
+    EXPECT_EQ(vec("long{v=~\"(a|b)*\"} == 1").size(), 1u);
+    EXPECT_EQ(vec("long{v=~\"(a+a+)+b\"}"), Texts{});
 }
 
 TEST_F(PromQL, AMissingLabelMatchesAsTheEmptyString) {
@@ -415,6 +419,7 @@ INSTANTIATE_TEST_SUITE_P(
         Refusal{"{a=~\".*\", b!=\"x\"}", 0, "vector selector must contain at least one non-empty matcher"},
         Refusal{"foo{__name__=\"bar\"}", 4, "metric name must not be set twice: \"foo\" or \"bar\""},
         Refusal{"foo{a=~\"(\"}", 4, "invalid regular expression \"(\""},
+        Refusal{"foo{a=~\"(a)\\\\1\"}", 4, "invalid regular expression"},
         Refusal{"1 > 2", 2, "comparisons between scalars must use BOOL modifier"},
         Refusal{"foo + bool 1", 4, "bool modifier can only be used on comparison operators"},
         Refusal{"foo and 1", 4, "set operator \"and\" not allowed in binary scalar expression"},
