@@ -67,7 +67,8 @@ struct Evaluation {
 };
 Evaluation evaluate_checked(const Expr& expr, const SeriesSource& source);
 
-// The metric names an expression selects (for `rules preview`: what to collect).
+// The metric names an expression selects (for `rules preview`: what to collect), sorted;
+// a selector that matches __name__ other than by equality names none.
 std::vector<std::string> selected_metric_names(const Expr& expr);
 
 }  // namespace cargomon::alerts
