@@ -33,6 +33,7 @@ struct SelectorMatcher {
 };
 
 enum class BinaryOp { add, sub, mul, div, mod, eq, ne, gt, lt, ge, le, and_, or_, unless };
+inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::eq && op <= BinaryOp::le; }
 enum class AggregateOp { sum, avg, min, max, count };
 enum class Function { absent, clamp_min, clamp_max };
 enum class Cardinality { one_to_one, many_to_one, one_to_many, many_to_many };

@@ -137,7 +137,6 @@ double go_min(double a, double b) {
     return a < b ? a : b;
 }
 
-bool is_comparison(BinaryOp op) { return op >= BinaryOp::eq && op <= BinaryOp::le; }
 
 // The value and whether a comparison keeps the sample, as Prometheus' vectorElemBinop.
 std::pair<double, bool> apply(BinaryOp op, double l, double r) {

@@ -354,7 +354,6 @@ BinaryOp binary_op(const Token& token) {
     return BinaryOp::unless;
 }
 
-bool is_comparison(BinaryOp op) { return op >= BinaryOp::eq && op <= BinaryOp::le; }
 bool is_set_op(BinaryOp op) { return op == BinaryOp::and_ || op == BinaryOp::or_ || op == BinaryOp::unless; }
 
 // RE2's (?i) prefix becomes std::regex::icase; a pure alternation of literals becomes a set.
