@@ -20,8 +20,9 @@ using detail::quote;
 using detail::YamlReader;
 using Keys = std::vector<std::string_view>;
 
-const Keys kTopKeys{"api_url", "token",    "token_file", "workspace_uuid",
-                    "client",  "defaults", "collectors", "rule_files"};
+// `alerting` (routes, receivers, delivery) is read and validated by the alerts module.
+const Keys kTopKeys{"api_url",  "token",    "token_file", "workspace_uuid", "client",
+                    "defaults", "collectors", "rule_files", "alerting"};
 const Keys kClientKeys{"timeout", "connect_timeout", "max_in_flight", "rate_limit", "retry"};
 const Keys kRetryKeys{"max_attempts", "initial_backoff", "max_backoff", "budget"};
 const Keys kScheduleKeys{"interval", "timeout", "jitter", "max_staleness"};

@@ -93,7 +93,9 @@ Daemon::Daemon(DaemonOptions options)
         .Register(registry_)
         .Add({{"version", CARGOMON_VERSION}, {"compiler", __VERSION__}})
         .Set(1);
+    AlertingSetup alerting = load_alerting(config, options_.config_file);
     world_ = build_world(config);
+    alerting_ = std::make_unique<Alerting>(std::move(alerting), options_.storage_path, store_, registry_, clock_);
     reload_successful_.Set(1);
     reload_success_time_.Set(std::chrono::duration<double>(clock_.now().time_since_epoch()).count());
     http_ = std::make_unique<exporters::HttpServer>(
@@ -102,6 +104,7 @@ Daemon::Daemon(DaemonOptions options)
             .status = [this] { return status_json(); },
             .reload = [this] { return reload(); },
         });
+    alerting_->register_routes(*http_);
 }
 
 Daemon::~Daemon() { stop(std::chrono::seconds{5}); }
@@ -131,6 +134,7 @@ void Daemon::start() {
         std::lock_guard lock(world_mu_);
         world_->scheduler->start();
     }
+    alerting_->start();
     // Readiness follows the first successful discovery; the catalog keeps it across reloads.
     readiness_ = std::jthread([this](std::stop_token stop) {
         while (!catalog_.ready()) {
@@ -153,16 +157,20 @@ std::optional<std::string> Daemon::reload() {
         return error;
     };
     config::Config config;
+    AlertingSetup alerting;
     try {
         config = load_or_throw(options_.config_file);
+        alerting = load_alerting(config, options_.config_file);
     } catch (const std::exception& e) {
         spdlog::error("reload failed, keeping the running configuration:\n{}", e.what());
         return finish(std::string(e.what()));
     }
+    // Rule files and routes may change while the config file does not: always swapped in.
+    alerting_->replace(std::move(alerting));
     {
         std::lock_guard lock(world_mu_);
         if (world_ && world_->config == config) {
-            spdlog::info("reload: configuration unchanged");
+            spdlog::info("reload: collectors unchanged; rules and routes reloaded");
             return finish(std::nullopt);
         }
     }
@@ -205,6 +213,7 @@ bool Daemon::stop(std::chrono::milliseconds budget) {
     }
     if (!world) return true;
     notify_systemd("STOPPING=1");
+    alerting_->stop();
     if (readiness_.joinable()) {
         readiness_.request_stop();
         readiness_.join();

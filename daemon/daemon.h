@@ -15,6 +15,7 @@
 #include "collectors/watermarks.h"
 #include "common/clock.h"
 #include "config/config.h"
+#include "daemon/alerting.h"
 #include "exporters/http_server.h"
 #include "metrics/metric_store.h"
 
@@ -60,6 +61,7 @@ private:
     mutable std::mutex world_mu_;  // guards world_; reloads are serialized by reload_mu_
     std::mutex reload_mu_;
     std::unique_ptr<World> world_;
+    std::unique_ptr<Alerting> alerting_;
     std::unique_ptr<exporters::HttpServer> http_;
     std::jthread readiness_;  // flips /readyz once discovery has succeeded
 };

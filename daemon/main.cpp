@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "common/log.h"
+#include "alerts/rules.h"
 #include "config/config.h"
+#include "daemon/alerting.h"
 #include "daemon/daemon.h"
 
 namespace {
@@ -18,7 +20,8 @@ namespace {
 using namespace cargomon;
 
 constexpr const char* kUsage = R"(usage: cargomon [flags]
-       cargomon check-config FILE...
+       cargomon check-config FILE...     validate config files (with their rules and alerting)
+       cargomon check-rules FILE...      validate rule files
 
 Watches a Cargo workspace through Cargo's API and exports Prometheus metrics.
 
@@ -103,13 +106,33 @@ int run_daemon(const std::map<std::string, std::string>& flags) {
     }
 }
 
+// The config itself, then what the daemon would load with it: rule files and `alerting:`.
+int check_config(const std::vector<std::string>& files) {
+    int status = config::check_config_main(files, std::cout, std::cerr);
+    if (status != 0) return status;
+    for (const auto& file : files) {
+        auto loaded = config::load_config(file, config::Environment::process());
+        try {
+            auto setup = daemon::load_alerting(std::get<config::Config>(loaded), file);
+            std::size_t rules = 0;
+            for (const auto& g : setup.groups) rules += g.rules.size();
+            std::cout << file << ": rules OK, " << setup.groups.size() << " groups, " << rules << " rules, "
+                      << setup.alerting.receivers.size() << " receivers\n";
+        } catch (const std::exception& e) {
+            std::cerr << e.what() << "\n";
+            status = 1;
+        }
+    }
+    return status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
-    if (!args.empty() && args[0] == "check-config") {
-        return config::check_config_main({args.begin() + 1, args.end()}, std::cout, std::cerr);
-    }
+    if (!args.empty() && args[0] == "check-config") return check_config({args.begin() + 1, args.end()});
+    if (!args.empty() && args[0] == "check-rules")
+        return alerts::check_rules_main({args.begin() + 1, args.end()}, std::cout, std::cerr);
     auto flags = parse_flags(args);
     try {
         setup_logging(flags.at("log.level"), flags.at("log.format"), "cargomon");

@@ -97,6 +97,8 @@ void HttpServer::add_route(const std::string& method, const std::string& pattern
     };
     if (method == "GET") server_.Get(pattern, std::move(counted));
     else if (method == "POST") server_.Post(pattern, std::move(counted));
+    else if (method == "PUT") server_.Put(pattern, std::move(counted));
+    else if (method == "DELETE") server_.Delete(pattern, std::move(counted));
     else throw std::invalid_argument("add_route: unsupported method " + method);
     routes_.push_back({method, pattern, std::regex(pattern)});
 }

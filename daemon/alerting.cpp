@@ -1,0 +1,312 @@
+#include "daemon/alerting.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+
+#include "alerts/delivery.h"
+#include "alerts/dispatcher.h"
+#include "alerts/outbox.h"
+#include "alerts/receivers.h"
+#include "alerts/rule_manager.h"
+#include "alerts/silences.h"
+#include "alerts/state_store.h"
+#include "alerts/template.h"
+#include "alerts/store_source.h"
+#include "common/duration.h"
+#include "common/timefmt.h"
+
+namespace cargomon::daemon {
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void write_labels(Writer& w, const metrics::Labels& labels) {
+    w.StartObject();
+    for (const auto& [k, v] : labels) {
+        w.Key(k.c_str(), static_cast<rapidjson::SizeType>(k.size()));
+        w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+    }
+    w.EndObject();
+}
+
+const char* state_name(alerts::AlertState s) {
+    switch (s) {
+        case alerts::AlertState::pending: return "pending";
+        case alerts::AlertState::firing: return "firing";
+        case alerts::AlertState::inactive: return "inactive";
+    }
+    return "inactive";
+}
+
+// Prometheus' /api/v1/alerts shape for one alert.
+void write_alert(Writer& w, const alerts::Alert& a) {
+    w.StartObject();
+    w.Key("labels");
+    write_labels(w, a.labels);
+    w.Key("annotations");
+    write_labels(w, a.annotations);
+    w.Key("state");
+    w.String(state_name(a.state));
+    w.Key("activeAt");
+    w.String(format_iso8601(a.active_at).c_str());
+    w.Key("value");
+    w.String(alerts::go_float(a.value).c_str());
+    w.EndObject();
+}
+
+std::string label_value(const metrics::Labels& labels, std::string_view name) {
+    for (const auto& [k, v] : labels)
+        if (k == name) return v;
+    return "";
+}
+
+}  // namespace
+
+AlertingSetup load_alerting(const config::Config& config, const std::string& config_file) {
+    AlertingSetup setup;
+    std::string errors;
+    auto rules = alerts::load_rule_globs(config.rule_files);
+    if (auto* e = std::get_if<std::vector<alerts::RuleError>>(&rules)) {
+        for (const auto& error : *e) errors += error.to_string() + "\n";
+    } else {
+        setup.groups = std::get<std::vector<alerts::RuleGroup>>(std::move(rules));
+    }
+    YAML::Node root;
+    try {
+        root = YAML::LoadFile(config_file);
+    } catch (const YAML::Exception& e) {
+        errors += config_file + ": " + e.what() + "\n";  // the config loader reports it with its position too
+    }
+    if (root && root["alerting"]) {
+        auto parsed = alerts::parse_alerting(root["alerting"], config_file);
+        if (auto* e = std::get_if<std::vector<std::string>>(&parsed)) {
+            for (const auto& error : *e) errors += error + "\n";
+        } else {
+            setup.alerting = std::get<alerts::AlertingConfig>(std::move(parsed));
+        }
+    }
+    if (!errors.empty()) {
+        errors.pop_back();
+        throw std::runtime_error(errors);
+    }
+    return setup;
+}
+
+Alerting::Alerting(AlertingSetup setup, const std::string& storage_path, metrics::MetricStore& store,
+                   prometheus::Registry& registry, const Clock& clock)
+    : store_(store), registry_(registry), clock_(clock) {
+    namespace fs = std::filesystem;
+    fs::create_directories(storage_path);
+    state_ = std::make_unique<alerts::AlertStateStore>((fs::path(storage_path) / "alerts.db").string());
+    outbox_ = std::make_unique<alerts::Outbox>((fs::path(storage_path) / "outbox.db").string(), clock_,
+                                               setup.alerting.delivery);
+    silences_ = std::make_unique<alerts::SilenceStore>((fs::path(storage_path) / "silences.db").string(), clock_);
+    rules_ = std::make_unique<alerts::RuleManager>(
+        std::vector<alerts::RuleGroup>{},
+        // Called inside evaluate_due(), which runs with mu_ held.
+        [this](const alerts::AlertingRule& rule) { return alerts::series_evaluator(*source_)(rule); },
+        [this](std::vector<alerts::Alert> alerts) { dispatcher_->put(alerts); }, clock_, registry_,
+        alerts::RuleManagerOptions{.external_url = setup.alerting.external_url});
+    rules_->restore(state_->load());
+    replace(std::move(setup));
+}
+
+Alerting::~Alerting() { stop(); }
+
+void Alerting::replace(AlertingSetup setup) {
+    std::lock_guard lock(mu_);
+    if (delivery_) delivery_->stop();
+    groups_ = setup.groups;
+    rules_->replace_groups(std::move(setup.groups));
+    // Dispatcher and delivery hold references into the config and receivers: build them after.
+    delivery_.reset();
+    dispatcher_.reset();
+    alerting_ = std::make_unique<alerts::AlertingConfig>(std::move(setup.alerting));
+    receivers_ = std::make_unique<alerts::Receivers>(*alerting_);
+    dispatcher_ = std::make_unique<alerts::Dispatcher>(*alerting_, *receivers_, *outbox_, silences_.get(), clock_);
+    delivery_ = std::make_unique<alerts::Delivery>(*outbox_, *receivers_, clock_, registry_);
+    if (thread_.joinable()) delivery_->start();
+}
+
+void Alerting::register_routes(exporters::HttpServer& http) {
+    http.add_route("GET", "/api/v1/alerts", [this](const httplib::Request&, httplib::Response& res) {
+        res.set_content(alerts_json(), "application/json");
+    });
+    http.add_route("GET", "/api/v1/rules", [this](const httplib::Request&, httplib::Response& res) {
+        res.set_content(rules_json(), "application/json");
+    });
+    http.add_route("GET", "/api/v1/silences", [this](const httplib::Request& req, httplib::Response& res) {
+        alerts::handle_list_silences(*silences_, req, res);
+    });
+    http.add_route("POST", "/api/v1/silences", [this](const httplib::Request& req, httplib::Response& res) {
+        alerts::handle_create_silence(*silences_, req, res);
+    });
+    http.add_route("DELETE", "/api/v1/silences/([^/]+)", [this](const httplib::Request& req, httplib::Response& res) {
+        alerts::handle_delete_silence(*silences_, req, res);
+    });
+}
+
+void Alerting::start() {
+    {
+        std::lock_guard lock(mu_);
+        delivery_->start();
+    }
+    thread_ = std::jthread([this](std::stop_token stop) { loop(stop); });
+}
+
+void Alerting::stop() {
+    if (thread_.joinable()) {
+        thread_.request_stop();
+        wake_.notify_all();
+        thread_.join();
+    }
+    std::lock_guard lock(mu_);
+    if (delivery_) delivery_->stop();
+}
+
+void Alerting::evaluate_once() {
+    std::lock_guard lock(mu_);
+    source_ = std::make_shared<alerts::StoreSource>(store_.view(), registry_.Collect());
+    rules_->evaluate_due();
+    log_transitions(rules_->alerts());
+    try {
+        store_.publish(std::string(alerts::kRulesCollector), rules_->alerts_snapshot(), clock_.now());
+    } catch (const std::exception& e) {
+        spdlog::error("cannot publish ALERTS series: {}", e.what());
+    }
+    state_->save(rules_->export_state());
+    dispatcher_->tick();
+    delivery_->wake();
+}
+
+void Alerting::log_transitions(const std::vector<alerts::Alert>& alerts) {
+    std::map<std::string, alerts::AlertState> now;
+    for (const auto& a : alerts) {
+        now[a.fingerprint] = a.state;
+        auto before = logged_states_.find(a.fingerprint);
+        if (before != logged_states_.end() && before->second == a.state) continue;
+        std::string labels;
+        for (const auto& [k, v] : a.labels) labels += (labels.empty() ? "" : ",") + k + "=\"" + v + "\"";
+        spdlog::info("alert {} {{{}}} value={}", state_name(a.state), labels, alerts::go_float(a.value));
+    }
+    logged_states_ = std::move(now);
+}
+
+void Alerting::loop(std::stop_token stop) {
+    // One second is finer than any rule interval or group timer, and cheap: a due check
+    // and a view of the store.
+    while (!stop.stop_requested()) {
+        try {
+            evaluate_once();
+        } catch (const std::exception& e) {
+            spdlog::error("alert evaluation failed: {}", e.what());
+        }
+        std::unique_lock lock(wake_mu_);
+        wake_.wait_for(lock, stop, std::chrono::seconds{1}, [] { return false; });
+    }
+}
+
+std::string Alerting::alerts_json() const {
+    std::vector<alerts::Alert> active;
+    {
+        std::lock_guard lock(mu_);
+        active = rules_->alerts();
+    }
+    rapidjson::StringBuffer buffer;
+    Writer w(buffer);
+    w.StartObject();
+    w.Key("status");
+    w.String("success");
+    w.Key("data");
+    w.StartObject();
+    w.Key("alerts");
+    w.StartArray();
+    for (const auto& a : active)
+        if (a.state != alerts::AlertState::inactive) write_alert(w, a);
+    w.EndArray();
+    w.EndObject();
+    w.EndObject();
+    return buffer.GetString();
+}
+
+std::string Alerting::rules_json() const {
+    std::vector<alerts::Alert> active;
+    std::vector<alerts::RuleGroup> groups;
+    {
+        std::lock_guard lock(mu_);
+        active = rules_->alerts();
+        groups = groups_;
+    }
+    rapidjson::StringBuffer buffer;
+    Writer w(buffer);
+    w.StartObject();
+    w.Key("status");
+    w.String("success");
+    w.Key("data");
+    w.StartObject();
+    w.Key("groups");
+    w.StartArray();
+    for (const auto& g : groups) {
+        w.StartObject();
+        w.Key("name");
+        w.String(g.name.c_str());
+        w.Key("file");
+        w.String(g.file.c_str());
+        w.Key("interval");
+        w.Double(std::chrono::duration<double>(g.interval).count());
+        w.Key("rules");
+        w.StartArray();
+        for (const auto& r : g.rules) {
+            const char* state = "inactive";
+            w.StartObject();
+            w.Key("alerts");
+            w.StartArray();
+            for (const auto& a : active) {
+                if (a.state == alerts::AlertState::inactive || label_value(a.labels, "alertname") != r.name) continue;
+                if (a.state == alerts::AlertState::firing) state = "firing";
+                else if (std::string_view(state) != "firing") state = "pending";
+                write_alert(w, a);
+            }
+            w.EndArray();
+            w.Key("state");
+            w.String(state);
+            w.Key("name");
+            w.String(r.name.c_str());
+            w.Key("query");
+            w.String(r.expr_text.c_str());
+            w.Key("duration");
+            w.Double(std::chrono::duration<double>(r.for_duration).count());
+            w.Key("keepFiringFor");
+            w.Double(std::chrono::duration<double>(r.keep_firing_for).count());
+            w.Key("labels");
+            w.StartObject();
+            for (const auto& [k, t] : r.labels) {
+                w.Key(k.c_str());
+                w.String(t.text().c_str());
+            }
+            w.EndObject();
+            w.Key("annotations");
+            w.StartObject();
+            for (const auto& [k, t] : r.annotations) {
+                w.Key(k.c_str());
+                w.String(t.text().c_str());
+            }
+            w.EndObject();
+            w.Key("type");
+            w.String("alerting");
+            w.EndObject();
+        }
+        w.EndArray();
+        w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    w.EndObject();
+    return buffer.GetString();
+}
+
+}  // namespace cargomon::daemon

@@ -1,0 +1,88 @@
+#pragma once
+// The alerting half of the daemon: rules evaluated over the store, alerts handed to
+// routing and the durable outbox, silences, and their HTTP API. Durable state lives
+// in SQLite files under --storage.path so a restart (even kill -9) resumes it.
+#include <prometheus/registry.h>
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "alerts/alert.h"
+#include "alerts/notify_config.h"
+#include "alerts/rules.h"
+#include "common/clock.h"
+#include "config/config.h"
+#include "exporters/http_server.h"
+#include "metrics/metric_store.h"
+
+namespace cargomon::alerts {
+class AlertStateStore;
+class Delivery;
+class Dispatcher;
+class Outbox;
+class Receivers;
+class RuleManager;
+class SilenceStore;
+class StoreSource;
+}  // namespace cargomon::alerts
+
+namespace cargomon::daemon {
+
+// What the alerting half reads from the configuration: the rule files and the
+// `alerting:` section of the config file. Loading it validates everything.
+struct AlertingSetup {
+    std::vector<alerts::RuleGroup> groups;
+    alerts::AlertingConfig alerting;
+};
+// Throws std::runtime_error listing every error (file:line:col for rule files).
+AlertingSetup load_alerting(const config::Config& config, const std::string& config_file);
+
+class Alerting {
+public:
+    Alerting(AlertingSetup setup, const std::string& storage_path, metrics::MetricStore& store,
+             prometheus::Registry& registry, const Clock& clock);
+    ~Alerting();
+
+    void register_routes(exporters::HttpServer& http);
+    void start();
+    void stop();
+    // Swaps in new rules (alert state is kept) and new routes/receivers.
+    void replace(AlertingSetup setup);
+
+private:
+    void loop(std::stop_token stop);
+    void evaluate_once();
+    void log_transitions(const std::vector<alerts::Alert>& alerts);
+    std::string alerts_json() const;
+    std::string rules_json() const;
+
+    metrics::MetricStore& store_;
+    prometheus::Registry& registry_;
+    const Clock& clock_;
+
+    std::unique_ptr<alerts::AlertStateStore> state_;
+    std::unique_ptr<alerts::Outbox> outbox_;
+    std::unique_ptr<alerts::SilenceStore> silences_;
+
+    mutable std::mutex mu_;  // guards everything below
+    std::shared_ptr<const alerts::StoreSource> source_;
+    std::vector<alerts::RuleGroup> groups_;
+    std::unique_ptr<alerts::AlertingConfig> alerting_;
+    std::unique_ptr<alerts::Receivers> receivers_;
+    std::unique_ptr<alerts::Dispatcher> dispatcher_;
+    std::unique_ptr<alerts::Delivery> delivery_;
+    std::unique_ptr<alerts::RuleManager> rules_;
+    std::map<std::string, alerts::AlertState> logged_states_;  // by fingerprint: what the log last said
+
+    std::mutex wake_mu_;
+    std::condition_variable_any wake_;
+    std::jthread thread_;
+};
+
+}  // namespace cargomon::daemon
