@@ -33,6 +33,16 @@ void write_labels(Writer& w, const metrics::Labels& labels) {
     w.EndObject();
 }
 
+// A rule's labels or annotations as written, templates unexpanded.
+void write_templates(Writer& w, const std::vector<std::pair<std::string, alerts::Template>>& templates) {
+    w.StartObject();
+    for (const auto& [k, t] : templates) {
+        w.Key(k.c_str());
+        w.String(t.text().c_str());
+    }
+    w.EndObject();
+}
+
 const char* state_name(alerts::AlertState s) {
     switch (s) {
         case alerts::AlertState::pending: return "pending";
@@ -283,19 +293,9 @@ std::string Alerting::rules_json() const {
             w.Key("keepFiringFor");
             w.Double(std::chrono::duration<double>(r.keep_firing_for).count());
             w.Key("labels");
-            w.StartObject();
-            for (const auto& [k, t] : r.labels) {
-                w.Key(k.c_str());
-                w.String(t.text().c_str());
-            }
-            w.EndObject();
+            write_templates(w, r.labels);
             w.Key("annotations");
-            w.StartObject();
-            for (const auto& [k, t] : r.annotations) {
-                w.Key(k.c_str());
-                w.String(t.text().c_str());
-            }
-            w.EndObject();
+            write_templates(w, r.annotations);
             w.Key("type");
             w.String("alerting");
             w.EndObject();
