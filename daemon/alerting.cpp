@@ -107,8 +107,8 @@ AlertingSetup load_alerting(const config::Config& config, const std::string& con
 }
 
 Alerting::Alerting(AlertingSetup setup, const std::string& storage_path, metrics::MetricStore& store,
-                   prometheus::Registry& registry, const Clock& clock)
-    : store_(store), registry_(registry), clock_(clock) {
+                   prometheus::Registry& registry, const Clock& clock, std::function<bool()> data_ready)
+    : store_(store), registry_(registry), clock_(clock), data_ready_(std::move(data_ready)) {
     namespace fs = std::filesystem;
     fs::create_directories(storage_path);
     state_ = std::make_unique<alerts::AlertStateStore>((fs::path(storage_path) / "alerts.db").string());
@@ -211,7 +211,7 @@ void Alerting::loop(std::stop_token stop) {
     // and a view of the store.
     while (!stop.stop_requested()) {
         try {
-            evaluate_once();
+            if (data_ready_()) evaluate_once();
         } catch (const std::exception& e) {
             spdlog::error("alert evaluation failed: {}", e.what());
         }

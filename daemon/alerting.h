@@ -5,6 +5,7 @@
 #include <prometheus/registry.h>
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -45,8 +46,10 @@ AlertingSetup load_alerting(const config::Config& config, const std::string& con
 
 class Alerting {
 public:
+    // `data_ready` says when every collector has run once: before that an empty store
+    // would resolve alerts restored from the last run and restart their `for` timers.
     Alerting(AlertingSetup setup, const std::string& storage_path, metrics::MetricStore& store,
-             prometheus::Registry& registry, const Clock& clock);
+             prometheus::Registry& registry, const Clock& clock, std::function<bool()> data_ready);
     ~Alerting();
 
     void register_routes(exporters::HttpServer& http);
@@ -65,6 +68,7 @@ private:
     metrics::MetricStore& store_;
     prometheus::Registry& registry_;
     const Clock& clock_;
+    std::function<bool()> data_ready_;
 
     std::unique_ptr<alerts::AlertStateStore> state_;
     std::unique_ptr<alerts::Outbox> outbox_;

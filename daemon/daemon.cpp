@@ -95,7 +95,8 @@ Daemon::Daemon(DaemonOptions options)
         .Set(1);
     AlertingSetup alerting = load_alerting(config, options_.config_file);
     world_ = build_world(config);
-    alerting_ = std::make_unique<Alerting>(std::move(alerting), options_.storage_path, store_, registry_, clock_);
+    alerting_ = std::make_unique<Alerting>(std::move(alerting), options_.storage_path, store_, registry_, clock_,
+                                           [this] { return collectors_have_run(); });
     reload_successful_.Set(1);
     reload_success_time_.Set(std::chrono::duration<double>(clock_.now().time_since_epoch()).count());
     http_ = std::make_unique<exporters::HttpServer>(
@@ -227,6 +228,16 @@ bool Daemon::stop(std::chrono::milliseconds budget) {
     world.release();  // its threads still use it: leave it to process exit
     std::thread([s = std::move(stopped)]() mutable { s.wait(); }).detach();
     return false;
+}
+
+bool Daemon::collectors_have_run() const {
+    if (data_seen_) return true;
+    std::lock_guard lock(world_mu_);
+    if (!world_) return false;
+    for (const auto& c : world_->scheduler->status())
+        if (!c.last_run_start || c.running) return false;
+    data_seen_ = true;  // once is enough: later reloads keep the store's snapshots
+    return true;
 }
 
 std::string Daemon::status_json() const {

@@ -4,6 +4,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -48,6 +49,7 @@ private:
     struct World;
     std::unique_ptr<World> build_world(const config::Config& config);
     std::string status_json() const;
+    bool collectors_have_run() const;
 
     DaemonOptions options_;
     SystemClock clock_;
@@ -63,7 +65,8 @@ private:
     std::unique_ptr<World> world_;
     std::unique_ptr<Alerting> alerting_;
     std::unique_ptr<exporters::HttpServer> http_;
-    std::jthread readiness_;  // flips /readyz once discovery has succeeded
+    std::jthread readiness_;
+    mutable std::atomic<bool> data_seen_{false};  // flips /readyz once discovery has succeeded
 };
 
 }  // namespace cargomon::daemon
