@@ -27,15 +27,6 @@ constexpr std::size_t kMaxHeaderText = 150;
 constexpr std::size_t kMaxSectionText = 3000;
 constexpr std::size_t kMaxFieldText = 2000;
 
-void write_labels(JsonWriter& w, const metrics::Labels& labels) {
-    w.StartObject();
-    for (const auto& [k, v] : labels) {
-        w.Key(k.c_str(), static_cast<rapidjson::SizeType>(k.size()));
-        w.String(v);
-    }
-    w.EndObject();
-}
-
 std::string_view find_label(const metrics::Labels& labels, std::string_view name) {
     for (const auto& [k, v] : labels) {
         if (k == name) return v;
@@ -252,6 +243,15 @@ void write_slack_alert(JsonWriter& w, const Alert& a, std::size_t& blocks) {
 }
 
 }  // namespace
+
+void write_labels(rapidjson::Writer<rapidjson::StringBuffer>& w, const metrics::Labels& labels) {
+    w.StartObject();
+    for (const auto& [k, v] : labels) {
+        w.Key(k.c_str(), static_cast<rapidjson::SizeType>(k.size()));
+        w.String(v);
+    }
+    w.EndObject();
+}
 
 bool is_resolved(const Alert& alert) { return alert.ends_at.has_value(); }
 

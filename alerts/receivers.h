@@ -3,6 +3,9 @@
 // peer expects (Alertmanager webhook v4, Slack Block Kit, Alertmanager API v2) and posts
 // a stored body over HTTP. Rendering happens once, when the outbox takes the
 // notification; sending may happen many times.
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <map>
 #include <memory>
 #include <string>
@@ -63,6 +66,9 @@ private:
 };
 
 // The bodies, exposed for tests and `rules preview`.
+// Labels as a JSON object, the shape every Prometheus and Alertmanager API uses.
+void write_labels(rapidjson::Writer<rapidjson::StringBuffer>& w, const metrics::Labels& labels);
+
 std::string render_webhook_body(const Notification& notification, std::size_t max_alerts);
 std::string render_slack_body(const Notification& notification, const std::string& channel);
 std::string render_alertmanager_body(const Notification& notification, SystemTime now);

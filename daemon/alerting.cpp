@@ -24,15 +24,6 @@ namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-void write_labels(Writer& w, const metrics::Labels& labels) {
-    w.StartObject();
-    for (const auto& [k, v] : labels) {
-        w.Key(k.c_str(), static_cast<rapidjson::SizeType>(k.size()));
-        w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
-    }
-    w.EndObject();
-}
-
 // A rule's labels or annotations as written, templates unexpanded.
 void write_templates(Writer& w, const std::vector<std::pair<std::string, alerts::Template>>& templates) {
     w.StartObject();
@@ -56,9 +47,9 @@ const char* state_name(alerts::AlertState s) {
 void write_alert(Writer& w, const alerts::Alert& a) {
     w.StartObject();
     w.Key("labels");
-    write_labels(w, a.labels);
+    alerts::write_labels(w, a.labels);
     w.Key("annotations");
-    write_labels(w, a.annotations);
+    alerts::write_labels(w, a.annotations);
     w.Key("state");
     w.String(state_name(a.state));
     w.Key("activeAt");
