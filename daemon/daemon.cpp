@@ -44,6 +44,8 @@ config::Config load_or_throw(const std::string& path) {
     return std::get<config::Config>(std::move(loaded));
 }
 
+}  // namespace
+
 cargo::ClientOptions client_options(const config::Config& c) {
     return cargo::ClientOptions{
         .base_url = c.api_url,
@@ -59,8 +61,6 @@ cargo::ClientOptions client_options(const config::Config& c) {
                   .budget = c.client.retry.budget},
     };
 }
-
-}  // namespace
 
 // Everything that depends on the config, built whole before it replaces the old one.
 struct Daemon::World {

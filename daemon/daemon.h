@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "cargo/options.h"
 #include "cargo/sleeper.h"
 #include "collectors/catalog.h"
 #include "collectors/watermarks.h"
@@ -27,6 +28,9 @@ struct DaemonOptions {
     std::string listen_address = ":9464";
     std::string storage_path = "/var/lib/cargomon";
 };
+
+// The Cargo API client's options as the config sets them.
+cargo::ClientOptions client_options(const config::Config& config);
 
 class Daemon {
 public:

@@ -13,6 +13,8 @@
 #include "alerts/rules.h"
 #include "config/config.h"
 #include "daemon/alerting.h"
+#include "daemon/cli_preview.h"
+#include "daemon/cli_silence.h"
 #include "daemon/daemon.h"
 
 namespace {
@@ -22,6 +24,9 @@ using namespace cargomon;
 constexpr const char* kUsage = R"(usage: cargomon [flags]
        cargomon check-config FILE...     validate config files (with their rules and alerting)
        cargomon check-rules FILE...      validate rule files
+       cargomon rules preview [FILE...] [--config.file=FILE]
+                                         evaluate rules once against the live API: what would fire now
+       cargomon silence add|list|expire  manage a running daemon's silences (see cargomon silence --help)
 
 Watches a Cargo workspace through Cargo's API and exports Prometheus metrics.
 
@@ -133,6 +138,9 @@ int main(int argc, char** argv) {
     if (!args.empty() && args[0] == "check-config") return check_config({args.begin() + 1, args.end()});
     if (!args.empty() && args[0] == "check-rules")
         return alerts::check_rules_main({args.begin() + 1, args.end()}, std::cout, std::cerr);
+    if (args.size() >= 2 && args[0] == "rules" && args[1] == "preview")
+        return daemon::rules_preview_main({args.begin() + 2, args.end()}, std::cout, std::cerr);
+    if (!args.empty() && args[0] == "silence") return daemon::silence_main({args.begin() + 1, args.end()}, std::cout, std::cerr);
     auto flags = parse_flags(args);
     try {
         setup_logging(flags.at("log.level"), flags.at("log.format"), "cargomon");

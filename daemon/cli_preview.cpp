@@ -1,0 +1,236 @@
+#include "daemon/cli_preview.h"
+
+#include <prometheus/registry.h>
+
+#include <algorithm>
+#include <iomanip>
+#include <optional>
+#include <stdexcept>
+
+#include "alerts/promql.h"
+#include "alerts/rules.h"
+#include "alerts/store_source.h"
+#include "cargo/client.h"
+#include "cargo/sleeper.h"
+#include "cargo/transport.h"
+#include "collectors/catalog.h"
+#include "collectors/factory.h"
+#include "collectors/watermarks.h"
+#include "common/clock.h"
+#include "common/duration.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
+#include "metrics/exposition.h"
+#include "metrics/metric_store.h"
+
+namespace cargomon::daemon {
+namespace {
+
+constexpr const char* kUsage = R"(usage: cargomon rules preview [FILE...] [--config.file=FILE]
+
+Runs every collector of the config once against the live Cargo API, evaluates the rule
+files (without FILE: the config's rule_files) over what they collected and prints, per
+rule and resulting series, its labels, its value and whether it would fire now.
+
+  --config.file=FILE  configuration file (default /etc/cargomon/cargomon.yml)
+)";
+
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct Options {
+    std::vector<std::string> rule_files;
+    std::string config_file = "/etc/cargomon/cargomon.yml";
+};
+
+Options parse_options(const std::vector<std::string>& args) {
+    Options options;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        if (arg == "--config.file") {
+            if (i + 1 == args.size()) throw UsageError("--config.file needs a value");
+            options.config_file = args[++i];
+        } else if (arg.starts_with("--config.file=")) {
+            options.config_file = arg.substr(std::string_view("--config.file=").size());
+        } else if (arg.starts_with("-")) {
+            throw UsageError("unknown flag " + arg);
+        } else {
+            options.rule_files.push_back(arg);
+        }
+    }
+    return options;
+}
+
+// What the rules read: every collector's one snapshot. Collectors run in config order,
+// discovery (always first) before the ones that need its workflows.
+struct Collection {
+    metrics::MetricStore store;
+    prometheus::Registry registry;  // the API client's and collectors' own metrics
+    std::size_t collectors = 0;
+    std::size_t failed = 0;
+};
+
+void collect_once(const config::Config& config, Collection& collection, std::ostream& out) {
+    SystemClock clock;
+    const cargo::ClientOptions options = client_options(config);
+    auto transport = cargo::make_http_transport(options);
+    cargo::ClockSleeper sleeper(clock);
+    cargo::ApiClient client(options, *transport, collection.registry, clock, sleeper);
+    collectors::WorkflowCatalog catalog;
+    // Counter totals start from nothing: a preview must not advance the daemon's watermarks.
+    collectors::WatermarkStore watermarks(":memory:");
+    auto scheduled = collectors::make_collectors(config.collectors, {.client = client,
+                                                                     .catalog = catalog,
+                                                                     .clock = clock,
+                                                                     .registry = collection.registry,
+                                                                     .watermarks = &watermarks});
+    collection.collectors = scheduled.size();
+    out << "Collected once from the Cargo API:\n";
+    for (auto& [collector, schedule] : scheduled) {
+        const SystemTime started = clock.now();
+        const collectors::CollectContext context{.deadline = clock.monotonic() + schedule.timeout, .stop = {}};
+        std::string failure;
+        try {
+            metrics::Snapshot snapshot = collector->collect(context);
+            if (clock.monotonic() > context.deadline)
+                failure = "timeout: run exceeded its timeout of " + format_duration(schedule.timeout);
+            else
+                collection.store.publish(collector->name(), std::move(snapshot), started);
+        } catch (const std::exception& e) {
+            failure = collectors::error_reason(e) + ": " + e.what();
+        }
+        out << "  " << collector->name() << " (" << collector->kind() << "): ";
+        if (failure.empty()) {
+            out << collection.store.series_count(collector->name()) << " series\n";
+        } else {
+            out << "FAILED, " << failure << " (rules over its metrics see no series)\n";
+            ++collection.failed;
+        }
+    }
+}
+
+std::string escaped(std::string_view value) {
+    std::string out;
+    for (char c : value) {
+        if (c == '\\' || c == '"') out += '\\';
+        out += c == '\n' ? std::string("\\n") : std::string(1, c);
+    }
+    return out;
+}
+
+// metric{a="x", b="y"}, as a series is written in PromQL.
+std::string series_text(const metrics::Labels& labels) {
+    std::string name, inner;
+    for (const auto& [k, v] : labels) {
+        if (k == "__name__") {
+            name = v;
+            continue;
+        }
+        if (!inner.empty()) inner += ", ";
+        inner += k + "=\"" + escaped(v) + "\"";
+    }
+    return name + "{" + inner + "}";
+}
+
+struct Tally {
+    std::size_t firing = 0, pending = 0, silent = 0, failed = 0;
+};
+
+void preview_rule(const alerts::RuleGroup& group, const alerts::AlertingRule& rule, const alerts::SeriesSource& source,
+                  std::ostream& out, Tally& tally) {
+    out << "\n" << rule.name << "  (group " << group.name << " in " << group.file << ", for "
+        << format_duration(rule.for_duration) << ")\n  " << rule.expr_text << "\n";
+    alerts::Evaluation result = alerts::evaluate_checked(*rule.expr, source);
+    if (!result.error.empty()) {
+        out << "  evaluation failed: " << result.error << ": would not fire\n";
+        ++tally.failed;
+        return;
+    }
+    alerts::Vector samples;
+    if (const double* scalar = std::get_if<double>(&result.value))
+        samples.push_back({{}, *scalar});
+    else
+        samples = std::get<alerts::Vector>(std::move(result.value));
+    if (samples.empty()) {
+        out << "  no series: would not fire\n";
+        ++tally.silent;
+        return;
+    }
+    const std::string verdict = rule.for_duration.count() == 0
+                                    ? "would fire"
+                                    : "pending, fires after " + format_duration(rule.for_duration) + " if it holds";
+    for (const auto& sample : samples)
+        out << "  " << series_text(sample.labels) << " = " << metrics::format_value(sample.value) << ": " << verdict
+            << "\n";
+    ++(rule.for_duration.count() == 0 ? tally.firing : tally.pending);
+}
+
+int run(const Options& options, std::ostream& out, std::ostream& err) {
+    auto loaded = config::load_config(options.config_file, config::Environment::process());
+    if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&loaded)) {
+        for (const auto& e : *errors) err << e.to_string() << "\n";
+        return 1;
+    }
+    const auto& config = std::get<config::Config>(loaded);
+    auto rules = options.rule_files.empty() ? alerts::load_rule_globs(config.rule_files)
+                                            : alerts::load_rule_files(options.rule_files);
+    if (auto* errors = std::get_if<std::vector<alerts::RuleError>>(&rules)) {
+        for (const auto& e : *errors) err << e.to_string() << "\n";
+        return 1;
+    }
+    const auto& groups = std::get<std::vector<alerts::RuleGroup>>(rules);
+    if (groups.empty()) {
+        err << "cargomon: no rules to preview (no FILE given and the config's rule_files hold none)\n";
+        return 1;
+    }
+
+    Collection collection;
+    try {
+        collect_once(config, collection, out);
+    } catch (const std::exception& e) {  // a client option or collector spec the daemon would refuse too
+        err << "cargomon: " << e.what() << "\n";
+        return 1;
+    }
+    if (collection.failed == collection.collectors) {
+        err << "cargomon: every collector failed; is the Cargo API at " << config.api_url << " reachable?\n";
+        return 1;
+    }
+
+    const alerts::StoreSource source(collection.store.view(), collection.registry.Collect());
+    Tally tally;
+    std::size_t total = 0;
+    for (const auto& group : groups)
+        for (const auto& rule : group.rules) {
+            preview_rule(group, rule, source, out, tally);
+            ++total;
+        }
+    out << "\n"
+        << total << " rules: " << tally.firing << " would fire now, " << tally.pending << " would be pending, "
+        << tally.silent << " have no series" << (tally.failed ? ", " + std::to_string(tally.failed) + " failed" : "")
+        << "\n";
+    return 0;
+}
+
+}  // namespace
+
+int rules_preview_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+    if (std::find_if(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; }) !=
+        args.end()) {
+        out << kUsage;
+        return 0;
+    }
+    Options options;
+    try {
+        options = parse_options(args);
+    } catch (const UsageError& e) {
+        err << "cargomon rules preview: " << e.what() << "\n(see cargomon rules preview --help)\n";
+        return 2;
+    }
+    // Collectors log retries and fallbacks; their failures are in the report already.
+    setup_logging("error", "logfmt", "cargomon");
+    return run(options, out, err);
+}
+
+}  // namespace cargomon::daemon

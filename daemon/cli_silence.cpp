@@ -1,0 +1,346 @@
+#include "daemon/cli_silence.h"
+
+#include <httplib.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+
+#include "alerts/notify_config.h"
+#include "common/clock.h"
+#include "common/duration.h"
+#include "common/timefmt.h"
+
+namespace cargomon::daemon {
+namespace {
+
+constexpr const char* kUsage = R"(usage: cargomon silence add [--url=URL] [--duration=D | --end=TIME] [--author=NAME] --comment=TEXT MATCHER...
+       cargomon silence list [--url=URL] [--all]
+       cargomon silence expire [--url=URL] ID...
+
+Manages the silences of a running cargomon through its /api/v1/silences.
+
+  MATCHER         name=value, name!=value, name=~regex or name!~regex (regexes are
+                  anchored); quote a value with spaces: 'name="a b"'
+  --url=URL       the daemon (default $CARGOMON_URL, else http://127.0.0.1:9464)
+  --duration=D    how long the new silence lasts, from now (default 1h)
+  --end=TIME      when it ends instead, RFC 3339 (2026-11-28T12:00:00Z)
+  --author=NAME   who creates it (default $USER)
+  --comment=TEXT  why (the daemon requires one)
+  --all           list expired silences too
+)";
+
+constexpr const char* kDefaultUrl = "http://127.0.0.1:9464";
+
+// Exit status 2: the command line itself is wrong.
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+// Exit status 1: the command was understood but could not be done.
+struct Failure : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct Args {
+    std::map<std::string, std::string> values;  // --name=value or --name value
+    std::set<std::string> switches;             // --name
+    std::vector<std::string> positional;
+};
+
+Args parse_args(const std::vector<std::string>& words, const std::set<std::string>& valued,
+                const std::set<std::string>& switches) {
+    Args args;
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        const std::string& word = words[i];
+        if (!word.starts_with("--")) {
+            args.positional.push_back(word);
+            continue;
+        }
+        std::string name = word.substr(2);
+        std::optional<std::string> value;
+        if (auto eq = name.find('='); eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name.resize(eq);
+        }
+        if (switches.contains(name)) {
+            if (value) throw UsageError("--" + name + " takes no value");
+            args.switches.insert(name);
+        } else if (valued.contains(name)) {
+            if (!value) {
+                if (i + 1 == words.size()) throw UsageError("--" + name + " needs a value");
+                value = words[++i];
+            }
+            args.values[name] = *value;
+        } else {
+            throw UsageError("unknown flag --" + name);
+        }
+    }
+    return args;
+}
+
+std::string env_or(const char* name, const std::string& fallback) {
+    const char* value = std::getenv(name);
+    return value && *value ? value : fallback;
+}
+
+// The daemon's base URL split for httplib, which takes the origin and the paths apart.
+struct Daemon {
+    std::string url;     // as given, for messages
+    std::string origin;  // scheme://host[:port]
+    std::string prefix;  // a path it is served under behind a proxy, without trailing '/'
+};
+
+Daemon parse_daemon_url(const std::string& url) {
+    if (!url.starts_with("http://") && !url.starts_with("https://"))
+        throw UsageError("--url: expected http://HOST:PORT or https://HOST[:PORT][/PATH], got \"" + url + "\"");
+    const std::size_t host = url.find("://") + 3;
+    const std::size_t slash = url.find('/', host);
+    Daemon d{.url = url, .origin = url.substr(0, slash), .prefix = slash == std::string::npos ? "" : url.substr(slash)};
+    if (d.origin.size() == host) throw UsageError("--url: no host in \"" + url + "\"");
+    while (d.prefix.ends_with('/')) d.prefix.pop_back();
+    return d;
+}
+
+// The daemon's own reason in a refusal ({"error": "..."}), else the status.
+std::string refusal(const httplib::Response& res) {
+    rapidjson::Document doc;
+    doc.Parse(res.body.c_str());
+    if (!doc.HasParseError() && doc.IsObject() && doc.HasMember("error") && doc["error"].IsString())
+        return doc["error"].GetString();
+    return "HTTP " + std::to_string(res.status);
+}
+
+httplib::Response call(const Daemon& d, const std::string& method, const std::string& path,
+                       const std::string& body = "") {
+    httplib::Client client(d.origin);
+    client.set_connection_timeout(std::chrono::seconds{5});
+    client.set_read_timeout(std::chrono::seconds{30});
+    const std::string target = d.prefix + path;
+    httplib::Result result = method == "GET"    ? client.Get(target)
+                             : method == "POST" ? client.Post(target, body, "application/json")
+                                                : client.Delete(target);
+    if (!result) throw Failure("cannot reach cargomon at " + d.url + ": " + httplib::to_string(result.error()));
+    return *result;
+}
+
+rapidjson::Document parse_answer(const Daemon& d, const httplib::Response& res) {
+    rapidjson::Document doc;
+    doc.Parse(res.body.c_str());
+    if (doc.HasParseError()) throw Failure(d.url + " answered with something that is not JSON: is it cargomon?");
+    return doc;
+}
+
+alerts::Matcher parse_matcher_arg(const std::string& text) {
+    auto parsed = alerts::parse_matcher(text);
+    if (auto* why = std::get_if<std::string>(&parsed)) throw Failure("bad matcher '" + text + "': " + *why);
+    return std::get<alerts::Matcher>(std::move(parsed));
+}
+
+SystemTime end_time(const Args& args, SystemTime now) {
+    if (args.values.contains("duration") && args.values.contains("end"))
+        throw UsageError("give --duration or --end, not both");
+    if (auto it = args.values.find("end"); it != args.values.end()) {
+        auto end = parse_iso8601(it->second);
+        if (!end) throw Failure("bad --end \"" + it->second + "\": expected an RFC 3339 time such as 2026-11-28T12:00:00Z");
+        return *end;
+    }
+    const std::string text = args.values.contains("duration") ? args.values.at("duration") : "1h";
+    std::string why;
+    auto duration = parse_duration(text, &why);
+    if (!duration) throw Failure("bad --duration \"" + text + "\": " + why);
+    if (duration->count() <= 0) throw Failure("bad --duration \"" + text + "\": must be longer than 0s");
+    return now + *duration;
+}
+
+std::string silence_body(const std::vector<alerts::Matcher>& matchers, SystemTime ends_at, const std::string& author,
+                         const std::string& comment) {
+    using Op = alerts::Matcher::Op;
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("matchers");
+    w.StartArray();
+    for (const auto& m : matchers) {
+        w.StartObject();
+        w.Key("name");
+        w.String(m.name);
+        w.Key("value");
+        w.String(m.value);
+        w.Key("isRegex");
+        w.Bool(m.op == Op::regex || m.op == Op::not_regex);
+        w.Key("isEqual");
+        w.Bool(m.op == Op::equal || m.op == Op::regex);
+        w.EndObject();
+    }
+    w.EndArray();
+    w.Key("endsAt");
+    w.String(format_iso8601(ends_at));
+    w.Key("createdBy");
+    w.String(author);
+    w.Key("comment");
+    w.String(comment);
+    w.EndObject();
+    return buf.GetString();
+}
+
+int add(const Daemon& d, const Args& args, std::ostream& out) {
+    if (args.positional.empty()) throw UsageError("silence add needs at least one MATCHER");
+    std::vector<alerts::Matcher> matchers;
+    for (const auto& text : args.positional) matchers.push_back(parse_matcher_arg(text));
+    const SystemTime ends_at = end_time(args, SystemClock{}.now());
+    const std::string author = args.values.contains("author") ? args.values.at("author") : env_or("USER", "");
+    const std::string comment = args.values.contains("comment") ? args.values.at("comment") : "";
+
+    httplib::Response res = call(d, "POST", "/api/v1/silences", silence_body(matchers, ends_at, author, comment));
+    if (res.status != 200) throw Failure("cargomon at " + d.url + " refused the silence: " + refusal(res));
+    rapidjson::Document doc = parse_answer(d, res);
+    if (!doc.IsObject() || !doc.HasMember("silenceID") || !doc["silenceID"].IsString())
+        throw Failure(d.url + " answered without a silenceID");
+    out << doc["silenceID"].GetString() << "\n";
+    return 0;
+}
+
+std::string field(const rapidjson::Value& object, const char* key) {
+    if (!object.HasMember(key) || !object[key].IsString()) return "";
+    return object[key].GetString();
+}
+
+// Seconds are precision enough to read; the daemon's text when it is not a time.
+std::string readable_time(const std::string& iso) {
+    auto t = parse_iso8601(iso);
+    return t ? format_sql_datetime(*t) : iso;
+}
+
+// Matchers in their canonical text (name="value"); a regex the client's library does not
+// take is shown as the daemon sent it.
+std::string matchers_text(const rapidjson::Value& silence) {
+    std::string text;
+    if (!silence.HasMember("matchers") || !silence["matchers"].IsArray()) return text;
+    for (const auto& m : silence["matchers"].GetArray()) {
+        if (!m.IsObject()) continue;
+        const bool is_regex = m.HasMember("isRegex") && m["isRegex"].IsBool() && m["isRegex"].GetBool();
+        const bool is_equal = !m.HasMember("isEqual") || !m["isEqual"].IsBool() || m["isEqual"].GetBool();
+        using Op = alerts::Matcher::Op;
+        const Op op = is_regex ? (is_equal ? Op::regex : Op::not_regex) : (is_equal ? Op::equal : Op::not_equal);
+        auto made = alerts::make_matcher(field(m, "name"), op, field(m, "value"));
+        if (!text.empty()) text += " ";
+        if (auto* matcher = std::get_if<alerts::Matcher>(&made))
+            text += matcher->to_string();
+        else
+            text += field(m, "name") + (is_equal ? "=" : "!") + (is_regex ? "~" : "") + field(m, "value");
+    }
+    return text;
+}
+
+// A cell on one line: a comment's newlines and tabs would break the table.
+std::string one_line(std::string text) {
+    std::replace_if(text.begin(), text.end(), [](unsigned char c) { return c < 0x20; }, ' ');
+    return text;
+}
+
+void print_table(const std::vector<std::vector<std::string>>& rows, std::ostream& out) {
+    std::vector<std::size_t> widths(rows.front().size(), 0);
+    for (const auto& row : rows)
+        for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    for (const auto& row : rows) {
+        std::string line;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            line += row[i];
+            if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+        }
+        out << line << "\n";
+    }
+}
+
+int list(const Daemon& d, const Args& args, std::ostream& out) {
+    if (!args.positional.empty()) throw UsageError("silence list takes no arguments");
+    httplib::Response res = call(d, "GET", "/api/v1/silences");
+    if (res.status != 200) throw Failure("cargomon at " + d.url + " refused to list silences: " + refusal(res));
+    rapidjson::Document doc = parse_answer(d, res);
+    if (!doc.IsArray()) throw Failure(d.url + " answered with something other than a list of silences");
+
+    const bool all = args.switches.contains("all");
+    std::vector<std::vector<std::string>> rows = {
+        {"ID", "MATCHERS", "STARTS (UTC)", "ENDS (UTC)", "CREATED BY", "COMMENT", "STATE"}};
+    for (const auto& s : doc.GetArray()) {
+        if (!s.IsObject()) continue;
+        std::string state = s.HasMember("status") && s["status"].IsObject() ? field(s["status"], "state") : "";
+        if (state == "expired" && !all) continue;
+        rows.push_back({field(s, "id"), one_line(matchers_text(s)),
+                        readable_time(field(s, "startsAt")), readable_time(field(s, "endsAt")),
+                        one_line(field(s, "createdBy")), one_line(field(s, "comment")), state});
+    }
+    print_table(rows, out);
+    return 0;
+}
+
+// Silence ids are UUIDs; anything else would change the request's path.
+bool plausible_id(const std::string& id) {
+    return !id.empty() && std::all_of(id.begin(), id.end(), [](unsigned char c) { return std::isalnum(c) || c == '-'; });
+}
+
+int expire(const Daemon& d, const Args& args, std::ostream& out, std::ostream& err) {
+    if (args.positional.empty()) throw UsageError("silence expire needs at least one ID");
+    int status = 0;
+    for (const auto& id : args.positional) {
+        if (!plausible_id(id)) {
+            err << "cargomon: \"" << id << "\" is not a silence ID\n";
+            status = 1;
+            continue;
+        }
+        httplib::Response res = call(d, "DELETE", "/api/v1/silences/" + id);
+        if (res.status == 200) {
+            out << "expired " << id << "\n";
+        } else {
+            err << "cargomon: silence " << id << ": " << refusal(res) << "\n";
+            status = 1;
+        }
+    }
+    return status;
+}
+
+}  // namespace
+
+int silence_main(const std::vector<std::string>& words, std::ostream& out, std::ostream& err) {
+    if (words.empty() || words[0] == "--help" || words[0] == "-h" || words[0] == "help") {
+        (words.empty() ? err : out) << kUsage;
+        return words.empty() ? 2 : 0;
+    }
+    try {
+        const std::string& command = words[0];
+        const std::vector<std::string> rest(words.begin() + 1, words.end());
+        if (std::find(rest.begin(), rest.end(), "--help") != rest.end()) {
+            out << kUsage;
+            return 0;
+        }
+        Args args;
+        if (command == "add")
+            args = parse_args(rest, {"url", "duration", "end", "author", "comment"}, {});
+        else if (command == "list")
+            args = parse_args(rest, {"url"}, {"all"});
+        else if (command == "expire")
+            args = parse_args(rest, {"url"}, {});
+        else
+            throw UsageError("unknown silence command \"" + command + "\" (add, list or expire)");
+        const Daemon d = parse_daemon_url(args.values.contains("url") ? args.values.at("url")
+                                                                      : env_or("CARGOMON_URL", kDefaultUrl));
+        if (command == "add") return add(d, args, out);
+        if (command == "list") return list(d, args, out);
+        return expire(d, args, out, err);
+    } catch (const UsageError& e) {
+        err << "cargomon silence: " << e.what() << "\n(see cargomon silence --help)\n";
+        return 2;
+    } catch (const Failure& e) {
+        err << "cargomon: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace cargomon::daemon
