@@ -112,8 +112,9 @@ Alerting::Alerting(AlertingSetup setup, const std::string& storage_path, metrics
         [this](const alerts::AlertingRule& rule) { return alerts::series_evaluator(*source_)(rule); },
         [this](std::vector<alerts::Alert> alerts) { dispatcher_->put(alerts); }, clock_, registry_,
         alerts::RuleManagerOptions{.external_url = setup.alerting.external_url});
-    rules_->restore(state_->load());
     replace(std::move(setup));
+    // After the groups are installed: restore() keeps only states whose rule exists.
+    rules_->restore(state_->load());
 }
 
 Alerting::~Alerting() { stop(); }

@@ -4,7 +4,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 namespace cargomon::testing {
 
@@ -63,6 +65,26 @@ void SimClient::put_fault(const std::string& json) const {
 }
 
 void SimClient::clear_faults() const { checked(client_of(sim_).Delete("/_sim/faults"), "DELETE /_sim/faults"); }
+
+void SimClient::post_event(const std::string& json) const {
+    checked(client_of(sim_).Post("/_sim/events", json, "application/json"), "POST /_sim/events " + json);
+}
+
+void SimClient::clear_events() const { checked(client_of(sim_).Delete("/_sim/events"), "DELETE /_sim/events"); }
+
+std::vector<std::string> SimClient::busiest_workflows(int min_runs) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{60};
+    while (std::stoi(sql("SELECT count() AS n FROM runs WHERE created_at > now() - 120").at(0).at("n")) < min_runs) {
+        if (std::chrono::steady_clock::now() > deadline)
+            throw std::runtime_error("the live sim made fewer than " + std::to_string(min_runs) + " runs in 60 s");
+        std::this_thread::sleep_for(std::chrono::seconds{1});
+    }
+    std::vector<std::string> out;
+    for (const auto& row : sql("SELECT workflow_uuid, count() AS n FROM runs WHERE created_at > now() - 120 "
+                               "GROUP BY workflow_uuid ORDER BY n DESC"))
+        out.push_back(row.at("workflow_uuid"));
+    return out;
+}
 
 std::uint64_t SimClient::requests(const std::string& endpoint) const {
     auto doc = parse(checked(client_of(sim_).Get("/_sim/stats"), "/_sim/stats"), "/_sim/stats");
