@@ -117,6 +117,18 @@ std::string refusal(const httplib::Response& res) {
     return "HTTP " + std::to_string(res.status);
 }
 
+// httplib names its errors in one word ("Connection"); say what happened.
+std::string transport_error(httplib::Error error) {
+    switch (error) {
+        case httplib::Error::Connection: return "connection refused or host unreachable (is the daemon running?)";
+        case httplib::Error::ConnectionTimeout: return "timed out connecting";
+        case httplib::Error::Read: return "no answer (timed out or connection closed)";
+        case httplib::Error::SSLConnection: return "TLS handshake failed";
+        case httplib::Error::SSLServerVerification: return "its TLS certificate did not verify";
+        default: return httplib::to_string(error);
+    }
+}
+
 httplib::Response call(const Daemon& d, const std::string& method, const std::string& path,
                        const std::string& body = "") {
     httplib::Client client(d.origin);
@@ -126,7 +138,7 @@ httplib::Response call(const Daemon& d, const std::string& method, const std::st
     httplib::Result result = method == "GET"    ? client.Get(target)
                              : method == "POST" ? client.Post(target, body, "application/json")
                                                 : client.Delete(target);
-    if (!result) throw Failure("cannot reach cargomon at " + d.url + ": " + httplib::to_string(result.error()));
+    if (!result) throw Failure("cannot reach cargomon at " + d.url + ": " + transport_error(result.error()));
     return *result;
 }
 
