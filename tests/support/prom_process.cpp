@@ -1,0 +1,128 @@
+#include "tests/support/prom_process.h"
+
+#include <httplib.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "common/net.h"
+
+namespace cargomon::testing {
+
+namespace {
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+    for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+        text.replace(at, from.size(), to);
+    return text;
+}
+
+}  // namespace
+
+std::string url_encode(const std::string& text) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+ToolServer::ToolServer(const std::string& program, std::vector<std::string> argv,
+                       const std::map<std::string, std::string>& files) {
+    const std::string binary = find_executable(program);
+    if (binary.empty()) throw std::runtime_error(program + " is not installed");
+    char tmpl[] = "/tmp/cargomon-tool-XXXXXX";
+    if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+    dir_ = tmpl;
+    port_ = free_loopback_port();
+    auto expand = [&](const std::string& text) {
+        return replace_all(replace_all(text, "{dir}", dir_), "{port}", std::to_string(port_));
+    };
+    for (const auto& [name, content] : files) {
+        std::filesystem::create_directories(std::filesystem::path(dir_ + "/" + name).parent_path());
+        std::ofstream(dir_ + "/" + name) << expand(content);
+    }
+    for (auto& arg : argv) arg = expand(arg);
+    argv.insert(argv.begin(), binary);
+    process_ = std::make_unique<Process>(ProcessOptions{.argv = argv, .output_file = dir_ + "/output.log"});
+
+    httplib::Client probe("127.0.0.1", port_);
+    probe.set_connection_timeout(std::chrono::seconds{1});
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{60};
+    while (true) {
+        auto res = probe.Get("/-/ready");
+        if (res && res->status == 200) return;
+        if (!process_->running() || std::chrono::steady_clock::now() > deadline)
+            throw std::runtime_error(program + " did not become ready:\n" + log());
+        std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    }
+}
+
+ToolServer::~ToolServer() {
+    process_.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+}
+
+std::string ToolServer::log() const {
+    std::ifstream in(dir_ + "/output.log");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+rapidjson::Document ToolServer::get_json(const std::string& path) const {
+    httplib::Client client("127.0.0.1", port_);
+    client.set_read_timeout(std::chrono::seconds{10});
+    auto res = client.Get(path);
+    if (!res) throw std::runtime_error("GET " + path + ": no answer");
+    rapidjson::Document doc;
+    if (res->status != 200 || doc.Parse(res->body.c_str()).HasParseError())
+        throw std::runtime_error("GET " + path + ": " + std::to_string(res->status) + " " + res->body);
+    return doc;
+}
+
+PrometheusServer::PrometheusServer(const std::string& config, const std::map<std::string, std::string>& files)
+    : ToolServer("prometheus",
+                 {"--config.file={dir}/prometheus.yml", "--storage.tsdb.path={dir}/data",
+                  "--web.listen-address=127.0.0.1:{port}"},
+                 [&] {
+                     auto all = files;
+                     all["prometheus.yml"] = config;
+                     return all;
+                 }()) {}
+
+std::vector<PromSample> PrometheusServer::query(const std::string& expr) const {
+    auto doc = get_json("/api/v1/query?query=" + url_encode(expr));
+    const auto& data = doc["data"];
+    if (std::string(data["resultType"].GetString()) != "vector")
+        throw std::runtime_error("query " + expr + " is not an instant vector");
+    std::vector<PromSample> out;
+    for (const auto& r : data["result"].GetArray()) {
+        PromSample s;
+        for (const auto& [k, v] : r["metric"].GetObject()) s.labels[k.GetString()] = v.GetString();
+        s.value = std::stod(r["value"][1].GetString());
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+AlertmanagerServer::AlertmanagerServer(const std::string& config)
+    : ToolServer("prometheus-alertmanager",
+                 {"--config.file={dir}/alertmanager.yml", "--storage.path={dir}/data",
+                  "--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="},
+                 {{"alertmanager.yml", config}}) {}
+
+}  // namespace cargomon::testing
