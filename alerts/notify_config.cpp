@@ -10,6 +10,19 @@
 namespace cargomon::alerts {
 namespace {
 
+using Keys = std::vector<std::string_view>;
+const Keys kAlertingKeys{"external_url", "resolve_timeout", "route", "receivers", "delivery"};
+const Keys kRouteKeys{"receiver", "matchers", "group_by", "group_wait", "group_interval", "repeat_interval",
+                      "continue", "routes"};
+const Keys kReceiverKeys{"name", "webhook_configs", "slack_configs", "alertmanager_configs"};
+const Keys kWebhookKeys{"url",        "url_file", "send_resolved", "headers",          "bearer_token", "bearer_token_file",
+                        "basic_auth", "timeout",  "hmac_secret",   "hmac_secret_file", "max_alerts"};
+const Keys kSlackKeys{"api_url", "api_url_file", "send_resolved", "channel", "timeout"};
+const Keys kAlertmanagerKeys{"url", "send_resolved", "headers", "bearer_token", "bearer_token_file", "basic_auth",
+                             "timeout"};
+const Keys kBasicAuthKeys{"username", "password", "password_file"};
+const Keys kDeliveryKeys{"max_age", "min_backoff", "max_backoff"};
+
 std::string quoted(std::string_view text) {
     std::string out = "\"";
     for (char c : text) {
@@ -52,7 +65,7 @@ public:
     std::vector<std::string> take_errors() { return std::move(errors_); }
     bool ok() const { return errors_.empty(); }
 
-    bool check_map(const YAML::Node& node, std::initializer_list<std::string_view> allowed, std::string_view where) {
+    bool check_map(const YAML::Node& node, const Keys& allowed, std::string_view where) {
         if (!node.IsMap()) {
             error(node, std::string("expected a mapping ") + std::string(where));
             return false;
@@ -208,7 +221,7 @@ std::optional<HttpOptions> read_http(Reader& r, const YAML::Node& node, const st
     }
     if (std::optional<std::string> token = r.secret(node, "bearer_token", false)) http.bearer_token = *token;
     if (const YAML::Node auth = node["basic_auth"]) {
-        if (r.check_map(auth, {"username", "password", "password_file"}, "in basic_auth")) {
+        if (r.check_map(auth, kBasicAuthKeys, "in basic_auth")) {
             BasicAuth basic;
             if (auth["username"]) basic.username = r.string(auth["username"], "username").value_or("");
             else r.error(auth, "basic_auth: missing username");
@@ -229,9 +242,7 @@ std::optional<IntegrationSpec> read_integration(Reader& r, const YAML::Node& nod
     IntegrationSpec spec;
     const std::string where = "in " + std::string(kind);
     if (kind == "webhook_configs") {
-        if (!r.check_map(node, {"url", "url_file", "send_resolved", "headers", "bearer_token", "bearer_token_file",
-                                "basic_auth", "timeout", "hmac_secret", "hmac_secret_file", "max_alerts"},
-                         where)) {
+        if (!r.check_map(node, kWebhookKeys, where)) {
             return std::nullopt;
         }
         WebhookConfig webhook;
@@ -247,7 +258,7 @@ std::optional<IntegrationSpec> read_integration(Reader& r, const YAML::Node& nod
         }
         spec.config = webhook;
     } else if (kind == "slack_configs") {
-        if (!r.check_map(node, {"api_url", "api_url_file", "send_resolved", "channel", "timeout"}, where)) {
+        if (!r.check_map(node, kSlackKeys, where)) {
             return std::nullopt;
         }
         SlackConfig slack;
@@ -255,9 +266,7 @@ std::optional<IntegrationSpec> read_integration(Reader& r, const YAML::Node& nod
         if (node["channel"]) slack.channel = r.string(node["channel"], "channel").value_or("");
         spec.config = slack;
     } else {
-        if (!r.check_map(node, {"url", "send_resolved", "headers", "bearer_token", "bearer_token_file", "basic_auth",
-                                "timeout"},
-                         where)) {
+        if (!r.check_map(node, kAlertmanagerKeys, where)) {
             return std::nullopt;
         }
         AlertmanagerConfig am;
@@ -270,7 +279,7 @@ std::optional<IntegrationSpec> read_integration(Reader& r, const YAML::Node& nod
 }
 
 std::optional<ReceiverConfig> read_receiver(Reader& r, const YAML::Node& node) {
-    if (!r.check_map(node, {"name", "webhook_configs", "slack_configs", "alertmanager_configs"}, "in a receiver")) {
+    if (!r.check_map(node, kReceiverKeys, "in a receiver")) {
         return std::nullopt;
     }
     ReceiverConfig receiver;
@@ -293,9 +302,7 @@ std::optional<ReceiverConfig> read_receiver(Reader& r, const YAML::Node& node) {
 }
 
 void read_route(Reader& r, const YAML::Node& node, Route& route, bool root) {
-    if (!r.check_map(node, {"receiver", "matchers", "group_by", "group_wait", "group_interval", "repeat_interval",
-                            "continue", "routes"},
-                     root ? "in route" : "in a child route")) {
+    if (!r.check_map(node, kRouteKeys, root ? "in route" : "in a child route")) {
         return;
     }
     if (const YAML::Node n = node["receiver"]) route.receiver = r.string(n, "receiver").value_or("");
@@ -388,7 +395,7 @@ void check_receivers_exist(Reader& r, const YAML::Node& node, const Route& route
 }
 
 void read_delivery(Reader& r, const YAML::Node& node, DeliveryOptions& delivery) {
-    if (!r.check_map(node, {"max_age", "min_backoff", "max_backoff"}, "in delivery")) return;
+    if (!r.check_map(node, kDeliveryKeys, "in delivery")) return;
     if (const YAML::Node n = node["max_age"]) delivery.max_age = r.duration(n, "max_age", true).value_or(delivery.max_age);
     if (const YAML::Node n = node["min_backoff"]) {
         delivery.min_backoff = r.duration(n, "min_backoff", true).value_or(delivery.min_backoff);
@@ -484,12 +491,23 @@ std::optional<std::string> process_env(const std::string& name) {
     return std::string(value);
 }
 
+std::vector<config::KnownKeys> alerting_known_keys() {
+    return {{"alerting", kAlertingKeys},
+            {"alerting.route", kRouteKeys},
+            {"alerting.receivers[]", kReceiverKeys},
+            {"alerting.receivers[].webhook_configs[]", kWebhookKeys},
+            {"alerting.receivers[].slack_configs[]", kSlackKeys},
+            {"alerting.receivers[].alertmanager_configs[]", kAlertmanagerKeys},
+            {"alerting.receivers[].*_configs[].basic_auth", kBasicAuthKeys},
+            {"alerting.delivery", kDeliveryKeys}};
+}
+
 std::variant<AlertingConfig, std::vector<std::string>> parse_alerting(const YAML::Node& node,
                                                                      std::string_view file_name,
                                                                      const EnvLookup& env) {
     Reader r(file_name, env);
     AlertingConfig config;
-    if (!r.check_map(node, {"external_url", "resolve_timeout", "route", "receivers", "delivery"}, "in alerting")) {
+    if (!r.check_map(node, kAlertingKeys, "in alerting")) {
         return r.take_errors();
     }
     if (const YAML::Node n = node["external_url"]) config.external_url = r.string(n, "external_url").value_or("");

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/duration.h"
+#include "config/config.h"
 #include "metrics/model.h"
 
 namespace cargomon::alerts {
@@ -108,6 +109,9 @@ struct AlertingConfig {
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 std::optional<std::string> process_env(const std::string& name);
+
+// The keys parse_alerting accepts, by place ("alerting.route" also covers its child routes).
+std::vector<config::KnownKeys> alerting_known_keys();
 
 // Validates the whole section; errors read "file:line:col: message" and never quote a
 // secret. Relative `*_file` paths are taken as given (relative to the working directory).

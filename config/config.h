@@ -168,4 +168,14 @@ LoadResult parse_config(std::string_view yaml_text, std::string_view file_name, 
 // every error on `err`; returns 0 only if all files are valid.
 int check_config_main(const std::vector<std::string>& files, std::ostream& out, std::ostream& err);
 
+// Keys the parser accepts in one place of the file, named as a path: "client.retry",
+// "collectors[kind=query].metrics[]"; "" is the top level.
+struct KnownKeys {
+    std::string place;
+    std::vector<std::string_view> keys;
+};
+// Every place but the inside of `alerting` (see alerts::alerting_known_keys), so tests can
+// hold docs/configuration.md to what the parser takes.
+std::vector<KnownKeys> known_keys();
+
 }  // namespace cargomon::config

@@ -587,6 +587,20 @@ LoadResult parse_config(std::string_view yaml_text, std::string_view file_name, 
     return errors;
 }
 
+std::vector<KnownKeys> known_keys() {
+    Keys collector{"name", "kind"};
+    collector.insert(collector.end(), kScheduleKeys.begin(), kScheduleKeys.end());
+    std::vector<KnownKeys> out{{"", kTopKeys},
+                               {"client", kClientKeys},
+                               {"client.retry", kRetryKeys},
+                               {"defaults", kScheduleKeys},
+                               {"collectors[]", collector}};
+    for (std::size_t i = 0; i < kKindNames.size(); ++i)
+        out.push_back({"collectors[kind=" + std::string(kKindNames[i]) + "]", kKindKeys[i]});
+    out.push_back({"collectors[kind=query].metrics[]", kMetricKeys});
+    return out;
+}
+
 LoadResult load_config(const std::string& path, const Environment& env) {
     std::ifstream in(path, std::ios::binary);
     if (!in)
