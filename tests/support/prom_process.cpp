@@ -94,15 +94,21 @@ rapidjson::Document ToolServer::get_json(const std::string& path) const {
     return doc;
 }
 
+namespace {
+
+std::map<std::string, std::string> with(std::map<std::string, std::string> files, const std::string& name,
+                                        const std::string& content) {
+    files[name] = content;
+    return files;
+}
+
+}  // namespace
+
 PrometheusServer::PrometheusServer(const std::string& config, const std::map<std::string, std::string>& files)
     : ToolServer("prometheus",
                  {"--config.file={dir}/prometheus.yml", "--storage.tsdb.path={dir}/data",
                   "--web.listen-address=127.0.0.1:{port}"},
-                 [&] {
-                     auto all = files;
-                     all["prometheus.yml"] = config;
-                     return all;
-                 }()) {}
+                 with(files, "prometheus.yml", config)) {}
 
 std::vector<PromSample> PrometheusServer::query(const std::string& expr) const {
     auto doc = get_json("/api/v1/query?query=" + url_encode(expr));
@@ -119,10 +125,10 @@ std::vector<PromSample> PrometheusServer::query(const std::string& expr) const {
     return out;
 }
 
-AlertmanagerServer::AlertmanagerServer(const std::string& config)
+AlertmanagerServer::AlertmanagerServer(const std::string& config, const std::map<std::string, std::string>& files)
     : ToolServer("prometheus-alertmanager",
                  {"--config.file={dir}/alertmanager.yml", "--storage.path={dir}/data",
                   "--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="},
-                 {{"alertmanager.yml", config}}) {}
+                 with(files, "alertmanager.yml", config)) {}
 
 }  // namespace cargomon::testing

@@ -55,7 +55,8 @@ public:
 
 class AlertmanagerServer : public ToolServer {
 public:
-    explicit AlertmanagerServer(const std::string& config);
+    // `config` is alertmanager.yml; `files` are written beside it (secrets, templates).
+    explicit AlertmanagerServer(const std::string& config, const std::map<std::string, std::string>& files = {});
 };
 
 std::string url_encode(const std::string& text);
