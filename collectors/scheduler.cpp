@@ -20,6 +20,9 @@ using std::chrono::duration_cast;
 constexpr const char* kKnownReasons[] = {"network", "authorization", "request", "server",
                                          "parse",   "timeout",       "mapping"};
 
+// First runs after a start or reload spread over this much (or the interval if shorter).
+constexpr Millis kFirstRunSpread{10'000};
+
 // A stable spread of first runs: the same name starts at the same offset after every
 // restart or reload, like Prometheus' scrape offsets.
 std::uint64_t spread_hash(std::string_view name, std::uint64_t seed) {
@@ -114,11 +117,14 @@ void Scheduler::start() {
     started_ = true;
     const auto now = clock_.monotonic();
     for (auto& slot : slots_) {
-        // Discovery first: the other collectors cover the workflows it finds.
+        // Discovery first: the other collectors cover the workflows it finds. The others
+        // spread over the first seconds, not over their whole interval: a 15-minute
+        // collector would leave its series absent (and hold back rule evaluation, which
+        // waits for every collector's first run) for up to 15 minutes after a start.
         Millis offset{0};
         if (slot->collector->kind() != "discovery")
             offset = Millis(spread_hash(slot->collector->name(), options_.seed) %
-                            static_cast<std::uint64_t>(slot->schedule.interval.count()));
+                            static_cast<std::uint64_t>(std::min(slot->schedule.interval, kFirstRunSpread).count()));
         slot->next_due = now + offset;
     }
     for (std::size_t i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { work_loop(); });
