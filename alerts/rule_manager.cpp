@@ -41,15 +41,6 @@ metrics::Labels sorted(metrics::Labels labels) {
     return labels;
 }
 
-// The alert's series: the sample's labels without __name__, the rule's labels, alertname.
-metrics::Labels alert_labels(const AlertingRule& rule, const VectorSample& sample) {
-    metrics::Labels labels = sorted(sample.labels);
-    std::erase_if(labels, [](const auto& l) { return l.first == "__name__"; });
-    for (const auto& [name, tmpl] : rule.labels) set_label(labels, name, tmpl.expand(sample.labels, sample.value));
-    set_label(labels, "alertname", rule.name);
-    return labels;
-}
-
 bool needs_sending(const ActiveAlertState& a, SystemTime now, Millis resend_delay) {
     if (a.alert.state == AlertState::pending) return false;
     if (!a.last_sent_at) return true;
@@ -60,6 +51,14 @@ bool needs_sending(const ActiveAlertState& a, SystemTime now, Millis resend_dela
 double unix_seconds(SystemTime t) { return duration<double>(t.time_since_epoch()).count(); }
 
 }  // namespace
+
+metrics::Labels alert_labels(const AlertingRule& rule, const VectorSample& sample) {
+    metrics::Labels labels = sorted(sample.labels);
+    std::erase_if(labels, [](const auto& l) { return l.first == "__name__"; });
+    for (const auto& [name, tmpl] : rule.labels) set_label(labels, name, tmpl.expand(sample.labels, sample.value));
+    set_label(labels, "alertname", rule.name);
+    return labels;
+}
 
 RuleEvaluator series_evaluator(const SeriesSource& source) {
     return [&source](const AlertingRule& rule) { return evaluate_checked(*rule.expr, source); };

@@ -42,6 +42,10 @@ struct RuleManagerOptions {
 // How a rule's expression is evaluated: evaluate_checked over the daemon's series, or
 // canned results in tests.
 using RuleEvaluator = std::function<Evaluation(const AlertingRule&)>;
+// The labels of the alert a rule makes of one sample: the sample's labels without
+// __name__, the rule's (expanded) labels, and alertname.
+metrics::Labels alert_labels(const AlertingRule& rule, const VectorSample& sample);
+
 RuleEvaluator series_evaluator(const SeriesSource& source);  // `source` must outlive the evaluator
 
 // Receives, after each group evaluation, the alerts to notify: firing ones (again every

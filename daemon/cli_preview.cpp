@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "alerts/promql.h"
+#include "alerts/rule_manager.h"
 #include "alerts/rules.h"
 #include "alerts/store_source.h"
 #include "cargo/client.h"
@@ -161,9 +162,10 @@ void preview_rule(const alerts::RuleGroup& group, const alerts::AlertingRule& ru
     const std::string verdict = rule.for_duration.count() == 0
                                     ? "would fire"
                                     : "pending, fires after " + format_duration(rule.for_duration) + " if it holds";
+    // The alert's own labels (alertname and the rule's labels added), as notifications carry them.
     for (const auto& sample : samples)
-        out << "  " << series_text(sample.labels) << " = " << metrics::format_value(sample.value) << ": " << verdict
-            << "\n";
+        out << "  " << series_text(alerts::alert_labels(rule, sample)) << " = " << metrics::format_value(sample.value)
+            << ": " << verdict << "\n";
     ++(rule.for_duration.count() == 0 ? tally.firing : tally.pending);
 }
 

@@ -14,6 +14,8 @@ constexpr const char* kRules = R"(groups:
     rules:
       - alert: WorkflowKnown
         expr: cargo_workflow_info > 0
+        labels:
+          team: '{{ $labels.kind }}-owners'
       - alert: RunsCounted
         expr: cargo_workflow_runs{window="1d", status="success"} >= 0
         for: 10m
@@ -66,7 +68,12 @@ TEST_F(Preview, SaysWhatWouldFire) {
     const std::string known = section(result.output, "WorkflowKnown");
     ASSERT_FALSE(known.empty()) << result.output;
     for (const auto& w : workflows) {
-        EXPECT_NE(known.find("workflow_name=\"" + w.labels.at("workflow_name") + "\""), std::string::npos) << known;
+        // The alert's labels: alertname and the rule's (expanded) labels added.
+        EXPECT_NE(known.find("{alertname=\"WorkflowKnown\", enabled=\"" + w.labels.at("enabled") + "\", kind=\"" +
+                             w.labels.at("kind") + "\", team=\"" + w.labels.at("kind") + "-owners\", workflow_name=\"" +
+                             w.labels.at("workflow_name") + "\""),
+                  std::string::npos)
+            << known;
         EXPECT_NE(known.find("workflow_uuid=\"" + w.labels.at("workflow_uuid") + "\"} = 1: would fire"),
                   std::string::npos)
             << known;
