@@ -17,6 +17,7 @@
 #include "common/timefmt.h"
 #include "tests/daemon/daemon_process.h"
 #include "tests/daemon/sim_client.h"
+#include "tests/support/http_receiver.h"
 
 namespace cargomon::testing {
 namespace {
@@ -43,62 +44,10 @@ public:
 
 Env* env = nullptr;
 
-// One request the webhook got.
-struct Received {
-    std::string body;
-    std::string idempotency_key;
-    bool accepted = false;  // answered 2xx
-};
-
-// An Alertmanager-style webhook on a fixed loopback port that can answer 503 or go away.
-class Webhook {
+// The webhook: a receiver that is up from the start.
+class Webhook : public HttpReceiver {
 public:
-    Webhook() : port_(free_loopback_port()) { start(); }
-    ~Webhook() { stop(); }
-
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
-
-    void start() {
-        server_ = std::make_unique<httplib::Server>();
-        server_->Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
-            std::lock_guard lock(mutex_);
-            res.status = status_;
-            received_.push_back({req.body, req.get_header_value("Idempotency-Key"), status_ / 100 == 2});
-        });
-        // Bound before the thread starts, so it accepts as soon as start() returns.
-        if (!server_->bind_to_port("127.0.0.1", port_)) throw std::runtime_error("webhook: cannot bind its port");
-        thread_ = std::thread([this] { server_->listen_after_bind(); });
-        // stop() is a no-op on a server not yet running, which would leave join() hanging.
-        while (!server_->is_running()) std::this_thread::sleep_for(1ms);
-    }
-    void stop() {
-        if (!server_) return;
-        server_->stop();
-        thread_.join();
-        server_.reset();
-    }
-    void answer(int status) {
-        std::lock_guard lock(mutex_);
-        status_ = status;
-    }
-    std::vector<Received> received() const {
-        std::lock_guard lock(mutex_);
-        return received_;
-    }
-    std::vector<Received> accepted() const {
-        std::vector<Received> out;
-        for (auto& r : received())
-            if (r.accepted) out.push_back(r);
-        return out;
-    }
-
-private:
-    int port_;
-    std::unique_ptr<httplib::Server> server_;
-    std::thread thread_;
-    mutable std::mutex mutex_;
-    int status_ = 200;
-    std::vector<Received> received_;
+    Webhook() { start(); }
 };
 
 // What one webhook body says, reduced to what identifies a notification.
@@ -158,8 +107,8 @@ bool eventually(const std::function<bool()>& ready, std::chrono::milliseconds ti
 void expect_no_duplicates(const std::vector<Received>& accepted) {
     std::set<std::string> keys, identities;
     for (const auto& r : accepted) {
-        EXPECT_EQ(r.idempotency_key.size(), 32u) << r.idempotency_key;
-        EXPECT_TRUE(keys.insert(r.idempotency_key).second) << "key delivered twice: " << r.idempotency_key;
+        EXPECT_EQ(r.header("Idempotency-Key").size(), 32u) << r.header("Idempotency-Key");
+        EXPECT_TRUE(keys.insert(r.header("Idempotency-Key")).second) << "key delivered twice: " << r.header("Idempotency-Key");
         EXPECT_TRUE(identities.insert(parse_notification(r.body).identity()).second) << "delivered twice: " << r.body;
     }
 }
@@ -297,8 +246,8 @@ TEST_F(AlertsE2e, ReceiverDownThenBackGetsEveryNotificationOnce) {
     expect_no_duplicates(accepted);
     // Each retry of one notification carries its key.
     std::set<std::string> tried, delivered;
-    for (const auto& r : hook.received()) tried.insert(r.idempotency_key);
-    for (const auto& r : accepted) delivered.insert(r.idempotency_key);
+    for (const auto& r : hook.received()) tried.insert(r.header("Idempotency-Key"));
+    for (const auto& r : accepted) delivered.insert(r.header("Idempotency-Key"));
     EXPECT_EQ(tried, delivered);
 }
 

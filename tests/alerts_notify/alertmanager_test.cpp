@@ -3,13 +3,13 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
-#include <fstream>
 #include <thread>
 
 #include "alerts/delivery.h"
 #include "alerts/dispatcher.h"
 #include "common/process.h"
 #include "fixtures.h"
+#include "tests/support/prom_process.h"
 
 namespace cargomon::alerts {
 namespace {
@@ -27,7 +27,7 @@ bool eventually(F done, std::chrono::milliseconds limit = 20s) {
     return done();
 }
 
-std::vector<std::string> statuses_of(const testing::Receiver& hook, const std::string& alertname) {
+std::vector<std::string> statuses_of(const testing::HttpReceiver& hook, const std::string& alertname) {
     std::vector<std::string> out;
     for (const auto& r : hook.received()) {
         rapidjson::Document body;
@@ -41,27 +41,15 @@ std::vector<std::string> statuses_of(const testing::Receiver& hook, const std::s
 }
 
 TEST(RealAlertmanager, ReceivesOurAlertsAndForwardsThem) {
-    const std::string binary = find_executable("prometheus-alertmanager");
-    if (binary.empty()) GTEST_SKIP() << "prometheus-alertmanager is not installed";
+    if (find_executable("prometheus-alertmanager").empty()) GTEST_SKIP() << "prometheus-alertmanager is not installed";
     testing::TempDir dir;
-    testing::Receiver hook;
+    testing::HttpReceiver hook;
     hook.start();
-    {
-        std::ofstream(dir.file("am.yml")) << "route:\n  receiver: hook\n  group_wait: 100ms\n  group_interval: 1s\n"
-                                             "  repeat_interval: 1h\nreceivers:\n  - name: hook\n    webhook_configs:\n"
-                                             "      - url: '"
-                                          << hook.url("/from-am") << "'\n        send_resolved: true\n";
-    }
-    const int am_port = free_loopback_port();
-    Process am({.argv = {binary, "--config.file=" + dir.file("am.yml"),
-                         "--web.listen-address=127.0.0.1:" + std::to_string(am_port),
-                         "--storage.path=" + dir.file("am-data"), "--cluster.listen-address="},
-                .output_file = dir.file("am.log")});
-    httplib::Client probe("127.0.0.1", am_port);
-    ASSERT_TRUE(eventually([&] {
-        auto res = probe.Get("/-/ready");
-        return res && res->status == 200;
-    })) << "Alertmanager did not become ready";
+    cargomon::testing::AlertmanagerServer am(
+        "route:\n  receiver: hook\n  group_wait: 100ms\n  group_interval: 1s\n  repeat_interval: 1h\n"
+        "receivers:\n  - name: hook\n    webhook_configs:\n      - url: '" +
+        hook.url("/from-am") + "'\n        send_resolved: true\n");
+    const int am_port = am.port();
 
     SystemClock clock;
     AlertingConfig config = testing::config_from(
@@ -86,10 +74,10 @@ TEST(RealAlertmanager, ReceivesOurAlertsAndForwardsThem) {
     EXPECT_EQ(hook.received().front().path, "/from-am");
 
     // Alertmanager's own view has our generatorURL and workflow label.
-    auto listed = probe.Get("/api/v2/alerts");
-    ASSERT_TRUE(listed);
-    EXPECT_NE(listed->body.find("http://cargomon.test/rules"), std::string::npos) << listed->body;
-    EXPECT_NE(listed->body.find("\"workflow_name\":\"billing\""), std::string::npos);
+    auto listed = am.get_json("/api/v2/alerts");
+    ASSERT_EQ(listed.Size(), 1u);
+    EXPECT_STREQ(listed[0]["generatorURL"].GetString(), "http://cargomon.test/rules");
+    EXPECT_STREQ(listed[0]["labels"]["workflow_name"].GetString(), "billing");
 
     std::this_thread::sleep_for(1100ms);  // our group_interval
     dispatcher.put({testing::resolved(alert, clock.now())});

@@ -64,7 +64,7 @@ receivers:
     }
 
     testing::TempDir dir;
-    testing::Receiver receiver;
+    testing::HttpReceiver receiver;
     FakeClock clock;
     AlertingConfig config;
     std::unique_ptr<Receivers> receivers;

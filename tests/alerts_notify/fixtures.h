@@ -14,6 +14,7 @@
 #include "alerts/alert.h"
 #include "alerts/notify_config.h"
 #include "common/net.h"
+#include "tests/support/http_receiver.h"
 #include <prometheus/registry.h>
 
 namespace cargomon::alerts::testing {
@@ -63,67 +64,8 @@ inline AlertingConfig config_from(const std::string& yaml) {
     return std::get<AlertingConfig>(std::move(parsed));
 }
 
-struct Received {
-    std::string path;
-    std::string body;
-    httplib::Headers headers;
-    int status = 0;  // what the receiver answered
-    std::string header(const std::string& name) const {
-        auto it = headers.find(name);
-        return it == headers.end() ? "" : it->second;
-    }
-};
-
-// Listens on a fixed loopback port between start() and stop(), so "down" really refuses
-// connections; answers every POST with `status`.
-class Receiver {
-public:
-    Receiver() : port_(free_loopback_port()) {}
-    ~Receiver() { stop(); }
-
-    std::string url(const std::string& path = "/hook") const {
-        return "http://127.0.0.1:" + std::to_string(port_) + path;
-    }
-    void start() {
-        server_ = std::make_unique<httplib::Server>();
-        server_->Post(".*", [this](const httplib::Request& req, httplib::Response& res) {
-            std::this_thread::sleep_for(delay_);
-            std::lock_guard lock(mu_);
-            received_.push_back({req.path, req.body, req.headers, status_});
-            res.status = status_;
-        });
-        if (!server_->bind_to_port("127.0.0.1", port_)) throw std::runtime_error("receiver cannot bind its port");
-        thread_ = std::thread([this] { server_->listen_after_bind(); });
-    }
-    void stop() {
-        if (!server_) return;
-        server_->stop();
-        thread_.join();
-        server_.reset();
-    }
-    void delay_answers(std::chrono::milliseconds by) { delay_ = by; }  // before start()
-    void answer(int status) {
-        std::lock_guard lock(mu_);
-        status_ = status;
-    }
-    std::vector<Received> received() const {
-        std::lock_guard lock(mu_);
-        return received_;
-    }
-    void clear() {
-        std::lock_guard lock(mu_);
-        received_.clear();
-    }
-
-private:
-    int port_;
-    std::unique_ptr<httplib::Server> server_;
-    std::thread thread_;
-    mutable std::mutex mu_;
-    std::vector<Received> received_;
-    int status_ = 200;
-    std::chrono::milliseconds delay_{0};
-};
+using cargomon::testing::HttpReceiver;
+using cargomon::testing::Received;
 
 inline double sample(const prometheus::Registry& registry, const std::string& name,
                      const std::map<std::string, std::string>& labels = {}) {

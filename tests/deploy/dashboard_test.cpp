@@ -13,6 +13,7 @@
 #include "common/net.h"
 #include "common/process.h"
 #include "tests/deploy/deploy_files.h"
+#include "tests/support/prom_process.h"
 
 namespace cargomon::deploy_test {
 namespace {
@@ -176,41 +177,16 @@ protected:
     static void SetUpTestSuite() {
         Dashboard::SetUpTestSuite();
         if (find_executable("prometheus").empty()) return;
-        dir_ = std::make_unique<TempDir>();
-        std::ofstream(dir_->path() / "prometheus.yml") << "global: {}\nscrape_configs: []\n";
-        port_ = free_loopback_port();
-        prometheus_ = std::make_unique<Process>(ProcessOptions{
-            .argv = {"prometheus", "--config.file=" + (dir_->path() / "prometheus.yml").string(),
-                     "--storage.tsdb.path=" + (dir_->path() / "data").string(),
-                     "--web.listen-address=127.0.0.1:" + std::to_string(port_)},
-            .output_file = (dir_->path() / "prometheus.log").string()});
-        httplib::Client client("127.0.0.1", port_);
-        for (auto deadline = std::chrono::steady_clock::now() + 60s; std::chrono::steady_clock::now() < deadline;
-             std::this_thread::sleep_for(200ms)) {
-            auto ready = client.Get("/-/ready");
-            if ((ready_ = ready && ready->status == 200)) break;
-        }
+        prometheus_ = std::make_unique<testing::PrometheusServer>("global: {}\nscrape_configs: []\n");
     }
-    static void TearDownTestSuite() {
-        prometheus_.reset();
-        dir_.reset();
-    }
+    static void TearDownTestSuite() { prometheus_.reset(); }
 
     void SetUp() override {
         if (!prometheus_) GTEST_SKIP() << "prometheus not installed";
-        ASSERT_TRUE(ready_) << "Prometheus did not become ready; see " << dir_->path() / "prometheus.log";
     }
 
-    static std::unique_ptr<TempDir> dir_;
-    static std::unique_ptr<Process> prometheus_;
-    static int port_;
-    static bool ready_;
+    static inline std::unique_ptr<testing::PrometheusServer> prometheus_;
 };
-
-std::unique_ptr<TempDir> DashboardPromql::dir_;
-std::unique_ptr<Process> DashboardPromql::prometheus_;
-int DashboardPromql::port_ = 0;
-bool DashboardPromql::ready_ = false;
 
 std::string substitute(std::string expr) {
     const std::pair<std::string, std::string> values[] = {
@@ -222,7 +198,7 @@ std::string substitute(std::string expr) {
 }
 
 TEST_F(DashboardPromql, PrometheusAcceptsEveryQuery) {
-    httplib::Client client("127.0.0.1", port_);
+    httplib::Client client("127.0.0.1", prometheus_->port());
     const auto all = queries();
     ASSERT_FALSE(all.empty());
     for (const auto& q : all) {
@@ -239,7 +215,7 @@ TEST_F(DashboardPromql, PrometheusAcceptsEveryQuery) {
 
 // The check above must be able to fail: Prometheus refuses a broken query.
 TEST_F(DashboardPromql, PrometheusRefusesABrokenQuery) {
-    httplib::Client client("127.0.0.1", port_);
+    httplib::Client client("127.0.0.1", prometheus_->port());
     auto res = client.Post("/api/v1/query", httplib::Params{{"query", substitute("sum by (le (rate(x[$__rate_interval]))")}});
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 400);
