@@ -141,8 +141,11 @@ struct Tally {
 
 void preview_rule(const alerts::RuleGroup& group, const alerts::AlertingRule& rule, const alerts::SeriesSource& source,
                   std::ostream& out, Tally& tally) {
+    // A multi-line expr (a YAML block) indented as a whole, without its final newline.
+    std::string expr = rule.expr_text.substr(0, rule.expr_text.find_last_not_of(" \n") + 1);
+    for (auto at = expr.find('\n'); at != std::string::npos; at = expr.find('\n', at + 3)) expr.insert(at + 1, "  ");
     out << "\n" << rule.name << "  (group " << group.name << " in " << group.file << ", for "
-        << format_duration(rule.for_duration) << ")\n  " << rule.expr_text << "\n";
+        << format_duration(rule.for_duration) << ")\n  " << expr << "\n";
     alerts::Evaluation result = alerts::evaluate_checked(*rule.expr, source);
     if (!result.error.empty()) {
         out << "  evaluation failed: " << result.error << ": would not fire\n";
