@@ -464,11 +464,22 @@ std::string go_float(double v) {
     char buf[64];
     auto sci = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
     std::string_view text(buf, static_cast<std::size_t>(sci.ptr - buf));
-    int exponent = std::atoi(text.data() + text.find('e') + 1);
+    // The text is not NUL-terminated: parse the exponent within it ("e-05", "e+06").
+    const char* digits = buf + text.find('e') + 1;
+    int exponent = 0;
+    std::from_chars(digits + (*digits == '+'), sci.ptr, exponent);
     // Go's %v: exponent form below 1e-4 and from 1e+06 (shortest digits, "precision 6").
     if (exponent < -4 || exponent >= 6) return std::string(text);
     auto fixed = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
     return std::string(buf, fixed.ptr);
+}
+
+std::string go_float_exponent(double v) {
+    if (!std::isfinite(v)) return go_special(v);
+    char buf[64];
+    // C++ writes at least two exponent digits, as Go does: 2e-01, 1.234567e+06.
+    auto sci = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+    return std::string(buf, sci.ptr);
 }
 
 std::string humanize(double v) {

@@ -48,5 +48,8 @@ std::string humanize_percentage(double v);
 std::string humanize_duration(double seconds);
 // A float as Go prints it with %v: shortest round-trip digits, exponent from 1e+06 / below 1e-04.
 std::string go_float(double v);
+// A float as Go's strconv.FormatFloat(v, 'e', -1, 64) writes it, as Prometheus' API gives
+// alert values: "2e-01", "3.75e-01", "1e+00".
+std::string go_float_exponent(double v);
 
 }  // namespace cargomon::alerts

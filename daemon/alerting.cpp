@@ -55,7 +55,7 @@ void write_alert(Writer& w, const alerts::Alert& a) {
     w.Key("activeAt");
     w.String(format_iso8601(a.active_at).c_str());
     w.Key("value");
-    w.String(alerts::go_float(a.value).c_str());
+    w.String(alerts::go_float_exponent(a.value).c_str());
     w.EndObject();
 }
 

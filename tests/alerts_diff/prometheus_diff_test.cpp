@@ -33,6 +33,7 @@ struct Observed {
     std::string state;  // "pending", "firing"
     SystemTime active_at;
     std::map<std::string, std::string> annotations;
+    std::string value;  // as the API writes it
 };
 
 // Alert identity: its labels without the target labels Prometheus adds to scraped series
@@ -58,6 +59,7 @@ std::map<Identity, Observed> parse_alerts(const rapidjson::Document& doc) {
         if (!active) throw std::runtime_error(std::string("bad activeAt ") + a["activeAt"].GetString());
         o.active_at = *active;
         for (const auto& [k, v] : a["annotations"].GetObject()) o.annotations[k.GetString()] = v.GetString();
+        o.value = a["value"].GetString();
         out[id] = std::move(o);
     }
     return out;
@@ -70,6 +72,7 @@ struct History {
     std::vector<Clock::time_point> seen;
     std::vector<SystemTime> activations;
     std::map<std::string, std::string> annotations;
+    std::string value;  // the last one seen
 };
 
 class Timeline {
@@ -83,6 +86,7 @@ public:
                 h.seen.push_back(at);
             }
             h.annotations = o.annotations;
+            h.value = o.value;
         }
         for (auto& [id, h] : alerts_)
             if (!now.count(id) && h.states.back() != "inactive") {
@@ -243,6 +247,11 @@ scrape_configs:
         return Identity{};
     }();
     ASSERT_FALSE(spiked.empty());
+    // A constant value is written the same way (Go's 'e' format) by both APIs.
+    for (const auto& [id, h] : ours.alerts())
+        if (id.at("alertname") == "DiffSeriesAbsent") {
+            EXPECT_EQ(h.value, theirs.alerts().at(id).value);
+        }
     EXPECT_EQ(joined(ours.alerts().at(spiked).states), "pending -> firing -> inactive");
     EXPECT_EQ(spiked.at("severity"), "page");
     EXPECT_EQ(spiked.at("workflow_uuid"), uuid);

@@ -45,8 +45,24 @@ TEST(Template, ValuePrintsLikeGo) {
     EXPECT_EQ(expand("{{ $value }}", 1234567), "1.234567e+06");
     EXPECT_EQ(expand("{{ $value }}", 0.0001), "0.0001");
     EXPECT_EQ(expand("{{ $value }}", 0.00001), "1e-05");
+    EXPECT_EQ(expand("{{ $value }}", 0.2), "0.2");
+    EXPECT_EQ(expand("{{ $value }}", 1), "1");
+    EXPECT_EQ(expand("{{ $value }}", 0.375), "0.375");
+    EXPECT_EQ(expand("{{ $value }}", 999999), "999999");
+    EXPECT_EQ(expand("{{ $value }}", 1e21), "1e+21");
     EXPECT_EQ(expand("{{ $value }}", std::numeric_limits<double>::infinity()), "+Inf");
     EXPECT_EQ(expand("{{ $value }}", std::nan("")), "NaN");
+}
+
+// Prometheus' /api/v1/alerts writes values with Go's 'e' format (checked against 2.42).
+TEST(Template, ExponentFormatLikePrometheusApi) {
+    EXPECT_EQ(go_float_exponent(0.2), "2e-01");
+    EXPECT_EQ(go_float_exponent(0.375), "3.75e-01");
+    EXPECT_EQ(go_float_exponent(1), "1e+00");
+    EXPECT_EQ(go_float_exponent(1234567), "1.234567e+06");
+    EXPECT_EQ(go_float_exponent(0.21428571428571427), "2.1428571428571427e-01");
+    EXPECT_EQ(go_float_exponent(-std::numeric_limits<double>::infinity()), "-Inf");
+    EXPECT_EQ(go_float_exponent(std::nan("")), "NaN");
 }
 
 TEST(Template, Humanize) {
