@@ -33,22 +33,6 @@ std::string new_id() {
     return buf;
 }
 
-void write_matchers(JsonWriter& w, const std::vector<Matcher>& matchers) {
-    w.StartArray();
-    for (const Matcher& m : matchers) {
-        w.StartObject();
-        w.Key("name");
-        w.String(m.name);
-        w.Key("value");
-        w.String(m.value);
-        w.Key("isRegex");
-        w.Bool(m.op == Matcher::Op::regex || m.op == Matcher::Op::not_regex);
-        w.Key("isEqual");
-        w.Bool(m.op == Matcher::Op::equal || m.op == Matcher::Op::regex);
-        w.EndObject();
-    }
-    w.EndArray();
-}
 
 // Alertmanager's matcher objects; a missing isEqual means true, as in its API.
 std::variant<std::vector<Matcher>, std::string> read_matchers(const rapidjson::Value& v) {
@@ -103,6 +87,23 @@ void json_error(httplib::Response& res, int status, const std::string& message) 
 }
 
 }  // namespace
+
+void write_matchers(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::vector<Matcher>& matchers) {
+    w.StartArray();
+    for (const Matcher& m : matchers) {
+        w.StartObject();
+        w.Key("name");
+        w.String(m.name);
+        w.Key("value");
+        w.String(m.value);
+        w.Key("isRegex");
+        w.Bool(m.op == Matcher::Op::regex || m.op == Matcher::Op::not_regex);
+        w.Key("isEqual");
+        w.Bool(m.op == Matcher::Op::equal || m.op == Matcher::Op::regex);
+        w.EndObject();
+    }
+    w.EndArray();
+}
 
 SilenceStore::SilenceStore(const std::string& path, const Clock& clock, Millis retention)
     : clock_(clock), retention_(retention), db_(std::make_unique<detail::Database>(path)) {

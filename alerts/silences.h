@@ -4,6 +4,8 @@
 // older than the retention. The HTTP handlers serve /api/v1/silences in Alertmanager's
 // v2 JSON shape.
 #include <httplib.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <memory>
 #include <mutex>
@@ -30,6 +32,10 @@ struct Silence {
 };
 
 enum class SilenceState { pending, active, expired };
+
+// Matchers as the silence API's JSON array ({name, value, isRegex, isEqual}), for the
+// API and its command-line client.
+void write_matchers(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::vector<Matcher>& matchers);
 
 struct SilenceRejected {
     std::string reason;

@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "alerts/notify_config.h"
+#include "alerts/silences.h"
 #include "common/clock.h"
 #include "common/duration.h"
 #include "common/timefmt.h"
@@ -173,25 +174,11 @@ SystemTime end_time(const Args& args, SystemTime now) {
 
 std::string silence_body(const std::vector<alerts::Matcher>& matchers, SystemTime ends_at, const std::string& author,
                          const std::string& comment) {
-    using Op = alerts::Matcher::Op;
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     w.StartObject();
     w.Key("matchers");
-    w.StartArray();
-    for (const auto& m : matchers) {
-        w.StartObject();
-        w.Key("name");
-        w.String(m.name);
-        w.Key("value");
-        w.String(m.value);
-        w.Key("isRegex");
-        w.Bool(m.op == Op::regex || m.op == Op::not_regex);
-        w.Key("isEqual");
-        w.Bool(m.op == Op::equal || m.op == Op::regex);
-        w.EndObject();
-    }
-    w.EndArray();
+    alerts::write_matchers(w, matchers);
     w.Key("endsAt");
     w.String(format_iso8601(ends_at));
     w.Key("createdBy");
