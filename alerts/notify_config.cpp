@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include "common/text.h"
+
 namespace cargomon::alerts {
 namespace {
 
@@ -22,19 +24,6 @@ const Keys kAlertmanagerKeys{"url", "send_resolved", "headers", "bearer_token", 
                              "timeout"};
 const Keys kBasicAuthKeys{"username", "password", "password_file"};
 const Keys kDeliveryKeys{"max_age", "min_backoff", "max_backoff"};
-
-std::string quoted(std::string_view text) {
-    std::string out = "\"";
-    for (char c : text) {
-        if (c == '"' || c == '\\') out += '\\';
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out += c;
-    }
-    return out + "\"";
-}
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "alerts/promql_ast.h"
+#include "common/text.h"
 
 namespace cargomon::alerts {
 namespace {
@@ -18,25 +19,12 @@ struct EvalError {
     std::string message;
 };
 
-std::string quote(std::string_view text) {
-    std::string out = "\"";
-    for (char c : text) {
-        if (c == '"' || c == '\\') out += '\\';
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out += c;
-    }
-    return out + '"';
-}
-
 // Prometheus' labels.String(): {a="1", b="2"}.
 std::string labels_text(const metrics::Labels& labels) {
     std::string text = "{";
     for (const auto& [name, value] : labels) {
         if (text.size() > 1) text += ", ";
-        text += name + "=" + quote(value);
+        text += name + "=" + quoted(value);
     }
     return text + "}";
 }
@@ -76,17 +64,6 @@ metrics::Labels matched_labels(const metrics::Labels& labels, bool on, const std
     return out;
 }
 
-std::string key_of(const metrics::Labels& labels) {
-    std::string key;
-    for (const auto& [name, value] : labels) {
-        key += name;
-        key += '\xff';
-        key += value;
-        key += '\xff';
-    }
-    return key;
-}
-
 std::string signature(const metrics::Labels& labels, bool on, const std::vector<std::string>& names) {
     std::string key;
     for (const auto& [name, value] : labels) {
@@ -116,7 +93,7 @@ void check_unique(const Vector& vector) {
     std::unordered_set<std::string> seen;
     seen.reserve(vector.size());
     for (const auto& sample : vector)
-        if (!seen.insert(key_of(sample.labels)).second)
+        if (!seen.insert(metrics::series_key(sample.labels)).second)
             throw EvalError{"vector cannot contain metrics with the same labelset"};
 }
 
@@ -433,7 +410,7 @@ private:
                 if (one.matched)
                     throw EvalError{"multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"};
                 one.matched = true;
-            } else if (!one.produced.insert(key_of(labels)).second) {
+            } else if (!one.produced.insert(metrics::series_key(labels)).second) {
                 throw EvalError{"multiple matches for labels: grouping labels must ensure unique matches"};
             }
             out.push_back(VectorSample{std::move(labels), value});

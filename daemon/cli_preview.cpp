@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "metrics/exposition.h"
@@ -112,15 +113,6 @@ void collect_once(const config::Config& config, Collection& collection, std::ost
     }
 }
 
-std::string escaped(std::string_view value) {
-    std::string out;
-    for (char c : value) {
-        if (c == '\\' || c == '"') out += '\\';
-        out += c == '\n' ? std::string("\\n") : std::string(1, c);
-    }
-    return out;
-}
-
 // metric{a="x", b="y"}, as a series is written in PromQL.
 std::string series_text(const metrics::Labels& labels) {
     std::string name, inner;
@@ -130,7 +122,7 @@ std::string series_text(const metrics::Labels& labels) {
             continue;
         }
         if (!inner.empty()) inner += ", ";
-        inner += k + "=\"" + escaped(v) + "\"";
+        inner += k + "=" + cargomon::quoted(v);
     }
     return name + "{" + inner + "}";
 }

@@ -8,13 +8,7 @@
 #include "metrics/names.h"
 
 namespace cargomon::metrics {
-namespace {
 
-[[noreturn]] void reject(const std::string& collector, std::string_view family, const std::string& why) {
-    throw std::invalid_argument("collector \"" + collector + "\", metric \"" + std::string(family) + "\": " + why);
-}
-
-// Label sets as one string; '\xff' never occurs in UTF-8, so distinct sets never collide.
 std::string series_key(const Labels& labels) {
     std::string key;
     for (const auto& [name, value] : labels) {
@@ -24,6 +18,12 @@ std::string series_key(const Labels& labels) {
         key += '\xff';
     }
     return key;
+}
+
+namespace {
+
+[[noreturn]] void reject(const std::string& collector, std::string_view family, const std::string& why) {
+    throw std::invalid_argument("collector \"" + collector + "\", metric \"" + std::string(family) + "\": " + why);
 }
 
 std::string labels_text(const Labels& labels) {

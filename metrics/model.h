@@ -11,6 +11,10 @@ enum class MetricType { gauge, counter };
 // Sorted by name, no duplicate names (MetricStore::publish sorts and checks).
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
+// A label set as one string, for sets and maps of series: '\xff' never occurs in UTF-8,
+// so distinct sets never collide.
+std::string series_key(const Labels& labels);
+
 struct Sample {
     Labels labels;
     double value = 0;
