@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <stdexcept>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -68,7 +69,7 @@ struct Evaluation {
 Evaluation evaluate_checked(const Expr& expr, const SeriesSource& source);
 
 // The metric names an expression selects (for `rules preview`: what to collect), sorted;
-// a selector that matches __name__ other than by equality names none.
-std::vector<std::string> selected_metric_names(const Expr& expr);
+// nullopt when a selector names no metric ({__name__=~"..."}): it may read any.
+std::optional<std::vector<std::string>> selected_metric_names(const Expr& expr);
 
 }  // namespace cargomon::alerts

@@ -494,21 +494,26 @@ private:
     const SeriesSource& source_;
 };
 
-void collect_names(const Expr& expr, std::vector<std::string>& names) {
-    std::visit(
+// False when a selector names no metric.
+bool collect_names(const Expr& expr, std::vector<std::string>& names) {
+    return std::visit(
         [&](const auto& node) {
             using T = std::decay_t<decltype(node)>;
             if constexpr (std::is_same_v<T, SelectorNode>) {
-                if (!node.name.empty()) names.push_back(node.name);
+                if (node.name.empty()) return false;
+                names.push_back(node.name);
+                return true;
             } else if constexpr (std::is_same_v<T, UnaryNode>) {
-                collect_names(*node.operand, names);
+                return collect_names(*node.operand, names);
             } else if constexpr (std::is_same_v<T, BinaryNode>) {
-                collect_names(*node.lhs, names);
-                collect_names(*node.rhs, names);
+                return collect_names(*node.lhs, names) && collect_names(*node.rhs, names);
             } else if constexpr (std::is_same_v<T, AggregateNode>) {
-                collect_names(*node.operand, names);
+                return collect_names(*node.operand, names);
             } else if constexpr (std::is_same_v<T, CallNode>) {
-                for (const auto& arg : node.args) collect_names(*arg, names);
+                return std::all_of(node.args.begin(), node.args.end(),
+                                   [&](const auto& arg) { return collect_names(*arg, names); });
+            } else {
+                return true;
             }
         },
         expr.node);
@@ -529,9 +534,9 @@ Evaluation evaluate_checked(const Expr& expr, const SeriesSource& source) {
 
 Value evaluate(const Expr& expr, const SeriesSource& source) { return evaluate_checked(expr, source).value; }
 
-std::vector<std::string> selected_metric_names(const Expr& expr) {
+std::optional<std::vector<std::string>> selected_metric_names(const Expr& expr) {
     std::vector<std::string> names;
-    collect_names(expr, names);
+    if (!collect_names(expr, names)) return std::nullopt;
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
     return names;

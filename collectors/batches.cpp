@@ -9,6 +9,12 @@ namespace cargomon::collectors {
 
 namespace {
 
+constexpr const char* kRuns = "cargo_batch_runs";
+constexpr const char* kCredits = "cargo_batch_credits_used";
+constexpr const char* kStatus = "cargo_batch_status";
+constexpr const char* kByStatus = "cargo_workflow_batches";
+constexpr const char* kPartial = "cargo_workflow_partially_failed_batches";
+
 constexpr const char* kStatuses[] = {"pending", "syncing",    "skipped", "querying", "running",
                                      "success", "cancelling", "error",   "cancelled"};
 
@@ -18,6 +24,10 @@ BatchesCollector::BatchesCollector(std::string name, config::BatchesSpec spec, c
                                    const WorkflowCatalog& catalog, const Clock& clock)
     : name_(std::move(name)), spec_(spec), client_(client), catalog_(catalog), clock_(clock) {}
 
+std::vector<std::string> BatchesCollector::metric_names() const {
+    return {kRuns, kCredits, kStatus, kByStatus, kPartial};
+}
+
 metrics::Snapshot BatchesCollector::collect(const CollectContext& context) {
     const auto workflows = catalog_.require();
     const auto window_start = whole_seconds(clock_.now()) - spec_.window;
@@ -25,13 +35,13 @@ metrics::Snapshot BatchesCollector::collect(const CollectContext& context) {
 
     // batch_uuid is a label here, which is safe only because it is bounded: at most
     // `limit` recent batches per covered workflow are exported, older ones vanish.
-    auto runs = make_family("cargo_batch_runs",
+    auto runs = make_family(kRuns,
                             "Runs of a recent batch: total, executed, failed, unfinished (total - executed)");
-    auto credits = make_family("cargo_batch_credits_used", "Credits used by a recent batch");
-    auto status = make_family("cargo_batch_status", "Status of a recent batch (1 for its status)");
-    auto by_status = make_family("cargo_workflow_batches",
+    auto credits = make_family(kCredits, "Credits used by a recent batch");
+    auto status = make_family(kStatus, "Status of a recent batch (1 for its status)");
+    auto by_status = make_family(kByStatus,
                                  "Recent batches of the workflow created in the window, by status");
-    auto partial = make_family("cargo_workflow_partially_failed_batches",
+    auto partial = make_family(kPartial,
                                "Recent batches of the workflow created in the window that succeeded with failed runs");
 
     for (const auto& w : workflows->covered) {

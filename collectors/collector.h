@@ -5,6 +5,7 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "metrics/model.h"
@@ -21,6 +22,9 @@ public:
     virtual ~Collector() = default;
     virtual const std::string& name() const = 0;
     virtual std::string_view kind() const = 0;  // "discovery", "run_counts", ...
+    // Every metric family a collection may publish (as exposed: counters with _total), so
+    // `rules preview` runs only the collectors its rules read.
+    virtual std::vector<std::string> metric_names() const = 0;
     // Throws on failure (cargo::ApiError, CollectorError, ...); a partial result is never returned.
     virtual metrics::Snapshot collect(const CollectContext& context) = 0;
 };

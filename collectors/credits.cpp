@@ -45,6 +45,12 @@ CreditsCollector::CreditsCollector(std::string name, config::CreditsSpec spec, c
     for (const auto& g : spec_.group_by) dimension(g);
 }
 
+std::vector<std::string> CreditsCollector::metric_names() const {
+    std::vector<std::string> names;
+    for (const auto& g : spec_.group_by) names.emplace_back(dimension(g).metric);
+    return names;
+}
+
 metrics::Snapshot CreditsCollector::collect(const CollectContext& context) {
     const auto now = whole_seconds(clock_.now());
     // Usage is reported per day, so every period starts on a day boundary (UTC).

@@ -9,6 +9,8 @@ namespace cargomon::collectors {
 
 namespace {
 
+constexpr const char* kInfo = "cargo_workflow_info";
+
 std::vector<std::regex> compile(const std::vector<std::string>& patterns) {
     std::vector<std::regex> out;
     for (const auto& p : patterns) out.emplace_back(p, std::regex::ECMAScript);
@@ -31,6 +33,8 @@ bool DiscoveryCollector::covers(const std::string& workflow_name) const {
     if (!include_.empty() && std::none_of(include_.begin(), include_.end(), matches)) return false;
     return std::none_of(exclude_.begin(), exclude_.end(), matches);
 }
+
+std::vector<std::string> DiscoveryCollector::metric_names() const { return {kInfo}; }
 
 metrics::Snapshot DiscoveryCollector::collect(const CollectContext& context) {
     check_time_left(context, clock_);
@@ -65,7 +69,7 @@ metrics::Snapshot DiscoveryCollector::collect(const CollectContext& context) {
     std::sort(found->covered.begin(), found->covered.end(),
               [](const WorkflowInfo& a, const WorkflowInfo& b) { return a.uuid < b.uuid; });
 
-    auto info = make_family("cargo_workflow_info",
+    auto info = make_family(kInfo,
                             "Workflows cargomon covers, named after their play or tool (1 per workflow)");
     for (const auto& w : found->covered)
         info.samples.push_back({workflow_labels(w, {{"kind", w.kind}, {"enabled", w.enabled ? "true" : "false"}}), 1});

@@ -76,6 +76,12 @@ QueryCollector::QueryCollector(std::string name, config::QuerySpec spec, Millis 
         throw std::invalid_argument("query collector " + name_ + ": counters need a watermark store");
 }
 
+std::vector<std::string> QueryCollector::metric_names() const {
+    std::vector<std::string> names;
+    for (const auto& m : spec_.metrics) names.push_back(m.name);
+    return names;
+}
+
 metrics::Snapshot QueryCollector::collect(const CollectContext& context) {
     const auto now = whole_seconds(clock_.now());
     SystemTime from = now - interval_;

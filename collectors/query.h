@@ -27,6 +27,7 @@ public:
 
     const std::string& name() const override { return name_; }
     std::string_view kind() const override { return "query"; }
+    std::vector<std::string> metric_names() const override;
     // A missing column or a non-numeric value is a CollectorError("mapping") naming the column.
     metrics::Snapshot collect(const CollectContext& context) override;
 

@@ -13,6 +13,10 @@ namespace {
 // Finished as Cargo's own error-rate alerts count it: a terminal status.
 constexpr const char* kFinished[] = {"success", "error", "cancelled", "skipped"};
 
+constexpr const char* kRuns = "cargo_workflow_runs";
+constexpr const char* kFinishedRuns = "cargo_workflow_finished_runs";
+constexpr const char* kRatio = "cargo_workflow_error_ratio";
+
 }  // namespace
 
 RunCountsCollector::RunCountsCollector(std::string name, config::RunCountsSpec spec, cargo::ApiClient& client,
@@ -35,15 +39,20 @@ RunCountsCollector::RunCountsCollector(std::string name, config::RunCountsSpec s
                 counted_statuses_.emplace_back(s);
 }
 
+std::vector<std::string> RunCountsCollector::metric_names() const {
+    if (!spec_.ratios) return {kRuns};
+    return {kRuns, kFinishedRuns, kRatio};
+}
+
 metrics::Snapshot RunCountsCollector::collect(const CollectContext& context) {
     const auto workflows = catalog_.require();
     // One instant per collection, whole seconds: the SQL literal and createdAfter agree.
     const auto now = whole_seconds(clock_.now());
 
-    auto runs = make_family("cargo_workflow_runs", "Runs created in the window, by status");
-    auto finished = make_family("cargo_workflow_finished_runs",
+    auto runs = make_family(kRuns, "Runs created in the window, by status");
+    auto finished = make_family(kFinishedRuns,
                                 "Runs created in the window that finished (success, error, cancelled, skipped)");
-    auto ratio = make_family("cargo_workflow_error_ratio",
+    auto ratio = make_family(kRatio,
                              "Errors over finished runs created in the window; absent when none finished");
 
     for (const auto window : spec_.windows) {

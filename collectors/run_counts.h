@@ -24,6 +24,7 @@ public:
 
     const std::string& name() const override { return name_; }
     std::string_view kind() const override { return "run_counts"; }
+    std::vector<std::string> metric_names() const override;
     metrics::Snapshot collect(const CollectContext& context) override;
 
 private:

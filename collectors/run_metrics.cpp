@@ -4,16 +4,25 @@
 
 namespace cargomon::collectors {
 
+namespace {
+
+constexpr const char* kExecutions = "cargo_node_executions";
+constexpr const char* kCredits = "cargo_node_credits_used";
+
+}  // namespace
+
 RunMetricsCollector::RunMetricsCollector(std::string name, config::RunMetricsSpec spec, cargo::ApiClient& client,
                                          const WorkflowCatalog& catalog, const Clock& clock)
     : name_(std::move(name)), spec_(spec), client_(client), catalog_(catalog), clock_(clock) {}
+
+std::vector<std::string> RunMetricsCollector::metric_names() const { return {kExecutions, kCredits}; }
 
 metrics::Snapshot RunMetricsCollector::collect(const CollectContext& context) {
     const auto workflows = catalog_.require();
     const auto window_start = whole_seconds(clock_.now()) - spec_.window;
 
-    auto executions = make_family("cargo_node_executions", "Node executions of the runs in scope, by status");
-    auto credits = make_family("cargo_node_credits_used", "Credits used by the node in the runs in scope");
+    auto executions = make_family(kExecutions, "Node executions of the runs in scope, by status");
+    auto credits = make_family(kCredits, "Credits used by the node in the runs in scope");
     for (const auto& w : workflows->covered) {
         cargo::RunMetricsFilter filter;
         switch (spec_.scope) {

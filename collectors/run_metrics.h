@@ -16,6 +16,7 @@ public:
 
     const std::string& name() const override { return name_; }
     std::string_view kind() const override { return "run_metrics"; }
+    std::vector<std::string> metric_names() const override;
     metrics::Snapshot collect(const CollectContext& context) override;
 
 private:

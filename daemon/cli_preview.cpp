@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <iomanip>
 #include <optional>
+#include <set>
 #include <stdexcept>
 
 #include "alerts/promql.h"
@@ -31,9 +32,10 @@ namespace {
 
 constexpr const char* kUsage = R"(usage: cargomon rules preview [FILE...] [--config.file=FILE]
 
-Runs every collector of the config once against the live Cargo API, evaluates the rule
-files (without FILE: the config's rule_files) over what they collected and prints, per
-rule and resulting series, its labels, its value and whether it would fire now.
+Runs once, against the live Cargo API, the collectors of the config whose metrics the
+rules read (discovery always), evaluates the rule files (without FILE: the config's
+rule_files) over what they collected and prints, per rule and resulting series, the
+alert's labels, its value and whether it would fire now.
 
   --config.file=FILE  configuration file (default /etc/cargomon/cargomon.yml)
 )";
@@ -65,8 +67,21 @@ Options parse_options(const std::vector<std::string>& args) {
     return options;
 }
 
-// What the rules read: every collector's one snapshot. Collectors run in config order,
-// discovery (always first) before the ones that need its workflows.
+// The metrics the rules read; nullopt when some selector names none (then every
+// collector runs).
+std::optional<std::set<std::string>> metrics_read(const std::vector<alerts::RuleGroup>& groups) {
+    std::set<std::string> names;
+    for (const auto& group : groups)
+        for (const auto& rule : group.rules) {
+            auto selected = alerts::selected_metric_names(*rule.expr);
+            if (!selected) return std::nullopt;
+            names.insert(selected->begin(), selected->end());
+        }
+    return names;
+}
+
+// What the rules read: one snapshot of each collector they need. Collectors run in config
+// order, discovery (always, first) before the ones that need its workflows.
 struct Collection {
     metrics::MetricStore store;
     prometheus::Registry registry;  // the API client's and collectors' own metrics
@@ -74,7 +89,8 @@ struct Collection {
     std::size_t failed = 0;
 };
 
-void collect_once(const config::Config& config, Collection& collection, std::ostream& out) {
+void collect_once(const config::Config& config, const std::optional<std::set<std::string>>& needed,
+                  Collection& collection, std::ostream& out) {
     SystemClock clock;
     const cargo::ClientOptions options = client_options(config);
     auto transport = cargo::make_http_transport(options);
@@ -88,9 +104,15 @@ void collect_once(const config::Config& config, Collection& collection, std::ost
                                                                      .clock = clock,
                                                                      .registry = collection.registry,
                                                                      .watermarks = &watermarks});
-    collection.collectors = scheduled.size();
     out << "Collected once from the Cargo API:\n";
     for (auto& [collector, schedule] : scheduled) {
+        const auto names = collector->metric_names();
+        if (collector->kind() != "discovery" && needed &&
+            std::none_of(names.begin(), names.end(), [&](const std::string& n) { return needed->contains(n); })) {
+            out << "  " << collector->name() << " (" << collector->kind() << "): skipped, no rule reads its metrics\n";
+            continue;
+        }
+        ++collection.collectors;
         const SystemTime started = clock.now();
         const collectors::CollectContext context{.deadline = clock.monotonic() + schedule.timeout, .stop = {}};
         std::string failure;
@@ -185,7 +207,7 @@ int run(const Options& options, std::ostream& out, std::ostream& err) {
 
     Collection collection;
     try {
-        collect_once(config, collection, out);
+        collect_once(config, metrics_read(groups), collection, out);
     } catch (const std::exception& e) {  // a client option or collector spec the daemon would refuse too
         err << "cargomon: " << e.what() << "\n";
         return 1;

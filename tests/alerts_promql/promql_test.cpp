@@ -368,8 +368,15 @@ TEST(PromQLSource, DefaultsScanTheSourceAndKnowNoNames) {
 }
 
 TEST_F(PromQL, SelectedMetricNames) {
-    auto expr = parse_expr("sum(foo) / on() group_left bar + absent(baz{a=\"1\"}) or {__name__=~\"x.*\"} or foo");
+    auto expr = parse_expr("sum(foo) / on() group_left bar + absent(baz{a=\"1\"}) or clamp_min(foo, 1) > 2");
     EXPECT_EQ(selected_metric_names(*expr), (std::vector<std::string>{"bar", "baz", "foo"}));
+    EXPECT_EQ(selected_metric_names(*parse_expr("1 > bool 0")), std::vector<std::string>{});
+}
+
+// A selector without a fixed name may read any metric: no list can be given.
+TEST_F(PromQL, SelectedMetricNamesUnknownForANamelessSelector) {
+    EXPECT_EQ(selected_metric_names(*parse_expr("foo or {__name__=~\"x.*\"}")), std::nullopt);
+    EXPECT_EQ(selected_metric_names(*parse_expr("sum(foo) + absent({job=\"x\"})")), std::nullopt);
 }
 
 struct Refusal {

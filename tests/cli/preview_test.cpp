@@ -104,6 +104,39 @@ TEST_F(Preview, FailedCollectorIsNamedAndTheOthersStillCount) {
     EXPECT_EQ(result.output.find(shared_sim().token()), std::string::npos) << "the token leaked:\n" << result.output;
 }
 
+// Collecting what the rules need: a collector none of them reads makes no API call.
+TEST_F(Preview, RunsOnlyTheCollectorsTheRulesRead) {
+    SimClient sim(shared_sim());
+    const auto billing_before = sim.requests("/v1/billing/usage/metrics");
+    auto result = preview({rules(R"(groups:
+  - name: runs-only
+    rules:
+      - alert: RunsCounted
+        expr: cargo_workflow_runs{window="1d", status="success"} >= 0
+)")},
+                          config());
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    EXPECT_NE(result.output.find("  discovery (discovery): "), std::string::npos) << result.output;
+    EXPECT_NE(result.output.find("  runs (run_counts): "), std::string::npos) << result.output;
+    EXPECT_EQ(result.output.find("  runs (run_counts): skipped"), std::string::npos) << result.output;
+    EXPECT_NE(result.output.find("  credits (credits): skipped, no rule reads its metrics"), std::string::npos)
+        << result.output;
+    EXPECT_EQ(sim.requests("/v1/billing/usage/metrics"), billing_before);
+
+    // A selector without a fixed metric name may read anything: every collector runs.
+    auto any = preview({rules(R"(groups:
+  - name: any
+    rules:
+      - alert: AnyCargoSeries
+        expr: count({__name__=~"cargo_credits.*"}) > 0
+)")},
+                       config());
+    ASSERT_EQ(any.exit_code, 0) << any.output;
+    EXPECT_EQ(any.output.find("skipped"), std::string::npos) << any.output;
+    EXPECT_GT(sim.requests("/v1/billing/usage/metrics"), billing_before);
+    EXPECT_NE(section(any.output, "AnyCargoSeries").find(": would fire"), std::string::npos) << any.output;
+}
+
 TEST_F(Preview, UnreachableApiExitsOne) {
     const std::string url = "http://127.0.0.1:" + std::to_string(free_loopback_port());
     auto result = preview({rules()}, config(url));

@@ -39,6 +39,16 @@ Series flatten(const metrics::Snapshot& s) {
     return out;
 }
 
+// `rules preview` runs a collector only when a rule reads one of its metric_names(), so
+// every family it publishes must be declared there.
+void expect_declared(const Collector& c, const Series& series) {
+    const auto names = c.metric_names();
+    for (const auto& [key, value] : series) {
+        const auto name = key.substr(0, key.find('{'));
+        EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << c.kind() << " publishes " << name;
+    }
+}
+
 Series only(const Series& all, const std::string& prefix) {
     Series out;
     for (const auto& [k, v] : all)
@@ -112,7 +122,9 @@ protected:
     CollectContext context() { return {.deadline = clock.monotonic() + 30s}; }
     Series run_counts(config::CountStrategy strategy) {
         RunCountsCollector c("runs", {.windows = {1h, 24h}, .strategy = strategy}, client, catalog, clock, registry);
-        return flatten(c.collect(context()));
+        auto series = flatten(c.collect(context()));
+        expect_declared(c, series);
+        return series;
     }
 };
 
@@ -120,6 +132,7 @@ TEST_F(KindsTest, DiscoveryNamesWorkflowsAfterPlaysAndTools) {
     DiscoveryCollector d("discovery", {}, client, catalog, clock);
     EXPECT_FALSE(catalog.ready());
     const auto series = flatten(d.collect(context()));
+    expect_declared(d, series);
     EXPECT_EQ(series, (Series{
                           {"cargo_workflow_info{enabled=false,kind=play,workflow_name=Enrich leads,workflow_uuid=wf-a}", 1},
                           {"cargo_workflow_info{enabled=true,kind=tool,workflow_name=Lookup,workflow_uuid=wf-b}", 1},
@@ -201,6 +214,7 @@ TEST_F(KindsTest, RunMetricsPerNodeWithSlugs) {
     });
     RunMetricsCollector c("nodes", {.scope = config::RunMetricsScope::window, .window = 24h}, client, catalog, clock);
     const auto all = flatten(c.collect(context()));
+    expect_declared(c, all);
     EXPECT_EQ(bodies.size(), 3u);
     EXPECT_NE(bodies[0].find(R"("createdAfter":"2027-01-14T08:00:00.000Z")"), std::string::npos) << bodies[0];
     EXPECT_EQ(only(all, "cargo_node_executions").size(), 2u * 8);
@@ -236,6 +250,7 @@ TEST_F(KindsTest, BatchesRecentPerWorkflow) {
     });
     BatchesCollector c("batches", {.window = 24h, .limit = 50}, client, catalog, clock);
     const auto all = flatten(c.collect(context()));
+    expect_declared(c, all);
     EXPECT_NE(target.find("workflowUuids%5B%5D=wf-a"), std::string::npos) << target;
     EXPECT_NE(target.find("limit=50"), std::string::npos) << target;
     const std::string wf = "workflow_name=Enrich leads,workflow_uuid=wf-a}";
@@ -279,6 +294,8 @@ TEST_F(KindsTest, CreditsTodayMonthAndWindow) {
     CreditsCollector c("credits", {.window = 30 * 24h, .group_by = {"workflow_uuid", "integration_slug"}}, client,
                        catalog, clock);
     const auto all = flatten(c.collect(context()));
+    expect_declared(c, all);
+    EXPECT_EQ(c.metric_names(), (std::vector<std::string>{"cargo_credits_used", "cargo_credits_used_by_integration"}));
     ASSERT_EQ(targets.size(), 2u);
     EXPECT_NE(targets[0].find("from=2026-12-16T00:00:00.000Z"), std::string::npos) << targets[0];
     EXPECT_NE(targets[0].find("unit=billing.credits"), std::string::npos) << targets[0];
@@ -306,8 +323,9 @@ TEST_F(KindsTest, QueryGaugeMapsColumnsAndNamesBadColumns) {
                                                      {"node_slug": "score", "failures": null}]})");
     QueryCollector gauge("q", failures_spec(config::MetricType::gauge, "cargo_custom_failures"), 5min, client, clock,
                          nullptr);
-    EXPECT_EQ(flatten(gauge.collect(context())),
-              (Series{{"cargo_custom_failures{node_slug=enrich,team=revops}", 3}}));
+    const auto series = flatten(gauge.collect(context()));
+    expect_declared(gauge, series);
+    EXPECT_EQ(series, (Series{{"cargo_custom_failures{node_slug=enrich,team=revops}", 3}}));
 
     auto missing = failures_spec(config::MetricType::gauge, "cargo_custom_failures");
     missing.metrics[0].value = "errors";

@@ -24,6 +24,7 @@ public:
 
     const std::string& name() const override { return name_; }
     std::string_view kind() const override { return kind_; }
+    std::vector<std::string> metric_names() const override { return {}; }
 
     metrics::Snapshot collect(const CollectContext& context) override {
         std::unique_lock lock(mu_);
