@@ -17,6 +17,7 @@
 #include "common/timefmt.h"
 #include "tests/daemon/daemon_process.h"
 #include "tests/daemon/sim_client.h"
+#include "tests/daemon/sim_environment.h"
 #include "tests/support/http_receiver.h"
 
 namespace cargomon::testing {
@@ -24,21 +25,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class Env : public ::testing::Environment {
+class Env : public SimEnvironment {
 public:
+    Env() : SimEnvironment({.workflows = 3, .history = "10m", .live = true, .rate = 20}) {}
     void SetUp() override {
-        sim = std::make_unique<SimProcess>(SimOptions{.workflows = 3, .history = "10m", .live = true, .rate = 20});
-        client = std::make_unique<SimClient>(*sim);
+        SimEnvironment::SetUp();
         busiest = client->busiest_workflows();
         ASSERT_GE(busiest.size(), 2u) << "the live sim runs fewer than two workflows";
     }
-    void TearDown() override {
-        client.reset();
-        sim.reset();
-    }
 
-    std::unique_ptr<SimProcess> sim;
-    std::unique_ptr<SimClient> client;
     std::vector<std::string> busiest;  // workflow uuids, most live runs first
 };
 
@@ -111,6 +106,22 @@ void expect_no_duplicates(const std::vector<Received>& accepted) {
         EXPECT_TRUE(keys.insert(r.header("Idempotency-Key")).second) << "key delivered twice: " << r.header("Idempotency-Key");
         EXPECT_TRUE(identities.insert(parse_notification(r.body).identity()).second) << "delivered twice: " << r.body;
     }
+}
+
+// Waits up to `limit` for the resolved notification, lets a few group intervals pass,
+// then expects exactly one firing and one resolved notification accepted, none twice.
+// What was accepted lands in `accepted`; call under ASSERT_NO_FATAL_FAILURE.
+void expect_fired_and_resolved_once(const Webhook& hook, const DaemonProcess& daemon, std::chrono::milliseconds limit,
+                                    std::vector<Received>& accepted) {
+    ASSERT_TRUE(eventually([&] { return count_status(notifications(hook.accepted()), "resolved") > 0; }, limit,
+                           "the resolved notification"))
+        << daemon.log();
+    std::this_thread::sleep_for(3s);  // a few group intervals: nothing more may come
+    accepted = hook.accepted();
+    const auto got = notifications(accepted);
+    EXPECT_EQ(count_status(got, "firing"), 1);
+    EXPECT_EQ(count_status(got, "resolved"), 1);
+    expect_no_duplicates(accepted);
 }
 
 // A daemon config: run counts over 20 s, batches over 1 min, `rules` as the rule file and
@@ -234,16 +245,8 @@ TEST_F(AlertsE2e, ReceiverDownThenBackGetsEveryNotificationOnce) {
     EXPECT_TRUE(hook.accepted().empty());
     env->client->clear_events();
     hook.answer(200);
-    ASSERT_TRUE(eventually([&] { return count_status(notifications(hook.accepted()), "resolved") > 0; }, 90s,
-                           "the resolved notification"))
-        << daemon.log();
-    std::this_thread::sleep_for(3s);
-
-    const auto accepted = hook.accepted();
-    const auto got = notifications(accepted);
-    EXPECT_EQ(count_status(got, "firing"), 1);
-    EXPECT_EQ(count_status(got, "resolved"), 1);
-    expect_no_duplicates(accepted);
+    std::vector<Received> accepted;
+    ASSERT_NO_FATAL_FAILURE(expect_fired_and_resolved_once(hook, daemon, 90s, accepted));
     // Each retry of one notification carries its key.
     std::set<std::string> tried, delivered;
     for (const auto& r : hook.received()) tried.insert(r.header("Idempotency-Key"));
@@ -299,17 +302,10 @@ TEST_F(AlertsE2e, KillNineWhileQueuedLosesAndRepeatsNothing) {
 
     hook.start();
     env->client->clear_events();
-    ASSERT_TRUE(eventually([&] { return count_status(notifications(hook.accepted()), "resolved") > 0; }, 120s,
-                           "the resolved notification after the restart"))
-        << daemon.log();
-    std::this_thread::sleep_for(3s);
-    const auto accepted = hook.accepted();
-    const auto got = notifications(accepted);
-    EXPECT_EQ(count_status(got, "firing"), 1);
-    EXPECT_EQ(count_status(got, "resolved"), 1);
-    for (const auto& n : got)
+    std::vector<Received> accepted;
+    ASSERT_NO_FATAL_FAILURE(expect_fired_and_resolved_once(hook, daemon, 120s, accepted));
+    for (const auto& n : notifications(accepted))
         for (const auto& [fingerprint, status] : n.alerts) EXPECT_EQ(status, n.status);
-    expect_no_duplicates(accepted);
     EXPECT_EQ(accepted.size(), hook.received().size());
 }
 

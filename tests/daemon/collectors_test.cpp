@@ -11,6 +11,7 @@
 #include "common/timefmt.h"
 #include "tests/daemon/daemon_process.h"
 #include "tests/daemon/sim_client.h"
+#include "tests/daemon/sim_environment.h"
 
 namespace cargomon::testing {
 namespace {
@@ -57,22 +58,19 @@ bool all_succeeded(const Scrape& s, std::initializer_list<const char*> collector
     return true;
 }
 
-class Env : public ::testing::Environment {
+class Env : public SimEnvironment {
 public:
+    Env() : SimEnvironment({.workflows = 4, .history = "1d"}) {}
     void SetUp() override {
-        sim = std::make_unique<SimProcess>(SimOptions{.workflows = 4, .history = "1d"});
-        client = std::make_unique<SimClient>(*sim);
+        SimEnvironment::SetUp();
         daemon = std::make_unique<DaemonProcess>(all_kinds_config(*sim));
         api_daemon = std::make_unique<DaemonProcess>(api_counts_config(*sim));
     }
     void TearDown() override {
         api_daemon.reset();
         daemon.reset();
-        client.reset();
-        sim.reset();
+        SimEnvironment::TearDown();
     }
-    std::unique_ptr<SimProcess> sim;
-    std::unique_ptr<SimClient> client;
     std::unique_ptr<DaemonProcess> daemon;
     std::unique_ptr<DaemonProcess> api_daemon;
 };

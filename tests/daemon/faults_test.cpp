@@ -11,27 +11,14 @@
 
 #include "tests/daemon/daemon_process.h"
 #include "tests/daemon/sim_client.h"
+#include "tests/daemon/sim_environment.h"
 
 namespace cargomon::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-class Env : public ::testing::Environment {
-public:
-    void SetUp() override {
-        sim = std::make_unique<SimProcess>(SimOptions{.workflows = 3, .history = "6h"});
-        client = std::make_unique<SimClient>(*sim);
-    }
-    void TearDown() override {
-        client.reset();
-        sim.reset();
-    }
-    std::unique_ptr<SimProcess> sim;
-    std::unique_ptr<SimClient> client;
-};
-
-Env* env = nullptr;
+SimEnvironment* env = nullptr;
 
 std::string config(const std::string& token) {
     return "api_url: " + env->sim->url() + "\ntoken: " + token + R"(
@@ -173,7 +160,7 @@ TEST_F(DaemonE2eFaults, SigtermStopsPromptlyWhileTheApiIsSlow) {
 
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    cargomon::testing::env = new cargomon::testing::Env;
+    cargomon::testing::env = new cargomon::testing::SimEnvironment({.workflows = 3, .history = "6h"});
     ::testing::AddGlobalTestEnvironment(cargomon::testing::env);
     return RUN_ALL_TESTS();
 }

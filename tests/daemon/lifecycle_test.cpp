@@ -11,26 +11,21 @@
 #include "collectors/watermarks.h"
 #include "tests/daemon/daemon_process.h"
 #include "tests/daemon/sim_client.h"
+#include "tests/daemon/sim_environment.h"
 
 namespace cargomon::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-class Env : public ::testing::Environment {
+class Env : public SimEnvironment {
 public:
+    // Live, so the watermarked counter has new rows to count between runs.
+    Env() : SimEnvironment({.workflows = 2, .history = "2h", .live = true, .rate = 5}) {}
     void SetUp() override {
-        // Live, so the watermarked counter has new rows to count between runs.
-        sim = std::make_unique<SimProcess>(SimOptions{.workflows = 2, .history = "2h", .live = true, .rate = 5});
-        client = std::make_unique<SimClient>(*sim);
+        SimEnvironment::SetUp();
         live_since = std::chrono::steady_clock::now();
     }
-    void TearDown() override {
-        client.reset();
-        sim.reset();
-    }
-    std::unique_ptr<SimProcess> sim;
-    std::unique_ptr<SimClient> client;
     std::chrono::steady_clock::time_point live_since;
 };
 
