@@ -59,6 +59,25 @@ void write_alert(Writer& w, const alerts::Alert& a) {
     w.EndObject();
 }
 
+// Prometheus' API answer: {"status": "success", "data": {<key>: [<items>]}}.
+template <typename WriteItems>
+std::string success_answer(const char* key, WriteItems write_items) {
+    rapidjson::StringBuffer buffer;
+    Writer w(buffer);
+    w.StartObject();
+    w.Key("status");
+    w.String("success");
+    w.Key("data");
+    w.StartObject();
+    w.Key(key);
+    w.StartArray();
+    write_items(w);
+    w.EndArray();
+    w.EndObject();
+    w.EndObject();
+    return buffer.GetString();
+}
+
 std::string label_value(const metrics::Labels& labels, std::string_view name) {
     for (const auto& [k, v] : labels)
         if (k == name) return v;
@@ -218,21 +237,10 @@ std::string Alerting::alerts_json() const {
         std::lock_guard lock(mu_);
         active = rules_->alerts();
     }
-    rapidjson::StringBuffer buffer;
-    Writer w(buffer);
-    w.StartObject();
-    w.Key("status");
-    w.String("success");
-    w.Key("data");
-    w.StartObject();
-    w.Key("alerts");
-    w.StartArray();
-    for (const auto& a : active)
-        if (a.state != alerts::AlertState::inactive) write_alert(w, a);
-    w.EndArray();
-    w.EndObject();
-    w.EndObject();
-    return buffer.GetString();
+    return success_answer("alerts", [&](Writer& w) {
+        for (const auto& a : active)
+            if (a.state != alerts::AlertState::inactive) write_alert(w, a);
+    });
 }
 
 std::string Alerting::rules_json() const {
@@ -243,62 +251,51 @@ std::string Alerting::rules_json() const {
         active = rules_->alerts();
         groups = groups_;
     }
-    rapidjson::StringBuffer buffer;
-    Writer w(buffer);
-    w.StartObject();
-    w.Key("status");
-    w.String("success");
-    w.Key("data");
-    w.StartObject();
-    w.Key("groups");
-    w.StartArray();
-    for (const auto& g : groups) {
-        w.StartObject();
-        w.Key("name");
-        w.String(g.name.c_str());
-        w.Key("file");
-        w.String(g.file.c_str());
-        w.Key("interval");
-        w.Double(std::chrono::duration<double>(g.interval).count());
-        w.Key("rules");
-        w.StartArray();
-        for (const auto& r : g.rules) {
-            const char* state = "inactive";
+    return success_answer("groups", [&](Writer& w) {
+        for (const auto& g : groups) {
             w.StartObject();
-            w.Key("alerts");
+            w.Key("name");
+            w.String(g.name.c_str());
+            w.Key("file");
+            w.String(g.file.c_str());
+            w.Key("interval");
+            w.Double(std::chrono::duration<double>(g.interval).count());
+            w.Key("rules");
             w.StartArray();
-            for (const auto& a : active) {
-                if (a.state == alerts::AlertState::inactive || label_value(a.labels, "alertname") != r.name) continue;
-                if (a.state == alerts::AlertState::firing) state = "firing";
-                else if (std::string_view(state) != "firing") state = "pending";
-                write_alert(w, a);
+            for (const auto& r : g.rules) {
+                const char* state = "inactive";
+                w.StartObject();
+                w.Key("alerts");
+                w.StartArray();
+                for (const auto& a : active) {
+                    if (a.state == alerts::AlertState::inactive || label_value(a.labels, "alertname") != r.name) continue;
+                    if (a.state == alerts::AlertState::firing) state = "firing";
+                    else if (std::string_view(state) != "firing") state = "pending";
+                    write_alert(w, a);
+                }
+                w.EndArray();
+                w.Key("state");
+                w.String(state);
+                w.Key("name");
+                w.String(r.name.c_str());
+                w.Key("query");
+                w.String(r.expr_text.c_str());
+                w.Key("duration");
+                w.Double(std::chrono::duration<double>(r.for_duration).count());
+                w.Key("keepFiringFor");
+                w.Double(std::chrono::duration<double>(r.keep_firing_for).count());
+                w.Key("labels");
+                write_templates(w, r.labels);
+                w.Key("annotations");
+                write_templates(w, r.annotations);
+                w.Key("type");
+                w.String("alerting");
+                w.EndObject();
             }
             w.EndArray();
-            w.Key("state");
-            w.String(state);
-            w.Key("name");
-            w.String(r.name.c_str());
-            w.Key("query");
-            w.String(r.expr_text.c_str());
-            w.Key("duration");
-            w.Double(std::chrono::duration<double>(r.for_duration).count());
-            w.Key("keepFiringFor");
-            w.Double(std::chrono::duration<double>(r.keep_firing_for).count());
-            w.Key("labels");
-            write_templates(w, r.labels);
-            w.Key("annotations");
-            write_templates(w, r.annotations);
-            w.Key("type");
-            w.String("alerting");
             w.EndObject();
         }
-        w.EndArray();
-        w.EndObject();
-    }
-    w.EndArray();
-    w.EndObject();
-    w.EndObject();
-    return buffer.GetString();
+    });
 }
 
 }  // namespace cargomon::daemon

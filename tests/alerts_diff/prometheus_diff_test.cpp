@@ -255,6 +255,29 @@ scrape_configs:
     EXPECT_EQ(joined(ours.alerts().at(spiked).states), "pending -> firing -> inactive");
     EXPECT_EQ(spiked.at("severity"), "page");
     EXPECT_EQ(spiked.at("workflow_uuid"), uuid);
+
+    // /api/v1/rules in Prometheus' shape: the same group and rules, settings and states.
+    // (`query` differs in spacing: Prometheus prints the parsed expression.)
+    auto rules_of = [](const rapidjson::Document& doc) {
+        std::map<std::string, std::string> out;  // rule name -> what both must agree on
+        for (const auto& g : doc["data"]["groups"].GetArray())
+            for (const auto& r : g["rules"].GetArray()) {
+                std::string labels;
+                for (const auto& [k, v] : r["labels"].GetObject())
+                    labels += std::string(k.GetString()) + "=" + v.GetString() + ";";
+                out[r["name"].GetString()] = std::string(g["name"].GetString()) + " " + r["type"].GetString() + " " +
+                                             r["state"].GetString() + " for=" + std::to_string(r["duration"].GetDouble()) +
+                                             " keep=" + std::to_string(r["keepFiringFor"].GetDouble()) + " " + labels +
+                                             " alerts=" + std::to_string(r["alerts"].Size());
+            }
+        return out;
+    };
+    auto our_rules = daemon.get("/api/v1/rules");
+    rapidjson::Document ours_doc;
+    ASSERT_FALSE(our_rules.status != 200 || ours_doc.Parse(our_rules.body.c_str()).HasParseError()) << our_rules.body;
+    const auto mine_rules = rules_of(ours_doc);
+    EXPECT_EQ(mine_rules, rules_of(prometheus.get_json("/api/v1/rules")));
+    EXPECT_EQ(mine_rules.size(), 3u);
 }
 
 }  // namespace
