@@ -1,0 +1,173 @@
+// Prometheus' common HTTP client configuration, the part cargomon's clients use; read
+// through YamlReader for positioned errors. Secrets are never quoted in an error.
+#include "config/http_client_config.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "config/yaml_reader.h"
+
+namespace cargomon::config {
+namespace {
+
+using detail::quote;
+using detail::YamlReader;
+using Keys = std::vector<std::string_view>;
+
+const Keys kTopKeys{"basic_auth", "authorization", "tls_config"};
+const Keys kBasicAuthKeys{"username", "password", "password_file"};
+const Keys kAuthorizationKeys{"type", "credentials", "credentials_file"};
+const Keys kTlsKeys{"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"};
+
+std::optional<std::string> read_file(const std::string& path, std::string* why) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        *why = std::strerror(errno);
+        return std::nullopt;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+std::string trim(std::string text) {
+    const char* space = " \t\r\n";
+    std::size_t first = text.find_first_not_of(space);
+    if (first == std::string::npos) return "";
+    return text.substr(first, text.find_last_not_of(space) - first + 1);
+}
+
+class Loader {
+public:
+    Loader(YamlReader& reader, std::filesystem::path dir) : r_(reader), dir_(std::move(dir)) {}
+
+    HttpClientConfig load(const YAML::Node& document) {
+        HttpClientConfig c;
+        const YAML::Node root = document.IsNull() ? YAML::Node(YAML::NodeType::Map) : document;
+        if (!r_.check_map(root, kTopKeys, "at top level")) return c;
+        if (auto n = root["basic_auth"]; n && !n.IsNull()) read_basic_auth(n, c);
+        if (auto n = root["authorization"]; n && !n.IsNull()) read_authorization(n, c);
+        if (auto n = root["tls_config"]; n && !n.IsNull()) read_tls(n, c.tls);
+        if (c.basic_auth && c.authorization)
+            r_.error(root["authorization"], "at most one of basic_auth and authorization must be configured");
+        return c;
+    }
+
+private:
+    std::string resolve(const std::string& path) const {
+        if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
+        return (dir_ / path).lexically_normal().string();
+    }
+
+    std::string text(const YAML::Node& map, const char* key) {
+        auto n = map[key];
+        if (!n || n.IsNull()) return "";
+        return r_.string(n).value_or("");
+    }
+
+    // The secret in `key`, or the trimmed content of `file_key`; never both.
+    std::string secret(const YAML::Node& map, const char* key, const char* file_key) {
+        std::string inline_value = text(map, key);
+        std::string file = resolve(text(map, file_key));
+        if (!inline_value.empty() && !file.empty()) {
+            r_.error(map[file_key], std::string("at most one of ") + key + " and " + file_key + " must be configured");
+            return inline_value;
+        }
+        if (file.empty()) return inline_value;
+        std::string why;
+        auto content = read_file(file, &why);
+        if (!content) {
+            r_.error(map[file_key], std::string(file_key) + ": cannot read " + quote(file) + ": " + why);
+            return "";
+        }
+        return trim(*content);
+    }
+
+    void read_basic_auth(const YAML::Node& node, HttpClientConfig& c) {
+        if (!r_.check_map(node, kBasicAuthKeys, "in basic_auth")) return;
+        HttpBasicAuth auth;
+        auth.username = text(node, "username");
+        auth.password = secret(node, "password", "password_file");
+        if (auth.username.empty()) r_.error(node, "basic_auth needs a username");
+        if (auth.username.find(':') != std::string::npos)
+            r_.error(node["username"], "a basic_auth username must not contain ':'");
+        c.basic_auth = std::move(auth);
+    }
+
+    void read_authorization(const YAML::Node& node, HttpClientConfig& c) {
+        if (!r_.check_map(node, kAuthorizationKeys, "in authorization")) return;
+        HttpAuthorization auth;
+        if (std::string type = text(node, "type"); !type.empty()) auth.type = type;
+        std::string lower = auth.type;
+        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+        if (lower == "basic")
+            r_.error(node["type"], "authorization type cannot be set to \"basic\", use \"basic_auth\" instead");
+        if (auth.type.find_first_of(" \t\r\n") != std::string::npos)
+            r_.error(node["type"], "authorization type must be one word, got " + quote(auth.type));
+        auth.credentials = secret(node, "credentials", "credentials_file");
+        if (auth.credentials.find_first_of("\r\n") != std::string::npos)
+            r_.error(node, "authorization credentials must be on one line");
+        c.authorization = std::move(auth);
+    }
+
+    void read_tls(const YAML::Node& node, HttpTlsConfig& tls) {
+        if (!r_.check_map(node, kTlsKeys, "in tls_config")) return;
+        tls.ca_file = resolve(text(node, "ca_file"));
+        tls.cert_file = resolve(text(node, "cert_file"));
+        tls.key_file = resolve(text(node, "key_file"));
+        tls.server_name = text(node, "server_name");
+        if (auto n = node["insecure_skip_verify"]; n && !n.IsNull())
+            if (auto b = r_.boolean(n)) tls.insecure_skip_verify = *b;
+        if (tls.cert_file.empty() != tls.key_file.empty())
+            r_.error(node, tls.cert_file.empty() ? "key_file given without cert_file" : "cert_file given without key_file");
+        const std::pair<const char*, const std::string*> files[] = {
+            {"ca_file", &tls.ca_file}, {"cert_file", &tls.cert_file}, {"key_file", &tls.key_file}};
+        for (const auto& [key, file] : files) {
+            const std::string& path = *file;
+            if (path.empty()) continue;
+            std::string why;
+            if (!read_file(path, &why)) r_.error(node[key], std::string(key) + ": cannot read " + quote(path) + ": " + why);
+        }
+    }
+
+    YamlReader& r_;
+    std::filesystem::path dir_;
+};
+
+}  // namespace
+
+HttpClientConfigResult parse_http_client_config(std::string_view yaml_text, std::string_view file_name,
+                                                const Environment& env) {
+    std::string file(file_name);
+    YAML::Node root;
+    try {
+        root = YAML::Load(std::string(yaml_text));
+    } catch (const YAML::Exception& e) {
+        return std::vector<ConfigError>{{file, e.mark.line + 1, e.mark.column + 1, e.msg}};
+    }
+    YamlReader reader(file, env);
+    std::filesystem::path dir = std::filesystem::path(file).parent_path();
+    if (dir.empty()) dir = ".";
+    HttpClientConfig config = Loader(reader, std::filesystem::absolute(dir)).load(root);
+    std::vector<ConfigError> errors = reader.take_errors();
+    if (errors.empty()) return config;
+    std::stable_sort(errors.begin(), errors.end(), [](const ConfigError& a, const ConfigError& b) {
+        auto key = [](const ConfigError& e) { return std::pair(e.line <= 0 ? INT_MAX : e.line, e.column); };
+        return key(a) < key(b);
+    });
+    return errors;
+}
+
+HttpClientConfigResult load_http_client_config(const std::string& path, const Environment& env) {
+    std::string why;
+    auto text = read_file(path, &why);
+    if (!text) return std::vector<ConfigError>{{path, 0, 0, "cannot read HTTP client config file: " + why}};
+    return parse_http_client_config(*text, path, env);
+}
+
+}  // namespace cargomon::config

@@ -1,0 +1,164 @@
+#include "web/auth.h"
+
+#include <crypt.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <memory>
+
+namespace cargomon::web {
+namespace {
+
+// crypt_data is 32 KiB: too big for a thread's stack to be comfortable, so on the heap.
+// An error yields nullptr or a string starting with '*'.
+std::string bcrypt(const std::string& password, const std::string& setting) {
+    auto data = std::make_unique<crypt_data>();
+    std::memset(data.get(), 0, sizeof(crypt_data));
+    const char* out = crypt_r(password.c_str(), setting.c_str(), data.get());
+    std::string result = out && out[0] != '*' ? out : "";
+    OPENSSL_cleanse(data.get(), sizeof(crypt_data));
+    return result;
+}
+
+int decode_char(unsigned char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+// Standard base64 with its padding, as Go's base64.StdEncoding (what r.BasicAuth uses).
+bool decode_base64(std::string_view in, std::string& out) {
+    if (in.empty() || in.size() % 4 != 0) return false;
+    out.clear();
+    for (std::size_t i = 0; i < in.size(); i += 4) {
+        const bool last = i + 4 == in.size();
+        int v[4];
+        int pad = 0;
+        for (int j = 0; j < 4; ++j) {
+            const char c = in[i + j];
+            if (c == '=' && last && j >= 2) {
+                v[j] = 0;
+                ++pad;
+                continue;
+            }
+            if (pad) return false;  // data after '='
+            v[j] = decode_char(static_cast<unsigned char>(c));
+            if (v[j] < 0) return false;
+        }
+        const unsigned triple = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
+        out += static_cast<char>((triple >> 16) & 0xff);
+        if (pad < 2) out += static_cast<char>((triple >> 8) & 0xff);
+        if (pad < 1) out += static_cast<char>(triple & 0xff);
+    }
+    return true;
+}
+
+// A setting with the highest cost of the configured hashes, so an unknown user costs what
+// a known one does.
+std::string dummy_setting(const std::map<std::string, std::string>& users) {
+    std::string cost = "10";
+    for (const auto& [user, hash] : users)
+        if (hash.size() >= 7 && hash.substr(4, 2) > cost) cost = hash.substr(4, 2);
+    return "$2b$" + cost + "$" + "cargomonDummySaltForU.";  // 22 characters of bcrypt's alphabet
+}
+
+}  // namespace
+
+bool parse_basic_authorization(std::string_view header, std::string& user, std::string& password) {
+    constexpr std::string_view kScheme = "basic ";
+    if (header.size() < kScheme.size()) return false;
+    for (std::size_t i = 0; i < kScheme.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return false;
+    std::string decoded;
+    if (!decode_base64(header.substr(kScheme.size()), decoded)) return false;
+    const std::size_t colon = decoded.find(':');
+    if (colon == std::string::npos) return false;
+    user = decoded.substr(0, colon);
+    password = decoded.substr(colon + 1);
+    OPENSSL_cleanse(decoded.data(), decoded.size());
+    return true;
+}
+
+std::size_t BasicAuth::KeyHash::operator()(const Key& k) const {
+    std::size_t h;
+    std::memcpy(&h, k.data(), sizeof h);  // a SHA-256 prefix is as good a hash as any
+    return h;
+}
+
+BasicAuth::BasicAuth(std::map<std::string, std::string> users) : users_(std::move(users)) {
+    dummy_ = dummy_setting(users_);
+}
+
+bool BasicAuth::check(std::string_view authorization_header) const {
+    std::string user, password;
+    if (!parse_basic_authorization(authorization_header, user, password)) return false;
+    const bool ok = check(user, password);
+    OPENSSL_cleanse(password.data(), password.size());
+    return ok;
+}
+
+bool BasicAuth::check(const std::string& user, const std::string& password) const {
+    auto found = users_.find(user);
+    if (found == users_.end()) {
+        // Same work as a known user's first check; the result cannot matter.
+        bcrypt_matches(password, dummy_);
+        return false;
+    }
+    const std::string& hash = found->second;
+
+    // The key: SHA-256 over the three, each with its length so that no two triples collide.
+    Key key{};
+    {
+        std::string material;
+        for (const std::string* part : {&user, &password, &hash}) {
+            material += std::to_string(part->size()) + ":";
+            material += *part;
+        }
+        unsigned int size = 0;
+        EVP_Digest(material.data(), material.size(), key.data(), &size, EVP_sha256(), nullptr);
+        OPENSSL_cleanse(material.data(), material.size());
+    }
+    {
+        std::lock_guard lock(cache_mutex_);
+        if (cache_.contains(key)) return true;
+    }
+    if (!bcrypt_matches(password, hash)) return false;
+    std::lock_guard lock(cache_mutex_);
+    if (cache_.size() >= kCacheSize) {
+        // Make room for a while: drop a tenth; the order of hashed keys is arbitrary enough.
+        std::size_t drop = std::max<std::size_t>(1, cache_.size() / 10);
+        for (auto it = cache_.begin(); it != cache_.end() && drop > 0; --drop) it = cache_.erase(it);
+    }
+    cache_.emplace(key, true);
+    return true;
+}
+
+bool BasicAuth::bcrypt_matches(const std::string& password, const std::string& hash) const {
+    std::string computed;
+    {
+        std::lock_guard lock(bcrypt_mutex_);
+        ++bcrypt_runs_;
+        computed = bcrypt(password, hash);
+    }
+    // libcrypt hashes $2y$ and $2a$ as given and echoes the prefix, so equal text is a match.
+    return !computed.empty() && computed.size() == hash.size() &&
+           CRYPTO_memcmp(computed.data(), hash.data(), hash.size()) == 0;
+}
+
+std::size_t BasicAuth::cached() const {
+    std::lock_guard lock(cache_mutex_);
+    return cache_.size();
+}
+
+std::size_t BasicAuth::bcrypt_runs() const {
+    std::lock_guard lock(bcrypt_mutex_);
+    return bcrypt_runs_;
+}
+
+}  // namespace cargomon::web
