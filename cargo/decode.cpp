@@ -1,7 +1,6 @@
 #include "cargo/decode.h"
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -9,6 +8,7 @@
 #include <cmath>
 #include <string_view>
 
+#include "common/json.h"
 #include "common/timefmt.h"
 
 namespace cargomon::cargo {
@@ -56,10 +56,7 @@ std::string_view view(const Value& v) { return {v.GetString(), v.GetStringLength
 rapidjson::Document parse(std::string& body) {
     if (body.empty()) throw DecodeError("empty body");
     rapidjson::Document doc;
-    doc.ParseInsitu(body.data());
-    if (doc.HasParseError())
-        throw DecodeError("malformed JSON at offset " + std::to_string(doc.GetErrorOffset()) + ": " +
-                          rapidjson::GetParseError_En(doc.GetParseError()));
+    if (auto error = parse_json_in_place(body, doc)) throw DecodeError("malformed JSON at " + *error);
     if (!doc.IsObject()) fail("answer", "an object", doc);
     return doc;
 }
@@ -332,9 +329,8 @@ std::vector<UsageMetric> usage_metrics(std::string& body) {
 
 ErrorBody error_body(const std::string& body) {
     rapidjson::Document doc;
-    doc.Parse(body.data(), body.size());
     ErrorBody out;
-    if (doc.HasParseError() || !doc.IsObject()) return out;
+    if (parse_json(body, doc) || !doc.IsObject()) return out;
     if (auto it = doc.FindMember("errorMessage"); it != doc.MemberEnd() && it->value.IsString())
         out.error_message = std::string(view(it->value));
     if (auto it = doc.FindMember("reason"); it != doc.MemberEnd() && it->value.IsString())

@@ -7,6 +7,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "common/json.h"
+
 namespace cargomon::collectors {
 
 namespace {
@@ -30,8 +32,7 @@ std::string encode(const metrics::Labels& labels) {
 
 metrics::Labels decode(const char* text) {
     rapidjson::Document doc;
-    doc.Parse(text);
-    if (doc.HasParseError() || !doc.IsArray()) throw std::runtime_error("watermark store: corrupt labels");
+    if (parse_json(text, doc) || !doc.IsArray()) throw std::runtime_error("watermark store: corrupt labels");
     metrics::Labels out;
     for (const auto& pair : doc.GetArray()) {
         if (!pair.IsArray() || pair.Size() != 2 || !pair[0].IsString() || !pair[1].IsString())

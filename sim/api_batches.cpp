@@ -2,6 +2,7 @@
 #include <random>
 #include <set>
 
+#include "common/json.h"
 #include "common/timefmt.h"
 #include "sim/api_internal.h"
 
@@ -17,8 +18,8 @@ constexpr rapidjson::SizeType kBatchFinishedAt = 15;
 // `data` is stored as JSON text; it is written through only when it is a JSON object.
 void write_batch_data(JsonWriter& w, const rapidjson::Value& text) {
     rapidjson::Document data;
-    if (text.IsString()) data.Parse(text.GetString(), text.GetStringLength());
-    if (text.IsString() && !data.HasParseError() && data.IsObject()) data.Accept(w);
+    bool parsed = text.IsString() && !parse_json({text.GetString(), text.GetStringLength()}, data);
+    if (parsed && data.IsObject()) data.Accept(w);
     else w.Null();
 }
 

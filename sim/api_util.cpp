@@ -1,9 +1,8 @@
-#include <rapidjson/error/en.h>
-
 #include <zlib.h>
 
 #include <charconv>
 
+#include "common/json.h"
 #include "common/timefmt.h"
 #include "sim/api_internal.h"
 
@@ -27,11 +26,8 @@ Payload Payload::from_body(const std::string& body) {
         p.doc_.SetObject();
         return p;
     }
-    p.doc_.Parse(body.c_str(), body.size());
-    if (p.doc_.HasParseError())
-        throw ApiError(400, "invalidPayload",
-                       std::string("body is not valid JSON: ") + rapidjson::GetParseError_En(p.doc_.GetParseError()) +
-                           " at offset " + std::to_string(p.doc_.GetErrorOffset()));
+    if (auto error = parse_json(body, p.doc_))
+        throw ApiError(400, "invalidPayload", "body is not valid JSON: " + *error);
     if (!p.doc_.IsObject()) throw ApiError(400, "invalidPayload", "body must be a JSON object");
     return p;
 }
@@ -178,8 +174,7 @@ rapidjson::Document Call::select(const std::string& sql) const {
         sql + "\nFORMAT JSONCompact",
         {{"database", workspace.database}, {"output_format_json_quote_64bit_integers", "0"}});
     rapidjson::Document doc;
-    doc.Parse(body.c_str(), body.size());
-    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("data") || !doc["data"].IsArray())
+    if (parse_json(body, doc) || !doc.IsObject() || !doc.HasMember("data") || !doc["data"].IsArray())
         throw ClickHouseError(0, "ClickHouse answered something that is not JSONCompact");
     return doc;
 }

@@ -70,6 +70,24 @@ TEST(Decode, MalformedBodiesAreErrorsNotCrashes) {
     }
 }
 
+// A hostile or broken API (or a man in the middle of plain HTTP) must not crash the
+// daemon: these nestings overflowed the stack of the recursive parser.
+TEST(Decode, DeeplyNestedAnswersAreErrorsNotCrashes) {
+    std::string brackets(3000, '[');
+    try {
+        query_result(brackets);
+        FAIL() << "no error";
+    } catch (const DecodeError& e) {
+        EXPECT_EQ(std::string(e.what()), "malformed JSON at offset 64: nested deeper than 64 arrays and objects");
+    }
+    std::string rows = R"({"rows": [{"a": )";
+    for (int i = 0; i < 200'000; ++i) rows += "{\"a\":[";
+    EXPECT_THROW(query_result(rows), DecodeError);
+    std::string braces(1'000'000, '{');
+    EXPECT_THROW(batches(braces), DecodeError);
+    EXPECT_EQ(error_body(std::string(1'000'000, '[')).error_message, "");
+}
+
 TEST(DecodeCount, AcceptsStringNumbersAndRejectsNonsense) {
     auto a = s(R"({"count": 42})"), b = s(R"({"count": "9007199254740993"})"), c = s(R"({"count": 3.0})");
     EXPECT_EQ(count(a), 42);
