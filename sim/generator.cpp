@@ -225,8 +225,22 @@ LoadStats load_history(const ClickHouseClient& client, const std::vector<Workspa
                        const GeneratorOptions& options) {
     validate(options);
     const auto t0 = std::chrono::steady_clock::now();
-    for (const Workspace& ws : workspaces)
+    for (const Workspace& ws : workspaces) {
+        // A data folder (or ClickHouse) used before already holds this workspace: its
+        // history ended at that run's `now`, and loading again would repeat every row. The
+        // history is always relative to now, so the workspace starts clean.
+        const std::string tables = client.query("SELECT count() FROM system.tables WHERE database = '" + ws.database +
+                                                "' AND name = 'batches_versions' FORMAT TSV");
+        if (tables.rfind("0", 0) != 0) {
+            std::string batches = client.query("SELECT uniqExact(uuid) FROM " + ws.database + ".batches_versions FORMAT TSV");
+            while (!batches.empty() && batches.back() == '\n') batches.pop_back();
+            spdlog::info("workspace {}: database {} already holds {} batches from an earlier start; dropping it and "
+                         "loading the history afresh",
+                         ws.uuid, ws.database, batches);
+        }
+        client.query("DROP DATABASE IF EXISTS " + ws.database);
         for (const std::string& sql : schema_statements(ws.database)) client.query(sql);
+    }
 
     LoadStats stats;
     // Two inserts in flight keep ClickHouse busy on both cores while this thread generates.

@@ -100,8 +100,8 @@ struct LoadStats {
     double seconds = 0;
 };
 
-// Creates the schema of every workspace and inserts its history, streaming RowBinary
-// blocks to ClickHouse while generating. Throws ClickHouseError when an insert fails.
+// Drops each workspace's database if it exists (logging what it held), creates the schema
+// again and inserts the history, streaming RowBinary blocks to ClickHouse while generating. Throws ClickHouseError when an insert fails.
 LoadStats load_history(const ClickHouseClient& client, const std::vector<Workspace>& workspaces,
                        const GeneratorOptions& options);
 

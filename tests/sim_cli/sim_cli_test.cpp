@@ -214,6 +214,58 @@ TEST(SimCliFlags, BadScenarioFileIsNamedWithLineAndColumn) {
     fs::remove_all(dir);
 }
 
+// ---- a data folder used twice: the second start begins clean, each batch once ----
+
+// Starts a sim and waits for its ready line; the url, or "" (and the log) when it did not start.
+std::string start_sim(std::unique_ptr<Process>& sim, const std::vector<std::string>& args, const std::string& log) {
+    std::vector<std::string> argv = {testing::sim_binary(), "--listen", "127.0.0.1:" + std::to_string(free_loopback_port())};
+    argv.insert(argv.end(), args.begin(), args.end());
+    sim = std::make_unique<Process>(ProcessOptions{.argv = argv, .env = {{"CARGOMON_SIM_TOKEN", kToken}}, .output_file = log});
+    const std::regex ready(R"(cargomon-sim listening on (http://\S+) \(workspace)");
+    for (auto deadline = std::chrono::steady_clock::now() + 120s; std::chrono::steady_clock::now() < deadline;) {
+        std::smatch m;
+        std::string text = read_text(log);
+        if (std::regex_search(text, m, ready)) return m[1];
+        if (!sim->running()) break;
+        std::this_thread::sleep_for(20ms);
+    }
+    ADD_FAILURE() << "sim did not start:\n" << read_text(log);
+    return "";
+}
+
+TEST(SimCliDataFolder, StartingTwiceOnOneDataFolderGivesEachBatchOnce) {
+    const std::string dir = make_temp_dir();
+    const std::vector<std::string> flags = {"--clickhouse-data", dir + "/ch", "--workflows", "3", "--history", "1d", "--seed", "5"};
+    long long first_batches = 0;
+    {
+        std::unique_ptr<Process> first;
+        const std::string url = start_sim(first, flags, dir + "/first.log");
+        ASSERT_FALSE(url.empty());
+        first_batches = sql_count({url, kToken}, "SELECT count() AS n FROM batches");
+        ASSERT_GT(first_batches, 0);
+        EXPECT_EQ(read_text(dir + "/first.log").find("earlier start"), std::string::npos);
+        first->signal(SIGTERM);
+        ASSERT_TRUE(first->wait_for(30s).has_value());
+    }
+    // Two seconds on: another `now`, so a second load would add every batch again at
+    // shifted instants.
+    std::this_thread::sleep_for(2s);
+    std::unique_ptr<Process> second;
+    const std::string url = start_sim(second, flags, dir + "/second.log");
+    ASSERT_FALSE(url.empty());
+    const Target sim{url, kToken};
+    const long long batches = sql_count(sim, "SELECT count() AS n FROM batches");
+    EXPECT_EQ(batches, sql_count(sim, "SELECT uniqExact(uuid) AS n FROM batches")) << "a batch appears twice";
+    EXPECT_EQ(sql_count(sim, "SELECT count() AS n FROM runs"), sql_count(sim, "SELECT uniqExact(uuid) AS n FROM runs"));
+    EXPECT_NEAR(double(batches), double(first_batches), 2.0);  // the same seed, 2 s later
+    EXPECT_NE(read_text(dir + "/second.log").find("already holds " + std::to_string(first_batches) +
+                                                  " batches from an earlier start; dropping it and loading the history afresh"),
+              std::string::npos)
+        << read_text(dir + "/second.log");
+    second.reset();
+    fs::remove_all(dir);
+}
+
 // ---- signals: the sim stops, and its private ClickHouse with it ----
 
 void expect_clean_stop(int sig) {
