@@ -162,6 +162,23 @@ int run(const Flags& flags) {
         }
     }
 
+    // The port is taken before ClickHouse starts: a sim that cannot serve fails at once,
+    // without loading (or touching) any data.
+    httplib::Server server;
+    server.set_tcp_nodelay(true);  // keep-alive answers otherwise wait on delayed ACKs
+    // httplib's default options add SO_REUSEPORT, which lets a second sim bind the port of
+    // a running one (and take some of its connections): SO_REUSEADDR only, so a taken port fails.
+    server.set_socket_options([](socket_t sock) {
+        int yes = 1;
+        ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
+    std::string base_url = "http://" + (listen->host.empty() ? std::string("127.0.0.1") : flags.listen.substr(0, flags.listen.rfind(':')));
+    int port = listen->port;
+    if (port == 0) port = server.bind_to_any_port(host);
+    if (port <= 0 || (listen->port != 0 && !server.bind_to_port(host, port)))
+        throw std::runtime_error("cannot listen on " + flags.listen + ": the port is taken (is another sim running?)");
+    base_url += ":" + std::to_string(port);
+
     std::optional<ClickHouseServer> server_process;
     std::string clickhouse_url = flags.clickhouse_url;
     if (!flags.clickhouse_data.empty()) {
@@ -178,18 +195,8 @@ int run(const Flags& flags) {
     FaultInjector faults(clock, options.seed);
     for (const auto& [endpoint, fault] : flags.faults) faults.set(endpoint, fault);
 
-    httplib::Server server;
-    server.set_tcp_nodelay(true);  // keep-alive answers otherwise wait on delayed ACKs
     RequestStats stats;
     faults.install(server, [&](const httplib::Request& req, const httplib::Response& res) { stats.record(req, res); });
-    std::string base_url = "http://" + (listen->host.empty() ? std::string("127.0.0.1") : flags.listen.substr(0, flags.listen.rfind(':')));
-    int port = listen->port;
-    if (port == 0) port = server.bind_to_any_port(host);
-    else if (!server.bind_to_port(host, port)) {
-        spdlog::error("cannot listen on {}", flags.listen);
-        return 1;
-    }
-    base_url += ":" + std::to_string(port);
 
     Api api(ApiContext{
         .clickhouse = &clickhouse,

@@ -394,6 +394,21 @@ TEST_F(SimCliRunning, EachWorkspaceSeesItsOwnData) {
     EXPECT_NE(refused.body.find("workspaceNotAccessible"), std::string::npos) << refused.body;
 }
 
+TEST_F(SimCliRunning, SecondSimOnTheSamePortExitsOne) {
+    const std::string address = sim_target_.url.substr(std::string("http://").size());
+    const auto t0 = std::chrono::steady_clock::now();
+    Finished second = run_sim({"--listen", address, "--clickhouse-url", clickhouse_->url(), "--workflows", "1",
+                               "--history", "0"});
+    EXPECT_EQ(second.code, 1) << second.output;
+    EXPECT_NE(second.output.find("cargomon-sim: cannot listen on " + address + ": the port is taken"), std::string::npos)
+        << second.output;
+    EXPECT_EQ(second.output.find("listening on"), std::string::npos) << second.output;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s) << "the port should be checked before ClickHouse is used";
+    // The running sim still serves, its data untouched.
+    EXPECT_EQ(call(sim_target_, "GET", "/v1/orchestration/plays/list").status, 200);
+    EXPECT_EQ(catalog(sim_target_).size(), 4u);
+}
+
 TEST_F(SimCliRunning, SameSeedSameWorkspaces) {
     // Another sim, its own private ClickHouse, another instant: plays, tools and their
     // uuids come from the seed alone.
