@@ -126,8 +126,15 @@ Flags parse_flags(int argc, char** argv) {
             }
         }
         else if (arg == "--control") f.control = true;
-        else if (arg == "--log.level") f.log_level = next();
-        else if (arg == "--log.format") f.log_format = next();
+        else if (arg == "--log.level") {
+            f.log_level = next();
+            if (f.log_level != "debug" && f.log_level != "info" && f.log_level != "warn" && f.log_level != "error")
+                usage_error("--log.level wants debug, info, warn or error, got \"" + f.log_level + "\"");
+        } else if (arg == "--log.format") {
+            f.log_format = next();
+            if (f.log_format != "logfmt" && f.log_format != "json")
+                usage_error("--log.format wants logfmt or json, got \"" + f.log_format + "\"");
+        }
         else usage_error("unknown flag " + arg);
     }
     if (f.token.empty()) usage_error("no token: pass --token or set CARGOMON_SIM_TOKEN");

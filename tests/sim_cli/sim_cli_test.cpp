@@ -170,6 +170,9 @@ TEST(SimCliFlags, BadFlagsExitTwoWithAClearMessage) {
         {{"--clickhouse-data", "/tmp/x", "--fault", "error_ratio=1"}, "missing endpoint=<path or *>"},
         {{"--clickhouse-data", "/tmp/x", "--scenario", "/nonexistent/scenario.yml"},
          "/nonexistent/scenario.yml: cannot read the scenario file"},
+        {{"--clickhouse-data", "/tmp/x", "--log.level", "bogus"}, "--log.level wants debug, info, warn or error, got \"bogus\""},
+        {{"--clickhouse-data", "/tmp/x", "--log.level", "trace"}, "--log.level wants debug, info, warn or error, got \"trace\""},
+        {{"--clickhouse-data", "/tmp/x", "--log.format=xml"}, "--log.format wants logfmt or json, got \"xml\""},
     };
     for (const auto& c : cases) {
         Finished f = run_sim(c.args);
