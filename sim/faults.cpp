@@ -167,7 +167,11 @@ void set_fault_field(FaultSpec& spec, std::string_view key, std::string_view val
     } else if (key == "throttle_ratio") {
         spec.throttle_ratio = parse_ratio(key, value);
     } else if (key == "retry_after") {
-        Millis d = parse_dur(key, value);
+        // Whole seconds, as the header carries them: a bare integer is seconds (`3`), a
+        // duration must come to whole seconds (`3s`, `2m`).
+        const bool bare_seconds = !value.empty() && value.size() <= 9 &&
+                                  value.find_first_not_of("0123456789") == std::string_view::npos;
+        Millis d = bare_seconds ? Millis{std::stoll(std::string(value)) * 1000} : parse_dur(key, value);
         if (d.count() % 1000 != 0) fail(key, quoted(value) + " is not a whole number of seconds");
         spec.retry_after = d;
     } else if (key == "truncate_ratio") {

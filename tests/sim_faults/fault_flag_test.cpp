@@ -44,6 +44,13 @@ TEST(FaultFlag, ParsesEveryField) {
     EXPECT_EQ(spec.slow_interval, Millis{1s});
 }
 
+TEST(FaultFlag, RetryAfterTakesWholeSecondsBareOrAsADuration) {
+    EXPECT_EQ(parse_fault_flag("endpoint=*,throttle_ratio=1,retry_after=3").second.retry_after, Millis{3s});
+    EXPECT_EQ(parse_fault_flag("endpoint=*,retry_after=0").second.retry_after, Millis{0});
+    EXPECT_EQ(parse_fault_flag("endpoint=*,retry_after=2m").second.retry_after, Millis{120s});
+    EXPECT_NE(flag_error("endpoint=/v1/x,retry_after=-3").find("retry_after: \"-3\" is not a duration"), std::string::npos);
+}
+
 TEST(FaultFlag, ExplainsEachMistake) {
     EXPECT_EQ(flag_error("error_ratio=0.5"), "--fault \"error_ratio=0.5\": missing endpoint=<path or *>");
     EXPECT_EQ(flag_error("endpoint=/v1/x,error_ratio=1.5"),

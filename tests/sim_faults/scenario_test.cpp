@@ -163,6 +163,18 @@ TEST(ScenarioEventNow, RefusesAtAndAcceptsADefaultKind) {
     EXPECT_FALSE(ev.duration);
 }
 
+TEST(ScenarioEventNow, RetryAfterAsAnIntegerIsSeconds) {
+    auto workspaces = test_workspaces();
+    // Documented as whole seconds: the JSON number 3 and the YAML integer 3 are 3 s.
+    ScenarioEvent ev = parse_event(R"({"endpoint": "*", "throttle_ratio": 1, "retry_after": 3})", "body", workspaces,
+                                   "api_fault");
+    EXPECT_EQ(ev.fault.retry_after, Millis{3000});
+    Scenario scenario = parse_scenario("events:\n  - {at: 1s, kind: api_fault, endpoint: \"*\", throttle_ratio: 1, retry_after: 2}\n",
+                                       "s.yml", workspaces);
+    ASSERT_EQ(scenario.events.size(), 1u);
+    EXPECT_EQ(scenario.events[0].fault.retry_after, Millis{2000});
+}
+
 TEST(ScenarioRunner, AppliesEventsAtTheirOffsets) {
     auto workspaces = test_workspaces();
     Scenario scenario = parse_scenario(R"(events:
