@@ -139,7 +139,7 @@ Alerting::Alerting(AlertingSetup setup, const std::string& storage_path, metrics
 Alerting::~Alerting() { stop(); }
 
 void Alerting::replace(AlertingSetup setup) {
-    std::lock_guard lock(mu_);
+    std::scoped_lock lock(dispatch_mu_, mu_);
     if (delivery_) delivery_->stop();
     groups_ = setup.groups;
     rules_->replace_groups(std::move(setup.groups));
@@ -153,25 +153,28 @@ void Alerting::replace(AlertingSetup setup) {
     if (thread_.joinable()) delivery_->start();
 }
 
-void Alerting::register_routes(exporters::HttpServer& http) {
-    http.add_route("GET", "/api/v1/alerts", [this](const httplib::Request&, httplib::Response& res) {
-        res.set_content(alerts_json(), "application/json");
+void Alerting::register_routes(web::HttpServer& http) {
+    using web::Access, web::Request, web::Response;
+    auto reply = [](Response& res, alerts::SilenceApiAnswer answer) {
+        res.status = answer.status;
+        if (!answer.json.empty()) res.set_content(std::move(answer.json), "application/json");
+    };
+    http.add_route(Access::read, "GET", "/api/v1/alerts",
+                   [this](const Request&, Response& res) { res.set_content(alerts_json(), "application/json"); });
+    http.add_route(Access::read, "GET", "/api/v1/rules",
+                   [this](const Request&, Response& res) { res.set_content(rules_json(), "application/json"); });
+    http.add_route(Access::read, "GET", "/api/v1/silences",
+                   [this, reply](const Request&, Response& res) { reply(res, alerts::list_silences_answer(*silences_)); });
+    http.add_route(Access::admin, "POST", "/api/v1/silences", [this, reply](const Request& req, Response& res) {
+        reply(res, alerts::create_silence_answer(*silences_, req.body));
     });
-    http.add_route("GET", "/api/v1/rules", [this](const httplib::Request&, httplib::Response& res) {
-        res.set_content(rules_json(), "application/json");
-    });
-    http.add_route("GET", "/api/v1/silences", [this](const httplib::Request& req, httplib::Response& res) {
-        alerts::handle_list_silences(*silences_, req, res);
-    });
-    http.add_route("POST", "/api/v1/silences", [this](const httplib::Request& req, httplib::Response& res) {
-        alerts::handle_create_silence(*silences_, req, res);
-    });
-    http.add_route("DELETE", "/api/v1/silences/([^/]+)", [this](const httplib::Request& req, httplib::Response& res) {
-        alerts::handle_delete_silence(*silences_, req, res);
+    http.add_route(Access::admin, "DELETE", "/api/v1/silences/:id", [this, reply](const Request& req, Response& res) {
+        reply(res, alerts::expire_silence_answer(*silences_, req.path_params.at(0)));
     });
 }
 
 void Alerting::start() {
+    collect_silences();
     {
         std::lock_guard lock(mu_);
         delivery_->start();
@@ -190,18 +193,30 @@ void Alerting::stop() {
 }
 
 void Alerting::evaluate_once() {
-    std::lock_guard lock(mu_);
-    source_ = std::make_shared<alerts::StoreSource>(store_.view(), registry_.Collect());
-    rules_->evaluate_due();
-    log_transitions(rules_->alerts());
-    try {
-        store_.publish(std::string(alerts::kRulesCollector), rules_->alerts_snapshot(), clock_.now());
-    } catch (const std::exception& e) {
-        spdlog::error("cannot publish ALERTS series: {}", e.what());
+    {
+        std::lock_guard lock(mu_);
+        source_ = std::make_shared<alerts::StoreSource>(store_.view(), registry_.Collect());
+        rules_->evaluate_due();
+        log_transitions(rules_->alerts());
+        try {
+            store_.publish(std::string(alerts::kRulesCollector), rules_->alerts_snapshot(), clock_.now());
+        } catch (const std::exception& e) {
+            spdlog::error("cannot publish ALERTS series: {}", e.what());
+        }
+        state_->save(rules_->export_state());
     }
-    state_->save(rules_->export_state());
+    std::lock_guard lock(dispatch_mu_);
     dispatcher_->tick();
     delivery_->wake();
+}
+
+void Alerting::collect_silences() {
+    next_silence_gc_ = clock_.monotonic() + kSilenceGcInterval;
+    try {
+        silences_->gc();
+    } catch (const std::exception& e) {
+        spdlog::error("cannot drop expired silences: {}", e.what());
+    }
 }
 
 void Alerting::log_transitions(const std::vector<alerts::Alert>& alerts) {
@@ -226,6 +241,7 @@ void Alerting::loop(std::stop_token stop) {
         } catch (const std::exception& e) {
             spdlog::error("alert evaluation failed: {}", e.what());
         }
+        if (clock_.monotonic() >= next_silence_gc_) collect_silences();
         std::unique_lock lock(wake_mu_);
         wake_.wait_for(lock, stop, std::chrono::seconds{1}, [] { return false; });
     }

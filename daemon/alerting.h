@@ -19,7 +19,7 @@
 #include "alerts/rules.h"
 #include "common/clock.h"
 #include "config/config.h"
-#include "exporters/http_server.h"
+#include "web/http_server.h"
 #include "metrics/metric_store.h"
 
 namespace cargomon::alerts {
@@ -52,7 +52,10 @@ public:
              prometheus::Registry& registry, const Clock& clock, std::function<bool()> data_ready);
     ~Alerting();
 
-    void register_routes(exporters::HttpServer& http);
+    // Expired silences past their retention are dropped on start() and this often after.
+    static constexpr std::chrono::minutes kSilenceGcInterval{1};
+
+    void register_routes(web::HttpServer& http);
     void start();
     void stop();
     // Swaps in new rules (alert state is kept) and new routes/receivers.
@@ -61,6 +64,8 @@ public:
 private:
     void loop(std::stop_token stop);
     void evaluate_once();
+    // Drops silences expired past their retention (never fails: a failure is logged).
+    void collect_silences();
     void log_transitions(const std::vector<alerts::Alert>& alerts);
     std::string alerts_json() const;
     std::string rules_json() const;
@@ -73,7 +78,13 @@ private:
     std::unique_ptr<alerts::AlertStateStore> state_;
     std::unique_ptr<alerts::Outbox> outbox_;
     std::unique_ptr<alerts::SilenceStore> silences_;
+    SteadyTime next_silence_gc_{};  // start(), then the loop thread only
 
+    // Silences are matched while dispatching, and how many there are is up to the API's
+    // users: so dispatching runs under dispatch_mu_ alone, and mu_, which the HTTP
+    // handlers and stop() take, is never held meanwhile. dispatcher_ and delivery_ change
+    // only with both held (dispatch_mu_ first), so either one is enough to use them.
+    std::mutex dispatch_mu_;
     mutable std::mutex mu_;  // guards everything below
     std::shared_ptr<const alerts::StoreSource> source_;
     std::vector<alerts::RuleGroup> groups_;

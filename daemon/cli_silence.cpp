@@ -1,6 +1,8 @@
 #include "daemon/cli_silence.h"
 
 #include <httplib.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -9,6 +11,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -17,20 +20,31 @@
 #include "alerts/silences.h"
 #include "common/clock.h"
 #include "common/duration.h"
+#include "common/json.h"
 #include "common/timefmt.h"
+#include "config/http_client_config.h"
+#include "metrics/labels.h"
 
 namespace cargomon::daemon {
 namespace {
 
-constexpr const char* kUsage = R"(usage: cargomon silence add [--url=URL] [--duration=D | --end=TIME] [--author=NAME] --comment=TEXT MATCHER...
-       cargomon silence list [--url=URL] [--all]
-       cargomon silence expire [--url=URL] ID...
+constexpr const char* kUsage = R"(usage: cargomon silence add [--url=URL] [--http.config.file=FILE] [--duration=D | --end=TIME] [--author=NAME] --comment=TEXT MATCHER...
+       cargomon silence list [--url=URL] [--http.config.file=FILE] [--all]
+       cargomon silence expire [--url=URL] [--http.config.file=FILE] ID...
 
 Manages the silences of a running cargomon through its /api/v1/silences.
 
   MATCHER         name=value, name!=value, name=~regex or name!~regex (regexes are
                   anchored); quote a value with spaces: 'name="a b"'
-  --url=URL       the daemon (default $CARGOMON_URL, else http://127.0.0.1:9464)
+  --url=URL       the daemon, http:// or https:// (default $CARGOMON_URL, else
+                  http://127.0.0.1:9464); credentials go in --http.config.file
+  --http.config.file=FILE
+                  how to reach a daemon behind TLS or basic auth, as amtool's flag:
+                  basic_auth: {username, password | password_file}
+                  authorization: {type, credentials | credentials_file}
+                  tls_config: {ca_file, cert_file, key_file, server_name,
+                               insecure_skip_verify}
+                  (docs/security.md, "Clients")
   --duration=D    how long the new silence lasts, from now (default 1h)
   --end=TIME      when it ends instead, RFC 3339 (2026-11-28T12:00:00Z)
   --author=NAME   who creates it (default $USER)
@@ -91,11 +105,15 @@ std::string env_or(const char* name, const std::string& fallback) {
     return value && *value ? value : fallback;
 }
 
-// The daemon's base URL split for httplib, which takes the origin and the paths apart.
+// The daemon's base URL split for httplib, which takes the host, the port and the paths apart.
 struct Daemon {
     std::string url;     // as given, for messages
     std::string origin;  // scheme://host[:port]
     std::string prefix;  // a path it is served under behind a proxy, without trailing '/'
+    bool https = false;
+    std::string host;  // without the brackets of an IPv6 address
+    int port = 80;
+    config::HttpClientConfig http;  // --http.config.file
 };
 
 Daemon parse_daemon_url(const std::string& url) {
@@ -106,14 +124,87 @@ Daemon parse_daemon_url(const std::string& url) {
     Daemon d{.url = url, .origin = url.substr(0, slash), .prefix = slash == std::string::npos ? "" : url.substr(slash)};
     if (d.origin.size() == host) throw UsageError("--url: no host in \"" + url + "\"");
     while (d.prefix.ends_with('/')) d.prefix.pop_back();
+    std::string authority = d.origin.substr(host);
+    // The URL is printed in messages; a password in it would be too.
+    if (authority.find('@') != std::string::npos)
+        throw UsageError("--url: put credentials in --http.config.file (basic_auth), not in the URL");
+    d.https = url.starts_with("https://");
+    d.port = d.https ? 443 : 80;
+    std::string port;
+    if (authority.starts_with('[')) {
+        const std::size_t close = authority.find(']');
+        if (close == std::string::npos) throw UsageError("--url: unclosed '[' in \"" + url + "\"");
+        d.host = authority.substr(1, close - 1);
+        if (close + 1 < authority.size()) {
+            if (authority[close + 1] != ':') throw UsageError("--url: bad host in \"" + url + "\"");
+            port = authority.substr(close + 2);
+        }
+    } else if (const std::size_t colon = authority.rfind(':'); colon != std::string::npos) {
+        d.host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+    } else {
+        d.host = authority;
+    }
+    if (!port.empty()) {
+        const bool digits = port.size() <= 5 && std::all_of(port.begin(), port.end(), [](unsigned char c) {
+            return std::isdigit(c);
+        });
+        if (!digits || std::stoi(port) == 0 || std::stoi(port) > 65535)
+            throw UsageError("--url: bad port in \"" + url + "\"");
+        d.port = std::stoi(port);
+    }
+    if (d.host.empty()) throw UsageError("--url: no host in \"" + url + "\"");
     return d;
+}
+
+// The first address of `host`, numeric, for connecting to it under another TLS name.
+std::string numeric_address(const std::string& host) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || !found)
+        throw Failure("cannot resolve \"" + host + "\"");
+    char text[NI_MAXHOST] = {};
+    const int rc = getnameinfo(found->ai_addr, found->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST);
+    freeaddrinfo(found);
+    if (rc != 0) throw Failure("cannot resolve \"" + host + "\"");
+    return text;
+}
+
+// A client for the daemon with --http.config.file applied: TLS settings for https://,
+// credentials on every request.
+std::unique_ptr<httplib::ClientImpl> make_client(const Daemon& d) {
+    std::unique_ptr<httplib::ClientImpl> client;
+    if (d.https) {
+        const config::HttpTlsConfig& tls = d.http.tls;
+        // server_name is both what the certificate must name and the SNI sent; the
+        // connection still goes to the URL's host.
+        const std::string name = tls.server_name.empty() ? d.host : tls.server_name;
+        auto ssl = tls.cert_file.empty()
+                       ? std::make_unique<httplib::SSLClient>(name, d.port)
+                       : std::make_unique<httplib::SSLClient>(name, d.port, tls.cert_file, tls.key_file);
+        if (!ssl->is_valid())
+            throw Failure("cannot use the client certificate \"" + tls.cert_file + "\" with key \"" + tls.key_file +
+                          "\" of tls_config");
+        if (name != d.host) ssl->set_hostname_addr_map({{name, numeric_address(d.host)}});
+        if (!tls.ca_file.empty()) ssl->set_ca_cert_path(tls.ca_file);
+        if (tls.insecure_skip_verify) ssl->enable_server_certificate_verification(false);
+        client = std::move(ssl);
+    } else {
+        client = std::make_unique<httplib::ClientImpl>(d.host, d.port);
+    }
+    if (d.http.basic_auth) client->set_basic_auth(d.http.basic_auth->username, d.http.basic_auth->password);
+    if (d.http.authorization)
+        client->set_default_headers(
+            {{"Authorization", d.http.authorization->type + " " + d.http.authorization->credentials}});
+    return client;
 }
 
 // The daemon's own reason in a refusal ({"error": "..."}), else the status.
 std::string refusal(const httplib::Response& res) {
     rapidjson::Document doc;
-    doc.Parse(res.body.c_str());
-    if (!doc.HasParseError() && doc.IsObject() && doc.HasMember("error") && doc["error"].IsString())
+    if (!parse_json(res.body, doc) && doc.IsObject() && doc.HasMember("error") && doc["error"].IsString())
         return doc["error"].GetString();
     return "HTTP " + std::to_string(res.status);
 }
@@ -125,35 +216,40 @@ std::string transport_error(httplib::Error error) {
         case httplib::Error::ConnectionTimeout: return "timed out connecting";
         case httplib::Error::Read: return "no answer (timed out or connection closed)";
         case httplib::Error::SSLConnection: return "TLS handshake failed";
-        case httplib::Error::SSLServerVerification: return "its TLS certificate did not verify";
+        case httplib::Error::SSLServerVerification:
+            return "its TLS certificate did not verify (tls_config: ca_file, server_name)";
+        case httplib::Error::SSLLoadingCerts: return "cannot load the CA certificates (tls_config: ca_file)";
         default: return httplib::to_string(error);
     }
 }
 
 httplib::Response call(const Daemon& d, const std::string& method, const std::string& path,
                        const std::string& body = "") {
-    httplib::Client client(d.origin);
-    client.set_connection_timeout(std::chrono::seconds{5});
-    client.set_read_timeout(std::chrono::seconds{30});
+    std::unique_ptr<httplib::ClientImpl> client = make_client(d);
+    client->set_connection_timeout(std::chrono::seconds{5});
+    client->set_read_timeout(std::chrono::seconds{30});
     const std::string target = d.prefix + path;
-    httplib::Result result = method == "GET"    ? client.Get(target)
-                             : method == "POST" ? client.Post(target, body, "application/json")
-                                                : client.Delete(target);
+    httplib::Result result = method == "GET"    ? client->Get(target.c_str())
+                             : method == "POST" ? client->Post(target.c_str(), body, "application/json")
+                                                : client->Delete(target.c_str());
     if (!result) throw Failure("cannot reach cargomon at " + d.url + ": " + transport_error(result.error()));
+    if (result->status == 401)
+        throw Failure("cargomon at " + d.url + " wants credentials" +
+                      (d.http.basic_auth || d.http.authorization ? std::string(" and refused the ones given")
+                                                                 : std::string(" (basic_auth in --http.config.file)")));
     return *result;
 }
 
 rapidjson::Document parse_answer(const Daemon& d, const httplib::Response& res) {
     rapidjson::Document doc;
-    doc.Parse(res.body.c_str());
-    if (doc.HasParseError()) throw Failure(d.url + " answered with something that is not JSON: is it cargomon?");
+    if (parse_json(res.body, doc)) throw Failure(d.url + " answered with something that is not JSON: is it cargomon?");
     return doc;
 }
 
-alerts::Matcher parse_matcher_arg(const std::string& text) {
-    auto parsed = alerts::parse_matcher(text);
+metrics::Matcher parse_matcher_arg(const std::string& text) {
+    auto parsed = metrics::parse_matcher(text);
     if (auto* why = std::get_if<std::string>(&parsed)) throw Failure("bad matcher '" + text + "': " + *why);
-    return std::get<alerts::Matcher>(std::move(parsed));
+    return std::get<metrics::Matcher>(std::move(parsed));
 }
 
 SystemTime end_time(const Args& args, SystemTime now) {
@@ -172,7 +268,7 @@ SystemTime end_time(const Args& args, SystemTime now) {
     return now + *duration;
 }
 
-std::string silence_body(const std::vector<alerts::Matcher>& matchers, SystemTime ends_at, const std::string& author,
+std::string silence_body(const std::vector<metrics::Matcher>& matchers, SystemTime ends_at, const std::string& author,
                          const std::string& comment) {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -191,7 +287,7 @@ std::string silence_body(const std::vector<alerts::Matcher>& matchers, SystemTim
 
 int add(const Daemon& d, const Args& args, std::ostream& out) {
     if (args.positional.empty()) throw UsageError("silence add needs at least one MATCHER");
-    std::vector<alerts::Matcher> matchers;
+    std::vector<metrics::Matcher> matchers;
     for (const auto& text : args.positional) matchers.push_back(parse_matcher_arg(text));
     const SystemTime ends_at = end_time(args, SystemClock{}.now());
     const std::string author = args.values.contains("author") ? args.values.at("author") : env_or("USER", "");
@@ -226,11 +322,11 @@ std::string matchers_text(const rapidjson::Value& silence) {
         if (!m.IsObject()) continue;
         const bool is_regex = m.HasMember("isRegex") && m["isRegex"].IsBool() && m["isRegex"].GetBool();
         const bool is_equal = !m.HasMember("isEqual") || !m["isEqual"].IsBool() || m["isEqual"].GetBool();
-        using Op = alerts::Matcher::Op;
+        using Op = metrics::Matcher::Op;
         const Op op = is_regex ? (is_equal ? Op::regex : Op::not_regex) : (is_equal ? Op::equal : Op::not_equal);
-        auto made = alerts::make_matcher(field(m, "name"), op, field(m, "value"));
+        auto made = metrics::make_matcher(field(m, "name"), op, field(m, "value"));
         if (!text.empty()) text += " ";
-        if (auto* matcher = std::get_if<alerts::Matcher>(&made))
+        if (auto* matcher = std::get_if<metrics::Matcher>(&made))
             text += matcher->to_string();
         else
             text += field(m, "name") + (is_equal ? "=" : "!") + (is_regex ? "~" : "") + field(m, "value");
@@ -321,15 +417,24 @@ int silence_main(const std::vector<std::string>& words, std::ostream& out, std::
         }
         Args args;
         if (command == "add")
-            args = parse_args(rest, {"url", "duration", "end", "author", "comment"}, {});
+            args = parse_args(rest, {"url", "http.config.file", "duration", "end", "author", "comment"}, {});
         else if (command == "list")
-            args = parse_args(rest, {"url"}, {"all"});
+            args = parse_args(rest, {"url", "http.config.file"}, {"all"});
         else if (command == "expire")
-            args = parse_args(rest, {"url"}, {});
+            args = parse_args(rest, {"url", "http.config.file"}, {});
         else
             throw UsageError("unknown silence command \"" + command + "\" (add, list or expire)");
-        const Daemon d = parse_daemon_url(args.values.contains("url") ? args.values.at("url")
-                                                                      : env_or("CARGOMON_URL", kDefaultUrl));
+        Daemon d = parse_daemon_url(args.values.contains("url") ? args.values.at("url")
+                                                                : env_or("CARGOMON_URL", kDefaultUrl));
+        if (auto it = args.values.find("http.config.file"); it != args.values.end()) {
+            auto loaded = config::load_http_client_config(it->second, config::Environment::process());
+            if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&loaded)) {
+                std::string text;
+                for (const auto& e : *errors) text += (text.empty() ? "" : "\n") + e.to_string();
+                throw Failure("bad --http.config.file:\n" + text);
+            }
+            d.http = std::get<config::HttpClientConfig>(std::move(loaded));
+        }
         if (command == "add") return add(d, args, out);
         if (command == "list") return list(d, args, out);
         return expire(d, args, out, err);

@@ -19,7 +19,10 @@
 #include "cargo/transport.h"
 #include "collectors/factory.h"
 #include "collectors/scheduler.h"
+#include "common/json.h"
 #include "common/timefmt.h"
+#include "web/auth.h"
+#include "web/tls.h"
 
 namespace cargomon::daemon {
 namespace {
@@ -99,12 +102,13 @@ Daemon::Daemon(DaemonOptions options)
                                            [this] { return collectors_have_run(); });
     reload_successful_.Set(1);
     reload_success_time_.Set(std::chrono::duration<double>(clock_.now().time_since_epoch()).count());
-    http_ = std::make_unique<exporters::HttpServer>(
-        store_, registry_,
-        exporters::HttpServer::Callbacks{
-            .status = [this] { return status_json(); },
-            .reload = [this] { return reload(); },
-        });
+    http_ = std::make_unique<web::HttpServer>(store_, registry_,
+                                              web::HttpServer::Callbacks{
+                                                  .status = [this] { return status_json(); },
+                                                  .reload = [this] { return reload(); },
+                                              },
+                                              options_.http);
+    http_->set_security(load_web_security());
     alerting_->register_routes(*http_);
 }
 
@@ -129,6 +133,23 @@ std::unique_ptr<Daemon::World> Daemon::build_world(const config::Config& config)
     return world;
 }
 
+web::Security Daemon::load_web_security() const {
+    web::Security security;
+    if (options_.web_config_file.empty()) return security;
+    auto loaded = config::load_web_config(options_.web_config_file, config::Environment::process());
+    if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&loaded)) throw std::runtime_error(errors_text(*errors));
+    const auto& web = std::get<config::WebConfig>(loaded);
+    if (web.tls && web.tls->enabled()) security.tls = web::make_server_tls_context(*web.tls);
+    if (!web.basic_auth_users.empty()) {
+        auto auth = std::make_shared<const web::BasicAuth>(web.basic_auth_users);
+        security.authenticate = [auth](std::string_view header) { return auth->check(header); };
+    }
+    for (const auto& [name, value] : web.headers) security.headers.emplace_back(name, value);
+    security.rate_limit_interval = web.rate_limit_interval;
+    security.rate_limit_burst = web.rate_limit_burst;
+    return security;
+}
+
 void Daemon::start() {
     http_->start(options_.listen_address);
     {
@@ -150,6 +171,7 @@ void Daemon::start() {
 
 std::optional<std::string> Daemon::reload() {
     std::lock_guard serial(reload_mu_);
+    if (stopped_) return std::string("cargomon is stopping");
     notify_systemd("RELOADING=1");
     auto finish = [&](std::optional<std::string> error) {
         reload_successful_.Set(error ? 0 : 1);
@@ -159,28 +181,36 @@ std::optional<std::string> Daemon::reload() {
     };
     config::Config config;
     AlertingSetup alerting;
+    web::Security security;
+    // Everything is read and checked before anything is swapped: a failed reload changes nothing.
     try {
         config = load_or_throw(options_.config_file);
         alerting = load_alerting(config, options_.config_file);
+        security = load_web_security();
     } catch (const std::exception& e) {
         spdlog::error("reload failed, keeping the running configuration:\n{}", e.what());
         return finish(std::string(e.what()));
     }
-    // Rule files and routes may change while the config file does not: always swapped in.
-    alerting_->replace(std::move(alerting));
+    std::unique_ptr<World> fresh;
+    bool collectors_changed = false;
     {
         std::lock_guard lock(world_mu_);
-        if (world_ && world_->config == config) {
-            spdlog::info("reload: collectors unchanged; rules and routes reloaded");
-            return finish(std::nullopt);
+        collectors_changed = !world_ || !(world_->config == config);
+    }
+    if (collectors_changed) {
+        try {
+            fresh = build_world(config);
+        } catch (const std::exception& e) {
+            spdlog::error("reload failed, keeping the running configuration: {}", e.what());
+            return finish(std::string(e.what()));
         }
     }
-    std::unique_ptr<World> fresh;
-    try {
-        fresh = build_world(config);
-    } catch (const std::exception& e) {
-        spdlog::error("reload failed, keeping the running configuration: {}", e.what());
-        return finish(std::string(e.what()));
+    http_->set_security(std::move(security));
+    // Rule files and routes may change while the config file does not: always swapped in.
+    alerting_->replace(std::move(alerting));
+    if (!collectors_changed) {
+        spdlog::info("reload: collectors unchanged; rules, routes and web config reloaded");
+        return finish(std::nullopt);
     }
     std::unique_ptr<World> old;
     {
@@ -207,8 +237,14 @@ std::optional<std::string> Daemon::reload() {
 }
 
 bool Daemon::stop(std::chrono::milliseconds budget) {
+    // HTTP first: no request may reach what is torn down below, and a reload that a
+    // request started finishes before it returns. Then no reload can start (stopped_).
+    http_->stop();
     std::unique_ptr<World> world;
     {
+        std::lock_guard serial(reload_mu_);
+        if (stopped_) return true;
+        stopped_ = true;
         std::lock_guard lock(world_mu_);
         world = std::move(world_);
     }
@@ -219,7 +255,6 @@ bool Daemon::stop(std::chrono::milliseconds budget) {
         readiness_.request_stop();
         readiness_.join();
     }
-    http_->stop();
     world->sleeper->interrupt();
     // A request in flight cannot be interrupted; do not let it hold the process past budget.
     auto stopped = std::async(std::launch::async, [w = world.get()] { w->scheduler->stop(); });
@@ -246,7 +281,9 @@ std::string Daemon::status_json() const {
     {
         std::lock_guard lock(world_mu_);
         if (!world_) return R"({"status":"stopping"})";
-        doc.Parse(world_->scheduler->status_json().c_str());
+        // Our own JSON, read back through the one bounded parse like any other.
+        if (auto error = parse_json(world_->scheduler->status_json(), doc))
+            throw std::logic_error("scheduler status is not JSON: " + *error);
     }
     auto& a = doc.GetAllocator();
     doc.AddMember("version", rapidjson::Value(CARGOMON_VERSION, a), a);

@@ -18,7 +18,8 @@
 #include "common/clock.h"
 #include "config/config.h"
 #include "daemon/alerting.h"
-#include "exporters/http_server.h"
+#include "config/web_config.h"
+#include "web/http_server.h"
 #include "metrics/metric_store.h"
 
 namespace cargomon::daemon {
@@ -27,6 +28,8 @@ struct DaemonOptions {
     std::string config_file;
     std::string listen_address = ":9464";
     std::string storage_path = "/var/lib/cargomon";
+    std::string web_config_file;  // --web.config.file; "" serves plain HTTP to anyone
+    web::HttpOptions http;        // write endpoints and request limits
 };
 
 // The Cargo API client's options as the config sets them.
@@ -52,6 +55,8 @@ public:
 private:
     struct World;
     std::unique_ptr<World> build_world(const config::Config& config);
+    // Reads --web.config.file into what the HTTP server enforces; throws with the errors.
+    web::Security load_web_security() const;
     std::string status_json() const;
     bool collectors_have_run() const;
 
@@ -64,11 +69,12 @@ private:
     prometheus::Gauge& reload_successful_;
     prometheus::Gauge& reload_success_time_;
 
-    mutable std::mutex world_mu_;  // guards world_; reloads are serialized by reload_mu_
-    std::mutex reload_mu_;
+    mutable std::mutex world_mu_;  // guards world_
+    std::mutex reload_mu_;         // serializes reload() and stop()
     std::unique_ptr<World> world_;
     std::unique_ptr<Alerting> alerting_;
-    std::unique_ptr<exporters::HttpServer> http_;
+    std::unique_ptr<web::HttpServer> http_;
+    bool stopped_ = false;  // under reload_mu_: a reload after stop() does nothing
     std::jthread readiness_;
     mutable std::atomic<bool> data_seen_{false};  // flips /readyz once discovery has succeeded
 };

@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "exporters/http_server.h"
+#include "web/http_server.h"
 #include "metrics/exposition.h"
 
 using namespace cargomon;
@@ -90,7 +90,7 @@ int main() {
     std::printf("cargomon /metrics benchmark (2 shared cores; client and server in one process)\n");
     metrics::MetricStore store;
     prometheus::Registry registry;
-    exporters::HttpServer server(store, registry,
+    web::HttpServer server(store, registry,
                                  {.status = [] { return std::string("{}"); },
                                   .reload = [] { return std::optional<std::string>{}; }});
     server.start("127.0.0.1:0");

@@ -154,7 +154,7 @@ TEST_F(Dashboard, QueriesTheProvisionedDatasource) {
 // be one cargomon registers (its sources spell each one as a string literal).
 TEST_F(Dashboard, MetricNamesAreOnesCargomonExports) {
     std::string sources;
-    for (const char* dir : {"collectors", "cargo", "exporters", "daemon", "alerts"})
+    for (const char* dir : {"collectors", "cargo", "web", "daemon", "alerts"})
         for (const auto& entry : std::filesystem::directory_iterator(source_path(dir)))
             if (entry.path().extension() == ".cpp") sources += read_text(entry.path());
     const std::regex metric(R"(\b((?:cargo|cargomon)_[a-z_]+|ALERTS)\b)");

@@ -1,10 +1,10 @@
-#include "exporters/gzip.h"
+#include "web/gzip.h"
 
 #include <gtest/gtest.h>
 
-#include "tests/exporters/inflate.h"
+#include "tests/web/inflate.h"
 
-namespace cargomon::exporters {
+namespace cargomon::web {
 namespace {
 
 using testing_support::gunzip;
@@ -35,4 +35,4 @@ TEST(Gzip, RoundTrip) {
 }
 
 }  // namespace
-}  // namespace cargomon::exporters
+}  // namespace cargomon::web

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace cargomon::exporters::testing_support {
+namespace cargomon::web::testing_support {
 
 inline std::string gunzip(std::string_view data) {
     z_stream stream{};
@@ -30,4 +30,4 @@ inline std::string gunzip(std::string_view data) {
     return out;
 }
 
-}  // namespace cargomon::exporters::testing_support
+}  // namespace cargomon::web::testing_support

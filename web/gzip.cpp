@@ -1,4 +1,4 @@
-#include "exporters/gzip.h"
+#include "web/gzip.h"
 
 #include <zlib.h>
 
@@ -7,7 +7,7 @@
 #include <limits>
 #include <stdexcept>
 
-namespace cargomon::exporters {
+namespace cargomon::web {
 namespace {
 
 std::string_view trim(std::string_view s) {
@@ -78,4 +78,4 @@ std::string gzip_compress(const std::vector<std::string_view>& pieces) {
     return out;
 }
 
-}  // namespace cargomon::exporters
+}  // namespace cargomon::web

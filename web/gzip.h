@@ -4,7 +4,7 @@
 #include <string_view>
 #include <vector>
 
-namespace cargomon::exporters {
+namespace cargomon::web {
 
 // True when an Accept-Encoding header allows gzip (gzip, x-gzip or *, q above zero).
 bool accepts_gzip(std::string_view accept_encoding);
@@ -12,4 +12,4 @@ bool accepts_gzip(std::string_view accept_encoding);
 // The pieces, joined, as one gzip member (deflate with the gzip header and trailer).
 std::string gzip_compress(const std::vector<std::string_view>& pieces);
 
-}  // namespace cargomon::exporters
+}  // namespace cargomon::web

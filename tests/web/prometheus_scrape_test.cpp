@@ -6,10 +6,10 @@
 #include <thread>
 
 #include "common/process.h"
-#include "exporters/http_server.h"
+#include "web/http_server.h"
 #include "tests/support/prom_process.h"
 
-namespace cargomon::exporters {
+namespace cargomon::web {
 namespace {
 
 using namespace std::chrono_literals;
@@ -53,4 +53,4 @@ TEST(PrometheusScrape, RealPrometheusIngestsTheExposition) {
 }
 
 }  // namespace
-}  // namespace cargomon::exporters
+}  // namespace cargomon::web

@@ -1,0 +1,187 @@
+#include "web/http_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "metrics/exposition.h"
+#include "web/gzip.h"
+
+namespace cargomon::web {
+namespace {
+
+std::string html_escape(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        switch (c) {
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '&': out += "&amp;"; break;
+            case '"': out += "&quot;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+// Prometheus' API error shape, so clients that read its errors read ours.
+void json_refusal(Response& res, int status, std::string_view type, std::string_view message) {
+    res = Response{};
+    res.status = status;
+    std::string escaped;
+    for (char c : message) {
+        if (c == '"' || c == '\\') escaped += '\\';
+        escaped += c;
+    }
+    res.set_content(R"({"status":"error","errorType":")" + std::string(type) + R"(","error":")" + escaped + "\"}",
+                    "application/json");
+}
+
+}  // namespace
+
+HttpServer::HttpServer(const metrics::MetricStore& store, prometheus::Registry& registry, Callbacks callbacks,
+                       HttpOptions options)
+    : store_(store),
+      registry_(registry),
+      requests_(prometheus::BuildCounter()
+                    .Name("cargomon_http_requests_total")
+                    .Help("HTTP requests answered by cargomon, by handler (route pattern, \"other\" when none "
+                          "matched) and status code.")
+                    .Register(registry)),
+      callbacks_(std::move(callbacks)),
+      options_(options),
+      server_(options.limits) {
+    if (!callbacks_.status || !callbacks_.reload)
+        throw std::invalid_argument("HttpServer needs both a status and a reload callback");
+    server_.set_guard([this](const Request& req, const std::string& route, Response& res) {
+        return admit(req, route, res);
+    });
+    server_.set_observer([this](const Request&, const std::string& route, const Response& res) {
+        count(route, res.status);
+    });
+
+    add_route(Access::read, "GET", "/", [this](const Request&, Response& res) { serve_root(res); });
+    add_route(Access::read, "GET", "/metrics", [this](const Request& req, Response& res) { serve_metrics(req, res); });
+    add_route(Access::read, "GET", "/healthz",
+              [](const Request&, Response& res) { res.set_content("OK", "text/plain; charset=utf-8"); });
+    add_route(Access::read, "GET", "/readyz", [this](const Request&, Response& res) {
+        if (ready_) {
+            res.set_content("OK", "text/plain; charset=utf-8");
+        } else {
+            res.status = 503;
+            res.set_content("not ready\n", "text/plain; charset=utf-8");
+        }
+    });
+    add_route(Access::read, "GET", "/api/v1/status",
+              [this](const Request&, Response& res) { res.set_content(callbacks_.status(), "application/json"); });
+    add_route(Access::lifecycle, "POST", "/-/reload", [this](const Request&, Response& res) {
+        if (auto error = callbacks_.reload()) {
+            res.status = 500;
+            res.set_content("reload failed: " + *error + "\n", "text/plain; charset=utf-8");
+        } else {
+            res.set_content("OK", "text/plain; charset=utf-8");
+        }
+    });
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::add_route(Access access, const std::string& method, const std::string& pattern, Handler handler) {
+    server_.route(method, pattern, std::move(handler));
+    access_[method + " " + pattern] = access;
+}
+
+void HttpServer::set_security(Security security) {
+    server_.set_tls(std::move(security.tls));
+    server_.set_extra_headers(std::move(security.headers));
+    std::lock_guard lock(security_mu_);
+    authenticate_ = std::move(security.authenticate);
+    if (rate_interval_ != security.rate_limit_interval || rate_burst_ != security.rate_limit_burst) {
+        rate_interval_ = security.rate_limit_interval;
+        rate_burst_ = std::max(1, security.rate_limit_burst);
+        tokens_ = rate_burst_;
+        refilled_ = std::chrono::steady_clock::now();
+    }
+}
+
+void HttpServer::start(const std::string& listen_address) { server_.start(listen_address); }
+
+void HttpServer::stop() { server_.stop(); }
+
+bool HttpServer::admit(const Request& req, const std::string& route, Response& res) {
+    std::function<bool(std::string_view)> authenticate;
+    bool limited = false;
+    {
+        std::lock_guard lock(security_mu_);
+        authenticate = authenticate_;
+        if (rate_interval_.count() > 0) {
+            auto now = std::chrono::steady_clock::now();
+            tokens_ = std::min(rate_burst_, tokens_ + std::chrono::duration<double>(now - refilled_) /
+                                                           std::chrono::duration<double>(rate_interval_));
+            refilled_ = now;
+            limited = tokens_ < 1;
+            if (!limited) tokens_ -= 1;
+        }
+    }
+    if (limited) {
+        res = Response{};
+        res.status = 429;
+        res.set_content("Too Many Requests\n", "text/plain; charset=utf-8");
+        return false;
+    }
+    if (authenticate && !authenticate(req.header("Authorization"))) {
+        res = Response{};
+        res.status = 401;
+        res.set_header("WWW-Authenticate", "Basic");
+        res.set_content("Unauthorized\n", "text/plain; charset=utf-8");
+        return false;
+    }
+    if (route.empty()) return true;  // answered 404 or 405 by the server
+    std::string method = req.method == "HEAD" ? "GET" : req.method;
+    auto it = access_.find(method + " " + route);
+    Access access = it == access_.end() ? Access::read : it->second;
+    if (access == Access::lifecycle && !options_.enable_lifecycle) {
+        json_refusal(res, 403, "forbidden", "lifecycle API is not enabled: start cargomon with --web.enable-lifecycle");
+        return false;
+    }
+    if (access == Access::admin && !options_.enable_admin_api) {
+        json_refusal(res, 403, "forbidden", "admin API is not enabled: start cargomon with --web.enable-admin-api");
+        return false;
+    }
+    return true;
+}
+
+void HttpServer::serve_metrics(const Request& req, Response& res) {
+    auto format = metrics::negotiate_format(req.header("Accept"));
+    auto exposition = std::make_shared<const metrics::Exposition>(registry_.Collect(), store_.view(), format);
+    res.set_header("Content-Type", std::string(metrics::content_type(format)));
+    res.set_header("Vary", "Accept, Accept-Encoding");
+    if (accepts_gzip(req.header("Accept-Encoding"))) {
+        res.set_header("Content-Encoding", "gzip");
+        res.body = gzip_compress(exposition->pieces());
+        return;
+    }
+    // The pieces go out as they are: the store's sample lines are not copied.
+    res.pieces = exposition->pieces();
+    res.owner = exposition;
+}
+
+void HttpServer::serve_root(Response& res) const {
+    std::string html =
+        "<!DOCTYPE html>\n<html><head><title>cargomon</title></head><body>\n<h1>cargomon</h1>\n<ul>\n";
+    for (const auto& route : server_.routes()) {
+        if (route.pattern == "/") continue;
+        auto path = html_escape(route.pattern);
+        html += route.method == "GET" ? "<li><a href=\"" + path + "\">" + path + "</a></li>\n"
+                                      : "<li>" + route.method + " " + path + "</li>\n";
+    }
+    html += "</ul>\n</body></html>\n";
+    res.set_content(html, "text/html; charset=utf-8");
+}
+
+void HttpServer::count(const std::string& route, int status) {
+    requests_.Add({{"handler", route.empty() ? "other" : route}, {"code", std::to_string(status)}}).Increment();
+}
+
+}  // namespace cargomon::web

@@ -1,0 +1,104 @@
+#pragma once
+// The daemon's web endpoints on web::Server: /metrics, /healthz, /readyz,
+// /api/v1/status, /-/reload, a root page, and the routes other parts add (alerts, rules,
+// silences). Decides who may do what:
+//  - reads are open unless the web config asks for basic auth (then every endpoint,
+//    /metrics included, wants it, as in exporter-toolkit);
+//  - state changes are off unless a flag turns them on, as in Prometheus:
+//    Access::lifecycle (POST /-/reload) needs --web.enable-lifecycle and Access::admin
+//    (creating and expiring silences) --web.enable-admin-api; otherwise 403.
+//
+// Thread-safety: add_route() before start(); set_security(), set_ready() any time.
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "metrics/metric_store.h"
+#include "web/server.h"
+
+namespace cargomon::web {
+
+enum class Access { read, lifecycle, admin };
+
+struct HttpOptions {
+    bool enable_lifecycle = false;  // --web.enable-lifecycle
+    bool enable_admin_api = false;  // --web.enable-admin-api
+    Limits limits;
+};
+
+// What the web config (--web.config.file) asks of every request. Empty: plain HTTP,
+// no authentication, no extra headers.
+struct Security {
+    std::shared_ptr<SSL_CTX> tls;
+    // Given the Authorization header ("" when absent), true when the caller may pass.
+    // Empty: no authentication.
+    std::function<bool(std::string_view authorization)> authenticate;
+    std::vector<std::pair<std::string, std::string>> headers;
+    // exporter-toolkit's rate_limit: one request per interval on average, bursts of up
+    // to `burst`, over the whole server; beyond it 429. Interval 0: no limit.
+    std::chrono::milliseconds rate_limit_interval{0};
+    int rate_limit_burst = 0;
+};
+
+class HttpServer {
+public:
+    struct Callbacks {
+        std::function<std::string()> status;                  // JSON body of /api/v1/status
+        std::function<std::optional<std::string>()> reload;  // nullopt on success, else why it failed
+    };
+
+    // /metrics serves `registry` (where this server also counts its requests as
+    // cargomon_http_requests_total) followed by `store`. Both must outlive the server.
+    // Throws std::invalid_argument when a callback is missing.
+    HttpServer(const metrics::MetricStore& store, prometheus::Registry& registry, Callbacks callbacks,
+               HttpOptions options = {});
+    ~HttpServer();
+    HttpServer(const HttpServer&) = delete;
+    HttpServer& operator=(const HttpServer&) = delete;
+
+    // Adds an endpoint (see Server::route for patterns); listed on the root page. Call
+    // before start(). Handler exceptions are answered 500 and logged.
+    void add_route(Access access, const std::string& method, const std::string& pattern, Handler handler);
+
+    // Applies to requests from now on (TLS: to connections accepted from now on).
+    void set_security(Security security);
+
+    // See Server::start and Server::stop.
+    void start(const std::string& listen_address);
+    void stop();
+    int port() const { return server_.port(); }
+
+    // /readyz answers 503 until this is set.
+    void set_ready(bool ready) { ready_ = ready; }
+
+private:
+    void serve_metrics(const Request& req, Response& res);
+    void serve_root(Response& res) const;
+    bool admit(const Request& req, const std::string& route, Response& res);
+    void count(const std::string& route, int status);
+
+    const metrics::MetricStore& store_;
+    prometheus::Registry& registry_;
+    prometheus::Family<prometheus::Counter>& requests_;
+    Callbacks callbacks_;
+    HttpOptions options_;
+    Server server_;
+    std::map<std::string, Access> access_;  // "METHOD pattern" -> who may call it
+    mutable std::mutex security_mu_;
+    std::function<bool(std::string_view)> authenticate_;
+    std::chrono::milliseconds rate_interval_{0};
+    double rate_burst_ = 0;
+    double tokens_ = 0;  // the rate limit's bucket
+    std::chrono::steady_clock::time_point refilled_;
+    std::atomic<bool> ready_{false};
+};
+
+}  // namespace cargomon::web
