@@ -53,8 +53,13 @@ public:
         if (auto n = root["basic_auth"]; n && !n.IsNull()) read_basic_auth(n, c);
         if (auto n = root["authorization"]; n && !n.IsNull()) read_authorization(n, c);
         if (auto n = root["tls_config"]; n && !n.IsNull()) read_tls(n, c.tls);
-        if (c.basic_auth && c.authorization)
-            r_.error(root["authorization"], "at most one of basic_auth and authorization must be configured");
+        if (c.basic_auth && c.authorization) {
+            // At the second key of the two, where the reader sees the conflict.
+            YAML::Mark at = root["authorization"].Mark();
+            for (const auto& entry : root)
+                if (entry.first.IsScalar() && entry.first.Scalar() == "authorization") at = entry.first.Mark();
+            r_.error(at, "at most one of basic_auth and authorization must be configured");
+        }
         return c;
     }
 
