@@ -350,7 +350,7 @@ TEST_F(AlertsE2e, SilenceHoldsTheNotificationBack) {
     Webhook hook;
     const auto uuid = env->busiest[0];
     DaemonSetup setup(error_rules(uuid, "0s"), hook);
-    DaemonProcess daemon(setup.config());
+    DaemonProcess daemon(setup.config(), {.extra_args = {"--web.enable-admin-api"}});
     settled(daemon, uuid);
 
     httplib::Client api(daemon.url());

@@ -10,7 +10,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-Matcher m(const char* text) { return std::get<Matcher>(parse_matcher(text)); }
+metrics::Matcher m(const char* text) { return std::get<metrics::Matcher>(metrics::parse_matcher(text)); }
 
 TEST(Silences, MatchWhileActiveAndSurviveARestart) {
     testing::TempDir dir;
@@ -59,10 +59,17 @@ class SilencesHttp : public ::testing::Test {
 protected:
     void SetUp() override {
         store = std::make_unique<SilenceStore>(dir.file("s.db"), clock);
-        server.Get("/api/v1/silences", [this](const auto& req, auto& res) { handle_list_silences(*store, req, res); });
-        server.Post("/api/v1/silences", [this](const auto& req, auto& res) { handle_create_silence(*store, req, res); });
-        server.Delete("/api/v1/silences/([^/]+)",
-                      [this](const auto& req, auto& res) { handle_delete_silence(*store, req, res); });
+        // The answers as the daemon's web layer serves them (daemon/alerting.cpp).
+        auto reply = [](httplib::Response& res, SilenceApiAnswer answer) {
+            res.status = answer.status;
+            res.set_content(answer.json, "application/json");
+        };
+        server.Get("/api/v1/silences", [this, reply](const auto&, auto& res) { reply(res, list_silences_answer(*store)); });
+        server.Post("/api/v1/silences",
+                    [this, reply](const auto& req, auto& res) { reply(res, create_silence_answer(*store, req.body)); });
+        server.Delete("/api/v1/silences/([^/]+)", [this, reply](const auto& req, auto& res) {
+            reply(res, expire_silence_answer(*store, req.matches[1].str()));
+        });
         port = server.bind_to_any_port("127.0.0.1");
         thread = std::thread([this] { server.listen_after_bind(); });
     }

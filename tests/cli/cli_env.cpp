@@ -14,7 +14,8 @@ public:
         daemon = std::make_unique<DaemonProcess>("api_url: " + sim->url() + "\ntoken: " + sim->token() + R"(
 collectors:
   - {name: runs, kind: run_counts, windows: [1h]}
-)");
+)",
+                                                 DaemonOptions{.extra_args = {"--web.enable-admin-api"}});
     }
     void TearDown() override {
         daemon.reset();

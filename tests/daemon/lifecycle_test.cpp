@@ -77,7 +77,7 @@ TEST(DaemonE2eLifecycle, BadConfigRefusedAtStartAndByCheckConfig) {
 }
 
 TEST(DaemonE2eLifecycle, FailedReloadKeepsServingAndAGoodOneSwapsCollectors) {
-    DaemonProcess daemon(connection() + "collectors:\n" + kRunsCollector);
+    DaemonProcess daemon(connection() + "collectors:\n" + kRunsCollector, {.extra_args = {"--web.enable-lifecycle"}});
     daemon.scrape_until([](const Scrape& s) { return up(s, "runs") == 1; });
 
     const std::regex position(R"(cargomon\.yml:\d+:\d+: )");
