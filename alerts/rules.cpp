@@ -201,7 +201,14 @@ private:
 }  // namespace
 
 RulesResult parse_rules(std::string_view yaml_text, std::string_view file_name, Millis default_interval) {
-    return RuleFileParser(yaml_text, file_name, default_interval).parse();
+    RulesResult result = RuleFileParser(yaml_text, file_name, default_interval).parse();
+    // The parser checks a mapping's keys before its values, so its errors come out of
+    // order; they are reported in file order, like the config's.
+    if (auto* errors = std::get_if<std::vector<RuleError>>(&result))
+        std::stable_sort(errors->begin(), errors->end(), [](const RuleError& a, const RuleError& b) {
+            return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+        });
+    return result;
 }
 
 RulesResult load_rule_files(const std::vector<std::string>& files, Millis default_interval) {

@@ -24,8 +24,33 @@ TEST(RuleFiles, UnknownKeysWithSuggestions) {
     EXPECT_EQ(errors_of("groups:\n  - name: a\n    intervall: 1m\n"),
               Lines{"bad.rules.yml:3:5: unknown key \"intervall\" in a rule group (did you mean \"interval\"?)"});
     EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        exprr: up == 0\n"),
-              (Lines{"bad.rules.yml:5:9: unknown key \"exprr\" in a rule (did you mean \"expr\"?)",
-                     "bad.rules.yml:4:9: a rule needs an \"expr\""}));
+              (Lines{"bad.rules.yml:4:9: a rule needs an \"expr\"",
+                     "bad.rules.yml:5:9: unknown key \"exprr\" in a rule (did you mean \"expr\"?)"}));
+}
+
+TEST(RuleFiles, ErrorsComeInFileOrder) {
+    // Keys are checked before values at every level: without sorting, the unknown keys
+    // of line 12 and 7 came before the problems of lines 2 to 6.
+    EXPECT_EQ(errors_of("groups:\n"
+                        "  - interval: 0s\n"
+                        "    rules:\n"
+                        "      - alert: X\n"
+                        "        expr: up ==\n"
+                        "        for: soon\n"
+                        "        lables: {a: b}\n"
+                        "  - name: b\n"
+                        "    rules:\n"
+                        "      - expr: up\n"
+                        "        alret: Y\n"
+                        "extra: 1\n"),
+              (Lines{"bad.rules.yml:2:5: a rule group needs a \"name\"",
+                     "bad.rules.yml:2:15: the group interval must be greater than 0",
+                     "bad.rules.yml:5:20: bad expr: unexpected end of input ",
+                     "bad.rules.yml:6:14: bad duration \"soon\": expected a number at \"soon\"",
+                     "bad.rules.yml:7:9: unknown key \"lables\" in a rule (did you mean \"labels\"?)",
+                     "bad.rules.yml:10:9: a rule needs an \"alert\" name",
+                     "bad.rules.yml:11:9: unknown key \"alret\" in a rule (did you mean \"alert\"?)",
+                     "bad.rules.yml:12:1: unknown key \"extra\" at the top of a rule file"}));
 }
 
 TEST(RuleFiles, BadDurations) {
