@@ -391,6 +391,12 @@ SelectorMatcher compile_matcher(SelectorMatcher matcher, std::size_t offset) {
     return matcher;
 }
 
+// The parser, the evaluator and the tree's destructor all recurse, and rule files are
+// user input: both the nesting of the text (parentheses, signs, arguments) and the
+// height of the tree ("a + a + a ..." grows it without nesting) stop at this, so a
+// hostile expr is a parse error rather than a stack overflow.
+constexpr int kMaxExprDepth = 128;
+
 class Parser {
 public:
     explicit Parser(std::string_view text) : lexer_(text) { advance(); }
@@ -415,6 +421,17 @@ private:
 
     bool at_word(std::string_view word) const { return token_.kind == Tok::identifier && iequals(token_.text, word); }
 
+    [[noreturn]] static void too_deep(std::size_t offset) {
+        throw ExprError(offset, "expression nested too deeply: more than " + std::to_string(kMaxExprDepth) +
+                                    " levels of parentheses, operators, signs, calls or aggregations");
+    }
+
+    // A node over children of height `below`.
+    void grow(int below, std::size_t offset) {
+        if (below >= kMaxExprDepth) too_deep(offset);
+        height_ = below + 1;
+    }
+
     std::unique_ptr<Expr> parse_binary(int min_precedence) {
         auto lhs = parse_unary();
         for (;;) {
@@ -430,7 +447,9 @@ private:
             node.op = binary_op(op_token);
             parse_modifiers(node);
             node.lhs = std::move(lhs);
+            int lhs_height = height_;
             node.rhs = parse_binary(prec + 1);
+            grow(std::max(lhs_height, height_), op_token.offset);
             lhs = check_binary(std::move(node), op_token.offset);
         }
     }
@@ -488,14 +507,22 @@ private:
     }
 
     std::unique_ptr<Expr> parse_unary() {
+        if (nesting_ >= kMaxExprDepth) too_deep(token_.offset);
+        ++nesting_;
+        struct Leave {
+            int& nesting;
+            ~Leave() { --nesting; }
+        } leave{nesting_};
         if (token_.kind == Tok::minus || token_.kind == Tok::plus) {
             bool negate = token_.kind == Tok::minus;
+            std::size_t offset = token_.offset;
             advance();
             auto operand = parse_unary();
             if (auto* number = std::get_if<NumberNode>(&operand->node)) {
                 if (negate) number->value = -number->value;
                 return operand;
             }
+            grow(height_, offset);
             bool scalar = operand->scalar;
             return std::make_unique<Expr>(UnaryNode{negate, std::move(operand)}, scalar);
         }
@@ -525,6 +552,7 @@ private:
     }
 
     std::unique_ptr<Expr> parse_primary() {
+        height_ = 1;  // a number or selector; parentheses, calls and aggregations set their own
         switch (token_.kind) {
             case Tok::number: {
                 double value = number_value(token_.text);
@@ -576,12 +604,15 @@ private:
             advance();
             return args;
         }
+        int tallest = 0;
         for (;;) {
             args.push_back(parse_binary(1));
+            tallest = std::max(tallest, height_);
             if (token_.kind == Tok::rparen) break;
             expect(Tok::comma, "in argument list, expected \",\" or \")\"");
         }
         advance();
+        height_ = tallest;
         return args;
     }
 
@@ -595,6 +626,7 @@ private:
             throw ExprError(offset, "expected type instant vector in call to function \"" + name + "\", got scalar");
         if (wanted == 2 && !args[1]->scalar)
             throw ExprError(offset, "expected type scalar in call to function \"" + name + "\", got instant vector");
+        grow(height_, offset);
         CallNode node{fn, std::move(args), {}};
         if (fn == Function::absent) node.absent_labels = absent_labels(*node.args[0]);
         return std::make_unique<Expr>(std::move(node), false);
@@ -644,6 +676,7 @@ private:
                                         std::to_string(args.size()));
         if (args[0]->scalar)
             throw ExprError(offset, "expected type instant vector in aggregation expression, got scalar");
+        grow(height_, offset);
         node.operand = std::move(args[0]);
         std::sort(node.grouping.begin(), node.grouping.end());
         node.grouping.erase(std::unique(node.grouping.begin(), node.grouping.end()), node.grouping.end());
@@ -717,6 +750,8 @@ private:
 
     Lexer lexer_;
     Token token_;
+    int nesting_ = 0;  // parse_unary calls on the stack
+    int height_ = 0;   // of the tree the last parse_* call returned
 };
 
 }  // namespace

@@ -45,6 +45,14 @@ class ExpandError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// An annotation is rendered for every alert at every evaluation: "%2000000000s" must not
+// allocate 2 GB each time. Go allows widths up to 1e6; no message needs more than this.
+constexpr std::size_t kMaxPrintfWidth = 1000;
+constexpr std::size_t kMaxOutput = 64 * 1024;
+constexpr std::string_view kTruncated = "...<truncated: template output longer than 65536 bytes>";
+
+std::string go_sprintf(const std::string& format, const std::vector<Val>& args);
+
 }  // namespace
 
 struct Template::Node {
@@ -115,7 +123,9 @@ private:
             command.func = info->func;
             command.func_name = info->name;
         }
-        for (skip_space(); at_operand(); skip_space()) command.args.push_back(operand());
+        skip_space();
+        std::size_t first_arg = pos_;
+        for (; at_operand(); skip_space()) command.args.push_back(operand());
         if (!command.func) {
             if (command.args.size() > 1) throw TemplateError(start, "only a function takes arguments");
             if (piped && !command.args.empty()) throw TemplateError(start, "cannot pipe a value into a value; pipe it into a function");
@@ -124,6 +134,16 @@ private:
         std::size_t given = command.args.size() + (piped ? 1 : 0);
         if (*command.func == Func::printf) {
             if (given == 0) throw TemplateError(start, "printf needs a format");
+            // A written format's limits are checked now; one from data, when expanding.
+            bool written = !command.args.empty() && command.args[0].kind == Operand::Kind::literal;
+            const auto* format = written ? std::get_if<std::string>(&command.args[0].literal) : nullptr;
+            if (format) {
+                try {
+                    go_sprintf(*format, {});
+                } catch (const ExpandError& e) {
+                    throw TemplateError(first_arg, e.what());
+                }
+            }
         } else if (given != 1) {
             throw TemplateError(start, std::string(command.func_name) + " takes 1 argument, got " + std::to_string(given));
         }
@@ -289,12 +309,23 @@ std::string pad(std::string s, int width, bool left_align) {
     return s;
 }
 
+// The digits of a width or precision, saturating just past the limit: "%99999999999s"
+// neither overflows nor passes.
+std::size_t read_count(const std::string& format, std::size_t& i) {
+    std::size_t n = 0;
+    for (; i < format.size() && std::isdigit(static_cast<unsigned char>(format[i])); ++i)
+        n = std::min(n * 10 + static_cast<std::size_t>(format[i] - '0'), kMaxPrintfWidth + 1);
+    return n;
+}
+
 // Go's fmt.Sprintf for the verbs templates use: %s %q %v %d %f %F %e %E %g %G %%, with
 // flags, width and precision; Go's %!verb(type=value) markers for mismatches.
 std::string go_sprintf(const std::string& format, const std::vector<Val>& args) {
     std::string out;
     std::size_t next_arg = 0;
     for (std::size_t i = 0; i < format.size(); ++i) {
+        if (out.size() > kMaxOutput)
+            throw ExpandError("printf: result longer than " + std::to_string(kMaxOutput) + " bytes");
         if (format[i] != '%') {
             out += format[i];
             continue;
@@ -303,13 +334,15 @@ std::string go_sprintf(const std::string& format, const std::vector<Val>& args) 
         bool left = false;
         for (; i < format.size() && std::string_view("+-# 0").find(format[i]) != std::string_view::npos; ++i)
             left = left || format[i] == '-';
-        int width = 0;
-        for (; i < format.size() && std::isdigit(static_cast<unsigned char>(format[i])); ++i) width = width * 10 + (format[i] - '0');
+        std::size_t width_digits = read_count(format, i);
         bool has_precision = i < format.size() && format[i] == '.';
-        std::size_t precision = 0;
-        if (has_precision)
-            for (++i; i < format.size() && std::isdigit(static_cast<unsigned char>(format[i])); ++i)
-                precision = precision * 10 + static_cast<std::size_t>(format[i] - '0');
+        std::size_t precision = has_precision ? read_count(format, ++i) : 0;
+        if (width_digits > kMaxPrintfWidth || precision > kMaxPrintfWidth) {
+            std::string spec = format.substr(spec_start, std::min<std::size_t>(i + 1 - spec_start, 24));
+            throw ExpandError("printf: " + std::string(width_digits > kMaxPrintfWidth ? "width" : "precision") +
+                              " in \"" + spec + "\" is larger than " + std::to_string(kMaxPrintfWidth));
+        }
+        int width = static_cast<int>(width_digits);
         if (i >= format.size()) {
             out += "%!(NOVERB)";
             break;
@@ -326,7 +359,8 @@ std::string go_sprintf(const std::string& format, const std::vector<Val>& args) 
         }
         const Val& arg = args[next_arg++];
         const double* number = std::get_if<double>(&arg);
-        char buf[512];
+        // Room for the widest: %+1000.1000f of 1e308 is 1 + 309 + 1 + 1000 bytes.
+        char buf[2 * kMaxPrintfWidth + 400];
         if (verb == 's' || verb == 'v' || verb == 'q') {
             if (number && verb != 'v') {
                 out += std::string("%!") + verb + "(float64=" + go_float(*number) + ")";
@@ -442,16 +476,23 @@ std::string Template::expand(const metrics::Labels& labels, double value) const 
         for (const Node& node : *nodes_) {
             if (node.pipeline.empty()) {
                 out += node.text;
-                continue;
+            } else {
+                std::optional<Val> piped;
+                for (const Command& command : node.pipeline) {
+                    std::vector<Val> args;
+                    for (const Operand& operand : command.args) args.push_back(resolve(operand, labels, value));
+                    if (piped) args.push_back(std::move(*piped));
+                    piped = command.func ? call(command, args) : std::move(args.front());
+                }
+                out += plain(*piped);
             }
-            std::optional<Val> piped;
-            for (const Command& command : node.pipeline) {
-                std::vector<Val> args;
-                for (const Operand& operand : command.args) args.push_back(resolve(operand, labels, value));
-                if (piped) args.push_back(std::move(*piped));
-                piped = command.func ? call(command, args) : std::move(args.front());
+            if (out.size() > kMaxOutput) {
+                std::size_t cut = kMaxOutput;
+                while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8 characters
+                out.resize(cut);
+                out += kTruncated;
+                break;
             }
-            out += plain(*piped);
         }
     } catch (const ExpandError& e) {
         return std::string("<error expanding template: ") + e.what() + ">";

@@ -3,6 +3,14 @@
 // data ($labels, $value, .Labels, .Value) and its most used functions: humanize,
 // humanize1024, humanizePercentage, humanizeDuration, printf, toUpper, toLower, title.
 // Parsed once at load time, so unknown functions and bad syntax are load errors.
+//
+// Bounded, because templates run for every alert at every evaluation and their data
+// (label values) comes from outside: printf widths and precisions above 1000 are a load
+// error in a written format and an expansion error in one that comes from data; printf
+// stops with an error past 64 KiB; a whole expansion longer than 64 KiB is cut there (at
+// a character boundary) and ends in "...<truncated: template output longer than 65536
+// bytes>". The parser does not recurse (no if/range/parentheses in the subset), so
+// nesting needs no limit.
 #include <memory>
 #include <stdexcept>
 #include <string>

@@ -136,5 +136,56 @@ TEST(Template, SyntaxErrorsNameTheProblemAndWhere) {
     EXPECT_EQ(error_message("{{ printf }}"), "printf needs a format");
 }
 
+// Each known way to make one annotation cost gigabytes or overflow an int.
+TEST(TemplateLimits, AHugePrintfWidthInTheTextIsALoadError) {
+    EXPECT_EQ(error_message(R"({{ printf "%2000000000s" $value }})"),
+              "printf: width in \"%2000000000s\" is larger than 1000");
+    EXPECT_EQ(error_offset(R"(x {{ printf "%2000000000s" $value }})"), 12u);
+    EXPECT_EQ(error_message(R"({{ printf "%.5000f" $value }})"), "printf: precision in \"%.5000f\" is larger than 1000");
+    // Digits that would overflow an int are still just "too large".
+    EXPECT_EQ(error_message(R"({{ printf "%99999999999999999999d" $value }})"),
+              "printf: width in \"%99999999999999999999d\" is larger than 1000");
+    EXPECT_EQ(error_message(R"({{ $value | printf "%-4294967297.2f" }})"),
+              "printf: width in \"%-4294967297.2f\" is larger than 1000");
+}
+
+TEST(TemplateLimits, WidthsUpToTheLimitWork) {
+    EXPECT_EQ(expand(R"({{ printf "%1000s" "x" }})"), std::string(999, ' ') + "x");
+    EXPECT_EQ(expand(R"({{ printf "%-1000.1000f" 1e308 }})").size(), 309u + 1 + 1000);
+    EXPECT_EQ(expand(R"({{ printf "%.1000e" $value }})").size(), 1u + 1 + 1000 + 4);
+    EXPECT_EQ(expand(R"({{ printf "%1000d" 5 }})"), std::string(999, ' ') + "5");
+}
+
+TEST(TemplateLimits, AHugeWidthFromDataIsAnExpansionErrorNotAnAllocation) {
+    Template t = Template::parse("{{ printf $labels.format $value }}");
+    EXPECT_EQ(t.expand({{"format", "%2000000000s"}}, 1),
+              "<error expanding template: printf: width in \"%2000000000s\" is larger than 1000>");
+    EXPECT_EQ(t.expand({{"format", "%.99999999999999999999f"}}, 1),
+              "<error expanding template: printf: precision in \"%.99999999999999999999f\" is larger than 1000>");
+    EXPECT_EQ(Template::parse("{{ $labels.format | printf }}").expand({{"format", "%1001s"}}, 1),
+              "<error expanding template: printf: width in \"%1001s\" is larger than 1000>");
+}
+
+TEST(TemplateLimits, PrintfStopsPast64KiB) {
+    std::string format;
+    for (int i = 0; i < 100; ++i) format += "%1000v";
+    std::string text = "{{ printf $labels.format";
+    for (int i = 0; i < 100; ++i) text += " $value";
+    Template t = Template::parse(text + " }}");
+    EXPECT_EQ(t.expand({{"format", format}}, 1), "<error expanding template: printf: result longer than 65536 bytes>");
+}
+
+TEST(TemplateLimits, OutputIsCutAt64KiB) {
+    std::string text;
+    for (int i = 0; i < 100; ++i) text += R"({{ printf "%1000s" "é" }})";
+    std::string out = expand(text);
+    const std::string marker = "...<truncated: template output longer than 65536 bytes>";
+    ASSERT_TRUE(out.ends_with(marker)) << out.size();
+    EXPECT_LE(out.size(), 65536 + marker.size());
+    EXPECT_GE(out.size(), 65536 - 1 + marker.size());  // cut before a split "é" at most
+    EXPECT_EQ(expand(std::string(70000, 'a')).size(), 65536 + marker.size());
+    EXPECT_EQ(expand(std::string(65536, 'a')), std::string(65536, 'a'));
+}
+
 }  // namespace
 }  // namespace cargomon::alerts
