@@ -203,10 +203,15 @@ Scrape DaemonProcess::scrape_until(const std::function<bool(const Scrape&)>& rea
 
 CommandResult run_cargomon(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
                            std::chrono::milliseconds timeout) {
-    TempDir dir;
-    const std::string output = dir.path() + "/output";
     std::vector<std::string> argv = {daemon_binary()};
     argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, env, timeout);
+}
+
+CommandResult run_command(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                          std::chrono::milliseconds timeout) {
+    TempDir dir;
+    const std::string output = dir.path() + "/output";
     Process process(ProcessOptions{.argv = argv, .env = env, .output_file = output});
     auto code = process.wait_for(timeout);
     if (!code) code = process.stop(std::chrono::milliseconds{0});

@@ -91,6 +91,10 @@ CommandResult run_cargomon(const std::vector<std::string>& args,
                            const std::map<std::string, std::string>& env = {},
                            std::chrono::milliseconds timeout = std::chrono::seconds{30});
 
+// Runs any program (argv[0] a path) the same way.
+CommandResult run_command(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
+                          std::chrono::milliseconds timeout = std::chrono::seconds{30});
+
 // A temp dir removed when the object goes away.
 class TempDir {
 public:
