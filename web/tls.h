@@ -3,6 +3,9 @@
 // (config/web_config.h): certificate chain and key, protocol versions, cipher suites,
 // curves and client certificate checks, in one SSL_CTX a TLS server can use for every
 // connection. Building one reads the files again, so a reload picks up renewed certificates.
+//
+// Thread-safety: make_server_tls_context may run on any thread; the context it returns is
+// not changed afterwards and may back any number of connections (SSL_new) at once.
 #include <openssl/ssl.h>
 
 #include <memory>
