@@ -74,11 +74,24 @@ void Dispatcher::put(const std::vector<Alert>& alerts) {
 
 void Dispatcher::tick() {
     const SystemTime now = clock_.now();
+    // Silences come from the API, as many and as written as anyone likes: they are
+    // matched against copies of the due alerts' labels with mu_ released, so put(),
+    // group_count() and whoever holds a lock around them never wait on that.
+    std::map<std::string, metrics::Labels> due;  // by fingerprint
+    {
+        std::lock_guard lock(mu_);
+        for (const auto& [key, group] : groups_)
+            if (group.next_flush <= now)
+                for (const auto& [fp, entry] : group.alerts) due.try_emplace(fp, entry.alert.labels);
+    }
+    Silenced silenced;
+    for (const auto& [fp, labels] : due) silenced.emplace(fp, silences_ && silences_->silenced(labels));
+
     std::lock_guard lock(mu_);
     for (auto it = groups_.begin(); it != groups_.end();) {
         Group& group = it->second;
         if (group.next_flush <= now) {
-            flush(it->first, group, now);
+            flush(it->first, group, now, silenced);
             group.flushed = true;
             group.next_flush = now + group.route->group_interval;
         }
@@ -91,20 +104,26 @@ std::size_t Dispatcher::group_count() const {
     return groups_.size();
 }
 
-void Dispatcher::flush(const std::string& key, Group& group, SystemTime now) {
+void Dispatcher::flush(const std::string& key, Group& group, SystemTime now, const Silenced& silenced) {
     Notification all{.receiver = group.route->receiver,
                      .group_key = key,
                      .group_labels = group.labels,
                      .external_url = config_.external_url,
                      .group_interval = group.route->group_interval};
-    std::set<std::string> firing, resolved;
+    std::set<std::string> firing, resolved, unchecked;
     for (auto& [fp, entry] : group.alerts) {
         Alert& alert = entry.alert;
         if (!is_resolved(alert) && entry.updated + config_.resolve_timeout <= now) {
             alert.state = AlertState::inactive;
             alert.ends_at = entry.updated + config_.resolve_timeout;
         }
-        if (silences_ && silences_->silenced(alert.labels)) continue;
+        // Put between tick()'s silence check and now: it waits for the next flush.
+        auto checked = silenced.find(fp);
+        if (checked == silenced.end()) {
+            unchecked.insert(fp);
+            continue;
+        }
+        if (checked->second) continue;
         (is_resolved(alert) ? resolved : firing).insert(fp);
         all.alerts.push_back(alert);
     }
@@ -129,7 +148,8 @@ void Dispatcher::flush(const std::string& key, Group& group, SystemTime now) {
         }
     }
     // Resolved alerts have been told (or deliberately not); they leave the group.
-    std::erase_if(group.alerts, [](const auto& kv) { return is_resolved(kv.second.alert); });
+    std::erase_if(group.alerts,
+                  [&](const auto& kv) { return is_resolved(kv.second.alert) && !unchecked.contains(kv.first); });
 }
 
 }  // namespace cargomon::alerts

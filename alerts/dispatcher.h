@@ -6,6 +6,9 @@
 // send_resolved), or when repeat_interval has passed since the last notification;
 // silenced alerts are left out. The decision and the notification go into the outbox
 // together, so a restart neither forgets nor repeats it.
+//
+// Thread-safety: every method may be called from any thread; one internal lock guards
+// the groups and is never held while silences are matched.
 #include <map>
 #include <mutex>
 #include <string>
@@ -33,6 +36,7 @@ public:
     // rule was removed, say), as Alertmanager does.
     void put(const std::vector<Alert>& alerts);
     // Flushes every group whose time has come. Call it often (about once a second).
+    // Silences are matched with no lock of the dispatcher's held (see silences.h).
     void tick();
 
     std::size_t group_count() const;
@@ -50,7 +54,8 @@ private:
         bool flushed = false;
     };
 
-    void flush(const std::string& key, Group& group, SystemTime now);
+    using Silenced = std::map<std::string, bool>;  // by fingerprint: whether a silence matches
+    void flush(const std::string& key, Group& group, SystemTime now, const Silenced& silenced);
 
     const AlertingConfig& config_;
     const Receivers& receivers_;

@@ -25,18 +25,6 @@ const Keys kAlertmanagerKeys{"url", "send_resolved", "headers", "bearer_token", 
 const Keys kBasicAuthKeys{"username", "password", "password_file"};
 const Keys kDeliveryKeys{"max_age", "min_backoff", "max_backoff"};
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
-}
-
-bool is_label_name(std::string_view name) {
-    if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
-    return std::all_of(name.begin(), name.end(),
-                       [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
-}
-
 // Collects positioned errors so one pass reports everything wrong with the section.
 class Reader {
 public:
@@ -301,8 +289,8 @@ void read_route(Reader& r, const YAML::Node& node, Route& route, bool root) {
             for (const YAML::Node& item : *items) {
                 std::optional<std::string> text = r.string(item, "matcher");
                 if (!text) continue;
-                auto parsed = parse_matcher(*text);
-                if (auto* m = std::get_if<Matcher>(&parsed)) {
+                auto parsed = metrics::parse_matcher(*text);
+                if (auto* m = std::get_if<metrics::Matcher>(&parsed)) {
                     route.matchers.push_back(std::move(*m));
                 } else {
                     r.error(item, std::get<std::string>(parsed));
@@ -318,7 +306,7 @@ void read_route(Reader& r, const YAML::Node& node, Route& route, bool root) {
                 std::string label = item.IsScalar() ? item.Scalar() : "";
                 if (label == "...") {
                     route.group_by_all = true;
-                } else if (!is_label_name(label)) {
+                } else if (!metrics::is_label_name(label)) {
                     r.error(item, "group_by: " + quoted(label) + " is not a label name");
                 } else {
                     route.group_by.push_back(label);
@@ -396,76 +384,6 @@ void read_delivery(Reader& r, const YAML::Node& node, DeliveryOptions& delivery)
 }
 
 }  // namespace
-
-bool Matcher::matches(const metrics::Labels& labels) const {
-    std::string_view have;  // a missing label matches as the empty string, as in Alertmanager
-    for (const auto& [k, v] : labels) {
-        if (k == name) {
-            have = v;
-            break;
-        }
-    }
-    switch (op) {
-        case Op::equal: return have == value;
-        case Op::not_equal: return have != value;
-        case Op::regex: return std::regex_match(have.begin(), have.end(), *re);
-        case Op::not_regex: return !std::regex_match(have.begin(), have.end(), *re);
-    }
-    return false;
-}
-
-std::string Matcher::to_string() const {
-    static constexpr std::string_view ops[] = {"=", "!=", "=~", "!~"};
-    return name + std::string(ops[static_cast<int>(op)]) + quoted(value);
-}
-
-std::variant<Matcher, std::string> make_matcher(std::string name, Matcher::Op op, std::string value) {
-    if (!is_label_name(name)) return "matcher: " + quoted(name) + " is not a label name";
-    Matcher m{.name = std::move(name), .op = op, .value = std::move(value)};
-    if (op == Matcher::Op::regex || op == Matcher::Op::not_regex) {
-        try {
-            m.re = std::make_shared<const std::regex>(m.value, std::regex::ECMAScript);
-        } catch (const std::regex_error& e) {
-            return "matcher " + quoted(m.name) + ": bad regex " + quoted(m.value) + ": " + e.what();
-        }
-    }
-    return m;
-}
-
-std::variant<Matcher, std::string> parse_matcher(std::string_view text) {
-    std::string_view s = trim(text);
-    std::size_t i = 0;
-    while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_')) ++i;
-    std::string name(s.substr(0, i));
-    std::string_view rest = trim(s.substr(i));
-    Matcher::Op op;
-    if (rest.starts_with("=~")) op = Matcher::Op::regex;
-    else if (rest.starts_with("!~")) op = Matcher::Op::not_regex;
-    else if (rest.starts_with("!=")) op = Matcher::Op::not_equal;
-    else if (rest.starts_with("=")) op = Matcher::Op::equal;
-    else return "matcher " + quoted(text) + ": expected name, then =, !=, =~ or !~, then a value";
-    rest = trim(rest.substr(op == Matcher::Op::equal ? 1 : 2));
-    std::string value;
-    if (rest.starts_with('"')) {
-        std::size_t j = 1;
-        for (; j < rest.size() && rest[j] != '"'; ++j) {
-            if (rest[j] == '\\' && j + 1 < rest.size()) {
-                ++j;
-                value += rest[j] == 'n' ? '\n' : rest[j];
-            } else {
-                value += rest[j];
-            }
-        }
-        if (j + 1 != rest.size()) return "matcher " + quoted(text) + ": unterminated quote or text after the value";
-    } else {
-        value = std::string(rest);
-    }
-    return make_matcher(std::move(name), op, std::move(value));
-}
-
-bool matches_all(const std::vector<Matcher>& matchers, const metrics::Labels& labels) {
-    return std::all_of(matchers.begin(), matchers.end(), [&](const Matcher& m) { return m.matches(labels); });
-}
 
 const ReceiverConfig* AlertingConfig::receiver(std::string_view name) const {
     for (const ReceiverConfig& r : receivers) {

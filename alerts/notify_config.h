@@ -7,7 +7,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -15,27 +14,9 @@
 
 #include "common/duration.h"
 #include "config/config.h"
-#include "metrics/model.h"
+#include "metrics/labels.h"
 
 namespace cargomon::alerts {
-
-// `name="value"`, `name!=value`, `name=~"regex"`, `name!~regex` (regexes are anchored).
-struct Matcher {
-    enum class Op { equal, not_equal, regex, not_regex };
-    std::string name;
-    Op op = Op::equal;
-    std::string value;
-    std::shared_ptr<const std::regex> re;  // set for regex ops
-
-    bool matches(const metrics::Labels& labels) const;
-    std::string to_string() const;  // canonical: name="value" with the value quoted
-};
-
-// Never throws: a malformed matcher comes back as its error message.
-std::variant<Matcher, std::string> parse_matcher(std::string_view text);
-// For silences given as name/value/isRegex/isEqual (Alertmanager's API shape).
-std::variant<Matcher, std::string> make_matcher(std::string name, Matcher::Op op, std::string value);
-bool matches_all(const std::vector<Matcher>& matchers, const metrics::Labels& labels);
 
 struct BasicAuth {
     std::string username;
@@ -80,7 +61,7 @@ struct ReceiverConfig {
 // A node of the route tree. Children inherit receiver, group_by and timings unless set.
 struct Route {
     std::string receiver;
-    std::vector<Matcher> matchers;
+    std::vector<metrics::Matcher> matchers;  // all must match (metrics/labels.h)
     std::vector<std::string> group_by;
     bool group_by_all = false;  // group_by: ['...']
     Millis group_wait{30'000};

@@ -1,36 +1,14 @@
 #pragma once
 // The parsed form of a PromQL subset expression, shared by the parser and the evaluator.
 #include <memory>
-#include <regex>
 #include <string>
-#include <unordered_set>
 #include <variant>
 #include <vector>
 
 #include "alerts/promql.h"
+#include "metrics/labels.h"
 
 namespace cargomon::alerts {
-
-// A label matcher. Regexes are RE2 in Prometheus; here they run as std::regex ECMAScript
-// anchored as ^(?:re)$, which agrees on the common syntax (classes, alternation,
-// repetition; a leading (?i) is translated) but not on RE2-only forms like \pL, (?s) or
-// named groups (?P<n>...), which are refused as invalid; lookaheads are accepted here.
-struct SelectorMatcher {
-    enum class Type { equal, not_equal, regex, not_regex };
-    Type type = Type::equal;
-    std::string name;
-    std::string value;
-    // A regex that is only an alternation of literals matches by set lookup.
-    std::shared_ptr<const std::regex> regex;
-    struct Hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-    };
-    using Literals = std::unordered_set<std::string, Hash, std::equal_to<>>;
-    std::shared_ptr<const Literals> literals;
-
-    bool matches(std::string_view text) const;
-};
 
 enum class BinaryOp { add, sub, mul, div, mod, eq, ne, gt, lt, ge, le, and_, or_, unless };
 inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::eq && op <= BinaryOp::le; }
@@ -44,7 +22,7 @@ struct NumberNode {
 
 struct SelectorNode {
     std::string name;               // empty when __name__ is not matched by equality
-    std::vector<SelectorMatcher> matchers;  // as written, including any __name__ matcher
+    std::vector<metrics::Matcher> matchers;  // as written, including any __name__ matcher
 };
 
 // Unary minus; unary plus stays a node only so absent(+x) sees no selector, as in Prometheus.

@@ -286,11 +286,12 @@ private:
     // from the source: what only counts or groups them need not copy their labels.
     template <typename Fn>
     void for_each_selected(const SelectorNode& node, Fn&& fn) {
-        std::vector<const SelectorMatcher*> label_matchers;
-        std::vector<const SelectorMatcher*> name_matchers;
-        for (const auto& m : node.matchers) (m.name == kName ? name_matchers : label_matchers).push_back(&m);
+        std::vector<const metrics::Matcher*> label_matchers;
+        std::vector<const metrics::Matcher*> name_matchers;
+        for (const auto& m : node.matchers) (m.name() == kName ? name_matchers : label_matchers).push_back(&m);
         auto name_matches = [&](std::string_view name) {
-            return std::all_of(name_matchers.begin(), name_matchers.end(), [&](const SelectorMatcher* m) { return m->matches(name); });
+            return std::all_of(name_matchers.begin(), name_matchers.end(),
+                               [&](const metrics::Matcher* m) { return m->matches(name); });
         };
         std::vector<std::string> names;
         if (!node.name.empty()) {
@@ -301,12 +302,12 @@ private:
             });
         }
         std::vector<SeriesSource::LabelValue> required;
-        for (const SelectorMatcher* m : label_matchers)
-            if (m->type == SelectorMatcher::Type::equal && !m->value.empty()) required.emplace_back(m->name, m->value);
+        for (const metrics::Matcher* m : label_matchers)
+            if (m->op() == metrics::Matcher::Op::equal && !m->value().empty()) required.emplace_back(m->name(), m->value());
         for (const auto& name : names) {
             source_.visit_candidates(name, required, [&](const metrics::Labels& labels, double value) {
-                for (const SelectorMatcher* m : label_matchers) {
-                    const std::string* v = label_value(labels, m->name);
+                for (const metrics::Matcher* m : label_matchers) {
+                    const std::string* v = label_value(labels, m->name());
                     if (!m->matches(v ? std::string_view(*v) : std::string_view())) return;
                 }
                 fn(labels, name, value);
@@ -380,7 +381,7 @@ private:
             bool matched = false;  // one-to-one: a left sample already used it
             std::unordered_set<std::string> produced;  // many-to-one: the output label sets so far
         };
-        std::unordered_map<std::string, OneSide, SelectorMatcher::Hash, std::equal_to<>> one_side;
+        std::unordered_map<std::string, OneSide> one_side;
         one_side.reserve(rhs.size());
         for (const auto& sample : rhs) {
             auto [it, inserted] = one_side.try_emplace(signature(sample.labels, node.on, node.matching), OneSide{&sample});
@@ -526,9 +527,6 @@ Evaluation evaluate_checked(const Expr& expr, const SeriesSource& source) {
         return Evaluation{Evaluator(source).eval(expr), {}};
     } catch (const EvalError& e) {
         return Evaluation{Vector{}, e.message};
-    } catch (const std::regex_error& e) {
-        // std::regex gives up on some inputs (error_complexity, error_stack) where RE2 would not.
-        return Evaluation{Vector{}, std::string("regular expression match failed: ") + e.what()};
     }
 }
 

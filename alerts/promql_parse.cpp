@@ -356,39 +356,10 @@ BinaryOp binary_op(const Token& token) {
 
 bool is_set_op(BinaryOp op) { return op == BinaryOp::and_ || op == BinaryOp::or_ || op == BinaryOp::unless; }
 
-// RE2's (?i) prefix becomes std::regex::icase; a pure alternation of literals becomes a set.
-SelectorMatcher compile_matcher(SelectorMatcher matcher, std::size_t offset) {
-    if (matcher.type != SelectorMatcher::Type::regex && matcher.type != SelectorMatcher::Type::not_regex) return matcher;
-    std::string pattern = matcher.value;
-    // libstdc++'s __polynomial runs the breadth-first executor: time polynomial and stack
-    // bounded by the pattern, not the input (the default recursion overflows on long
-    // values), and back-references refused, as in RE2.
-    auto flags = std::regex::ECMAScript | std::regex::optimize | std::regex_constants::__polynomial;
-    if (pattern.starts_with("(?i)")) {
-        pattern.erase(0, 4);
-        flags |= std::regex::icase;
-    }
-    bool literal = !(flags & std::regex::icase) && std::all_of(pattern.begin(), pattern.end(), [](char c) {
-        return is_alnum(c) || c == '|' || c == '-' || c == ' ' || c == ':' || c == '/' || c == '=' || c == ',';
-    });
-    if (literal) {
-        auto set = std::make_shared<SelectorMatcher::Literals>();
-        std::size_t start = 0;
-        for (;;) {
-            auto bar = pattern.find('|', start);
-            set->insert(pattern.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
-            if (bar == std::string::npos) break;
-            start = bar + 1;
-        }
-        matcher.literals = std::move(set);
-        return matcher;
-    }
-    try {
-        matcher.regex = std::make_shared<std::regex>("^(?:" + pattern + ")$", flags);
-    } catch (const std::regex_error& e) {
-        throw ExprError(offset, "invalid regular expression \"" + matcher.value + "\": " + e.what());
-    }
-    return matcher;
+metrics::Matcher make_selector_matcher(std::string name, metrics::Matcher::Op op, std::string value, std::size_t offset) {
+    auto made = metrics::make_matcher(std::move(name), op, std::move(value));
+    if (auto* error = std::get_if<std::string>(&made)) throw ExprError(offset, *error);
+    return std::get<metrics::Matcher>(std::move(made));
 }
 
 // The parser, the evaluator and the tree's destructor all recurse, and rule files are
@@ -640,12 +611,12 @@ private:
         if (!selector) return labels;
         std::vector<std::string> dropped;
         for (const auto& m : selector->matchers) {
-            if (m.name == "__name__") continue;
-            bool seen = std::any_of(labels.begin(), labels.end(), [&](const auto& l) { return l.first == m.name; });
-            if (m.type == SelectorMatcher::Type::equal && !seen)
-                labels.emplace_back(m.name, m.value);
+            if (m.name() == "__name__") continue;
+            bool seen = std::any_of(labels.begin(), labels.end(), [&](const auto& l) { return l.first == m.name(); });
+            if (m.op() == metrics::Matcher::Op::equal && !seen)
+                labels.emplace_back(m.name(), m.value());
             else
-                dropped.push_back(m.name);
+                dropped.push_back(m.name());
         }
         std::erase_if(labels, [&](const auto& l) {
             return l.second.empty() || std::find(dropped.begin(), dropped.end(), l.first) != dropped.end();
@@ -709,27 +680,28 @@ private:
 
     std::unique_ptr<Expr> parse_selector(std::string name, std::size_t offset) {
         SelectorNode node;
-        if (!name.empty()) node.matchers.push_back(SelectorMatcher{.type = SelectorMatcher::Type::equal, .name = "__name__", .value = name});
+        using Op = metrics::Matcher::Op;
+        if (!name.empty()) node.matchers.push_back(make_selector_matcher("__name__", Op::equal, name, offset));
         if (token_.kind == Tok::lbrace) {
             advance();
             while (token_.kind != Tok::rbrace) {
                 std::size_t matcher_offset = token_.offset;
-                SelectorMatcher m;
-                m.name = parse_label_name("in label matching, expected label");
+                std::string label = parse_label_name("in label matching, expected label");
+                Op op = Op::equal;
                 switch (token_.kind) {
-                    case Tok::assign: m.type = SelectorMatcher::Type::equal; break;
-                    case Tok::ne: m.type = SelectorMatcher::Type::not_equal; break;
-                    case Tok::regex_match: m.type = SelectorMatcher::Type::regex; break;
-                    case Tok::regex_no_match: m.type = SelectorMatcher::Type::not_regex; break;
+                    case Tok::assign: op = Op::equal; break;
+                    case Tok::ne: op = Op::not_equal; break;
+                    case Tok::regex_match: op = Op::regex; break;
+                    case Tok::regex_no_match: op = Op::not_regex; break;
                     default: unexpected("in label matching, expected one of \"=\", \"!=\", \"=~\" or \"!~\"");
                 }
                 advance();
                 if (token_.kind != Tok::string) unexpected("in label matching, expected string");
-                m.value = token_.value;
+                std::string value = token_.value;
                 advance();
-                if (m.name == "__name__" && !name.empty())
-                    throw ExprError(matcher_offset, "metric name must not be set twice: \"" + name + "\" or \"" + m.value + "\"");
-                node.matchers.push_back(compile_matcher(std::move(m), matcher_offset));
+                if (label == "__name__" && !name.empty())
+                    throw ExprError(matcher_offset, "metric name must not be set twice: \"" + name + "\" or \"" + value + "\"");
+                node.matchers.push_back(make_selector_matcher(std::move(label), op, std::move(value), matcher_offset));
                 if (token_.kind == Tok::comma) {
                     advance();
                 } else if (token_.kind != Tok::rbrace) {
@@ -738,11 +710,12 @@ private:
             }
             advance();
         }
-        if (std::none_of(node.matchers.begin(), node.matchers.end(), [](const SelectorMatcher& m) { return !m.matches(""); }))
+        auto empty_matches = [](const metrics::Matcher& m) { return m.matches(std::string_view()); };
+        if (std::all_of(node.matchers.begin(), node.matchers.end(), empty_matches))
             throw ExprError(offset, "vector selector must contain at least one non-empty matcher");
         for (const auto& m : node.matchers)
-            if (m.name == "__name__" && m.type == SelectorMatcher::Type::equal) {
-                node.name = m.value;
+            if (m.name() == "__name__" && m.op() == Op::equal) {
+                node.name = m.value();
                 break;
             }
         return std::make_unique<Expr>(std::move(node), false);
@@ -755,19 +728,6 @@ private:
 };
 
 }  // namespace
-
-bool SelectorMatcher::matches(std::string_view text) const {
-    switch (type) {
-        case Type::equal: return text == value;
-        case Type::not_equal: return text != value;
-        case Type::regex:
-        case Type::not_regex: {
-            bool hit = literals ? literals->contains(text) : std::regex_match(text.begin(), text.end(), *regex);
-            return hit == (type == Type::regex);
-        }
-    }
-    return false;
-}
 
 std::shared_ptr<const Expr> parse_expr(std::string_view text) { return Parser(text).parse(); }
 

@@ -6,7 +6,7 @@ namespace {
 void walk(const Route& route, const metrics::Labels& labels, std::vector<const Route*>& out) {
     const std::size_t before = out.size();
     for (const Route& child : route.routes) {
-        if (!matches_all(child.matchers, labels)) continue;
+        if (!metrics::matches_all(child.matchers, labels)) continue;
         walk(child, labels, out);
         if (!child.continue_matching) break;
     }

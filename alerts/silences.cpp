@@ -10,12 +10,14 @@
 
 #include "alerts/notify_sqlite.h"
 #include "common/json.h"
+#include "common/text.h"
 #include "common/timefmt.h"
 
 namespace cargomon::alerts {
 namespace {
 
 using detail::Statement;
+using metrics::Matcher;
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 std::int64_t to_ms(SystemTime t) {
@@ -53,7 +55,7 @@ std::variant<std::vector<Matcher>, std::string> read_matchers(const rapidjson::V
         if (!is_regex || !is_equal) return std::string("matchers: isRegex and isEqual must be true or false");
         Matcher::Op op = *is_regex ? (*is_equal ? Matcher::Op::regex : Matcher::Op::not_regex)
                                    : (*is_equal ? Matcher::Op::equal : Matcher::Op::not_equal);
-        auto m = make_matcher(item["name"].GetString(), op, item["value"].GetString());
+        auto m = metrics::make_matcher(item["name"].GetString(), op, item["value"].GetString());
         if (auto* error = std::get_if<std::string>(&m)) return *error;
         out.push_back(std::get<Matcher>(std::move(m)));
     }
@@ -94,24 +96,25 @@ void write_matchers(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::ve
     for (const Matcher& m : matchers) {
         w.StartObject();
         w.Key("name");
-        w.String(m.name);
+        w.String(m.name());
         w.Key("value");
-        w.String(m.value);
+        w.String(m.value());
         w.Key("isRegex");
-        w.Bool(m.op == Matcher::Op::regex || m.op == Matcher::Op::not_regex);
+        w.Bool(m.is_regex());
         w.Key("isEqual");
-        w.Bool(m.op == Matcher::Op::equal || m.op == Matcher::Op::regex);
+        w.Bool(m.op() == Matcher::Op::equal || m.op() == Matcher::Op::regex);
         w.EndObject();
     }
     w.EndArray();
 }
 
-SilenceStore::SilenceStore(const std::string& path, const Clock& clock, Millis retention)
-    : clock_(clock), retention_(retention), db_(std::make_unique<detail::Database>(path)) {
+SilenceStore::SilenceStore(const std::string& path, const Clock& clock, Millis retention, SilenceLimits limits)
+    : clock_(clock), retention_(retention), limits_(limits), db_(std::make_unique<detail::Database>(path)) {
     db_->exec(R"(
         CREATE TABLE IF NOT EXISTS silences (
             id TEXT PRIMARY KEY, matchers TEXT NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL,
             created_by TEXT NOT NULL, comment TEXT NOT NULL))");
+    auto loaded = std::make_shared<std::vector<Silence>>();
     Statement s(db_->handle(), "SELECT id, matchers, starts_at, ends_at, created_by, comment FROM silences");
     while (s.step()) {
         rapidjson::Document doc;
@@ -119,12 +122,13 @@ SilenceStore::SilenceStore(const std::string& path, const Clock& clock, Millis r
         if (doc.HasParseError()) throw std::runtime_error("silence " + s.text(0) + ": stored matchers are corrupt");
         auto matchers = read_matchers(doc);
         if (auto* error = std::get_if<std::string>(&matchers)) throw std::runtime_error("silence " + s.text(0) + ": " + *error);
-        silences_.push_back(Silence{.id = s.text(0),
+        loaded->push_back(Silence{.id = s.text(0),
                                     .matchers = std::get<std::vector<Matcher>>(std::move(matchers)),
                                     .starts_at = from_ms(s.int64(2)),
                                     .ends_at = from_ms(s.int64(3)),
                                     .created_by = s.text(4),
                                     .comment = s.text(5)});
+    silences_ = std::move(loaded);
     }
 }
 
@@ -134,14 +138,37 @@ std::variant<std::string, SilenceRejected> SilenceStore::add(Silence silence) {
     const SystemTime now = clock_.now();
     if (silence.matchers.empty()) return SilenceRejected{"a silence needs at least one matcher"};
     // A silence whose matchers all match the empty label set would silence everything.
-    if (matches_all(silence.matchers, {})) {
+    if (metrics::matches_all(silence.matchers, {})) {
         return SilenceRejected{"at least one matcher must not match the empty string"};
     }
+    auto too_long = [](std::string_view what, std::size_t size, std::size_t limit) {
+        return SilenceRejected{std::string(what) + " is " + std::to_string(size) + " bytes, longer than the limit of " +
+                               std::to_string(limit)};
+    };
+    if (silence.matchers.size() > limits_.max_matchers) {
+        return SilenceRejected{"a silence has " + std::to_string(silence.matchers.size()) +
+                               " matchers, more than the limit of " + std::to_string(limits_.max_matchers)};
+    }
+    for (const Matcher& m : silence.matchers) {
+        if (m.value().size() > limits_.max_value_length)
+            return too_long("the value of matcher " + quoted(m.name()), m.value().size(), limits_.max_value_length);
+    }
+    if (silence.comment.size() > limits_.max_comment_length)
+        return too_long("comment", silence.comment.size(), limits_.max_comment_length);
+    if (silence.created_by.size() > limits_.max_created_by_length)
+        return too_long("createdBy", silence.created_by.size(), limits_.max_created_by_length);
     if (silence.comment.empty()) return SilenceRejected{"a silence needs a comment"};
     if (silence.starts_at < now) silence.starts_at = now;
     if (silence.ends_at <= silence.starts_at) return SilenceRejected{"endsAt must be after startsAt and now"};
     silence.id = new_id();
 
+    const auto unexpired = std::count_if(silences_->begin(), silences_->end(), [&](const Silence& s) { return s.ends_at > now; });
+    if (static_cast<std::size_t>(unexpired) >= limits_.max_silences) {
+        return SilenceRejected{"there are already " + std::to_string(unexpired) +
+                               " active or pending silences, the limit; expire some first"};
+    }
+    auto next = std::make_shared<std::vector<Silence>>(*silences_);
+    next->push_back(silence);
     std::lock_guard lock(mu_);
     Statement s(db_->handle(), "INSERT INTO silences VALUES (?, ?, ?, ?, ?, ?)");
     s.bind(1, silence.id)
@@ -151,28 +178,33 @@ std::variant<std::string, SilenceRejected> SilenceStore::add(Silence silence) {
         .bind(5, silence.created_by)
         .bind(6, silence.comment);
     s.run();
-    silences_.push_back(silence);
+    silences_ = std::move(next);
     return silence.id;
 }
 
 bool SilenceStore::expire(const std::string& id) {
     const SystemTime now = clock_.now();
     std::lock_guard lock(mu_);
-    auto it = std::find_if(silences_.begin(), silences_.end(), [&](const Silence& s) { return s.id == id; });
-    if (it == silences_.end() || it->ends_at <= now) return false;
-    it->ends_at = now;
+    auto found = std::find_if(silences_->begin(), silences_->end(), [&](const Silence& s) { return s.id == id; });
+    if (found == silences_->end() || found->ends_at <= now) return false;
+    auto next = std::make_shared<std::vector<Silence>>(*silences_);
+    Silence& ended = (*next)[static_cast<std::size_t>(found - silences_->begin())];
+    ended.ends_at = now;
     // A pending silence never started: it ends where it would have begun.
-    if (it->starts_at > now) it->starts_at = now;
+    if (ended.starts_at > now) ended.starts_at = now;
     Statement s(db_->handle(), "UPDATE silences SET starts_at = ?, ends_at = ? WHERE id = ?");
-    s.bind(1, to_ms(it->starts_at)).bind(2, to_ms(now)).bind(3, id);
+    s.bind(1, to_ms(ended.starts_at)).bind(2, to_ms(now)).bind(3, id);
+    silences_ = std::move(next);
     s.run();
     return true;
 }
 
-std::vector<Silence> SilenceStore::list() const {
+std::shared_ptr<const std::vector<Silence>> SilenceStore::snapshot() const {
     std::lock_guard lock(mu_);
     return silences_;
 }
+std::vector<Silence> SilenceStore::list() const { return *snapshot(); }
+
 
 SilenceState SilenceStore::state(const Silence& silence) const {
     const SystemTime now = clock_.now();
@@ -181,9 +213,9 @@ SilenceState SilenceStore::state(const Silence& silence) const {
 }
 
 bool SilenceStore::silenced(const metrics::Labels& labels) const {
-    std::lock_guard lock(mu_);
-    return std::any_of(silences_.begin(), silences_.end(), [&](const Silence& s) {
-        return state(s) == SilenceState::active && matches_all(s.matchers, labels);
+    const auto silences = snapshot();
+    return std::any_of(silences->begin(), silences->end(), [&](const Silence& s) {
+        return state(s) == SilenceState::active && metrics::matches_all(s.matchers, labels);
     });
 }
 
@@ -193,7 +225,9 @@ void SilenceStore::gc() {
     Statement s(db_->handle(), "DELETE FROM silences WHERE ends_at <= ?");
     s.bind(1, to_ms(cutoff));
     s.run();
-    std::erase_if(silences_, [&](const Silence& x) { return x.ends_at <= cutoff; });
+    auto next = std::make_shared<std::vector<Silence>>(*silences_);
+    std::erase_if(*next, [&](const Silence& x) { return x.ends_at <= cutoff; });
+    silences_ = std::move(next);
 }
 
 void handle_list_silences(const SilenceStore& store, const httplib::Request&, httplib::Response& res) {

@@ -1,8 +1,14 @@
 #pragma once
 // Silences: matchers and a time window during which matching alerts are not notified.
 // Persisted in SQLite; an expired silence stays listed (state "expired") until it is
-// older than the retention. The HTTP handlers serve /api/v1/silences in Alertmanager's
-// v2 JSON shape.
+// older than the retention and gc() runs (the daemon runs it on start and every minute).
+// Anyone who can reach the API can add silences, so the store is bounded: SilenceLimits
+// caps how many and how large. The HTTP handlers serve /api/v1/silences in
+// Alertmanager's v2 JSON shape.
+//
+// Thread-safety: every SilenceStore method may be called from any thread. The store's
+// lock is held only to copy or swap its list, never while matching labels or touching
+// another component, so callers may hold their own locks around silenced().
 #include <httplib.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -24,7 +30,7 @@ class Database;
 
 struct Silence {
     std::string id;
-    std::vector<Matcher> matchers;
+    std::vector<metrics::Matcher> matchers;
     SystemTime starts_at;
     SystemTime ends_at;
     std::string created_by;
@@ -35,21 +41,32 @@ enum class SilenceState { pending, active, expired };
 
 // Matchers as the silence API's JSON array ({name, value, isRegex, isEqual}), for the
 // API and its command-line client.
-void write_matchers(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::vector<Matcher>& matchers);
+void write_matchers(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::vector<metrics::Matcher>& matchers);
 
 struct SilenceRejected {
     std::string reason;
 };
+// What add() accepts. Expired silences do not count towards max_silences: they go at gc().
+struct SilenceLimits {
+    std::size_t max_silences = 10'000;  // not yet expired
+    std::size_t max_matchers = 64;      // per silence
+    std::size_t max_value_length = metrics::kMaxRegexLength;  // bytes, per matcher value
+    std::size_t max_comment_length = 4096;
+    std::size_t max_created_by_length = 256;
+};
+
 
 class SilenceStore {
 public:
     // Throws std::runtime_error when SQLite cannot open `path`.
-    SilenceStore(const std::string& path, const Clock& clock, Millis retention = Millis{5LL * 24 * 3600 * 1000});
+    SilenceStore(const std::string& path, const Clock& clock, Millis retention = Millis{5LL * 24 * 3600 * 1000},
+                 SilenceLimits limits = {});
     ~SilenceStore();
 
-    // Validates and stores; returns the new id.
+    // Validates (SilenceLimits included) and stores; returns the new id.
     std::variant<std::string, SilenceRejected> add(Silence silence);
     // Ends an active or pending silence now; false when there is no such unexpired silence.
+    // Every stored silence, expired ones included.
     bool expire(const std::string& id);
     std::vector<Silence> list() const;
     SilenceState state(const Silence& silence) const;
@@ -61,9 +78,14 @@ public:
 private:
     const Clock& clock_;
     Millis retention_;
-    mutable std::mutex mu_;
+    SilenceLimits limits_;
+    mutable std::mutex mu_;  // guards db_ and the silences_ pointer, not what it points to
     std::unique_ptr<detail::Database> db_;
-    std::vector<Silence> silences_;  // cache of the table
+    // The table. Each change installs a new vector, so a reader copies the pointer under
+    // mu_ and reads (matches) with no lock held.
+    std::shared_ptr<const std::vector<Silence>> silences_;
+
+    std::shared_ptr<const std::vector<Silence>> snapshot() const;
 };
 
 // GET /api/v1/silences, POST /api/v1/silences, DELETE /api/v1/silences/<id> (the id

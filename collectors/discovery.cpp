@@ -1,9 +1,13 @@
 #include "collectors/discovery.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "collectors/series.h"
+#include "metrics/labels.h"
 
 namespace cargomon::collectors {
 
@@ -11,9 +15,13 @@ namespace {
 
 constexpr const char* kInfo = "cargo_workflow_info";
 
-std::vector<std::regex> compile(const std::vector<std::string>& patterns) {
-    std::vector<std::regex> out;
-    for (const auto& p : patterns) out.emplace_back(p, std::regex::ECMAScript);
+std::vector<std::shared_ptr<const re2::RE2>> compile(const std::vector<std::string>& patterns) {
+    std::vector<std::shared_ptr<const re2::RE2>> out;
+    for (const auto& p : patterns) {
+        auto compiled = metrics::compile_regex(p);
+        if (auto* error = std::get_if<std::string>(&compiled)) throw std::invalid_argument(*error);
+        out.push_back(std::get<0>(std::move(compiled)));
+    }
     return out;
 }
 
@@ -29,7 +37,7 @@ DiscoveryCollector::DiscoveryCollector(std::string name, const config::Discovery
       clock_(clock) {}
 
 bool DiscoveryCollector::covers(const std::string& workflow_name) const {
-    auto matches = [&](const std::regex& r) { return std::regex_search(workflow_name, r); };
+    auto matches = [&](const std::shared_ptr<const re2::RE2>& r) { return re2::RE2::PartialMatch(workflow_name, *r); };
     if (!include_.empty() && std::none_of(include_.begin(), include_.end(), matches)) return false;
     return std::none_of(exclude_.begin(), exclude_.end(), matches);
 }

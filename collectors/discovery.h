@@ -2,7 +2,7 @@
 // The discovery collector: lists workflows, plays and tools, names every workflow after
 // its play or tool, keeps those selected by include/exclude in the WorkflowCatalog, and
 // exports cargo_workflow_info for them.
-#include <regex>
+#include <memory>
 #include <vector>
 
 #include "cargo/client.h"
@@ -10,11 +10,16 @@
 #include "collectors/collector.h"
 #include "config/config.h"
 
+namespace re2 {
+class RE2;
+}
+
 namespace cargomon::collectors {
 
 class DiscoveryCollector final : public Collector {
 public:
-    // The regexes are ECMAScript and searched anywhere in the name (config checks them).
+    // The regexes are RE2 (Go syntax, metrics::compile_regex) and searched anywhere in
+    // the name; config checks them, so a bad one here throws std::invalid_argument.
     DiscoveryCollector(std::string name, const config::DiscoverySpec& spec, cargo::ApiClient& client,
                        WorkflowCatalog& catalog, const Clock& clock);
 
@@ -27,8 +32,8 @@ private:
     bool covers(const std::string& workflow_name) const;
 
     std::string name_;
-    std::vector<std::regex> include_;
-    std::vector<std::regex> exclude_;
+    std::vector<std::shared_ptr<const re2::RE2>> include_;
+    std::vector<std::shared_ptr<const re2::RE2>> exclude_;
     cargo::ApiClient& client_;
     WorkflowCatalog& catalog_;
     const Clock& clock_;

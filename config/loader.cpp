@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "config/yaml_reader.h"
+#include "metrics/labels.h"
 
 namespace cargomon::config {
 namespace {
@@ -286,11 +287,12 @@ private:
         for (const YAML::Node& item : *items) {
             auto text = r_.string(item);
             if (!text) continue;
-            try {
-                std::regex compiled(*text, std::regex::ECMAScript);
+            // Compiled as the discovery collector will compile them, so what passes here runs.
+            auto compiled = metrics::compile_regex(*text);
+            if (auto* error = std::get_if<std::string>(&compiled)) {
+                r_.error(item, *error);
+            } else {
                 out.push_back(*text);
-            } catch (const std::regex_error& e) {
-                r_.error(item, "bad regex " + quote(*text) + ": " + e.what());
             }
         }
         return out;

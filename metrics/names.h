@@ -5,7 +5,7 @@
 namespace cargomon::metrics {
 
 bool is_valid_metric_name(std::string_view name);  // [a-zA-Z_:][a-zA-Z0-9_:]*
-bool is_valid_label_name(std::string_view name);   // [a-zA-Z_][a-zA-Z0-9_]*, no leading "__"
+bool is_valid_label_name(std::string_view name);   // is_label_name (labels.h) without a leading "__"
 bool is_valid_utf8(std::string_view text);
 
 }  // namespace cargomon::metrics

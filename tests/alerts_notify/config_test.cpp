@@ -73,20 +73,6 @@ TEST(Router, FirstMatchWinsUnlessContinue) {
               std::vector<std::string>{"default"});
 }
 
-TEST(Matchers, ParseAllOperatorsAndAnchorRegexes) {
-    auto m = std::get<Matcher>(parse_matcher(R"(name =~ "ab.*")"));
-    EXPECT_TRUE(m.matches({{"name", "abc"}}));
-    EXPECT_FALSE(m.matches({{"name", "xabc"}}));
-    auto ne = std::get<Matcher>(parse_matcher("env!=prod"));
-    EXPECT_TRUE(ne.matches({}));  // a missing label is the empty string
-    EXPECT_FALSE(ne.matches({{"env", "prod"}}));
-    auto q = std::get<Matcher>(parse_matcher(R"(msg="say \"hi\"")"));
-    EXPECT_EQ(q.value, "say \"hi\"");
-    EXPECT_TRUE(std::holds_alternative<std::string>(parse_matcher("x=~\"(\"")));
-    EXPECT_TRUE(std::holds_alternative<std::string>(parse_matcher("no operator")));
-    EXPECT_TRUE(std::holds_alternative<std::string>(parse_matcher("1x=a")));
-}
-
 TEST(NotifyConfig, ReadsIntegrationsSecretsFromEnvAndFiles) {
     testing::TempDir dir;
     {

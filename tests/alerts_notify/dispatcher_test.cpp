@@ -174,7 +174,7 @@ TEST_F(DispatcherTest, AFiringAlertNoLongerSentIsResolvedAfterResolveTimeout) {
 
 TEST_F(DispatcherTest, SilencesSuppressUntilTheyExpire) {
     build();
-    auto m = std::get<Matcher>(parse_matcher("workflow_name=quiet"));
+    auto m = std::get<metrics::Matcher>(metrics::parse_matcher("workflow_name=quiet"));
     auto id = silences->add(Silence{.matchers = {m}, .ends_at = clock.now() + 10min, .comment = "maintenance"});
     ASSERT_TRUE(std::holds_alternative<std::string>(id));
     dispatcher->put({firing_alert("A", {{"workflow_name", "quiet"}}, clock.now()),

@@ -152,6 +152,16 @@ TEST_F(KindsTest, DiscoveryIncludeAndExcludeSelectWorkflows) {
     EXPECT_EQ(covered[0].uuid, "wf-a");
 }
 
+// RE2 as in every other regex of cargomon, still searched anywhere in the name as
+// documented: (?i) works, "eads" finds "Enrich leads", an anchor still anchors.
+TEST_F(KindsTest, DiscoveryRegexesAreRe2SearchedAnywhere) {
+    discover({.include = {"(?i)LOOK", "eads", "^c"}});
+    std::vector<std::string> uuids;
+    for (const auto& w : catalog.get()->covered) uuids.push_back(w.uuid);
+    std::sort(uuids.begin(), uuids.end());
+    EXPECT_EQ(uuids, (std::vector<std::string>{"wf-a", "wf-b"}));
+}
+
 TEST_F(KindsTest, PerWorkflowCollectorsWaitForDiscovery) {
     RunCountsCollector c("runs", {}, client, catalog, clock, registry);
     try {

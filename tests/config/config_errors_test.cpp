@@ -59,7 +59,7 @@ const std::vector<BadConfig> kBadConfigs = {
      "  - name: discovery\n"
      "    kind: discovery\n"
      "    include: [\"^Enrich\", \"(\"]\n",
-     {"cargomon.yml:4:26: bad regex \"(\": Mismatched '(' and ')' in regular expression"}},
+     {"cargomon.yml:4:26: bad regex \"(\": missing ): ("}},
     {"DuplicateCollectorName",
      "collectors:\n"
      "  - name: runs\n"

@@ -1,0 +1,140 @@
+#include "metrics/labels.h"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+
+#include "common/text.h"
+
+namespace cargomon::metrics {
+namespace {
+
+// RE2's budget for one compiled program (its default is 8 MiB): enough for any
+// alternation of a few thousand words, small enough that thousands of silences stay cheap.
+constexpr int64_t kMaxRegexMemory = 1 << 20;
+
+std::string_view strip(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+    return s;
+}
+
+bool is_word_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// Characters that mean themselves in RE2 and cannot start a construct, so a pattern made
+// of them and '|' is a set of literal alternatives.
+bool is_plain(char c) {
+    return is_word_char(c) || c == '-' || c == ' ' || c == ':' || c == '/' || c == '=' || c == ',';
+}
+
+}  // namespace
+
+bool is_label_name(std::string_view name) {
+    if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+    return std::all_of(name.begin(), name.end(), is_word_char);
+}
+
+std::variant<std::shared_ptr<const re2::RE2>, std::string> compile_regex(std::string_view pattern) {
+    if (pattern.size() > kMaxRegexLength) {
+        return "bad regex of " + std::to_string(pattern.size()) + " bytes: longer than " +
+               std::to_string(kMaxRegexLength);
+    }
+    re2::RE2::Options options;
+    options.set_log_errors(false);
+    options.set_max_mem(kMaxRegexMemory);
+    options.set_never_capture(true);  // only whether it matches is ever asked
+    auto re = std::make_shared<const re2::RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
+    if (!re->ok()) return "bad regex " + quoted(pattern) + ": " + re->error();
+    return re;
+}
+
+bool Matcher::matches(std::string_view label_value) const {
+    switch (op_) {
+        case Op::equal: return label_value == value_;
+        case Op::not_equal: return label_value != value_;
+        case Op::regex:
+        case Op::not_regex: {
+            // FullMatch anchors the pattern as a whole, which is Prometheus' ^(?:re)$ without
+            // the text splice that would let "a)|(b" escape the anchors.
+            bool hit = literals_ ? literals_->contains(label_value)
+                                 : re2::RE2::FullMatch(re2::StringPiece(label_value.data(), label_value.size()), *re_);
+            return hit == (op_ == Op::regex);
+        }
+    }
+    return false;
+}
+
+bool Matcher::matches(const Labels& labels) const {
+    for (const auto& [k, v] : labels)
+        if (k == name_) return matches(std::string_view(v));
+    return matches(std::string_view());
+}
+
+std::string Matcher::to_string() const {
+    static constexpr std::string_view ops[] = {"=", "!=", "=~", "!~"};
+    return name_ + std::string(ops[static_cast<int>(op_)]) + quoted(value_);
+}
+
+std::variant<Matcher, std::string> make_matcher(std::string name, Matcher::Op op, std::string value) {
+    if (!is_label_name(name)) return "matcher: " + quoted(name) + " is not a label name";
+    Matcher m;
+    m.name_ = std::move(name);
+    m.op_ = op;
+    m.value_ = std::move(value);
+    if (!m.is_regex()) return m;
+    if (std::all_of(m.value_.begin(), m.value_.end(), [](char c) { return c == '|' || is_plain(c); })) {
+        auto set = std::make_shared<Matcher::Literals>();
+        std::string_view rest = m.value_;
+        for (;;) {
+            auto bar = rest.find('|');
+            set->emplace(rest.substr(0, bar));
+            if (bar == std::string_view::npos) break;
+            rest.remove_prefix(bar + 1);
+        }
+        m.literals_ = std::move(set);
+        return m;
+    }
+    auto compiled = compile_regex(m.value_);
+    if (auto* error = std::get_if<std::string>(&compiled)) return "matcher " + quoted(m.name_) + ": " + *error;
+    m.re_ = std::get<0>(std::move(compiled));
+    return m;
+}
+
+std::variant<Matcher, std::string> parse_matcher(std::string_view text) {
+    std::string_view s = strip(text);
+    std::size_t i = 0;
+    while (i < s.size() && is_word_char(s[i])) ++i;
+    std::string name(s.substr(0, i));
+    std::string_view rest = strip(s.substr(i));
+    Matcher::Op op;
+    if (rest.starts_with("=~")) op = Matcher::Op::regex;
+    else if (rest.starts_with("!~")) op = Matcher::Op::not_regex;
+    else if (rest.starts_with("!=")) op = Matcher::Op::not_equal;
+    else if (rest.starts_with("=")) op = Matcher::Op::equal;
+    else return "matcher " + quoted(text) + ": expected name, then =, !=, =~ or !~, then a value";
+    rest = strip(rest.substr(op == Matcher::Op::equal ? 1 : 2));
+    std::string value;
+    if (rest.starts_with('"')) {
+        std::size_t j = 1;
+        for (; j < rest.size() && rest[j] != '"'; ++j) {
+            if (rest[j] == '\\' && j + 1 < rest.size()) {
+                ++j;
+                value += rest[j] == 'n' ? '\n' : rest[j];
+            } else {
+                value += rest[j];
+            }
+        }
+        if (j + 1 != rest.size()) return "matcher " + quoted(text) + ": unterminated quote or text after the value";
+    } else {
+        value = std::string(rest);
+    }
+    return make_matcher(std::move(name), op, std::move(value));
+}
+
+bool matches_all(const std::vector<Matcher>& matchers, const Labels& labels) {
+    return std::all_of(matchers.begin(), matchers.end(), [&](const Matcher& m) { return m.matches(labels); });
+}
+
+}  // namespace cargomon::metrics

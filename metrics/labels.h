@@ -1,0 +1,83 @@
+#pragma once
+// Label names and label matchers: the one way cargomon decides whether a label value is
+// selected, shared by PromQL selectors, routes, silences and the silence CLI, so `=~`
+// means the same everywhere. Regexes are RE2 (Go's syntax, as in Prometheus and
+// Alertmanager), which matches in time linear in the input: no pattern can pin a core,
+// so matching needs no timeout and may run where latency matters.
+//
+// Thread-safety: a Matcher is immutable after make_matcher/parse_matcher and may be
+// used from any number of threads at once (RE2 matching is thread-safe); copies share
+// the compiled program.
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <variant>
+#include <vector>
+
+#include "metrics/model.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace cargomon::metrics {
+
+// Prometheus' label name syntax, [a-zA-Z_][a-zA-Z0-9_]*; reserved names such as
+// __name__ pass (a selector may match them; exposition refuses them separately).
+bool is_label_name(std::string_view name);
+
+// Longer patterns are refused before RE2 sees them: every one comes from a config file or
+// the silence API, and none has a reason to be this long.
+inline constexpr std::size_t kMaxRegexLength = 4096;
+
+// Compiles `pattern` (unanchored, Go RE2 syntax) with a bounded program size; a pattern
+// over kMaxRegexLength or RE2's memory budget comes back as an error, as does bad syntax.
+// The error reads `bad regex "<pattern>": <RE2's reason>`.
+std::variant<std::shared_ptr<const re2::RE2>, std::string> compile_regex(std::string_view pattern);
+
+// `name="value"`, `name!="value"`, `name=~"regex"`, `name!~"regex"`. Regexes are fully
+// anchored as in Prometheus (`^(?:regex)$`), so `billing-.*` does not match
+// `old-billing-x`; `(?i)` makes them case-insensitive. A missing label matches as "".
+class Matcher {
+public:
+    enum class Op { equal, not_equal, regex, not_regex };
+
+    const std::string& name() const { return name_; }
+    Op op() const { return op_; }
+    const std::string& value() const { return value_; }
+    bool is_regex() const { return op_ == Op::regex || op_ == Op::not_regex; }
+
+    bool matches(std::string_view label_value) const;
+    bool matches(const Labels& labels) const;
+    // Prometheus' form: name="value" with the value quoted as PromQL writes it.
+    std::string to_string() const;
+
+private:
+    friend std::variant<Matcher, std::string> make_matcher(std::string name, Op op, std::string value);
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    using Literals = std::unordered_set<std::string, Hash, std::equal_to<>>;
+
+    std::string name_;
+    Op op_ = Op::equal;
+    std::string value_;
+    // Regex ops only, exactly one set: a pattern that is an alternation of plain words
+    // (a|b|c, the common case in rules) matches by set lookup instead of running RE2.
+    std::shared_ptr<const re2::RE2> re_;
+    std::shared_ptr<const Literals> literals_;
+};
+
+// Never throws; errors come back as text naming the matcher: `matcher "a": bad regex ...`,
+// `matcher: "1x" is not a label name`.
+std::variant<Matcher, std::string> make_matcher(std::string name, Matcher::Op op, std::string value);
+// Alertmanager/amtool syntax: `name="value"`, `name=~"re"`, `name != value` (unquoted values
+// run to the end of the text; quoted ones take \" \\ \n escapes).
+std::variant<Matcher, std::string> parse_matcher(std::string_view text);
+
+bool matches_all(const std::vector<Matcher>& matchers, const Labels& labels);
+
+}  // namespace cargomon::metrics

@@ -1,0 +1,51 @@
+// The daemon's alerting half keeps the silence store bounded in time: it drops silences
+// expired past their retention on start and then every kSilenceGcInterval.
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <thread>
+
+#include "alerts/silences.h"
+#include "daemon/alerting.h"
+#include "fixtures.h"
+#include "metrics/metric_store.h"
+
+namespace cargomon::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string add_silence(const std::string& db, const Clock& clock, std::chrono::hours lasting) {
+    alerts::SilenceStore store(db, clock);
+    auto matcher = std::get<metrics::Matcher>(metrics::parse_matcher("alertname=Down"));
+    auto added = store.add({.matchers = {matcher}, .ends_at = clock.now() + lasting, .comment = "c"});
+    return std::get<std::string>(added);
+}
+
+std::size_t stored(const std::string& db, const Clock& clock) { return alerts::SilenceStore(db, clock).list().size(); }
+
+TEST(AlertingSilenceGc, DropsExpiredSilencesOnStartAndEveryMinute) {
+    alerts::testing::TempDir dir;
+    const std::string db = dir.file("silences.db");
+    FakeClock clock;
+    const auto past_retention = 5 * 24h + 1h + 1min;  // the store's default retention is five days
+    add_silence(db, clock, 1h);
+    clock.advance(past_retention);
+
+    metrics::MetricStore store;
+    prometheus::Registry registry;
+    Alerting alerting(AlertingSetup{}, dir.file(""), store, registry, clock, [] { return false; });
+    alerting.start();
+    EXPECT_EQ(stored(db, clock), 0u) << "not collected on start";
+
+    // Written behind the daemon's back; its gc() deletes from the file all the same.
+    add_silence(db, clock, 1h);
+    clock.advance(past_retention);
+    // The loop runs every second of real time; the fake clock says a minute has passed.
+    for (int i = 0; i < 50 && stored(db, clock) != 0; ++i) std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(stored(db, clock), 0u) << "not collected by the loop";
+    alerting.stop();
+}
+
+}  // namespace
+}  // namespace cargomon::daemon

@@ -1,0 +1,119 @@
+#include "metrics/labels.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace cargomon::metrics {
+namespace {
+
+Matcher m(std::string_view text) {
+    auto parsed = parse_matcher(text);
+    if (auto* error = std::get_if<std::string>(&parsed)) ADD_FAILURE() << text << ": " << *error;
+    return std::get<Matcher>(std::move(parsed));
+}
+
+std::string error_of(std::string_view text) {
+    auto parsed = parse_matcher(text);
+    auto* error = std::get_if<std::string>(&parsed);
+    return error ? *error : "(accepted)";
+}
+
+TEST(Matcher, ParsesAllOperatorsQuotedOrNot) {
+    auto re = m(R"(name =~ "ab.*")");
+    EXPECT_EQ(re.name(), "name");
+    EXPECT_EQ(re.op(), Matcher::Op::regex);
+    EXPECT_EQ(re.value(), "ab.*");
+    auto ne = m("env!=prod");
+    EXPECT_EQ(ne.op(), Matcher::Op::not_equal);
+    EXPECT_TRUE(ne.matches(Labels{}));  // a missing label is the empty string
+    EXPECT_FALSE(ne.matches(Labels{{"env", "prod"}}));
+    EXPECT_EQ(m(R"(msg="say \"hi\"")").value(), "say \"hi\"");
+    EXPECT_EQ(m("a!~x|y").op(), Matcher::Op::not_regex);
+    EXPECT_NE(error_of("no operator").find("expected name"), std::string::npos);
+    EXPECT_NE(error_of("1x=a").find("not a label name"), std::string::npos);
+    EXPECT_NE(error_of(R"(a="open)").find("unterminated"), std::string::npos);
+}
+
+TEST(Matcher, ToStringIsPrometheusForm) {
+    EXPECT_EQ(m(R"(a =~ "x\"y")").to_string(), R"(a=~"x\"y")");
+    EXPECT_EQ(m("a!=b").to_string(), R"(a!="b")");
+}
+
+TEST(Matcher, RegexesAreFullyAnchored) {
+    auto re = m(R"(name=~"ab.*")");
+    EXPECT_TRUE(re.matches("abc"));
+    EXPECT_FALSE(re.matches("xabc"));
+    auto alternation = m(R"(name=~"a.|b")");  // anchors hold around the whole alternation
+    EXPECT_TRUE(alternation.matches("ax"));
+    EXPECT_FALSE(alternation.matches("axb"));
+    EXPECT_FALSE(alternation.matches("xb"));
+    // Splicing the text into ^(?:...)$ would let this escape the anchors; it is refused.
+    EXPECT_NE(error_of(R"x(a=~"x)|(y")x").find("bad regex"), std::string::npos);
+}
+
+TEST(Matcher, LiteralAlternationsMatchLikeTheRegex) {
+    auto set = m(R"(a=~"billing|data-eu|")");
+    EXPECT_TRUE(set.matches("billing"));
+    EXPECT_TRUE(set.matches("data-eu"));
+    EXPECT_TRUE(set.matches(""));
+    EXPECT_FALSE(set.matches("billing|data-eu"));
+    EXPECT_FALSE(set.matches("bill"));
+    auto not_set = m(R"(a!~"x|y")");
+    EXPECT_FALSE(not_set.matches("x"));
+    EXPECT_TRUE(not_set.matches("xy"));
+}
+
+TEST(Matcher, CaseInsensitiveWithGoFlag) {
+    auto re = m(R"x(workflow_name=~"(?i)billing-.*")x");
+    EXPECT_TRUE(re.matches("BILLING-eu"));
+    EXPECT_TRUE(re.matches("billing-eu"));
+    EXPECT_FALSE(re.matches("xbilling-eu"));
+}
+
+TEST(Matcher, GoRe2SyntaxAcceptedAndPerlOnlyFormsRefused) {
+    EXPECT_TRUE(m(R"(a=~"\\pL+")").matches("Zürich"));
+    EXPECT_TRUE(m(R"x(a=~"(?P<x>\\d+)-(?s:.)")x").matches("12-\n"));
+    EXPECT_NE(error_of(R"x(a=~"(a)\\1")x").find("bad regex"), std::string::npos);   // back-reference
+    EXPECT_NE(error_of(R"x(a=~"x(?=y)")x").find("bad regex"), std::string::npos);   // lookahead
+}
+
+// A backtracking engine takes ~6^100 steps here (std::regex never came back); RE2 is
+// linear. The test asserts the answers; ctest's timeout catches a hang.
+TEST(Matcher, PathologicalRegexAnswersPromptly) {
+    auto re = m(R"x(a=~"(.|.|.|.|.|.)*Z")x");
+    const std::string no(100, 'a');
+    EXPECT_FALSE(re.matches(no));
+    EXPECT_TRUE(re.matches(no + "Z"));
+    EXPECT_FALSE(re.matches(no + "Za"));
+}
+
+TEST(Matcher, RegexSizeIsBounded) {
+    const std::string longest(kMaxRegexLength - 1, 'x');
+    EXPECT_TRUE(m("a=~\"" + longest + "+\"").matches(longest));  // at the length cap
+    const std::string too_long(kMaxRegexLength + 1, 'x');
+    EXPECT_NE(error_of("a=~\"" + too_long + ".\"").find("longer than 4096"), std::string::npos);
+    // Short to write, huge to compile: refused by the memory budget, not run.
+    EXPECT_NE(error_of(R"x(a=~"((((.{100}){100}){100}){100})")x").find("bad regex"), std::string::npos);
+}
+
+TEST(Matcher, MatchesAllNeedsEveryMatcher) {
+    std::vector<Matcher> both{m("a=1"), m("b=~\"2|3\"")};
+    EXPECT_TRUE(matches_all(both, {{"a", "1"}, {"b", "3"}}));
+    EXPECT_FALSE(matches_all(both, {{"a", "1"}}));
+    EXPECT_TRUE(matches_all({}, {}));
+}
+
+TEST(LabelName, OneSyntaxForMatchersAndExposition) {
+    EXPECT_TRUE(is_label_name("workflow_uuid"));
+    EXPECT_TRUE(is_label_name("__name__"));
+    EXPECT_TRUE(is_label_name("_1"));
+    EXPECT_FALSE(is_label_name(""));
+    EXPECT_FALSE(is_label_name("1a"));
+    EXPECT_FALSE(is_label_name("a:b"));
+    EXPECT_FALSE(is_label_name("node-slug"));
+    EXPECT_FALSE(is_label_name("é"));
+}
+
+}  // namespace
+}  // namespace cargomon::metrics
