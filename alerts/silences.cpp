@@ -114,8 +114,8 @@ SilenceStore::SilenceStore(const std::string& path, const Clock& clock, Millis r
         CREATE TABLE IF NOT EXISTS silences (
             id TEXT PRIMARY KEY, matchers TEXT NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL,
             created_by TEXT NOT NULL, comment TEXT NOT NULL))");
-    auto loaded = std::make_shared<std::vector<Silence>>();
     Statement s(db_->handle(), "SELECT id, matchers, starts_at, ends_at, created_by, comment FROM silences");
+    auto loaded = std::make_shared<std::vector<Silence>>();
     while (s.step()) {
         rapidjson::Document doc;
         doc.Parse(s.text(1));
@@ -128,8 +128,8 @@ SilenceStore::SilenceStore(const std::string& path, const Clock& clock, Millis r
                                     .ends_at = from_ms(s.int64(3)),
                                     .created_by = s.text(4),
                                     .comment = s.text(5)});
-    silences_ = std::move(loaded);
     }
+    silences_ = std::move(loaded);
 }
 
 SilenceStore::~SilenceStore() = default;
@@ -141,6 +141,7 @@ std::variant<std::string, SilenceRejected> SilenceStore::add(Silence silence) {
     if (metrics::matches_all(silence.matchers, {})) {
         return SilenceRejected{"at least one matcher must not match the empty string"};
     }
+    if (silence.comment.empty()) return SilenceRejected{"a silence needs a comment"};
     auto too_long = [](std::string_view what, std::size_t size, std::size_t limit) {
         return SilenceRejected{std::string(what) + " is " + std::to_string(size) + " bytes, longer than the limit of " +
                                std::to_string(limit)};
@@ -151,17 +152,17 @@ std::variant<std::string, SilenceRejected> SilenceStore::add(Silence silence) {
     }
     for (const Matcher& m : silence.matchers) {
         if (m.value().size() > limits_.max_value_length)
-            return too_long("the value of matcher " + quoted(m.name()), m.value().size(), limits_.max_value_length);
+            return too_long("the value of matcher " + cargomon::quoted(m.name()), m.value().size(), limits_.max_value_length);
     }
     if (silence.comment.size() > limits_.max_comment_length)
         return too_long("comment", silence.comment.size(), limits_.max_comment_length);
     if (silence.created_by.size() > limits_.max_created_by_length)
         return too_long("createdBy", silence.created_by.size(), limits_.max_created_by_length);
-    if (silence.comment.empty()) return SilenceRejected{"a silence needs a comment"};
     if (silence.starts_at < now) silence.starts_at = now;
     if (silence.ends_at <= silence.starts_at) return SilenceRejected{"endsAt must be after startsAt and now"};
     silence.id = new_id();
 
+    std::lock_guard lock(mu_);
     const auto unexpired = std::count_if(silences_->begin(), silences_->end(), [&](const Silence& s) { return s.ends_at > now; });
     if (static_cast<std::size_t>(unexpired) >= limits_.max_silences) {
         return SilenceRejected{"there are already " + std::to_string(unexpired) +
@@ -169,7 +170,6 @@ std::variant<std::string, SilenceRejected> SilenceStore::add(Silence silence) {
     }
     auto next = std::make_shared<std::vector<Silence>>(*silences_);
     next->push_back(silence);
-    std::lock_guard lock(mu_);
     Statement s(db_->handle(), "INSERT INTO silences VALUES (?, ?, ?, ?, ?, ?)");
     s.bind(1, silence.id)
         .bind(2, matchers_json(silence.matchers))
@@ -194,8 +194,8 @@ bool SilenceStore::expire(const std::string& id) {
     if (ended.starts_at > now) ended.starts_at = now;
     Statement s(db_->handle(), "UPDATE silences SET starts_at = ?, ends_at = ? WHERE id = ?");
     s.bind(1, to_ms(ended.starts_at)).bind(2, to_ms(now)).bind(3, id);
-    silences_ = std::move(next);
     s.run();
+    silences_ = std::move(next);
     return true;
 }
 
@@ -203,8 +203,8 @@ std::shared_ptr<const std::vector<Silence>> SilenceStore::snapshot() const {
     std::lock_guard lock(mu_);
     return silences_;
 }
-std::vector<Silence> SilenceStore::list() const { return *snapshot(); }
 
+std::vector<Silence> SilenceStore::list() const { return *snapshot(); }
 
 SilenceState SilenceStore::state(const Silence& silence) const {
     const SystemTime now = clock_.now();

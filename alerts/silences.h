@@ -46,6 +46,7 @@ void write_matchers(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::ve
 struct SilenceRejected {
     std::string reason;
 };
+
 // What add() accepts. Expired silences do not count towards max_silences: they go at gc().
 struct SilenceLimits {
     std::size_t max_silences = 10'000;  // not yet expired
@@ -54,7 +55,6 @@ struct SilenceLimits {
     std::size_t max_comment_length = 4096;
     std::size_t max_created_by_length = 256;
 };
-
 
 class SilenceStore {
 public:
@@ -66,8 +66,8 @@ public:
     // Validates (SilenceLimits included) and stores; returns the new id.
     std::variant<std::string, SilenceRejected> add(Silence silence);
     // Ends an active or pending silence now; false when there is no such unexpired silence.
-    // Every stored silence, expired ones included.
     bool expire(const std::string& id);
+    // Every stored silence, expired ones included.
     std::vector<Silence> list() const;
     SilenceState state(const Silence& silence) const;
     // True when an active silence matches the labels.
