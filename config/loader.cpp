@@ -79,8 +79,10 @@ public:
         if (auto url = root["api_url"]) read_api_url(url, c);
         if (auto uuid = root["workspace_uuid"]) read_workspace_uuid(uuid, c);
         if (auto client = root["client"]) read_client(client, c.client);
-        if (auto defaults = root["defaults"]; defaults && r_.check_map(defaults, kScheduleKeys, "in defaults"))
-            read_schedule(defaults, c.defaults);
+        if (auto defaults = root["defaults"]; defaults && r_.check_map(defaults, kScheduleKeys, "in defaults")) {
+            read_schedule(defaults, c.defaults, false);
+            defaults_timeout_set_ = bool(defaults["timeout"]);
+        }
         read_collectors(root["collectors"], c);
         if (auto globs = root["rule_files"]) read_rule_files(globs, c);
         read_token(root, c);
@@ -148,14 +150,17 @@ private:
 
     // Reads the schedule keys present in `node` over `s`; unknown keys are the caller's to report.
     // A timeout longer than the interval is reported where either was set, so a collector
-    // that sets neither does not repeat an error of `defaults`.
-    void read_schedule(const YAML::Node& node, Schedule& s) {
+    // that sets neither does not repeat an error of `defaults`. `timeout_set`: a timeout
+    // was written (here, or in the defaults `s` came from); without one the timeout is the
+    // smaller of 30 s and the interval, so a short interval needs no timeout of its own.
+    void read_schedule(const YAML::Node& node, Schedule& s, bool timeout_set) {
         auto interval = node["interval"];
         auto timeout = node["timeout"];
         if (interval)
             if (auto d = r_.positive_duration(interval, "interval")) s.interval = *d;
         if (timeout)
             if (auto d = r_.positive_duration(timeout, "timeout")) s.timeout = *d;
+        if (!timeout && !timeout_set) s.timeout = std::min(Schedule{}.timeout, s.interval);
         if ((interval || timeout) && s.timeout > s.interval)
             r_.error(timeout ? timeout : interval, "timeout (" + format_duration(s.timeout) +
                                                        ") must not exceed interval (" + format_duration(s.interval) +
@@ -246,7 +251,7 @@ private:
         allowed.insert(allowed.end(), own.begin(), own.end());
         r_.check_map(item, allowed, where);
 
-        read_schedule(item, col.schedule);
+        read_schedule(item, col.schedule, defaults_timeout_set_);
         col.spec = read_spec(item, *kind, col.name);
         return col;
     }
@@ -555,6 +560,7 @@ private:
     YamlReader& r_;
     std::filesystem::path dir_;
     std::map<std::string, int> metric_lines_;  // metric name -> line, across collectors
+    bool defaults_timeout_set_ = false;        // `defaults` wrote a timeout: collectors inherit it as set
 };
 
 void apply_url_override(const Environment& env, const std::string& file, Config& c, std::vector<ConfigError>& errors) {

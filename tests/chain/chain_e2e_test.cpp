@@ -89,7 +89,6 @@ protected:
         // minute intervals, not these.
         config = edit(config, R"(token_file: \S+\n)", "client: {rate_limit: 100}\n");
         config = edit(config, R"(interval: (5m|15m))", "interval: 2s");
-        config = edit(config, R"(timeout: 30s)", "timeout: 2s");
         config = edit(config, R"(group_interval: 30s)", "group_interval: 2s");
         config = edit(config, R"(rule_files: \["rules/\*\.yml"\])", "rule_files: [\"" + dir_->path() + "/rules/*.yml\"]");
         daemon_ = new DaemonProcess(config, {.env = {{"CARGO_API_URL", sim_->url()},

@@ -79,12 +79,21 @@ const std::vector<BadConfig> kBadConfigs = {
      {"cargomon.yml:3:11: unknown collector kind \"run_count\" (expected one of discovery, run_counts, run_metrics, "
       "batches, credits, query; did you mean \"run_counts\"?)"}},
     {"ZeroInterval", "defaults:\n  interval: 0s\n", {"cargomon.yml:2:13: interval must be greater than 0"}},
-    {"TimeoutOverInterval",
+    {"TimeoutOverInterval",  // a timeout written in defaults is inherited as written
+     "defaults:\n"
+     "  timeout: 30s\n"
      "collectors:\n"
      "  - name: runs\n"
      "    kind: run_counts\n"
      "    interval: 10s\n",
-     {"cargomon.yml:4:15: timeout (30s) must not exceed interval (10s)"}},
+     {"cargomon.yml:6:15: timeout (30s) must not exceed interval (10s)"}},
+    {"TimeoutOverIntervalInOneCollector",
+     "collectors:\n"
+     "  - name: runs\n"
+     "    kind: run_counts\n"
+     "    interval: 10s\n"
+     "    timeout: 11s\n",
+     {"cargomon.yml:5:14: timeout (11s) must not exceed interval (10s)"}},
     {"JitterOutOfRange", "defaults:\n  jitter: 1.5\n", {"cargomon.yml:2:11: jitter must be between 0 and 1, got 1.5"}},
     {"JitterNotANumber", "defaults:\n  jitter: lots\n", {"cargomon.yml:2:11: expected a number, got \"lots\""}},
     {"EmptyWindows",

@@ -273,6 +273,36 @@ TEST(ConfigLoad, EqualityTellsWhetherAReloadChangesAnything) {
     EXPECT_NE(parse_ok(base, {}), parse_ok(base, {{"CARGO_API_TOKEN", "rotated"}}));
 }
 
+TEST(ConfigLoad, TimeoutDefaultsToTheSmallerOf30sAndTheInterval) {
+    const Config c = parse_ok(
+        "defaults:\n"
+        "  interval: 15s\n"
+        "collectors:\n"
+        "  - {name: runs, kind: run_counts}\n"
+        "  - {name: fast, kind: batches, interval: 5s}\n"
+        "  - {name: slow, kind: credits, interval: 5m}\n"
+        "  - {name: own, kind: run_metrics, interval: 1m, timeout: 50s}\n");
+    EXPECT_EQ(c.defaults.timeout, 15s);
+    std::map<std::string, Millis> timeouts;
+    for (const CollectorConfig& col : c.collectors) timeouts[col.name] = col.schedule.timeout;
+    EXPECT_EQ(timeouts, (std::map<std::string, Millis>{
+                            {"discovery", 15s}, {"runs", 15s}, {"fast", 5s}, {"slow", 30s}, {"own", 50s}}));
+    // A timeout written in defaults is inherited as written.
+    const Config set = parse_ok("defaults:\n  timeout: 20s\ncollectors:\n  - {name: runs, kind: run_counts, interval: 2m}\n");
+    EXPECT_EQ(set.collectors.at(1).schedule.timeout, 20s);
+    EXPECT_EQ(parse_ok("").defaults.timeout, 30s);
+}
+
+TEST(ConfigLoad, ExampleRunsEvery15sThroughEnvironment) {
+    LoadResult result = load_config(CARGOMON_EXAMPLE_CONFIG,
+                                    Environment({{"CARGO_API_TOKEN", "sim"}, {"CARGOMON_INTERVAL", "15s"}}));
+    ASSERT_TRUE(std::holds_alternative<Config>(result)) << std::get<1>(result).at(0).to_string();
+    const Config& c = std::get<Config>(result);
+    EXPECT_EQ(c.defaults.interval, 15s);
+    EXPECT_EQ(c.defaults.timeout, 15s);
+    for (const CollectorConfig& col : c.collectors) EXPECT_LE(col.schedule.timeout, col.schedule.interval) << col.name;
+}
+
 TEST(ConfigLoad, ExampleServesTheSimulatorThroughEnvironment) {
     LoadResult result = load_config(
         CARGOMON_EXAMPLE_CONFIG, Environment({{"CARGO_API_URL", "http://127.0.0.1:8080"}, {"CARGO_API_TOKEN", "sim"}}));
