@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "config/yaml_reader.h"
 #include "metrics/labels.h"
+#include "metrics/names.h"
 
 namespace cargomon::config {
 namespace {
@@ -39,8 +40,6 @@ const Keys kCreditDimensions{"workflow_uuid", "connector_uuid", "integration_slu
 
 const std::regex kCollectorName{"[A-Za-z0-9_.-]+"};
 const std::regex kUuid{"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"};
-const std::regex kMetricName{"[a-zA-Z_:][a-zA-Z0-9_:]*"};
-const std::regex kLabelName{"[a-zA-Z_][a-zA-Z0-9_]*"};
 
 bool ends_with(std::string_view text, std::string_view suffix) {
     return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
@@ -461,7 +460,7 @@ private:
     }
 
     void check_metric_name(const YAML::Node& at, const QueryMetric& m) {
-        if (!std::regex_match(m.name, kMetricName))
+        if (!metrics::is_valid_metric_name(m.name))
             return r_.error(at, "metric name " + quote(m.name) + " is not a valid Prometheus metric name");
         if (m.name.starts_with("cargomon_"))
             return r_.error(
@@ -476,7 +475,7 @@ private:
     }
 
     bool check_label_name(const YAML::Node& at, const std::string& name) {
-        if (!std::regex_match(name, kLabelName)) {
+        if (!metrics::is_label_name(name)) {
             r_.error(at, "label name " + quote(name) + " is not a valid Prometheus label name");
             return false;
         }
