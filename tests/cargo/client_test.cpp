@@ -317,17 +317,43 @@ TEST_F(ClientTest, RetryAfterIsIgnoredOnOther5xx) {
 TEST_F(ClientTest, BackoffCeilingDoublesUpToTheMaximum) {
     auto options = test_options();
     options.retry = {.max_attempts = 6, .initial_backoff = 100ms, .max_backoff = 250ms, .budget = 60s};
-    transport.set_fallback(500, "");
-    EXPECT_THROW(client(options).list_tools(), ServerError);
-    auto w = waits();
-    // Zero-length sleeps are not recorded, so check only what was slept.
-    ASSERT_LE(w.size(), 5u);
+    // Full jitter: retry i waits uniformly in [0, ceiling i]. One run only bounds it from
+    // above (no backoff at all would pass), so over many seeds each retry's waits must also
+    // reach close to its ceiling and average about half of it.
     const Millis ceilings[] = {100ms, 200ms, 250ms, 250ms, 250ms};
-    EXPECT_EQ(transport.sent().size(), 6u);
-    for (std::size_t i = 1; i < transport.sent().size(); ++i) {
-        auto gap = transport.sent()[i].at - transport.sent()[i - 1].at;
-        EXPECT_GE(gap, 0ms);
-        EXPECT_LE(gap, ceilings[i - 1]) << "retry " << i;
+    constexpr int seeds = 300;
+    const auto level = spdlog::get_level();
+    spdlog::set_level(spdlog::level::err);  // 1500 retry warnings say nothing here
+    struct Restore {
+        spdlog::level::level_enum level;
+        ~Restore() { spdlog::set_level(level); }
+    } restore{level};
+    Millis longest[5] = {};
+    double total_ms[5] = {};
+    for (int seed = 1; seed <= seeds; ++seed) {
+        FakeClock c;
+        FakeSleeper s{c};
+        FakeTransport t{c};
+        t.set_fallback(500, "");
+        prometheus::Registry r;
+        ApiClient api(options, t, r, c, s, static_cast<std::uint64_t>(seed));
+        EXPECT_THROW(api.list_tools(), ServerError);
+        const auto sent = t.sent();
+        ASSERT_EQ(sent.size(), 6u) << "seed " << seed;
+        for (std::size_t i = 1; i < sent.size(); ++i) {
+            auto gap = std::chrono::duration_cast<Millis>(sent[i].at - sent[i - 1].at);
+            EXPECT_GE(gap, 0ms);
+            EXPECT_LE(gap, ceilings[i - 1]) << "retry " << i << " seed " << seed;
+            longest[i - 1] = std::max(longest[i - 1], gap);
+            total_ms[i - 1] += static_cast<double>(gap.count());
+        }
+    }
+    for (int i = 0; i < 5; ++i) {
+        const double ceiling = static_cast<double>(ceilings[i].count());
+        EXPECT_GE(static_cast<double>(longest[i].count()), 0.9 * ceiling) << "retry " << i + 1 << " never waits near its ceiling";
+        const double mean = total_ms[i] / seeds;
+        EXPECT_GT(mean, 0.4 * ceiling) << "retry " << i + 1;
+        EXPECT_LT(mean, 0.6 * ceiling) << "retry " << i + 1;
     }
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -135,6 +136,17 @@ TEST_F(HttpTest, NothingListeningIsANetworkErrorRetriedThenReported) {
         EXPECT_EQ(e.status(), 0);
         EXPECT_NE(std::string(e.what()).find("/v1/orchestration/runs/count"), std::string::npos) << e.what();
     }
+    // Retried once (max_attempts 2) as a network failure: two attempts, neither answered.
+    double retries = 0, unanswered = 0;
+    for (const auto& family : registry.Collect())
+        for (const auto& m : family.metric) {
+            std::map<std::string, std::string> labels;
+            for (const auto& l : m.label) labels[l.name] = l.value;
+            if (family.name == "cargomon_api_retries_total" && labels["reason"] == "network") retries += m.counter.value;
+            if (family.name == "cargomon_api_requests_total" && labels["code"] == "error") unanswered += m.counter.value;
+        }
+    EXPECT_EQ(retries, 1);
+    EXPECT_EQ(unanswered, 2);
 }
 
 TEST(HttpTransport, RejectsBadBaseUrls) {

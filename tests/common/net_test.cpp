@@ -1,4 +1,11 @@
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "common/net.h"
 
@@ -20,7 +27,22 @@ TEST(HostPort, ParsesPrometheusListenAddresses) {
 }
 
 TEST(HostPort, FreePortIsBindable) {
-    int p = free_loopback_port();
-    EXPECT_GT(p, 0);
-    EXPECT_LT(p, 65536);
+    for (int i = 0; i < 5; ++i) {
+        int p = free_loopback_port();
+        ASSERT_GT(p, 0);
+        ASSERT_LT(p, 65536);
+        // Really free: another socket can bind it on 127.0.0.1 and listen there.
+        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        ASSERT_GE(fd, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(static_cast<uint16_t>(p));
+        const int bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        const int err = errno;
+        const int listening = bound == 0 ? ::listen(fd, 1) : -1;
+        ::close(fd);
+        EXPECT_EQ(bound, 0) << "port " << p << ": " << std::strerror(err);
+        EXPECT_EQ(listening, 0) << "port " << p;
+    }
 }

@@ -18,8 +18,17 @@ TEST(Process, RunsAndReportsExitCode) {
 }
 
 TEST(Process, StopEscalatesToKill) {
-    Process p({.argv = {"sh", "-c", "trap '' TERM; sleep 30"}});
-    std::this_thread::sleep_for(100ms);
+    // The child says it is ready only after SIGTERM is ignored, so the SIGTERM cannot
+    // arrive first (which would end it with 143, however loaded the machine is).
+    auto ready = std::filesystem::temp_directory_path() / ("cargomon-process-ready-" + std::to_string(::getpid()));
+    std::filesystem::remove(ready);
+    Process p({.argv = {"sh", "-c", "trap '' TERM; : > \"$READY\"; exec sleep 30"}, .env = {{"READY", ready.string()}}});
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!std::filesystem::exists(ready)) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the child never wrote " << ready;
+        std::this_thread::sleep_for(1ms);
+    }
+    std::filesystem::remove(ready);
     EXPECT_EQ(p.stop(200ms), 128 + 9);
 }
 

@@ -89,16 +89,20 @@ TEST(RunPlan, BatchTallyCountsFinishedFailedAndCredits) {
     const SystemTime t0{std::chrono::seconds{1'800'000'000}};
     plan_run(some_workflow(), rng, {.force = RunForce::fail}, plan);
     tally.add(plan, t0);
+    const double failed_paid = plan.credits;
     plan_run(some_workflow(), rng, {.force = RunForce::succeed}, plan);
     tally.add(plan, t0);
     const double paid = plan.credits;
     plan_run(some_workflow(), rng, {.stuck = RunStuck::pending}, plan);
+    const double pending_paid = plan.credits;
     tally.add(plan, t0);
     tally.add_cancelled(t0);
     EXPECT_EQ(tally.runs, 4u);
     EXPECT_EQ(tally.executed, 3u);
     EXPECT_EQ(tally.failed, 1u);
-    EXPECT_GE(tally.credits, paid);
+    EXPECT_GT(paid, 0);
+    // Every planned run's credits, each counted once; a cancelled run adds none.
+    EXPECT_DOUBLE_EQ(tally.credits, failed_paid + paid + pending_paid);
 }
 
 }  // namespace
