@@ -205,11 +205,12 @@ std::string_view content_type(Format format) {
 }
 
 Exposition::Exposition(const std::vector<prometheus::MetricFamily>& registry, std::shared_ptr<const StoreView> store,
-                       Format format)
+                       Format format, bool end)
     : store_(std::move(store)) {
     Writer w(rendering_, format);
     for (const auto& family : registry) write_registry_family(w, family);
-    for (const auto& merged : store_->families) {
+    static const StoreView kNoStore{};
+    for (const auto& merged : (store_ ? *store_ : kNoStore).families) {
         bool empty = true;
         for (const auto& part : merged.parts) empty = empty && part.sample_text->empty();
         if (empty) continue;
@@ -217,7 +218,7 @@ Exposition::Exposition(const std::vector<prometheus::MetricFamily>& registry, st
         flush();
         for (const auto& part : merged.parts) add(*part.sample_text);
     }
-    if (format == Format::openmetrics) rendering_ += "# EOF\n";
+    if (end && format == Format::openmetrics) rendering_ += "# EOF\n";
     flush();
 }
 

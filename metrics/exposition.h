@@ -23,10 +23,16 @@ std::string_view content_type(Format format);
 // metric names (the daemon's own metrics are `cargomon_*`, the store's `cargo_*`).
 // Held as pieces: headers it renders and owns, and the store's pre-rendered sample lines,
 // borrowed from the snapshots it keeps alive, so 100,000 series cost no copy.
+//
+// An answer can also be built in two parts that join into the same bytes: the registry
+// alone with `end` false, then the store alone (empty registry) with `end` true. The
+// store part changes only when a collector publishes, so it can be kept (and compressed)
+// once per change.
 class Exposition {
 public:
+    // `store` may be null (no store families); `end` writes OpenMetrics' "# EOF" line.
     Exposition(const std::vector<prometheus::MetricFamily>& registry, std::shared_ptr<const StoreView> store,
-               Format format);
+               Format format, bool end = true);
     Exposition(const Exposition&) = delete;
     Exposition& operator=(const Exposition&) = delete;
 

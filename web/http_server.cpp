@@ -152,19 +152,41 @@ bool HttpServer::admit(const Request& req, const std::string& route, Response& r
     return true;
 }
 
+// The registry (self-metrics, which change with every request) is rendered for each
+// scrape; the store part only changes when a collector publishes, so its rendering and
+// its compressed form are kept per view and format until the next change.
 void HttpServer::serve_metrics(const Request& req, Response& res) {
     auto format = metrics::negotiate_format(req.header("Accept"));
-    auto exposition = std::make_shared<const metrics::Exposition>(registry_.Collect(), store_.view(), format);
+    auto view = store_.view();
+    const bool gzip = accepts_gzip(req.header("Accept-Encoding"));
+    std::shared_ptr<const StorePart> part;
+    {
+        std::lock_guard lock(cache_mu_);
+        auto& cached = store_parts_[format == metrics::Format::openmetrics ? 1 : 0];
+        if (cached && cached->view == view && (!gzip || cached->gzip)) part = cached;
+    }
+    if (!part) {
+        auto fresh = std::make_shared<StorePart>();
+        fresh->view = view;
+        fresh->exposition = std::make_shared<const metrics::Exposition>(
+            std::vector<prometheus::MetricFamily>{}, view, format, /*end=*/true);
+        if (gzip) fresh->gzip = std::make_shared<const GzipTail>(gzip_tail(fresh->exposition->pieces()));
+        std::lock_guard lock(cache_mu_);
+        store_parts_[format == metrics::Format::openmetrics ? 1 : 0] = fresh;
+        part = fresh;
+    }
+    auto head = std::make_shared<const metrics::Exposition>(registry_.Collect(), nullptr, format, /*end=*/false);
     res.set_header("Content-Type", std::string(metrics::content_type(format)));
     res.set_header("Vary", "Accept, Accept-Encoding");
-    if (accepts_gzip(req.header("Accept-Encoding"))) {
+    if (gzip) {
         res.set_header("Content-Encoding", "gzip");
-        res.body = gzip_compress(exposition->pieces());
+        res.body = gzip_join(head->pieces(), *part->gzip);
         return;
     }
     // The pieces go out as they are: the store's sample lines are not copied.
-    res.pieces = exposition->pieces();
-    res.owner = exposition;
+    res.pieces = head->pieces();
+    res.pieces.insert(res.pieces.end(), part->exposition->pieces().begin(), part->exposition->pieces().end());
+    res.owner = std::make_shared<std::pair<decltype(head), decltype(part)>>(head, part);
 }
 
 void HttpServer::serve_root(Response& res) const {

@@ -21,7 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "metrics/exposition.h"
 #include "metrics/metric_store.h"
+#include "web/gzip.h"
 #include "web/server.h"
 
 namespace cargomon::web {
@@ -99,6 +101,14 @@ private:
     double tokens_ = 0;  // the rate limit's bucket
     std::chrono::steady_clock::time_point refilled_;
     std::atomic<bool> ready_{false};
+
+    struct StorePart {
+        std::shared_ptr<const metrics::StoreView> view;  // what it was rendered from
+        std::shared_ptr<const metrics::Exposition> exposition;
+        std::shared_ptr<const GzipTail> gzip;  // made on the first gzip scrape of this view
+    };
+    std::mutex cache_mu_;
+    std::shared_ptr<const StorePart> store_parts_[2];  // text, OpenMetrics
 };
 
 }  // namespace cargomon::web

@@ -34,5 +34,21 @@ TEST(Gzip, RoundTrip) {
     EXPECT_EQ(gunzip(gzip_compress({})), "");
 }
 
+// A member made of a head compressed now and a tail compressed earlier is one valid gzip
+// member (gzip -t and every client read it), whatever the sizes on either side.
+TEST(Gzip, JoinedMemberIsOneValidStream) {
+    std::string text;
+    for (int i = 0; i < 50000; ++i) text += "cargo_batch_runs{batch_uuid=\"b-" + std::to_string(i) + "\"} 3\n";
+    const std::string_view all(text);
+    for (std::size_t split : {std::size_t{0}, std::size_t{1}, std::size_t{70000}, text.size() - 1, text.size()}) {
+        auto tail = gzip_tail({all.substr(split)});
+        auto joined = gzip_join({all.substr(0, split / 2), all.substr(split / 2, split - split / 2)}, tail);
+        // gunzip stops at the first member's end and checks its CRC and length: equal text
+        // means one member holding everything.
+        EXPECT_EQ(gunzip(joined), text) << "split at " << split;
+    }
+    EXPECT_EQ(gunzip(gzip_join({}, gzip_tail({}))), "");
+}
+
 }  // namespace
 }  // namespace cargomon::web

@@ -209,6 +209,32 @@ TEST_F(HttpServerTest, MetricsGzipWhenAccepted) {
     EXPECT_TRUE(body.ends_with(store_text(*store_, metrics::Format::text)));
 }
 
+// The store part is rendered and compressed once per change: a scrape after a publish
+// must show the new snapshot, in both formats, compressed or not.
+TEST(HttpServer, ScrapesFollowEveryPublishInEveryFormat) {
+    metrics::MetricStore store;
+    prometheus::Registry registry;
+    HttpServer server(store, registry, {.status = [] { return std::string("{}"); },
+                                       .reload = [] { return std::optional<std::string>{}; }});
+    server.start("127.0.0.1:0");
+    httplib::Client c("127.0.0.1", server.port());
+    c.set_decompress(false);
+    for (int generation = 1; generation <= 3; ++generation) {
+        store.publish("workflows", workflow_snapshot(generation * 5), t0);
+        const auto text = store_text(store, metrics::Format::text);
+        const auto om = store_text(store, metrics::Format::openmetrics);
+        for (int again = 0; again < 2; ++again) {  // the second scrape of a generation is served from the cache
+            EXPECT_TRUE(gunzip(c.Get("/metrics", {{"Accept-Encoding", "gzip"}})->body).ends_with(text)) << generation;
+            EXPECT_TRUE(c.Get("/metrics")->body.ends_with(text)) << generation;
+            auto om_gzip = c.Get("/metrics", {{"Accept-Encoding", "gzip"}, {"Accept", "application/openmetrics-text"}});
+            EXPECT_TRUE(gunzip(om_gzip->body).ends_with(om)) << generation;
+            auto registry_part = gunzip(om_gzip->body);
+            EXPECT_NE(registry_part.find("cargomon_http_requests_total"), std::string::npos);
+            EXPECT_EQ(registry_part.find("# EOF"), registry_part.size() - 6) << "one # EOF, at the end";
+        }
+    }
+}
+
 // Runs promtool's linter over a real scrape: it prints nothing for a clean exposition.
 TEST_F(HttpServerTest, PromtoolFindsNothingToCriticise) {
     if (find_executable("promtool").empty()) GTEST_SKIP() << "promtool not installed";
