@@ -7,22 +7,9 @@
 #include <limits>
 #include <stdexcept>
 
+#include "common/text.h"
+
 namespace cargomon::web {
-namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-}  // namespace
 
 bool accepts_gzip(std::string_view accept_encoding) {
     while (!accept_encoding.empty()) {
@@ -30,7 +17,7 @@ bool accepts_gzip(std::string_view accept_encoding) {
         auto item = accept_encoding.substr(0, comma);
         accept_encoding = comma == std::string_view::npos ? std::string_view{} : accept_encoding.substr(comma + 1);
         auto semi = item.find(';');
-        auto coding = lower(trim(item.substr(0, semi)));
+        auto coding = to_lower(trim(item.substr(0, semi)));
         double q = 1;
         if (semi != std::string_view::npos) {
             auto param = trim(item.substr(semi + 1));
