@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <set>
 #include <thread>
 
@@ -205,24 +206,38 @@ TEST(MetricStore, ReadersNeverSeeAHalfPublishedSnapshot) {
     constexpr std::size_t small = 50, large = 400;
     MetricStore store;
     store.publish("workflows", runs(small), t0);
-    std::atomic<bool> done{false};
-    std::atomic<int> bad{0}, reads{0};
+    std::atomic<bool> go{false}, done{false};
+    std::atomic<int> bad{0}, reads{0}, overlapped{0};
+    std::atomic<long> started{0}, finished{0};  // publishes begun / completed
     auto reader = [&] {
+        while (!go) std::this_thread::yield();
         while (!done) {
+            const long finished_before = finished.load();
             auto view = store.view();
             auto counted = samples_in(*view);
             auto rendered = lines_starting_with(expose({}, view, Format::text), "cargo_workflow_runs{");
             if ((counted != small && counted != large) || rendered != counted || view->series != counted) ++bad;
+            // A publish that had not finished when this read began had begun before it ended:
+            // the read overlapped that publish.
+            if (started.load() > finished_before) ++overlapped;
             ++reads;
         }
     };
     std::thread r1(reader), r2(reader);
-    for (int i = 0; i < 300; ++i) store.publish("workflows", runs(i % 2 ? large : small, i), t0 + i * 1s);
-    while (reads < 50) std::this_thread::yield();
+    go = true;
+    // Keep publishing until reads have certainly run during publishes (bounded in time).
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    for (int i = 0; i < 300 || overlapped < 200 || reads < 50; ++i) {
+        if (std::chrono::steady_clock::now() > deadline) break;
+        ++started;
+        store.publish("workflows", runs(i % 2 ? large : small, i), t0 + i * 1s);
+        ++finished;
+    }
     done = true;
     r1.join();
     r2.join();
-    EXPECT_EQ(bad, 0);
+    EXPECT_EQ(bad, 0) << "of " << reads << " reads, " << overlapped << " during a publish";
+    EXPECT_GE(overlapped, 200) << "reads never overlapped publishes (" << reads << " reads)";
 }
 
 TEST(MetricStore, CollectGivesPrometheusFamilies) {
