@@ -78,15 +78,14 @@ constexpr std::string_view state_name(SilenceState s) {
     return "";
 }
 
-void json_error(httplib::Response& res, int status, const std::string& message) {
+SilenceApiAnswer json_error(int status, const std::string& message) {
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
     w.StartObject();
     w.Key("error");
     w.String(message);
     w.EndObject();
-    res.status = status;
-    res.set_content(buf.GetString(), "application/json");
+    return {status, buf.GetString()};
 }
 
 }  // namespace
@@ -230,7 +229,7 @@ void SilenceStore::gc() {
     silences_ = std::move(next);
 }
 
-void handle_list_silences(const SilenceStore& store, const httplib::Request&, httplib::Response& res) {
+SilenceApiAnswer list_silences_answer(const SilenceStore& store) {
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
     w.StartArray();
@@ -257,17 +256,17 @@ void handle_list_silences(const SilenceStore& store, const httplib::Request&, ht
         w.EndObject();
     }
     w.EndArray();
-    res.set_content(buf.GetString(), "application/json");
+    return {200, buf.GetString()};
 }
 
-void handle_create_silence(SilenceStore& store, const httplib::Request& req, httplib::Response& res) {
+SilenceApiAnswer create_silence_answer(SilenceStore& store, std::string_view body) {
     rapidjson::Document doc;
-    if (auto error = parse_json(req.body, doc)) return json_error(res, 400, "body is not JSON: " + *error);
-    if (doc.HasParseError() || !doc.IsObject()) return json_error(res, 400, "body must be a JSON object");
+    if (auto error = parse_json(body, doc)) return json_error(400, "body is not JSON: " + *error);
+    if (!doc.IsObject()) return json_error(400, "body must be a JSON object");
     Silence silence;
-    if (!doc.HasMember("matchers")) return json_error(res, 400, "missing matchers");
+    if (!doc.HasMember("matchers")) return json_error(400, "missing matchers");
     auto matchers = read_matchers(doc["matchers"]);
-    if (auto* error = std::get_if<std::string>(&matchers)) return json_error(res, 400, *error);
+    if (auto* error = std::get_if<std::string>(&matchers)) return json_error(400, *error);
     silence.matchers = std::get<std::vector<Matcher>>(std::move(matchers));
     auto time_field = [&](const char* key, bool required) -> std::variant<std::optional<SystemTime>, std::string> {
         if (!doc.HasMember(key)) {
@@ -281,30 +280,29 @@ void handle_create_silence(SilenceStore& store, const httplib::Request& req, htt
     };
     auto starts = time_field("startsAt", false);
     auto ends = time_field("endsAt", true);
-    if (auto* error = std::get_if<std::string>(&starts)) return json_error(res, 400, *error);
-    if (auto* error = std::get_if<std::string>(&ends)) return json_error(res, 400, *error);
+    if (auto* error = std::get_if<std::string>(&starts)) return json_error(400, *error);
+    if (auto* error = std::get_if<std::string>(&ends)) return json_error(400, *error);
     silence.starts_at = std::get<0>(starts).value_or(SystemTime{});
     silence.ends_at = *std::get<0>(ends);
     for (auto [key, field] : {std::pair{"createdBy", &silence.created_by}, std::pair{"comment", &silence.comment}}) {
         if (!doc.HasMember(key)) continue;
-        if (!doc[key].IsString()) return json_error(res, 400, std::string(key) + ": expected a string");
+        if (!doc[key].IsString()) return json_error(400, std::string(key) + ": expected a string");
         *field = doc[key].GetString();
     }
     auto added = store.add(std::move(silence));
-    if (auto* rejected = std::get_if<SilenceRejected>(&added)) return json_error(res, 400, rejected->reason);
+    if (auto* rejected = std::get_if<SilenceRejected>(&added)) return json_error(400, rejected->reason);
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
     w.StartObject();
     w.Key("silenceID");
     w.String(std::get<std::string>(added));
     w.EndObject();
-    res.set_content(buf.GetString(), "application/json");
+    return {200, buf.GetString()};
 }
 
-void handle_delete_silence(SilenceStore& store, const httplib::Request& req, httplib::Response& res) {
-    if (req.matches.size() < 2) return json_error(res, 400, "missing silence id in the path");
-    if (!store.expire(req.matches[1].str())) return json_error(res, 404, "no active or pending silence with that id");
-    res.status = 200;
+SilenceApiAnswer expire_silence_answer(SilenceStore& store, const std::string& id) {
+    if (!store.expire(id)) return json_error(404, "no active or pending silence with that id");
+    return {200, ""};
 }
 
 }  // namespace cargomon::alerts

@@ -9,7 +9,6 @@
 // Thread-safety: every SilenceStore method may be called from any thread. The store's
 // lock is held only to copy or swap its list, never while matching labels or touching
 // another component, so callers may hold their own locks around silenced().
-#include <httplib.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -88,10 +87,15 @@ private:
     std::shared_ptr<const std::vector<Silence>> snapshot() const;
 };
 
-// GET /api/v1/silences, POST /api/v1/silences, DELETE /api/v1/silences/<id> (the id
-// is the pattern's first capture: register DELETE as "/api/v1/silences/([^/]+)").
-void handle_list_silences(const SilenceStore& store, const httplib::Request& req, httplib::Response& res);
-void handle_create_silence(SilenceStore& store, const httplib::Request& req, httplib::Response& res);
-void handle_delete_silence(SilenceStore& store, const httplib::Request& req, httplib::Response& res);
+// The answers of GET /api/v1/silences, POST /api/v1/silences (`body` is the request's)
+// and DELETE /api/v1/silences/:id in Alertmanager's v2 JSON shape; errors are
+// {"error": "..."} with 400 or 404.
+struct SilenceApiAnswer {
+    int status = 200;
+    std::string json;
+};
+SilenceApiAnswer list_silences_answer(const SilenceStore& store);
+SilenceApiAnswer create_silence_answer(SilenceStore& store, std::string_view body);
+SilenceApiAnswer expire_silence_answer(SilenceStore& store, const std::string& id);
 
 }  // namespace cargomon::alerts

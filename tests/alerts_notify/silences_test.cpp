@@ -129,7 +129,9 @@ TEST_F(SilencesHttp, BadRequestsGetClearErrors) {
         EXPECT_EQ(res->status, 400) << body;
         EXPECT_NE(res->body.find(says), std::string::npos) << res->body;
     };
-    expect_400("not json", "JSON object");
+    expect_400("not json", "body is not JSON");
+    expect_400("[1, 2]", "JSON object");
+    expect_400(std::string(100'000, '['), "body is not JSON");  // once a stack overflow
     expect_400(R"({"endsAt":")" + ends + R"(","comment":"c"})", "missing matchers");
     expect_400(R"({"matchers":[{"name":"a","value":"b"}],"comment":"c"})", "missing endsAt");
     expect_400(R"({"matchers":[{"name":"a","value":"b"}],"endsAt":"tomorrow","comment":"c"})", "endsAt");
