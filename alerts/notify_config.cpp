@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/text.h"
+#include "config/yaml_reader.h"
 
 namespace cargomon::alerts {
 namespace {
@@ -129,33 +130,12 @@ public:
     }
 
 private:
+    // The loader's own expansion (${VAR}, ${VAR:-fallback}, $$), so the alerting section
+    // reads values exactly as the rest of the file.
     std::optional<std::string> expand(const YAML::Node& at, std::string_view text, std::string_view name) {
-        std::string out;
-        std::size_t pos = 0;
-        while (pos < text.size()) {
-            std::size_t dollar = text.find("${", pos);
-            if (dollar == std::string_view::npos) {
-                out.append(text.substr(pos));
-                break;
-            }
-            out.append(text.substr(pos, dollar - pos));
-            std::size_t close = text.find('}', dollar);
-            if (close == std::string_view::npos) {
-                error(at, std::string(name) + ": unterminated \"${\"");
-                return std::nullopt;
-            }
-            std::string_view inside = text.substr(dollar + 2, close - dollar - 2);
-            std::size_t sep = inside.find(":-");
-            std::string var(inside.substr(0, sep));
-            std::optional<std::string> value = env_(var);
-            if (sep != std::string_view::npos && (!value || value->empty())) value = std::string(inside.substr(sep + 2));
-            if (!value) {
-                error(at, std::string(name) + ": environment variable " + quoted(var) + " is not set");
-                return std::nullopt;
-            }
-            out += *value;
-            pos = close + 1;
-        }
+        std::string why;
+        std::optional<std::string> out = config::detail::expand_env(text, env_, &why);
+        if (!out) error(at, std::string(name) + ": " + why);
         return out;
     }
 

@@ -33,6 +33,12 @@ std::size_t levenshtein(std::string_view a, std::string_view b) {
 }  // namespace
 
 std::optional<std::string> expand_env(std::string_view text, const Environment& env, std::string* error) {
+    return expand_env(text, [&env](const std::string& name) { return env.get(name); }, error);
+}
+
+std::optional<std::string> expand_env(std::string_view text,
+                                      const std::function<std::optional<std::string>(const std::string&)>& lookup,
+                                      std::string* error) {
     std::string out;
     std::size_t pos = 0;
     while (pos < text.size()) {
@@ -65,7 +71,7 @@ std::optional<std::string> expand_env(std::string_view text, const Environment& 
             *error = "bad environment variable name " + quote(name) + " in \"${...}\"";
             return std::nullopt;
         }
-        std::optional<std::string> value = env.get(std::string(name));
+        std::optional<std::string> value = lookup(std::string(name));
         if (sep != std::string_view::npos) {
             if (!value || value->empty()) value = std::string(inside.substr(sep + 2));
         } else if (!value) {

@@ -112,6 +112,36 @@ receivers:
     EXPECT_EQ(am.http.basic_auth->password, "s3cret");
 }
 
+TEST(NotifyConfig, ExpandsValuesLikeTheRestOfTheFile) {
+    // The loader's expansion: $$ is a literal $, ${VAR:-fallback}, any other $ stays.
+    EnvLookup env = [](const std::string& n) -> std::optional<std::string> {
+        if (n == "HOOK_HOST") return "hooks.test";
+        return std::nullopt;
+    };
+    auto parsed = parse_alerting(YAML::Load(R"(
+route: {receiver: r}
+receivers:
+  - name: r
+    webhook_configs:
+      - url: "http://e/a$$b"
+        bearer_token: "p$$w${NOPE:-x}$y"
+      - url: "http://${HOOK_HOST}/${HOOK_PATH:-hook}"
+)"),
+                                 "cargomon.yml", env);
+    ASSERT_TRUE(std::holds_alternative<AlertingConfig>(parsed));
+    const auto& r = std::get<AlertingConfig>(parsed).receivers.at(0);
+    ASSERT_EQ(r.integrations.size(), 2u);
+    EXPECT_EQ(std::get<WebhookConfig>(r.integrations[0].config).http.url, "http://e/a$b");
+    EXPECT_EQ(std::get<WebhookConfig>(r.integrations[0].config).http.bearer_token, "p$wx$y");
+    EXPECT_EQ(std::get<WebhookConfig>(r.integrations[1].config).http.url, "http://hooks.test/hook");
+
+    const auto errors = errors_of("route: {receiver: r}\nreceivers: [{name: r, webhook_configs: [{url: \"${HOOK_URL}\"}]}]\n",
+                                  env);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_NE(errors[0].find("cargomon.yml:2:47: url: environment variable \"HOOK_URL\" is not set"), std::string::npos)
+        << errors[0];
+}
+
 TEST(NotifyConfig, ErrorsArePositionedAndKeepSecretsOut) {
     auto errors = errors_of(R"(route:
   receiver: missing
