@@ -61,6 +61,9 @@ std::optional<SystemTime> parse_iso8601(std::string_view s) {
     if (!read_int(s, pos, 4, y) || !expect(s, pos, '-') || !read_int(s, pos, 2, mo) || !expect(s, pos, '-') ||
         !read_int(s, pos, 2, d))
         return std::nullopt;
+    // SystemTime counts nanoseconds in 64 bits (1677-09-21 to 2262-04-11): a year outside
+    // would overflow (UB) on the conversion below, and comes only from broken or hostile input.
+    if (y < 1678 || y > 2261) return std::nullopt;
     year_month_day ymd{year{y}, month{unsigned(mo)}, day{unsigned(d)}};
     if (!ymd.ok()) return std::nullopt;
     nanoseconds frac{0};
