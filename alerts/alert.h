@@ -10,6 +10,16 @@ namespace cargomon::alerts {
 
 enum class AlertState { inactive, pending, firing };
 
+// "inactive", "pending", "firing": the names Prometheus' API and ALERTS use.
+constexpr const char* state_name(AlertState s) {
+    switch (s) {
+        case AlertState::pending: return "pending";
+        case AlertState::firing: return "firing";
+        case AlertState::inactive: return "inactive";
+    }
+    return "inactive";
+}
+
 struct Alert {
     metrics::Labels labels;        // alertname, rule labels, series labels (sorted)
     metrics::Labels annotations;   // templates expanded

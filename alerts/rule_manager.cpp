@@ -139,7 +139,11 @@ std::vector<Alert> RuleManager::evaluate_group(GroupSlot& slot, SystemTime now) 
     std::vector<Alert> to_send;
     for (std::size_t i = 0; i < slot.rules.size(); ++i) {
         slot.evaluations->Increment();
+        const SteadyTime rule_started = clock_.monotonic();
+        slot.rules[i].last_error.clear();
         if (!evaluate_rule(slot, i, now)) slot.failures->Increment();
+        slot.rules[i].last_evaluation = now;
+        slot.rules[i].evaluation_duration = std::chrono::duration_cast<Millis>(clock_.monotonic() - rule_started);
         for (auto& [_, a] : slot.rules[i].active) {
             if (!needs_sending(a, now, options_.resend_delay)) continue;
             a.last_sent_at = now;
@@ -147,6 +151,8 @@ std::vector<Alert> RuleManager::evaluate_group(GroupSlot& slot, SystemTime now) 
         }
     }
     slot.last_duration->Set(duration<double>(clock_.monotonic() - started).count());
+    slot.last_evaluation = now;
+    slot.evaluation_duration = std::chrono::duration_cast<Millis>(clock_.monotonic() - started);
     return to_send;
 }
 
@@ -157,6 +163,7 @@ bool RuleManager::evaluate_rule(GroupSlot& group, std::size_t index, SystemTime 
     Evaluation result = evaluator_(rule);
     if (!result.error.empty()) {
         spdlog::warn("rule group {}: alert {}: {}", group.group.key(), rule.name, result.error);
+        slot.last_error = result.error;
         return false;
     }
     Vector samples;
@@ -173,8 +180,8 @@ bool RuleManager::evaluate_rule(GroupSlot& group, std::size_t index, SystemTime 
         if (!options_.external_url.empty()) alert.generator_url = options_.external_url + "/api/v1/rules";
         std::string fp = alert.fingerprint;
         if (!fresh.emplace(fp, std::move(alert)).second) {
-            spdlog::warn("rule group {}: alert {}: vector contains metrics with the same labelset after applying alert labels",
-                         group.group.key(), rule.name);
+            slot.last_error = "vector contains metrics with the same labelset after applying alert labels";
+            spdlog::warn("rule group {}: alert {}: {}", group.group.key(), rule.name, slot.last_error);
             return false;
         }
     }
@@ -289,7 +296,7 @@ metrics::Snapshot RuleManager::alerts_snapshot() const {
     for (const Alert& a : this->alerts()) {
         if (!seen.insert(a.fingerprint).second) continue;
         metrics::Labels labels = a.labels;
-        set_label(labels, "alertstate", a.state == AlertState::firing ? "firing" : "pending");
+        set_label(labels, "alertstate", state_name(a.state));
         alerts.samples.push_back({std::move(labels), 1});
         for_state.samples.push_back({a.labels, unix_seconds(a.active_at)});
     }
@@ -303,6 +310,37 @@ std::vector<Alert> RuleManager::alerts() const {
         for (const RuleSlot& r : g.rules)
             for (const auto& [_, a] : r.active)
                 if (a.alert.state != AlertState::inactive) out.push_back(a.alert);
+    return out;
+}
+
+std::vector<GroupStatus> RuleManager::groups() const {
+    std::lock_guard lock(mu_);
+    std::vector<GroupStatus> out;
+    for (const GroupSlot& g : groups_) {
+        GroupStatus group{.name = g.group.name,
+                          .file = g.group.file,
+                          .interval = g.group.interval,
+                          .rules = {},
+                          .last_evaluation = g.last_evaluation,
+                          .evaluation_duration = g.evaluation_duration};
+        for (std::size_t i = 0; i < g.rules.size(); ++i) {
+            const RuleSlot& slot = g.rules[i];
+            RuleStatus rule{.rule = g.group.rules[i],
+                            .state = AlertState::inactive,
+                            .alerts = {},
+                            .last_error = slot.last_error,
+                            .last_evaluation = slot.last_evaluation,
+                            .evaluation_duration = slot.evaluation_duration};
+            for (const auto& [_, a] : slot.active) {
+                if (a.alert.state == AlertState::inactive) continue;
+                rule.alerts.push_back(a.alert);
+                if (a.alert.state == AlertState::firing) rule.state = AlertState::firing;
+                else if (rule.state != AlertState::firing) rule.state = AlertState::pending;
+            }
+            group.rules.push_back(std::move(rule));
+        }
+        out.push_back(std::move(group));
+    }
     return out;
 }
 

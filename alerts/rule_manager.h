@@ -52,6 +52,25 @@ RuleEvaluator series_evaluator(const SeriesSource& source);  // `source` must ou
 // resend_delay) and resolved ones (with ends_at), as Prometheus hands them to its notifier.
 using AlertSink = std::function<void(std::vector<Alert>)>;
 
+// One rule as the rules API shows it (Prometheus' AlertingRule getters): its state is
+// the worst of its own alerts.
+struct RuleStatus {
+    AlertingRule rule;
+    AlertState state = AlertState::inactive;
+    std::vector<Alert> alerts;  // this rule's pending and firing alerts, no other rule's
+    std::string last_error;     // of its last evaluation; empty when it succeeded
+    std::optional<SystemTime> last_evaluation;
+    Millis evaluation_duration{0};
+};
+struct GroupStatus {
+    std::string name;
+    std::string file;
+    Millis interval{0};
+    std::vector<RuleStatus> rules;
+    std::optional<SystemTime> last_evaluation;
+    Millis evaluation_duration{0};
+};
+
 // The collector name the daemon publishes alerts_snapshot() under.
 inline constexpr std::string_view kRulesCollector = "rules";
 
@@ -78,16 +97,24 @@ public:
     metrics::Snapshot alerts_snapshot() const;
     // Pending and firing alerts, for the alerts API.
     std::vector<Alert> alerts() const;
+    // Every group and rule with their own alerts, for the rules API (Prometheus'
+    // RuleGroups() with ActiveAlerts() per rule).
+    std::vector<GroupStatus> groups() const;
 
 private:
     struct RuleSlot {  // for group.rules[i] at the same index
         int ordinal = 0;
         std::map<std::string, ActiveAlertState> active;  // by fingerprint
+        std::string last_error;
+        std::optional<SystemTime> last_evaluation;
+        Millis evaluation_duration{0};
     };
     struct GroupSlot {
         RuleGroup group;
         std::vector<RuleSlot> rules;
         SteadyTime next_due{};
+        std::optional<SystemTime> last_evaluation;
+        Millis evaluation_duration{0};
         prometheus::Counter* evaluations = nullptr;
         prometheus::Counter* failures = nullptr;
         prometheus::Gauge* last_duration = nullptr;

@@ -18,73 +18,9 @@
 #include "alerts/store_source.h"
 #include "common/duration.h"
 #include "common/timefmt.h"
+#include "web/api.h"
 
 namespace cargomon::daemon {
-namespace {
-
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-// A rule's labels or annotations as written, templates unexpanded.
-void write_templates(Writer& w, const std::vector<std::pair<std::string, alerts::Template>>& templates) {
-    w.StartObject();
-    for (const auto& [k, t] : templates) {
-        w.Key(k.c_str());
-        w.String(t.text().c_str());
-    }
-    w.EndObject();
-}
-
-const char* state_name(alerts::AlertState s) {
-    switch (s) {
-        case alerts::AlertState::pending: return "pending";
-        case alerts::AlertState::firing: return "firing";
-        case alerts::AlertState::inactive: return "inactive";
-    }
-    return "inactive";
-}
-
-// Prometheus' /api/v1/alerts shape for one alert.
-void write_alert(Writer& w, const alerts::Alert& a) {
-    w.StartObject();
-    w.Key("labels");
-    alerts::write_labels(w, a.labels);
-    w.Key("annotations");
-    alerts::write_labels(w, a.annotations);
-    w.Key("state");
-    w.String(state_name(a.state));
-    w.Key("activeAt");
-    w.String(format_iso8601(a.active_at).c_str());
-    w.Key("value");
-    w.String(alerts::go_float_exponent(a.value).c_str());
-    w.EndObject();
-}
-
-// Prometheus' API answer: {"status": "success", "data": {<key>: [<items>]}}.
-template <typename WriteItems>
-std::string success_answer(const char* key, WriteItems write_items) {
-    rapidjson::StringBuffer buffer;
-    Writer w(buffer);
-    w.StartObject();
-    w.Key("status");
-    w.String("success");
-    w.Key("data");
-    w.StartObject();
-    w.Key(key);
-    w.StartArray();
-    write_items(w);
-    w.EndArray();
-    w.EndObject();
-    w.EndObject();
-    return buffer.GetString();
-}
-
-std::string label_value(const metrics::Labels& labels, std::string_view name) {
-    for (const auto& [k, v] : labels)
-        if (k == name) return v;
-    return "";
-}
-
-}  // namespace
 
 AlertingSetup load_alerting(const config::Config& config, const std::string& config_file) {
     AlertingSetup setup;
@@ -141,7 +77,6 @@ Alerting::~Alerting() { stop(); }
 void Alerting::replace(AlertingSetup setup) {
     std::scoped_lock lock(dispatch_mu_, mu_);
     if (delivery_) delivery_->stop();
-    groups_ = setup.groups;
     rules_->replace_groups(std::move(setup.groups));
     // Dispatcher and delivery hold references into the config and receivers: build them after.
     delivery_.reset();
@@ -160,9 +95,23 @@ void Alerting::register_routes(web::HttpServer& http) {
         if (!answer.json.empty()) res.set_content(std::move(answer.json), "application/json");
     };
     http.add_route(Access::read, "GET", "/api/v1/alerts",
-                   [this](const Request&, Response& res) { res.set_content(alerts_json(), "application/json"); });
+                   [this](const Request&, Response& res) {
+                       std::vector<alerts::Alert> active;
+                       {
+                           std::lock_guard lock(mu_);
+                           active = rules_->alerts();
+                       }
+                       res.set_content(web::alerts_answer(active), "application/json");
+                   });
     http.add_route(Access::read, "GET", "/api/v1/rules",
-                   [this](const Request&, Response& res) { res.set_content(rules_json(), "application/json"); });
+                   [this](const Request&, Response& res) {
+                       std::vector<alerts::GroupStatus> groups;
+                       {
+                           std::lock_guard lock(mu_);
+                           groups = rules_->groups();
+                       }
+                       res.set_content(web::rules_answer(groups), "application/json");
+                   });
     http.add_route(Access::read, "GET", "/api/v1/silences",
                    [this, reply](const Request&, Response& res) { reply(res, alerts::list_silences_answer(*silences_)); });
     http.add_route(Access::admin, "POST", "/api/v1/silences", [this, reply](const Request& req, Response& res) {
@@ -227,7 +176,7 @@ void Alerting::log_transitions(const std::vector<alerts::Alert>& alerts) {
         if (before != logged_states_.end() && before->second == a.state) continue;
         std::string labels;
         for (const auto& [k, v] : a.labels) labels += (labels.empty() ? "" : ",") + k + "=\"" + v + "\"";
-        spdlog::info("alert {} {{{}}} value={}", state_name(a.state), labels, alerts::go_float(a.value));
+        spdlog::info("alert {} {{{}}} value={}", alerts::state_name(a.state), labels, alerts::go_float(a.value));
     }
     logged_states_ = std::move(now);
 }
@@ -245,73 +194,6 @@ void Alerting::loop(std::stop_token stop) {
         std::unique_lock lock(wake_mu_);
         wake_.wait_for(lock, stop, std::chrono::seconds{1}, [] { return false; });
     }
-}
-
-std::string Alerting::alerts_json() const {
-    std::vector<alerts::Alert> active;
-    {
-        std::lock_guard lock(mu_);
-        active = rules_->alerts();
-    }
-    return success_answer("alerts", [&](Writer& w) {
-        for (const auto& a : active)
-            if (a.state != alerts::AlertState::inactive) write_alert(w, a);
-    });
-}
-
-std::string Alerting::rules_json() const {
-    std::vector<alerts::Alert> active;
-    std::vector<alerts::RuleGroup> groups;
-    {
-        std::lock_guard lock(mu_);
-        active = rules_->alerts();
-        groups = groups_;
-    }
-    return success_answer("groups", [&](Writer& w) {
-        for (const auto& g : groups) {
-            w.StartObject();
-            w.Key("name");
-            w.String(g.name.c_str());
-            w.Key("file");
-            w.String(g.file.c_str());
-            w.Key("interval");
-            w.Double(std::chrono::duration<double>(g.interval).count());
-            w.Key("rules");
-            w.StartArray();
-            for (const auto& r : g.rules) {
-                const char* state = "inactive";
-                w.StartObject();
-                w.Key("alerts");
-                w.StartArray();
-                for (const auto& a : active) {
-                    if (a.state == alerts::AlertState::inactive || label_value(a.labels, "alertname") != r.name) continue;
-                    if (a.state == alerts::AlertState::firing) state = "firing";
-                    else if (std::string_view(state) != "firing") state = "pending";
-                    write_alert(w, a);
-                }
-                w.EndArray();
-                w.Key("state");
-                w.String(state);
-                w.Key("name");
-                w.String(r.name.c_str());
-                w.Key("query");
-                w.String(r.expr_text.c_str());
-                w.Key("duration");
-                w.Double(std::chrono::duration<double>(r.for_duration).count());
-                w.Key("keepFiringFor");
-                w.Double(std::chrono::duration<double>(r.keep_firing_for).count());
-                w.Key("labels");
-                write_templates(w, r.labels);
-                w.Key("annotations");
-                write_templates(w, r.annotations);
-                w.Key("type");
-                w.String("alerting");
-                w.EndObject();
-            }
-            w.EndArray();
-            w.EndObject();
-        }
-    });
 }
 
 }  // namespace cargomon::daemon

@@ -67,8 +67,6 @@ private:
     // Drops silences expired past their retention (never fails: a failure is logged).
     void collect_silences();
     void log_transitions(const std::vector<alerts::Alert>& alerts);
-    std::string alerts_json() const;
-    std::string rules_json() const;
 
     metrics::MetricStore& store_;
     prometheus::Registry& registry_;
@@ -87,7 +85,6 @@ private:
     std::mutex dispatch_mu_;
     mutable std::mutex mu_;  // guards everything below
     std::shared_ptr<const alerts::StoreSource> source_;
-    std::vector<alerts::RuleGroup> groups_;
     std::unique_ptr<alerts::AlertingConfig> alerting_;
     std::unique_ptr<alerts::Receivers> receivers_;
     std::unique_ptr<alerts::Dispatcher> dispatcher_;

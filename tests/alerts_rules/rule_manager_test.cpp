@@ -281,3 +281,56 @@ TEST(RuleManager, ReloadKeepsStateOfRulesThatRemain) {
 
 }  // namespace
 }  // namespace cargomon::alerts
+
+namespace cargomon::alerts {
+namespace {
+
+// The usual warning/critical pair shares one `alert:` name; the rules API assigned
+// alerts by alertname, so each rule listed both rules' alerts and the worse state.
+TEST(RuleManagerGroups, RulesSharingAnAlertNameEachHaveTheirOwnAlertsAndState) {
+    FakeClock clock;
+    prometheus::Registry registry;
+    auto warning = make_rule("ErrorRate", 5min, 0ms, {{"severity", "warning"}});
+    auto critical = make_rule("ErrorRate", 0ms, 0ms, {{"severity", "critical"}});
+    RuleEvaluator evaluator = [](const AlertingRule& r) {
+        bool is_critical = r.labels.at(0).second.text() == "critical";
+        return is_critical ? Evaluation{Vector{sample("enrich", 0.6)}, ""}
+                           : Evaluation{Vector{sample("enrich", 0.6), sample("score", 0.2)}, ""};
+    };
+    RuleManager m({make_group({warning, critical})}, evaluator, [](std::vector<Alert>) {}, clock, registry);
+    m.evaluate_due();
+    auto groups = m.groups();
+    ASSERT_EQ(groups.size(), 1u);
+    ASSERT_EQ(groups[0].rules.size(), 2u);
+    const auto& w = groups[0].rules[0];
+    const auto& c = groups[0].rules[1];
+    ASSERT_EQ(w.alerts.size(), 2u);
+    ASSERT_EQ(c.alerts.size(), 1u);
+    for (const auto& a : w.alerts) EXPECT_EQ(a.state, AlertState::pending);
+    EXPECT_EQ(c.alerts[0].state, AlertState::firing);
+    EXPECT_EQ(w.state, AlertState::pending);
+    EXPECT_EQ(c.state, AlertState::firing);
+    EXPECT_EQ(groups[0].last_evaluation, clock.now());
+    EXPECT_EQ(w.last_evaluation, clock.now());
+    EXPECT_TRUE(w.last_error.empty());
+}
+
+TEST(RuleManagerGroups, ARuleThatFailsReportsItsErrorUntilItSucceeds) {
+    FakeClock clock;
+    prometheus::Registry registry;
+    bool fail = true;
+    RuleEvaluator evaluator = [&](const AlertingRule&) {
+        return fail ? Evaluation{Vector{}, "vector cannot contain metrics with the same labelset"} : Evaluation{Vector{}, ""};
+    };
+    RuleManager m({make_group({make_rule("ErrorRate", 0ms)})}, evaluator, [](std::vector<Alert>) {}, clock, registry);
+    EXPECT_FALSE(m.groups()[0].rules[0].last_evaluation);  // not evaluated yet
+    m.evaluate_due();
+    EXPECT_EQ(m.groups()[0].rules[0].last_error, "vector cannot contain metrics with the same labelset");
+    fail = false;
+    clock.advance(1min);
+    m.evaluate_due();
+    EXPECT_EQ(m.groups()[0].rules[0].last_error, "");
+}
+
+}  // namespace
+}  // namespace cargomon::alerts
