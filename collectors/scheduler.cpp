@@ -1,7 +1,5 @@
 #include "collectors/scheduler.h"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -338,41 +336,6 @@ std::vector<CollectorStatus> Scheduler::status() const {
         out.push_back(std::move(s));
     }
     return out;
-}
-
-std::string Scheduler::status_json() const {
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-    w.StartObject();
-    w.Key("collectors");
-    w.StartArray();
-    for (const auto& s : status()) {
-        w.StartObject();
-        w.Key("name");
-        w.String(s.name);
-        w.Key("kind");
-        w.String(s.kind);
-        w.Key("up");
-        w.Bool(s.up);
-        w.Key("running");
-        w.Bool(s.running);
-        w.Key("last_run_start");
-        if (s.last_run_start) w.String(format_iso8601(*s.last_run_start));
-        else w.Null();
-        w.Key("last_duration_seconds");
-        w.Double(s.last_duration_seconds);
-        w.Key("last_error");
-        if (s.last_error.empty()) w.Null();
-        else w.String(s.last_error);
-        w.Key("next_run");
-        w.String(format_iso8601(s.next_run));
-        w.Key("series");
-        w.Uint64(s.series);
-        w.EndObject();
-    }
-    w.EndArray();
-    w.EndObject();
-    return buffer.GetString();
 }
 
 }  // namespace cargomon::collectors

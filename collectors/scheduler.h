@@ -78,7 +78,6 @@ public:
     void wait_idle();
 
     std::vector<CollectorStatus> status() const;
-    std::string status_json() const;
 
 private:
     struct Slot;

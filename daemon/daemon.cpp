@@ -1,8 +1,5 @@
 #include "daemon/daemon.h"
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -19,7 +16,6 @@
 #include "cargo/transport.h"
 #include "collectors/factory.h"
 #include "collectors/scheduler.h"
-#include "common/json.h"
 #include "common/timefmt.h"
 #include "web/auth.h"
 #include "web/tls.h"
@@ -104,7 +100,7 @@ Daemon::Daemon(DaemonOptions options)
     reload_success_time_.Set(std::chrono::duration<double>(clock_.now().time_since_epoch()).count());
     http_ = std::make_unique<web::HttpServer>(store_, registry_,
                                               web::HttpServer::Callbacks{
-                                                  .status = [this] { return status_json(); },
+                                                  .status = [this] { return web::status_answer(status()); },
                                                   .reload = [this] { return reload(); },
                                               },
                                               options_.http);
@@ -275,26 +271,15 @@ bool Daemon::collectors_have_run() const {
     return true;
 }
 
-std::string Daemon::status_json() const {
-    rapidjson::Document doc;
-    std::string config_file = options_.config_file;
-    {
-        std::lock_guard lock(world_mu_);
-        if (!world_) return R"({"status":"stopping"})";
-        // Our own JSON, read back through the one bounded parse like any other.
-        if (auto error = parse_json(world_->scheduler->status_json(), doc))
-            throw std::logic_error("scheduler status is not JSON: " + *error);
-    }
-    auto& a = doc.GetAllocator();
-    doc.AddMember("version", rapidjson::Value(CARGOMON_VERSION, a), a);
-    doc.AddMember("ready", catalog_.ready(), a);
-    doc.AddMember("config_file", rapidjson::Value(config_file.c_str(), a), a);
-    doc.AddMember("config_last_reload_successful", reload_successful_.Value() == 1, a);
-    doc.AddMember("series", static_cast<std::uint64_t>(store_.series_count()), a);
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-    doc.Accept(writer);
-    return buffer.GetString();
+web::DaemonStatus Daemon::status() const {
+    std::lock_guard lock(world_mu_);
+    if (!world_) return {.stopping = true};
+    return {.version = CARGOMON_VERSION,
+            .ready = catalog_.ready(),
+            .config_file = options_.config_file,
+            .config_last_reload_successful = reload_successful_.Value() == 1,
+            .series = store_.series_count(),
+            .collectors = world_->scheduler->status()};
 }
 
 }  // namespace cargomon::daemon

@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "daemon/alerting.h"
 #include "config/web_config.h"
+#include "web/api.h"
 #include "web/http_server.h"
 #include "metrics/metric_store.h"
 
@@ -57,7 +58,7 @@ private:
     std::unique_ptr<World> build_world(const config::Config& config);
     // Reads --web.config.file into what the HTTP server enforces; throws with the errors.
     web::Security load_web_security() const;
-    std::string status_json() const;
+    web::DaemonStatus status() const;
     bool collectors_have_run() const;
 
     DaemonOptions options_;

@@ -64,6 +64,52 @@ std::string success_answer(const char* key, WriteItems write_items) {
 
 }  // namespace
 
+std::string status_answer(const DaemonStatus& status) {
+    if (status.stopping) return R"({"status":"stopping"})";
+    rapidjson::StringBuffer buffer;
+    Writer w(buffer);
+    w.StartObject();
+    w.Key("collectors");
+    w.StartArray();
+    for (const auto& s : status.collectors) {
+        w.StartObject();
+        w.Key("name");
+        w.String(s.name.c_str());
+        w.Key("kind");
+        w.String(s.kind.c_str());
+        w.Key("up");
+        w.Bool(s.up);
+        w.Key("running");
+        w.Bool(s.running);
+        w.Key("last_run_start");
+        if (s.last_run_start) w.String(format_iso8601(*s.last_run_start).c_str());
+        else w.Null();
+        w.Key("last_duration_seconds");
+        w.Double(s.last_duration_seconds);
+        w.Key("last_error");
+        if (s.last_error.empty()) w.Null();
+        else w.String(s.last_error.c_str());
+        w.Key("next_run");
+        w.String(format_iso8601(s.next_run).c_str());
+        w.Key("series");
+        w.Uint64(s.series);
+        w.EndObject();
+    }
+    w.EndArray();
+    w.Key("version");
+    w.String(status.version.c_str());
+    w.Key("ready");
+    w.Bool(status.ready);
+    w.Key("config_file");
+    w.String(status.config_file.c_str());
+    w.Key("config_last_reload_successful");
+    w.Bool(status.config_last_reload_successful);
+    w.Key("series");
+    w.Uint64(status.series);
+    w.EndObject();
+    return buffer.GetString();
+}
+
 std::string alerts_answer(const std::vector<alerts::Alert>& alerts) {
     return success_answer("alerts", [&](Writer& w) {
         for (const auto& a : alerts)

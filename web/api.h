@@ -9,6 +9,7 @@
 
 #include "alerts/alert.h"
 #include "alerts/rule_manager.h"
+#include "collectors/scheduler.h"
 
 namespace cargomon::web {
 
@@ -16,5 +17,17 @@ namespace cargomon::web {
 std::string alerts_answer(const std::vector<alerts::Alert>& alerts);
 // {"status":"success","data":{"groups":[...]}}.
 std::string rules_answer(const std::vector<alerts::GroupStatus>& groups);
+
+// What /api/v1/status shows: the daemon, then each collector's last run.
+struct DaemonStatus {
+    bool stopping = false;  // then only {"status":"stopping"}
+    std::string version;
+    bool ready = false;
+    std::string config_file;
+    bool config_last_reload_successful = false;
+    std::size_t series = 0;
+    std::vector<collectors::CollectorStatus> collectors;
+};
+std::string status_answer(const DaemonStatus& status);
 
 }  // namespace cargomon::web

@@ -48,5 +48,29 @@ TEST(RulesAnswer, EachRuleListsItsOwnAlertsWithHealthAndLastEvaluation) {
     EXPECT_EQ(alerts_doc["data"]["alerts"].Size(), 3u);
 }
 
+TEST(StatusAnswer, TheDaemonThenEachCollector) {
+    const SystemTime t{std::chrono::seconds{1'800'000'000}};
+    DaemonStatus status{.version = "0.1.0",
+                        .ready = true,
+                        .config_file = "/etc/cargomon/cargomon.yml",
+                        .config_last_reload_successful = true,
+                        .series = 42,
+                        .collectors = {{.name = "c",
+                                        .kind = "discovery",
+                                        .up = false,
+                                        .running = false,
+                                        .last_run_start = t,
+                                        .last_duration_seconds = 0.5,
+                                        .last_error = "server error 503",
+                                        .next_run = t + 10s,
+                                        .series = 0}}};
+    EXPECT_EQ(status_answer(status),
+              R"({"collectors":[{"name":"c","kind":"discovery","up":false,"running":false,)"
+              R"("last_run_start":"2027-01-15T08:00:00.000Z","last_duration_seconds":0.5,"last_error":"server error 503",)"
+              R"("next_run":"2027-01-15T08:00:10.000Z","series":0}],"version":"0.1.0","ready":true,)"
+              R"("config_file":"/etc/cargomon/cargomon.yml","config_last_reload_successful":true,"series":42})");
+    EXPECT_EQ(status_answer({.stopping = true}), R"({"status":"stopping"})");
+}
+
 }  // namespace
 }  // namespace cargomon::web
