@@ -5,6 +5,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <csignal>
 #include <set>
 
@@ -196,6 +197,81 @@ TEST_F(DeliveryTest, NotificationsOlderThanMaxAgeAreDropped) {
     delivery->run_due();
     EXPECT_TRUE(receiver.received().empty());
     EXPECT_THROW(outbox->state(key), std::runtime_error);  // pruned after max_age
+}
+
+// docs/alerting.md, Delivery guarantees: retries back off from min_backoff doubling up to
+// max_backoff, each delay drawn from the upper half of its step (jitter). The receiver is
+// down throughout; the fake clock is moved to each next attempt.
+TEST_F(DeliveryTest, RetriesBackOffFromMinBackoffDoublingToMaxBackoffWithJitter) {
+    build(webhook(), ", max_age: 1h");  // min_backoff 1s, max_backoff 30s
+    const Millis steps[] = {1s, 2s, 4s, 8s, 16s, 30s, 30s, 30s};
+    std::vector<double> fractions;  // delay / step
+    for (int round = 0; round < 12; ++round) {
+        // A dispatcher of its own per round: the earlier rounds' alerts, never re-put, would
+        // otherwise be resolved (and notified) after resolve_timeout.
+        dispatcher = std::make_unique<Dispatcher>(config, *receivers, *outbox, nullptr, clock);
+        notify(1, "round" + std::to_string(round) + "-");
+        const std::string key = outbox->due(1).at(0).idempotency_key;
+        for (std::size_t attempt = 0; attempt < std::size(steps); ++attempt) {
+            ASSERT_EQ(delivery->run_due(), 1u) << "round " << round << " attempt " << attempt;
+            const auto next = outbox->next_attempt();
+            ASSERT_TRUE(next);
+            const auto delay = std::chrono::duration_cast<Millis>(*next - clock.now());
+            const Millis step = steps[attempt];
+            EXPECT_GE(delay, step / 2) << "attempt " << attempt;
+            EXPECT_LE(delay, step) << "attempt " << attempt;
+            fractions.push_back(static_cast<double>(delay.count()) / static_cast<double>(step.count()));
+            // Not tried before its time.
+            clock.advance(delay - 1ms);
+            EXPECT_EQ(delivery->run_due(), 0u) << "retried early, attempt " << attempt;
+            clock.advance(1ms);
+        }
+        outbox->mark(outbox->due(1).at(0).id, OutboxState::failed, "next round");
+        EXPECT_EQ(outbox->state(key), OutboxState::failed);
+    }
+    // Jitter: the delays spread over the upper half of their steps instead of one point.
+    const auto [lo, hi] = std::minmax_element(fractions.begin(), fractions.end());
+    EXPECT_LT(*lo, 0.65);
+    EXPECT_GT(*hi, 0.85);
+    EXPECT_GT(std::set<double>(fractions.begin(), fractions.end()).size(), fractions.size() / 2);
+    EXPECT_TRUE(receiver.received().empty());
+}
+
+// docs/alerting.md: notifications for a receiver removed by a config reload fail (logged)
+// instead of going to the wrong place. The reload is what Alerting::replace does: new
+// config, receivers, dispatcher and delivery over the same outbox.
+TEST_F(DeliveryTest, NotificationsForAReceiverRemovedByAReloadFailInsteadOfGoingElsewhere) {
+    build(webhook());
+    notify(1, "queued");  // the receiver is down: it stays pending for r
+    EXPECT_EQ(delivery->run_due(), 1u);
+    ASSERT_EQ(outbox->pending_count(), 1u);
+
+    delivery.reset();
+    dispatcher.reset();
+    config = testing::config_from(R"(
+external_url: http://cargomon.test:9464
+delivery: {min_backoff: 1s, max_backoff: 30s}
+route: {receiver: other, group_by: [alertname], group_wait: 0s, group_interval: 1m}
+receivers:
+  - name: other
+    webhook_configs: [{url: ')" + receiver.url("/other") + "'}]\n");
+    receivers = std::make_unique<Receivers>(config);
+    dispatcher = std::make_unique<Dispatcher>(config, *receivers, *outbox, nullptr, clock);
+    delivery = std::make_unique<Delivery>(*outbox, *receivers, clock, *registry);
+
+    receiver.start();
+    clock.advance(1min);
+    delivery->run_due();
+    EXPECT_TRUE(receiver.received().empty()) << "a notification for r went to " << receiver.received()[0].path;
+    EXPECT_EQ(outbox->pending_count(), 0u);
+    EXPECT_EQ(testing::sample(*registry, "cargomon_notifications_total",
+                              {{"receiver", "r"}, {"integration", "unknown"}, {"outcome", "failed"}}),
+              1);
+    // The new route and receiver take effect for what is decided after the reload.
+    notify(1, "after");
+    delivery->run_due();
+    ASSERT_EQ(receiver.received().size(), 1u);
+    EXPECT_EQ(receiver.received()[0].path, "/other");
 }
 
 std::string hmac_hex(const std::string& key, const std::string& text) {

@@ -137,6 +137,32 @@ TEST_F(DispatcherTest, SendResolvedSendsTheResolution) {
     EXPECT_EQ(dispatcher->group_count(), 0u);  // resolved alerts leave the group
 }
 
+// The rule engine re-sends a resolved alert every minute for 15 minutes (as Prometheus
+// does); the resolution has been notified once and must not be notified again.
+TEST_F(DispatcherTest, AResolvedAlertReSentEveryMinuteIsNotifiedOnce) {
+    build(true);
+    Alert a = firing_alert("A", {}, clock.now());
+    dispatcher->put({a});
+    advance_and_tick(30s);
+    ASSERT_EQ(sent().size(), 1u);
+    const Alert gone = resolved(a, clock.now());
+    dispatcher->put({gone});
+    advance_and_tick(5min);
+    auto bodies = sent();
+    ASSERT_EQ(bodies.size(), 1u);
+    EXPECT_EQ(alertnames(bodies[0]), std::vector<std::string>{"A:resolved"});
+    // Re-put at +1 m and +2 m after the resolution went out, ticking every 10 s through
+    // two group_intervals after the last one.
+    for (int minute = 1; minute <= 2; ++minute) {
+        for (int s = 0; s < 60; s += 10) advance_and_tick(10s);
+        dispatcher->put({gone});
+        dispatcher->tick();
+        EXPECT_TRUE(sent().empty()) << "the resolution notified again at +" << minute << " m";
+    }
+    for (int s = 0; s < 10 * 60; s += 10) advance_and_tick(10s);
+    EXPECT_TRUE(sent().empty()) << "the resolution notified again after the re-sends";
+}
+
 TEST_F(DispatcherTest, WithoutSendResolvedTheResolutionIsSilentButRefiringIsNew) {
     build(false);
     Alert a = firing_alert("A", {}, clock.now());
@@ -189,6 +215,24 @@ TEST_F(DispatcherTest, SilencesSuppressUntilTheyExpire) {
     bodies = sent();
     ASSERT_EQ(bodies.size(), 1u);
     EXPECT_STREQ(bodies[0]["groupLabels"]["workflow_name"].GetString(), "quiet");
+}
+
+// After a restart the rule engine re-sends alerts that have been firing for a while; a
+// group whose alerts already fired longer than group_wait is flushed at once, not
+// group_wait later (Alertmanager does the same).
+TEST_F(DispatcherTest, AGroupOfAnAlertFiringLongerThanGroupWaitIsFlushedAtOnce) {
+    build();
+    dispatcher->put({firing_alert("Old", {{"workflow_name", "w"}}, clock.now() - 10min)});
+    advance_and_tick(1s);
+    auto bodies = sent();
+    ASSERT_EQ(bodies.size(), 1u) << "waited for group_wait (30s) although it fired 10m ago";
+    EXPECT_EQ(alertnames(bodies[0]), std::vector<std::string>{"Old:firing"});
+    // A fresh alert of another group still waits its group_wait.
+    dispatcher->put({firing_alert("New", {{"workflow_name", "w"}}, clock.now())});
+    advance_and_tick(1s);
+    EXPECT_TRUE(sent().empty());
+    advance_and_tick(29s);
+    EXPECT_EQ(sent().size(), 1u);
 }
 
 TEST_F(DispatcherTest, ARestartDoesNotRepeatWhatWasNotified) {

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <set>
+
 #include "alerts/silences.h"
 #include "common/timefmt.h"
 #include "fixtures.h"
@@ -39,6 +41,43 @@ TEST(Silences, MatchWhileActiveAndSurviveARestart) {
     EXPECT_FALSE(store.silenced({{"workflow_name", "billing"}}));  // ended on its own
     EXPECT_EQ(store.state(store.list()[0]), SilenceState::expired);
     clock.advance(6 * 24h);
+    store.gc();
+    EXPECT_TRUE(store.list().empty());
+}
+
+// Expired silences stay listed for 5 days (docs/alerting.md), gc() or not; then they go.
+TEST(Silences, ExpiredOnesStayListedForFiveDays) {
+    testing::TempDir dir;
+    FakeClock clock;
+    SilenceStore store(dir.file("s.db"), clock);
+    auto ended = store.add({.matchers = {m("workflow_name=a")}, .ends_at = clock.now() + 1h, .comment = "ends"});
+    ASSERT_TRUE(std::holds_alternative<std::string>(ended));
+    auto expired_now = store.add({.matchers = {m("workflow_name=b")}, .ends_at = clock.now() + 1h, .comment = "expired"});
+    ASSERT_TRUE(std::holds_alternative<std::string>(expired_now));
+    clock.advance(59min);
+    ASSERT_TRUE(store.expire(std::get<std::string>(expired_now)));  // expired by hand at 59m
+    clock.advance(1min);  // the other one ends on its own at 1h
+    const SystemTime ends = clock.now();
+    auto listed = [&] {
+        std::set<std::string> comments;
+        for (const auto& s : store.list()) {
+            EXPECT_EQ(store.state(s), SilenceState::expired) << s.comment;
+            comments.insert(s.comment);
+        }
+        return comments;
+    };
+    for (auto later : {std::chrono::milliseconds{1s}, std::chrono::milliseconds{24h},
+                       std::chrono::milliseconds{4 * 24h}, std::chrono::milliseconds{5 * 24h - 2min}}) {
+        clock.set(ends + later);
+        store.gc();
+        EXPECT_EQ(listed(), (std::set<std::string>{"ends", "expired"})) << "dropped " << later.count() << " ms after";
+    }
+    // And across a restart.
+    {
+        SilenceStore reopened(dir.file("s.db"), clock);
+        EXPECT_EQ(reopened.list().size(), 2u);
+    }
+    clock.set(ends + 5 * 24h + 1min);
     store.gc();
     EXPECT_TRUE(store.list().empty());
 }
