@@ -21,8 +21,13 @@ constexpr const char* kStatuses[] = {"pending", "syncing",    "skipped", "queryi
 }  // namespace
 
 BatchesCollector::BatchesCollector(std::string name, config::BatchesSpec spec, cargo::ApiClient& client,
-                                   const WorkflowCatalog& catalog, const Clock& clock)
-    : name_(std::move(name)), spec_(spec), client_(client), catalog_(catalog), clock_(clock) {}
+                                   const WorkflowCatalog& catalog, const Clock& clock, prometheus::Registry* registry)
+    : name_(std::move(name)),
+      spec_(spec),
+      client_(client),
+      catalog_(catalog),
+      clock_(clock),
+      duplicates_(duplicate_rows_counter(registry, name_)) {}
 
 std::vector<std::string> BatchesCollector::metric_names() const {
     return {kRuns, kCredits, kStatus, kByStatus, kPartial};
@@ -47,6 +52,7 @@ metrics::Snapshot BatchesCollector::collect(const CollectContext& context) {
     for (const auto& w : workflows->covered) {
         check_time_left(context, clock_);
         auto batches = client_.list_batches({.workflow_uuids = {w.uuid}, .limit = spec_.limit});
+        drop_repeated_rows(batches, [](const cargo::Batch& b) { return b.uuid; }, duplicates_);
         // Newest first, so `limit` keeps the most recent whatever order the API used.
         std::sort(batches.begin(), batches.end(), [](const cargo::Batch& a, const cargo::Batch& b) {
             return a.created_at.value_or(SystemTime{}) > b.created_at.value_or(SystemTime{});

@@ -28,13 +28,14 @@ std::vector<std::shared_ptr<const re2::RE2>> compile(const std::vector<std::stri
 }  // namespace
 
 DiscoveryCollector::DiscoveryCollector(std::string name, const config::DiscoverySpec& spec, cargo::ApiClient& client,
-                                       WorkflowCatalog& catalog, const Clock& clock)
+                                       WorkflowCatalog& catalog, const Clock& clock, prometheus::Registry* registry)
     : name_(std::move(name)),
       include_(compile(spec.include)),
       exclude_(compile(spec.exclude)),
       client_(client),
       catalog_(catalog),
-      clock_(clock) {}
+      clock_(clock),
+      duplicates_(duplicate_rows_counter(registry, name_)) {}
 
 bool DiscoveryCollector::covers(const std::string& workflow_name) const {
     auto matches = [&](const std::shared_ptr<const re2::RE2>& r) { return re2::RE2::PartialMatch(workflow_name, *r); };
@@ -47,6 +48,7 @@ std::vector<std::string> DiscoveryCollector::metric_names() const { return {kInf
 metrics::Snapshot DiscoveryCollector::collect(const CollectContext& context) {
     check_time_left(context, clock_);
     auto workflows = client_.list_workflows();
+    drop_repeated_rows(workflows, [](const cargo::Workflow& w) { return w.uuid; }, duplicates_);
     check_time_left(context, clock_);
     auto plays = client_.list_plays();
     check_time_left(context, clock_);

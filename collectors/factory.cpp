@@ -25,16 +25,16 @@ std::vector<ScheduledCollector> make_collectors(const std::vector<config::Collec
         auto collector = std::visit(
             Overload{
                 [&](const config::DiscoverySpec& s) -> std::unique_ptr<Collector> {
-                    return std::make_unique<DiscoveryCollector>(c.name, s, d.client, d.catalog, d.clock);
+                    return std::make_unique<DiscoveryCollector>(c.name, s, d.client, d.catalog, d.clock, &d.registry);
                 },
                 [&](const config::RunCountsSpec& s) -> std::unique_ptr<Collector> {
                     return std::make_unique<RunCountsCollector>(c.name, s, d.client, d.catalog, d.clock, d.registry);
                 },
                 [&](const config::RunMetricsSpec& s) -> std::unique_ptr<Collector> {
-                    return std::make_unique<RunMetricsCollector>(c.name, s, d.client, d.catalog, d.clock);
+                    return std::make_unique<RunMetricsCollector>(c.name, s, d.client, d.catalog, d.clock, &d.registry);
                 },
                 [&](const config::BatchesSpec& s) -> std::unique_ptr<Collector> {
-                    return std::make_unique<BatchesCollector>(c.name, s, d.client, d.catalog, d.clock);
+                    return std::make_unique<BatchesCollector>(c.name, s, d.client, d.catalog, d.clock, &d.registry);
                 },
                 [&](const config::CreditsSpec& s) -> std::unique_ptr<Collector> {
                     return std::make_unique<CreditsCollector>(c.name, s, d.client, d.catalog, d.clock);

@@ -12,8 +12,14 @@ constexpr const char* kCredits = "cargo_node_credits_used";
 }  // namespace
 
 RunMetricsCollector::RunMetricsCollector(std::string name, config::RunMetricsSpec spec, cargo::ApiClient& client,
-                                         const WorkflowCatalog& catalog, const Clock& clock)
-    : name_(std::move(name)), spec_(spec), client_(client), catalog_(catalog), clock_(clock) {}
+                                         const WorkflowCatalog& catalog, const Clock& clock,
+                                         prometheus::Registry* registry)
+    : name_(std::move(name)),
+      spec_(spec),
+      client_(client),
+      catalog_(catalog),
+      clock_(clock),
+      duplicates_(duplicate_rows_counter(registry, name_)) {}
 
 std::vector<std::string> RunMetricsCollector::metric_names() const { return {kExecutions, kCredits}; }
 
@@ -34,7 +40,9 @@ metrics::Snapshot RunMetricsCollector::collect(const CollectContext& context) {
             case config::RunMetricsScope::all: break;
         }
         check_time_left(context, clock_);
-        for (const auto& m : client_.run_metrics(w.uuid, filter)) {
+        auto nodes = client_.run_metrics(w.uuid, filter);
+        drop_repeated_rows(nodes, [](const cargo::RunMetric& m) { return m.node_uuid; }, duplicates_);
+        for (const auto& m : nodes) {
             const auto& slug = w.node_slug(m.node_uuid);
             const std::pair<const char*, std::int64_t> by_status[] = {
                 {"idle", m.idle},           {"pending", m.pending},     {"running", m.running},

@@ -2,6 +2,9 @@
 // The run_metrics collector: per covered workflow and node, executions by status and
 // credits used (/orchestration/runs/metrics), over a window, the deployed release or all
 // runs. Nodes are labelled with their slug from discovery, or their uuid.
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
 #include "cargo/client.h"
 #include "collectors/catalog.h"
 #include "collectors/collector.h"
@@ -11,8 +14,10 @@ namespace cargomon::collectors {
 
 class RunMetricsCollector final : public Collector {
 public:
+    // A node the API lists twice is kept once and counted in
+    // cargomon_collector_duplicate_rows_total{collector} (in `registry`, when given).
     RunMetricsCollector(std::string name, config::RunMetricsSpec spec, cargo::ApiClient& client,
-                        const WorkflowCatalog& catalog, const Clock& clock);
+                        const WorkflowCatalog& catalog, const Clock& clock, prometheus::Registry* registry = nullptr);
 
     const std::string& name() const override { return name_; }
     std::string_view kind() const override { return "run_metrics"; }
@@ -25,6 +30,7 @@ private:
     cargo::ApiClient& client_;
     const WorkflowCatalog& catalog_;
     const Clock& clock_;
+    prometheus::Counter* duplicates_;
 };
 
 }  // namespace cargomon::collectors

@@ -24,6 +24,15 @@ std::string window_label(Millis window) {
 
 SystemTime whole_seconds(SystemTime t) { return std::chrono::floor<std::chrono::seconds>(t); }
 
+prometheus::Counter* duplicate_rows_counter(prometheus::Registry* registry, const std::string& collector) {
+    if (!registry) return nullptr;
+    return &prometheus::BuildCounter()
+                .Name("cargomon_collector_duplicate_rows_total")
+                .Help("Rows the API repeated within one answer (same uuid), dropped so each is exported once")
+                .Register(*registry)
+                .Add({{"collector", collector}});
+}
+
 std::string sql_datetime(SystemTime t) { return "toDateTime('" + format_sql_datetime(t) + "')"; }
 
 void check_time_left(const CollectContext& context, const Clock& clock) {

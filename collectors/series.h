@@ -1,6 +1,11 @@
 #pragma once
 // Small pieces every collector uses to build its snapshot and to respect its deadline.
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 #include "collectors/catalog.h"
 #include "collectors/collector.h"
@@ -27,5 +32,26 @@ std::string sql_datetime(SystemTime t);
 // Throws CollectorError("timeout") past the run's deadline, or ("stopped") once the
 // scheduler is stopping. Called before each API call so a slow run gives up between calls.
 void check_time_left(const CollectContext& context, const Clock& clock);
+
+// cargomon_collector_duplicate_rows_total{collector}, exported at 0 from the start;
+// nullptr without a registry (tests).
+prometheus::Counter* duplicate_rows_counter(prometheus::Registry* registry, const std::string& collector);
+
+// Keeps the first row of each key, in order, and counts the others in `repeats` (may be
+// nullptr): the API can repeat a row (across pages, say), and one row kept twice would
+// be a duplicate series, which fails the whole collection.
+template <class Row, class KeyOf>
+void drop_repeated_rows(std::vector<Row>& rows, KeyOf key_of, prometheus::Counter* repeats) {
+    std::unordered_set<std::string> seen;
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        if (!seen.insert(std::string(key_of(rows[i]))).second) continue;
+        if (kept != i) rows[kept] = std::move(rows[i]);
+        ++kept;
+    }
+    const std::size_t dropped = rows.size() - kept;
+    rows.resize(kept);
+    if (dropped > 0 && repeats) repeats->Increment(static_cast<double>(dropped));
+}
 
 }  // namespace cargomon::collectors

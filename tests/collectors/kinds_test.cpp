@@ -13,6 +13,7 @@
 #include "collectors/run_counts.h"
 #include "collectors/run_metrics.h"
 #include "common/timefmt.h"
+#include "metrics/metric_store.h"
 #include "tests/collectors/canned_api.h"
 #include "tests/collectors/registry_reader.h"
 
@@ -285,6 +286,53 @@ TEST_F(KindsTest, BatchesRecentPerWorkflow) {
     BatchesCollector last_one("batches", {.window = 24h, .limit = 1}, client, catalog, clock);
     EXPECT_EQ(only(flatten(last_one.collect(context())), "cargo_batch_status"),
               (Series{{"cargo_batch_status{batch_uuid=b1,status=success," + wf, 1}}));
+}
+
+TEST_F(KindsTest, RowsTheApiRepeatsAreKeptOnceAndCounted) {
+    // The real API can repeat a row across pages: a workflow, a node and a batch come
+    // twice here. Without dropping them the snapshot holds duplicate series, which the
+    // store refuses, and the collector fails every run.
+    api.on_json("/orchestration/workflows/list", R"({"workflows": [
+      {"uuid": "wf-a", "playUuid": "p1", "nodes": []}, {"uuid": "wf-b", "toolUuid": "t1", "nodes": []},
+      {"uuid": "wf-a", "playUuid": "p1", "nodes": []}]})");
+    DiscoveryCollector d("discovery", {}, client, catalog, clock, &registry);
+    const auto info = only(flatten(d.collect(context())), "cargo_workflow_info");
+    EXPECT_EQ(info.size(), 2u);
+    EXPECT_EQ(catalog.require()->covered.size(), 2u);
+    EXPECT_EQ(testing::sample_value(registry, "cargomon_collector_duplicate_rows_total", {{"collector", "discovery"}}), 1);
+
+    const std::string b1 = R"({"uuid": "b1", "workflowUuid": "wf-a", "status": "success", "runsCount": 10,
+        "executedRunsCount": 9, "failedRunsCount": 2, "creditsUsedCount": 3.5, "createdAt": "2027-01-15T07:00:00.000Z"})";
+    const std::string b2 = R"({"uuid": "b2", "workflowUuid": "wf-a", "status": "error", "runsCount": 4,
+        "executedRunsCount": 4, "failedRunsCount": 4, "creditsUsedCount": 1, "createdAt": "2027-01-15T06:00:00.000Z"})";
+    api.on("/orchestration/batches/list", [&](const cargo::Request& r) {
+        if (r.target.find("wf-a") == std::string::npos) return cargo::Response{.status = 200, .body = R"({"batches": []})"};
+        return cargo::Response{.status = 200, .body = "{\"batches\": [" + b1 + "," + b2 + "," + b1 + "]}"};
+    });
+    BatchesCollector batches("batches", {.window = 24h, .limit = 50}, client, catalog, clock, &registry);
+    // The batches' series go through the real store's checks, as in the daemon.
+    metrics::MetricStore store;
+    const auto snapshot = batches.collect(context());
+    EXPECT_NO_THROW(store.publish("batches", snapshot, clock.now()));
+    const auto all = flatten(snapshot);
+    const std::string wf = "workflow_name=Enrich leads,workflow_uuid=wf-a}";
+    EXPECT_EQ(only(all, "cargo_batch_status"), (Series{{"cargo_batch_status{batch_uuid=b1,status=success," + wf, 1},
+                                                       {"cargo_batch_status{batch_uuid=b2,status=error," + wf, 1}}));
+    EXPECT_EQ(all.at("cargo_workflow_batches{status=success,window=1d," + wf), 1);
+    EXPECT_EQ(all.at("cargo_workflow_partially_failed_batches{window=1d," + wf), 1);
+    EXPECT_EQ(testing::sample_value(registry, "cargomon_collector_duplicate_rows_total", {{"collector", "batches"}}), 1);
+    batches.collect(context());
+    EXPECT_EQ(testing::sample_value(registry, "cargomon_collector_duplicate_rows_total", {{"collector", "batches"}}), 2);
+
+    api.on("/orchestration/runs/metrics", [](const cargo::Request&) {
+        return cargo::Response{.status = 200, .body = R"({"runMetrics": [
+            {"nodeUuid": "n1", "successExecutionsCount": 4}, {"nodeUuid": "n2", "errorExecutionsCount": 1},
+            {"nodeUuid": "n1", "successExecutionsCount": 4}]})"};
+    });
+    RunMetricsCollector nodes("nodes", {.scope = config::RunMetricsScope::all}, client, catalog, clock, &registry);
+    const auto executions = only(flatten(nodes.collect(context())), "cargo_node_executions");
+    EXPECT_EQ(executions.size(), 2u * 2 * 8);  // two workflows, two nodes each, eight statuses
+    EXPECT_EQ(testing::sample_value(registry, "cargomon_collector_duplicate_rows_total", {{"collector", "nodes"}}), 2);
 }
 
 TEST_F(KindsTest, CreditsTodayMonthAndWindow) {
