@@ -33,6 +33,8 @@ public:
     ApiClient(ClientOptions options, Transport& transport, prometheus::Registry& registry, const Clock& clock,
               Sleeper& sleeper, std::uint64_t jitter_seed = std::random_device{}());
 
+    const ClientOptions& options() const { return options_; }  // collectors plan their calls with rate_limit_per_s
+
     QueryResult query(std::string_view sql);
     std::int64_t count_runs(const RunFilter& filter);
     std::vector<RunMetric> run_metrics(std::string_view workflow_uuid, const RunMetricsFilter& filter = {});

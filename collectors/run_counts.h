@@ -31,7 +31,9 @@ private:
     // (workflow uuid, status) -> runs created at or after the window start
     using Counts = std::map<std::pair<std::string, std::string>, double>;
     Counts count_sql(SystemTime window_start, const CollectContext& context);
-    Counts count_api(const Workflows& workflows, SystemTime window_start, const CollectContext& context);
+    // Every window at once, so the calls the fallback needs are known before it starts.
+    std::vector<Counts> count_api(const Workflows& workflows, const std::vector<SystemTime>& window_starts,
+                                  const CollectContext& context);
 
     std::string name_;
     config::RunCountsSpec spec_;

@@ -109,8 +109,10 @@ protected:
             auto body = json_body(r);
             const auto start = *parse_iso8601(body["createdAfter"].GetString());
             int n = 0;
+            // Without workflowUuid: the whole workspace.
+            const std::string workflow = body.HasMember("workflowUuid") ? body["workflowUuid"].GetString() : "";
             for (const auto& run : runs)
-                n += run.workflow == body["workflowUuid"].GetString() && run.status == body["statuses"][0].GetString() &&
+                n += (workflow.empty() || run.workflow == workflow) && run.status == body["statuses"][0].GetString() &&
                      run.created_at >= start;
             return cargo::Response{.status = 200, .body = "{\"count\":" + std::to_string(n) + "}"};
         });
@@ -208,8 +210,84 @@ TEST_F(KindsTest, RunCountsAutoFallsBackToApiWhenSqlFails) {
         return cargo::Response{.status = 403, .body = R"({"errorMessage":"no SQL for this token"})"};
     });
     EXPECT_EQ(run_counts(config::CountStrategy::automatic), expected);
-    EXPECT_EQ(testing::sample_value(registry, "cargomon_run_counts_sql_fallbacks_total", {{"collector", "runs"}}), 2);
+    // One failed query per collection: the second window goes straight to the API.
+    EXPECT_EQ(api.calls("/orchestration/query"), 1);
+    EXPECT_EQ(testing::sample_value(registry, "cargomon_run_counts_sql_fallbacks_total", {{"collector", "runs"}}), 1);
     EXPECT_THROW(run_counts(config::CountStrategy::sql), cargo::RequestError);
+}
+
+// The sim's workspace of scripts/demo as the fallback sees it: 12 workflows, windows
+// [1h, 24h], the default statuses, a token without SQL, the client's defaults (5
+// requests/s) and a 30 s timeout, on a fake clock the rate limiter really waits on.
+class RunCountsFallbackTest : public KindsTest {
+protected:
+    cargo::ApiClient paced{{.base_url = "http://cargo.test", .token = "tok", .rate_limit_per_s = 5, .retry = {.max_attempts = 1}},
+                           api, registry, clock, sleeper, 1};
+    void SetUp() override {
+        KindsTest::SetUp();
+        std::string workflows, plays;
+        for (int i = 0; i < 12; ++i) {
+            const std::string id = "wf-" + std::to_string(10 + i);
+            workflows += std::string(i ? "," : "") + R"({"uuid": ")" + id + R"(", "playUuid": "p)" + id + R"(", "nodes": []})";
+            plays += std::string(i ? "," : "") + R"({"uuid": "p)" + id + R"(", "workflowUuid": ")" + id +
+                     R"(", "name": "Play )" + id + R"(", "isEnabled": true})";
+        }
+        api.on_json("/orchestration/workflows/list", R"({"workflows": [)" + workflows + "]}");
+        api.on_json("/orchestration/plays/list", R"({"plays": [)" + plays + "]}");
+        api.on_json("/orchestration/tools/list", R"({"tools": []})");
+        api.on("/orchestration/query", [](const cargo::Request&) {
+            return cargo::Response{.status = 403, .body = R"({"errorMessage":"no SQL for this token"})"};
+        });
+        discover();
+    }
+    Series collect(std::chrono::milliseconds timeout = 30s) {
+        RunCountsCollector c("runs", {.windows = {1h, 24h}, .strategy = config::CountStrategy::automatic}, paced, catalog,
+                             clock, registry);
+        return flatten(c.collect({.deadline = clock.monotonic() + timeout}));
+    }
+};
+
+TEST_F(RunCountsFallbackTest, FitsItsTimeoutAtTheClientsRate) {
+    // Runs in 3 statuses over the day, 2 in the last hour, in every workflow.
+    runs.clear();
+    for (int i = 0; i < 12; ++i) {
+        const std::string id = "wf-" + std::to_string(10 + i);
+        runs.push_back({id, "success", clock.now() - 10min});
+        runs.push_back({id, "error", clock.now() - 20min});
+        runs.push_back({id, "cancelled", clock.now() - 5h});
+    }
+    const auto start = clock.monotonic();
+    const auto all = collect();
+    const int calls = api.calls("/orchestration/runs/count");
+    // 8 statuses x 2 windows over the workspace, then per workflow only the statuses with runs.
+    EXPECT_EQ(calls, 16 + 12 * (2 + 3));
+    EXPECT_LE(clock.monotonic() - start, 30s);
+    const std::string wf = "workflow_name=Play wf-15,workflow_uuid=wf-15}";
+    EXPECT_EQ(all.at("cargo_workflow_runs{status=success,window=1h," + wf), 1);
+    EXPECT_EQ(all.at("cargo_workflow_runs{status=cancelled,window=1h," + wf), 0);
+    EXPECT_EQ(all.at("cargo_workflow_runs{status=cancelled,window=1d," + wf), 1);
+    EXPECT_EQ(all.at("cargo_workflow_runs{status=running,window=1d," + wf), 0);
+    EXPECT_EQ(all.at("cargo_workflow_error_ratio{window=1d," + wf), 1.0 / 3);
+    EXPECT_EQ(only(all, "cargo_workflow_runs").size(), 12u * 8 * 2);
+}
+
+TEST_F(RunCountsFallbackTest, SaysWhatItWouldTakeWhenItCannotFit) {
+    // Every status has runs everywhere: 192 per-workflow calls, 38 s at 5 requests/s.
+    runs.clear();
+    for (int i = 0; i < 12; ++i)
+        for (const char* status : {"idle", "pending", "running", "success", "error", "cancelling", "cancelled", "skipped"})
+            runs.push_back({"wf-" + std::to_string(10 + i), status, clock.now() - 1min});
+    try {
+        collect();
+        FAIL() << "no error";
+    } catch (const CollectorError& e) {
+        EXPECT_EQ(e.reason(), "timeout");
+        EXPECT_NE(std::string(e.what()).find("counting runs through the API needs 192 more calls (12 workflows x the "
+                                             "statuses that have runs: 8 in 1h, 8 in 1d), about 39 s at 5 requests/s"),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(api.calls("/orchestration/runs/count"), 16) << "it failed before making calls it could not finish";
 }
 
 TEST_F(KindsTest, RunMetricsPerNodeWithSlugs) {
