@@ -6,17 +6,15 @@
 #include <random>
 #include <sstream>
 
-#include "alerts/notify_sqlite.h"
+#include "common/sqlite.h"
 
 namespace cargomon::alerts {
 namespace {
 
-using detail::Statement;
+using sqlite::Statement;
 
-std::int64_t to_ms(SystemTime t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-SystemTime from_ms(std::int64_t ms) { return SystemTime{std::chrono::milliseconds{ms}}; }
+using sqlite::to_millis;
+using sqlite::from_millis;
 
 std::string join(const std::set<std::string>& items) {
     std::string out;
@@ -41,7 +39,7 @@ OutboxItem read_item(const Statement& s) {
                       .integration = static_cast<std::size_t>(s.int64(2)),
                       .idempotency_key = s.text(3),
                       .body = s.text(4),
-                      .created_at = from_ms(s.int64(5)),
+                      .created_at = from_millis(s.int64(5)),
                       .attempts = static_cast<int>(s.int64(6))};
 }
 
@@ -50,7 +48,7 @@ constexpr std::string_view kItemColumns = "id, receiver, integration, idempotenc
 }  // namespace
 
 Outbox::Outbox(const std::string& path, const Clock& clock, DeliveryOptions options)
-    : clock_(clock), options_(options), db_(std::make_unique<detail::Database>(path)) {
+    : clock_(clock), options_(options), db_(std::make_unique<sqlite::Database>(path)) {
     db_->exec(R"(
         CREATE TABLE IF NOT EXISTS notify_log (
             receiver TEXT NOT NULL, integration INTEGER NOT NULL, group_key TEXT NOT NULL,
@@ -87,7 +85,7 @@ std::string Outbox::idempotency_key(const NotifyLogEntry& e) {
 std::optional<NotifyLogEntry> Outbox::last_notified(const std::string& receiver, std::size_t integration,
                                                     const std::string& group_key) const {
     std::lock_guard lock(mu_);
-    Statement s(db_->handle(),
+    Statement s(*db_,
                 "SELECT firing, resolved, sent_at, sequence FROM notify_log "
                 "WHERE receiver = ? AND integration = ? AND group_key = ?");
     s.bind(1, receiver).bind(2, static_cast<std::int64_t>(integration)).bind(3, group_key);
@@ -97,7 +95,7 @@ std::optional<NotifyLogEntry> Outbox::last_notified(const std::string& receiver,
                      .group_key = group_key,
                      .firing = split(s.text(0)),
                      .resolved = split(s.text(1)),
-                     .sent_at = from_ms(s.int64(2)),
+                     .sent_at = from_millis(s.int64(2)),
                      .sequence = s.int64(3)};
     s.reset();
     return e;
@@ -105,15 +103,15 @@ std::optional<NotifyLogEntry> Outbox::last_notified(const std::string& receiver,
 
 std::string Outbox::enqueue(NotifyLogEntry entry, const std::string* body) {
     std::lock_guard lock(mu_);
-    detail::Transaction tx(*db_);
+    sqlite::Transaction tx(*db_);
     {
-        Statement seq(db_->handle(),
+        Statement seq(*db_,
                       "SELECT sequence FROM notify_log WHERE receiver = ? AND integration = ? AND group_key = ?");
         seq.bind(1, entry.receiver).bind(2, static_cast<std::int64_t>(entry.integration)).bind(3, entry.group_key);
         entry.sequence = seq.step() ? seq.int64(0) + 1 : 1;
         seq.reset();
     }
-    Statement log(db_->handle(),
+    Statement log(*db_,
                   "INSERT OR REPLACE INTO notify_log (receiver, integration, group_key, firing, resolved, sent_at, "
                   "sequence) VALUES (?, ?, ?, ?, ?, ?, ?)");
     log.bind(1, entry.receiver)
@@ -121,14 +119,14 @@ std::string Outbox::enqueue(NotifyLogEntry entry, const std::string* body) {
         .bind(3, entry.group_key)
         .bind(4, join(entry.firing))
         .bind(5, join(entry.resolved))
-        .bind(6, to_ms(entry.sent_at))
+        .bind(6, to_millis(entry.sent_at))
         .bind(7, entry.sequence);
     log.run();
     std::string key;
     if (body) {
         key = idempotency_key(entry);
-        const std::int64_t now = to_ms(clock_.now());
-        Statement add(db_->handle(),
+        const std::int64_t now = to_millis(clock_.now());
+        Statement add(*db_,
                       "INSERT INTO outbox (receiver, integration, idempotency_key, body, state, created_at, "
                       "next_attempt_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)");
         add.bind(1, entry.receiver)
@@ -145,9 +143,9 @@ std::string Outbox::enqueue(NotifyLogEntry entry, const std::string* body) {
 
 std::vector<OutboxItem> Outbox::due(std::size_t limit) const {
     std::lock_guard lock(mu_);
-    Statement s(db_->handle(), "SELECT " + std::string(kItemColumns) +
+    Statement s(*db_, "SELECT " + std::string(kItemColumns) +
                                    " FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?");
-    s.bind(1, to_ms(clock_.now())).bind(2, static_cast<std::int64_t>(limit));
+    s.bind(1, to_millis(clock_.now())).bind(2, static_cast<std::int64_t>(limit));
     std::vector<OutboxItem> items;
     while (s.step()) items.push_back(read_item(s));
     return items;
@@ -155,9 +153,9 @@ std::vector<OutboxItem> Outbox::due(std::size_t limit) const {
 
 std::vector<OutboxItem> Outbox::expired() const {
     std::lock_guard lock(mu_);
-    Statement s(db_->handle(),
+    Statement s(*db_,
                 "SELECT " + std::string(kItemColumns) + " FROM outbox WHERE state = 'pending' AND created_at <= ?");
-    s.bind(1, to_ms(clock_.now() - options_.max_age));
+    s.bind(1, to_millis(clock_.now() - options_.max_age));
     std::vector<OutboxItem> items;
     while (s.step()) items.push_back(read_item(s));
     return items;
@@ -165,10 +163,10 @@ std::vector<OutboxItem> Outbox::expired() const {
 
 void Outbox::mark(std::int64_t id, OutboxState state, const std::string& error) {
     std::lock_guard lock(mu_);
-    Statement s(db_->handle(),
+    Statement s(*db_,
                 "UPDATE outbox SET state = ?, finished_at = ?, attempts = attempts + ?, last_error = ? WHERE id = ?");
     s.bind(1, state_names[static_cast<int>(state)])
-        .bind(2, to_ms(clock_.now()))
+        .bind(2, to_millis(clock_.now()))
         .bind(3, std::int64_t{state == OutboxState::dropped ? 0 : 1})
         .bind(4, error)
         .bind(5, id);
@@ -186,15 +184,15 @@ void Outbox::retry_later(const OutboxItem& item, const std::string& error) {
         static_cast<std::int64_t>(std::uniform_real_distribution<double>(step / 2, step)(rng))};
 
     std::lock_guard lock(mu_);
-    Statement s(db_->handle(),
+    Statement s(*db_,
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?");
-    s.bind(1, to_ms(clock_.now() + delay)).bind(2, error).bind(3, item.id);
+    s.bind(1, to_millis(clock_.now() + delay)).bind(2, error).bind(3, item.id);
     s.run();
 }
 
 OutboxState Outbox::state(const std::string& idempotency_key) const {
     std::lock_guard lock(mu_);
-    Statement s(db_->handle(), "SELECT state FROM outbox WHERE idempotency_key = ?");
+    Statement s(*db_, "SELECT state FROM outbox WHERE idempotency_key = ?");
     s.bind(1, idempotency_key);
     if (!s.step()) throw std::runtime_error("no outbox item with that idempotency key");
     const std::string name = s.text(0);
@@ -205,7 +203,7 @@ OutboxState Outbox::state(const std::string& idempotency_key) const {
 
 std::size_t Outbox::pending_count() const {
     std::lock_guard lock(mu_);
-    Statement s(db_->handle(), "SELECT COUNT(*) FROM outbox WHERE state = 'pending'");
+    Statement s(*db_, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'");
     s.step();
     auto n = static_cast<std::size_t>(s.int64(0));
     s.reset();
@@ -214,32 +212,32 @@ std::size_t Outbox::pending_count() const {
 
 std::optional<SystemTime> Outbox::oldest_pending() const {
     std::lock_guard lock(mu_);
-    Statement s(db_->handle(), "SELECT MIN(created_at) FROM outbox WHERE state = 'pending'");
+    Statement s(*db_, "SELECT MIN(created_at) FROM outbox WHERE state = 'pending'");
     s.step();
     std::optional<SystemTime> t;
-    if (!s.is_null(0)) t = from_ms(s.int64(0));
+    if (!s.is_null(0)) t = from_millis(s.int64(0));
     s.reset();
     return t;
 }
 
 std::optional<SystemTime> Outbox::next_attempt() const {
     std::lock_guard lock(mu_);
-    Statement s(db_->handle(), "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'");
+    Statement s(*db_, "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'");
     s.step();
     std::optional<SystemTime> t;
-    if (!s.is_null(0)) t = from_ms(s.int64(0));
+    if (!s.is_null(0)) t = from_millis(s.int64(0));
     s.reset();
     return t;
 }
 
 void Outbox::prune() {
-    const std::int64_t cutoff = to_ms(clock_.now() - options_.max_age);
+    const std::int64_t cutoff = to_millis(clock_.now() - options_.max_age);
     std::lock_guard lock(mu_);
-    Statement items(db_->handle(), "DELETE FROM outbox WHERE state != 'pending' AND finished_at <= ?");
+    Statement items(*db_, "DELETE FROM outbox WHERE state != 'pending' AND finished_at <= ?");
     items.bind(1, cutoff);
     items.run();
     // A group whose alerts all resolved long ago starts afresh when it fires again anyway.
-    Statement log(db_->handle(), "DELETE FROM notify_log WHERE firing = '' AND sent_at <= ?");
+    Statement log(*db_, "DELETE FROM notify_log WHERE firing = '' AND sent_at <= ?");
     log.bind(1, cutoff);
     log.run();
 }

@@ -15,11 +15,13 @@
 #include "alerts/notify_config.h"
 #include "common/clock.h"
 
-namespace cargomon::alerts {
-
-namespace detail {
+namespace cargomon::sqlite {
 class Database;
 }
+
+namespace cargomon::alerts {
+
+
 
 // What was last notified for one group to one integration of a receiver (Alertmanager's nflog).
 struct NotifyLogEntry {
@@ -80,7 +82,7 @@ private:
     const Clock& clock_;
     DeliveryOptions options_;
     mutable std::mutex mu_;
-    std::unique_ptr<detail::Database> db_;
+    std::unique_ptr<sqlite::Database> db_;
 };
 
 }  // namespace cargomon::alerts

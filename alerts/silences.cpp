@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <random>
 
-#include "alerts/notify_sqlite.h"
+#include "common/sqlite.h"
 #include "common/json.h"
 #include "common/text.h"
 #include "common/timefmt.h"
@@ -16,14 +16,12 @@
 namespace cargomon::alerts {
 namespace {
 
-using detail::Statement;
+using sqlite::Statement;
 using metrics::Matcher;
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
-std::int64_t to_ms(SystemTime t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-SystemTime from_ms(std::int64_t ms) { return SystemTime{std::chrono::milliseconds{ms}}; }
+using sqlite::to_millis;
+using sqlite::from_millis;
 
 std::string new_id() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -108,23 +106,22 @@ void write_matchers(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::ve
 }
 
 SilenceStore::SilenceStore(const std::string& path, const Clock& clock, Millis retention, SilenceLimits limits)
-    : clock_(clock), retention_(retention), limits_(limits), db_(std::make_unique<detail::Database>(path)) {
+    : clock_(clock), retention_(retention), limits_(limits), db_(std::make_unique<sqlite::Database>(path)) {
     db_->exec(R"(
         CREATE TABLE IF NOT EXISTS silences (
             id TEXT PRIMARY KEY, matchers TEXT NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL,
             created_by TEXT NOT NULL, comment TEXT NOT NULL))");
-    Statement s(db_->handle(), "SELECT id, matchers, starts_at, ends_at, created_by, comment FROM silences");
+    Statement s(*db_, "SELECT id, matchers, starts_at, ends_at, created_by, comment FROM silences");
     auto loaded = std::make_shared<std::vector<Silence>>();
     while (s.step()) {
         rapidjson::Document doc;
-        doc.Parse(s.text(1));
-        if (doc.HasParseError()) throw std::runtime_error("silence " + s.text(0) + ": stored matchers are corrupt");
+        if (parse_json(s.text(1), doc)) throw std::runtime_error("silence " + s.text(0) + ": stored matchers are corrupt");
         auto matchers = read_matchers(doc);
         if (auto* error = std::get_if<std::string>(&matchers)) throw std::runtime_error("silence " + s.text(0) + ": " + *error);
         loaded->push_back(Silence{.id = s.text(0),
                                     .matchers = std::get<std::vector<Matcher>>(std::move(matchers)),
-                                    .starts_at = from_ms(s.int64(2)),
-                                    .ends_at = from_ms(s.int64(3)),
+                                    .starts_at = from_millis(s.int64(2)),
+                                    .ends_at = from_millis(s.int64(3)),
                                     .created_by = s.text(4),
                                     .comment = s.text(5)});
     }
@@ -169,11 +166,11 @@ std::variant<std::string, SilenceRejected> SilenceStore::add(Silence silence) {
     }
     auto next = std::make_shared<std::vector<Silence>>(*silences_);
     next->push_back(silence);
-    Statement s(db_->handle(), "INSERT INTO silences VALUES (?, ?, ?, ?, ?, ?)");
+    Statement s(*db_, "INSERT INTO silences VALUES (?, ?, ?, ?, ?, ?)");
     s.bind(1, silence.id)
         .bind(2, matchers_json(silence.matchers))
-        .bind(3, to_ms(silence.starts_at))
-        .bind(4, to_ms(silence.ends_at))
+        .bind(3, to_millis(silence.starts_at))
+        .bind(4, to_millis(silence.ends_at))
         .bind(5, silence.created_by)
         .bind(6, silence.comment);
     s.run();
@@ -191,8 +188,8 @@ bool SilenceStore::expire(const std::string& id) {
     ended.ends_at = now;
     // A pending silence never started: it ends where it would have begun.
     if (ended.starts_at > now) ended.starts_at = now;
-    Statement s(db_->handle(), "UPDATE silences SET starts_at = ?, ends_at = ? WHERE id = ?");
-    s.bind(1, to_ms(ended.starts_at)).bind(2, to_ms(now)).bind(3, id);
+    Statement s(*db_, "UPDATE silences SET starts_at = ?, ends_at = ? WHERE id = ?");
+    s.bind(1, to_millis(ended.starts_at)).bind(2, to_millis(now)).bind(3, id);
     s.run();
     silences_ = std::move(next);
     return true;
@@ -221,8 +218,8 @@ bool SilenceStore::silenced(const metrics::Labels& labels) const {
 void SilenceStore::gc() {
     const SystemTime cutoff = clock_.now() - retention_;
     std::lock_guard lock(mu_);
-    Statement s(db_->handle(), "DELETE FROM silences WHERE ends_at <= ?");
-    s.bind(1, to_ms(cutoff));
+    Statement s(*db_, "DELETE FROM silences WHERE ends_at <= ?");
+    s.bind(1, to_millis(cutoff));
     s.run();
     auto next = std::make_shared<std::vector<Silence>>(*silences_);
     std::erase_if(*next, [&](const Silence& x) { return x.ends_at <= cutoff; });

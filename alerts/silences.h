@@ -21,11 +21,13 @@
 #include "alerts/notify_config.h"
 #include "common/clock.h"
 
-namespace cargomon::alerts {
-
-namespace detail {
+namespace cargomon::sqlite {
 class Database;
 }
+
+namespace cargomon::alerts {
+
+
 
 struct Silence {
     std::string id;
@@ -79,7 +81,7 @@ private:
     Millis retention_;
     SilenceLimits limits_;
     mutable std::mutex mu_;  // guards db_ and the silences_ pointer, not what it points to
-    std::unique_ptr<detail::Database> db_;
+    std::unique_ptr<sqlite::Database> db_;
     // The table. Each change installs a new vector, so a reader copies the pointer under
     // mu_ and reads (matches) with no lock held.
     std::shared_ptr<const std::vector<Silence>> silences_;

@@ -7,6 +7,8 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "common/json.h"
+
 namespace cargomon::alerts {
 namespace {
 
@@ -24,8 +26,7 @@ std::string labels_json(const metrics::Labels& labels) {
 
 metrics::Labels parse_labels(const std::string& json) {
     rapidjson::Document doc;
-    doc.Parse(json);
-    if (doc.HasParseError() || !doc.IsArray() || doc.Size() % 2 != 0)
+    if (parse_json(json, doc) || !doc.IsArray() || doc.Size() % 2 != 0)
         throw std::runtime_error("alert state: bad labels in the state file");
     metrics::Labels labels;
     for (rapidjson::SizeType i = 0; i < doc.Size(); i += 2) {
@@ -66,9 +67,9 @@ AlertStateStore::AlertStateStore(const std::string& path) : db_(path) {
 }
 
 void AlertStateStore::save(const std::vector<ActiveAlertState>& states) {
-    detail::Transaction tx(db_);
+    sqlite::Transaction tx(db_);
     db_.exec("DELETE FROM alert_state");
-    detail::Statement insert(db_.handle(),
+    sqlite::Statement insert(db_,
                              "INSERT OR REPLACE INTO alert_state VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
     for (const ActiveAlertState& s : states) {
         const Alert& a = s.alert;
@@ -86,7 +87,7 @@ void AlertStateStore::save(const std::vector<ActiveAlertState>& states) {
 }
 
 std::vector<ActiveAlertState> AlertStateStore::load() {
-    detail::Statement select(db_.handle(),
+    sqlite::Statement select(db_,
                              "SELECT group_key, rule_name, rule_ordinal, fingerprint, labels, annotations, state, value,"
                              " active_at, starts_at, ends_at, keep_firing_since, last_sent_at, generator_url FROM alert_state");
     std::vector<ActiveAlertState> out;

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "alerts/notify_sqlite.h"
+#include "common/sqlite.h"
 #include "alerts/rule_manager.h"
 
 namespace cargomon::alerts {
@@ -19,7 +19,7 @@ public:
     std::vector<ActiveAlertState> load();
 
 private:
-    detail::Database db_;
+    sqlite::Database db_;
 };
 
 }  // namespace cargomon::alerts

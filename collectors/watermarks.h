@@ -3,14 +3,13 @@
 // range already counted (the watermark) and the running total of every series, in one
 // SQLite file (WAL mode) under the daemon's --storage.path. Both change in one
 // transaction, so a restart never counts a range twice nor loses a total.
-#include <sqlite3.h>
-
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 
 #include "common/clock.h"
+#include "common/sqlite.h"
 #include "metrics/model.h"
 
 namespace cargomon::collectors {
@@ -21,11 +20,11 @@ struct CounterState {
     std::map<std::pair<std::string, metrics::Labels>, double> totals;  // (metric, labels) -> total
 };
 
+// Thread-safe: load() and save() may be called from any collector thread.
 class WatermarkStore {
 public:
     // Opens or creates the file; throws std::runtime_error naming the path on failure.
     explicit WatermarkStore(const std::string& path);
-    ~WatermarkStore();
     WatermarkStore(const WatermarkStore&) = delete;
     WatermarkStore& operator=(const WatermarkStore&) = delete;
 
@@ -34,11 +33,8 @@ public:
     void save(const std::string& collector, const CounterState& state);
 
 private:
-    void exec(const char* sql) const;
-
-    mutable std::mutex mu_;
-    sqlite3* db_ = nullptr;
-    std::string path_;
+    mutable std::mutex mu_;  // guards db_
+    mutable sqlite::Database db_;
 };
 
 }  // namespace cargomon::collectors

@@ -15,23 +15,13 @@
 #include "alerts/notify_config.h"
 #include "common/net.h"
 #include "tests/support/http_receiver.h"
+#include "tests/support/temp_dir.h"
 #include <prometheus/registry.h>
 
 namespace cargomon::alerts::testing {
 
-class TempDir {
-public:
-    TempDir() {
-        path_ = std::filesystem::temp_directory_path() /
-                ("cargomon-notify-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
-        std::filesystem::create_directories(path_);
-    }
-    ~TempDir() { std::filesystem::remove_all(path_); }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
+using cargomon::testing::TempDir;
 
-private:
-    std::filesystem::path path_;
-};
 
 inline Alert firing_alert(const std::string& name, metrics::Labels extra, SystemTime starts_at) {
     Alert a;

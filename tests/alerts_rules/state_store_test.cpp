@@ -6,23 +6,13 @@
 #include <cmath>
 #include <filesystem>
 
+#include "tests/support/temp_dir.h"
+
 namespace cargomon::alerts {
 namespace {
 
 using namespace std::chrono_literals;
-
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "alerts_rules_XXXXXX").string();
-        path_ = ::mkdtemp(pattern.data());
-    }
-    ~TempDir() { std::filesystem::remove_all(path_); }
-    std::string file(const std::string& name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
-};
+using cargomon::testing::TempDir;
 
 RuleGroup group() {
     AlertingRule rule{.name = "ErrorRate", .expr_text = "canned", .for_duration = 5min};

@@ -7,12 +7,15 @@
 #include <sstream>
 
 #include "config/config.h"
+#include "tests/support/temp_dir.h"
 
 using namespace cargomon;
 using namespace cargomon::config;
 using namespace std::chrono_literals;
 
 namespace {
+
+using cargomon::testing::TempDir;
 
 Config parse_ok(const std::string& yaml, std::map<std::string, std::string> env = {{"CARGO_API_TOKEN", "env-token"}},
                 std::string_view file = "cargomon.yml") {
@@ -31,23 +34,6 @@ std::vector<std::string> errors_of(const std::string& yaml, std::map<std::string
         for (const ConfigError& e : *errors) out.push_back(e.to_string());
     return out;
 }
-
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "config_test.XXXXXX").string();
-        path_ = mkdtemp(pattern.data());
-    }
-    ~TempDir() { std::filesystem::remove_all(path_); }
-    std::string write(const std::string& name, const std::string& text) const {
-        std::ofstream(path_ / name) << text;
-        return (path_ / name).string();
-    }
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
 
 const char* kFullConfig = R"(api_url: https://cargo.example.com/
 token: file-token
@@ -227,7 +213,7 @@ TEST(ConfigLoad, ReadsTokenFileRelativeToTheConfig) {
     result = load_config(path, Environment());
     ASSERT_TRUE(std::holds_alternative<std::vector<ConfigError>>(result));
     EXPECT_EQ(std::get<std::vector<ConfigError>>(result).at(0).to_string(),
-              path + ":1:13: token_file \"" + (dir.path() / "empty_token").string() + "\" is empty");
+              path + ":1:13: token_file \"" + dir.file("empty_token") + "\" is empty");
 }
 
 TEST(ConfigLoad, TokenFromEnvironmentSkipsTokenFile) {
@@ -244,7 +230,7 @@ TEST(ConfigLoad, SecretsStayOutOfDumpsAndErrors) {
     EXPECT_EQ(dump.find(secret), std::string::npos) << dump;
     EXPECT_NE(dump.find("token: <secret>"), std::string::npos) << dump;
 
-    c = parse_ok("token_file: " + (dir.path() / "tok").string() + "\n", {});
+    c = parse_ok("token_file: " + dir.file("tok") + "\n", {});
     EXPECT_EQ(c.token, "sk-FILE-SECRET");
     EXPECT_EQ(c.redacted_yaml().find("sk-FILE"), std::string::npos);
 

@@ -1,5 +1,7 @@
 #include "tests/daemon/daemon_process.h"
 
+#include <cstdlib>
+
 #include <httplib.h>
 #include <unistd.h>
 
@@ -96,7 +98,12 @@ HttpAnswer answer_of(const httplib::Result& res) {
 
 }  // namespace
 
-std::string daemon_binary() { return CARGOMON_BINARY; }
+// CARGOMON_TEST_BINARY runs another build of cargomon (a deliberately broken copy, to see
+// a test fail) without touching the one in the build tree.
+std::string daemon_binary() {
+    const char* other = std::getenv("CARGOMON_TEST_BINARY");
+    return other && *other ? other : CARGOMON_BINARY;
+}
 
 std::vector<Sample> Scrape::find(const std::string& name, const Labels& subset) const {
     std::vector<Sample> out;
@@ -216,19 +223,6 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::map<s
     auto code = process.wait_for(timeout);
     if (!code) code = process.stop(std::chrono::milliseconds{0});
     return {*code, read_file(output)};
-}
-
-TempDir::TempDir() : path_(make_temp_dir()) {}
-
-TempDir::~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-}
-
-std::string TempDir::write(const std::string& name, const std::string& content) const {
-    const std::string path = path_ + "/" + name;
-    write_file(path, content);
-    return path;
 }
 
 }  // namespace cargomon::testing

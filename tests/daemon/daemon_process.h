@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/process.h"
+#include "tests/support/temp_dir.h"
 
 namespace cargomon::testing {
 
@@ -94,17 +95,5 @@ CommandResult run_cargomon(const std::vector<std::string>& args,
 // Runs any program (argv[0] a path) the same way.
 CommandResult run_command(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
                           std::chrono::milliseconds timeout = std::chrono::seconds{30});
-
-// A temp dir removed when the object goes away.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    const std::string& path() const { return path_; }
-    std::string write(const std::string& name, const std::string& content) const;  // returns the file's path
-
-private:
-    std::string path_;
-};
 
 }  // namespace cargomon::testing
