@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "alerts/alert.h"
-#include "alerts/notify_config.h"
-#include "alerts/rules.h"
+#include "alerts/notify/notify_config.h"
+#include "alerts/rules/rules.h"
 #include "common/clock.h"
 #include "config/config.h"
 #include "web/http_server.h"

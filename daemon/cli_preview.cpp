@@ -8,10 +8,10 @@
 #include <set>
 #include <stdexcept>
 
-#include "alerts/promql.h"
-#include "alerts/rule_manager.h"
-#include "alerts/rules.h"
-#include "alerts/store_source.h"
+#include "alerts/promql/promql.h"
+#include "alerts/rules/rule_manager.h"
+#include "alerts/rules/rules.h"
+#include "alerts/promql/store_source.h"
 #include "cargo/client.h"
 #include "cargo/sleeper.h"
 #include "cargo/transport.h"

@@ -16,8 +16,8 @@
 #include <set>
 #include <stdexcept>
 
-#include "alerts/notify_config.h"
-#include "alerts/silences.h"
+#include "alerts/notify/notify_config.h"
+#include "alerts/notify/silences.h"
 #include "common/clock.h"
 #include "common/duration.h"
 #include "common/json.h"

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "common/log.h"
-#include "alerts/rules.h"
+#include "alerts/rules/rules.h"
 #include "common/duration.h"
 #include "config/config.h"
 #include "config/web_config.h"

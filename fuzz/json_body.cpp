@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "alerts/silences.h"
+#include "alerts/notify/silences.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "fuzz/fuzz.h"

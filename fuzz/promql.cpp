@@ -1,7 +1,7 @@
 // PromQL: parse, and evaluate what parses over a few series.
 #include <string>
 
-#include "alerts/promql.h"
+#include "alerts/promql/promql.h"
 #include "fuzz/fuzz.h"
 
 namespace {

@@ -1,5 +1,5 @@
 // Rule files: YAML, then every expr and template in them.
-#include "alerts/rules.h"
+#include "alerts/rules/rules.h"
 #include "fuzz/fuzz.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -2,7 +2,7 @@
 // (so formats and arguments also come from data, as label values do).
 #include <string>
 
-#include "alerts/template.h"
+#include "alerts/rules/template.h"
 #include "fuzz/fuzz.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

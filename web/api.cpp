@@ -3,8 +3,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "alerts/receivers.h"
-#include "alerts/template.h"
+#include "alerts/notify/receivers.h"
+#include "alerts/rules/template.h"
 #include "common/timefmt.h"
 
 namespace cargomon::web {

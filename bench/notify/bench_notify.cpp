@@ -13,9 +13,9 @@
 #include <string>
 #include <thread>
 
-#include "alerts/delivery.h"
-#include "alerts/outbox.h"
-#include "alerts/receivers.h"
+#include "alerts/notify/delivery.h"
+#include "alerts/notify/outbox.h"
+#include "alerts/notify/receivers.h"
 #include "common/net.h"
 
 using namespace cargomon;

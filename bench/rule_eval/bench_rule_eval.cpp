@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "alerts/promql.h"
-#include "alerts/store_source.h"
+#include "alerts/promql/promql.h"
+#include "alerts/promql/store_source.h"
 #include "metrics/metric_store.h"
 
 using namespace cargomon;

@@ -5,8 +5,8 @@
 
 #include <thread>
 
-#include "alerts/delivery.h"
-#include "alerts/dispatcher.h"
+#include "alerts/notify/delivery.h"
+#include "alerts/notify/dispatcher.h"
 #include "common/process.h"
 #include "fixtures.h"
 #include "tests/support/prom_process.h"

@@ -2,8 +2,8 @@
 
 #include <fstream>
 
-#include "alerts/notify_config.h"
-#include "alerts/router.h"
+#include "alerts/notify/notify_config.h"
+#include "alerts/notify/router.h"
 #include "fixtures.h"
 
 namespace cargomon::alerts {

@@ -9,8 +9,8 @@
 #include <csignal>
 #include <set>
 
-#include "alerts/delivery.h"
-#include "alerts/dispatcher.h"
+#include "alerts/notify/delivery.h"
+#include "alerts/notify/dispatcher.h"
 #include "fixtures.h"
 
 namespace cargomon::alerts {

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
-#include "alerts/dispatcher.h"
+#include "alerts/notify/dispatcher.h"
 #include "fixtures.h"
 
 namespace cargomon::alerts {

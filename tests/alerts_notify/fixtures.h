@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "alerts/alert.h"
-#include "alerts/notify_config.h"
+#include "alerts/notify/notify_config.h"
 #include "common/net.h"
 #include "tests/support/http_receiver.h"
 #include "tests/support/temp_dir.h"

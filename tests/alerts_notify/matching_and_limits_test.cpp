@@ -3,10 +3,10 @@
 // API may store and retention.
 #include <gtest/gtest.h>
 
-#include "alerts/promql.h"
-#include "alerts/router.h"
-#include "alerts/silences.h"
-#include "alerts/store_source.h"
+#include "alerts/promql/promql.h"
+#include "alerts/notify/router.h"
+#include "alerts/notify/silences.h"
+#include "alerts/promql/store_source.h"
 #include "fixtures.h"
 
 namespace cargomon::alerts {

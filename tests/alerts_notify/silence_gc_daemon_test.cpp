@@ -5,7 +5,7 @@
 
 #include <thread>
 
-#include "alerts/silences.h"
+#include "alerts/notify/silences.h"
 #include "daemon/alerting.h"
 #include "fixtures.h"
 #include "metrics/metric_store.h"

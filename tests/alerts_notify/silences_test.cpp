@@ -3,7 +3,7 @@
 
 #include <set>
 
-#include "alerts/silences.h"
+#include "alerts/notify/silences.h"
 #include "common/timefmt.h"
 #include "fixtures.h"
 

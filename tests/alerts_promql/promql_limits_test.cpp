@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "alerts/promql.h"
+#include "alerts/promql/promql.h"
 
 namespace cargomon::alerts {
 namespace {

@@ -1,7 +1,7 @@
 // Every feature of the PromQL subset against expected vectors, edge cases and refusals.
 #include <gtest/gtest.h>
 
-#include "alerts/promql.h"
+#include "alerts/promql/promql.h"
 #include "promql_fixture.h"
 
 namespace cargomon::alerts {

@@ -1,5 +1,5 @@
 // StoreSource over a real MetricStore (several collectors) and a real prometheus-cpp Registry.
-#include "alerts/store_source.h"
+#include "alerts/promql/store_source.h"
 
 #include <gtest/gtest.h>
 #include <prometheus/counter.h>

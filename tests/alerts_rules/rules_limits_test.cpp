@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "alerts/rules.h"
+#include "alerts/rules/rules.h"
 
 namespace cargomon::alerts {
 namespace {

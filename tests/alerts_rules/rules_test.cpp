@@ -1,4 +1,4 @@
-#include "alerts/rules.h"
+#include "alerts/rules/rules.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "alerts/state_store.h"
+#include "alerts/rules/state_store.h"
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>

@@ -8,7 +8,7 @@
 #include <regex>
 #include <sstream>
 
-#include "alerts/notify_config.h"
+#include "alerts/notify/notify_config.h"
 #include "config/config.h"
 #include "tests/docs/markdown.h"
 

@@ -8,7 +8,7 @@
 #include <optional>
 #include <unordered_map>
 
-#include "alerts/promql_ast.h"
+#include "alerts/promql/ast.h"
 #include "metrics/names.h"
 
 namespace cargomon::alerts {

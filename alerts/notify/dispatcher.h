@@ -15,11 +15,11 @@
 #include <vector>
 
 #include "alerts/alert.h"
-#include "alerts/notify_config.h"
-#include "alerts/outbox.h"
-#include "alerts/receivers.h"
-#include "alerts/router.h"
-#include "alerts/silences.h"
+#include "alerts/notify/notify_config.h"
+#include "alerts/notify/outbox.h"
+#include "alerts/notify/receivers.h"
+#include "alerts/notify/router.h"
+#include "alerts/notify/silences.h"
 #include "common/clock.h"
 
 namespace cargomon::alerts {

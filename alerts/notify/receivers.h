@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "alerts/alert.h"
-#include "alerts/notify_config.h"
+#include "alerts/notify/notify_config.h"
 
 namespace cargomon::alerts {
 

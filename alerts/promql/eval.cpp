@@ -6,7 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "alerts/promql_ast.h"
+#include "alerts/promql/ast.h"
 #include "common/text.h"
 
 namespace cargomon::alerts {

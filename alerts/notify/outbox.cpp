@@ -1,4 +1,4 @@
-#include "alerts/outbox.h"
+#include "alerts/notify/outbox.h"
 
 #include <openssl/sha.h>
 

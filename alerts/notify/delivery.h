@@ -14,8 +14,8 @@
 #include <optional>
 #include <thread>
 
-#include "alerts/outbox.h"
-#include "alerts/receivers.h"
+#include "alerts/notify/outbox.h"
+#include "alerts/notify/receivers.h"
 #include "common/clock.h"
 
 namespace cargomon::alerts {

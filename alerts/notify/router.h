@@ -4,7 +4,7 @@
 // of whose children match takes the alert itself.
 #include <vector>
 
-#include "alerts/notify_config.h"
+#include "alerts/notify/notify_config.h"
 
 namespace cargomon::alerts {
 

@@ -1,4 +1,4 @@
-#include "alerts/rule_manager.h"
+#include "alerts/rules/rule_manager.h"
 
 #include <spdlog/spdlog.h>
 

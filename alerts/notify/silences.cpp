@@ -1,4 +1,4 @@
-#include "alerts/silences.h"
+#include "alerts/notify/silences.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>

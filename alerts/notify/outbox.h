@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "alerts/notify_config.h"
+#include "alerts/notify/notify_config.h"
 #include "common/clock.h"
 
 namespace cargomon::sqlite {

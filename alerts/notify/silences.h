@@ -18,7 +18,7 @@
 #include <variant>
 #include <vector>
 
-#include "alerts/notify_config.h"
+#include "alerts/notify/notify_config.h"
 #include "common/clock.h"
 
 namespace cargomon::sqlite {

@@ -1,4 +1,4 @@
-#include "alerts/notify_config.h"
+#include "alerts/notify/notify_config.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "alerts/router.h"
+#include "alerts/notify/router.h"
 
 namespace cargomon::alerts {
 namespace {

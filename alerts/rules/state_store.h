@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "common/sqlite.h"
-#include "alerts/rule_manager.h"
+#include "alerts/rules/rule_manager.h"
 
 namespace cargomon::alerts {
 

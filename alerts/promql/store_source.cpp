@@ -1,4 +1,4 @@
-#include "alerts/store_source.h"
+#include "alerts/promql/store_source.h"
 
 #include <algorithm>
 #include <charconv>

@@ -5,7 +5,7 @@
 #include <variant>
 #include <vector>
 
-#include "alerts/promql.h"
+#include "alerts/promql/promql.h"
 #include "metrics/labels.h"
 
 namespace cargomon::alerts {

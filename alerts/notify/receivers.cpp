@@ -1,4 +1,4 @@
-#include "alerts/receivers.h"
+#include "alerts/notify/receivers.h"
 
 #include <httplib.h>
 #include <openssl/evp.h>

@@ -1,4 +1,4 @@
-#include "alerts/delivery.h"
+#include "alerts/notify/delivery.h"
 
 #include <spdlog/spdlog.h>
 

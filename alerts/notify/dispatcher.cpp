@@ -1,4 +1,4 @@
-#include "alerts/dispatcher.h"
+#include "alerts/notify/dispatcher.h"
 
 #include <algorithm>
 

@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "alerts/promql.h"
+#include "alerts/promql/promql.h"
 #include "metrics/metric_store.h"
 
 namespace cargomon::alerts {

@@ -9,8 +9,8 @@
 #include <variant>
 #include <vector>
 
-#include "alerts/promql.h"
-#include "alerts/template.h"
+#include "alerts/promql/promql.h"
+#include "alerts/rules/template.h"
 #include "common/duration.h"
 #include "config/config.h"
 

@@ -1,4 +1,4 @@
-#include "alerts/template.h"
+#include "alerts/rules/template.h"
 
 #include <algorithm>
 #include <cctype>

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "alerts/alert.h"
-#include "alerts/promql.h"
-#include "alerts/rules.h"
+#include "alerts/promql/promql.h"
+#include "alerts/rules/rules.h"
 #include "common/clock.h"
 #include "metrics/model.h"
 
