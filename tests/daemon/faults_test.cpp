@@ -3,10 +3,13 @@
 // and everything comes back once the faults clear. SIGTERM stops it promptly even while
 // the API is slow, and the token shows up nowhere.
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "tests/daemon/daemon_process.h"
@@ -121,6 +124,64 @@ TEST_F(DaemonE2eFaults, TokenNeverShownEvenWhenTheApiRejectsIt) {
     expect_no_token(faulted, env->sim->token());
 }
 
+// An API that echoes the Authorization header it was sent into every error body (as a
+// careless proxy or server might): 401 on discovery, 500 with the header in both
+// errorMessage and reason on everything else.
+class EchoingApi {
+public:
+    EchoingApi() {
+        auto echo = [this](const httplib::Request& req, httplib::Response& res) {
+            const std::string auth = req.get_header_value("Authorization");
+            {
+                std::lock_guard lock(mu_);
+                seen_ = auth;
+            }
+            ++requests_;
+            res.status = req.path.find("workflows") != std::string::npos ? 401 : 500;
+            res.set_content(R"({"errorMessage": "rejected )" + auth + R"(", "reason": ")" + auth + "\"}",
+                            "application/json");
+        };
+        server_.Get(".*", echo);
+        server_.Post(".*", echo);
+        port_ = server_.bind_to_any_port("127.0.0.1");
+        thread_ = std::thread([this] { server_.listen_after_bind(); });
+        while (!server_.is_running()) std::this_thread::sleep_for(1ms);
+    }
+    ~EchoingApi() {
+        server_.stop();
+        thread_.join();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    std::string seen() const {
+        std::lock_guard lock(mu_);
+        return seen_;
+    }
+    int requests() const { return requests_; }
+
+private:
+    httplib::Server server_;
+    std::thread thread_;
+    int port_ = 0;
+    mutable std::mutex mu_;
+    std::string seen_;
+    std::atomic<int> requests_{0};
+};
+
+TEST_F(DaemonE2eFaults, TokenNeverShownEvenWhenTheApiEchoesIt) {
+    EchoingApi api;
+    const std::string token = "e2e-echoed-token-5b2e8d47";
+    auto yaml = config(token);
+    yaml.replace(yaml.find(env->sim->url()), env->sim->url().size(), api.url());
+    DaemonProcess daemon(yaml, {.wait_ready = false});
+    daemon.scrape_until([](const Scrape& s) {
+        return errors(s, "discovery", "authorization") > 0 && errors(s, "custom", "server") > 0;
+    });
+    // The echo really carried the token, so only the daemon's redaction keeps it out.
+    ASSERT_NE(api.seen().find(token), std::string::npos) << api.seen();
+    EXPECT_GT(api.requests(), 2);
+    expect_no_token(daemon, token);
+}
+
 // How long the daemon takes to exit after SIGTERM.
 std::chrono::milliseconds stop_time(DaemonProcess& daemon) {
     const auto start = std::chrono::steady_clock::now();
@@ -136,7 +197,8 @@ TEST_F(DaemonE2eFaults, SigtermStopsPromptly) {
     daemon.scrape_until(all_up);
     const auto took = stop_time(daemon);
     std::cout << "stopped in " << took.count() << " ms\n";
-    EXPECT_LT(took, 10s);
+    // Idle: nothing to wait for but the signal, so well under a second.
+    EXPECT_LT(took, 1s);
 }
 
 TEST_F(DaemonE2eFaults, SigtermStopsPromptlyWhileTheApiIsSlow) {
@@ -152,7 +214,8 @@ TEST_F(DaemonE2eFaults, SigtermStopsPromptlyWhileTheApiIsSlow) {
     }
     const auto took = stop_time(daemon);
     std::cout << "stopped in " << took.count() << " ms with 3 s API latency\n";
-    EXPECT_LT(took, 10s);
+    // In-flight requests are abandoned, not awaited: under the 3 s latency.
+    EXPECT_LT(took, 3s);
 }
 
 }  // namespace
