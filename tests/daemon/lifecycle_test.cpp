@@ -2,16 +2,25 @@
 // (failed ones keep the running config; good ones swap collectors), and counters of
 // query collectors carried across a restart without going down or counting twice.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <random>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "collectors/watermarks.h"
 #include "tests/daemon/daemon_process.h"
 #include "tests/daemon/sim_client.h"
 #include "tests/daemon/sim_environment.h"
+#include "tests/support/http_receiver.h"
 
 namespace cargomon::testing {
 namespace {
@@ -113,6 +122,168 @@ TEST(DaemonE2eLifecycle, FailedReloadKeepsServingAndAGoodOneSwapsCollectors) {
     EXPECT_TRUE(swapped.find("cargomon_collector_up", {{"collector", "runs"}}).empty())
         << "a removed collector is not reported down forever";
     EXPECT_EQ(up(swapped, "added"), 1);
+}
+
+// What systemd gives a Type=notify service: a unix datagram socket named in NOTIFY_SOCKET.
+class NotifySocket {
+public:
+    NotifySocket() {
+        path_ = (std::filesystem::temp_directory_path() /
+                 ("cargomon-notify-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}())))
+                    .string();
+        fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd_ < 0) throw std::runtime_error("socket(AF_UNIX) failed");
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, path_.c_str(), sizeof addr.sun_path - 1);
+        if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+            throw std::runtime_error("cannot bind " + path_ + ": " + std::strerror(errno));
+    }
+    ~NotifySocket() {
+        ::close(fd_);
+        std::filesystem::remove(path_);
+    }
+    const std::string& path() const { return path_; }
+    // The next datagram, or "" when none comes within `timeout`.
+    std::string next(std::chrono::milliseconds timeout) {
+        pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
+        if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) return "";
+        char buf[4096];
+        const auto n = ::recv(fd_, buf, sizeof buf, 0);
+        return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+    }
+
+private:
+    std::string path_;
+    int fd_ = -1;
+};
+
+bool says(const std::string& message, const std::string& state) {
+    for (std::size_t at = 0; at <= message.size();) {
+        auto end = message.find('\n', at);
+        if (end == std::string::npos) end = message.size();
+        if (message.compare(at, end - at, state) == 0) return true;
+        at = end + 1;
+    }
+    return false;
+}
+
+// docs/operations.md: Type=notify. READY=1 once it serves, RELOADING=1 then READY=1
+// around each reload (a failed one included), STOPPING=1 on the way out.
+TEST(DaemonE2eLifecycle, TypeNotifyReportsReadyReloadingAndStopping) {
+    NotifySocket systemd;
+    DaemonProcess daemon(connection() + "collectors:\n" + kRunsCollector,
+                         {.env = {{"NOTIFY_SOCKET", systemd.path()}}, .wait_ready = false});
+    const auto ready = systemd.next(10s);
+    EXPECT_TRUE(says(ready, "READY=1")) << "got \"" << ready << "\"\n" << daemon.log();
+    EXPECT_EQ(daemon.get("/healthz").status, 200) << "READY=1 before it serves";
+
+    daemon.process().signal(SIGHUP);
+    const auto reloading = systemd.next(10s);
+    EXPECT_TRUE(says(reloading, "RELOADING=1")) << "got \"" << reloading << "\"";
+    const auto reloaded = systemd.next(10s);
+    EXPECT_TRUE(says(reloaded, "READY=1")) << "got \"" << reloaded << "\"";
+
+    daemon.write_config(connection() + "collectors:\n  - {name: runs, kind: run_counts, windowz: [1h]}\n");
+    daemon.process().signal(SIGHUP);
+    const auto failing = systemd.next(10s);
+    EXPECT_TRUE(says(failing, "RELOADING=1")) << "got \"" << failing << "\"";
+    const auto kept = systemd.next(10s);
+    EXPECT_TRUE(says(kept, "READY=1")) << "a failed reload keeps it running: got \"" << kept << "\"";
+
+    daemon.process().signal(SIGTERM);
+    const auto stopping = systemd.next(10s);
+    EXPECT_TRUE(says(stopping, "STOPPING=1")) << "got \"" << stopping << "\"";
+    EXPECT_EQ(daemon.process().wait_for(10s), 0) << daemon.log();
+    EXPECT_EQ(systemd.next(500ms), "") << "nothing after STOPPING=1";
+}
+
+std::string rule_file(const std::string& alertname, const std::string& expr) {
+    return "groups:\n  - name: lifecycle\n    interval: 1s\n    rules:\n      - alert: " + alertname +
+           "\n        expr: " + expr + "\n";
+}
+
+// Alert names in /api/v1/rules, in order.
+std::vector<std::string> rule_names(const DaemonProcess& daemon) {
+    const auto body = daemon.get("/api/v1/rules").body;
+    std::vector<std::string> names;
+    const std::regex name(R"re("name":"(Lifecycle[A-Za-z]+)")re");
+    for (auto it = std::sregex_iterator(body.begin(), body.end(), name); it != std::sregex_iterator(); ++it)
+        names.push_back((*it)[1]);
+    return names;
+}
+
+// docs/alerting.md: a reload with a bad rule file keeps the old rules (and their alerts);
+// a good one replaces them.
+TEST(DaemonE2eLifecycle, AReloadWithABrokenRuleFileKeepsTheOldRules) {
+    TempDir dir;
+    const auto rules = dir.write("lifecycle.rules.yml", rule_file("LifecycleOld", "cargo_workflow_runs >= 0"));
+    DaemonProcess daemon(connection() + "collectors:\n" + kRunsCollector + "rule_files: [" + rules + "]\n");
+    auto firing = [&](const std::string& alertname) {
+        return daemon.get("/api/v1/alerts").body.find("\"alertname\":\"" + alertname + "\"") != std::string::npos;
+    };
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!firing("LifecycleOld")) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << daemon.log();
+        std::this_thread::sleep_for(200ms);
+    }
+    ASSERT_EQ(rule_names(daemon), std::vector<std::string>{"LifecycleOld"});
+
+    dir.write("lifecycle.rules.yml", rule_file("LifecycleNew", "cargo_workflow_runs >= "));
+    daemon.process().signal(SIGHUP);
+    daemon.scrape_until([](const Scrape& s) { return reload_ok(s) == 0; });
+    EXPECT_NE(daemon.log().find("lifecycle.rules.yml"), std::string::npos) << "the error names the file";
+    std::this_thread::sleep_for(3s);  // evaluations go on with the old rules
+    EXPECT_EQ(rule_names(daemon), std::vector<std::string>{"LifecycleOld"});
+    EXPECT_TRUE(firing("LifecycleOld"));
+    EXPECT_TRUE(daemon.process().running());
+
+    dir.write("lifecycle.rules.yml", rule_file("LifecycleNew", "cargo_workflow_runs >= 0"));
+    daemon.process().signal(SIGHUP);
+    daemon.scrape_until([](const Scrape& s) { return reload_ok(s) == 1; });
+    EXPECT_EQ(rule_names(daemon), std::vector<std::string>{"LifecycleNew"});
+}
+
+// An `alerting:` change by reload takes effect: the route's new receiver is notified.
+TEST(DaemonE2eLifecycle, AReloadedRouteAndReceiverTakeEffect) {
+    TempDir dir;
+    HttpReceiver hook;
+    hook.start();
+    const auto rules = dir.write("lifecycle.rules.yml", rule_file("LifecycleRouted", "cargo_workflow_runs >= 0"));
+    auto config = [&](const std::string& receiver) {
+        return connection() + "collectors:\n" + kRunsCollector + "rule_files: [" + rules + "]\n" +
+               "alerting:\n  route: {receiver: " + receiver +
+               ", group_by: [alertname], group_wait: 0s, group_interval: 1s, repeat_interval: 1h}\n"
+               "  receivers:\n"
+               "    - {name: first, webhook_configs: [{url: '" + hook.url("/first") + "'}]}\n"
+               "    - {name: second, webhook_configs: [{url: '" + hook.url("/second") + "'}]}\n";
+    };
+    auto paths = [&] {
+        std::set<std::string> p;
+        for (const auto& r : hook.accepted()) p.insert(r.path);
+        return p;
+    };
+    DaemonProcess daemon(config("first"));
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (paths().empty()) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << daemon.log();
+        std::this_thread::sleep_for(200ms);
+    }
+    EXPECT_EQ(paths(), std::set<std::string>{"/first"});
+
+    daemon.write_config(config("second"));
+    daemon.process().signal(SIGHUP);
+    daemon.scrape_until([](const Scrape& s) {
+        return s.value("cargomon_config_last_reload_success_timestamp_seconds").value_or(0) > 0 && reload_ok(s) == 1;
+    });
+    // The reload builds a new dispatcher with no groups: the firing alerts reach it with
+    // the rule engine's next re-send, at most a minute later.
+    deadline = std::chrono::steady_clock::now() + 75s;
+    while (!paths().contains("/second")) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the new receiver was never notified\n" << daemon.log();
+        std::this_thread::sleep_for(200ms);
+    }
+    EXPECT_EQ(paths(), (std::set<std::string>{"/first", "/second"}));
 }
 
 struct Counted {
