@@ -12,6 +12,7 @@
 #include "tests/daemon/daemon_process.h"
 #include "tests/daemon/sim_client.h"
 #include "tests/daemon/sim_environment.h"
+#include "tests/support/tools.h"
 
 namespace cargomon::testing {
 namespace {
@@ -338,7 +339,7 @@ TEST(DaemonE2eCollectors, QueryGaugeMapsColumnsToLabels) {
 
 TEST(DaemonE2eCollectors, PromtoolAcceptsARealScrape) {
     const std::string promtool = "/usr/bin/promtool";
-    if (!std::filesystem::exists(promtool)) GTEST_SKIP() << "no " << promtool;
+    CARGOMON_REQUIRE_TOOL(std::filesystem::exists(promtool), "no " + promtool);
     auto scrape = settled_scrape();
     TempDir dir;
     const auto file = dir.write("metrics.txt", scrape.text);

@@ -11,12 +11,13 @@
 
 #include "common/process.h"
 #include "tests/deploy/deploy_files.h"
+#include "tests/support/tools.h"
 
 namespace cargomon::deploy_test {
 namespace {
 
 TEST(PrometheusConfig, PromtoolAcceptsItAndItsRules) {
-    if (find_executable("promtool").empty()) GTEST_SKIP() << "promtool not installed";
+    CARGOMON_REQUIRE_TOOL(!find_executable("promtool").empty(), "promtool not installed");
     auto run = run_tool({"promtool", "check", "config", source_path("deploy/prometheus/prometheus.yml").string()});
     EXPECT_EQ(run.exit_code, 0) << run.output;
     // The rules glob must find the shipped rules, not silently nothing.
@@ -38,7 +39,7 @@ TEST(PrometheusConfig, ScrapesCargomonWhereComposeRunsIt) {
 }
 
 TEST(AlertmanagerConfig, AmtoolAcceptsIt) {
-    if (find_executable("amtool").empty()) GTEST_SKIP() << "amtool not installed";
+    CARGOMON_REQUIRE_TOOL(!find_executable("amtool").empty(), "amtool not installed");
     auto run = run_tool({"amtool", "check-config", source_path("deploy/alertmanager/alertmanager.yml").string()});
     EXPECT_EQ(run.exit_code, 0) << run.output;
     EXPECT_NE(run.output.find("SUCCESS"), std::string::npos) << run.output;

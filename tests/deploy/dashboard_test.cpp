@@ -14,6 +14,7 @@
 #include "common/process.h"
 #include "tests/deploy/deploy_files.h"
 #include "tests/support/prom_process.h"
+#include "tests/support/tools.h"
 
 namespace cargomon::deploy_test {
 namespace {
@@ -182,7 +183,7 @@ protected:
     static void TearDownTestSuite() { prometheus_.reset(); }
 
     void SetUp() override {
-        if (!prometheus_) GTEST_SKIP() << "prometheus not installed";
+        CARGOMON_REQUIRE_TOOL(prometheus_ != nullptr, "prometheus not installed");
     }
 
     static inline std::unique_ptr<testing::PrometheusServer> prometheus_;

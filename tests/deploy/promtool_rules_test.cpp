@@ -12,6 +12,7 @@
 
 #include "common/process.h"
 #include "tests/deploy/deploy_files.h"
+#include "tests/support/tools.h"
 
 namespace cargomon::deploy_test {
 namespace {
@@ -30,7 +31,7 @@ std::vector<std::string> shipped_alerts() {
 class Promtool : public ::testing::Test {
 protected:
     void SetUp() override {
-        if (find_executable("promtool").empty()) GTEST_SKIP() << "promtool not installed";
+        CARGOMON_REQUIRE_TOOL(!find_executable("promtool").empty(), "promtool not installed");
     }
 };
 
