@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/clickhouse.h"
+#include "sim/clickhouse/clickhouse.h"
 #include "tests/support/sim_process.h"
 
 using namespace cargomon;

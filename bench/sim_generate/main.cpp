@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <string>
 
-#include "sim/clickhouse.h"
-#include "sim/generator.h"
+#include "sim/clickhouse/clickhouse.h"
+#include "sim/gen/generator.h"
 
 namespace {
 

@@ -13,8 +13,8 @@
 
 #include "common/net.h"
 #include "common/timefmt.h"
-#include "sim/api.h"
-#include "sim/schema.h"
+#include "sim/api/api.h"
+#include "sim/clickhouse/schema.h"
 
 using namespace cargomon;
 using namespace cargomon::sim;

@@ -1,4 +1,4 @@
-#include "sim/query_guard.h"
+#include "sim/api/query_guard.h"
 
 #include <gtest/gtest.h>
 

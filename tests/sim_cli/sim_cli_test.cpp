@@ -18,7 +18,7 @@
 
 #include "common/net.h"
 #include "common/process.h"
-#include "sim/clickhouse.h"
+#include "sim/clickhouse/clickhouse.h"
 #include "tests/support/sim_process.h"
 
 namespace cargomon {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "sim/faults.h"
+#include "sim/faults/faults.h"
 
 using namespace cargomon;
 using namespace cargomon::sim;

@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "tests/sim_faults/fake_api.h"
-#include "sim/scenario.h"
+#include "sim/faults/scenario.h"
 
 using namespace cargomon;
 using namespace cargomon::sim;

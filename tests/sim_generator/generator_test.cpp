@@ -1,5 +1,5 @@
 // Invariants of the generated workload, checked on the rows themselves (no ClickHouse).
-#include "sim/generator.h"
+#include "sim/gen/generator.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <set>
 #include <string>
 
-#include "sim/gen_rowbinary.h"
+#include "sim/gen/rowbinary.h"
 
 namespace cargomon::sim {
 namespace {

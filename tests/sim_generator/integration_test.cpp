@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "sim/generator.h"
-#include "sim/live.h"
+#include "sim/gen/generator.h"
+#include "sim/gen/live.h"
 
 namespace cargomon::sim {
 namespace {

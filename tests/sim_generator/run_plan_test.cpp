@@ -2,8 +2,8 @@
 // credit factors.
 #include <gtest/gtest.h>
 
-#include "sim/gen_run.h"
-#include "sim/generator.h"
+#include "sim/gen/run.h"
+#include "sim/gen/generator.h"
 
 namespace cargomon::sim {
 namespace {

@@ -1,5 +1,5 @@
 // generate_history and load_history (sim/generator.h).
-#include "sim/generator.h"
+#include "sim/gen/generator.h"
 
 #include <spdlog/spdlog.h>
 
@@ -13,9 +13,9 @@
 #include <thread>
 #include <utility>
 
-#include "sim/gen_rowbinary.h"
-#include "sim/gen_run.h"
-#include "sim/schema.h"
+#include "sim/gen/rowbinary.h"
+#include "sim/gen/run.h"
+#include "sim/clickhouse/schema.h"
 
 namespace cargomon::sim {
 namespace {

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <map>
 
-#include "sim/api_internal.h"
+#include "sim/api/internal.h"
 
 namespace cargomon::sim {
 namespace {

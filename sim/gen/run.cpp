@@ -1,4 +1,4 @@
-#include "sim/gen_run.h"
+#include "sim/gen/run.h"
 
 #include <algorithm>
 #include <cmath>

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sim/api.h"
+#include "sim/api/api.h"
 
 namespace cargomon::sim {
 

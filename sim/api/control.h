@@ -16,10 +16,10 @@
 #include <httplib.h>
 
 #include "common/clock.h"
-#include "sim/conditions.h"
-#include "sim/faults.h"
-#include "sim/request_stats.h"
-#include "sim/workspace.h"
+#include "sim/faults/conditions.h"
+#include "sim/faults/faults.h"
+#include "sim/faults/request_stats.h"
+#include "sim/gen/workspace.h"
 
 namespace cargomon::sim {
 

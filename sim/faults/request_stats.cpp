@@ -1,8 +1,8 @@
-#include "sim/request_stats.h"
+#include "sim/faults/request_stats.h"
 
 #include <cctype>
 
-#include "sim/faults.h"
+#include "sim/faults/faults.h"
 
 namespace cargomon::sim {
 namespace {

@@ -1,6 +1,6 @@
 #include <random>
 
-#include "sim/api_internal.h"
+#include "sim/api/internal.h"
 
 namespace cargomon::sim {
 namespace {

@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "sim/gen_random.h"
-#include "sim/generator.h"
-#include "sim/workspace.h"
+#include "sim/gen/random.h"
+#include "sim/gen/generator.h"
+#include "sim/gen/workspace.h"
 
 namespace cargomon::sim {
 

@@ -1,10 +1,10 @@
-#include "sim/control.h"
+#include "sim/api/control.h"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "common/timefmt.h"
-#include "sim/scenario.h"
+#include "sim/faults/scenario.h"
 
 namespace cargomon::sim {
 namespace {

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "sim/clickhouse.h"
-#include "sim/workspace.h"
+#include "sim/clickhouse/clickhouse.h"
+#include "sim/gen/workspace.h"
 
 namespace cargomon::sim {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "sim/generator.h"
+#include "sim/gen/generator.h"
 
 namespace cargomon::sim {
 

@@ -1,4 +1,4 @@
-#include "sim/live.h"
+#include "sim/gen/live.h"
 
 #include <spdlog/spdlog.h>
 
@@ -9,8 +9,8 @@
 #include <optional>
 #include <stdexcept>
 
-#include "sim/gen_rowbinary.h"
-#include "sim/gen_run.h"
+#include "sim/gen/rowbinary.h"
+#include "sim/gen/run.h"
 
 namespace cargomon::sim {
 namespace {

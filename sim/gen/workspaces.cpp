@@ -5,8 +5,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "sim/gen_random.h"
-#include "sim/generator.h"
+#include "sim/gen/random.h"
+#include "sim/gen/generator.h"
 
 namespace cargomon::sim {
 namespace {

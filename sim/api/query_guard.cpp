@@ -1,11 +1,11 @@
-#include "sim/query_guard.h"
+#include "sim/api/query_guard.h"
 
 #include <algorithm>
 #include <cctype>
 #include <set>
 #include <vector>
 
-#include "sim/schema.h"
+#include "sim/clickhouse/schema.h"
 
 namespace cargomon::sim {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "common/json.h"
 #include "common/timefmt.h"
-#include "sim/api_internal.h"
+#include "sim/api/internal.h"
 
 namespace cargomon::sim {
 

@@ -1,4 +1,4 @@
-#include "sim/clickhouse.h"
+#include "sim/clickhouse/clickhouse.h"
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>

@@ -1,4 +1,4 @@
-#include "sim/faults.h"
+#include "sim/faults/faults.h"
 
 #include <dirent.h>
 #include <netdb.h>
@@ -12,7 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "sim/request_stats.h"
+#include "sim/faults/request_stats.h"
 
 namespace cargomon::sim {
 namespace {

@@ -1,4 +1,4 @@
-#include "sim/scenario.h"
+#include "sim/faults/scenario.h"
 
 #include <algorithm>
 #include <charconv>

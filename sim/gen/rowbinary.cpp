@@ -1,4 +1,4 @@
-#include "sim/gen_rowbinary.h"
+#include "sim/gen/rowbinary.h"
 
 #include <bit>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "sim/conditions.h"
+#include "sim/faults/conditions.h"
 
 namespace cargomon::sim {
 namespace {

@@ -4,8 +4,8 @@
 #include <set>
 
 #include "common/json.h"
-#include "sim/api_internal.h"
-#include "sim/query_guard.h"
+#include "sim/api/internal.h"
+#include "sim/api/query_guard.h"
 
 namespace cargomon::sim {
 namespace {

@@ -26,9 +26,9 @@
 
 #include "common/clock.h"
 #include "common/duration.h"
-#include "sim/conditions.h"
-#include "sim/faults.h"
-#include "sim/workspace.h"
+#include "sim/faults/conditions.h"
+#include "sim/faults/faults.h"
+#include "sim/gen/workspace.h"
 
 namespace cargomon::sim {
 

@@ -1,4 +1,4 @@
-#include "sim/schema.h"
+#include "sim/clickhouse/schema.h"
 
 namespace cargomon::sim {
 

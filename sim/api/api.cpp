@@ -1,8 +1,8 @@
-#include "sim/api.h"
+#include "sim/api/api.h"
 
 #include <spdlog/spdlog.h>
 
-#include "sim/api_internal.h"
+#include "sim/api/internal.h"
 
 namespace cargomon::sim {
 namespace {

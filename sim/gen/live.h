@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "sim/clickhouse.h"
-#include "sim/conditions.h"
-#include "sim/workspace.h"
+#include "sim/clickhouse/clickhouse.h"
+#include "sim/faults/conditions.h"
+#include "sim/gen/workspace.h"
 
 namespace cargomon::sim {
 

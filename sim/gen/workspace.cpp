@@ -1,4 +1,4 @@
-#include "sim/workspace.h"
+#include "sim/gen/workspace.h"
 
 namespace cargomon::sim {
 

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "sim/clickhouse.h"
-#include "sim/workspace.h"
+#include "sim/clickhouse/clickhouse.h"
+#include "sim/gen/workspace.h"
 
 namespace httplib {
 class Server;
