@@ -1,5 +1,5 @@
 #pragma once
-// The Cargo API as cargomon uses it (cargo-api.md). Every call is safe to make from
+// The Cargo API as cargomon uses it (docs/cargo-api.md). Every call is safe to make from
 // several threads at once; each is paced by a token bucket, bounded in flight, retried
 // on network errors, 5xx and 429 with full-jitter backoff (or the server's Retry-After)
 // inside a total time budget, and counted in self-metrics. Failures throw the ApiError

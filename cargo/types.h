@@ -1,5 +1,5 @@
 #pragma once
-// The Cargo API's answers and filters, as far as a monitor reads them (cargo-api.md).
+// The Cargo API's answers and filters, as far as a monitor reads them (docs/cargo-api.md).
 // Statuses stay strings so a status added by Cargo tomorrow is reported, not rejected.
 // Counts that arrive as null are 0; timestamps that arrive as null are nullopt.
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// The simulated Cargo HTTP API (cargo-api.md): every /v1 route a monitor uses, answered
+// The simulated Cargo HTTP API (docs/cargo-api.md): every /v1 route a monitor uses, answered
 // by SQL on the workspace's ClickHouse tables, plus the signed download files it hands out.
 #include <memory>
 #include <string>

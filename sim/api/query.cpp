@@ -10,7 +10,7 @@
 namespace cargomon::sim {
 namespace {
 
-// The caps of cargo-api.md, in this order: readonly=1 comes last because ClickHouse
+// The caps of docs/cargo-api.md, in this order: readonly=1 comes last because ClickHouse
 // refuses any setting given after it, which is what locks the caps.
 const Settings& query_settings() {
     static const Settings settings = {

@@ -1,5 +1,5 @@
 #pragma once
-// The four tables of a workspace, as Cargo exposes them to SQL (cargo-api.md), one
+// The four tables of a workspace, as Cargo exposes them to SQL (docs/cargo-api.md), one
 // ClickHouse database per workspace.
 #include <string>
 #include <string_view>
