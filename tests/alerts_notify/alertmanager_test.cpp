@@ -8,8 +8,10 @@
 #include "alerts/notify/delivery.h"
 #include "alerts/notify/dispatcher.h"
 #include "common/process.h"
+#include "common/timefmt.h"
 #include "fixtures.h"
 #include "tests/support/prom_process.h"
+#include "tests/support/tools.h"
 
 namespace cargomon::alerts {
 namespace {
@@ -41,7 +43,7 @@ std::vector<std::string> statuses_of(const testing::HttpReceiver& hook, const st
 }
 
 TEST(RealAlertmanager, ReceivesOurAlertsAndForwardsThem) {
-    if (find_executable("prometheus-alertmanager").empty()) GTEST_SKIP() << "prometheus-alertmanager is not installed";
+    CARGOMON_REQUIRE_TOOL(!find_executable("prometheus-alertmanager").empty(), "prometheus-alertmanager is not installed");
     testing::TempDir dir;
     testing::HttpReceiver hook;
     hook.start();
@@ -87,6 +89,71 @@ TEST(RealAlertmanager, ReceivesOurAlertsAndForwardsThem) {
         auto s = statuses_of(hook, "CargoRunsFailing");
         return std::find(s.begin(), s.end(), "resolved") != s.end();
     }));
+}
+
+// docs/alerting.md, Alertmanager: while an alert fires it is re-sent at every
+// group_interval flush (repeat_interval is an hour here) with endsAt four group intervals
+// ahead; a resolved alert is sent with its real endsAt. Every request carries the
+// configured credentials. A loopback receiver stands in for Alertmanager, with the fake
+// clock driving the dispatcher.
+class AlertmanagerResend : public ::testing::Test {
+protected:
+    void run(const std::string& auth_yaml, const std::string& expected_authorization) {
+        hook.start();
+        AlertingConfig config = testing::config_from(
+            "route: {receiver: am, group_wait: 0s, group_interval: 30s, repeat_interval: 1h}\nreceivers:\n  - name: am\n"
+            "    alertmanager_configs: [{url: '" + hook.url("") + "'" + auth_yaml + "}]\n");
+        Receivers receivers(config);
+        Outbox outbox(dir.file("notify.db"), clock, config.delivery);
+        Dispatcher dispatcher(config, receivers, outbox, nullptr, clock);
+        prometheus::Registry registry;
+        Delivery delivery(outbox, receivers, clock, registry);
+
+        const Alert alert = testing::firing_alert("CargoRunsFailing", {{"workflow_name", "billing"}}, clock.now());
+        std::vector<SystemTime> flushed_at;
+        for (int i = 0; i < 4; ++i) {  // the rule engine re-sends it; the group flushes every 30 s
+            dispatcher.put({alert});
+            dispatcher.tick();
+            delivery.run_due();
+            flushed_at.push_back(clock.now());
+            clock.advance(30s);
+        }
+        const SystemTime resolved_at = clock.now() - 10s;
+        dispatcher.put({testing::resolved(alert, resolved_at)});
+        dispatcher.tick();
+        delivery.run_due();
+
+        const auto got = hook.received();
+        ASSERT_EQ(got.size(), 5u) << "one POST per group_interval flush while firing, then the resolution";
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            EXPECT_EQ(got[i].path, "/api/v2/alerts");
+            EXPECT_EQ(got[i].header("Authorization"), expected_authorization) << "request " << i;
+            rapidjson::Document body;
+            body.Parse(got[i].body);
+            ASSERT_TRUE(body.IsArray() && body.Size() == 1u) << got[i].body;
+            const auto& a = body[0];
+            EXPECT_STREQ(a["labels"]["alertname"].GetString(), "CargoRunsFailing");
+            EXPECT_EQ(parse_iso8601(a["startsAt"].GetString()), alert.starts_at);
+            const auto ends = parse_iso8601(a["endsAt"].GetString());
+            ASSERT_TRUE(ends) << a["endsAt"].GetString();
+            if (i < 4)
+                EXPECT_EQ(*ends, flushed_at[i] + 4 * 30s) << "request " << i << ": endsAt " << a["endsAt"].GetString();
+            else
+                EXPECT_EQ(*ends, resolved_at) << "the resolution carries the real endsAt";
+        }
+    }
+
+    testing::TempDir dir;
+    testing::HttpReceiver hook;
+    FakeClock clock;
+};
+
+TEST_F(AlertmanagerResend, FiringAlertsGoEveryGroupIntervalWithEndsAtFourIntervalsAheadAndBearerAuth) {
+    run(", bearer_token: am-secret-token", "Bearer am-secret-token");
+}
+
+TEST_F(AlertmanagerResend, BasicAuthIsSentOnEveryRequest) {
+    run(", basic_auth: {username: cargomon, password: 's3cret'}", "Basic Y2FyZ29tb246czNjcmV0");
 }
 
 }  // namespace
