@@ -3,6 +3,7 @@
 // injector, the request stats and the control API installed the way the sim does it.
 #include <memory>
 #include <string>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -56,6 +57,8 @@ public:
         server.set_tcp_nodelay(true);
         faults.install(server, [this](const httplib::Request& req, const httplib::Response& res) {
             stats.record(req, res);
+            std::lock_guard lock(ports_mu_);
+            remote_ports_.push_back(req.remote_port);
         });
         control.register_routes(server);
         port = server.bind_to_any_port("127.0.0.1");
@@ -68,6 +71,13 @@ public:
         thread.join();
     }
 
+    // The client port of every request the server answered, in order: one port for two
+    // requests means one connection served both.
+    std::vector<int> remote_ports() const {
+        std::lock_guard lock(ports_mu_);
+        return remote_ports_;
+    }
+
     std::unique_ptr<httplib::Client> client() const {
         auto c = std::make_unique<httplib::Client>("127.0.0.1", port);
         c->set_keep_alive(true);
@@ -77,6 +87,8 @@ public:
         return c;
     }
 
+    mutable std::mutex ports_mu_;
+    std::vector<int> remote_ports_;
     FakeClock clock;
     FaultInjector faults;
     RequestStats stats;

@@ -236,6 +236,11 @@ TEST_F(FaultInjectorTest, KeepAliveSurvivesFaultsOnRequestsWithBodies) {
     auto next = c->Post("/v1/orchestration/runs/count", big, "application/json");
     ASSERT_TRUE(next);
     EXPECT_EQ(next->status, 200);
+    // A reconnect would give the second 200 too: one connection must have served both.
+    // (The FakeApi is shared by the suite: these two are the last it answered.)
+    const auto ports = api_->remote_ports();
+    ASSERT_GE(ports.size(), 2u);
+    EXPECT_EQ(ports[ports.size() - 2], ports.back()) << "the faulted answer closed the connection; the client reconnected";
 }
 
 TEST_F(FaultInjectorTest, ControlPathsAreNeverFaulted) {
