@@ -367,6 +367,21 @@ TEST_F(AlertsE2e, SilenceHoldsTheNotificationBack) {
     ASSERT_TRUE(eventually([&] { return active_at(daemon, "E2eErrorSpike") != ""; }, 60s, "the alert to fire"));
     std::this_thread::sleep_for(6s);  // group_wait and two group intervals
     EXPECT_TRUE(hook.received().empty()) << hook.received().front().body;
+
+    // Nothing arriving proves nothing by itself (a daemon that never notifies passes that
+    // too): expire the silence, and the still-firing alert must now be notified.
+    rapidjson::Document answer;
+    answer.Parse(created->body.c_str());
+    ASSERT_TRUE(answer.IsObject() && answer.HasMember("silenceID")) << created->body;
+    const std::string id = answer["silenceID"].GetString();
+    auto expired = api.Delete("/api/v1/silences/" + id);
+    ASSERT_TRUE(expired && expired->status == 200) << (expired ? expired->body : "no answer");
+    ASSERT_TRUE(eventually([&] { return !hook.accepted().empty(); }, 20s, "the notification once the silence expired"))
+        << daemon.log();
+    const auto got = notifications(hook.accepted());
+    EXPECT_EQ(got.front().status, "firing");
+    for (const auto& n : got)
+        for (const auto& [fingerprint, status] : n.alerts) EXPECT_EQ(status, "firing") << fingerprint;
 }
 
 }  // namespace
