@@ -133,16 +133,16 @@ TEST(PrometheusDifferential, SameAlertsSameStatesSameSteps) {
     rules:
       - alert: DiffErrorRatioHigh
         expr: cargo_workflow_error_ratio{window="20s", workflow_uuid=")" + uuid + R"("} > 0.5
-        for: 4s
-        keep_firing_for: 4s
+        for: 12s
+        keep_firing_for: 12s
         labels:
           severity: page
         annotations:
           summary: "{{ $labels.workflow_name }} fails most of its runs"
       - alert: DiffManyErrors
         expr: sum by (workflow_name) (cargo_workflow_runs{window="20s", status="error"}) >= 10
-        for: 2s
-        keep_firing_for: 4s
+        for: 12s
+        keep_firing_for: 12s
         labels:
           team: '{{ $labels.workflow_name | toLower }}'
         annotations:
@@ -150,6 +150,9 @@ TEST(PrometheusDifferential, SameAlertsSameStatesSameSteps) {
       - alert: DiffSeriesAbsent
         expr: absent(cargo_workflow_error_ratio{window="20s", workflow_uuid="no-such-workflow"})
 )";
+    // `for` and `keep_firing_for` are three times the transition tolerance (kTolerance, 4 s):
+    // a cargomon that ignored keep_firing_for, or halved `for`, would see its transitions
+    // 6 s or more away from Prometheus' and fail, not hide inside the tolerance.
     const std::string rule_file = dir.write("diff.rules.yml", rules);
     DaemonProcess daemon("api_url: " + sim.url() + "\ntoken: " + sim.token() + R"(
 client: {rate_limit: 500}
