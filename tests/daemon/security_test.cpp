@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <chrono>
@@ -18,6 +17,7 @@
 #include "common/net.h"
 #include "tests/daemon/daemon_process.h"
 #include "tests/web/certs.h"
+#include "web/gzip.h"
 
 namespace cargomon::testing {
 namespace {
@@ -60,19 +60,7 @@ CurlResult curl(const std::string& args) {
     return r;
 }
 
-std::string gzip(const std::string& data) {
-    z_stream zs{};
-    deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
-    std::string out(deflateBound(&zs, data.size()), '\0');
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    zs.avail_in = static_cast<uInt>(data.size());
-    zs.next_out = reinterpret_cast<Bytef*>(out.data());
-    zs.avail_out = static_cast<uInt>(out.size());
-    deflate(&zs, Z_FINISH);
-    out.resize(zs.total_out);
-    deflateEnd(&zs);
-    return out;
-}
+std::string gzip(const std::string& data) { return web::gzip_compress({data}); }
 
 // The daemon with a web config; waits until it answers over TLS.
 class SecureDaemon {
@@ -222,6 +210,27 @@ TEST(DaemonSecurity, HostileRequestsAreRefusedAndTheDaemonLivesOn) {
     EXPECT_EQ(reload.code, 200) << reload.body;
     EXPECT_EQ(open.get("/healthz").status, 200);
     EXPECT_TRUE(open.process().running());
+}
+
+// A rule nested a few thousand deep crashed check-rules, and the daemon on reload.
+TEST(DaemonSecurity, ADeeplyNestedRuleIsRefusedAndTheRunningRulesStay) {
+    TempDir dir;
+    const auto rules = dir.write("r.yml", "groups:\n  - name: g\n    rules:\n      - alert: Fine\n        expr: cargomon_build_info > 0\n");
+    DaemonProcess daemon(kConfig + "rule_files: [" + rules + "]\n", {.wait_ready = false});
+    auto listed = [&] { return daemon.get("/api/v1/rules").body; };
+    ASSERT_NE(listed().find("\"Fine\""), std::string::npos) << listed();
+    const std::string deep = std::string(5000, '(') + "1" + std::string(5000, ')');
+    dir.write("r.yml", "groups:\n  - name: g\n    rules:\n      - alert: Deep\n        expr: " + deep + "\n");
+    auto checked = run_cargomon({"check-rules", rules});
+    EXPECT_EQ(checked.exit_code, 1) << checked.output;
+    EXPECT_NE(checked.output.find("r.yml:5:"), std::string::npos) << checked.output;
+    daemon.process().signal(SIGHUP);
+    daemon.scrape_until([](const Scrape& s) {
+        return s.value("cargomon_config_last_reload_successful") == 0.0;
+    });
+    EXPECT_TRUE(daemon.process().running());
+    EXPECT_NE(listed().find("\"Fine\""), std::string::npos) << "the old rules were dropped";
+    EXPECT_EQ(listed().find("\"Deep\""), std::string::npos);
 }
 
 // SIGTERM while a reload was in flight moved the world out from under it (SIGSEGV).
