@@ -26,6 +26,8 @@
 
 namespace cargomon::cargo {
 
+// Thread-safe: every collector thread calls it at once (the bucket and the limiter lock
+// themselves); rng_mu_ guards rng_, the backoff jitter.
 class ApiClient {
 public:
     // Throws std::invalid_argument on bad options (see validate). The references must

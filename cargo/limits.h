@@ -11,6 +11,7 @@ namespace cargomon::cargo {
 
 // `rate` tokens per second, holding at most `burst`. Callers reserve a token and sleep
 // until the returned instant, so concurrent callers queue up fairly instead of polling.
+// Thread-safe: reserve() from any request thread; mu_ guards tokens_ and refilled_at_.
 class TokenBucket {
 public:
     TokenBucket(double rate_per_s, double burst, const Clock& clock);
@@ -27,6 +28,7 @@ private:
 };
 
 // A counting semaphore whose waits end at a (real-time) limit.
+// Thread-safe: acquire and release from any request thread; mu_ guards free_ (with freed_).
 class InFlightLimiter {
 public:
     explicit InFlightLimiter(int slots) : free_(slots) {}

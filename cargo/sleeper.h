@@ -18,6 +18,8 @@ public:
 // Really sleeps until the clock's monotonic time reaches `t`. interrupt() wakes every
 // sleeper at once and makes this and later sleeps throw NetworkError, so a shutdown never
 // waits out a retry backoff.
+// Thread-safe: sleep_until() from any request thread, interrupt() from the stopping one;
+// mu_ guards interrupted_ (with wake_).
 class ClockSleeper final : public Sleeper {
 public:
     explicit ClockSleeper(const Clock& clock) : clock_(clock) {}
@@ -32,6 +34,7 @@ private:
 };
 
 // Advances a FakeClock instead of sleeping, and remembers each requested wait.
+// Thread-safe: sleep_until() and waits() from any thread; mu_ guards waits_.
 class FakeSleeper final : public Sleeper {
 public:
     explicit FakeSleeper(FakeClock& clock) : clock_(clock) {}

@@ -15,6 +15,27 @@ constexpr const char* kStatus = "cargo_batch_status";
 constexpr const char* kByStatus = "cargo_workflow_batches";
 constexpr const char* kPartial = "cargo_workflow_partially_failed_batches";
 
+// batch_uuid is a label here, which is safe only because it is bounded: at most
+// `limit` recent batches per covered workflow are exported, older ones vanish.
+const FamilyTable& families() {
+    static const FamilyTable table({
+        {.name = kRuns,
+         .help = "Runs of a recent batch: total, executed, failed, unfinished (total - executed)",
+         .labels = workflow_label_names({"batch_uuid", "state"})},
+        {.name = kCredits, .help = "Credits used by a recent batch", .labels = workflow_label_names({"batch_uuid"})},
+        {.name = kStatus,
+         .help = "Status of a recent batch (1 for its status)",
+         .labels = workflow_label_names({"batch_uuid", "status"})},
+        {.name = kByStatus,
+         .help = "Recent batches of the workflow created in the window, by status",
+         .labels = workflow_label_names({"status", "window"})},
+        {.name = kPartial,
+         .help = "Recent batches of the workflow created in the window that succeeded with failed runs",
+         .labels = workflow_label_names({"window"})},
+    });
+    return table;
+}
+
 constexpr const char* kStatuses[] = {"pending", "syncing",    "skipped", "querying", "running",
                                      "success", "cancelling", "error",   "cancelled"};
 
@@ -29,25 +50,18 @@ BatchesCollector::BatchesCollector(std::string name, config::BatchesSpec spec, c
       clock_(clock),
       duplicates_(duplicate_rows_counter(registry, name_)) {}
 
-std::vector<std::string> BatchesCollector::metric_names() const {
-    return {kRuns, kCredits, kStatus, kByStatus, kPartial};
-}
+std::vector<std::string> BatchesCollector::metric_names() const { return families().names(); }
 
 metrics::Snapshot BatchesCollector::collect(const CollectContext& context) {
     const auto workflows = catalog_.require();
     const auto window_start = whole_seconds(clock_.now()) - spec_.window;
     const auto window = window_label(spec_.window);
 
-    // batch_uuid is a label here, which is safe only because it is bounded: at most
-    // `limit` recent batches per covered workflow are exported, older ones vanish.
-    auto runs = make_family(kRuns,
-                            "Runs of a recent batch: total, executed, failed, unfinished (total - executed)");
-    auto credits = make_family(kCredits, "Credits used by a recent batch");
-    auto status = make_family(kStatus, "Status of a recent batch (1 for its status)");
-    auto by_status = make_family(kByStatus,
-                                 "Recent batches of the workflow created in the window, by status");
-    auto partial = make_family(kPartial,
-                               "Recent batches of the workflow created in the window that succeeded with failed runs");
+    auto runs = families().family(kRuns);
+    auto credits = families().family(kCredits);
+    auto status = families().family(kStatus);
+    auto by_status = families().family(kByStatus);
+    auto partial = families().family(kPartial);
 
     for (const auto& w : workflows->covered) {
         check_time_left(context, clock_);
@@ -69,23 +83,22 @@ metrics::Snapshot BatchesCollector::collect(const CollectContext& context) {
                 more.emplace_back("batch_uuid", b.uuid);
                 return workflow_labels(w, std::move(more));
             };
-            runs.samples.push_back({labels({{"state", "total"}}), static_cast<double>(b.runs_count)});
-            runs.samples.push_back({labels({{"state", "executed"}}), static_cast<double>(b.executed_runs_count)});
-            runs.samples.push_back({labels({{"state", "failed"}}), static_cast<double>(b.failed_runs_count)});
-            runs.samples.push_back(
-                {labels({{"state", "unfinished"}}),
-                 static_cast<double>(std::max<std::int64_t>(0, b.runs_count - b.executed_runs_count))});
-            credits.samples.push_back({labels({}), b.credits_used_count});
-            status.samples.push_back({labels({{"status", b.status}}), 1});
+            runs.add(labels({{"state", "total"}}), static_cast<double>(b.runs_count));
+            runs.add(labels({{"state", "executed"}}), static_cast<double>(b.executed_runs_count));
+            runs.add(labels({{"state", "failed"}}), static_cast<double>(b.failed_runs_count));
+            runs.add(labels({{"state", "unfinished"}}),
+                     static_cast<double>(std::max<std::int64_t>(0, b.runs_count - b.executed_runs_count)));
+            credits.add(labels({}), b.credits_used_count);
+            status.add(labels({{"status", b.status}}), 1);
             per_status[b.status] += 1;
             if (b.status == "success" && b.failed_runs_count > 0) partially_failed += 1;
         }
         for (const auto& [s, n] : per_status)
-            by_status.samples.push_back({workflow_labels(w, {{"status", s}, {"window", window}}), n});
-        partial.samples.push_back({workflow_labels(w, {{"window", window}}), partially_failed});
+            by_status.add(workflow_labels(w, {{"status", s}, {"window", window}}), n);
+        partial.add(workflow_labels(w, {{"window", window}}), partially_failed);
     }
     metrics::Snapshot snapshot;
-    for (auto* f : {&runs, &credits, &status, &by_status, &partial}) snapshot.families.push_back(std::move(*f));
+    for (auto* f : {&runs, &credits, &status, &by_status, &partial}) snapshot.families.push_back(std::move(*f).take());
     return snapshot;
 }
 

@@ -26,6 +26,8 @@ struct Workflows {
     std::vector<WorkflowInfo> covered;  // selected by include/exclude, sorted by uuid
 };
 
+// Thread-safe: discovery's thread calls set(), every collector thread get()/require();
+// mu_ guards only the current_ pointer, never the Workflows it points to (immutable).
 class WorkflowCatalog {
 public:
     // nullptr until the first successful discovery.

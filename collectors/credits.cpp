@@ -30,6 +30,20 @@ const Dimension& dimension(const std::string& group_by) {
     throw std::invalid_argument("credits: unknown group_by dimension \"" + group_by + "\"");
 }
 
+// A family per configured dimension, in the order of group_by.
+FamilyTable declare_families(const std::vector<std::string>& group_by) {
+    std::vector<FamilyDescriptor> families;
+    for (const auto& g : group_by) {
+        const auto& d = dimension(g);
+        families.push_back({.name = d.metric,
+                            .help = std::string("Credits used in the period, by ") + d.label,
+                            .labels = d.label == std::string_view("workflow_uuid")
+                                          ? workflow_label_names({"period"})
+                                          : std::vector<std::string>{d.label, "period"}});
+    }
+    return FamilyTable(std::move(families));
+}
+
 SystemTime start_of_day(SystemTime t) { return std::chrono::floor<std::chrono::days>(t); }
 
 SystemTime start_of_month(SystemTime t) {
@@ -41,15 +55,14 @@ SystemTime start_of_month(SystemTime t) {
 
 CreditsCollector::CreditsCollector(std::string name, config::CreditsSpec spec, cargo::ApiClient& client,
                                    const WorkflowCatalog& catalog, const Clock& clock)
-    : name_(std::move(name)), spec_(std::move(spec)), client_(client), catalog_(catalog), clock_(clock) {
-    for (const auto& g : spec_.group_by) dimension(g);
-}
+    : name_(std::move(name)),
+      spec_(std::move(spec)),
+      client_(client),
+      catalog_(catalog),
+      clock_(clock),
+      families_(declare_families(spec_.group_by)) {}
 
-std::vector<std::string> CreditsCollector::metric_names() const {
-    std::vector<std::string> names;
-    for (const auto& g : spec_.group_by) names.emplace_back(dimension(g).metric);
-    return names;
-}
+std::vector<std::string> CreditsCollector::metric_names() const { return families_.names(); }
 
 metrics::Snapshot CreditsCollector::collect(const CollectContext& context) {
     const auto now = whole_seconds(clock_.now());
@@ -79,18 +92,19 @@ metrics::Snapshot CreditsCollector::collect(const CollectContext& context) {
             }
         }
 
-        auto family = make_family(dim.metric, std::string("Credits used in the period, by ") + dim.label);
+        auto family = families_.family(dim.metric);
         if (workflows) {
             // Every covered workflow, 0 when it used nothing; usage of others is not labelled.
             for (const auto& w : workflows->covered)
                 for (const auto& [period, _] : periods) {
                     auto it = used.find({w.uuid, period});
-                    family.samples.push_back({workflow_labels(w, {{"period", period}}), it == used.end() ? 0 : it->second});
+                    family.add(workflow_labels(w, {{"period", period}}), it == used.end() ? 0 : it->second);
                 }
         } else {
-            for (const auto& [key, credits] : used) family.samples.push_back({{{dim.label, key.first}, {"period", key.second}}, credits});
+            for (const auto& [key, credits] : used)
+                family.add({{dim.label, key.first}, {"period", key.second}}, credits);
         }
-        snapshot.families.push_back(std::move(family));
+        snapshot.families.push_back(std::move(family).take());
     }
     return snapshot;
 }

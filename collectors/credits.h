@@ -5,13 +5,14 @@
 #include "cargo/client.h"
 #include "collectors/catalog.h"
 #include "collectors/collector.h"
+#include "collectors/families.h"
 #include "config/config.h"
 
 namespace cargomon::collectors {
 
 class CreditsCollector final : public Collector {
 public:
-    // Throws std::invalid_argument on a group_by dimension it does not know.
+    // Throws std::invalid_argument on a group_by dimension it does not know or gives twice.
     CreditsCollector(std::string name, config::CreditsSpec spec, cargo::ApiClient& client,
                      const WorkflowCatalog& catalog, const Clock& clock);
 
@@ -26,6 +27,7 @@ private:
     cargo::ApiClient& client_;
     const WorkflowCatalog& catalog_;
     const Clock& clock_;
+    FamilyTable families_;  // one family per group_by dimension
 };
 
 }  // namespace cargomon::collectors

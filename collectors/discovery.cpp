@@ -15,6 +15,15 @@ namespace {
 
 constexpr const char* kInfo = "cargo_workflow_info";
 
+const FamilyTable& families() {
+    static const FamilyTable table({
+        {.name = kInfo,
+         .help = "Workflows cargomon covers, named after their play or tool (1 per workflow)",
+         .labels = workflow_label_names({"kind", "enabled"})},
+    });
+    return table;
+}
+
 std::vector<std::shared_ptr<const re2::RE2>> compile(const std::vector<std::string>& patterns) {
     std::vector<std::shared_ptr<const re2::RE2>> out;
     for (const auto& p : patterns) {
@@ -43,7 +52,7 @@ bool DiscoveryCollector::covers(const std::string& workflow_name) const {
     return std::none_of(exclude_.begin(), exclude_.end(), matches);
 }
 
-std::vector<std::string> DiscoveryCollector::metric_names() const { return {kInfo}; }
+std::vector<std::string> DiscoveryCollector::metric_names() const { return families().names(); }
 
 metrics::Snapshot DiscoveryCollector::collect(const CollectContext& context) {
     check_time_left(context, clock_);
@@ -79,13 +88,12 @@ metrics::Snapshot DiscoveryCollector::collect(const CollectContext& context) {
     std::sort(found->covered.begin(), found->covered.end(),
               [](const WorkflowInfo& a, const WorkflowInfo& b) { return a.uuid < b.uuid; });
 
-    auto info = make_family(kInfo,
-                            "Workflows cargomon covers, named after their play or tool (1 per workflow)");
+    auto info = families().family(kInfo);
     for (const auto& w : found->covered)
-        info.samples.push_back({workflow_labels(w, {{"kind", w.kind}, {"enabled", w.enabled ? "true" : "false"}}), 1});
+        info.add(workflow_labels(w, {{"kind", w.kind}, {"enabled", w.enabled ? "true" : "false"}}), 1);
     catalog_.set(std::move(found));
     metrics::Snapshot snapshot;
-    snapshot.families.push_back(std::move(info));
+    snapshot.families.push_back(std::move(info).take());
     return snapshot;
 }
 

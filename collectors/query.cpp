@@ -59,6 +59,22 @@ std::size_t require_column(const cargo::QueryResult& result, const config::Query
                                         "\" is not in the query's answer (columns: " + have + ")");
 }
 
+// A family per configured metric: labels are the constant ones, then the column ones.
+FamilyTable declare_families(const config::QuerySpec& spec) {
+    std::vector<FamilyDescriptor> families;
+    for (const auto& m : spec.metrics) {
+        FamilyDescriptor f{.name = m.name,
+                           .help = m.help.empty() ? m.name : m.help,
+                           .type = m.type == config::MetricType::counter ? metrics::MetricType::counter
+                                                                          : metrics::MetricType::gauge,
+                           .labels = {}};
+        for (const auto& [k, _] : m.const_labels) f.labels.push_back(k);
+        f.labels.insert(f.labels.end(), m.labels.begin(), m.labels.end());
+        families.push_back(std::move(f));
+    }
+    return FamilyTable(std::move(families));
+}
+
 }  // namespace
 
 QueryCollector::QueryCollector(std::string name, config::QuerySpec spec, Millis interval, cargo::ApiClient& client,
@@ -70,17 +86,14 @@ QueryCollector::QueryCollector(std::string name, config::QuerySpec spec, Millis 
       clock_(clock),
       watermarks_(watermarks),
       safety_lag_(safety_lag),
+      families_(declare_families(spec_)),
       fingerprint_(fingerprint_of(spec_)) {
     for (const auto& m : spec_.metrics) has_counters_ |= m.type == config::MetricType::counter;
     if (has_counters_ && !watermarks_)
         throw std::invalid_argument("query collector " + name_ + ": counters need a watermark store");
 }
 
-std::vector<std::string> QueryCollector::metric_names() const {
-    std::vector<std::string> names;
-    for (const auto& m : spec_.metrics) names.push_back(m.name);
-    return names;
-}
+std::vector<std::string> QueryCollector::metric_names() const { return families_.names(); }
 
 metrics::Snapshot QueryCollector::collect(const CollectContext& context) {
     const auto now = whole_seconds(clock_.now());
@@ -104,8 +117,7 @@ metrics::Snapshot QueryCollector::collect(const CollectContext& context) {
     metrics::Snapshot snapshot;
     for (const auto& m : spec_.metrics) {
         const bool counter = m.type == config::MetricType::counter;
-        auto family = make_family(m.name, m.help.empty() ? m.name : m.help,
-                                  counter ? metrics::MetricType::counter : metrics::MetricType::gauge);
+        auto family = families_.family(m.name);
         if (result.row_count() > 0) {
             const auto value_at = require_column(result, m, m.value);
             std::vector<std::size_t> label_at;
@@ -125,13 +137,13 @@ metrics::Snapshot QueryCollector::collect(const CollectContext& context) {
                 if (counter)
                     next.totals[{m.name, std::move(labels)}] += *value;
                 else
-                    family.samples.push_back({std::move(labels), *value});
+                    family.add(std::move(labels), *value);
             }
         }
         if (counter)
             for (const auto& [key, total] : next.totals)
-                if (key.first == m.name) family.samples.push_back({key.second, total});
-        snapshot.families.push_back(std::move(family));
+                if (key.first == m.name) family.add(key.second, total);
+        snapshot.families.push_back(std::move(family).take());
     }
     if (has_counters_) {
         watermarks_->save(name_, next);

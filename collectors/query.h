@@ -14,6 +14,7 @@
 
 #include "cargo/client.h"
 #include "collectors/collector.h"
+#include "collectors/families.h"
 #include "collectors/watermarks.h"
 #include "config/config.h"
 
@@ -22,6 +23,8 @@ namespace cargomon::collectors {
 class QueryCollector final : public Collector {
 public:
     // `watermarks` may be null only when no metric is a counter (std::invalid_argument otherwise).
+    // The metric families are declared from spec.metrics here (std::invalid_argument on a
+    // name or label given twice).
     QueryCollector(std::string name, config::QuerySpec spec, Millis interval, cargo::ApiClient& client,
                    const Clock& clock, WatermarkStore* watermarks, Millis safety_lag = std::chrono::minutes{1});
 
@@ -39,6 +42,7 @@ private:
     const Clock& clock_;
     WatermarkStore* watermarks_;
     Millis safety_lag_;
+    FamilyTable families_;  // from spec_.metrics
     bool has_counters_ = false;
     std::string fingerprint_;
     std::optional<CounterState> state_;  // loaded on the first run

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <sstream>
 
 #include "collectors/series.h"
@@ -19,6 +20,23 @@ constexpr const char* kRuns = "cargo_workflow_runs";
 constexpr const char* kFinishedRuns = "cargo_workflow_finished_runs";
 constexpr const char* kRatio = "cargo_workflow_error_ratio";
 
+// The finished runs and the ratio only with `ratios`.
+FamilyTable declare_families(bool ratios) {
+    std::vector<FamilyDescriptor> families{
+        {.name = kRuns,
+         .help = "Runs created in the window, by status",
+         .labels = workflow_label_names({"status", "window"})},
+        {.name = kFinishedRuns,
+         .help = "Runs created in the window that finished (success, error, cancelled, skipped)",
+         .labels = workflow_label_names({"window"})},
+        {.name = kRatio,
+         .help = "Errors over finished runs created in the window; absent when none finished",
+         .labels = workflow_label_names({"window"})},
+    };
+    if (!ratios) families.resize(1);
+    return FamilyTable(std::move(families));
+}
+
 std::string format_number(double v) {
     std::ostringstream s;
     s << v;
@@ -33,6 +51,7 @@ RunCountsCollector::RunCountsCollector(std::string name, config::RunCountsSpec s
     : name_(std::move(name)),
       spec_(std::move(spec)),
       counted_statuses_(spec_.statuses),
+      families_(declare_families(spec_.ratios)),
       client_(client),
       catalog_(catalog),
       clock_(clock),
@@ -47,21 +66,19 @@ RunCountsCollector::RunCountsCollector(std::string name, config::RunCountsSpec s
                 counted_statuses_.emplace_back(s);
 }
 
-std::vector<std::string> RunCountsCollector::metric_names() const {
-    if (!spec_.ratios) return {kRuns};
-    return {kRuns, kFinishedRuns, kRatio};
-}
+std::vector<std::string> RunCountsCollector::metric_names() const { return families_.names(); }
 
 metrics::Snapshot RunCountsCollector::collect(const CollectContext& context) {
     const auto workflows = catalog_.require();
     // One instant per collection, whole seconds: the SQL literal and createdAfter agree.
     const auto now = whole_seconds(clock_.now());
 
-    auto runs = make_family(kRuns, "Runs created in the window, by status");
-    auto finished = make_family(kFinishedRuns,
-                                "Runs created in the window that finished (success, error, cancelled, skipped)");
-    auto ratio = make_family(kRatio,
-                             "Errors over finished runs created in the window; absent when none finished");
+    auto runs = families_.family(kRuns);
+    std::optional<DeclaredFamily> finished, ratio;
+    if (spec_.ratios) {
+        finished = families_.family(kFinishedRuns);
+        ratio = families_.family(kRatio);
+    }
 
     std::vector<SystemTime> starts;
     for (const auto window : spec_.windows) starts.push_back(now - window);
@@ -93,19 +110,19 @@ metrics::Snapshot RunCountsCollector::collect(const CollectContext& context) {
                 return it == counts.end() ? 0.0 : it->second;
             };
             for (const auto& status : spec_.statuses)
-                runs.samples.push_back({workflow_labels(w, {{"status", status}, {"window", window_text}}), count(status)});
+                runs.add(workflow_labels(w, {{"status", status}, {"window", window_text}}), count(status));
             if (!spec_.ratios) continue;
             double done = 0;
             for (const char* s : kFinished) done += count(s);
-            finished.samples.push_back({workflow_labels(w, {{"window", window_text}}), done});
-            if (done > 0) ratio.samples.push_back({workflow_labels(w, {{"window", window_text}}), count("error") / done});
+            finished->add(workflow_labels(w, {{"window", window_text}}), done);
+            if (done > 0) ratio->add(workflow_labels(w, {{"window", window_text}}), count("error") / done);
         }
     }
     metrics::Snapshot snapshot;
-    snapshot.families.push_back(std::move(runs));
+    snapshot.families.push_back(std::move(runs).take());
     if (spec_.ratios) {
-        snapshot.families.push_back(std::move(finished));
-        snapshot.families.push_back(std::move(ratio));
+        snapshot.families.push_back(std::move(*finished).take());
+        snapshot.families.push_back(std::move(*ratio).take());
     }
     return snapshot;
 }

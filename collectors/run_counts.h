@@ -12,6 +12,7 @@
 #include "cargo/client.h"
 #include "collectors/catalog.h"
 #include "collectors/collector.h"
+#include "collectors/families.h"
 #include "config/config.h"
 
 namespace cargomon::collectors {
@@ -38,6 +39,7 @@ private:
     std::string name_;
     config::RunCountsSpec spec_;
     std::vector<std::string> counted_statuses_;  // spec statuses plus the finished ones when ratios
+    FamilyTable families_;  // the finished runs and ratio only with ratios
     cargo::ApiClient& client_;
     const WorkflowCatalog& catalog_;
     const Clock& clock_;

@@ -9,6 +9,18 @@ namespace {
 constexpr const char* kExecutions = "cargo_node_executions";
 constexpr const char* kCredits = "cargo_node_credits_used";
 
+const FamilyTable& families() {
+    static const FamilyTable table({
+        {.name = kExecutions,
+         .help = "Node executions of the runs in scope, by status",
+         .labels = workflow_label_names({"node_uuid", "node_slug", "status"})},
+        {.name = kCredits,
+         .help = "Credits used by the node in the runs in scope",
+         .labels = workflow_label_names({"node_uuid", "node_slug"})},
+    });
+    return table;
+}
+
 }  // namespace
 
 RunMetricsCollector::RunMetricsCollector(std::string name, config::RunMetricsSpec spec, cargo::ApiClient& client,
@@ -21,14 +33,14 @@ RunMetricsCollector::RunMetricsCollector(std::string name, config::RunMetricsSpe
       clock_(clock),
       duplicates_(duplicate_rows_counter(registry, name_)) {}
 
-std::vector<std::string> RunMetricsCollector::metric_names() const { return {kExecutions, kCredits}; }
+std::vector<std::string> RunMetricsCollector::metric_names() const { return families().names(); }
 
 metrics::Snapshot RunMetricsCollector::collect(const CollectContext& context) {
     const auto workflows = catalog_.require();
     const auto window_start = whole_seconds(clock_.now()) - spec_.window;
 
-    auto executions = make_family(kExecutions, "Node executions of the runs in scope, by status");
-    auto credits = make_family(kCredits, "Credits used by the node in the runs in scope");
+    auto executions = families().family(kExecutions);
+    auto credits = families().family(kCredits);
     for (const auto& w : workflows->covered) {
         cargo::RunMetricsFilter filter;
         switch (spec_.scope) {
@@ -49,15 +61,15 @@ metrics::Snapshot RunMetricsCollector::collect(const CollectContext& context) {
                 {"success", m.success},     {"error", m.error},         {"cancelling", m.cancelling},
                 {"cancelled", m.cancelled}, {"skipped", m.skipped}};
             for (const auto& [status, n] : by_status)
-                executions.samples.push_back(
-                    {workflow_labels(w, {{"node_uuid", m.node_uuid}, {"node_slug", slug}, {"status", status}}),
-                     static_cast<double>(n)});
-            credits.samples.push_back({workflow_labels(w, {{"node_uuid", m.node_uuid}, {"node_slug", slug}}), m.credits_used});
+                executions.add(
+                    workflow_labels(w, {{"node_uuid", m.node_uuid}, {"node_slug", slug}, {"status", status}}),
+                    static_cast<double>(n));
+            credits.add(workflow_labels(w, {{"node_uuid", m.node_uuid}, {"node_slug", slug}}), m.credits_used);
         }
     }
     metrics::Snapshot snapshot;
-    snapshot.families.push_back(std::move(executions));
-    snapshot.families.push_back(std::move(credits));
+    snapshot.families.push_back(std::move(executions).take());
+    snapshot.families.push_back(std::move(credits).take());
     return snapshot;
 }
 

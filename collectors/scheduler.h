@@ -50,6 +50,10 @@ struct CollectorStatus {
     std::size_t series = 0;
 };
 
+// Thread-safe: start(), stop() and remove_self_metrics() from the owner's thread, status()
+// from any thread (the web server's), run_due() and wait_idle() from the dispatcher or a
+// test; mu_ guards the slots' run state, queue_, random_, started_ and stopping_, while
+// collect() itself runs unlocked on one worker at a time.
 class Scheduler {
 public:
     // Self-metrics go to `registry`: cargomon_collector_up, _last_success_timestamp_seconds,

@@ -4,13 +4,19 @@
 
 namespace cargomon::collectors {
 
-metrics::Family make_family(std::string name, std::string help, metrics::MetricType type) {
-    return {.name = std::move(name), .help = std::move(help), .type = type, .samples = {}};
-}
+namespace {
+constexpr const char* kWorkflowUuid = "workflow_uuid";
+constexpr const char* kWorkflowName = "workflow_name";
+}  // namespace
 
 metrics::Labels workflow_labels(const WorkflowInfo& workflow, metrics::Labels more) {
-    more.emplace_back("workflow_uuid", workflow.uuid);
-    more.emplace_back("workflow_name", workflow.name);
+    more.emplace_back(kWorkflowUuid, workflow.uuid);
+    more.emplace_back(kWorkflowName, workflow.name);
+    return more;
+}
+
+std::vector<std::string> workflow_label_names(std::vector<std::string> more) {
+    more.insert(more.begin(), {kWorkflowUuid, kWorkflowName});
     return more;
 }
 

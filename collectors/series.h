@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "collectors/catalog.h"
+#include "collectors/families.h"
 #include "collectors/collector.h"
 #include "common/clock.h"
 #include "common/duration.h"
@@ -15,10 +16,10 @@
 
 namespace cargomon::collectors {
 
-metrics::Family make_family(std::string name, std::string help, metrics::MetricType type = metrics::MetricType::gauge);
-
 // workflow_uuid and workflow_name, then `more`.
 metrics::Labels workflow_labels(const WorkflowInfo& workflow, metrics::Labels more = {});
+// The names of those labels, for a FamilyDescriptor: workflow_uuid, workflow_name, then `more`.
+std::vector<std::string> workflow_label_names(std::vector<std::string> more = {});
 
 // A window as a label value in one unit, the largest that divides it: "30d", "1d", "90m", "45s".
 std::string window_label(Millis window);

@@ -23,6 +23,7 @@ public:
 };
 
 // Starts at a fixed instant and moves only when told to.
+// Thread-safe: any thread may read or move it at once; mu_ guards wall_ and mono_.
 class FakeClock final : public Clock {
 public:
     explicit FakeClock(SystemTime start = SystemTime{std::chrono::seconds{1'800'000'000}});

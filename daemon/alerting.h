@@ -44,6 +44,9 @@ struct AlertingSetup {
 // Throws std::runtime_error listing every error (file:line:col for rule files).
 AlertingSetup load_alerting(const config::Config& config, const std::string& config_file);
 
+// Thread-safety: register_routes() and start() before serving, replace() from a reload,
+// stop() from the owner; its loop thread and the HTTP handlers share it. mu_ guards the
+// rules, routing and source, dispatch_mu_ dispatching, wake_mu_ only the loop's wait.
 class Alerting {
 public:
     // `data_ready` says when every collector has run once: before that an empty store

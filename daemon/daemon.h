@@ -36,6 +36,9 @@ struct DaemonOptions {
 // The Cargo API client's options as the config sets them.
 cargo::ClientOptions client_options(const config::Config& config);
 
+// Thread-safe: start() from main's thread, then reload() and stop() from main (signals)
+// or a /-/reload handler; status callbacks run on HTTP threads. world_mu_ guards world_,
+// reload_mu_ serializes reload() and stop() and guards stopped_.
 class Daemon {
 public:
     // Loads and validates the config; throws std::runtime_error listing every error

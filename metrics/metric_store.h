@@ -45,6 +45,8 @@ struct StoreView {
     std::size_t series = 0;
 };
 
+// Thread-safe: collector threads publish, scrapes and rule evaluations read, all at once;
+// writers_ serializes publish/remove/expire, current_mu_ guards only the current_ pointer.
 class MetricStore : public prometheus::Collectable {
 public:
     MetricStore();

@@ -19,6 +19,8 @@
 
 namespace cargomon::web {
 
+// check() from any connection thread: bcrypt_mutex_ guards crypt_r and bcrypt_runs_,
+// cache_mutex_ guards cache_.
 class BasicAuth {
 public:
     static constexpr std::size_t kCacheSize = 100;

@@ -50,6 +50,8 @@ struct Security {
     int rate_limit_burst = 0;
 };
 
+// Handlers run on the server's connection threads: security_mu_ guards authenticate_ and
+// the rate limit (rate_interval_, rate_burst_, tokens_, refilled_), cache_mu_ store_parts_.
 class HttpServer {
 public:
     struct Callbacks {

@@ -20,6 +20,8 @@
 
 namespace cargomon::alerts {
 
+// Thread-safety: run_due() from one thread only (the delivery thread once started),
+// wake() and stop() from any; mu_ guards stopping_ and woken_ (with cv_).
 class Delivery {
 public:
     Delivery(Outbox& outbox, const Receivers& receivers, const Clock& clock, prometheus::Registry& registry);

@@ -46,6 +46,8 @@ struct OutboxItem {
 
 enum class OutboxState { pending, delivered, failed, dropped };
 
+// Thread-safe: the dispatcher's thread enqueues, the delivery thread reads and marks, API
+// handlers read, all at once; mu_ guards db_ (one statement or transaction at a time).
 class Outbox {
 public:
     // `path` is created if missing; throws std::runtime_error when SQLite cannot open it.

@@ -17,6 +17,8 @@ namespace cargomon::alerts {
 // Self-metrics appear as Prometheus would scrape them: gauges, counters and untyped under
 // their family name; histograms as name_bucket{le}, name_sum, name_count; summaries as
 // name{quantile}, name_sum, name_count.
+// Thread-safe: any number of evaluating threads may visit one source at once; index_mu_
+// guards only index_ (the postings built so far), whose entries are immutable once built.
 class StoreSource : public SeriesSource {
 public:
     StoreSource(std::shared_ptr<const metrics::StoreView> view, const std::vector<prometheus::MetricFamily>& self_metrics);

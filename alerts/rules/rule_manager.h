@@ -74,6 +74,9 @@ struct GroupStatus {
 // The collector name the daemon publishes alerts_snapshot() under.
 inline constexpr std::string_view kRulesCollector = "rules";
 
+// Thread-safe: evaluate_due() from the evaluating thread, replace_groups() and restore()
+// from a reload, the readers from API handlers; mu_ guards groups_ (rules, alert states,
+// schedules) and is held while rules are evaluated but not while the sink is called.
 class RuleManager {
 public:
     RuleManager(std::vector<RuleGroup> groups, RuleEvaluator evaluator, AlertSink sink, const Clock& clock,

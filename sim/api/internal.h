@@ -93,6 +93,7 @@ std::string csv_time(const rapidjson::Value& unix_seconds);              // ISO-
 std::string gzip(std::string_view data);
 
 // Download files handed out as signed, expiring URLs; kept in memory, bounded.
+// Thread-safe: put() and serve() from the server's request threads; mu_ guards files_ and bytes_.
 class FileStore {
 public:
     FileStore(std::string public_base_url, const Clock& clock);

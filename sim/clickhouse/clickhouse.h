@@ -28,8 +28,9 @@ namespace detail {
 struct Connection;
 }
 
-// Thread-safe. Keeps idle keep-alive connections for reuse: a TCP handshake per query
-// would cost more than the small counts the API runs.
+// Thread-safe: any thread may query at once; idle_mu_ guards only idle_, the pool of idle
+// keep-alive connections kept for reuse (a TCP handshake per query would cost more than
+// the small counts the API runs).
 class ClickHouseClient {
 public:
     explicit ClickHouseClient(std::string url);  // "http://127.0.0.1:8123"

@@ -19,6 +19,7 @@ struct WorkflowEffects {
     std::optional<double> next_batch_failed_fraction;  // the next batch ends `success` with this share of failed runs
 };
 
+// Thread-safe: any method from any thread; mu_ guards the four maps of effects.
 class Conditions {
 public:
     void error_spike(const std::string& workflow, double error_rate, SystemTime until);

@@ -63,6 +63,8 @@ std::pair<std::string, FaultSpec> parse_fault_flag(std::string_view text);
 // "truncate", "malformed", "slow"; "reset" on the never-sent answer of a reset).
 inline constexpr const char* kFaultHeader = "X-Sim-Fault";
 
+// Thread-safe: set/clear/snapshot from the control API or a scenario thread while the
+// server's request threads decide; mu_ guards rng_ and entries_.
 class FaultInjector {
 public:
     struct Entry {

@@ -15,6 +15,8 @@ namespace cargomon::sim {
 // becomes "/v1/orchestration/batches/{uuid}/download".
 std::string endpoint_pattern(std::string_view path);
 
+// Thread-safe: record() from the server's request threads, snapshot()/reset() from any;
+// mu_ guards counts_.
 class RequestStats {
 public:
     struct Endpoint {

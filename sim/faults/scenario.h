@@ -72,6 +72,8 @@ void apply_event(const ScenarioEvent& event, SystemTime begins, Conditions& cond
 // Applies a scenario's events at their offsets from the runner's construction, on its
 // own thread after start(). Time comes from `clock`; with a FakeClock, advancing it is
 // noticed within a few tens of milliseconds, or at once through apply_due().
+// Thread-safe: apply_due() and applied() from any thread, start()/stop() from the owner;
+// mu_ guards next_ and stopping_ (with wake_).
 class ScenarioRunner {
 public:
     ScenarioRunner(Scenario scenario, Conditions& conditions, FaultInjector& faults,

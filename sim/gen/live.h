@@ -21,6 +21,8 @@ struct LiveStats {
     std::uint64_t failed_inserts = 0;  // inserts ClickHouse refused; their rows are lost
 };
 
+// Thread-safe: start(), stop() from the owner, stats() from any thread (the control API);
+// mu_ guards stopping_ (with wake_) and stats_; the loop runs on its own thread.
 class LiveGenerator {
 public:
     // `runs_per_second` is spread over the enabled workflows by their batches_per_day.

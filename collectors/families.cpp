@@ -1,0 +1,57 @@
+#include "collectors/families.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace cargomon::collectors {
+
+DeclaredFamily::DeclaredFamily(const FamilyDescriptor& descriptor)
+    : descriptor_(&descriptor),
+      family_{.name = descriptor.name, .help = descriptor.help, .type = descriptor.type, .samples = {}} {}
+
+void DeclaredFamily::add(metrics::Labels labels, double value) {
+    const auto& declared = descriptor_->labels;
+    auto refuse = [&](const std::string& why) {
+        throw std::logic_error("collector bug: family " + family_.name + ": " + why);
+    };
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        const auto& label = labels[i].first;
+        if (std::find(declared.begin(), declared.end(), label) == declared.end())
+            refuse("label " + label + " is not declared");
+        for (std::size_t j = 0; j < i; ++j)
+            if (labels[j].first == label) refuse("label " + label + " given twice");
+    }
+    // Every label given is declared and none twice: as many as declared means all of them.
+    if (labels.size() != declared.size())
+        for (const auto& label : declared)
+            if (std::none_of(labels.begin(), labels.end(), [&](const auto& l) { return l.first == label; }))
+                refuse("declared label " + label + " is missing");
+    family_.samples.push_back({std::move(labels), value});
+}
+
+FamilyTable::FamilyTable(std::vector<FamilyDescriptor> families) : families_(std::move(families)) {
+    for (std::size_t i = 0; i < families_.size(); ++i) {
+        const auto& f = families_[i];
+        for (std::size_t j = 0; j < i; ++j)
+            if (families_[j].name == f.name) throw std::invalid_argument("metric family " + f.name + " declared twice");
+        for (std::size_t a = 0; a < f.labels.size(); ++a)
+            for (std::size_t b = 0; b < a; ++b)
+                if (f.labels[a] == f.labels[b])
+                    throw std::invalid_argument("metric family " + f.name + ": label " + f.labels[a] +
+                                                " declared twice");
+    }
+}
+
+std::vector<std::string> FamilyTable::names() const {
+    std::vector<std::string> out;
+    for (const auto& f : families_) out.push_back(f.name);
+    return out;
+}
+
+DeclaredFamily FamilyTable::family(std::string_view name) const {
+    for (const auto& f : families_)
+        if (f.name == name) return DeclaredFamily(f);
+    throw std::logic_error("collector bug: family " + std::string(name) + " is not in the collector's table");
+}
+
+}  // namespace cargomon::collectors
