@@ -148,22 +148,4 @@ std::optional<std::string> Environment::get(const std::string& name) const {
     return found->second;
 }
 
-int check_config_main(const std::vector<std::string>& files, std::ostream& out, std::ostream& err) {
-    if (files.empty()) {
-        err << "usage: cargomon check-config FILE...\n";
-        return 2;
-    }
-    int status = 0;
-    for (const std::string& file : files) {
-        LoadResult result = load_config(file, Environment::process());
-        if (const Config* config = std::get_if<Config>(&result)) {
-            out << file << ": OK, " << config->collectors.size() << " collectors\n";
-            continue;
-        }
-        for (const ConfigError& e : std::get<std::vector<ConfigError>>(result)) err << e.to_string() << "\n";
-        status = 1;
-    }
-    return status;
-}
-
 }  // namespace cargomon::config

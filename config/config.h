@@ -164,10 +164,6 @@ LoadResult load_config(const std::string& path, const Environment& env);
 // The same on text already in memory; `file_name` names it in errors and anchors relative paths.
 LoadResult parse_config(std::string_view yaml_text, std::string_view file_name, const Environment& env);
 
-// `cargomon check-config FILE...`: "FILE: OK, N collectors" per good file on `out`,
-// every error on `err`; returns 0 only if all files are valid.
-int check_config_main(const std::vector<std::string>& files, std::ostream& out, std::ostream& err);
-
 // Keys the parser accepts in one place of the file, named as a path: "client.retry",
 // "collectors[kind=query].metrics[]"; "" is the top level.
 struct KnownKeys {

@@ -420,26 +420,4 @@ WebConfigResult load_web_config(const std::string& path, const Environment& env)
     return parse_web_config(*text, path, env);
 }
 
-int check_web_config_main(const std::vector<std::string>& files, std::ostream& out, std::ostream& err) {
-    if (files.empty()) {
-        err << "usage: cargomon check-web-config FILE...\n";
-        return 2;
-    }
-    int status = 0;
-    for (const std::string& file : files) {
-        WebConfigResult result = load_web_config(file, Environment::process());
-        if (const WebConfig* c = std::get_if<WebConfig>(&result)) {
-            out << file << ": OK (TLS " << (c->tls ? "on" : "off");
-            if (c->tls && c->tls->client_auth != ClientAuthType::no_client_cert)
-                out << ", client certificates " << client_auth_name(c->tls->client_auth);
-            out << ", " << c->basic_auth_users.size() << (c->basic_auth_users.size() == 1 ? " user" : " users")
-                << ")\n";
-            continue;
-        }
-        for (const ConfigError& e : std::get<std::vector<ConfigError>>(result)) err << e.to_string() << "\n";
-        status = 1;
-    }
-    return status;
-}
-
 }  // namespace cargomon::config

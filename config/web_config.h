@@ -95,8 +95,4 @@ struct CipherName {
 };
 std::optional<CipherName> openssl_cipher_name(std::string_view go_name);
 
-// `cargomon check-web-config FILE...`: "FILE: OK (TLS on|off, N users)" per good file on
-// `out`, each error on `err`; 0 only if every file is valid, else 1 (2 without files).
-int check_web_config_main(const std::vector<std::string>& files, std::ostream& out, std::ostream& err);
-
 }  // namespace cargomon::config

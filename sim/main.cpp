@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/cli.h"
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/net.h"
@@ -32,24 +33,6 @@ constexpr const char* kUsage = R"(usage: cargomon-sim [flags]
 
 The Cargo API on a real ClickHouse, with a generated workspace.
 
-  --listen HOST:PORT        address to serve the API on (default 127.0.0.1:8080)
-  --token TOKEN             bearer token callers must send (or $CARGOMON_SIM_TOKEN; required)
-  --clickhouse-data DIR     start a private clickhouse-server with its data in DIR
-  --clickhouse-url URL      use a running ClickHouse instead (http://host:port)
-  --workflows N             workflows (plays and tools) per workspace (default 20)
-  --history DURATION        history to generate, e.g. 7d (default 7d; 0 for none)
-  --seed S                  seed of the generator; same seed, same workspace (default 1)
-  --workspaces K            number of workspaces (default 1); choose one with the
-                            selected-workspace-uuid header, the first is the default
-  --live                    keep creating batches, runs and spans in real time
-  --rate RUNS_PER_S         live run rate across all workflows (default 5)
-  --scenario FILE           YAML scenario: events at offsets from start (docs/cargo-sim.md)
-  --fault SPEC              a fault from start, repeatable, e.g.
-                            endpoint=/v1/orchestration/runs/count,error_ratio=0.5
-  --control                 serve the control API under /_sim/ (faults, events, stats)
-  --log.level LEVEL         debug, info, warn, error (default info)
-  --log.format FORMAT       logfmt or json (default logfmt)
-  --help                    this text
 )";
 
 struct Flags {
@@ -75,67 +58,71 @@ struct Flags {
 long parse_int(const std::string& flag, const std::string& value, long min) {
     char* end = nullptr;
     long v = std::strtol(value.c_str(), &end, 10);
-    if (value.empty() || *end != '\0' || v < min) usage_error(flag + " wants an integer >= " + std::to_string(min) + ", got \"" + value + "\"");
+    if (value.empty() || *end != '\0' || v < min)
+        throw cli::UsageError(flag + " wants an integer >= " + std::to_string(min) + ", got \"" + value + "\"");
     return v;
 }
 
+// The command line; --help prints and exits 0, a bad one exits 2.
 Flags parse_flags(int argc, char** argv) {
     Flags f;
-    if (const char* t = std::getenv("CARGOMON_SIM_TOKEN")) f.token = t;
-    for (int i = 1; i < argc; ++i) {
-        std::string arg = argv[i];
-        std::string value;
-        bool has_value = false;
-        if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-            value = arg.substr(eq + 1);
-            arg = arg.substr(0, eq);
-            has_value = true;
-        }
-        auto next = [&]() -> std::string {
-            if (has_value) return value;
-            if (i + 1 >= argc) usage_error(arg + " needs a value");
-            return argv[++i];
-        };
-        if (arg == "--help" || arg == "-h") {
-            std::cout << kUsage;
-            std::exit(0);
-        } else if (arg == "--listen") f.listen = next();
-        else if (arg == "--token") f.token = next();
-        else if (arg == "--clickhouse-data") f.clickhouse_data = next();
-        else if (arg == "--clickhouse-url") f.clickhouse_url = next();
-        else if (arg == "--workflows") f.generator.workflows = int(parse_int(arg, next(), 1));
-        else if (arg == "--history") {
-            std::string why;
-            auto d = parse_duration(next(), &why);
-            if (!d) usage_error("--history: " + why);
-            f.generator.history = *d;
-        } else if (arg == "--seed") f.generator.seed = std::uint64_t(parse_int(arg, next(), 0));
-        else if (arg == "--workspaces") f.generator.workspaces = int(parse_int(arg, next(), 1));
-        else if (arg == "--live") f.live = true;
-        else if (arg == "--rate") {
-            std::string v = next();
-            char* end = nullptr;
-            f.rate = std::strtod(v.c_str(), &end);
-            if (v.empty() || *end != '\0' || !(f.rate > 0)) usage_error("--rate wants a positive number, got \"" + v + "\"");
-        } else if (arg == "--scenario") f.scenario = next();
-        else if (arg == "--fault") {
+    // As given, checked below.
+    std::string workflows = "20", history = "7d", seed = "1", workspaces = "1", rate = "5";
+    std::vector<std::string> faults;
+    auto app = cli::make_app(kUsage, ' ', 28);
+    auto option = [&](const std::string& name, std::string& value, const std::string& type, const std::string& what) {
+        return app->add_option("--" + name, value, what)->type_name(type);
+    };
+    option("listen", f.listen, "HOST:PORT", "address to serve the API on")->default_str(f.listen);
+    option("token", f.token, "TOKEN", "bearer token callers must send (or $CARGOMON_SIM_TOKEN; required)");
+    option("clickhouse-data", f.clickhouse_data, "DIR", "start a private clickhouse-server with its data in DIR");
+    option("clickhouse-url", f.clickhouse_url, "URL", "use a running ClickHouse instead (http://host:port)");
+    option("workflows", workflows, "N", "workflows (plays and tools) per workspace")->default_str(workflows);
+    option("history", history, "DURATION", "history to generate, e.g. 7d (default 7d; 0 for none)");
+    option("seed", seed, "S", "seed of the generator; same seed, same workspace")->default_str(seed);
+    option("workspaces", workspaces, "K",
+           "number of workspaces (default 1); choose one with the\n"
+           "selected-workspace-uuid header, the first is the default");
+    app->add_flag("--live", f.live, "keep creating batches, runs and spans in real time");
+    option("rate", rate, "RUNS_PER_S", "live run rate across all workflows")->default_str(rate);
+    option("scenario", f.scenario, "FILE", "YAML scenario: events at offsets from start (docs/cargo-sim.md)");
+    app->add_option("--fault", faults,
+                    "a fault from start, repeatable, e.g.\nendpoint=/v1/orchestration/runs/count,error_ratio=0.5")
+        ->type_name("SPEC")
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    app->add_flag("--control", f.control, "serve the control API under /_sim/ (faults, events, stats)");
+    option("log.level", f.log_level, "LEVEL", "debug, info, warn, error")->default_str(f.log_level);
+    option("log.format", f.log_format, "FORMAT", "logfmt or json")->default_str(f.log_format);
+    cli::finish(*app);
+    try {
+        if (!cli::parse(*app, std::vector<std::string>(argv + 1, argv + argc), std::cout)) std::exit(0);
+        if (app->count("--token") == 0)
+            if (const char* t = std::getenv("CARGOMON_SIM_TOKEN")) f.token = t;
+        f.generator.workflows = int(parse_int("--workflows", workflows, 1));
+        std::string why;
+        auto d = parse_duration(history, &why);
+        if (!d) throw cli::UsageError("--history: " + why);
+        f.generator.history = *d;
+        f.generator.seed = std::uint64_t(parse_int("--seed", seed, 0));
+        f.generator.workspaces = int(parse_int("--workspaces", workspaces, 1));
+        char* end = nullptr;
+        f.rate = std::strtod(rate.c_str(), &end);
+        if (rate.empty() || *end != '\0' || !(f.rate > 0))
+            throw cli::UsageError("--rate wants a positive number, got \"" + rate + "\"");
+        for (const auto& spec : faults) {
             try {
-                f.faults.push_back(parse_fault_flag(next()));
+                f.faults.push_back(parse_fault_flag(spec));
             } catch (const FaultSpecError& e) {
-                usage_error(e.what());
+                throw cli::UsageError(e.what());
             }
         }
-        else if (arg == "--control") f.control = true;
-        else if (arg == "--log.level") {
-            f.log_level = next();
-            if (f.log_level != "debug" && f.log_level != "info" && f.log_level != "warn" && f.log_level != "error")
-                usage_error("--log.level wants debug, info, warn or error, got \"" + f.log_level + "\"");
-        } else if (arg == "--log.format") {
-            f.log_format = next();
-            if (f.log_format != "logfmt" && f.log_format != "json")
-                usage_error("--log.format wants logfmt or json, got \"" + f.log_format + "\"");
-        }
-        else usage_error("unknown flag " + arg);
+        if (f.log_level != "debug" && f.log_level != "info" && f.log_level != "warn" && f.log_level != "error")
+            throw cli::UsageError("--log.level wants debug, info, warn or error, got \"" + f.log_level + "\"");
+        if (f.log_format != "logfmt" && f.log_format != "json")
+            throw cli::UsageError("--log.format wants logfmt or json, got \"" + f.log_format + "\"");
+    } catch (const cli::UsageError& e) {
+        usage_error(e.what());
     }
     if (f.token.empty()) usage_error("no token: pass --token or set CARGOMON_SIM_TOKEN");
     if (f.clickhouse_data.empty() == f.clickhouse_url.empty())

@@ -248,26 +248,4 @@ RulesResult load_rule_globs(const std::vector<std::string>& globs, Millis defaul
     return load_rule_files(files, default_interval);
 }
 
-int check_rules_main(const std::vector<std::string>& files, std::ostream& out, std::ostream& err) {
-    if (files.empty()) {
-        err << "usage: cargomon check-rules FILE...\n";
-        return 2;
-    }
-    bool ok = true;
-    for (const std::string& file : files) {
-        auto result = load_rule_files({file});
-        if (auto* errors = std::get_if<std::vector<RuleError>>(&result)) {
-            ok = false;
-            for (const RuleError& e : *errors) err << e.to_string() << "\n";
-            continue;
-        }
-        const auto& groups = std::get<std::vector<RuleGroup>>(result);
-        std::size_t rules = 0;
-        for (const RuleGroup& g : groups) rules += g.rules.size();
-        out << file << ": OK, " << groups.size() << (groups.size() == 1 ? " group, " : " groups, ") << rules
-            << (rules == 1 ? " rule" : " rules") << "\n";
-    }
-    return ok ? 0 : 1;
-}
-
 }  // namespace cargomon::alerts

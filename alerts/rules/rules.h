@@ -52,8 +52,4 @@ RulesResult load_rule_files(const std::vector<std::string>& files, Millis defaul
 // as in Prometheus), then load_rule_files.
 RulesResult load_rule_globs(const std::vector<std::string>& globs, Millis default_interval = kDefaultEvaluationInterval);
 
-// `cargomon check-rules FILE...`: "FILE: OK, N groups, M rules" per good file on `out`,
-// every error on `err`; returns 0 only if all files are valid.
-int check_rules_main(const std::vector<std::string>& files, std::ostream& out, std::ostream& err);
-
 }  // namespace cargomon::alerts

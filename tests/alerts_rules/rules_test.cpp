@@ -194,16 +194,6 @@ TEST(RuleFiles, ShippedRulesLoadAndAreDocumented) {
     EXPECT_GE(rules, 9u);
 }
 
-TEST(RuleFiles, CheckRulesMain) {
-    std::ostringstream out, err;
-    EXPECT_EQ(check_rules_main({CARGOMON_SHIPPED_RULES, "/nonexistent/x.yml"}, out, err), 1);
-    EXPECT_EQ(out.str(), std::string(CARGOMON_SHIPPED_RULES) + ": OK, 3 groups, 9 rules\n");
-    EXPECT_EQ(err.str(), "/nonexistent/x.yml: cannot read: No such file or directory\n");
-    std::ostringstream out2, err2;
-    EXPECT_EQ(check_rules_main({}, out2, err2), 2);
-    EXPECT_EQ(err2.str(), "usage: cargomon check-rules FILE...\n");
-}
-
 TEST(RuleFiles, GlobsExpandSorted) {
     auto result = load_rule_globs({std::string(CARGOMON_SHIPPED_RULES).substr(0, std::string(CARGOMON_SHIPPED_RULES).rfind('/')) + "/*.yml",
                                    "/nonexistent/*.yml"});

@@ -303,21 +303,4 @@ TEST(ConfigLoad, ExampleServesTheSimulatorThroughEnvironment) {
                                                  CollectorKind::credits, CollectorKind::query}));
 }
 
-TEST(ConfigLoad, CheckConfigReportsEachFile) {
-    TempDir dir;
-    std::string good = dir.write("good.yml", "token: t\n");
-    std::string bad = dir.write("bad.yml", "token: t\ndefaults:\n  intervall: 1m\n");
-    std::ostringstream out, err;
-    EXPECT_EQ(check_config_main({good}, out, err), 0);
-    EXPECT_EQ(out.str(), good + ": OK, 5 collectors\n");
-    EXPECT_EQ(err.str(), "");
-
-    out.str("");
-    EXPECT_EQ(check_config_main({good, bad}, out, err), 1);
-    EXPECT_EQ(out.str(), good + ": OK, 5 collectors\n");
-    EXPECT_EQ(err.str(), bad + ":3:3: unknown key \"intervall\" in defaults (did you mean \"interval\"?)\n");
-
-    EXPECT_EQ(check_config_main({}, out, err), 2);
-}
-
 }  // namespace

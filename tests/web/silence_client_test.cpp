@@ -9,11 +9,13 @@
 #include <sstream>
 #include <thread>
 
-#include "daemon/cli_silence.h"
+#include "daemon/cli/silence.h"
 #include "tests/web/certs.h"
 
 namespace cargomon::daemon {
 namespace {
+
+using cli::silence_main;
 
 using test::test_certs;
 using test::write_file;

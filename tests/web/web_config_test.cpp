@@ -278,22 +278,5 @@ TEST(CipherNames, GoNamesMapToOpenSsl) {
     EXPECT_FALSE(openssl_cipher_name("TLS_RSA_WITH_3DES_EDE_CBC_SHA"));  // Go's insecure list
 }
 
-TEST_F(WebConfigTest, CheckWebConfigMainReportsEachFile) {
-    const std::string ok = write_file(dir_, "ok.yml",
-                                      "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
-                                      "basic_auth_users:\n  alice: " + std::string(kSecretHash) + "\n");
-    const std::string bad = write_file(dir_, "bad.yml", "basic_auth_users:\n  alice: secret\n");
-    std::ostringstream out, err;
-    EXPECT_EQ(check_web_config_main({ok}, out, err), 0);
-    EXPECT_EQ(out.str(), ok + ": OK (TLS on, 1 user)\n");
-    EXPECT_EQ(err.str(), "");
-    out.str("");
-    EXPECT_EQ(check_web_config_main({ok, bad}, out, err), 1);
-    EXPECT_EQ(out.str(), ok + ": OK (TLS on, 1 user)\n");
-    EXPECT_TRUE(err.str().starts_with(bad + ":2:10: the password of user \"alice\" is not a bcrypt hash")) << err.str();
-    EXPECT_EQ(err.str().find(": secret"), std::string::npos);
-    EXPECT_EQ(check_web_config_main({}, out, err), 2);
-}
-
 }  // namespace
 }  // namespace cargomon::config

@@ -1,4 +1,4 @@
-#include "daemon/cli_preview.h"
+#include "daemon/cli/preview.h"
 
 #include <prometheus/registry.h>
 
@@ -18,6 +18,7 @@
 #include "collectors/catalog.h"
 #include "collectors/factory.h"
 #include "collectors/watermarks.h"
+#include "common/cli.h"
 #include "common/clock.h"
 #include "common/duration.h"
 #include "common/log.h"
@@ -27,7 +28,7 @@
 #include "metrics/exposition.h"
 #include "metrics/metric_store.h"
 
-namespace cargomon::daemon {
+namespace cargomon::cli {
 namespace {
 
 constexpr const char* kUsage = R"(usage: cargomon rules preview [FILE...] [--config.file=FILE]
@@ -37,34 +38,22 @@ rules read (discovery always), evaluates the rule files (without FILE: the confi
 rule_files) over what they collected and prints, per rule and resulting series, the
 alert's labels, its value and whether it would fire now.
 
-  --config.file=FILE  configuration file (default /etc/cargomon/cargomon.yml)
 )";
-
-struct UsageError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
 
 struct Options {
     std::vector<std::string> rule_files;
     std::string config_file = "/etc/cargomon/cargomon.yml";
 };
 
-Options parse_options(const std::vector<std::string>& args) {
-    Options options;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& arg = args[i];
-        if (arg == "--config.file") {
-            if (i + 1 == args.size()) throw UsageError("--config.file needs a value");
-            options.config_file = args[++i];
-        } else if (arg.starts_with("--config.file=")) {
-            options.config_file = arg.substr(std::string_view("--config.file=").size());
-        } else if (arg.starts_with("-")) {
-            throw UsageError("unknown flag " + arg);
-        } else {
-            options.rule_files.push_back(arg);
-        }
-    }
-    return options;
+// --help prints and returns false.
+bool parse_options(const std::vector<std::string>& args, Options& options, std::ostream& out) {
+    auto app = make_app(kUsage, '=', 22);
+    app->add_option("FILE", options.rule_files, "rule files");
+    app->add_option("--config.file", options.config_file, "configuration file")
+        ->type_name("FILE")
+        ->default_str(options.config_file);
+    finish(*app);
+    return parse(*app, args, out, UnknownFlag::whole);
 }
 
 // The metrics the rules read; nullopt when some selector names none (then every
@@ -92,7 +81,7 @@ struct Collection {
 void collect_once(const config::Config& config, const std::optional<std::set<std::string>>& needed,
                   Collection& collection, std::ostream& out) {
     SystemClock clock;
-    const cargo::ClientOptions options = client_options(config);
+    const cargo::ClientOptions options = daemon::client_options(config);
     auto transport = cargo::make_http_transport(options);
     cargo::ClockSleeper sleeper(clock);
     cargo::ApiClient client(options, *transport, collection.registry, clock, sleeper);
@@ -235,14 +224,9 @@ int run(const Options& options, std::ostream& out, std::ostream& err) {
 }  // namespace
 
 int rules_preview_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-    if (std::find_if(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; }) !=
-        args.end()) {
-        out << kUsage;
-        return 0;
-    }
     Options options;
     try {
-        options = parse_options(args);
+        if (!parse_options(args, options, out)) return 0;
     } catch (const UsageError& e) {
         err << "cargomon rules preview: " << e.what() << "\n(see cargomon rules preview --help)\n";
         return 2;
@@ -252,4 +236,4 @@ int rules_preview_main(const std::vector<std::string>& args, std::ostream& out, 
     return run(options, out, err);
 }
 
-}  // namespace cargomon::daemon
+}  // namespace cargomon::cli

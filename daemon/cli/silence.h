@@ -5,11 +5,11 @@
 #include <string>
 #include <vector>
 
-namespace cargomon::daemon {
+namespace cargomon::cli {
 
 // `args` are the words after "silence". Returns the exit status: 0 done, 1 failed (daemon
 // unreachable or refusing, bad matcher, bad duration), 2 usage error. $CARGOMON_URL and
 // $USER give the defaults of --url and --author.
 int silence_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
-}  // namespace cargomon::daemon
+}  // namespace cargomon::cli

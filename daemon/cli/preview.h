@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace cargomon::daemon {
+namespace cargomon::cli {
 
 // `args` are the words after "rules preview". Runs every configured collector once, in
 // order, then every rule over what they collected; per rule and resulting series prints
@@ -14,4 +14,4 @@ namespace cargomon::daemon {
 // 2 on a usage error. The token never appears in what it prints.
 int rules_preview_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
-}  // namespace cargomon::daemon
+}  // namespace cargomon::cli

@@ -1,4 +1,4 @@
-#include "daemon/cli_silence.h"
+#include "daemon/cli/silence.h"
 
 #include <httplib.h>
 #include <netdb.h>
@@ -13,11 +13,11 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <stdexcept>
 
 #include "alerts/notify/notify_config.h"
 #include "alerts/notify/silences.h"
+#include "common/cli.h"
 #include "common/clock.h"
 #include "common/duration.h"
 #include "common/json.h"
@@ -25,7 +25,7 @@
 #include "config/http_client_config.h"
 #include "metrics/labels.h"
 
-namespace cargomon::daemon {
+namespace cargomon::cli {
 namespace {
 
 constexpr const char* kUsage = R"(usage: cargomon silence add [--url=URL] [--http.config.file=FILE] [--duration=D | --end=TIME] [--author=NAME] --comment=TEXT MATCHER...
@@ -36,68 +36,52 @@ Manages the silences of a running cargomon through its /api/v1/silences.
 
   MATCHER         name=value, name!=value, name=~regex or name!~regex (regexes are
                   anchored); quote a value with spaces: 'name="a b"'
-  --url=URL       the daemon, http:// or https:// (default $CARGOMON_URL, else
-                  http://127.0.0.1:9464); credentials go in --http.config.file
-  --http.config.file=FILE
-                  how to reach a daemon behind TLS or basic auth, as amtool's flag:
-                  basic_auth: {username, password | password_file}
-                  authorization: {type, credentials | credentials_file}
-                  tls_config: {ca_file, cert_file, key_file, server_name,
-                               insecure_skip_verify}
-                  (docs/security.md, "Clients")
-  --duration=D    how long the new silence lasts, from now (default 1h)
-  --end=TIME      when it ends instead, RFC 3339 (2026-11-28T12:00:00Z)
-  --author=NAME   who creates it (default $USER)
-  --comment=TEXT  why (the daemon requires one)
-  --all           list expired silences too
 )";
 
 constexpr const char* kDefaultUrl = "http://127.0.0.1:9464";
 
-// Exit status 2: the command line itself is wrong.
-struct UsageError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+// Exit status 2 (UsageError, common/cli.h): the command line itself is wrong.
 // Exit status 1: the command was understood but could not be done.
 struct Failure : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
 struct Args {
-    std::map<std::string, std::string> values;  // --name=value or --name value
-    std::set<std::string> switches;             // --name
+    std::map<std::string, std::string> values;  // --name=value or --name value, as given
+    bool all = false;                           // --all
     std::vector<std::string> positional;
 };
 
-Args parse_args(const std::vector<std::string>& words, const std::set<std::string>& valued,
-                const std::set<std::string>& switches) {
-    Args args;
-    for (std::size_t i = 0; i < words.size(); ++i) {
-        const std::string& word = words[i];
-        if (!word.starts_with("--")) {
-            args.positional.push_back(word);
-            continue;
-        }
-        std::string name = word.substr(2);
-        std::optional<std::string> value;
-        if (auto eq = name.find('='); eq != std::string::npos) {
-            value = name.substr(eq + 1);
-            name.resize(eq);
-        }
-        if (switches.contains(name)) {
-            if (value) throw UsageError("--" + name + " takes no value");
-            args.switches.insert(name);
-        } else if (valued.contains(name)) {
-            if (!value) {
-                if (i + 1 == words.size()) throw UsageError("--" + name + " needs a value");
-                value = words[++i];
-            }
-            args.values[name] = *value;
-        } else {
-            throw UsageError("unknown flag --" + name);
-        }
+// The flags of `command` (add, list, expire; "" for all of them, as --help shows them)
+// bound to `args`: a flag given is in args.values.
+std::unique_ptr<CLI::App> make_silence_app(const std::string& command, Args& args) {
+    auto app = make_app(kUsage, '=', 18);
+    auto valued = [&](const std::string& name, const std::string& value_name, const std::string& what) {
+        app->add_option_function<std::string>(
+               "--" + name, [&args, name](const std::string& value) { args.values[name] = value; }, what)
+            ->type_name(value_name);
+    };
+    app->add_option("MATCHER_OR_ID", args.positional, "matchers (add), silence IDs (expire)");
+    valued("url", "URL",
+           "the daemon, http:// or https:// (default $CARGOMON_URL, else\n"
+           "http://127.0.0.1:9464); credentials go in --http.config.file");
+    valued("http.config.file", "FILE",
+           "how to reach a daemon behind TLS or basic auth, as amtool's flag:\n"
+           "basic_auth: {username, password | password_file}\n"
+           "authorization: {type, credentials | credentials_file}\n"
+           "tls_config: {ca_file, cert_file, key_file, server_name,\n"
+           "             insecure_skip_verify}\n"
+           "(docs/security.md, \"Clients\")");
+    if (command == "add" || command.empty()) {
+        valued("duration", "D", "how long the new silence lasts, from now (default 1h)");
+        valued("end", "TIME", "when it ends instead, RFC 3339 (2026-11-28T12:00:00Z)");
+        valued("author", "NAME", "who creates it (default $USER)");
+        valued("comment", "TEXT", "why (the daemon requires one)");
     }
-    return args;
+    if (command == "list" || command.empty())
+        app->add_flag("--all", args.all, "list expired silences too")->disable_flag_override();
+    finish(*app);
+    return app;
 }
 
 std::string env_or(const char* name, const std::string& fallback) {
@@ -361,7 +345,7 @@ int list(const Daemon& d, const Args& args, std::ostream& out) {
     rapidjson::Document doc = parse_answer(d, res);
     if (!doc.IsArray()) throw Failure(d.url + " answered with something other than a list of silences");
 
-    const bool all = args.switches.contains("all");
+    const bool all = args.all;
     std::vector<std::vector<std::string>> rows = {
         {"ID", "MATCHERS", "STARTS (UTC)", "ENDS (UTC)", "CREATED BY", "COMMENT", "STATE"}};
     for (const auto& s : doc.GetArray()) {
@@ -405,25 +389,16 @@ int expire(const Daemon& d, const Args& args, std::ostream& out, std::ostream& e
 
 int silence_main(const std::vector<std::string>& words, std::ostream& out, std::ostream& err) {
     if (words.empty() || words[0] == "--help" || words[0] == "-h" || words[0] == "help") {
-        (words.empty() ? err : out) << kUsage;
+        Args all;
+        (words.empty() ? err : out) << make_silence_app("", all)->help();
         return words.empty() ? 2 : 0;
     }
     try {
         const std::string& command = words[0];
-        const std::vector<std::string> rest(words.begin() + 1, words.end());
-        if (std::find(rest.begin(), rest.end(), "--help") != rest.end()) {
-            out << kUsage;
-            return 0;
-        }
-        Args args;
-        if (command == "add")
-            args = parse_args(rest, {"url", "http.config.file", "duration", "end", "author", "comment"}, {});
-        else if (command == "list")
-            args = parse_args(rest, {"url", "http.config.file"}, {"all"});
-        else if (command == "expire")
-            args = parse_args(rest, {"url", "http.config.file"}, {});
-        else
+        if (command != "add" && command != "list" && command != "expire")
             throw UsageError("unknown silence command \"" + command + "\" (add, list or expire)");
+        Args args;
+        if (!parse(*make_silence_app(command, args), {words.begin() + 1, words.end()}, out)) return 0;
         Daemon d = parse_daemon_url(args.values.contains("url") ? args.values.at("url")
                                                                 : env_or("CARGOMON_URL", kDefaultUrl));
         if (auto it = args.values.find("http.config.file"); it != args.values.end()) {
@@ -447,4 +422,4 @@ int silence_main(const std::vector<std::string>& words, std::ostream& out, std::
     }
 }
 
-}  // namespace cargomon::daemon
+}  // namespace cargomon::cli

@@ -1,0 +1,183 @@
+#include "daemon/cli/serve.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <iostream>
+
+#include "common/cli.h"
+#include "common/duration.h"
+#include "common/log.h"
+#include "daemon/daemon.h"
+
+namespace cargomon::cli {
+namespace {
+
+constexpr const char* kUsage = R"(usage: cargomon [flags]
+       cargomon check-config FILE...     validate config files (with their rules and alerting)
+       cargomon check-rules FILE...      validate rule files
+       cargomon check-web-config FILE... validate web config files (TLS, basic auth, headers)
+       cargomon rules preview [FILE...] [--config.file=FILE]
+                                         evaluate rules once against the live API: what would fire now
+       cargomon silence add|list|expire  manage a running daemon's silences (see cargomon silence --help)
+
+Watches a Cargo workspace through Cargo's API and exports Prometheus metrics.
+
+Flags:)";
+
+constexpr const char* kFooter = R"(Signals: SIGHUP reloads the configuration and the web config (as does POST /-/reload with
+--web.enable-lifecycle); SIGTERM and SIGINT stop.
+Environment: CARGO_API_URL and CARGO_API_TOKEN override api_url and token of the file.)";
+
+struct Flags {
+    std::string config_file = "/etc/cargomon/cargomon.yml";
+    std::string listen_address = ":9464";
+    std::string web_config_file;
+    std::string enable_lifecycle = "false";
+    std::string enable_admin_api = "false";
+    std::string max_connections = "512";
+    std::string read_timeout = "10s";
+    std::string max_request_bytes = "1MiB";
+    std::string storage_path = "/var/lib/cargomon";
+    std::string log_level = "info";
+    std::string log_format = "logfmt";
+};
+
+std::size_t parse_count(const std::string& flag, const std::string& text) {
+    std::size_t value = 0, multiplier = 1;
+    std::string_view digits = text;
+    for (auto [suffix, m] : {std::pair{"KiB", 1024}, std::pair{"MiB", 1024 * 1024}}) {
+        if (digits.ends_with(suffix)) {
+            digits.remove_suffix(3);
+            multiplier = static_cast<std::size_t>(m);
+        }
+    }
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() || value == 0 ||
+        value > (std::size_t{1} << 40) / multiplier)
+        throw UsageError("--" + flag + " wants a positive whole number, got \"" + text + "\"");
+    return value * multiplier;
+}
+
+// A switch: --name, --no-name, --name=true or --name=false.
+bool parse_switch(const std::string& flag, const std::string& value) {
+    if (value != "true" && value != "false") throw UsageError("--" + flag + " takes no value, or =true or =false");
+    return value == "true";
+}
+
+web::HttpOptions http_options(const Flags& flags) {
+    web::HttpOptions options;
+    options.enable_lifecycle = parse_switch("web.enable-lifecycle", flags.enable_lifecycle);
+    options.enable_admin_api = parse_switch("web.enable-admin-api", flags.enable_admin_api);
+    options.limits.max_connections = parse_count("web.max-connections", flags.max_connections);
+    options.limits.max_body_bytes = parse_count("web.max-request-bytes", flags.max_request_bytes);
+    auto timeout = parse_duration(flags.read_timeout);
+    if (!timeout || timeout->count() <= 0)
+        throw UsageError("--web.read-timeout wants a duration such as 10s, got \"" + flags.read_timeout + "\"");
+    options.limits.read_timeout = *timeout;
+    return options;
+}
+
+// --help and --version print and return false.
+bool parse_flags(const std::vector<std::string>& args, Flags& flags) {
+    auto app = make_app(kUsage, '=', 32);
+    app->footer(kFooter);
+    app->add_option("--config.file", flags.config_file, "configuration file")
+        ->type_name("FILE")
+        ->default_str(flags.config_file);
+    app->add_option("--web.listen-address", flags.listen_address, "address for /metrics and the API")
+        ->type_name("ADDR")
+        ->default_str(flags.listen_address);
+    app->add_option("--web.config.file", flags.web_config_file,
+                    "TLS, basic auth and headers, in exporter-toolkit's format\n"
+                    "(default none: plain HTTP, no auth; see docs/security.md)")
+        ->type_name("FILE");
+    app->add_flag("--web.enable-lifecycle,!--no-web.enable-lifecycle", flags.enable_lifecycle,
+                  "allow POST /-/reload (default off; SIGHUP always reloads)");
+    app->add_flag("--web.enable-admin-api,!--no-web.enable-admin-api", flags.enable_admin_api,
+                  "allow creating and expiring silences over HTTP (default off)");
+    app->add_option("--web.max-connections", flags.max_connections, "connections served at once; more get 503")
+        ->type_name("N")
+        ->default_str(flags.max_connections);
+    app->add_option("--web.read-timeout", flags.read_timeout, "time to read a whole request; slower clients get 408")
+        ->type_name("DURATION")
+        ->default_str(flags.read_timeout);
+    app->add_option("--web.max-request-bytes", flags.max_request_bytes,
+                    "largest request body, after decompression; more get 413\n(default 1MiB; suffixes KiB, MiB)")
+        ->type_name("N");
+    app->add_option("--storage.path", flags.storage_path, "durable state: counter watermarks")
+        ->type_name("DIR")
+        ->default_str(flags.storage_path);
+    app->add_option("--log.level", flags.log_level, "debug, info, warn, error")
+        ->type_name("LEVEL")
+        ->default_str(flags.log_level);
+    app->add_option("--log.format", flags.log_format, "logfmt or json")
+        ->type_name("FORMAT")
+        ->default_str(flags.log_format);
+    app->set_version_flag("--version", std::string("cargomon ") + CARGOMON_VERSION, "print the version and exit");
+    finish(*app);
+    return parse(*app, args, std::cout);
+}
+
+int run_daemon(const Flags& flags, const web::HttpOptions& http) {
+    // Signals are taken by sigwait() in this thread, never by a worker.
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&signals, s);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
+    daemon::Daemon d(daemon::DaemonOptions{
+        .config_file = flags.config_file,
+        .listen_address = flags.listen_address,
+        .storage_path = flags.storage_path,
+        .web_config_file = flags.web_config_file,
+        .http = http,
+    });
+    d.start();
+    while (true) {
+        int sig = 0;
+        sigwait(&signals, &sig);
+        if (sig == SIGHUP) {
+            spdlog::info("SIGHUP: reloading {}", flags.config_file);
+            d.reload();
+            continue;
+        }
+        spdlog::info("{}: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        if (!d.stop(std::chrono::milliseconds{4000})) {
+            spdlog::default_logger()->flush();
+            std::_Exit(0);  // a collector is stuck in a request; its state is committed or discarded whole
+        }
+        return 0;
+    }
+}
+
+}  // namespace
+
+int serve_main(const std::vector<std::string>& args) {
+    Flags flags;
+    web::HttpOptions http;
+    try {
+        if (!parse_flags(args, flags)) return 0;
+        try {
+            setup_logging(flags.log_level, flags.log_format, "cargomon");
+        } catch (const std::exception& e) {
+            throw UsageError(e.what());
+        }
+        http = http_options(flags);
+    } catch (const UsageError& e) {
+        std::cerr << "cargomon: " << e.what() << "\n(see cargomon --help)\n";
+        return 2;
+    }
+    try {
+        return run_daemon(flags, http);
+    } catch (const std::exception& e) {
+        spdlog::error("cannot start: {}", e.what());
+        std::cerr << "cargomon: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace cargomon::cli
