@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/duration.h"
+#include "config/alerting.h"
 
 namespace cargomon::config {
 
@@ -122,11 +123,13 @@ struct Config {
     Schedule defaults;
     std::vector<CollectorConfig> collectors;  // exactly one discovery collector, first
     std::vector<std::string> rule_files;      // globs, relative ones resolved against the file's folder
+    AlertingConfig alerting;                  // the `alerting:` section (config/alerting.h)
 
-    // Equal configs need no reload.
+    // Equal configs need no reload (but rule files, read apart, may have changed).
     bool operator==(const Config&) const = default;
 
-    // The effective configuration (defaults applied) as YAML, with every secret shown as <secret>.
+    // The effective configuration (defaults applied) as YAML, with every secret shown as
+    // <secret>; `alerting:` is left out.
     std::string redacted_yaml() const;
 };
 
@@ -164,14 +167,23 @@ LoadResult load_config(const std::string& path, const Environment& env);
 // The same on text already in memory; `file_name` names it in errors and anchors relative paths.
 LoadResult parse_config(std::string_view yaml_text, std::string_view file_name, const Environment& env);
 
+// The `alerting:` section alone: `yaml_text` is the section's content (route:, receivers:
+// ... at its top level), read exactly as load_config reads it inside a file, positions
+// counted in `yaml_text`; `file_name` names it in errors and anchors relative `*_file`s.
+using AlertingResult = std::variant<AlertingConfig, std::vector<ConfigError>>;
+AlertingResult parse_alerting(std::string_view yaml_text, std::string_view file_name, const Environment& env);
+
 // Keys the parser accepts in one place of the file, named as a path: "client.retry",
 // "collectors[kind=query].metrics[]"; "" is the top level.
 struct KnownKeys {
     std::string place;
     std::vector<std::string_view> keys;
 };
-// Every place but the inside of `alerting` (see alerts::alerting_known_keys), so tests can
+// Every place but the inside of `alerting` (that is alerting_known_keys()), so tests can
 // hold docs/configuration.md to what the parser takes.
 std::vector<KnownKeys> known_keys();
+// The places inside `alerting`: "alerting", "alerting.route" (which also covers its child
+// routes), "alerting.receivers[]" ...; the last is "alerting.delivery".
+std::vector<KnownKeys> alerting_known_keys();
 
 }  // namespace cargomon::config

@@ -2,7 +2,6 @@
 // single pass reports every error; cross-checks (names, discovery, token) come last.
 #include <algorithm>
 #include <cerrno>
-#include <climits>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -22,7 +21,7 @@ using detail::quote;
 using detail::YamlReader;
 using Keys = std::vector<std::string_view>;
 
-// `alerting` (routes, receivers, delivery) is read and validated by the alerts module.
+// `alerting` (routes, receivers, delivery) is read in config/alerting.cpp.
 const Keys kTopKeys{"api_url",  "token",    "token_file", "workspace_uuid", "client",
                     "defaults", "collectors", "rule_files", "alerting"};
 const Keys kClientKeys{"timeout", "connect_timeout", "max_in_flight", "rate_limit", "retry"};
@@ -84,6 +83,7 @@ public:
         }
         read_collectors(root["collectors"], c);
         if (auto globs = root["rule_files"]) read_rule_files(globs, c);
+        if (auto alerting = root["alerting"]) c.alerting = detail::read_alerting(r_, alerting, dir_);
         read_token(root, c);
         return c;
     }
@@ -586,11 +586,7 @@ LoadResult parse_config(std::string_view yaml_text, std::string_view file_name, 
     std::vector<ConfigError> errors = reader.take_errors();
     apply_url_override(env, file, config, errors);
     if (errors.empty()) return config;
-    // File order reads best; errors without a position go last.
-    std::stable_sort(errors.begin(), errors.end(), [](const ConfigError& a, const ConfigError& b) {
-        auto key = [](const ConfigError& e) { return std::pair(e.line == 0 ? INT_MAX : e.line, e.column); };
-        return key(a) < key(b);
-    });
+    detail::sort_errors(errors);
     return errors;
 }
 

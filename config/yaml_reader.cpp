@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <climits>
 #include <cmath>
 #include <map>
 
@@ -33,12 +34,6 @@ std::size_t levenshtein(std::string_view a, std::string_view b) {
 }  // namespace
 
 std::optional<std::string> expand_env(std::string_view text, const Environment& env, std::string* error) {
-    return expand_env(text, [&env](const std::string& name) { return env.get(name); }, error);
-}
-
-std::optional<std::string> expand_env(std::string_view text,
-                                      const std::function<std::optional<std::string>(const std::string&)>& lookup,
-                                      std::string* error) {
     std::string out;
     std::size_t pos = 0;
     while (pos < text.size()) {
@@ -71,7 +66,7 @@ std::optional<std::string> expand_env(std::string_view text,
             *error = "bad environment variable name " + quote(name) + " in \"${...}\"";
             return std::nullopt;
         }
-        std::optional<std::string> value = lookup(std::string(name));
+        std::optional<std::string> value = env.get(std::string(name));
         if (sep != std::string_view::npos) {
             if (!value || value->empty()) value = std::string(inside.substr(sep + 2));
         } else if (!value) {
@@ -100,6 +95,13 @@ std::optional<std::string_view> closest(std::string_view word, const std::vector
     for (std::string_view candidate : allowed)
         if (candidate.starts_with(word)) return candidate;
     return best;
+}
+
+void sort_errors(std::vector<ConfigError>& errors) {
+    std::stable_sort(errors.begin(), errors.end(), [](const ConfigError& a, const ConfigError& b) {
+        auto key = [](const ConfigError& e) { return std::pair(e.line == 0 ? INT_MAX : e.line, e.column); };
+        return key(a) < key(b);
+    });
 }
 
 std::string quote(std::string_view text) { return "\"" + std::string(text) + "\""; }

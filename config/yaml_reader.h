@@ -3,7 +3,7 @@
 // instead of throwing, so one pass over a file reports everything wrong with it.
 #include <yaml-cpp/yaml.h>
 
-#include <functional>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,10 +15,6 @@ namespace cargomon::config::detail {
 
 // Expands ${VAR}, ${VAR:-default} and $$; any other $ stays as is (SQL uses $__from).
 std::optional<std::string> expand_env(std::string_view text, const Environment& env, std::string* error);
-// The same expansion with variables from `lookup` (the alerting section reads through one).
-std::optional<std::string> expand_env(std::string_view text,
-                                      const std::function<std::optional<std::string>(const std::string&)>& lookup,
-                                      std::string* error);
 
 // The allowed word closest to `word`, if close enough to be a plausible typo.
 std::optional<std::string_view> closest(std::string_view word, const std::vector<std::string_view>& allowed);
@@ -62,6 +58,12 @@ private:
     const Environment& env_;
     std::vector<ConfigError> errors_;
 };
+
+// The `alerting:` section (config/alerting.cpp); relative `*_file` paths are read from `dir`.
+AlertingConfig read_alerting(YamlReader& reader, const YAML::Node& node, const std::filesystem::path& dir);
+
+// Errors in file order; those without a position last.
+void sort_errors(std::vector<ConfigError>& errors);
 
 // "a mapping", "a list", "an empty value" or the quoted scalar, for "got ..." in messages.
 std::string describe(const YAML::Node& node);

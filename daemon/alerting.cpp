@@ -3,7 +3,6 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
-#include <yaml-cpp/yaml.h>
 
 #include <filesystem>
 
@@ -22,7 +21,7 @@
 
 namespace cargomon::daemon {
 
-AlertingSetup load_alerting(const config::Config& config, const std::string& config_file) {
+AlertingSetup load_alerting(const config::Config& config) {
     AlertingSetup setup;
     std::string errors;
     auto rules = alerts::load_rule_globs(config.rule_files);
@@ -31,20 +30,7 @@ AlertingSetup load_alerting(const config::Config& config, const std::string& con
     } else {
         setup.groups = std::get<std::vector<alerts::RuleGroup>>(std::move(rules));
     }
-    YAML::Node root;
-    try {
-        root = YAML::LoadFile(config_file);
-    } catch (const YAML::Exception& e) {
-        errors += config_file + ": " + e.what() + "\n";  // the config loader reports it with its position too
-    }
-    if (root && root["alerting"]) {
-        auto parsed = alerts::parse_alerting(root["alerting"], config_file);
-        if (auto* e = std::get_if<std::vector<std::string>>(&parsed)) {
-            for (const auto& error : *e) errors += error + "\n";
-        } else {
-            setup.alerting = std::get<alerts::AlertingConfig>(std::move(parsed));
-        }
-    }
+    setup.alerting = config.alerting;
     if (!errors.empty()) {
         errors.pop_back();
         throw std::runtime_error(errors);

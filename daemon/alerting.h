@@ -35,14 +35,16 @@ class StoreSource;
 
 namespace cargomon::daemon {
 
-// What the alerting half reads from the configuration: the rule files and the
-// `alerting:` section of the config file. Loading it validates everything.
+// What the alerting half runs on: the rule files' groups and the config's `alerting:`.
 struct AlertingSetup {
     std::vector<alerts::RuleGroup> groups;
     alerts::AlertingConfig alerting;
 };
-// Throws std::runtime_error listing every error (file:line:col for rule files).
-AlertingSetup load_alerting(const config::Config& config, const std::string& config_file);
+// Reads and validates the rule files config.rule_files names (on every call: they may
+// change while the config file does not) and takes config.alerting, already validated by
+// the config loader; the config file itself is not read again. Throws std::runtime_error
+// listing every rule file error (file:line:col).
+AlertingSetup load_alerting(const config::Config& config);
 
 // Thread-safety: register_routes() and start() before serving, replace() from a reload,
 // stop() from the owner; its loop thread and the HTTP handlers share it. mu_ guards the

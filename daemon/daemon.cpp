@@ -43,6 +43,14 @@ config::Config load_or_throw(const std::string& path) {
     return std::get<config::Config>(std::move(loaded));
 }
 
+// The collectors' world is built from everything in the config but `alerting:`, which
+// Alerting::replace swaps in on every reload (with the rule files): a change to routes or
+// receivers alone restarts no collector.
+bool same_world(const config::Config& running, config::Config next) {
+    next.alerting = running.alerting;
+    return running == next;
+}
+
 }  // namespace
 
 cargo::ClientOptions client_options(const config::Config& c) {
@@ -92,7 +100,7 @@ Daemon::Daemon(DaemonOptions options)
         .Register(registry_)
         .Add({{"version", CARGOMON_VERSION}, {"compiler", __VERSION__}})
         .Set(1);
-    AlertingSetup alerting = load_alerting(config, options_.config_file);
+    AlertingSetup alerting = load_alerting(config);
     world_ = build_world(config);
     alerting_ = std::make_unique<Alerting>(std::move(alerting), options_.storage_path, store_, registry_, clock_,
                                            [this] { return collectors_have_run(); });
@@ -181,7 +189,7 @@ std::optional<std::string> Daemon::reload() {
     // Everything is read and checked before anything is swapped: a failed reload changes nothing.
     try {
         config = load_or_throw(options_.config_file);
-        alerting = load_alerting(config, options_.config_file);
+        alerting = load_alerting(config);
         security = load_web_security();
     } catch (const std::exception& e) {
         spdlog::error("reload failed, keeping the running configuration:\n{}", e.what());
@@ -191,7 +199,7 @@ std::optional<std::string> Daemon::reload() {
     bool collectors_changed = false;
     {
         std::lock_guard lock(world_mu_);
-        collectors_changed = !world_ || !(world_->config == config);
+        collectors_changed = !world_ || !same_world(world_->config, config);
     }
     if (collectors_changed) {
         try {

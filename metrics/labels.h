@@ -53,6 +53,10 @@ public:
     bool matches(const Labels& labels) const;
     // Prometheus' form: name="value" with the value quoted as PromQL writes it.
     std::string to_string() const;
+    // Same name, op and value: the compiled form follows from them.
+    bool operator==(const Matcher& other) const {
+        return name_ == other.name_ && op_ == other.op_ && value_ == other.value_;
+    }
 
 private:
     friend std::variant<Matcher, std::string> make_matcher(std::string name, Op op, std::string value);

@@ -13,6 +13,7 @@
 
 #include "alerts/alert.h"
 #include "alerts/notify/notify_config.h"
+#include "config/config.h"
 #include "common/net.h"
 #include "tests/support/http_receiver.h"
 #include "tests/support/temp_dir.h"
@@ -45,10 +46,10 @@ inline Alert resolved(Alert a, SystemTime at) {
 }
 
 inline AlertingConfig config_from(const std::string& yaml) {
-    auto parsed = parse_alerting(YAML::Load(yaml), "test.yml");
-    if (auto* errors = std::get_if<std::vector<std::string>>(&parsed)) {
+    auto parsed = config::parse_alerting(yaml, "test.yml", config::Environment::process());
+    if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&parsed)) {
         std::string all;
-        for (const auto& e : *errors) all += e + "\n";
+        for (const auto& e : *errors) all += e.to_string() + "\n";
         throw std::runtime_error("bad test config:\n" + all);
     }
     return std::get<AlertingConfig>(std::move(parsed));

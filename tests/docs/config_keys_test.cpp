@@ -1,6 +1,6 @@
 // docs/configuration.md documents every key the config parser accepts, each in the
 // section about the place it goes: the keys come from the parsers themselves
-// (config::known_keys, alerts::alerting_known_keys), so a key added to the code without
+// (config::known_keys, config::alerting_known_keys), so a key added to the code without
 // documentation fails here, named.
 #include <gtest/gtest.h>
 
@@ -8,7 +8,6 @@
 #include <regex>
 #include <sstream>
 
-#include "alerts/notify/notify_config.h"
 #include "config/config.h"
 #include "tests/docs/markdown.h"
 
@@ -53,7 +52,7 @@ bool mentions(const std::string& body, std::string_view key) {
 
 std::vector<config::KnownKeys> every_place() {
     auto places = config::known_keys();
-    for (auto& p : alerts::alerting_known_keys()) places.push_back(std::move(p));
+    for (auto& p : config::alerting_known_keys()) places.push_back(std::move(p));
     return places;
 }
 
@@ -92,15 +91,15 @@ TEST(ConfigurationDoc, KnownKeysAreTheParsersOwn) {
     ASSERT_TRUE(std::holds_alternative<std::vector<config::ConfigError>>(refused));
     EXPECT_NE(std::get<1>(refused).front().message.find("unknown key \"rule_file\""), std::string::npos);
 
-    auto delivery = alerts::alerting_known_keys().back();
+    auto delivery = config::alerting_known_keys().back();
     ASSERT_EQ(delivery.place, "alerting.delivery");
     const std::string route = "route: {receiver: r}\nreceivers: [{name: r}]\n";
     std::string accepted = route + "delivery: {";
     for (const auto key : delivery.keys) accepted += std::string(key) + ": 1m, ";
     accepted += "}\n";
-    EXPECT_TRUE(std::holds_alternative<alerts::AlertingConfig>(alerts::parse_alerting(YAML::Load(accepted), "c.yml")));
-    EXPECT_FALSE(std::holds_alternative<alerts::AlertingConfig>(
-        alerts::parse_alerting(YAML::Load(route + "delivery: {max_ages: 1m}\n"), "c.yml")));
+    EXPECT_TRUE(std::holds_alternative<config::AlertingConfig>(config::parse_alerting(accepted, "c.yml", env)));
+    EXPECT_FALSE(std::holds_alternative<config::AlertingConfig>(
+        config::parse_alerting(route + "delivery: {max_ages: 1m}\n", "c.yml", env)));
 }
 
 }  // namespace
