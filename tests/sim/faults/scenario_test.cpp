@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/sim_faults/fake_api.h"
+#include "tests/sim/faults/fake_api.h"
 #include "sim/faults/scenario.h"
 
 using namespace cargomon;

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "tests/sim_faults/fake_api.h"
+#include "tests/sim/faults/fake_api.h"
 
 using namespace cargomon;
 using namespace cargomon::sim;

@@ -5,7 +5,7 @@
 
 #include <rapidjson/document.h>
 
-#include "tests/sim_faults/fake_api.h"
+#include "tests/sim/faults/fake_api.h"
 
 using namespace cargomon;
 using namespace cargomon::sim;
