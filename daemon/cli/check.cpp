@@ -79,7 +79,7 @@ int check_config_main(const std::vector<std::string>& args, std::ostream& out, s
         const auto& cfg = std::get<config::Config>(loaded);
         out << file << ": OK, " << cfg.collectors.size() << " collectors\n";
         try {
-            auto setup = daemon::load_alerting(cfg, file);
+            auto setup = daemon::load_alerting(cfg);
             std::size_t rules = 0;
             for (const auto& g : setup.groups) rules += g.rules.size();
             out << file << ": rules OK, " << setup.groups.size() << " groups, " << rules << " rules, "
