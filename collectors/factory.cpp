@@ -15,6 +15,9 @@ template <class... F>
 struct Overload : F... {
     using F::operator()...;
 };
+// clang 14 (the fuzz build) has no aggregate deduction yet.
+template <class... F>
+Overload(F...) -> Overload<F...>;
 
 }  // namespace
 

@@ -3,10 +3,14 @@
 // behind their flags, the web config re-read on SIGHUP (a bad one keeps the old), hostile
 // bodies and rules that used to crash it, and SIGTERM racing reloads. No Cargo API is
 // needed: the daemon serves HTTP while its collectors fail.
+#include <arpa/inet.h>
 #include <crypt.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -231,6 +235,38 @@ TEST(DaemonSecurity, ADeeplyNestedRuleIsRefusedAndTheRunningRulesStay) {
     EXPECT_TRUE(daemon.process().running());
     EXPECT_NE(listed().find("\"Fine\""), std::string::npos) << "the old rules were dropped";
     EXPECT_EQ(listed().find("\"Deep\""), std::string::npos);
+}
+
+// A receiver that accepts connections and never answers holds a delivery in its request;
+// SIGTERM must still end the daemon cleanly (exit 0), with nothing left half-written.
+TEST(DaemonSecurity, SigtermWhileADeliveryHangsExitsCleanly) {
+    // A listener that never accepts: connections complete in its backlog and then wait.
+    int hang = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(hang, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(hang, 16), 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(hang, reinterpret_cast<sockaddr*>(&addr), &len);
+    const int port = ntohs(addr.sin_port);
+    TempDir dir;
+    const auto rules = dir.write("r.yml", "groups:\n  - name: g\n    interval: 1s\n    rules:\n"
+                                          "      - alert: Always\n        expr: cargomon_build_info > 0\n");
+    DaemonProcess daemon(kConfig + "rule_files: [" + rules + "]\nalerting:\n  route: {receiver: hook, group_wait: 0s}\n"
+                                   "  receivers:\n    - name: hook\n      webhook_configs: [{url: 'http://127.0.0.1:" +
+                             std::to_string(port) + "/hook'}]\n",
+                         {.wait_ready = false});
+    // The delivery is in flight once the daemon's connection sits in the backlog.
+    bool connected = false;
+    for (auto deadline = std::chrono::steady_clock::now() + 30s; !connected && std::chrono::steady_clock::now() < deadline;) {
+        std::this_thread::sleep_for(200ms);
+        connected = daemon.log().find("Always") != std::string::npos &&
+                    daemon.scrape().value("cargomon_notification_outbox_length").value_or(0) > 0;
+    }
+    EXPECT_TRUE(connected) << daemon.log();
+    EXPECT_EQ(daemon.process().stop(20s), 0) << daemon.log();
+    ::close(hang);
 }
 
 // SIGTERM while a reload was in flight moved the world out from under it (SIGSEGV).
