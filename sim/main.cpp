@@ -1,4 +1,4 @@
-// cargomon-sim: the Cargo API (../shared/cargo-api.md) on a real ClickHouse, with a
+// cargomon-sim: the Cargo API (docs/cargo-api.md) on a real ClickHouse, with a
 // generated workspace, live traffic, scenarios and faults, for tests, benchmarks and demos.
 #include <httplib.h>
 #include <signal.h>
