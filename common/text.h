@@ -11,7 +11,7 @@ std::string quoted(std::string_view text);
 
 // ASCII letters lower-cased (HTTP header names and tokens are case-insensitive ASCII).
 std::string to_lower(std::string_view text);
-// Without leading and trailing spaces and tabs.
+// Without leading and trailing white space (spaces, tabs, CR, LF).
 std::string_view trim(std::string_view text);
 // Case-insensitive ASCII equality.
 bool iequals(std::string_view a, std::string_view b);

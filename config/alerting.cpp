@@ -319,19 +319,10 @@ AlertingConfig detail::read_alerting(YamlReader& reader, const YAML::Node& node,
 }
 
 AlertingResult parse_alerting(std::string_view yaml_text, std::string_view file_name, const Environment& env) {
-    std::string file(file_name);
-    YAML::Node root;
-    try {
-        root = YAML::Load(std::string(yaml_text));
-    } catch (const YAML::Exception& e) {
-        return std::vector<ConfigError>{{file, e.mark.line + 1, e.mark.column + 1, e.msg}};
-    }
-    YamlReader reader(file, env);
-    AlertingConfig config = detail::read_alerting(reader, root, std::filesystem::path(file).parent_path());
-    std::vector<ConfigError> errors = reader.take_errors();
-    if (errors.empty()) return config;
-    detail::sort_errors(errors);
-    return errors;
+    return detail::read_document<AlertingConfig>(
+        yaml_text, file_name, env, [](YamlReader& reader, const YAML::Node& root, const std::filesystem::path& dir) {
+            return detail::read_alerting(reader, root, dir);
+        });
 }
 
 std::vector<KnownKeys> alerting_known_keys() {

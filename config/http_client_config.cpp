@@ -1,5 +1,6 @@
 // Prometheus' common HTTP client configuration, the part cargomon's clients use; read
 // through YamlReader for positioned errors. Secrets are never quoted in an error.
+#include "common/text.h"
 #include "config/http_client_config.h"
 
 #include <algorithm>
@@ -33,13 +34,6 @@ std::optional<std::string> read_file(const std::string& path, std::string* why) 
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
-}
-
-std::string trim(std::string text) {
-    const char* space = " \t\r\n";
-    std::size_t first = text.find_first_not_of(space);
-    if (first == std::string::npos) return "";
-    return text.substr(first, text.find_last_not_of(space) - first + 1);
 }
 
 class Loader {
@@ -90,7 +84,7 @@ private:
             r_.error(map[file_key], std::string(file_key) + ": cannot read " + quote(file) + ": " + why);
             return "";
         }
-        return trim(*content);
+        return std::string(trim(*content));
     }
 
     void read_basic_auth(const YAML::Node& node, HttpClientConfig& c) {
@@ -148,24 +142,10 @@ private:
 
 HttpClientConfigResult parse_http_client_config(std::string_view yaml_text, std::string_view file_name,
                                                 const Environment& env) {
-    std::string file(file_name);
-    YAML::Node root;
-    try {
-        root = YAML::Load(std::string(yaml_text));
-    } catch (const YAML::Exception& e) {
-        return std::vector<ConfigError>{{file, e.mark.line + 1, e.mark.column + 1, e.msg}};
-    }
-    YamlReader reader(file, env);
-    std::filesystem::path dir = std::filesystem::path(file).parent_path();
-    if (dir.empty()) dir = ".";
-    HttpClientConfig config = Loader(reader, std::filesystem::absolute(dir)).load(root);
-    std::vector<ConfigError> errors = reader.take_errors();
-    if (errors.empty()) return config;
-    std::stable_sort(errors.begin(), errors.end(), [](const ConfigError& a, const ConfigError& b) {
-        auto key = [](const ConfigError& e) { return std::pair(e.line <= 0 ? INT_MAX : e.line, e.column); };
-        return key(a) < key(b);
+    return detail::read_document<HttpClientConfig>(yaml_text, file_name, env, [](YamlReader& reader, const YAML::Node& root,
+                                                              const std::filesystem::path& dir) {
+        return Loader(reader, dir).load(root);
     });
-    return errors;
 }
 
 HttpClientConfigResult load_http_client_config(const std::string& path, const Environment& env) {

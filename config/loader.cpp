@@ -9,6 +9,7 @@
 #include <regex>
 #include <sstream>
 
+#include "common/text.h"
 #include "config/config.h"
 #include "config/yaml_reader.h"
 #include "metrics/labels.h"
@@ -56,13 +57,6 @@ std::string normalize_api_url(std::string& url) {
     if (url.find_first_of(" \t\r\n") != std::string::npos) return "must not contain whitespace";
     if (ends_with(url, "/v1")) return "must not end in /v1 (cargomon adds it to every path)";
     return "";
-}
-
-std::string trim(std::string text) {
-    const char* space = " \t\r\n";
-    std::size_t first = text.find_first_not_of(space);
-    if (first == std::string::npos) return "";
-    return text.substr(first, text.find_last_not_of(space) - first + 1);
 }
 
 class Loader {
@@ -531,11 +525,11 @@ private:
         auto from_env = r_.env().get("CARGO_API_TOKEN");
         std::size_t errors_before = r_.error_count();
         if (token)
-            if (auto text = r_.string(token)) c.token = trim(*text);
+            if (auto text = r_.string(token)) c.token = std::string(trim(*text));
         if (token_file && !token && !(from_env && !from_env->empty()))
             if (auto path = r_.non_empty_string(token_file, "token_file"))
                 c.token = read_token_file(token_file, resolve(*path));
-        if (from_env && !from_env->empty()) c.token = trim(*from_env);
+        if (from_env && !from_env->empty()) c.token = std::string(trim(*from_env));
         if (c.token.empty() && r_.error_count() == errors_before)
             r_.error(token        ? token
                      : token_file ? token_file
@@ -551,7 +545,7 @@ private:
         }
         std::ostringstream text;
         text << in.rdbuf();
-        std::string token = trim(text.str());
+        std::string token = std::string(trim(text.str()));
         if (token.empty()) r_.error(at, "token_file " + quote(path) + " is empty");
         return token;
     }
@@ -562,11 +556,11 @@ private:
     bool defaults_timeout_set_ = false;        // `defaults` wrote a timeout: collectors inherit it as set
 };
 
-void apply_url_override(const Environment& env, const std::string& file, Config& c, std::vector<ConfigError>& errors) {
+void apply_url_override(const Environment& env, YamlReader& reader, Config& c) {
     auto url = env.get("CARGO_API_URL");
     if (!url || url->empty()) return;
     if (std::string why = normalize_api_url(*url); !why.empty())
-        errors.push_back({file, 0, 0, "CARGO_API_URL " + why});
+        reader.error(YAML::Mark::null_mark(), "CARGO_API_URL " + why);  // no place in the file
     else
         c.api_url = *url;
 }
@@ -574,20 +568,12 @@ void apply_url_override(const Environment& env, const std::string& file, Config&
 }  // namespace
 
 LoadResult parse_config(std::string_view yaml_text, std::string_view file_name, const Environment& env) {
-    std::string file(file_name);
-    YAML::Node root;
-    try {
-        root = YAML::Load(std::string(yaml_text));
-    } catch (const YAML::Exception& e) {
-        return std::vector<ConfigError>{{file, e.mark.line + 1, e.mark.column + 1, e.msg}};
-    }
-    YamlReader reader(file, env);
-    Config config = Loader(reader, std::filesystem::path(file).parent_path()).load(root);
-    std::vector<ConfigError> errors = reader.take_errors();
-    apply_url_override(env, file, config, errors);
-    if (errors.empty()) return config;
-    detail::sort_errors(errors);
-    return errors;
+    return detail::read_document<Config>(yaml_text, file_name, env,
+                                         [&](YamlReader& reader, const YAML::Node& root, const std::filesystem::path& dir) {
+                                             Config config = Loader(reader, dir).load(root);
+                                             apply_url_override(env, reader, config);
+                                             return config;
+                                         });
 }
 
 std::vector<KnownKeys> known_keys() {

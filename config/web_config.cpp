@@ -393,24 +393,10 @@ std::optional<CipherName> openssl_cipher_name(std::string_view go_name) {
 }
 
 WebConfigResult parse_web_config(std::string_view yaml_text, std::string_view file_name, const Environment& env) {
-    std::string file(file_name);
-    YAML::Node root;
-    try {
-        root = YAML::Load(std::string(yaml_text));
-    } catch (const YAML::Exception& e) {
-        return std::vector<ConfigError>{{file, e.mark.line + 1, e.mark.column + 1, e.msg}};
-    }
-    YamlReader reader(file, env);
-    std::filesystem::path dir = std::filesystem::path(file).parent_path();
-    if (dir.empty()) dir = ".";
-    WebConfig config = Loader(reader, std::filesystem::absolute(dir)).load(root);
-    std::vector<ConfigError> errors = reader.take_errors();
-    if (errors.empty()) return config;
-    std::stable_sort(errors.begin(), errors.end(), [](const ConfigError& a, const ConfigError& b) {
-        auto key = [](const ConfigError& e) { return std::pair(e.line <= 0 ? INT_MAX : e.line, e.column); };
-        return key(a) < key(b);
+    return detail::read_document<WebConfig>(yaml_text, file_name, env, [](YamlReader& reader, const YAML::Node& root,
+                                                              const std::filesystem::path& dir) {
+        return Loader(reader, dir).load(root);
     });
-    return errors;
 }
 
 WebConfigResult load_web_config(const std::string& path, const Environment& env) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "config/config.h"
@@ -64,6 +65,29 @@ AlertingConfig read_alerting(YamlReader& reader, const YAML::Node& node, const s
 
 // Errors in file order; those without a position last.
 void sort_errors(std::vector<ConfigError>& errors);
+
+// Parses `yaml_text` (named `file_name` in errors) and reads its root with
+// `load(reader, root, dir)`, `dir` being the absolute folder of the file (what relative
+// paths in it are relative to): the value, or every error in file order.
+template <typename T, typename Load>
+std::variant<T, std::vector<ConfigError>> read_document(std::string_view yaml_text, std::string_view file_name,
+                                                        const Environment& env, Load load) {
+    std::string file(file_name);
+    YAML::Node root;
+    try {
+        root = YAML::Load(std::string(yaml_text));
+    } catch (const YAML::Exception& e) {
+        return std::vector<ConfigError>{{file, e.mark.line + 1, e.mark.column + 1, e.msg}};
+    }
+    YamlReader reader(file, env);
+    std::filesystem::path dir = std::filesystem::path(file).parent_path();
+    if (dir.empty()) dir = ".";
+    T value = load(reader, root, std::filesystem::absolute(dir));
+    std::vector<ConfigError> errors = reader.take_errors();
+    if (errors.empty()) return value;
+    sort_errors(errors);
+    return errors;
+}
 
 // "a mapping", "a list", "an empty value" or the quoted scalar, for "got ..." in messages.
 std::string describe(const YAML::Node& node);
