@@ -15,7 +15,7 @@
 #include "common/timefmt.h"
 #include "metrics/metric_store.h"
 #include "tests/collectors/canned_api.h"
-#include "tests/collectors/registry_reader.h"
+#include "tests/support/registry_sample.h"
 
 namespace cargomon::collectors {
 namespace {
@@ -212,7 +212,7 @@ TEST_F(KindsTest, RunCountsAutoFallsBackToApiWhenSqlFails) {
     EXPECT_EQ(run_counts(config::CountStrategy::automatic), expected);
     // One failed query per collection: the second window goes straight to the API.
     EXPECT_EQ(api.calls("/orchestration/query"), 1);
-    EXPECT_EQ(testing::sample_value(registry, "cargomon_run_counts_sql_fallbacks_total", {{"collector", "runs"}}), 1);
+    EXPECT_EQ(cargomon::testing::sample_value(registry, "cargomon_run_counts_sql_fallbacks_total", {{"collector", "runs"}}), 1);
     EXPECT_THROW(run_counts(config::CountStrategy::sql), cargo::RequestError);
 }
 
@@ -377,7 +377,7 @@ TEST_F(KindsTest, RowsTheApiRepeatsAreKeptOnceAndCounted) {
     const auto info = only(flatten(d.collect(context())), "cargo_workflow_info");
     EXPECT_EQ(info.size(), 2u);
     EXPECT_EQ(catalog.require()->covered.size(), 2u);
-    EXPECT_EQ(testing::sample_value(registry, "cargomon_collector_duplicate_rows_total", {{"collector", "discovery"}}), 1);
+    EXPECT_EQ(cargomon::testing::sample_value(registry, "cargomon_collector_duplicate_rows_total", {{"collector", "discovery"}}), 1);
 
     const std::string b1 = R"({"uuid": "b1", "workflowUuid": "wf-a", "status": "success", "runsCount": 10,
         "executedRunsCount": 9, "failedRunsCount": 2, "creditsUsedCount": 3.5, "createdAt": "2027-01-15T07:00:00.000Z"})";
@@ -398,9 +398,9 @@ TEST_F(KindsTest, RowsTheApiRepeatsAreKeptOnceAndCounted) {
                                                        {"cargo_batch_status{batch_uuid=b2,status=error," + wf, 1}}));
     EXPECT_EQ(all.at("cargo_workflow_batches{status=success,window=1d," + wf), 1);
     EXPECT_EQ(all.at("cargo_workflow_partially_failed_batches{window=1d," + wf), 1);
-    EXPECT_EQ(testing::sample_value(registry, "cargomon_collector_duplicate_rows_total", {{"collector", "batches"}}), 1);
+    EXPECT_EQ(cargomon::testing::sample_value(registry, "cargomon_collector_duplicate_rows_total", {{"collector", "batches"}}), 1);
     batches.collect(context());
-    EXPECT_EQ(testing::sample_value(registry, "cargomon_collector_duplicate_rows_total", {{"collector", "batches"}}), 2);
+    EXPECT_EQ(cargomon::testing::sample_value(registry, "cargomon_collector_duplicate_rows_total", {{"collector", "batches"}}), 2);
 
     api.on("/orchestration/runs/metrics", [](const cargo::Request&) {
         return cargo::Response{.status = 200, .body = R"({"runMetrics": [
@@ -410,7 +410,7 @@ TEST_F(KindsTest, RowsTheApiRepeatsAreKeptOnceAndCounted) {
     RunMetricsCollector nodes("nodes", {.scope = config::RunMetricsScope::all}, client, catalog, clock, &registry);
     const auto executions = only(flatten(nodes.collect(context())), "cargo_node_executions");
     EXPECT_EQ(executions.size(), 2u * 2 * 8);  // two workflows, two nodes each, eight statuses
-    EXPECT_EQ(testing::sample_value(registry, "cargomon_collector_duplicate_rows_total", {{"collector", "nodes"}}), 2);
+    EXPECT_EQ(cargomon::testing::sample_value(registry, "cargomon_collector_duplicate_rows_total", {{"collector", "nodes"}}), 2);
 }
 
 TEST_F(KindsTest, CreditsTodayMonthAndWindow) {

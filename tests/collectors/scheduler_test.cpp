@@ -8,13 +8,13 @@
 #include <set>
 
 #include "cargo/errors.h"
-#include "tests/collectors/registry_reader.h"
+#include "tests/support/registry_sample.h"
 
 namespace cargomon::collectors {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::sample_value;
+using cargomon::testing::sample_value;
 
 // A collector under the test's control: it can block until released, fail on demand,
 // and it records how many of its runs were ever inside collect() at once.

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "common/timefmt.h"
+#include "tests/support/environment_main.h"
 #include "tests/daemon/daemon_process.h"
 #include "tests/daemon/sim_client.h"
 #include "tests/daemon/sim_environment.h"
@@ -357,8 +358,5 @@ TEST(DaemonE2eCollectors, PromtoolAcceptsARealScrape) {
 }  // namespace cargomon::testing
 
 int main(int argc, char** argv) {
-    ::testing::InitGoogleTest(&argc, argv);
-    cargomon::testing::env = new cargomon::testing::Env;
-    ::testing::AddGlobalTestEnvironment(cargomon::testing::env);
-    return RUN_ALL_TESTS();
+    return cargomon::testing::run_with_environment(argc, argv, cargomon::testing::env, new cargomon::testing::Env);
 }

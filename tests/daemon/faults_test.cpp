@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "tests/support/environment_main.h"
 #include "tests/daemon/daemon_process.h"
 #include "tests/daemon/sim_client.h"
 #include "tests/daemon/sim_environment.h"
@@ -222,8 +223,5 @@ TEST_F(DaemonE2eFaults, SigtermStopsPromptlyWhileTheApiIsSlow) {
 }  // namespace cargomon::testing
 
 int main(int argc, char** argv) {
-    ::testing::InitGoogleTest(&argc, argv);
-    cargomon::testing::env = new cargomon::testing::SimEnvironment({.workflows = 3, .history = "6h"});
-    ::testing::AddGlobalTestEnvironment(cargomon::testing::env);
-    return RUN_ALL_TESTS();
+    return cargomon::testing::run_with_environment(argc, argv, cargomon::testing::env, new cargomon::testing::SimEnvironment({.workflows = 3, .history = "6h"}));
 }

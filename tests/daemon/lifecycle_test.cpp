@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "collectors/watermarks.h"
+#include "tests/support/environment_main.h"
 #include "tests/daemon/daemon_process.h"
 #include "tests/daemon/sim_client.h"
 #include "tests/daemon/sim_environment.h"
@@ -358,8 +359,5 @@ TEST(DaemonE2eLifecycle, WatermarkedCounterSurvivesRestartWithoutDoubleCounting)
 }  // namespace cargomon::testing
 
 int main(int argc, char** argv) {
-    ::testing::InitGoogleTest(&argc, argv);
-    cargomon::testing::env = new cargomon::testing::Env;
-    ::testing::AddGlobalTestEnvironment(cargomon::testing::env);
-    return RUN_ALL_TESTS();
+    return cargomon::testing::run_with_environment(argc, argv, cargomon::testing::env, new cargomon::testing::Env);
 }

@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/net.h"
 #include "common/timefmt.h"
+#include "tests/support/environment_main.h"
 #include "tests/daemon/daemon_process.h"
 #include "tests/daemon/sim_client.h"
 #include "tests/daemon/sim_environment.h"
@@ -388,8 +389,5 @@ TEST_F(AlertsE2e, SilenceHoldsTheNotificationBack) {
 }  // namespace cargomon::testing
 
 int main(int argc, char** argv) {
-    ::testing::InitGoogleTest(&argc, argv);
-    cargomon::testing::env = new cargomon::testing::Env;
-    ::testing::AddGlobalTestEnvironment(cargomon::testing::env);
-    return RUN_ALL_TESTS();
+    return cargomon::testing::run_with_environment(argc, argv, cargomon::testing::env, new cargomon::testing::Env);
 }

@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "common/net.h"
 #include "tests/support/http_receiver.h"
+#include "tests/support/registry_sample.h"
 #include "tests/support/temp_dir.h"
 #include <prometheus/registry.h>
 
@@ -60,16 +61,7 @@ using cargomon::testing::Received;
 
 inline double sample(const prometheus::Registry& registry, const std::string& name,
                      const std::map<std::string, std::string>& labels = {}) {
-    for (const auto& family : registry.Collect()) {
-        if (family.name != name) continue;
-        for (const auto& metric : family.metric) {
-            std::map<std::string, std::string> have;
-            for (const auto& l : metric.label) have[l.name] = l.value;
-            if (have != labels) continue;
-            return family.type == prometheus::MetricType::Counter ? metric.counter.value : metric.gauge.value;
-        }
-    }
-    return 0;
+    return cargomon::testing::sample_value(registry, name, labels).value_or(0);
 }
 
 }  // namespace cargomon::alerts::testing

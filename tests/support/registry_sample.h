@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-namespace cargomon::collectors::testing {
+namespace cargomon::testing {
 
 inline std::optional<double> sample_value(const prometheus::Registry& registry, const std::string& name,
                                           const std::map<std::string, std::string>& labels) {
@@ -26,4 +26,4 @@ inline std::optional<double> sample_value(const prometheus::Registry& registry, 
     return std::nullopt;
 }
 
-}  // namespace cargomon::collectors::testing
+}  // namespace cargomon::testing
