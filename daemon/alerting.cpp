@@ -64,12 +64,17 @@ void Alerting::replace(AlertingSetup setup) {
     std::scoped_lock lock(dispatch_mu_, mu_);
     if (delivery_) delivery_->stop();
     rules_->replace_groups(std::move(setup.groups));
+    // The alerts being notified live on in the new dispatcher, routed by the new routes:
+    // one whose rule is gone is still resolved after resolve_timeout.
+    std::vector<alerts::Dispatcher::Held> held;
+    if (dispatcher_) held = dispatcher_->held();
     // Dispatcher and delivery hold references into the config and receivers: build them after.
     delivery_.reset();
     dispatcher_.reset();
     alerting_ = std::make_unique<alerts::AlertingConfig>(std::move(setup.alerting));
     receivers_ = std::make_unique<alerts::Receivers>(*alerting_);
     dispatcher_ = std::make_unique<alerts::Dispatcher>(*alerting_, *receivers_, *outbox_, silences_.get(), clock_);
+    dispatcher_->adopt(held);
     delivery_ = std::make_unique<alerts::Delivery>(*outbox_, *receivers_, clock_, registry_);
     if (thread_.joinable()) delivery_->start();
 }

@@ -51,24 +51,45 @@ Dispatcher::Dispatcher(const AlertingConfig& config, const Receivers& receivers,
 void Dispatcher::put(const std::vector<Alert>& alerts) {
     const SystemTime now = clock_.now();
     std::lock_guard lock(mu_);
-    for (const Alert& alert : alerts) {
-        if (alert.state == AlertState::pending && !alert.ends_at) continue;
-        if (alert.state == AlertState::inactive && !alert.ends_at) continue;
-        for (const Route* route : router_.match(alert.labels)) {
-            metrics::Labels labels = group_labels(*route, alert.labels);
-            std::string key = group_key(*route, labels);
-            auto [it, created] = groups_.try_emplace(key);
-            Group& group = it->second;
-            if (created) {
-                group.route = route;
-                group.labels = std::move(labels);
-                group.next_flush = now + route->group_wait;
-            }
-            // An alert that has been firing longer than group_wait need not wait again
-            // (after a restart, say): Alertmanager flushes such a group at once.
-            if (!group.flushed && alert.starts_at + route->group_wait < now) group.next_flush = now;
-            group.alerts[alert.fingerprint] = Group::Entry{alert, now};
+    for (const Alert& alert : alerts) put_locked(alert, now, now);
+}
+
+std::vector<Dispatcher::Held> Dispatcher::held() const {
+    std::lock_guard lock(mu_);
+    std::map<std::string, Held> out;  // by fingerprint: an alert routed to several groups is one alert
+    for (const auto& [key, group] : groups_)
+        for (const auto& [fp, entry] : group.alerts) {
+            auto [it, created] = out.try_emplace(fp, Held{entry.alert, entry.updated});
+            if (!created && entry.updated > it->second.updated) it->second = Held{entry.alert, entry.updated};
         }
+    std::vector<Held> list;
+    for (auto& [fp, held] : out) list.push_back(std::move(held));
+    return list;
+}
+
+void Dispatcher::adopt(const std::vector<Held>& alerts) {
+    const SystemTime now = clock_.now();
+    std::lock_guard lock(mu_);
+    for (const Held& h : alerts) put_locked(h.alert, h.updated, now);
+}
+
+void Dispatcher::put_locked(const Alert& alert, SystemTime updated, SystemTime now) {
+    if (alert.state == AlertState::pending && !alert.ends_at) return;
+    if (alert.state == AlertState::inactive && !alert.ends_at) return;
+    for (const Route* route : router_.match(alert.labels)) {
+        metrics::Labels labels = group_labels(*route, alert.labels);
+        std::string key = group_key(*route, labels);
+        auto [it, created] = groups_.try_emplace(key);
+        Group& group = it->second;
+        if (created) {
+            group.route = route;
+            group.labels = std::move(labels);
+            group.next_flush = now + route->group_wait;
+        }
+        // An alert that has been firing longer than group_wait need not wait again
+        // (after a restart, say): Alertmanager flushes such a group at once.
+        if (!group.flushed && alert.starts_at + route->group_wait < now) group.next_flush = now;
+        group.alerts[alert.fingerprint] = Group::Entry{alert, updated};
     }
 }
 

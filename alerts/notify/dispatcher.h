@@ -35,6 +35,17 @@ public:
     // A firing alert not put again within resolve_timeout counts as resolved then (its
     // rule was removed, say), as Alertmanager does.
     void put(const std::vector<Alert>& alerts);
+
+    // For a reload: every alert the groups hold, with when it was last put. A new
+    // dispatcher adopt()s them, so an alert whose rule the reload removed still resolves
+    // after resolve_timeout (a fresh dispatcher knew nothing of it, and it never did).
+    struct Held {
+        Alert alert;
+        SystemTime updated;
+    };
+    std::vector<Held> held() const;
+    // Routes the alerts by this dispatcher's config as put() would, keeping `updated`.
+    void adopt(const std::vector<Held>& alerts);
     // Flushes every group whose time has come. Call it often (about once a second).
     // Silences are matched with no lock of the dispatcher's held (see silences.h).
     void tick();
@@ -55,6 +66,7 @@ private:
     };
 
     using Silenced = std::map<std::string, bool>;  // by fingerprint: whether a silence matches
+    void put_locked(const Alert& alert, SystemTime updated, SystemTime now);  // caller holds mu_
     void flush(const std::string& key, Group& group, SystemTime now, const Silenced& silenced);
 
     const AlertingConfig& config_;

@@ -107,7 +107,7 @@ bool parse_flags(const std::vector<std::string>& args, Flags& flags) {
     app->add_option("--web.max-request-bytes", flags.max_request_bytes,
                     "largest request body, after decompression; more get 413\n(default 1MiB; suffixes KiB, MiB)")
         ->type_name("N");
-    app->add_option("--storage.path", flags.storage_path, "durable state: counter watermarks")
+    app->add_option("--storage.path", flags.storage_path, "durable state: watermarks, alert state, outbox, silences")
         ->type_name("DIR")
         ->default_str(flags.storage_path);
     app->add_option("--log.level", flags.log_level, "debug, info, warn, error")

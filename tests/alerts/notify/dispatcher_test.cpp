@@ -259,3 +259,36 @@ TEST_F(DispatcherTest, ARestartDoesNotRepeatWhatWasNotified) {
 
 }  // namespace
 }  // namespace cargomon::alerts
+
+namespace cargomon::alerts {
+namespace {
+
+// A reload whose rule files no longer have a firing alert's rule: the rules stop putting
+// it, and the new dispatcher must still resolve it after resolve_timeout. It was built
+// empty, so the alert was forgotten and never resolved (issue 13).
+TEST_F(DispatcherTest, AnAlertCarriedAcrossAReloadResolvesAfterResolveTimeout) {
+    build(true, "1m");
+    const SystemTime t0 = clock.now();
+    dispatcher->put({firing_alert("Gone", {{"workflow_name", "w"}}, t0)});
+    advance_and_tick(31s);
+    ASSERT_EQ(sent().size(), 1u);  // the firing notification
+
+    // The reload: a new dispatcher over the same outbox, adopting what the old one held.
+    auto held = dispatcher->held();
+    ASSERT_EQ(held.size(), 1u);
+    dispatcher = std::make_unique<Dispatcher>(config, *receivers, *outbox, silences.get(), clock);
+    dispatcher->adopt(held);
+
+    advance_and_tick(10s);
+    EXPECT_TRUE(sent().empty()) << "nothing new until it times out";
+    std::vector<std::string> resolved_names;
+    for (int i = 0; i < 12 && resolved_names.empty(); ++i) {
+        advance_and_tick(30s);
+        for (const auto& body : sent())
+            for (const auto& name : alertnames(body)) resolved_names.push_back(name);
+    }
+    EXPECT_EQ(resolved_names, std::vector<std::string>{"Gone:resolved"});
+}
+
+}  // namespace
+}  // namespace cargomon::alerts
