@@ -195,7 +195,7 @@ TEST(DaemonSecurity, HostileRequestsAreRefusedAndTheDaemonLivesOn) {
     httplib::Client admin(open.url());
     admin.set_read_timeout(5, 0);
     // 3 KB of gzip that inflates to nested '[' killed it (RapidJSON recursion); so did 1 MB of '{'.
-    auto nested = gzip(std::string(1'000'000, '['));
+    auto nested = gzip(std::string(600'000, '['));
     ASSERT_LT(nested.size(), 4096u);
     auto bomb = admin.Post("/api/v1/silences", {{"Content-Encoding", "gzip"}}, nested, "application/json");
     ASSERT_TRUE(bomb);

@@ -156,7 +156,7 @@ TEST_F(Dashboard, QueriesTheProvisionedDatasource) {
 TEST_F(Dashboard, MetricNamesAreOnesCargomonExports) {
     std::string sources;
     for (const char* dir : {"collectors", "cargo", "web", "daemon", "alerts"})
-        for (const auto& entry : std::filesystem::directory_iterator(source_path(dir)))
+        for (const auto& entry : std::filesystem::recursive_directory_iterator(source_path(dir)))
             if (entry.path().extension() == ".cpp") sources += read_text(entry.path());
     const std::regex metric(R"(\b((?:cargo|cargomon)_[a-z_]+|ALERTS)\b)");
     std::set<std::string> checked;

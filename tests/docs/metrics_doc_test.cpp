@@ -125,10 +125,12 @@ std::set<std::string> source_metric_names() {
     static const std::regex literal{R"re("((?:cargo|cargomon)_[a-z0-9_]+|ALERTS|ALERTS_FOR_STATE)")re"};
     std::set<std::string> names;
     for (const char* dir : {"collectors", "cargo", "web", "alerts", "daemon", "metrics"})
-        for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(CARGOMON_SOURCE_DIR) / dir)) {
+        for (const auto& entry :
+             std::filesystem::recursive_directory_iterator(std::filesystem::path(CARGOMON_SOURCE_DIR) / dir)) {
             const auto ext = entry.path().extension();
             if (ext != ".cpp" && ext != ".h") continue;
-            const auto text = docs_test::read_source_file(std::string(dir) + "/" + entry.path().filename().string());
+            const auto relative = std::filesystem::relative(entry.path(), CARGOMON_SOURCE_DIR).string();
+            const auto text = docs_test::read_source_file(relative);
             for (std::sregex_iterator m(text.begin(), text.end(), literal), end; m != end; ++m) names.insert((*m)[1]);
         }
     return names;
