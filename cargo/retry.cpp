@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string>
 
+#include "common/text.h"
+
 namespace cargomon::cargo {
 
 Millis backoff_delay(const RetryOptions& options, int retry, std::mt19937_64& rng) {
@@ -20,12 +22,6 @@ Millis backoff_delay(const RetryOptions& options, int retry, std::mt19937_64& rn
 }
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 // IMF-fixdate, the only HTTP-date form servers may send today (RFC 9110 5.6.7).
 std::optional<SystemTime> parse_http_date(std::string_view text) {

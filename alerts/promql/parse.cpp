@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "alerts/promql/ast.h"
+#include "common/text.h"
 #include "metrics/names.h"
 
 namespace cargomon::alerts {
@@ -31,11 +32,6 @@ struct Token {
 bool is_alpha(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(x) == std::tolower(y); });
-}
 
 void append_utf8(std::string& out, std::uint32_t cp) {
     if (cp < 0x80) {
