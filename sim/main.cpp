@@ -40,12 +40,14 @@ struct Flags {
     std::string token;
     std::string clickhouse_data;
     std::string clickhouse_url;
+    std::string clickhouse_timezone = "UTC";
     GeneratorOptions generator;
     bool live = false;
     double rate = 5;
     std::string scenario;
     std::vector<std::pair<std::string, FaultSpec>> faults;
     bool control = false;
+    std::optional<double> credits_per_month;
     std::string log_level = "info";
     std::string log_format = "logfmt";
 };
@@ -67,7 +69,7 @@ long parse_int(const std::string& flag, const std::string& value, long min) {
 Flags parse_flags(int argc, char** argv) {
     Flags f;
     // As given, checked below.
-    std::string workflows = "20", history = "7d", seed = "1", workspaces = "1", rate = "5";
+    std::string workflows = "20", history = "7d", seed = "1", workspaces = "1", rate = "5", credits;
     std::vector<std::string> faults;
     auto app = cli::make_app(kUsage, ' ', 28);
     auto option = [&](const std::string& name, std::string& value, const std::string& type, const std::string& what) {
@@ -77,6 +79,9 @@ Flags parse_flags(int argc, char** argv) {
     option("token", f.token, "TOKEN", "bearer token callers must send (or $CARGOMON_SIM_TOKEN; required)");
     option("clickhouse-data", f.clickhouse_data, "DIR", "start a private clickhouse-server with its data in DIR");
     option("clickhouse-url", f.clickhouse_url, "URL", "use a running ClickHouse instead (http://host:port)");
+    option("clickhouse-timezone", f.clickhouse_timezone, "ZONE",
+           "time zone of the private clickhouse-server, e.g.\nAsia/Kolkata (only with --clickhouse-data)")
+        ->default_str(f.clickhouse_timezone);
     option("workflows", workflows, "N", "workflows (plays and tools) per workspace")->default_str(workflows);
     option("history", history, "DURATION", "history to generate, e.g. 7d (default 7d; 0 for none)");
     option("seed", seed, "S", "seed of the generator; same seed, same workspace")->default_str(seed);
@@ -92,11 +97,19 @@ Flags parse_flags(int argc, char** argv) {
         ->allow_extra_args(false)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     app->add_flag("--control", f.control, "serve the control API under /_sim/ (faults, events, stats)");
+    option("credits", credits, "N",
+           "credits per workspace and month; past them creating a batch\nis refused notEnoughCredits (default unlimited)");
     option("log.level", f.log_level, "LEVEL", "debug, info, warn, error")->default_str(f.log_level);
     option("log.format", f.log_format, "FORMAT", "logfmt or json")->default_str(f.log_format);
     cli::finish(*app);
     try {
         if (!cli::parse(*app, std::vector<std::string>(argv + 1, argv + argc), std::cout)) std::exit(0);
+        if (!plain_timezone_name(f.clickhouse_timezone))
+            throw cli::UsageError("--clickhouse-timezone wants a zone name like Europe/Paris, got \"" +
+                                  f.clickhouse_timezone + "\"");
+        if (app->count("--clickhouse-timezone") > 0 && !f.clickhouse_url.empty())
+            throw cli::UsageError("--clickhouse-timezone sets the zone of the private server of --clickhouse-data; "
+                                  "a --clickhouse-url server keeps its own");
         if (app->count("--token") == 0)
             if (const char* t = std::getenv("CARGOMON_SIM_TOKEN")) f.token = t;
         f.generator.workflows = int(parse_int("--workflows", workflows, 1));
@@ -110,6 +123,11 @@ Flags parse_flags(int argc, char** argv) {
         f.rate = std::strtod(rate.c_str(), &end);
         if (rate.empty() || *end != '\0' || !(f.rate > 0))
             throw cli::UsageError("--rate wants a positive number, got \"" + rate + "\"");
+        if (!credits.empty()) {
+            f.credits_per_month = std::strtod(credits.c_str(), &end);
+            if (*end != '\0' || !(*f.credits_per_month >= 0))
+                throw cli::UsageError("--credits wants a number >= 0, got \"" + credits + "\"");
+        }
         for (const auto& spec : faults) {
             try {
                 f.faults.push_back(parse_fault_flag(spec));
@@ -127,6 +145,7 @@ Flags parse_flags(int argc, char** argv) {
     if (f.token.empty()) usage_error("no token: pass --token or set CARGOMON_SIM_TOKEN");
     if (f.clickhouse_data.empty() == f.clickhouse_url.empty())
         usage_error("pass exactly one of --clickhouse-data DIR and --clickhouse-url URL");
+
     return f;
 }
 
@@ -176,7 +195,7 @@ int run(const Flags& flags) {
     std::optional<ClickHouseServer> server_process;
     std::string clickhouse_url = flags.clickhouse_url;
     if (!flags.clickhouse_data.empty()) {
-        server_process.emplace(flags.clickhouse_data);
+        server_process.emplace(flags.clickhouse_data, flags.clickhouse_timezone);
         clickhouse_url = server_process->url();
     }
     ClickHouseClient clickhouse(clickhouse_url);
@@ -198,6 +217,7 @@ int run(const Flags& flags) {
         .token = flags.token,
         .public_base_url = base_url,
         .clock = &clock,
+        .credits_per_month = flags.credits_per_month,
     });
     api.register_routes(server);
     std::optional<Control> control;

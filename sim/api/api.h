@@ -2,6 +2,7 @@
 // The simulated Cargo HTTP API (docs/cargo-api.md): every /v1 route a monitor uses, answered
 // by SQL on the workspace's ClickHouse tables, plus the signed download files it hands out.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct ApiContext {
     std::string token;                         // Bearer token required on every /v1 call
     std::string public_base_url;               // e.g. "http://127.0.0.1:PORT", used for download URLs
     const Clock* clock;
+    // Credits a workspace may spend per calendar month (UTC); once its executions have
+    // used them, creating a batch is refused with notEnoughCredits. Unlimited when unset.
+    std::optional<double> credits_per_month = std::nullopt;
 };
 
 class FileStore;

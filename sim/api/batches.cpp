@@ -31,6 +31,7 @@ void write_batch(JsonWriter& w, const rapidjson::Value& b) {
     w.Key("userUuid"), write_string_or_null(w, b[3]);
     w.Key("releaseUuid"), write_string_or_null(w, b[4]);
     w.Key("nodes"), w.Null();
+    w.Key("temporalWorkflowId"), w.String(std::string("batch-") + b[0].GetString());
     w.Key("traceUuid"), w.Null();
     w.Key("data"), write_batch_data(w, b[5]);
     w.Key("errorMessage"), write_string_or_null(w, b[12]);
@@ -91,6 +92,11 @@ void check_runs_data(const rapidjson::Value& data, const Workflow& wf) {
                               {"pending", "running", "success", "error", "cancelled", "cancelling"});
         }
     }
+    if (auto it = filter.FindMember("uuids"); it != filter.MemberEnd()) {
+        if (!it->value.IsArray()) throw invalid_payload("data.filter.uuids", "must be an array of strings");
+        for (const auto& u : it->value.GetArray())
+            if (!u.IsString()) throw invalid_payload("data.filter.uuids", "must be an array of strings");
+    }
     for (const char* name : {"batchUuid", "releaseUuid", "recordId", "recordTitle"}) {
         auto it = filter.FindMember(name);
         if (it != filter.MemberEnd() && !it->value.IsString())
@@ -106,6 +112,33 @@ void check_runs_data(const rapidjson::Value& data, const Workflow& wf) {
         for (const Node& n : wf.nodes) known = known || n.uuid == node;
         if (!known) throw ApiError(400, "nodesNotFound", "data.reset.nodeUuid: no node " + node + " in workflow " + wf.uuid);
     }
+}
+
+// data of kind "recordIds": records of the play's model, by id. Only a play has a model.
+void check_record_ids_data(const rapidjson::Value& data, const Workflow& wf) {
+    const std::string model = string_member(data, "modelUuid", "data");
+    const rapidjson::Value& ids = member(data, "ids", "data");
+    if (!ids.IsArray() || ids.Empty()) throw invalid_payload("data.ids", "must be a non-empty array of strings");
+    for (const auto& id : ids.GetArray())
+        if (!id.IsString()) throw invalid_payload("data.ids", "must be a non-empty array of strings");
+    if (wf.kind != WorkflowKind::play)
+        throw ApiError(400, "invalidDataKind", "data.kind recordIds needs a play's workflow; " + wf.uuid + " is a tool's");
+    if (model != wf.model_uuid)
+        throw ApiError(400, "invalidDataKind", "data.modelUuid " + model + " is not the model of workflow " + wf.uuid);
+}
+
+// The month's spend is what the workspace's executions used since the first of the month (UTC).
+void check_credits_left(const Call& call) {
+    if (!call.ctx.credits_per_month) return;
+    rapidjson::Document used = call.select("SELECT toFloat64(sum(execution_credits_used_count)) FROM spans WHERE "
+                                           "execution_started_at >= toStartOfMonth(" + sql_time(call.now()) + ")");
+    const auto& cell = used["data"][0][0];
+    const double spent = cell.IsNumber() ? cell.GetDouble() : 0;
+    if (spent >= *call.ctx.credits_per_month)
+        throw ApiError(400, "notEnoughCredits",
+                       "not enough credits: this workspace used " + std::to_string(static_cast<int64_t>(spent)) +
+                           " of its " + std::to_string(static_cast<int64_t>(*call.ctx.credits_per_month)) +
+                           " credits this month");
 }
 
 void write_node_action(JsonWriter& w, const Node& n) {
@@ -248,6 +281,8 @@ std::string handle_batch_create(const Call& call) {
     const Workflow* wf = call.workspace.find_workflow(workflow_uuid);
     if (!wf) throw ApiError(404, "workflowNotFound", "no workflow " + workflow_uuid + " in this workspace");
     if (kind == "runs") check_runs_data(*data, *wf);
+    if (kind == "recordIds") check_record_ids_data(*data, *wf);
+    check_credits_left(call);
 
     rapidjson::StringBuffer data_text;
     JsonWriter data_writer(data_text);
@@ -266,8 +301,10 @@ std::string handle_batch_create(const Call& call) {
     row.Key("release_uuid"), row.String(release_uuid);
     row.Key("data"), row.String(data_text.GetString(), static_cast<rapidjson::SizeType>(data_text.GetSize()));
     row.Key("status"), row.String("pending");
-    row.Key("created_at"), row.String(format_sql_datetime(now));
-    row.Key("updated_at"), row.String(format_sql_datetime(now));
+    // Unix seconds: DateTime text would be read in the server's zone (--clickhouse-timezone).
+    const auto now_s = std::chrono::floor<std::chrono::seconds>(now).time_since_epoch().count();
+    row.Key("created_at"), row.Int64(now_s);
+    row.Key("updated_at"), row.Int64(now_s);
     row.Key("version"), row.Uint64(static_cast<uint64_t>(
                             std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()));
     row.EndObject();
@@ -284,6 +321,7 @@ std::string handle_batch_create(const Call& call) {
     w.Key("userUuid"), w.Null();
     w.Key("releaseUuid"), w.String(release_uuid);
     w.Key("nodes"), w.Null();
+    w.Key("temporalWorkflowId"), w.String("batch-" + uuid);
     w.Key("traceUuid"), w.Null();
     w.Key("data"), data->Accept(w);
     w.Key("errorMessage"), w.Null();

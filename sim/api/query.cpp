@@ -46,6 +46,25 @@ void write_value(JsonWriter& w, const rapidjson::Value& v) {
     }
 }
 
+// The guard refused `sql`. A text ClickHouse cannot parse gets the parser's own message
+// (what the service answers to a typo such as "SELEC 1"); only a text that parses is
+// refused. max_ast_elements=1 stops every parsed statement of more than one AST node
+// before it runs; the few one-node statements left (EXISTS t, DESC t) only read
+// metadata under readonly=1, and their answer is thrown away.
+[[noreturn]] void refuse_unless_syntax_error(const Call& call, const std::string& sql, const std::string& why) {
+    constexpr int kSyntaxError = 62;
+    try {
+        call.ctx.clickhouse->query(sql, {{"database", call.workspace.database},
+                                         {"max_execution_time", "5"},
+                                         {"max_ast_elements", "1"},
+                                         {"readonly", "1"}});
+    } catch (const ClickHouseError& e) {
+        if (e.code() == 0) throw;  // ClickHouse down is the sim's fault, not the query's
+        if (e.code() == kSyntaxError) throw ApiError(400, "queryFailed", e.what());
+    }
+    throw ApiError(400, "queryRefused", why);
+}
+
 }  // namespace
 
 std::string handle_query(const Call& call) {
@@ -54,9 +73,9 @@ std::string handle_query(const Call& call) {
     try {
         guarded = guard_query(sql);
     } catch (const QueryRefused& e) {
-        throw ApiError(400, "queryRefused", e.what());
+        refuse_unless_syntax_error(call, sql, e.what());
     }
-    Settings settings = {{"database", call.workspace.database}};
+    Settings settings = {{"database", call.workspace.database}, {"default_format", "JSON"}};
     settings.insert(settings.end(), query_settings().begin(), query_settings().end());
     std::string body;
     try {
@@ -111,14 +130,15 @@ std::string handle_usage_metrics(const Call& call) {
     if (group_by == "workflow_uuid" || group_by == "model_uuid") group_column = "workflow_uuid";
     else if (group_by && !records) group_column = "node_" + *group_by;
 
+    // Days are UTC days, whatever the zone of the sim's ClickHouse (--clickhouse-timezone).
     // The usage slug is what consumed: the node's action, or its kind for tool and agent nodes.
     std::string sql;
     if (records) {
-        sql = "SELECT toUnixTimestamp(toDateTime(toDate(created_at))) AS day, 'records' AS slug, " + group_column +
+        sql = "SELECT toUnixTimestamp(toStartOfDay(created_at, 'UTC')) AS day, 'records' AS slug, " + group_column +
               " AS g, count() AS n FROM records WHERE " + where + " GROUP BY day, slug, g";
     } else {
         const std::string measure = unit == "billing.credits" ? "sum(execution_credits_used_count)" : "count()";
-        sql = "SELECT toUnixTimestamp(toDateTime(toDate(execution_started_at))) AS day, "
+        sql = "SELECT toUnixTimestamp(toStartOfDay(execution_started_at, 'UTC')) AS day, "
               "if(node_action_slug != '', node_action_slug, node_kind) AS slug, " +
               group_column + " AS g, " + measure + " AS n FROM spans WHERE " + where +
               " GROUP BY day, slug, g HAVING n > 0";

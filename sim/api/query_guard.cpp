@@ -195,8 +195,7 @@ std::string guard_query(std::string_view sql) {
                 throw QueryRefused("INTO OUTFILE is not allowed");
         }
     }
-    // The newline ends a trailing "--" comment before our FORMAT clause.
-    return std::string(sql.substr(0, end)) + "\nFORMAT JSON";
+    return std::string(sql.substr(0, end));
 }
 
 }  // namespace cargomon::sim

@@ -100,9 +100,16 @@ void write_run(JsonWriter& w, const rapidjson::Value& r, const std::vector<const
     w.Key("releaseUuid"), write_string_or_null(w, r[4]);
     w.Key("batchUuid"), write_string_or_null(w, r[5]);
     w.Key("traceUuid"), w.String(r[6].GetString());
+    const std::string uuid = r[0].GetString();
+    // Required strings of the typings the sim has no engine behind: named as the service
+    // names its own, so a client that reads them gets a plausible value, never a gap.
+    w.Key("temporalWorkflowId"), w.String("run-" + uuid);
+    w.Key("contextS3Filename"), w.String("runs/" + uuid + "/context.json");
+    w.Key("computedConfigsS3Filename"), w.String("runs/" + uuid + "/computed-configs.json");
     w.Key("recordId"), w.String(r[7].GetString());
     w.Key("recordTitle"), w.String(r[8].GetString());
-    for (const char* absent : {"nodes", "parentUuid", "parentNodeUuid", "parentBatchUuid", "isGroupParent"})
+    for (const char* absent : {"nodes", "parentUuid", "parentNodeUuid", "parentBatchUuid", "parentAgentUuid",
+                               "parentChatUuid", "parentMessageUuid", "isGroupParent"})
         w.Key(absent), w.Null();
     w.Key("status"), w.String(r[9].GetString());
     w.Key("errorMessage"), write_string_or_null(w, r[10]);

@@ -518,6 +518,126 @@ TEST(SimApiBatches, CreateReRunValidatesAndAnswersAPendingBatch) {
                  "workflowNotFound");
 }
 
+namespace {
+
+// Every field the official typings (@cargo-ai/types) declare without `?` is in the answer;
+// a `T | null` one may be null, never absent.
+void expect_fields(const rapidjson::Value& object, std::initializer_list<const char*> names, const std::string& what) {
+    ASSERT_TRUE(object.IsObject()) << what;
+    for (const char* name : names) EXPECT_TRUE(object.HasMember(name)) << what << " has no " << name;
+}
+
+void expect_batch_fields(const rapidjson::Value& b, const std::string& what) {
+    expect_fields(b, {"uuid", "workspaceUuid", "workflowUuid", "userUuid", "releaseUuid", "nodes", "temporalWorkflowId",
+                      "traceUuid", "data", "errorMessage", "status", "runsStatus", "runsCount", "executedRunsCount",
+                      "failedRunsCount", "creditsUsedCount", "createdAt", "updatedAt", "finishedAt"},
+                  what);
+    EXPECT_TRUE(b["data"].IsObject()) << what;
+    EXPECT_TRUE(b["temporalWorkflowId"].IsString()) << what;
+}
+
+}  // namespace
+
+TEST(SimApiContract, EveryRequiredFieldIsPresentNullWhenEmpty) {
+    for (const auto& b : get("/orchestration/batches/list").json["batches"].GetArray()) {
+        expect_batch_fields(b, "batches/list");
+        EXPECT_TRUE(b["errorMessage"].IsNull());  // present though no batch of the fixture failed
+    }
+    expect_batch_fields(get("/orchestration/batches/b2").json["batch"], "batches/{uuid}");
+
+    Answer runs = post("/orchestration/runs/list", R"({"limit":10})");
+    ASSERT_EQ(runs.status, 200) << runs.body;
+    for (const auto& r : runs.json["runs"].GetArray()) {
+        expect_fields(r, {"uuid", "workspaceUuid", "workflowUuid", "userUuid", "releaseUuid", "nodes", "batchUuid",
+                          "traceUuid", "temporalWorkflowId", "recordId", "recordTitle", "contextS3Filename",
+                          "computedConfigsS3Filename", "parentUuid", "parentNodeUuid", "parentBatchUuid",
+                          "parentAgentUuid", "parentChatUuid", "parentMessageUuid", "isGroupParent", "status",
+                          "errorMessage", "executions", "createdAt", "updatedAt", "finishedAt", "deletedAt"},
+                      "run");
+        for (const auto& e : r["executions"].GetArray()) {
+            expect_fields(e, {"nodeUuid", "nodeSlug", "nodeKind", "nodeBatchUuid", "nodeRunUuid", "nodeMessageUuid",
+                              "nodeChildIndex", "nextNodeUuid", "status", "errorMessage", "title", "iconUrl",
+                              "creditsUsedCount", "startedAt", "updatedAt", "finishedAt", "nodeWaitUntilFinished"},
+                          "execution");
+            const std::string kind = e["nodeKind"].GetString();
+            if (kind == "native") expect_fields(e, {"nodeActionSlug"}, "native execution");
+            if (kind == "connector")
+                expect_fields(e, {"nodeActionSlug", "nodeConnectorUuid", "nodeIntegrationSlug"}, "connector execution");
+            if (kind == "agent") expect_fields(e, {"nodeAgentUuid", "nodeReleaseUuid"}, "agent execution");
+        }
+    }
+
+    for (const auto& w : get("/orchestration/workflows/list").json["workflows"].GetArray()) {
+        expect_fields(w, {"uuid", "workspaceUuid", "nodes", "createdAt", "updatedAt", "deletedAt", "playUuid", "toolUuid",
+                          "folderUuid", "template", "lastBatch", "deployedRelease"},
+                      "workflow");
+        if (w["lastBatch"].IsObject())
+            expect_fields(w["lastBatch"], {"uuid", "status", "runsStatus", "errorMessage", "createdAt", "finishedAt"},
+                          "lastBatch");
+        ASSERT_TRUE(w["deployedRelease"].IsObject());
+        expect_fields(w["deployedRelease"], {"uuid", "userUuid", "description", "version", "nodes", "formFields",
+                                             "templateSlug", "deployedAt", "createdAt"},
+                      "deployedRelease");
+        for (const auto& n : w["deployedRelease"]["nodes"].GetArray())
+            expect_fields(n, {"uuid", "slug", "kind", "config", "childrenUuids", "fallbackOnFailure", "position"},
+                          "release node");
+    }
+    for (const auto& p : get("/orchestration/plays/list").json["plays"].GetArray())
+        expect_fields(p, {"uuid", "workspaceUuid", "workflowUuid", "userUuid", "modelUuid", "segmentUuid", "changeKinds",
+                          "runCreationRule", "name", "description", "schedule", "isEnabled", "healthThreshold",
+                          "healthAlertActions", "folderUuid", "createdAt", "updatedAt", "deletedAt"},
+                      "play");
+    for (const auto& t : get("/orchestration/tools/list").json["tools"].GetArray())
+        expect_fields(t, {"uuid", "icon", "workspaceUuid", "workflowUuid", "userUuid", "name", "folderUuid",
+                          "creditsCost", "description", "isReadOnly", "triggers", "publicForm", "createdAt",
+                          "updatedAt", "deletedAt"},
+                      "tool");
+}
+
+TEST(SimApiBatches, CreateByRecordIdsNeedsThePlaysModel) {
+    // wf-b is a tool's workflow: it has no model to take record ids from.
+    expect_error(post("/orchestration/batches",
+                      R"({"workflowUuid":"wf-b","data":{"kind":"recordIds","modelUuid":"model-1","ids":["rec-b"]}})",
+                      headers("ws-b")),
+                 400, "invalidDataKind", "tool");
+    expect_error(post("/orchestration/batches", R"({"workflowUuid":"wf-play","data":{"kind":"recordIds","modelUuid":"model-1","ids":[]}})"),
+                 400, "invalidPayload", "data.ids");
+    expect_error(post("/orchestration/batches", R"({"workflowUuid":"wf-play","data":{"kind":"recordIds","modelUuid":"m-x","ids":["a"]}})"),
+                 400, "invalidDataKind", "m-x");
+    expect_error(post("/orchestration/batches",
+                      R"({"workflowUuid":"wf-play","data":{"kind":"runs","filter":{"kind":"runs","uuids":[7]},"reset":{"from":"firstNode"}}})"),
+                 400, "invalidPayload", "data.filter.uuids");
+}
+
+TEST(SimApiBatches, CreateIsRefusedOnceTheMonthsCreditsAreSpent) {
+    // A second API on the same ClickHouse whose allowance is what workspace a's spans
+    // already used this month.
+    const double spent = std::stod(env().ch->query(
+        "SELECT sum(execution_credits_used_count) FROM spans WHERE execution_started_at >= toStartOfMonth(now()) "
+        "FORMAT TabSeparated", {{"database", "simapi_a"}}));
+    ASSERT_GT(spent, 0);
+    const int port = free_loopback_port();
+    Api limited(ApiContext{env().ch.get(), &env().workspaces, kToken, "http://127.0.0.1:" + std::to_string(port),
+                           env().clock.get(), spent});
+    httplib::Server server;
+    limited.register_routes(server);
+    ASSERT_TRUE(server.bind_to_port("127.0.0.1", port));
+    std::thread serving([&] { server.listen_after_bind(); });
+    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    httplib::Client cli("127.0.0.1", port);
+    const std::string body = R"({"workflowUuid":"wf-play","data":{"kind":"runs","filter":{"kind":"runs","batchUuid":"b1","statuses":["error"]},"reset":{"from":"firstNode"}}})";
+    auto refused = cli.Post("/v1/orchestration/batches", headers(), body, "application/json");
+    const auto batches_before = sql_count("simapi_a", "SELECT count() FROM batches");
+    server.stop();
+    serving.join();
+    ASSERT_TRUE(refused);
+    Answer a;
+    a.status = refused->status;
+    a.json.Parse(refused->body.c_str());
+    expect_error(a, 400, "notEnoughCredits", "credits");
+    EXPECT_EQ(batches_before, 2u);  // nothing was created
+}
+
 TEST(SimApiCatalog, WorkflowsCarryTheirLastBatch) {
     Answer a = get("/orchestration/workflows/list");
     ASSERT_EQ(a.status, 200) << a.body;
@@ -655,13 +775,34 @@ TEST(SimApiQuery, GuardRefusalsNeverReachClickHouse) {
         {"SELECT name FROM system.tables", "system"},
         {"SELECT * FROM url('http://127.0.0.1:1/', CSV, 'a String')", "url()"},
         {"DROP TABLE runs", "only SELECT"},
-        {"SELECT 1; DROP TABLE runs", "one statement"},
         {"SELECT count() FROM simapi_b.runs", "simapi_b.runs"},
         {"SELECT * FROM batches_versions", "batches_versions"},
     };
     for (const auto& [sql, why] : cases) expect_error(query(sql), 400, "queryRefused", why);
     EXPECT_EQ(sql_count("simapi_a", "SELECT count() FROM runs"), 6u);  // still there
     expect_error(post("/orchestration/query", R"({"query":7})"), 400, "invalidPayload", "query");
+}
+
+TEST(SimApiQuery, SyntaxErrorsCarryTheParsersMessageNotARefusal) {
+    // Refused by the guard's tokens, but not valid SQL: ClickHouse's parser says why.
+    for (const char* sql : {"SELEC 1", "SELECT 'unterminated", "SELECT 1 /* open", "DROP TABLEE runs",
+                            "SELECT 1; SELEC 2"})
+        expect_error(query(sql), 400, "queryFailed", "Code: 62");
+    Answer typo = query("SELEC 1");
+    EXPECT_NE(std::string(typo.json["errorMessage"].GetString()).find("Syntax error"), std::string::npos) << typo.body;
+    EXPECT_EQ(typo.body.find("FORMAT"), std::string::npos) << "the sim's own text leaked into the message: " << typo.body;
+    // A syntax error the guard lets through is ClickHouse's too, in the caller's text.
+    Answer open = query("SELECT count( FROM runs");
+    expect_error(open, 400, "queryFailed", "Code: 62");
+    // What parses and is not a read-only SELECT stays refused, and is never run.
+    expect_error(query("DROP TABLE runs"), 400, "queryRefused", "only SELECT");
+    expect_error(query("EXISTS TABLE runs"), 400, "queryRefused", "only SELECT");
+    expect_error(query("SELECT 1; DROP TABLE runs"), 400, "queryFailed", "Multi-statements");
+    EXPECT_EQ(sql_count("simapi_a", "SELECT count() FROM runs"), 6u);
+    // A trailing comment is the caller's to write.
+    Answer commented = query("SELECT count() AS n FROM runs -- all of them");
+    ASSERT_EQ(commented.status, 200) << commented.body;
+    EXPECT_EQ(commented.json["rows"][0]["n"].GetInt(), 6);
 }
 
 TEST(SimApiQuery, ClickHouseErrorsAndCapsCarryTheClickHouseMessage) {

@@ -17,9 +17,9 @@ std::string refusal(const std::string& sql) {
 
 }  // namespace
 
-TEST(QueryGuard, AppendsFormatAfterATrailingComment) {
-    EXPECT_EQ(guard_query("SELECT 1 -- note"), "SELECT 1 -- note\nFORMAT JSON");
-    EXPECT_EQ(guard_query("SELECT count() FROM runs;"), "SELECT count() FROM runs\nFORMAT JSON");
+TEST(QueryGuard, PassesTheCallersTextWithoutTheTrailingSemicolon) {
+    EXPECT_EQ(guard_query("SELECT 1 -- note"), "SELECT 1 -- note");
+    EXPECT_EQ(guard_query("SELECT count() FROM runs;"), "SELECT count() FROM runs");
 }
 
 TEST(QueryGuard, AcceptsWhatUsersWrite) {
