@@ -1,6 +1,10 @@
 #include "common/sqlite.h"
 
+#include <cstdio>
+#include <filesystem>
+#include <memory>
 #include <stdexcept>
+#include <unistd.h>
 
 namespace cargomon::sqlite {
 
@@ -8,8 +12,9 @@ Database::Database(const std::string& path) : path_(path) {
     if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                         nullptr) != SQLITE_OK) {
         std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+        const int code = db_ ? sqlite3_errcode(db_) : SQLITE_NOMEM;
         sqlite3_close(db_);
-        throw std::runtime_error("cannot open " + path + ": " + why);
+        throw Error("cannot open " + path + ": " + why, code);
     }
     sqlite3_busy_timeout(db_, 5000);
     try {
@@ -25,28 +30,28 @@ Database::Database(const std::string& path) : path_(path) {
 
 Database::~Database() { sqlite3_close(db_); }
 
-std::string Database::error(std::string_view what) const {
-    return path_ + ": " + std::string(what) + ": " + sqlite3_errmsg(db_);
+Error Database::error(std::string_view what) const {
+    return Error(path_ + ": " + std::string(what) + ": " + sqlite3_errmsg(db_), sqlite3_errcode(db_) & 0xff);
 }
 
 void Database::exec(const std::string& sql) {
     char* message = nullptr;
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    if (int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message); rc != SQLITE_OK) {
         std::string why = message ? message : "unknown error";
         sqlite3_free(message);
-        throw std::runtime_error(path_ + ": " + why);
+        throw Error(path_ + ": " + why, rc & 0xff);
     }
 }
 
 Statement::Statement(Database& db, std::string_view sql) : db_(db) {
     if (sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) != SQLITE_OK)
-        throw std::runtime_error(db.error("prepare"));
+        throw db.error("prepare");
 }
 
 Statement::~Statement() { sqlite3_finalize(stmt_); }
 
 void Statement::check(int rc, std::string_view what) {
-    if (rc != SQLITE_OK) throw std::runtime_error(db_.error(what));
+    if (rc != SQLITE_OK) throw db_.error(what);
 }
 
 Statement& Statement::bind(int i, std::string_view v) {
@@ -69,7 +74,7 @@ bool Statement::step() {
     if (rc == SQLITE_ROW) return true;
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
-    if (rc != SQLITE_DONE) throw std::runtime_error(db_.error("step"));
+    if (rc != SQLITE_DONE) throw db_.error("step");
     return false;
 }
 
@@ -97,6 +102,40 @@ Transaction::~Transaction() {
 void Transaction::commit() {
     db_.exec("COMMIT");
     done_ = true;
+}
+
+void backup(Database& source, const std::string& destination) {
+    const std::string partial = destination + ".partial-" + std::to_string(::getpid());
+    std::filesystem::remove(partial);
+    try {
+        {
+            Database target(partial);
+            // One file, no -wal beside it: the copy is what gets moved and archived.
+            target.exec("PRAGMA journal_mode=DELETE");
+            std::unique_ptr<sqlite3_backup, decltype(&sqlite3_backup_finish)> copy(
+                sqlite3_backup_init(target.handle(), "main", source.handle(), "main"), &sqlite3_backup_finish);
+            if (!copy) throw target.error("backup of " + source.path());
+            int rc = SQLITE_OK;
+            // -1: every page in one step, so in one read transaction of the source. BUSY or
+            // LOCKED come only from a writer holding the file beyond WAL (a checkpoint
+            // truncating it): wait as the busy timeout would.
+            for (int attempt = 0; attempt < 50; ++attempt) {
+                rc = sqlite3_backup_step(copy.get(), -1);
+                if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) break;
+                sqlite3_sleep(100);
+            }
+            if (rc != SQLITE_DONE) {
+                copy.reset();
+                throw Error(source.path() + ": backup to " + destination + ": " + sqlite3_errstr(rc), rc & 0xff);
+            }
+            if (sqlite3_backup_finish(copy.release()) != SQLITE_OK) throw target.error("backup of " + source.path());
+        }
+        std::filesystem::rename(partial, destination);
+    } catch (...) {
+        std::error_code ignored;
+        std::filesystem::remove(partial, ignored);
+        throw;
+    }
 }
 
 }  // namespace cargomon::sqlite

@@ -1,8 +1,9 @@
 #pragma once
 // SQLite for every durable part of the daemon (watermarks, alert state, outbox,
-// silences): a connection and prepared statements with RAII, errors as
-// std::runtime_error naming the database file and the operation, WAL mode on open.
-// Times on disk are Unix milliseconds (INTEGER) everywhere.
+// silences, all in one file: daemon/storage.h): a connection and prepared statements
+// with RAII, errors as sqlite::Error naming the database file and the operation, WAL
+// mode on open. Times on disk are Unix milliseconds (INTEGER) everywhere; labels are
+// metrics::labels_to_json's object.
 //
 // Thread-safety: a Database is used by one thread at a time (its owner's mutex); SQLite
 // is opened in serialized mode, so a mistake costs a wait, not a corruption.
@@ -10,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -17,9 +19,16 @@
 
 namespace cargomon::sqlite {
 
+// What went wrong, with SQLite's primary result code (SQLITE_CORRUPT, SQLITE_NOTADB,
+// SQLITE_BUSY, ...) so a caller can tell a damaged file from a busy or full disk.
+struct Error : std::runtime_error {
+    Error(const std::string& what, int code) : std::runtime_error(what), code(code) {}
+    int code;
+};
+
 class Database {
 public:
-    // Opens or creates `path`, turns on WAL. Throws naming the path.
+    // Opens or creates `path`, turns on WAL. Throws Error naming the path.
     explicit Database(const std::string& path);
     ~Database();
     Database(const Database&) = delete;
@@ -28,8 +37,8 @@ public:
     void exec(const std::string& sql);
     sqlite3* handle() const { return db_; }
     const std::string& path() const { return path_; }
-    // "<path>: <what>: <sqlite's message>", for errors.
-    std::string error(std::string_view what) const;
+    // "<path>: <what>: <sqlite's message>", with the last result code.
+    Error error(std::string_view what) const;
 
 private:
     sqlite3* db_ = nullptr;
@@ -78,5 +87,11 @@ inline std::int64_t to_millis(SystemTime t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 inline SystemTime from_millis(std::int64_t ms) { return SystemTime{std::chrono::milliseconds{ms}}; }
+
+// Copies `source` whole to a new file `destination` with SQLite's online backup: one read
+// transaction, so the copy is the state of one commit while writers go on (WAL readers
+// never block them). The copy is written beside `destination` and renamed over it, so a
+// failure never leaves half a file under that name. Throws Error naming the file.
+void backup(Database& source, const std::string& destination);
 
 }  // namespace cargomon::sqlite

@@ -1,9 +1,14 @@
 #include "metrics/labels.h"
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <set>
 
+#include "common/json.h"
 #include "common/text.h"
 
 namespace cargomon::metrics {
@@ -135,6 +140,32 @@ std::variant<Matcher, std::string> parse_matcher(std::string_view text) {
 
 bool matches_all(const std::vector<Matcher>& matchers, const Labels& labels) {
     return std::all_of(matchers.begin(), matchers.end(), [&](const Matcher& m) { return m.matches(labels); });
+}
+
+std::string labels_to_json(const Labels& labels) {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    w.StartObject();
+    for (const auto& [name, value] : labels) {
+        w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+        w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+    }
+    w.EndObject();
+    return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::optional<Labels> labels_from_json(std::string_view json) {
+    rapidjson::Document doc;
+    if (parse_json(json, doc) || !doc.IsObject()) return std::nullopt;
+    Labels labels;
+    std::set<std::string_view> seen;
+    for (const auto& m : doc.GetObject()) {
+        if (!m.value.IsString()) return std::nullopt;
+        std::string_view name(m.name.GetString(), m.name.GetStringLength());
+        if (!seen.insert(name).second) return std::nullopt;
+        labels.emplace_back(std::string(name), std::string(m.value.GetString(), m.value.GetStringLength()));
+    }
+    return labels;
 }
 
 }  // namespace cargomon::metrics

@@ -10,6 +10,7 @@
 // the compiled program.
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -83,5 +84,12 @@ std::variant<Matcher, std::string> make_matcher(std::string name, Matcher::Op op
 std::variant<Matcher, std::string> parse_matcher(std::string_view text);
 
 bool matches_all(const std::vector<Matcher>& matchers, const Labels& labels);
+
+// The one shape of a label set on disk (alert state, counter totals): a JSON object,
+// {"name":"value",...}, in the set's order, as Prometheus' and Alertmanager's APIs
+// write labels. labels_from_json gives nullopt for anything else (another shape, a
+// non-string value, a repeated name, a document nested past common/json's bound).
+std::string labels_to_json(const Labels& labels);
+std::optional<Labels> labels_from_json(std::string_view json);
 
 }  // namespace cargomon::metrics

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "tests/support/temp_dir.h"
@@ -49,6 +50,54 @@ TEST(Sqlite, ErrorsNameTheDatabaseFile) {
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find(dir.file("ok.db")), std::string::npos) << e.what();
     }
+}
+
+// The code tells a damaged file (moved aside at start) from a busy or full one (not).
+TEST(Sqlite, ErrorsCarrySqlitesCode) {
+    testing::TempDir dir;
+    const auto path = dir.write("garbage.db", std::string(4096, 'x'));
+    try {
+        Database db(path);
+        FAIL() << "opened a file that is not a database";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code, SQLITE_NOTADB) << e.what();
+    }
+    Database ok(dir.file("ok.db"));
+    ok.exec("CREATE TABLE t (x INTEGER PRIMARY KEY)");
+    ok.exec("INSERT INTO t VALUES (1)");
+    try {
+        ok.exec("INSERT INTO t VALUES (1)");
+        FAIL() << "inserted a duplicate key";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code, SQLITE_CONSTRAINT) << e.what();
+    }
+}
+
+// The copy is whole, one file (no -wal beside it), and replaces the destination only when
+// done: a failed backup leaves the old copy and no partial file.
+TEST(Sqlite, BackupCopiesWholeIntoOneFile) {
+    testing::TempDir dir;
+    Database db(dir.file("state.db"));
+    db.exec("CREATE TABLE t (s TEXT)");
+    {
+        Transaction tx(db);
+        Statement insert(db, "INSERT INTO t VALUES (?)");
+        for (int i = 0; i < 500; ++i) insert.bind(1, std::string(100, 'a')).run();
+        tx.commit();
+    }
+    const auto copy = dir.write("copy.db", "an older copy");
+    backup(db, copy);
+    EXPECT_FALSE(std::filesystem::exists(copy + "-wal"));
+    {
+        Database restored(copy);
+        Statement count(restored, "SELECT count(*) FROM t");
+        ASSERT_TRUE(count.step());
+        EXPECT_EQ(count.int64(0), 500);
+        count.reset();
+    }
+    EXPECT_THROW(backup(db, dir.file("missing/dir/copy.db")), Error);
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+        EXPECT_EQ(entry.path().filename().string().find(".partial-"), std::string::npos) << entry.path();
 }
 
 }  // namespace

@@ -115,5 +115,20 @@ TEST(LabelName, OneSyntaxForMatchersAndExposition) {
     EXPECT_FALSE(is_label_name("é"));
 }
 
+// The one shape of labels on disk: an object in the set's order, whatever the values
+// hold; anything else (the array shapes of earlier versions included) is refused, so a
+// store never misreads a row.
+TEST(LabelsJson, RoundTripsAndRefusesOtherShapes) {
+    const Labels labels{{"alertname", "Down"}, {"b", "q\"u\\o\nte"}, {"a", "ünï"}, {"empty", ""}};
+    const std::string json = labels_to_json(labels);
+    EXPECT_EQ(json, R"({"alertname":"Down","b":"q\"u\\o\nte","a":"ünï","empty":""})");
+    EXPECT_EQ(labels_from_json(json), labels);
+    EXPECT_EQ(labels_from_json("{}"), Labels{});
+    EXPECT_EQ(labels_to_json({}), "{}");
+    for (const char* bad : {R"(["a","1"])", R"([["a","1"]])", R"({"a":1})", R"({"a":"1","a":"2"})", "{", "",
+                            R"({"a":["1"]})"})
+        EXPECT_FALSE(labels_from_json(bad)) << bad;
+}
+
 }  // namespace
 }  // namespace cargomon::metrics
