@@ -40,7 +40,15 @@ AlertingSetup load_alerting(const config::Config& config) {
 
 Alerting::Alerting(AlertingSetup setup, const std::string& storage_path, metrics::MetricStore& store,
                    prometheus::Registry& registry, const Clock& clock, std::function<bool()> data_ready)
-    : store_(store), registry_(registry), clock_(clock), data_ready_(std::move(data_ready)) {
+    : store_(store),
+      registry_(registry),
+      clock_(clock),
+      data_ready_(std::move(data_ready)),
+      state_save_failures_(prometheus::BuildCounter()
+                               .Name("cargomon_alert_state_save_failures_total")
+                               .Help("Saves of alert state that failed (logged; the changes are kept for the next save)")
+                               .Register(registry)
+                               .Add({})) {
     namespace fs = std::filesystem;
     fs::create_directories(storage_path);
     state_ = std::make_unique<alerts::AlertStateStore>((fs::path(storage_path) / "alerts.db").string());
@@ -61,21 +69,35 @@ Alerting::Alerting(AlertingSetup setup, const std::string& storage_path, metrics
 Alerting::~Alerting() { stop(); }
 
 void Alerting::replace(AlertingSetup setup) {
-    std::scoped_lock lock(dispatch_mu_, mu_);
-    if (delivery_) delivery_->stop();
-    rules_->replace_groups(std::move(setup.groups));
-    // The alerts being notified live on in the new dispatcher, routed by the new routes:
-    // one whose rule is gone is still resolved after resolve_timeout.
-    std::vector<alerts::Dispatcher::Held> held;
-    if (dispatcher_) held = dispatcher_->held();
-    // Dispatcher and delivery hold references into the config and receivers: build them after.
-    delivery_.reset();
-    dispatcher_.reset();
-    alerting_ = std::make_unique<alerts::AlertingConfig>(std::move(setup.alerting));
-    receivers_ = std::make_unique<alerts::Receivers>(*alerting_);
-    dispatcher_ = std::make_unique<alerts::Dispatcher>(*alerting_, *receivers_, *outbox_, silences_.get(), clock_);
-    dispatcher_->adopt(held);
-    delivery_ = std::make_unique<alerts::Delivery>(*outbox_, *receivers_, clock_, registry_);
+    // The old world is released after the swap, in this order: delivery (it sends through
+    // the receivers), dispatcher, receivers, then the config they all point into.
+    std::unique_ptr<alerts::AlertingConfig> old_alerting;
+    std::unique_ptr<alerts::Receivers> old_receivers;
+    std::unique_ptr<alerts::Dispatcher> old_dispatcher;
+    std::unique_ptr<alerts::Delivery> old_delivery;
+    std::lock_guard dispatching(dispatch_mu_);
+    {
+        std::lock_guard lock(mu_);
+        rules_->replace_groups(std::move(setup.groups));
+        publish_alerts_ = true;  // alerts of removed rules leave ALERTS
+        // The alerts being notified live on in the new dispatcher, routed by the new routes:
+        // one whose rule is gone is still resolved after resolve_timeout.
+        std::vector<alerts::Dispatcher::Held> held;
+        if (dispatcher_) held = dispatcher_->held();
+        old_delivery = std::move(delivery_);
+        old_dispatcher = std::move(dispatcher_);
+        old_receivers = std::move(receivers_);
+        old_alerting = std::move(alerting_);
+        alerting_ = std::make_unique<alerts::AlertingConfig>(std::move(setup.alerting));
+        receivers_ = std::make_unique<alerts::Receivers>(*alerting_);
+        dispatcher_ = std::make_unique<alerts::Dispatcher>(*alerting_, *receivers_, *outbox_, silences_.get(), clock_,
+                                                           registry_);
+        dispatcher_->adopt(held);
+        delivery_ = std::make_unique<alerts::Delivery>(*outbox_, *receivers_, clock_, registry_);
+    }
+    // With mu_ released, so API handlers never wait on a receiver. The old delivery cancels
+    // its requests in flight and stops before the new one starts: no item is sent by both.
+    if (old_delivery) old_delivery->stop();
     if (thread_.joinable()) delivery_->start();
 }
 
@@ -116,7 +138,7 @@ void Alerting::register_routes(web::HttpServer& http) {
 void Alerting::start() {
     collect_silences();
     {
-        std::lock_guard lock(mu_);
+        std::lock_guard lock(dispatch_mu_);
         delivery_->start();
     }
     thread_ = std::jthread([this](std::stop_token stop) { loop(stop); });
@@ -128,26 +150,48 @@ void Alerting::stop() {
         wake_.notify_all();
         thread_.join();
     }
-    std::lock_guard lock(mu_);
+    // dispatch_mu_, not mu_: API handlers go on answering while requests are cancelled.
+    std::lock_guard lock(dispatch_mu_);
     if (delivery_) delivery_->stop();
 }
 
 void Alerting::evaluate_once() {
+    alerts::AlertStateChanges changes;
     {
         std::lock_guard lock(mu_);
-        source_ = std::make_shared<alerts::StoreSource>(store_.view(), registry_.Collect());
-        rules_->evaluate_due();
-        log_transitions(rules_->alerts());
-        try {
-            store_.publish(std::string(alerts::kRulesCollector), rules_->alerts_snapshot(), clock_.now());
-        } catch (const std::exception& e) {
-            spdlog::error("cannot publish ALERTS series: {}", e.what());
+        // Between evaluations alerts do not change: no view of the store, no ALERTS, no
+        // save until a group is due (idle costs nothing with thousands of alerts).
+        if (rules_->next_due() <= clock_.monotonic()) {
+            source_ = std::make_shared<alerts::StoreSource>(store_.view(), registry_.Collect());
+            rules_->evaluate_due();
+            source_.reset();
+            log_transitions(rules_->alerts());
+            publish_alerts_ = true;
         }
-        state_->save(rules_->export_state());
+        if (publish_alerts_) {
+            publish_alerts_ = false;
+            try {
+                store_.publish(std::string(alerts::kRulesCollector), rules_->alerts_snapshot(), clock_.now());
+            } catch (const std::exception& e) {
+                spdlog::error("cannot publish ALERTS series: {}", e.what());
+            }
+        }
+        changes = rules_->take_changes();
+    }
+    // A failed save must not hold notifications back: dispatching runs regardless.
+    if (!changes.empty()) {
+        try {
+            state_->update(changes);
+        } catch (const std::exception& e) {
+            state_save_failures_.Increment();
+            spdlog::error("cannot save alert state ({} changed, {} removed; kept for the next save): {}",
+                          changes.saved.size(), changes.removed.size(), e.what());
+            std::lock_guard lock(mu_);
+            rules_->keep_changes(changes);
+        }
     }
     std::lock_guard lock(dispatch_mu_);
-    dispatcher_->tick();
-    delivery_->wake();
+    if (dispatcher_->tick() > 0) delivery_->wake();
 }
 
 void Alerting::collect_silences() {

@@ -2,6 +2,7 @@
 // The alerting half of the daemon: rules evaluated over the store, alerts handed to
 // routing and the durable outbox, silences, and their HTTP API. Durable state lives
 // in SQLite files under --storage.path so a restart (even kill -9) resumes it.
+#include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
 #include <condition_variable>
@@ -77,6 +78,7 @@ private:
     prometheus::Registry& registry_;
     const Clock& clock_;
     std::function<bool()> data_ready_;
+    prometheus::Counter& state_save_failures_;
 
     std::unique_ptr<alerts::AlertStateStore> state_;
     std::unique_ptr<alerts::Outbox> outbox_;
@@ -96,6 +98,7 @@ private:
     std::unique_ptr<alerts::Delivery> delivery_;
     std::unique_ptr<alerts::RuleManager> rules_;
     std::map<std::string, alerts::AlertState> logged_states_;  // by fingerprint: what the log last said
+    bool publish_alerts_ = true;  // ALERTS is out of date (an evaluation or a reload since it was published)
 
     std::mutex wake_mu_;
     std::condition_variable_any wake_;

@@ -40,10 +40,26 @@ OutboxItem read_item(const Statement& s) {
                       .idempotency_key = s.text(3),
                       .body = s.text(4),
                       .created_at = from_millis(s.int64(5)),
-                      .attempts = static_cast<int>(s.int64(6))};
+                      .attempts = static_cast<int>(s.int64(6)),
+                      .enqueued = {}};
 }
 
 constexpr std::string_view kItemColumns = "id, receiver, integration, idempotency_key, body, created_at, attempts";
+
+template <class D>
+D clamp_positive(D d, D max) { return std::clamp(d, D::zero(), max); }
+
+std::string hex16(const std::string& text) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (int i = 0; i < 16; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 0xF];
+    }
+    return out;
+}
 
 }  // namespace
 
@@ -61,7 +77,25 @@ Outbox::Outbox(const std::string& path, const Clock& clock, DeliveryOptions opti
             state TEXT NOT NULL, created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
             next_attempt_at INTEGER NOT NULL, finished_at INTEGER, last_error TEXT);
         CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_at);
+        CREATE TABLE IF NOT EXISTS notify_serial (only INTEGER PRIMARY KEY CHECK (only = 0), last INTEGER NOT NULL);
     )");
+    // Files from before notify_serial numbered each group from 1: start past all of those.
+    db_->exec("INSERT OR IGNORE INTO notify_serial SELECT 0, COALESCE(MAX(sequence), 0) FROM notify_log");
+
+    // The pending items' schedule on this process' monotonic clock, from the wall-clock
+    // times saved; clamped, so a clock that moved while the daemon was down can neither
+    // postpone an attempt past max_backoff nor age an item past max_age.
+    const SystemTime wall = clock_.now();
+    const SteadyTime mono = clock_.monotonic();
+    Statement s(*db_, "SELECT id, receiver, integration, created_at, next_attempt_at FROM outbox WHERE state = 'pending'");
+    while (s.step()) {
+        const Millis age = clamp_positive(std::chrono::duration_cast<Millis>(wall - from_millis(s.int64(3))), options_.max_age);
+        const Millis wait =
+            clamp_positive(std::chrono::duration_cast<Millis>(from_millis(s.int64(4)) - wall), options_.max_backoff);
+        pending_.emplace(s.int64(0), Scheduled{.target = {s.text(1), static_cast<std::size_t>(s.int64(2))},
+                                               .next_attempt = mono + wait,
+                                               .enqueued = mono - age});
+    }
 }
 
 Outbox::~Outbox() = default;
@@ -70,16 +104,9 @@ std::string Outbox::idempotency_key(const NotifyLogEntry& e) {
     std::string text = e.receiver + '\0' + std::to_string(e.integration) + '\0' + e.group_key + '\0';
     for (const std::string& fp : e.firing) text += "firing:" + fp + '\0';
     for (const std::string& fp : e.resolved) text += "resolved:" + fp + '\0';
+    for (const auto& [fp, at] : e.started) text += "at:" + fp + '@' + std::to_string(to_millis(at)) + '\0';
     text += std::to_string(e.sequence);
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (int i = 0; i < 16; ++i) {
-        out += hex[digest[i] >> 4];
-        out += hex[digest[i] & 0xF];
-    }
-    return out;
+    return hex16(text);
 }
 
 std::optional<NotifyLogEntry> Outbox::last_notified(const std::string& receiver, std::size_t integration,
@@ -105,10 +132,12 @@ std::string Outbox::enqueue(NotifyLogEntry entry, const std::string* body) {
     std::lock_guard lock(mu_);
     sqlite::Transaction tx(*db_);
     {
-        Statement seq(*db_,
-                      "SELECT sequence FROM notify_log WHERE receiver = ? AND integration = ? AND group_key = ?");
-        seq.bind(1, entry.receiver).bind(2, static_cast<std::int64_t>(entry.integration)).bind(3, entry.group_key);
-        entry.sequence = seq.step() ? seq.int64(0) + 1 : 1;
+        // Not per group: a group's log row is pruned on its own clock, and a count that
+        // restarted would give a recurring alert a key its old outbox row still holds.
+        db_->exec("UPDATE notify_serial SET last = last + 1");
+        Statement seq(*db_, "SELECT last FROM notify_serial");
+        seq.step();
+        entry.sequence = seq.int64(0);
         seq.reset();
     }
     Statement log(*db_,
@@ -136,33 +165,63 @@ std::string Outbox::enqueue(NotifyLogEntry entry, const std::string* body) {
             .bind(5, now)
             .bind(6, now);
         add.run();
+        Statement rowid(*db_, "SELECT last_insert_rowid()");
+        rowid.step();
+        const std::int64_t id = rowid.int64(0);
+        rowid.reset();
+        tx.commit();
+        const SteadyTime mono = clock_.monotonic();
+        pending_.emplace(id, Scheduled{.target = {entry.receiver, entry.integration}, .next_attempt = mono, .enqueued = mono});
+        return key;
     }
     tx.commit();
     return key;
 }
 
-std::vector<OutboxItem> Outbox::due(std::size_t limit) const {
-    std::lock_guard lock(mu_);
-    Statement s(*db_, "SELECT " + std::string(kItemColumns) +
-                                   " FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?");
-    s.bind(1, to_millis(clock_.now())).bind(2, static_cast<std::int64_t>(limit));
+std::vector<OutboxItem> Outbox::read_items(const std::vector<std::int64_t>& ids) const {
     std::vector<OutboxItem> items;
-    while (s.step()) items.push_back(read_item(s));
+    Statement s(*db_, "SELECT " + std::string(kItemColumns) + " FROM outbox WHERE id = ?");
+    for (std::int64_t id : ids) {
+        s.bind(1, id);
+        if (s.step()) {
+            items.push_back(read_item(s));
+            items.back().enqueued = pending_.at(id).enqueued;
+            s.reset();
+        }
+    }
     return items;
 }
 
-std::vector<OutboxItem> Outbox::expired() const {
+std::vector<OutboxItem> Outbox::due(std::size_t limit, const OutboxTarget* only) const {
+    const SteadyTime mono = clock_.monotonic();
     std::lock_guard lock(mu_);
-    Statement s(*db_,
-                "SELECT " + std::string(kItemColumns) + " FROM outbox WHERE state = 'pending' AND created_at <= ?");
-    s.bind(1, to_millis(clock_.now() - options_.max_age));
-    std::vector<OutboxItem> items;
-    while (s.step()) items.push_back(read_item(s));
-    return items;
+    std::vector<std::int64_t> ids;
+    for (const auto& [id, item] : pending_) {  // by id: oldest first
+        if (ids.size() >= limit) break;
+        if (item.next_attempt <= mono && (!only || item.target == *only)) ids.push_back(id);
+    }
+    return read_items(ids);
+}
+
+std::vector<OutboxItem> Outbox::expired() const {
+    const SteadyTime mono = clock_.monotonic();
+    std::lock_guard lock(mu_);
+    std::vector<std::int64_t> ids;
+    for (const auto& [id, item] : pending_)
+        if (item.enqueued + options_.max_age <= mono) ids.push_back(id);
+    return read_items(ids);
+}
+
+std::set<OutboxTarget> Outbox::pending_targets() const {
+    std::lock_guard lock(mu_);
+    std::set<OutboxTarget> out;
+    for (const auto& [id, item] : pending_) out.insert(item.target);
+    return out;
 }
 
 void Outbox::mark(std::int64_t id, OutboxState state, const std::string& error) {
     std::lock_guard lock(mu_);
+    if (state != OutboxState::pending) pending_.erase(id);
     Statement s(*db_,
                 "UPDATE outbox SET state = ?, finished_at = ?, attempts = attempts + ?, last_error = ? WHERE id = ?");
     s.bind(1, state_names[static_cast<int>(state)])
@@ -188,6 +247,7 @@ void Outbox::retry_later(const OutboxItem& item, const std::string& error) {
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?");
     s.bind(1, to_millis(clock_.now() + delay)).bind(2, error).bind(3, item.id);
     s.run();
+    if (auto it = pending_.find(item.id); it != pending_.end()) it->second.next_attempt = clock_.monotonic() + delay;
 }
 
 OutboxState Outbox::state(const std::string& idempotency_key) const {
@@ -203,31 +263,23 @@ OutboxState Outbox::state(const std::string& idempotency_key) const {
 
 std::size_t Outbox::pending_count() const {
     std::lock_guard lock(mu_);
-    Statement s(*db_, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'");
-    s.step();
-    auto n = static_cast<std::size_t>(s.int64(0));
-    s.reset();
-    return n;
+    return pending_.size();
 }
 
-std::optional<SystemTime> Outbox::oldest_pending() const {
+std::optional<Millis> Outbox::oldest_pending_age() const {
+    const SteadyTime mono = clock_.monotonic();
     std::lock_guard lock(mu_);
-    Statement s(*db_, "SELECT MIN(created_at) FROM outbox WHERE state = 'pending'");
-    s.step();
-    std::optional<SystemTime> t;
-    if (!s.is_null(0)) t = from_millis(s.int64(0));
-    s.reset();
-    return t;
+    std::optional<SteadyTime> oldest;
+    for (const auto& [id, item] : pending_) oldest = std::min(oldest.value_or(item.enqueued), item.enqueued);
+    if (!oldest) return std::nullopt;
+    return std::chrono::duration_cast<Millis>(mono - *oldest);
 }
 
-std::optional<SystemTime> Outbox::next_attempt() const {
+std::optional<SteadyTime> Outbox::next_attempt() const {
     std::lock_guard lock(mu_);
-    Statement s(*db_, "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'");
-    s.step();
-    std::optional<SystemTime> t;
-    if (!s.is_null(0)) t = from_millis(s.int64(0));
-    s.reset();
-    return t;
+    std::optional<SteadyTime> next;
+    for (const auto& [id, item] : pending_) next = std::min(next.value_or(item.next_attempt), item.next_attempt);
+    return next;
 }
 
 void Outbox::prune() {

@@ -99,7 +99,8 @@ ParsedUrl split_url(const std::string& url) {
     return {url.substr(0, path_start), url.substr(path_start)};
 }
 
-// Posts bodies to one URL over a kept-alive connection; the delivery loop is its only user.
+// Posts bodies to one URL over a kept-alive connection. One delivery worker posts;
+// cancel() may come from any thread (httplib::Client::stop shuts the socket down).
 class HttpPoster {
 public:
     explicit HttpPoster(const HttpOptions& options, std::string path_suffix = "")
@@ -130,6 +131,11 @@ public:
         return {SendResult::Outcome::failed, error};
     }
 
+    // A request in flight fails at once; one not yet started is not prevented (the caller
+    // checks for stop between requests and cancels again until its worker is done). A
+    // connect in progress finishes first, within the connection timeout.
+    void cancel() { client_->stop(); }
+
 private:
     HttpOptions options_;
     ParsedUrl url_;
@@ -152,6 +158,7 @@ public:
         }
         return poster_.post(body, std::move(headers));
     }
+    void cancel() override { poster_.cancel(); }
 
 private:
     WebhookConfig config_;
@@ -169,6 +176,7 @@ public:
     SendResult send(const std::string& body, const std::string& key, SystemTime) override {
         return poster_.post(body, {{"Idempotency-Key", key}});
     }
+    void cancel() override { poster_.cancel(); }
 
 private:
     SlackConfig config_;
@@ -186,6 +194,7 @@ public:
     SendResult send(const std::string& body, const std::string& key, SystemTime) override {
         return poster_.post(body, {{"Idempotency-Key", key}});
     }
+    void cancel() override { poster_.cancel(); }
     bool resend_while_firing() const override { return true; }
 
 private:

@@ -42,6 +42,8 @@ public:
     virtual std::string_view kind() const = 0;  // "webhook", "slack", "alertmanager"
     virtual std::string render(const Notification& notification, SystemTime now) const = 0;
     virtual SendResult send(const std::string& body, const std::string& idempotency_key, SystemTime now) = 0;
+    // Makes a send() in flight on another thread return now (as a retry); for stopping.
+    virtual void cancel() = 0;
     // Alertmanager forgets an alert whose endsAt passes, so it gets every group_interval
     // flush while firing instead of waiting for repeat_interval.
     virtual bool resend_while_firing() const { return false; }
@@ -60,9 +62,11 @@ public:
     // Empty when the receiver is unknown or has no integrations.
     const std::vector<std::unique_ptr<Integration>>& integrations(std::string_view receiver) const;
     Integration* find(std::string_view receiver, std::size_t index) const;
+    using ByName = std::map<std::string, std::vector<std::unique_ptr<Integration>>, std::less<>>;
+    const ByName& all() const { return by_name_; }
 
 private:
-    std::map<std::string, std::vector<std::unique_ptr<Integration>>, std::less<>> by_name_;
+    ByName by_name_;
 };
 
 // The bodies, exposed for tests and `rules preview`.

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <set>
 
@@ -120,17 +121,26 @@ SteadyTime RuleManager::evaluate_due() {
     {
         std::lock_guard lock(mu_);
         const SteadyTime mono = clock_.monotonic();
+        bool evaluated = false;
         for (GroupSlot& slot : groups_) {
             if (slot.next_due <= mono) {
                 std::vector<Alert> sent = evaluate_group(slot, clock_.now());
                 std::move(sent.begin(), sent.end(), std::back_inserter(to_send));
                 while (slot.next_due <= mono) slot.next_due += slot.group.interval;
+                evaluated = true;
             }
             next = std::min(next, slot.next_due);
         }
-        update_alert_counts();
+        if (evaluated) update_alert_counts();
     }
     if (!to_send.empty()) sink_(std::move(to_send));
+    return next;
+}
+
+SteadyTime RuleManager::next_due() const {
+    std::lock_guard lock(mu_);
+    SteadyTime next = SteadyTime::max();
+    for (const GroupSlot& slot : groups_) next = std::min(next, slot.next_due);
     return next;
 }
 
@@ -147,6 +157,7 @@ std::vector<Alert> RuleManager::evaluate_group(GroupSlot& slot, SystemTime now) 
         for (auto& [_, a] : slot.rules[i].active) {
             if (!needs_sending(a, now, options_.resend_delay)) continue;
             a.last_sent_at = now;
+            changed(a);
             to_send.push_back(a.alert);
         }
     }
@@ -189,11 +200,17 @@ bool RuleManager::evaluate_rule(GroupSlot& group, std::size_t index, SystemTime 
     for (auto& [fp, alert] : fresh) {
         auto it = slot.active.find(fp);
         if (it != slot.active.end() && it->second.alert.state != AlertState::inactive) {
-            it->second.alert.value = alert.value;
-            it->second.alert.annotations = std::move(alert.annotations);
+            Alert& kept = it->second.alert;
+            const bool same_value = kept.value == alert.value || (std::isnan(kept.value) && std::isnan(alert.value));
+            if (same_value && kept.annotations == alert.annotations) continue;
+            kept.value = alert.value;
+            kept.annotations = std::move(alert.annotations);
+            changed(it->second);
             continue;
         }
-        slot.active[fp] = {.group_key = group.group.key(), .rule_name = rule.name, .rule_ordinal = slot.ordinal, .alert = std::move(alert)};
+        ActiveAlertState& created = slot.active[fp] = {
+            .group_key = group.group.key(), .rule_name = rule.name, .rule_ordinal = slot.ordinal, .alert = std::move(alert)};
+        changed(created);
     }
 
     long long active_count = 0;
@@ -202,35 +219,43 @@ bool RuleManager::evaluate_rule(GroupSlot& group, std::size_t index, SystemTime 
         if (!fresh.contains(it->first)) {
             bool keep_firing = false;
             if (a.alert.state == AlertState::firing && rule.keep_firing_for.count() > 0) {
-                if (!a.keep_firing_since) a.keep_firing_since = now;
+                if (!a.keep_firing_since) {
+                    a.keep_firing_since = now;
+                    changed(a);
+                }
                 keep_firing = now - *a.keep_firing_since < rule.keep_firing_for;
             }
             // Pending alerts vanish at once; resolved ones after the retention, so they are re-sent as resolved.
             if (a.alert.state == AlertState::pending ||
                 (a.alert.ends_at && now - *a.alert.ends_at > options_.resolved_retention)) {
+                changed(a);
                 it = slot.active.erase(it);
                 continue;
             }
             if (a.alert.state != AlertState::inactive && !keep_firing) {
                 a.alert.state = AlertState::inactive;
                 a.alert.ends_at = now;
+                changed(a);
             }
             if (!keep_firing) {
                 ++it;
                 continue;
             }
-        } else {
+        } else if (a.keep_firing_since) {
             a.keep_firing_since.reset();
+            changed(a);
         }
         ++active_count;
         if (a.alert.state == AlertState::pending && now - a.alert.active_at >= rule.for_duration) {
             a.alert.state = AlertState::firing;
             a.alert.starts_at = now;
+            changed(a);
         }
         ++it;
     }
 
     if (group.group.limit > 0 && active_count > group.group.limit) {
+        for (const auto& [_, a] : slot.active) changed(a);
         slot.active.clear();
         spdlog::warn("rule group {}: alert {}: exceeded limit of {} with {} alerts", group.group.key(), rule.name,
                      group.group.limit, active_count);
@@ -280,13 +305,56 @@ void RuleManager::restore(const std::vector<ActiveAlertState>& states) {
 
 void RuleManager::restore_locked(const std::vector<ActiveAlertState>& states) {
     for (const ActiveAlertState& s : states) {
+        bool placed = false;
         for (GroupSlot& g : groups_) {
             if (g.group.key() != s.group_key) continue;
             for (std::size_t i = 0; i < g.rules.size(); ++i)
-                if (g.group.rules[i].name == s.rule_name && g.rules[i].ordinal == s.rule_ordinal)
+                if (g.group.rules[i].name == s.rule_name && g.rules[i].ordinal == s.rule_ordinal) {
                     g.rules[i].active[s.alert.fingerprint] = s;
+                    placed = true;
+                }
+        }
+        if (!placed) changed(s);  // its rule is gone: a save removes it
+    }
+}
+
+RuleManager::StateKey RuleManager::key_of(const ActiveAlertState& s) {
+    return {s.group_key, s.rule_name, s.rule_ordinal, s.alert.fingerprint};
+}
+
+const ActiveAlertState* RuleManager::find_locked(const StateKey& key) const {
+    const auto& [group_key, rule_name, ordinal, fingerprint] = key;
+    for (const GroupSlot& g : groups_) {
+        if (g.group.key() != group_key) continue;
+        for (std::size_t i = 0; i < g.rules.size(); ++i) {
+            if (g.group.rules[i].name != rule_name || g.rules[i].ordinal != ordinal) continue;
+            auto it = g.rules[i].active.find(fingerprint);
+            if (it != g.rules[i].active.end()) return &it->second;
         }
     }
+    return nullptr;
+}
+
+AlertStateChanges RuleManager::take_changes() {
+    std::lock_guard lock(mu_);
+    AlertStateChanges out;
+    for (const StateKey& key : changed_) {
+        if (const ActiveAlertState* s = find_locked(key)) {
+            out.saved.push_back(*s);
+        } else {
+            ActiveAlertState gone{.group_key = std::get<0>(key), .rule_name = std::get<1>(key), .rule_ordinal = std::get<2>(key)};
+            gone.alert.fingerprint = std::get<3>(key);
+            out.removed.push_back(std::move(gone));
+        }
+    }
+    changed_.clear();
+    return out;
+}
+
+void RuleManager::keep_changes(const AlertStateChanges& changes) {
+    std::lock_guard lock(mu_);
+    for (const ActiveAlertState& s : changes.saved) changed(s);
+    for (const ActiveAlertState& s : changes.removed) changed(s);
 }
 
 metrics::Snapshot RuleManager::alerts_snapshot() const {

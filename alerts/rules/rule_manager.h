@@ -12,7 +12,9 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "alerts/alert.h"
@@ -31,6 +33,15 @@ struct ActiveAlertState {
     Alert alert;                // state inactive + ends_at: resolved, kept for resending
     std::optional<SystemTime> keep_firing_since;  // when its series vanished while firing
     std::optional<SystemTime> last_sent_at;       // when it was last handed to the sink
+};
+
+// What changed since the state was last taken (RuleManager::take_changes), so a save
+// writes only that: new or changed alerts, and the keys of those gone.
+struct AlertStateChanges {
+    std::vector<ActiveAlertState> saved;
+    // Only the key counts: group_key, rule_name, rule_ordinal and alert.fingerprint.
+    std::vector<ActiveAlertState> removed;
+    bool empty() const { return saved.empty() && removed.empty(); }
 };
 
 struct RuleManagerOptions {
@@ -85,6 +96,9 @@ public:
     // Evaluates every group that is due (each is first due at construction, then every
     // interval, missed ones skipped) and returns when the next one is due.
     SteadyTime evaluate_due();
+    // When the next group is due (SteadyTime::max() without groups): callers skip the
+    // work around an evaluation (a view of the store, ALERTS, saving) until then.
+    SteadyTime next_due() const;
 
     // A reload: alerts of rules that remain (same group key, name and ordinal) keep their
     // state and their groups their schedule.
@@ -92,8 +106,14 @@ public:
 
     // For persistence: every alert the rules hold, resolved ones included.
     std::vector<ActiveAlertState> export_state() const;
-    // Puts saved alerts back into their rules; those of rules that no longer exist are dropped.
+    // Puts saved alerts back into their rules; those of rules that no longer exist are
+    // dropped (and count as changes, so a save removes them).
     void restore(const std::vector<ActiveAlertState>& states);
+    // The alerts changed (created, updated, sent, resolved) or removed since the last
+    // call, by evaluations, reloads and restore(); restored alerts are not changes.
+    AlertStateChanges take_changes();
+    // Changes a failed save did not write: the next take_changes() returns them again.
+    void keep_changes(const AlertStateChanges& changes);
 
     // ALERTS{alertname,alertstate,...} = 1 and ALERTS_FOR_STATE{alertname,...} = active_at
     // (Unix seconds) for every pending and firing alert.
@@ -129,6 +149,10 @@ private:
     void update_alert_counts();
     void restore_locked(const std::vector<ActiveAlertState>& states);
     std::vector<ActiveAlertState> export_locked() const;
+    using StateKey = std::tuple<std::string, std::string, int, std::string>;  // group, rule, ordinal, fingerprint
+    static StateKey key_of(const ActiveAlertState& s);
+    void changed(const ActiveAlertState& s) { changed_.insert(key_of(s)); }  // caller holds mu_
+    const ActiveAlertState* find_locked(const StateKey& key) const;
 
     RuleEvaluator evaluator_;
     AlertSink sink_;
@@ -143,6 +167,7 @@ private:
 
     mutable std::mutex mu_;
     std::vector<GroupSlot> groups_;
+    std::set<StateKey> changed_;  // since the last take_changes()
 };
 
 }  // namespace cargomon::alerts

@@ -69,6 +69,23 @@ AlertStateStore::AlertStateStore(const std::string& path) : db_(path) {
 void AlertStateStore::save(const std::vector<ActiveAlertState>& states) {
     sqlite::Transaction tx(db_);
     db_.exec("DELETE FROM alert_state");
+    write(states);
+    tx.commit();
+}
+
+void AlertStateStore::update(const AlertStateChanges& changes) {
+    sqlite::Transaction tx(db_);
+    sqlite::Statement remove(db_,
+                             "DELETE FROM alert_state WHERE group_key = ?1 AND rule_name = ?2 AND rule_ordinal = ?3 AND fingerprint = ?4");
+    for (const ActiveAlertState& s : changes.removed) {
+        remove.bind(1, s.group_key).bind(2, s.rule_name).bind(3, std::int64_t{s.rule_ordinal}).bind(4, s.alert.fingerprint);
+        remove.run();
+    }
+    write(changes.saved);
+    tx.commit();
+}
+
+void AlertStateStore::write(const std::vector<ActiveAlertState>& states) {
     sqlite::Statement insert(db_,
                              "INSERT OR REPLACE INTO alert_state VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
     for (const ActiveAlertState& s : states) {
@@ -83,7 +100,6 @@ void AlertStateStore::save(const std::vector<ActiveAlertState>& states) {
         insert.bind(14, a.generator_url);
         insert.run();
     }
-    tx.commit();
 }
 
 std::vector<ActiveAlertState> AlertStateStore::load() {

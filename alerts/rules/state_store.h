@@ -16,9 +16,13 @@ public:
 
     // Replaces what is saved with `states`, in one transaction: a crash leaves the old set or the new.
     void save(const std::vector<ActiveAlertState>& states);
+    // Writes only what changed (RuleManager::take_changes), in one transaction.
+    void update(const AlertStateChanges& changes);
     std::vector<ActiveAlertState> load();
 
 private:
+    void write(const std::vector<ActiveAlertState>& states);  // inside the caller's transaction
+
     sqlite::Database db_;
 };
 

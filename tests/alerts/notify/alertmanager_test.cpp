@@ -60,8 +60,8 @@ TEST(RealAlertmanager, ReceivesOurAlertsAndForwardsThem) {
         std::to_string(am_port) + "'}]\n");
     Receivers receivers(config);
     Outbox outbox(dir.file("notify.db"), clock, config.delivery);
-    Dispatcher dispatcher(config, receivers, outbox, nullptr, clock);
     prometheus::Registry registry;
+    Dispatcher dispatcher(config, receivers, outbox, nullptr, clock, registry);
     Delivery delivery(outbox, receivers, clock, registry);
 
     Alert alert = testing::firing_alert("CargoRunsFailing", {{"workflow_name", "billing"}}, clock.now());
@@ -105,8 +105,8 @@ protected:
             "    alertmanager_configs: [{url: '" + hook.url("") + "'" + auth_yaml + "}]\n");
         Receivers receivers(config);
         Outbox outbox(dir.file("notify.db"), clock, config.delivery);
-        Dispatcher dispatcher(config, receivers, outbox, nullptr, clock);
         prometheus::Registry registry;
+        Dispatcher dispatcher(config, receivers, outbox, nullptr, clock, registry);
         Delivery delivery(outbox, receivers, clock, registry);
 
         const Alert alert = testing::firing_alert("CargoRunsFailing", {{"workflow_name", "billing"}}, clock.now());

@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <csignal>
+#include <functional>
 #include <set>
 
 #include "alerts/notify/delivery.h"
 #include "alerts/notify/dispatcher.h"
+#include "common/sqlite.h"
 #include "fixtures.h"
 
 namespace cargomon::alerts {
@@ -39,8 +41,8 @@ receivers:
         outbox.reset();
         receivers = std::make_unique<Receivers>(config);
         outbox = std::make_unique<Outbox>(dir.file("notify.db"), clock, config.delivery);
-        dispatcher = std::make_unique<Dispatcher>(config, *receivers, *outbox, nullptr, clock);
         registry = std::make_shared<prometheus::Registry>();
+        dispatcher = std::make_unique<Dispatcher>(config, *receivers, *outbox, nullptr, clock, *registry);
         delivery = std::make_unique<Delivery>(*outbox, *receivers, clock, *registry);
     }
     std::string webhook() const { return "    webhook_configs: [{url: '" + receiver.url() + "'}]\n"; }
@@ -209,14 +211,14 @@ TEST_F(DeliveryTest, RetriesBackOffFromMinBackoffDoublingToMaxBackoffWithJitter)
     for (int round = 0; round < 12; ++round) {
         // A dispatcher of its own per round: the earlier rounds' alerts, never re-put, would
         // otherwise be resolved (and notified) after resolve_timeout.
-        dispatcher = std::make_unique<Dispatcher>(config, *receivers, *outbox, nullptr, clock);
+        dispatcher = std::make_unique<Dispatcher>(config, *receivers, *outbox, nullptr, clock, *registry);
         notify(1, "round" + std::to_string(round) + "-");
         const std::string key = outbox->due(1).at(0).idempotency_key;
         for (std::size_t attempt = 0; attempt < std::size(steps); ++attempt) {
             ASSERT_EQ(delivery->run_due(), 1u) << "round " << round << " attempt " << attempt;
             const auto next = outbox->next_attempt();
             ASSERT_TRUE(next);
-            const auto delay = std::chrono::duration_cast<Millis>(*next - clock.now());
+            const auto delay = std::chrono::duration_cast<Millis>(*next - clock.monotonic());
             const Millis step = steps[attempt];
             EXPECT_GE(delay, step / 2) << "attempt " << attempt;
             EXPECT_LE(delay, step) << "attempt " << attempt;
@@ -256,7 +258,7 @@ receivers:
   - name: other
     webhook_configs: [{url: ')" + receiver.url("/other") + "'}]\n");
     receivers = std::make_unique<Receivers>(config);
-    dispatcher = std::make_unique<Dispatcher>(config, *receivers, *outbox, nullptr, clock);
+    dispatcher = std::make_unique<Dispatcher>(config, *receivers, *outbox, nullptr, clock, *registry);
     delivery = std::make_unique<Delivery>(*outbox, *receivers, clock, *registry);
 
     receiver.start();
@@ -272,6 +274,125 @@ receivers:
     delivery->run_due();
     ASSERT_EQ(receiver.received().size(), 1u);
     EXPECT_EQ(receiver.received()[0].path, "/other");
+}
+
+// Polls `done` in real time (delivery workers run on their own threads) for up to `limit`.
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+    for (auto until = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < until;) {
+        if (done()) return true;
+        std::this_thread::sleep_for(10ms);
+    }
+    return done();
+}
+
+// docs/alerting.md, Delivery: each integration sends on its own worker. The receiver's
+// first webhook accepts connections and never answers (10 s timeout); its second one gets
+// every notification meanwhile, and stopping does not wait for the first.
+TEST_F(DeliveryTest, AHangingWebhookDelaysNoOtherIntegrationAndStopKeepsItsItems) {
+    testing::HangingListener hang;
+    build("    webhook_configs:\n      - {url: '" + hang.url() + "'}\n      - {url: '" + receiver.url() + "'}\n");
+    receiver.start();
+    delivery->start();
+    notify(3);
+    delivery->wake();
+    EXPECT_TRUE(eventually([&] { return accepted().size() == 3; }, 5s)) << accepted().size() << " of 3 delivered";
+
+    const auto before = std::chrono::steady_clock::now();
+    delivery->stop();
+    EXPECT_LT(std::chrono::steady_clock::now() - before, 3s) << "stop waited on the hanging request";
+    // The hanging webhook's three stay pending, untouched by the cancelled request.
+    EXPECT_EQ(outbox->pending_count(), 3u);
+    EXPECT_EQ(outcome("webhook", "retried"), 0);
+
+    // Next start, with that webhook answering again (here: pointed at a live receiver),
+    // they go out at once.
+    testing::HttpReceiver back;
+    back.start();
+    config = testing::config_from(R"(
+route: {receiver: r, group_by: [alertname], group_wait: 0s, group_interval: 1m}
+receivers:
+  - name: r
+    webhook_configs:
+      - {url: ')" + back.url() + "'}\n      - {url: '" + receiver.url() + "'}\n");
+    open();
+    EXPECT_EQ(delivery->run_due(), 3u);
+    EXPECT_EQ(back.accepted().size(), 3u);
+    EXPECT_EQ(accepted().size(), 3u);  // the healthy one got nothing twice
+}
+
+// Issue 10: the notification log and the outbox are pruned on different clocks. When the
+// log forgot a resolved group whose outbox rows were still kept, the group's count
+// restarted, the alert firing again got the key of its first notification, the insert
+// hit UNIQUE and every tick() threw from then on.
+TEST_F(DeliveryTest, AnAlertFiringAgainAfterTheLogIsPrunedIsNotified) {
+    build(webhook(), ", max_age: 10m");
+    const Alert a = firing_alert("Again", {}, clock.now());
+    dispatcher->put({a});
+    dispatcher->tick();  // firing, decided at t0; the receiver is down
+    clock.advance(1min);
+    dispatcher->put({testing::resolved(a, clock.now())});
+    dispatcher->tick();  // resolved, decided at t0+1m: the log says nothing fires
+    clock.advance(8min);
+    receiver.start();
+    EXPECT_EQ(delivery->run_due(), 2u);  // both delivered at t0+9m
+    ASSERT_EQ(accepted().size(), 2u);
+    clock.advance(3min);
+    outbox->prune();  // the log entry (t0+1m) is past max_age, the delivered rows (t0+9m) not
+
+    dispatcher->put({firing_alert("Again", {}, clock.now())});
+    EXPECT_NO_THROW(dispatcher->tick());
+    EXPECT_EQ(delivery->run_due(), 1u);
+    EXPECT_EQ(accepted().size(), 3u);
+    EXPECT_EQ(testing::sample(*registry, "cargomon_notification_group_failures_total", {{"receiver", "r"}}), 0);
+}
+
+// Issue 10: a group whose flush fails is logged, counted and retried; the groups after it
+// are flushed all the same. The failure is SQLite's own, raised by a trigger for one group.
+TEST_F(DeliveryTest, AFailingGroupIsCountedAndRetriedWhileTheOthersGoOn) {
+    build(webhook());
+    {
+        sqlite::Database db(dir.file("notify.db"));
+        db.exec("CREATE TRIGGER fail_one BEFORE INSERT ON notify_log WHEN NEW.group_key LIKE '%A-bad%' "
+                "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+    }
+    receiver.start();
+    dispatcher->put({firing_alert("A-bad", {}, clock.now()), firing_alert("B-good", {}, clock.now())});
+    EXPECT_EQ(dispatcher->tick(), 1u);  // "A-bad" fails first; "B-good" is queued anyway
+    EXPECT_EQ(testing::sample(*registry, "cargomon_notification_group_failures_total", {{"receiver", "r"}}), 1);
+    delivery->run_due();
+    ASSERT_EQ(receiver.accepted().size(), 1u);
+    EXPECT_NE(receiver.accepted()[0].body.find("B-good"), std::string::npos);
+
+    sqlite::Database(dir.file("notify.db")).exec("DROP TRIGGER fail_one");
+    clock.advance(10s);
+    EXPECT_EQ(dispatcher->tick(), 1u);  // the failed group, retried
+    delivery->run_due();
+    ASSERT_EQ(receiver.accepted().size(), 2u);
+    EXPECT_NE(receiver.accepted()[1].body.find("A-bad"), std::string::npos);
+}
+
+// Issue 10: flushes and retries wait on monotonic time. The wall clock steps back a day
+// (a retry and a group flush would stall for that day) and then forward two (past
+// max_age: pending notifications would be dropped); neither happens.
+TEST_F(DeliveryTest, WallClockStepsNeitherStallNorDropFlushesOrRetries) {
+    build(webhook(), ", max_age: 10m");
+    notify(1, "A");  // the receiver is down: retried in about a second
+    EXPECT_EQ(delivery->run_due(), 1u);
+
+    clock.set(clock.now() - 24h);
+    clock.advance(2s);
+    EXPECT_EQ(delivery->run_due(), 1u) << "the retry stalled behind the wall clock";
+    dispatcher->put({firing_alert("A0", {{"node", "2"}}, clock.now())});  // joins group A0
+    clock.advance(1min);
+    EXPECT_EQ(dispatcher->tick(), 1u) << "the group's flush stalled behind the wall clock";
+
+    clock.set(clock.now() + 48h);
+    receiver.start();
+    clock.advance(1min);
+    delivery->run_due();
+    EXPECT_EQ(outcome("webhook", "dropped"), 0);
+    EXPECT_EQ(accepted().size(), 2u);
+    EXPECT_EQ(outbox->pending_count(), 0u);
 }
 
 std::string hmac_hex(const std::string& key, const std::string& text) {

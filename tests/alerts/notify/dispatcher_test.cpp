@@ -35,7 +35,7 @@ protected:
         receivers = std::make_unique<Receivers>(config);
         outbox = std::make_unique<Outbox>(dir.file("notify.db"), clock, config.delivery);
         silences = std::make_unique<SilenceStore>(dir.file("notify.db"), clock);
-        dispatcher = std::make_unique<Dispatcher>(config, *receivers, *outbox, silences.get(), clock);
+        dispatcher = std::make_unique<Dispatcher>(config, *receivers, *outbox, silences.get(), clock, registry);
     }
     void advance_and_tick(std::chrono::milliseconds by) {
         clock.advance(by);
@@ -64,6 +64,7 @@ protected:
     std::unique_ptr<Receivers> receivers;
     std::unique_ptr<Outbox> outbox;
     std::unique_ptr<SilenceStore> silences;
+    prometheus::Registry registry;
     std::unique_ptr<Dispatcher> dispatcher;
 };
 
@@ -276,7 +277,7 @@ TEST_F(DispatcherTest, AnAlertCarriedAcrossAReloadResolvesAfterResolveTimeout) {
     // The reload: a new dispatcher over the same outbox, adopting what the old one held.
     auto held = dispatcher->held();
     ASSERT_EQ(held.size(), 1u);
-    dispatcher = std::make_unique<Dispatcher>(config, *receivers, *outbox, silences.get(), clock);
+    dispatcher = std::make_unique<Dispatcher>(config, *receivers, *outbox, silences.get(), clock, registry);
     dispatcher->adopt(held);
 
     advance_and_tick(10s);

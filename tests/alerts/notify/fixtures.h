@@ -5,6 +5,11 @@
 #include <httplib.h>
 #include <yaml-cpp/yaml.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <filesystem>
 #include <mutex>
@@ -58,6 +63,31 @@ inline AlertingConfig config_from(const std::string& yaml) {
 
 using cargomon::testing::HttpReceiver;
 using cargomon::testing::Received;
+
+// A webhook that accepts connections and never answers: the kernel completes them in the
+// listen backlog and nothing ever reads. What a hung receiver looks like to a sender.
+class HangingListener {
+public:
+    HangingListener() {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 16) != 0)
+            throw std::runtime_error("cannot listen on 127.0.0.1");
+        socklen_t len = sizeof addr;
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+        port_ = ntohs(addr.sin_port);
+    }
+    ~HangingListener() { ::close(fd_); }
+    HangingListener(const HangingListener&) = delete;
+    HangingListener& operator=(const HangingListener&) = delete;
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+
+private:
+    int fd_ = -1;
+    int port_ = 0;
+};
 
 inline double sample(const prometheus::Registry& registry, const std::string& name,
                      const std::map<std::string, std::string>& labels = {}) {

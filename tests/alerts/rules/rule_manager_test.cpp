@@ -4,6 +4,7 @@
 #include <prometheus/registry.h>
 
 #include <map>
+#include <set>
 
 namespace cargomon::alerts {
 namespace {
@@ -330,6 +331,62 @@ TEST(RuleManagerGroups, ARuleThatFailsReportsItsErrorUntilItSucceeds) {
     clock.advance(1min);
     m.evaluate_due();
     EXPECT_EQ(m.groups()[0].rules[0].last_error, "");
+}
+
+}  // namespace
+}  // namespace cargomon::alerts
+
+namespace cargomon::alerts {
+namespace {
+
+std::set<std::string> workflows(const std::vector<ActiveAlertState>& states) {
+    std::set<std::string> out;
+    for (const auto& s : states)
+        for (const auto& [k, v] : s.alert.labels)
+            if (k == "workflow_name") out.insert(v);
+    return out;
+}
+
+// Issue 11: the state is saved for the alerts that changed only. An evaluation that finds
+// the same alerts with the same values changes nothing; a new value, a transition, a
+// resend, a resolution and a removal each change one alert.
+TEST(RuleManager, ChangesNameOnlyTheAlertsThatChanged) {
+    Harness h;
+    auto m = h.manager({make_group({make_rule("ErrorRate", 0ms)})});
+    h.results["ErrorRate"] = {Vector{sample("a", 0.5), sample("b", 0.5), sample("c", 0.5)}, ""};
+    m->evaluate_due();
+    EXPECT_EQ(workflows(m->take_changes().saved), (std::set<std::string>{"a", "b", "c"}));
+    EXPECT_TRUE(m->take_changes().empty()) << "taken twice";
+
+    h.step(*m, 1min);  // the same values; resend_delay (1m) not passed
+    EXPECT_TRUE(m->take_changes().empty());
+
+    h.results["ErrorRate"] = {Vector{sample("a", 0.5), sample("b", 0.75)}, ""};  // b changes, c resolves
+    h.step(*m, 30s);
+    h.step(*m, 30s);
+    AlertStateChanges changes = m->take_changes();
+    EXPECT_EQ(workflows(changes.saved), (std::set<std::string>{"a", "b", "c"}));  // a and b resent (1m), c resolved
+    h.step(*m, 30s);
+    EXPECT_TRUE(m->take_changes().empty());
+
+    h.step(*m, 20min);  // past resolved_retention: c is removed; a and b are resent
+    changes = m->take_changes();
+    EXPECT_EQ(workflows(changes.saved), (std::set<std::string>{"a", "b"}));
+    ASSERT_EQ(changes.removed.size(), 1u);
+    EXPECT_EQ(changes.removed[0].rule_name, "ErrorRate");
+    EXPECT_EQ(changes.removed[0].group_key, "test.rules.yml;g");
+
+    // A save that failed gives its changes back for the next one.
+    m->keep_changes(changes);
+    EXPECT_EQ(m->take_changes().removed.size(), 1u);
+
+    // Restored alerts are not changes; those of rules a reload removed are.
+    auto state = m->export_state();
+    auto restarted = h.manager({make_group({make_rule("ErrorRate", 0ms)})});
+    restarted->restore(state);
+    EXPECT_TRUE(restarted->take_changes().empty());
+    restarted->replace_groups({make_group({make_rule("Other", 0ms)})});
+    EXPECT_EQ(restarted->take_changes().removed.size(), 2u);
 }
 
 }  // namespace

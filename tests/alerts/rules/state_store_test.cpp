@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "tests/support/temp_dir.h"
 
@@ -113,6 +114,33 @@ TEST(AlertStateStore, AnUnopenableFileIsAClearError) {
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("cannot open"), std::string::npos) << e.what();
     }
+}
+
+}  // namespace
+}  // namespace cargomon::alerts
+
+namespace cargomon::alerts {
+namespace {
+
+// Issue 11: update() writes the changed alerts and deletes the removed ones, leaving every
+// other row as it was.
+TEST(AlertStateStore, UpdateWritesOnlyTheChanges) {
+    TempDir dir;
+    auto alert = [](const std::string& fp, double value) {
+        ActiveAlertState s{.group_key = "a.yml;g", .rule_name = "ErrorRate"};
+        s.alert.fingerprint = fp;
+        s.alert.value = value;
+        return s;
+    };
+    AlertStateStore store(dir.file("state.db"));
+    store.save({alert("keep", 1), alert("change", 1), alert("remove", 1)});
+    AlertStateChanges changes;
+    changes.saved = {alert("change", 2), alert("new", 3)};
+    changes.removed = {alert("remove", 0)};
+    store.update(changes);
+    std::map<std::string, double> values;
+    for (const auto& s : AlertStateStore(dir.file("state.db")).load()) values[s.alert.fingerprint] = s.alert.value;
+    EXPECT_EQ(values, (std::map<std::string, double>{{"keep", 1}, {"change", 2}, {"new", 3}}));
 }
 
 }  // namespace
