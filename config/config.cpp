@@ -32,6 +32,11 @@ void emit_strings(YAML::Emitter& out, std::string_view key, const std::vector<st
     out << YAML::EndSeq;
 }
 
+void emit_strategy(YAML::Emitter& out, CountStrategy strategy) {
+    constexpr std::string_view strategies[] = {"auto", "sql", "api"};
+    out << YAML::Key << "strategy" << YAML::Value << std::string(strategies[static_cast<int>(strategy)]);
+}
+
 struct SpecEmitter {
     YAML::Emitter& out;
 
@@ -43,8 +48,7 @@ struct SpecEmitter {
         out << YAML::Key << "windows" << YAML::Value << YAML::Flow << YAML::BeginSeq;
         for (Millis w : s.windows) out << duration(w);
         out << YAML::EndSeq;
-        constexpr std::string_view strategies[] = {"auto", "sql", "api"};
-        out << YAML::Key << "strategy" << YAML::Value << std::string(strategies[static_cast<int>(s.strategy)]);
+        emit_strategy(out, s.strategy);
         emit_strings(out, "statuses", s.statuses);
         out << YAML::Key << "ratios" << YAML::Value << s.ratios;
     }
@@ -52,10 +56,12 @@ struct SpecEmitter {
         constexpr std::string_view scopes[] = {"window", "release", "all"};
         out << YAML::Key << "scope" << YAML::Value << std::string(scopes[static_cast<int>(s.scope)]);
         if (s.scope == RunMetricsScope::window) out << YAML::Key << "window" << YAML::Value << duration(s.window);
+        emit_strategy(out, s.strategy);
     }
     void operator()(const BatchesSpec& s) const {
         out << YAML::Key << "window" << YAML::Value << duration(s.window);
         out << YAML::Key << "limit" << YAML::Value << s.limit;
+        emit_strategy(out, s.strategy);
     }
     void operator()(const CreditsSpec& s) const {
         out << YAML::Key << "window" << YAML::Value << duration(s.window);

@@ -48,6 +48,9 @@ struct DiscoverySpec {
     bool operator==(const DiscoverySpec&) const = default;
 };
 
+// How run_counts, run_metrics and batches get their numbers: sql answers every workflow
+// with grouped /orchestration/query calls, api calls per workflow (tokens without SQL
+// rights), automatic tries sql and falls back to api when it is refused.
 enum class CountStrategy { automatic, sql, api };
 
 struct RunCountsSpec {
@@ -65,12 +68,14 @@ enum class RunMetricsScope { window, release, all };
 struct RunMetricsSpec {
     RunMetricsScope scope = RunMetricsScope::window;
     Millis window{std::chrono::hours{24}};  // only for scope window
+    CountStrategy strategy = CountStrategy::automatic;
     bool operator==(const RunMetricsSpec&) const = default;
 };
 
 struct BatchesSpec {
     Millis window{std::chrono::hours{24}};
     int limit = 50;  // batches per workflow
+    CountStrategy strategy = CountStrategy::automatic;
     bool operator==(const BatchesSpec&) const = default;
 };
 

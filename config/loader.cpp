@@ -32,7 +32,7 @@ const Keys kKindNames{"discovery", "run_counts", "run_metrics", "batches", "cred
 // The keys each kind adds to name, kind and the schedule; in CollectorKind order.
 const std::vector<Keys> kKindKeys{
     {"include", "exclude"}, {"windows", "strategy", "statuses", "ratios"},
-    {"scope", "window"},    {"window", "limit"},
+    {"scope", "window", "strategy"}, {"window", "limit", "strategy"},
     {"window", "group_by"}, {"sql", "metrics"},
 };
 const Keys kMetricKeys{"name", "help", "type", "value", "labels", "const_labels"};
@@ -338,8 +338,7 @@ private:
     RunCountsSpec read_run_counts(const YAML::Node& item) {
         RunCountsSpec spec;
         if (auto n = item["windows"]) read_windows(n, spec.windows);
-        if (auto n = item["strategy"])
-            if (auto v = r_.choice(n, {"auto", "sql", "api"})) spec.strategy = static_cast<CountStrategy>(*v);
+        if (auto n = item["strategy"]) read_strategy(n, spec.strategy);
         if (auto n = item["statuses"]) {
             Keys vocabulary(spec.statuses.begin(), spec.statuses.end());
             if (auto v = read_words(n, "statuses", "run status", vocabulary)) spec.statuses = std::move(*v);
@@ -347,6 +346,10 @@ private:
         if (auto n = item["ratios"])
             if (auto v = r_.boolean(n)) spec.ratios = *v;
         return spec;
+    }
+
+    void read_strategy(const YAML::Node& node, CountStrategy& strategy) {
+        if (auto v = r_.choice(node, {"auto", "sql", "api"})) strategy = static_cast<CountStrategy>(*v);
     }
 
     void read_windows(const YAML::Node& node, std::vector<Millis>& windows) {
@@ -375,6 +378,7 @@ private:
             else if (auto d = r_.positive_duration(n, "window"))
                 spec.window = *d;
         }
+        if (auto n = item["strategy"]) read_strategy(n, spec.strategy);
         return spec;
     }
 
@@ -384,6 +388,7 @@ private:
             if (auto d = r_.positive_duration(n, "window")) spec.window = *d;
         if (auto n = item["limit"])
             if (auto v = r_.integer_in(n, "limit", 1, 1000)) spec.limit = static_cast<int>(*v);
+        if (auto n = item["strategy"]) read_strategy(n, spec.strategy);
         return spec;
     }
 
