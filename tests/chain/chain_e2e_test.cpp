@@ -3,13 +3,16 @@
 // deploy/prometheus/prometheus.yml and the shipped rules, the Debian
 // prometheus-alertmanager with deploy/alertmanager/alertmanager.yml, and the Slack and
 // on-call endpoints it sends to played by a receiver here. The shipped files are used as
-// they are but for addresses, secrets and timers (minutes become seconds).
+// they are but for addresses, secrets and timers (minutes become seconds). cargomon reaches
+// Alertmanager through a recording proxy, Prometheus directly, so each one's alerts can be
+// told apart.
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <regex>
 #include <set>
@@ -22,6 +25,7 @@
 #include "tests/daemon/sim_client.h"
 #include "tests/support/http_receiver.h"
 #include "tests/support/prom_process.h"
+#include "tests/support/recording_proxy.h"
 #include "tests/support/sim_process.h"
 
 namespace cargomon::testing {
@@ -77,6 +81,7 @@ protected:
         am = edit(am, R"(group_wait: 30s)", "group_wait: 1s");
         am = edit(am, R"(group_interval: 5m)", "group_interval: 2s");
         alertmanager_ = new AlertmanagerServer(am, {{"slack_url", receiver_->url("/slack")}});
+        to_alertmanager_ = new RecordingProxy(alertmanager_->url());
 
         // The daemon reads rules/*.yml beside its config; its temp dir is its own, so the
         // rules go in ours and the config names them absolutely.
@@ -94,7 +99,7 @@ protected:
         daemon_ = new DaemonProcess(config, {.env = {{"CARGO_API_URL", sim_->url()},
                                                      {"CARGO_API_TOKEN", sim_->token()},
                                                      {"CARGOMON_INTERVAL", "2s"},
-                                                     {"CARGOMON_ALERTMANAGER_URL", alertmanager_->url()}}});
+                                                     {"CARGOMON_ALERTMANAGER_URL", to_alertmanager_->url()}}});
 
         std::string prom = source_file("deploy/prometheus/prometheus.yml");
         prom = edit(prom, R"((scrape_interval|evaluation_interval): 30s)", "$1: 2s");
@@ -107,6 +112,7 @@ protected:
     static void TearDownTestSuite() {
         delete prometheus_;
         delete daemon_;
+        delete to_alertmanager_;
         delete alertmanager_;
         delete sim_;
         delete receiver_;
@@ -153,6 +159,7 @@ protected:
     static inline HttpReceiver* receiver_ = nullptr;
     static inline SimProcess* sim_ = nullptr;
     static inline AlertmanagerServer* alertmanager_ = nullptr;
+    static inline RecordingProxy* to_alertmanager_ = nullptr;
     static inline DaemonProcess* daemon_ = nullptr;
     static inline PrometheusServer* prometheus_ = nullptr;
 };
@@ -192,22 +199,60 @@ TEST_F(Chain, TheScenarioAlertReachesSlackThroughAlertmanager) {
     EXPECT_NE(title.find(alert), std::string::npos) << title;
     EXPECT_EQ(std::string(body["channel"].GetString()), "#cargo-alerts");
 
-    // cargomon sent it (Prometheus, evaluating the same rules, sends its copy too), and
-    // Alertmanager holds the two as one alert: the shipped relabeling drops job and
-    // instance, so both carry the same labels.
+    // Prometheus evaluates the same rules and sends its copy straight to Alertmanager, so
+    // the Slack message alone does not show cargomon sent anything: its own POST about the
+    // batch, recorded on the way, must have been accepted by Alertmanager.
+    using LabelMap = std::map<std::string, std::string>;
+    auto labels_of = [](const rapidjson::Value& object) {
+        LabelMap out;
+        if (object.IsObject())
+            for (const auto& m : object.GetObject())
+                out[m.name.GetString()] = m.value.IsString() ? m.value.GetString() : "(not a string)";
+        return out;
+    };
+    auto cargomon_about_batch = [&] {
+        for (const auto& r : to_alertmanager_->received()) {
+            rapidjson::Document posted;
+            if (r.path != "/api/v2/alerts" || !r.accepted() || posted.Parse(r.body.c_str()).HasParseError() ||
+                !posted.IsArray())
+                continue;
+            for (const auto& a : posted.GetArray()) {
+                if (!a.IsObject() || !a.HasMember("labels")) continue;
+                LabelMap labels = labels_of(a["labels"]);
+                if (labels["batch_uuid"] == batch && labels["alertname"] == alert) return std::optional(labels);
+            }
+        }
+        return std::optional<LabelMap>();
+    };
+    ASSERT_TRUE(eventually([&] { return cargomon_about_batch().has_value(); }, 60s))
+        << "cargomon posted nothing about batch " << batch << " to Alertmanager (" << to_alertmanager_->received().size()
+        << " requests)" << what_was_seen(batch) << logs();
+
+    // Prometheus' alert about the batch has cargomon's labels and the target's job and
+    // instance, which the shipped alert relabeling drops; so Alertmanager holds the two as
+    // one alert, with the labels cargomon sent.
+    std::optional<LabelMap> from_prometheus;
     ASSERT_TRUE(eventually(
         [&] {
-            return daemon_->scrape()
-                       .value("cargomon_notifications_total",
-                              {{"integration", "alertmanager"}, {"outcome", "delivered"}})
-                       .value_or(0) > 0;
+            auto alerts = prometheus_->get_json("/api/v1/alerts");
+            for (const auto& a : alerts["data"]["alerts"].GetArray()) {
+                LabelMap labels = labels_of(a["labels"]);
+                if (labels["batch_uuid"] == batch && labels["alertname"] == alert &&
+                    std::string(a["state"].GetString()) == "firing") {
+                    labels.erase("job");
+                    labels.erase("instance");
+                    from_prometheus = labels;
+                }
+            }
+            return from_prometheus.has_value();
         },
-        30s))
-        << logs();
+        60s))
+        << "Prometheus never fired " << alert << " for batch " << batch << logs();
+    EXPECT_EQ(*from_prometheus, *cargomon_about_batch());
     auto held = alertmanager_->get_json("/api/v2/alerts?filter=batch_uuid%3D%22" + batch + "%22");
     ASSERT_EQ(held.GetArray().Size(), 1u) << "Alertmanager holds copies of one alert";
+    EXPECT_EQ(labels_of(held[0]["labels"]), *cargomon_about_batch());
     EXPECT_FALSE(held[0]["labels"].HasMember("job"));
-    EXPECT_EQ(std::string(held[0]["labels"]["alertname"].GetString()), alert);
 }
 
 TEST_F(Chain, PrometheusStoresTheSeriesCargomonExports) {
