@@ -259,6 +259,13 @@ TEST_F(ServerTest, FiftySlowClientsDoNotStarveHealthOrMetrics) {
         ASSERT_TRUE(slow.back()->connected());
         ASSERT_TRUE(slow.back()->send("GET /healthz HTTP/1.1\r\nX-Part: 1\r\n"));
     }
+    // The server accepts the 50 one after another, a thread each: at once in a plain
+    // build, about a second under TSan (each thread start costs it ~20 ms). Health must
+    // answer behind them, well within the slow clients' 30 s read deadline; then, with all
+    // of them held open, every round within a second.
+    httplib::Client first("127.0.0.1", port());
+    first.set_read_timeout(10, 0);
+    ASSERT_TRUE(first.Get("/healthz")) << "health starved behind the slow clients";
     auto c = client();  // one-second timeouts
     for (int round = 0; round < 3; ++round) {
         for (auto& s : slow) s->send("X-More: " + std::to_string(round) + "\r\n");
