@@ -226,6 +226,11 @@ void write_slack_alert(JsonWriter& w, const Alert& a, std::size_t& blocks) {
     field("Workflow", workflow);
     field("Value", format_value(a.value));
     field("Alert", find_label(a.labels, "alertname"));
+    // CargoBatchFinishedWithFailedRuns says where the runs failed and how to re-run them.
+    field("Failed at node", find_label(a.annotations, "failed_node"));
+    field("Top error", find_label(a.annotations, "top_error"));
+    if (auto rerun = find_label(a.annotations, "rerun_command"); !rerun.empty())
+        field("Re-run the failed records", "`" + std::string(rerun) + "`");
     w.EndArray();
     w.EndObject();
     ++blocks;
