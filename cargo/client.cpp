@@ -78,6 +78,15 @@ public:
     void add(const char* key, std::optional<SystemTime> value) {
         if (value) add(key, std::string_view(format_iso8601(*value)));
     }
+    void add(const char* key, int value) {
+        writer_.Key(key);
+        writer_.Int(value);
+    }
+    // `json` is written as is: the caller built it with a JSON writer.
+    void add_raw(const char* key, std::string_view json) {
+        writer_.Key(key);
+        writer_.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+    }
     void add(const char* key, const std::vector<std::string>& values) {
         if (values.empty()) return;
         writer_.Key(key);
@@ -97,6 +106,21 @@ private:
 
 void require(bool ok, const char* what) {
     if (!ok) throw std::invalid_argument(what);
+}
+
+// The run filters runs/count, runs/list and runs/download share.
+void add_run_filter(Body& body, const RunFilter& f) {
+    body.add("workflowUuid", f.workflow_uuid);
+    body.add("statuses", f.statuses);
+    body.add("batchUuid", f.batch_uuid);
+    body.add("releaseUuid", f.release_uuid);
+    body.add("isFinished", f.is_finished);
+    body.add("recordId", f.record_id);
+    body.add("recordTitle", f.record_title);
+    body.add("createdAfter", f.created_after);
+    body.add("createdBefore", f.created_before);
+    body.add("updatedAfter", f.updated_after);
+    body.add("updatedBefore", f.updated_before);
 }
 
 const std::vector<double> kDurationBuckets = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
@@ -185,7 +209,7 @@ std::string ApiClient::execute(const Call& call) {
         };
         const int status = response ? response->status : 0;
         const char* reason = !response ? "network" : status == 429 ? "429" : status >= 500 ? "5xx" : nullptr;
-        if (!reason || attempt >= options_.retry.max_attempts) return fail();
+        if (!reason || !call.retry || attempt >= options_.retry.max_attempts) return fail();
 
         std::optional<Millis> delay;
         if (status == 429 || status == 503)
@@ -244,17 +268,7 @@ QueryResult ApiClient::query(std::string_view sql) {
 
 std::int64_t ApiClient::count_runs(const RunFilter& f) {
     Body body;
-    body.add("workflowUuid", f.workflow_uuid);
-    body.add("statuses", f.statuses);
-    body.add("batchUuid", f.batch_uuid);
-    body.add("releaseUuid", f.release_uuid);
-    body.add("isFinished", f.is_finished);
-    body.add("recordId", f.record_id);
-    body.add("recordTitle", f.record_title);
-    body.add("createdAfter", f.created_after);
-    body.add("createdBefore", f.created_before);
-    body.add("updatedAfter", f.updated_after);
-    body.add("updatedBefore", f.updated_before);
+    add_run_filter(body, f);
     return decoded<std::int64_t>(
         {"POST", "/orchestration/runs/count", "/orchestration/runs/count", "", std::move(body).str()},
         decode::count);
@@ -336,6 +350,41 @@ std::vector<UsageMetric> ApiClient::usage_metrics(const UsageQuery& q) {
     return decoded<std::vector<UsageMetric>>(
         {"GET", "/billing/usage/metrics", "/billing/usage/metrics", std::move(params).str(), ""},
         decode::usage_metrics);
+}
+
+RunPage ApiClient::list_runs(const RunFilter& f, int limit, int offset) {
+    require(limit >= 1 && limit <= 1000 && offset >= 0, "list_runs needs 1 <= limit <= 1000 and offset >= 0");
+    Body body;
+    add_run_filter(body, f);
+    body.add("limit", limit);
+    body.add("offset", offset);
+    return decoded<RunPage>({"POST", "/orchestration/runs/list", "/orchestration/runs/list", "", std::move(body).str()},
+                            decode::runs);
+}
+
+std::string ApiClient::download_runs(const RunFilter& f, const std::vector<std::string>& uuids) {
+    require(f.workflow_uuid && !f.workflow_uuid->empty(), "download_runs needs a workflow uuid");
+    Body body;
+    add_run_filter(body, f);
+    body.add("uuids", uuids);
+    return decoded<std::string>(
+        {"POST", "/orchestration/runs/download", "/orchestration/runs/download", "", std::move(body).str()},
+        decode::url);
+}
+
+Batch ApiClient::create_batch(std::string_view workflow_uuid, std::string_view data_json) {
+    require(!workflow_uuid.empty(), "create_batch needs a workflow uuid");
+    require(!data_json.empty() && data_json.front() == '{', "create_batch needs data as a JSON object");
+    Body body;
+    body.add("workflowUuid", workflow_uuid);
+    body.add_raw("data", data_json);
+    return decoded<Batch>({.method = "POST",
+                           .endpoint = "/orchestration/batches",
+                           .path = "/orchestration/batches",
+                           .query = "",
+                           .body = std::move(body).str(),
+                           .retry = false},
+                          decode::batch);
 }
 
 }  // namespace cargomon::cargo

@@ -47,6 +47,15 @@ public:
     std::vector<Tool> list_tools();
     std::int64_t count_spans(const SpanFilter& filter);
     std::vector<UsageMetric> usage_metrics(const UsageQuery& query);
+    // One page of runs/list, newest first; `limit` 1 to 1000 as the API allows.
+    RunPage list_runs(const RunFilter& filter, int limit, int offset = 0);
+    // runs/download: the signed URL of a gzipped CSV of the runs (`filter.workflow_uuid`
+    // required), only those of `uuids` when not empty.
+    std::string download_runs(const RunFilter& filter, const std::vector<std::string>& uuids = {});
+    // POST /orchestration/batches with `data_json`, a JSON object ({"kind": "runs", ...}).
+    // Never retried: a request that got no answer may still have created the batch, and a
+    // re-run must not run twice. The caller says so and lets the user decide.
+    Batch create_batch(std::string_view workflow_uuid, std::string_view data_json);
 
 private:
     // `endpoint` is the path template that labels metrics; `path` the real one.
@@ -56,6 +65,7 @@ private:
         std::string path;
         std::string query;  // "?a=1&b[]=2" or ""
         std::string body;   // JSON, POST only
+        bool retry = true;  // false for calls that change something (see create_batch)
     };
     // The 2xx body of `call`, after retries; throws ApiError otherwise.
     std::string execute(const Call& call);

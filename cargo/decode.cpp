@@ -261,6 +261,40 @@ Batch batch(std::string& body) {
     }
 }
 
+RunPage runs(std::string& body) {
+    auto doc = parse(body);
+    RunPage page;
+    page.runs = each<Run>(doc, "runs", [](const Value& v) {
+        Run r{.uuid = text(v, "uuid"),
+              .workflow_uuid = optional_text(v, "workflowUuid").value_or(""),
+              .batch_uuid = optional_text(v, "batchUuid"),
+              .release_uuid = optional_text(v, "releaseUuid"),
+              .record_id = optional_text(v, "recordId").value_or(""),
+              .record_title = optional_text(v, "recordTitle").value_or(""),
+              .status = text(v, "status"),
+              .error_message = optional_text(v, "errorMessage"),
+              .executions = {},
+              .created_at = timestamp(v, "createdAt"),
+              .finished_at = timestamp(v, "finishedAt")};
+        if (member(v, "executions"))
+            r.executions = each<Execution>(v, "executions", [](const Value& e) {
+                return Execution{.node_uuid = optional_text(e, "nodeUuid").value_or(""),
+                                 .node_slug = optional_text(e, "nodeSlug").value_or(""),
+                                 .status = text(e, "status"),
+                                 .error_message = optional_text(e, "errorMessage")};
+            });
+        return r;
+    });
+    // The total is what tells a caller it has every page; without it, this page is all.
+    page.count = member(doc, "count") ? integer(doc, "count") : static_cast<std::int64_t>(page.runs.size());
+    return page;
+}
+
+std::string url(std::string& body) {
+    auto doc = parse(body);
+    return text(doc, "url");
+}
+
 // Workflow nodes nest ("nodes" inside a node); metrics only need each one's uuid and slug.
 void flatten_nodes(const Value& parent, std::vector<WorkflowNode>& out) {
     const Value* nodes = member(parent, "nodes");
@@ -268,7 +302,9 @@ void flatten_nodes(const Value& parent, std::vector<WorkflowNode>& out) {
     if (!nodes->IsArray()) fail("nodes", "an array", *nodes);
     for (const Value& n : nodes->GetArray()) {
         if (!n.IsObject()) fail("nodes[]", "an object", n);
-        out.push_back({.uuid = text(n, "uuid"), .slug = optional_text(n, "slug").value_or("")});
+        out.push_back({.uuid = text(n, "uuid"),
+                       .slug = optional_text(n, "slug").value_or(""),
+                       .kind = optional_text(n, "kind").value_or("")});
         flatten_nodes(n, out);
     }
 }
@@ -280,8 +316,17 @@ std::vector<Workflow> workflows(std::string& body) {
                    .play_uuid = optional_text(v, "playUuid"),
                    .tool_uuid = optional_text(v, "toolUuid")};
         flatten_nodes(v, w.nodes);
-        if (const Value* release = member(v, "deployedRelease"))
-            w.deployed_release_uuid = optional_text(object(*release, "deployedRelease"), "uuid");
+        if (const Value* release = member(v, "deployedRelease")) {
+            const Value& r = object(*release, "deployedRelease");
+            w.deployed_release_uuid = optional_text(r, "uuid");
+            // A release holds its nodes flat (childrenUuids link them), not as a tree.
+            if (member(r, "nodes"))
+                w.deployed_release_nodes = each<WorkflowNode>(r, "nodes", [](const Value& n) {
+                    return WorkflowNode{.uuid = text(n, "uuid"),
+                                        .slug = optional_text(n, "slug").value_or(""),
+                                        .kind = optional_text(n, "kind").value_or("")};
+                });
+        }
         if (const Value* last = member(v, "lastBatch")) {
             const Value& b = object(*last, "lastBatch");
             w.last_batch = LastBatch{.uuid = text(b, "uuid"),
@@ -301,6 +346,7 @@ std::vector<Play> plays(std::string& body) {
         return Play{.uuid = text(v, "uuid"),
                     .workflow_uuid = text(v, "workflowUuid"),
                     .name = optional_text(v, "name").value_or(""),
+                    .model_uuid = optional_text(v, "modelUuid"),
                     .is_enabled = flag(v, "isEnabled"),
                     .health_threshold = number(v, "healthThreshold")};
     });

@@ -21,6 +21,8 @@ std::int64_t count(std::string& body);
 std::vector<RunMetric> run_metrics(std::string& body);
 std::vector<Batch> batches(std::string& body);
 Batch batch(std::string& body);
+RunPage runs(std::string& body);
+std::string url(std::string& body);  // {"url": ...} of a download
 std::vector<Workflow> workflows(std::string& body);
 std::vector<Play> plays(std::string& body);
 std::vector<Tool> tools(std::string& body);

@@ -53,6 +53,34 @@ struct RunFilter {
     std::optional<SystemTime> updated_before;
 };
 
+// One node's execution inside a run: where a failed run stopped, and why.
+struct Execution {
+    std::string node_uuid;
+    std::string node_slug;
+    std::string status;  // "pending", "success", "error"
+    std::optional<std::string> error_message;
+};
+
+struct Run {
+    std::string uuid;
+    std::string workflow_uuid;
+    std::optional<std::string> batch_uuid;
+    std::optional<std::string> release_uuid;
+    std::string record_id;
+    std::string record_title;
+    std::string status;
+    std::optional<std::string> error_message;
+    std::vector<Execution> executions;
+    std::optional<SystemTime> created_at;
+    std::optional<SystemTime> finished_at;
+};
+
+// One page of runs/list, and how many runs match in all.
+struct RunPage {
+    std::vector<Run> runs;
+    std::int64_t count = 0;
+};
+
 struct RunMetricsFilter {
     std::optional<std::string> release_uuid;
     std::optional<std::string> batch_uuid;
@@ -115,6 +143,7 @@ struct LastBatch {
 struct WorkflowNode {
     std::string uuid;
     std::string slug;
+    std::string kind;  // "native", "connector", "tool", "agent"; "" when not said
 };
 
 // A workflow has no name; its play's or tool's name is the one users know.
@@ -125,12 +154,14 @@ struct Workflow {
     std::optional<LastBatch> last_batch;
     std::vector<WorkflowNode> nodes;  // the node tree flattened, children after their parent
     std::optional<std::string> deployed_release_uuid;
+    std::vector<WorkflowNode> deployed_release_nodes;  // the release's flat node list, in its order
 };
 
 struct Play {
     std::string uuid;
     std::string workflow_uuid;
     std::string name;
+    std::optional<std::string> model_uuid;  // what a recordIds batch of the play names
     bool is_enabled = false;
     double health_threshold = 0;
 };

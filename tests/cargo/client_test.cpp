@@ -13,6 +13,7 @@
 
 #include "common/timefmt.h"
 #include "tests/cargo/fake_transport.h"
+#include "tests/support/registry_sample.h"
 
 namespace cargomon::cargo {
 namespace {
@@ -38,17 +39,7 @@ std::optional<std::string> header(const Request& r, std::string_view name) {
 
 // The value of a counter, or a histogram's observation count; 0 when absent.
 double metric(prometheus::Registry& registry, const std::string& name, const std::map<std::string, std::string>& labels) {
-    for (const auto& family : registry.Collect()) {
-        if (family.name != name) continue;
-        for (const auto& m : family.metric) {
-            std::map<std::string, std::string> got;
-            for (const auto& l : m.label) got[l.name] = l.value;
-            if (got != labels) continue;
-            return family.type == prometheus::MetricType::Histogram ? static_cast<double>(m.histogram.sample_count)
-                                                                    : m.counter.value;
-        }
-    }
-    return 0;
+    return cargomon::testing::sample_value(registry, name, labels).value_or(0);
 }
 
 class ClientTest : public ::testing::Test {
@@ -96,6 +87,70 @@ TEST_F(ClientTest, PostCarriesTheContractHeadersAndOnlyTheGivenFilters) {
     EXPECT_EQ(body["createdAfter"].GetString(), format_iso8601(after));
     EXPECT_FALSE(body.HasMember("batchUuid"));
     EXPECT_FALSE(body.HasMember("createdBefore"));
+}
+
+TEST_F(ClientTest, ListRunsPagesWithTheRunFilters) {
+    transport.set_fallback(200, R"({"runs": [{"uuid": "r1", "status": "error", "recordId": "rec-1",
+        "errorMessage": null, "executions": [{"nodeUuid": "n2", "nodeSlug": "enrich", "status": "error",
+        "errorMessage": "rate limited"}]}], "count": 41})");
+    RunPage page = client().list_runs({.statuses = {"error"}, .batch_uuid = "b-1"}, 1, 40);
+    EXPECT_EQ(page.count, 41);
+    ASSERT_EQ(page.runs.size(), 1u);
+    EXPECT_EQ(page.runs[0].executions.at(0).error_message, "rate limited");
+    const auto sent = transport.sent();
+    const Request& r = sent.at(0).request;
+    EXPECT_EQ(r.target, "/v1/orchestration/runs/list");
+    rapidjson::Document body;
+    body.Parse(r.body.c_str());
+    EXPECT_STREQ(body["batchUuid"].GetString(), "b-1");
+    EXPECT_STREQ(body["statuses"][0].GetString(), "error");
+    EXPECT_EQ(body["limit"].GetInt(), 1);
+    EXPECT_EQ(body["offset"].GetInt(), 40);
+    EXPECT_THROW(client().list_runs({}, 1001), std::invalid_argument);
+}
+
+TEST_F(ClientTest, DownloadRunsAnswersTheSignedUrl) {
+    transport.set_fallback(200, R"({"url": "https://files.test/runs.csv.gz?signature=abc"})");
+    EXPECT_EQ(client().download_runs({.workflow_uuid = "wf-1", .batch_uuid = "b-1"}, {"r1", "r2"}),
+              "https://files.test/runs.csv.gz?signature=abc");
+    rapidjson::Document body;
+    body.Parse(transport.sent().at(0).request.body.c_str());
+    EXPECT_STREQ(body["workflowUuid"].GetString(), "wf-1");
+    EXPECT_EQ(body["uuids"].Size(), 2u);
+    EXPECT_THROW(client().download_runs({}), std::invalid_argument);
+}
+
+TEST_F(ClientTest, CreateBatchSendsDataAsIsAndIsNeverRetried) {
+    const std::string data = R"({"kind":"runs","filter":{"kind":"runs","batchUuid":"b-1","statuses":["error"]},"reset":{"from":"firstNode"}})";
+    // A 503 may come after the batch was created: sending again could re-run the records twice.
+    transport.then(503, R"({"errorMessage": "upstream timeout", "reason": "failedToStart"})");
+    transport.set_fallback(200, R"({"batch": {"uuid": "b-2", "status": "pending"}})");
+    try {
+        client().create_batch("wf-1", data);
+        FAIL() << "a 503 must not be retried";
+    } catch (const ServerError& e) {
+        EXPECT_EQ(e.reason(), "failedToStart");
+    }
+    EXPECT_EQ(transport.sent().size(), 1u);
+    Batch created = client().create_batch("wf-1", data);
+    EXPECT_EQ(created.uuid, "b-2");
+    const auto sent = transport.sent();
+    const Request& r = sent.at(1).request;
+    EXPECT_EQ(r.target, "/v1/orchestration/batches");
+    rapidjson::Document body;
+    body.Parse(r.body.c_str());
+    ASSERT_TRUE(body.IsObject()) << r.body;
+    EXPECT_STREQ(body["workflowUuid"].GetString(), "wf-1");
+    EXPECT_STREQ(body["data"]["filter"]["batchUuid"].GetString(), "b-1");
+    // Refusals keep the API's reason for the caller to explain.
+    transport.then(400, R"({"errorMessage": "Not enough credits.", "reason": "notEnoughCredits"})");
+    try {
+        client().create_batch("wf-1", data);
+        FAIL();
+    } catch (const RequestError& e) {
+        EXPECT_EQ(e.reason(), "notEnoughCredits");
+        EXPECT_EQ(e.error_message(), "Not enough credits.");
+    }
 }
 
 TEST_F(ClientTest, WorkspaceHeaderOnlyWhenConfigured) {

@@ -190,6 +190,75 @@ TEST(DecodeCatalogue, WorkflowsPlaysTools) {
     EXPECT_THROW(plays(bad), DecodeError);
 }
 
+// The service sends every `T | null` field, null when empty; older answers or a proxy may
+// leave them out. Both read the same.
+TEST(DecodeRuns, NullAndAbsentFieldsReadAlike) {
+    auto with_nulls = s(R"({"runs": [{"uuid": "r1", "workflowUuid": "wf", "batchUuid": null, "releaseUuid": null,
+        "recordId": "rec-1", "recordTitle": "One", "status": "success", "errorMessage": null, "executions": [],
+        "createdAt": "2026-11-30T10:00:00.000Z", "finishedAt": null, "parentUuid": null}], "count": 1})");
+    auto absent = s(R"({"runs": [{"uuid": "r1", "workflowUuid": "wf", "recordId": "rec-1", "recordTitle": "One",
+        "status": "success", "createdAt": "2026-11-30T10:00:00.000Z"}], "count": "1"})");
+    for (std::string* body : {&with_nulls, &absent}) {
+        RunPage page = runs(*body);
+        EXPECT_EQ(page.count, 1);
+        ASSERT_EQ(page.runs.size(), 1u);
+        const cargo::Run& r = page.runs[0];
+        EXPECT_EQ(r.batch_uuid, std::nullopt);
+        EXPECT_EQ(r.error_message, std::nullopt);
+        EXPECT_EQ(r.finished_at, std::nullopt);
+        EXPECT_TRUE(r.executions.empty());
+        EXPECT_EQ(r.created_at, parse_iso8601("2026-11-30T10:00:00.000Z"));
+    }
+    auto failed = s(R"({"runs": [{"uuid": "r2", "status": "error", "errorMessage": "boom", "executions": [
+        {"nodeUuid": "n1", "nodeSlug": "start", "status": "success", "errorMessage": null},
+        {"nodeUuid": "n2", "nodeSlug": "enrich", "status": "error", "errorMessage": "rate limited"}]}], "count": 7})");
+    RunPage page = runs(failed);
+    EXPECT_EQ(page.count, 7);
+    EXPECT_EQ(page.runs[0].error_message, "boom");
+    ASSERT_EQ(page.runs[0].executions.size(), 2u);
+    EXPECT_EQ(page.runs[0].executions[1].node_slug, "enrich");
+    EXPECT_EQ(page.runs[0].executions[1].error_message, "rate limited");
+    auto bad = s(R"({"runs": [{"uuid": "r3", "status": 5}]})");
+    EXPECT_THROW(runs(bad), DecodeError);
+}
+
+TEST(DecodeBatches, NullAndAbsentFieldsReadAlike) {
+    auto with_nulls = s(R"({"batch": {"uuid": "b", "status": "success", "releaseUuid": null, "runsStatus": null,
+        "errorMessage": null, "finishedAt": null, "runsCount": null, "data": {"kind": "segment"}}})");
+    auto absent = s(R"({"batch": {"uuid": "b", "status": "success", "data": {"kind": "segment"}}})");
+    for (std::string* body : {&with_nulls, &absent}) {
+        Batch b = batch(*body);
+        EXPECT_EQ(b.release_uuid, std::nullopt);
+        EXPECT_EQ(b.error_message, std::nullopt);
+        EXPECT_EQ(b.finished_at, std::nullopt);
+        EXPECT_EQ(b.runs_count, 0);
+        EXPECT_EQ(b.data_kind, "segment");
+    }
+}
+
+TEST(DecodeCatalogue, DeployedReleaseNodesAndPlayModel) {
+    auto wf = s(R"({"workflows": [{"uuid": "wf", "playUuid": "p", "toolUuid": null, "nodes": [],
+        "deployedRelease": {"uuid": "rel", "nodes": [{"uuid": "n1", "slug": "start", "kind": "native"},
+                                                      {"uuid": "n2", "slug": "enrich", "kind": "connector"}]}},
+        {"uuid": "wf2", "deployedRelease": null}]})");
+    auto list = workflows(wf);
+    ASSERT_EQ(list.size(), 2u);
+    EXPECT_EQ(list[0].deployed_release_uuid, "rel");
+    ASSERT_EQ(list[0].deployed_release_nodes.size(), 2u);
+    EXPECT_EQ(list[0].deployed_release_nodes[1].slug, "enrich");
+    EXPECT_EQ(list[0].deployed_release_nodes[1].kind, "connector");
+    EXPECT_EQ(list[1].deployed_release_uuid, std::nullopt);
+    EXPECT_TRUE(list[1].deployed_release_nodes.empty());
+    auto p = s(R"({"plays": [{"uuid": "p", "workflowUuid": "wf", "modelUuid": "m"}, {"uuid": "q", "workflowUuid": "wf2", "modelUuid": null}]})");
+    auto ps = plays(p);
+    EXPECT_EQ(ps[0].model_uuid, "m");
+    EXPECT_EQ(ps[1].model_uuid, std::nullopt);
+    auto u = s(R"({"url": "https://x.test/f?sig=1"})");
+    EXPECT_EQ(url(u), "https://x.test/f?sig=1");
+    auto no_url = s(R"({"url": null})");
+    EXPECT_THROW(url(no_url), DecodeError);
+}
+
 TEST(DecodeUsage, ItemsWithAndWithoutGrouping) {
     auto body = s(R"({"metrics": [
         {"date": "2026-11-01T00:00:00.000Z", "items": [{"slug": "wf1", "count": "12.5", "groupBy": "wf1"},

@@ -83,6 +83,11 @@ TEST(FlagsDoc, RulesPreview) {
                 "cargomon rules preview");
 }
 
+TEST(FlagsDoc, Batch) {
+    expect_same(help_flags(help_of({"batch", "--help"})),
+                documented_flags({{"docs/actions.md", "Batches: doctor and re-run"}}), "cargomon batch");
+}
+
 TEST(FlagsDoc, Simulator) {
     auto help = testing::run_command({testing::sim_binary(), "--help"});
     EXPECT_EQ(help.exit_code, 0) << help.output;

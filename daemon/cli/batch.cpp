@@ -1,0 +1,480 @@
+#include "daemon/cli/batch.h"
+
+#include <prometheus/registry.h>
+#include <rapidjson/document.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <iomanip>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "cargo/client.h"
+#include "cargo/sleeper.h"
+#include "cargo/transport.h"
+#include "common/cli.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/timefmt.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
+
+namespace cargomon::cli {
+namespace {
+
+constexpr const char* kUsage = R"(usage: cargomon batch doctor BATCH_UUID [--config.file=FILE] [--output=table|json]
+       cargomon batch rerun BATCH_UUID [--config.file=FILE] [--kind=runs|recordIds] [--reset=firstNode|lastNode] [--yes] [--dry-run]
+
+doctor: the batch's status and counters, its failed runs counted again (runs/count),
+grouped by the node they failed on and by error message, the release and its nodes,
+the failed record ids and the re-run that rerun would create. Exit 0 healthy, 1
+failures found, 2 usage or API error.
+
+rerun: creates a batch of only the batch's failed records (POST /orchestration/batches)
+after showing it and asking, unless --yes. Exit 0 created (or --dry-run, or nothing to
+re-run), 1 not created (batch not finished, answered no), 2 usage or API error.
+
+)";
+
+// Failed runs read to group them: the API's own cap on a runs export. Past it, the
+// groups and ids are of the first 10,000 and say so; counts still come from the API.
+constexpr int kMaxFailedRuns = 10'000;
+constexpr int kPage = 1000;
+// An error message is the API's text: printed cut to this length, control characters
+// replaced, so a hostile or huge message cannot rewrite the terminal or flood it.
+constexpr std::size_t kMaxMessage = 200;
+constexpr std::size_t kIdsShown = 20;
+
+struct Options {
+    std::string command;
+    std::string batch_uuid;
+    std::string config_file = "/etc/cargomon/cargomon.yml";
+    std::string output = "table";
+    std::string kind = "runs";
+    std::string reset = "firstNode";
+    bool yes = false;
+    bool dry_run = false;
+};
+
+bool parse_options(const std::vector<std::string>& args, Options& options, std::ostream& out) {
+    auto app = make_app(kUsage, '=', 24);
+    app->add_option("COMMAND", options.command, "doctor or rerun");
+    app->add_option("BATCH_UUID", options.batch_uuid, "the batch");
+    app->add_option("--config.file", options.config_file, "configuration file (the API URL, token, client)")
+        ->type_name("FILE")
+        ->default_str(options.config_file);
+    app->add_option("--output", options.output, "doctor: table (for people) or json (for scripts)")
+        ->type_name("FORMAT")
+        ->default_str(options.output);
+    app->add_option("--kind", options.kind,
+                    "rerun: data.kind of the new batch: runs (the failed runs)\n"
+                    "or recordIds (their record ids; plays only)")
+        ->type_name("KIND")
+        ->default_str(options.kind);
+    app->add_option("--reset", options.reset, "rerun, kind runs: start again from firstNode or lastNode")
+        ->type_name("FROM")
+        ->default_str(options.reset);
+    app->add_flag("--yes", options.yes, "rerun: create without asking")->disable_flag_override();
+    app->add_flag("--dry-run", options.dry_run, "rerun: print the request body, create nothing")
+        ->disable_flag_override();
+    finish(*app);
+    if (!parse(*app, args, out, UnknownFlag::whole)) return false;
+    if (options.command != "doctor" && options.command != "rerun")
+        throw UsageError(options.command.empty() ? "missing command: doctor or rerun"
+                                                 : "unknown command \"" + options.command + "\": doctor or rerun");
+    if (options.batch_uuid.empty()) throw UsageError("missing BATCH_UUID");
+    if (options.output != "table" && options.output != "json")
+        throw UsageError("--output must be table or json, got \"" + options.output + "\"");
+    if (options.kind != "runs" && options.kind != "recordIds")
+        throw UsageError("--kind must be runs or recordIds, got \"" + options.kind + "\"");
+    if (options.reset != "firstNode" && options.reset != "lastNode")
+        throw UsageError("--reset must be firstNode or lastNode, got \"" + options.reset + "\"");
+    return true;
+}
+
+std::string printable(std::string_view text) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (out.size() >= kMaxMessage) {
+            out += "...";
+            break;
+        }
+        out += c < 0x20 || c == 0x7f ? ' ' : static_cast<char>(c);
+    }
+    return out;
+}
+
+struct Count {
+    std::string key;
+    std::int64_t runs = 0;
+};
+
+// Largest first, then by name, so the same batch always prints the same.
+std::vector<Count> ranked(const std::map<std::string, std::int64_t>& counts) {
+    std::vector<Count> out;
+    for (const auto& [key, n] : counts) out.push_back({key, n});
+    std::stable_sort(out.begin(), out.end(), [](const Count& a, const Count& b) { return a.runs > b.runs; });
+    return out;
+}
+
+// Everything doctor reports and rerun needs, read from the API.
+struct Diagnosis {
+    cargo::Batch batch;
+    std::string workflow_name;
+    std::string owner_kind;  // "play", "tool" or ""
+    std::optional<std::string> model_uuid;
+    std::optional<std::string> deployed_release_uuid;
+    std::vector<cargo::WorkflowNode> nodes;  // the deployed release's, else the workflow's
+    std::int64_t confirmed_failed = 0;       // runs/count, status error
+    std::int64_t failed_read = 0;            // failed runs read to group them (at most kMaxFailedRuns)
+    std::map<std::string, std::int64_t> by_node;
+    std::map<std::string, std::int64_t> by_message;
+    std::vector<std::string> failed_record_ids;  // in the order read, each once
+
+    bool finished() const { return batch.finished_at.has_value(); }
+    std::int64_t unfinished() const {
+        return finished() ? std::max<std::int64_t>(0, batch.runs_count - batch.executed_runs_count) : 0;
+    }
+    bool healthy() const {
+        return batch.failed_runs_count == 0 && confirmed_failed == 0 && batch.status != "error" && unfinished() == 0;
+    }
+    bool complete() const { return failed_read >= confirmed_failed; }
+};
+
+Diagnosis diagnose(cargo::ApiClient& client, const std::string& batch_uuid) {
+    Diagnosis d;
+    d.batch = client.get_batch(batch_uuid);
+    for (const auto& w : client.list_workflows()) {
+        if (w.uuid != d.batch.workflow_uuid) continue;
+        d.deployed_release_uuid = w.deployed_release_uuid;
+        d.nodes = w.deployed_release_nodes.empty() ? w.nodes : w.deployed_release_nodes;
+        d.owner_kind = w.play_uuid ? "play" : w.tool_uuid ? "tool" : "";
+    }
+    if (d.owner_kind == "play") {
+        for (const auto& p : client.list_plays())
+            if (p.workflow_uuid == d.batch.workflow_uuid) d.workflow_name = p.name, d.model_uuid = p.model_uuid;
+    } else if (d.owner_kind == "tool") {
+        for (const auto& t : client.list_tools())
+            if (t.workflow_uuid == d.batch.workflow_uuid) d.workflow_name = t.name;
+    }
+    cargo::RunFilter failed{.workflow_uuid = d.batch.workflow_uuid, .statuses = {"error"}, .batch_uuid = d.batch.uuid};
+    d.confirmed_failed = client.count_runs(failed);
+    std::map<std::string, bool> seen;
+    for (int offset = 0; offset < kMaxFailedRuns && offset < d.confirmed_failed; offset += kPage) {
+        cargo::RunPage page = client.list_runs(failed, std::min(kPage, kMaxFailedRuns - offset), offset);
+        for (const auto& run : page.runs) {
+            ++d.failed_read;
+            // Where it failed: its last failed execution; why: that execution's message, else the run's.
+            const cargo::Execution* stop = nullptr;
+            for (const auto& e : run.executions)
+                if (e.status == "error") stop = &e;
+            ++d.by_node[stop ? stop->node_slug : "(no failed execution)"];
+            const auto& message = stop && stop->error_message ? stop->error_message : run.error_message;
+            ++d.by_message[message ? printable(*message) : "(no message)"];
+            if (!seen[run.record_id]) {
+                seen[run.record_id] = true;
+                d.failed_record_ids.push_back(run.record_id);
+            }
+        }
+        if (page.runs.size() < static_cast<std::size_t>(kPage)) break;
+    }
+    return d;
+}
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// data of the batch that re-runs the failed records, as the contract spells it.
+std::string rerun_data(const Diagnosis& d, const Options& options) {
+    rapidjson::StringBuffer buf;
+    Writer w(buf);
+    w.StartObject();
+    if (options.kind == "recordIds") {
+        w.Key("kind"), w.String("recordIds");
+        w.Key("modelUuid"), w.String(d.model_uuid.value_or(""));
+        w.Key("ids");
+        w.StartArray();
+        for (const auto& id : d.failed_record_ids) w.String(id);
+        w.EndArray();
+    } else {
+        w.Key("kind"), w.String("runs");
+        w.Key("filter");
+        w.StartObject();
+        w.Key("kind"), w.String("runs");
+        w.Key("batchUuid"), w.String(d.batch.uuid);
+        w.Key("statuses"), w.StartArray(), w.String("error"), w.EndArray();
+        w.EndObject();
+        w.Key("reset"), w.StartObject(), w.Key("from"), w.String(options.reset), w.EndObject();
+    }
+    w.EndObject();
+    return buf.GetString();
+}
+
+std::string request_body(const Diagnosis& d, const std::string& data) {
+    return R"({"workflowUuid":")" + d.batch.workflow_uuid + R"(","data":)" + data + "}";
+}
+
+// Why a re-run by record ids cannot be made; empty when it can.
+std::string record_ids_problem(const Diagnosis& d) {
+    if (d.owner_kind != "play" || !d.model_uuid) return "record ids need a play's workflow (its model); use --kind=runs";
+    if (!d.complete())
+        return "only " + std::to_string(d.failed_read) + " of " + std::to_string(d.confirmed_failed) +
+               " failed runs could be read; use --kind=runs";
+    return "";
+}
+
+std::string when(const std::optional<SystemTime>& t) { return t ? format_iso8601(*t) : "-"; }
+
+std::string node_chain(const std::vector<cargo::WorkflowNode>& nodes) {
+    std::string out;
+    for (const auto& n : nodes) out += (out.empty() ? "" : " -> ") + printable(n.slug);
+    return out.empty() ? "(unknown)" : out;
+}
+
+void print_table(const Diagnosis& d, const Options& options, std::ostream& out) {
+    const auto& b = d.batch;
+    out << "Batch " << b.uuid << "\n";
+    auto row = [&](const char* name, const std::string& value) {
+        out << "  " << std::left << std::setw(20) << name << value << "\n";
+    };
+    row("workflow", (d.workflow_name.empty() ? "(unnamed)" : printable(d.workflow_name)) + " (" +
+                        (d.owner_kind.empty() ? "workflow" : d.owner_kind) + " " + b.workflow_uuid + ")");
+    row("status", b.status + (b.runs_status ? ", runs " + *b.runs_status : "") +
+                      (b.error_message ? ": " + printable(*b.error_message) : ""));
+    row("created, finished", when(b.created_at) + ", " + when(b.finished_at));
+    row("runs", std::to_string(b.runs_count) + " total, " + std::to_string(b.executed_runs_count) + " executed, " +
+                    std::to_string(b.failed_runs_count) + " failed, " + std::to_string(d.unfinished()) +
+                    " unfinished");
+    row("failed (runs/count)",
+        std::to_string(d.confirmed_failed) +
+            (d.confirmed_failed == b.failed_runs_count ? ", as the batch says"
+                                                       : ", the batch says " + std::to_string(b.failed_runs_count)));
+    std::ostringstream credits;
+    credits << b.credits_used_count;
+    row("credits used", credits.str());
+    const std::string release = b.release_uuid.value_or("(none)");
+    row("release", release + (b.release_uuid && b.release_uuid == d.deployed_release_uuid ? " (deployed)"
+                              : d.deployed_release_uuid ? " (deployed now: " + *d.deployed_release_uuid + ")"
+                                                        : ""));
+    row("nodes", node_chain(d.nodes));
+
+    if (d.failed_read == 0) {
+        out << "\nNo failed runs.\n";
+        return;
+    }
+    const std::string partial =
+        d.complete() ? "" : " (the first " + std::to_string(d.failed_read) + " failed runs)";
+    out << "\nFailures by node" << partial << "\n  " << std::left << std::setw(40) << "NODE" << "RUNS\n";
+    for (const auto& c : ranked(d.by_node)) out << "  " << std::setw(40) << printable(c.key) << c.runs << "\n";
+    out << "\nFailures by error message" << partial << "\n  RUNS  MESSAGE\n";
+    for (const auto& c : ranked(d.by_message)) out << "  " << std::right << std::setw(4) << c.runs << "  " << c.key << "\n";
+    out << std::left << "\nFailed records: " << d.failed_record_ids.size() << "\n ";
+    for (std::size_t i = 0; i < d.failed_record_ids.size() && i < kIdsShown; ++i)
+        out << " " << printable(d.failed_record_ids[i]);
+    if (d.failed_record_ids.size() > kIdsShown)
+        out << " ... and " << d.failed_record_ids.size() - kIdsShown << " more (--output=json lists them all)";
+    out << "\n\nRe-run (cargomon batch rerun " << b.uuid << "):\n";
+    if (!d.finished()) {
+        out << "  not yet: the batch is " << b.status << ", not finished\n";
+        return;
+    }
+    out << "  POST /v1/orchestration/batches " << request_body(d, rerun_data(d, options)) << "\n";
+    out << "  re-runs the " << d.confirmed_failed << " failed runs from " << options.reset << "\n";
+}
+
+void print_json(const Diagnosis& d, const Options& options, std::ostream& out) {
+    const auto& b = d.batch;
+    rapidjson::StringBuffer buf;
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+    auto string_or_null = [&](const std::optional<std::string>& s) { s ? w.String(*s) : w.Null(); };
+    auto time_or_null = [&](const std::optional<SystemTime>& t) { t ? w.String(format_iso8601(*t)) : w.Null(); };
+    w.StartObject();
+    w.Key("healthy"), w.Bool(d.healthy());
+    w.Key("batch");
+    w.StartObject();
+    w.Key("uuid"), w.String(b.uuid);
+    w.Key("workflowUuid"), w.String(b.workflow_uuid);
+    w.Key("workflowName"), w.String(d.workflow_name);
+    w.Key("status"), w.String(b.status);
+    w.Key("runsStatus"), string_or_null(b.runs_status);
+    w.Key("errorMessage"), string_or_null(b.error_message);
+    w.Key("runsCount"), w.Int64(b.runs_count);
+    w.Key("executedRunsCount"), w.Int64(b.executed_runs_count);
+    w.Key("failedRunsCount"), w.Int64(b.failed_runs_count);
+    w.Key("unfinishedRunsCount"), w.Int64(d.unfinished());
+    w.Key("creditsUsedCount"), w.Double(b.credits_used_count);
+    w.Key("createdAt"), time_or_null(b.created_at);
+    w.Key("finishedAt"), time_or_null(b.finished_at);
+    w.EndObject();
+    w.Key("confirmedFailedRunsCount"), w.Int64(d.confirmed_failed);
+    w.Key("release");
+    w.StartObject();
+    w.Key("uuid"), string_or_null(b.release_uuid);
+    w.Key("deployedUuid"), string_or_null(d.deployed_release_uuid);
+    w.Key("nodeSlugs"), w.StartArray();
+    for (const auto& n : d.nodes) w.String(n.slug);
+    w.EndArray();
+    w.EndObject();
+    w.Key("failedRunsRead"), w.Int64(d.failed_read);
+    auto counts = [&](const char* key, const char* name, const std::map<std::string, std::int64_t>& m) {
+        w.Key(key);
+        w.StartArray();
+        for (const auto& c : ranked(m)) {
+            w.StartObject();
+            w.Key(name), w.String(c.key);
+            w.Key("runs"), w.Int64(c.runs);
+            w.EndObject();
+        }
+        w.EndArray();
+    };
+    counts("failuresByNode", "nodeSlug", d.by_node);
+    counts("failuresByMessage", "message", d.by_message);
+    w.Key("failedRecordIds"), w.StartArray();
+    for (const auto& id : d.failed_record_ids) w.String(id);
+    w.EndArray();
+    w.Key("rerun");
+    if (d.finished() && d.confirmed_failed > 0) {
+        rapidjson::Document body;
+        body.Parse(request_body(d, rerun_data(d, options)).c_str());
+        body.Accept(w);
+    } else {
+        w.Null();
+    }
+    w.EndObject();
+    out << buf.GetString() << "\n";
+}
+
+// The API's refusals in plain words; the API's own errorMessage and reason follow.
+std::string plain_words(const cargo::ApiError& e) {
+    static const std::map<std::string, std::string> kReasons = {
+        {"batchNotFound", "there is no such batch in this workspace"},
+        {"batchNotFinished", "the batch is not finished yet; re-run its failed records once it is"},
+        {"tooManyRuns", "too many runs for one request (the API takes at most 10,000)"},
+        {"noRunsFound", "no runs match"},
+        {"notEnoughCredits", "the workspace has not enough credits left to run the records again"},
+        {"workflowNotFound", "the batch's workflow no longer exists"},
+        {"invalidDataKind", "this workflow cannot take a batch of that kind (record ids need a play)"},
+        {"invalidReleaseOrCustomNodes", "the workflow's release cannot start a batch"},
+        {"nodesNotFound", "the nodes to start from were not found in the workflow"},
+        {"rootNodeNotFound", "the workflow has no node to start from"},
+        {"dataError", "the API refused the batch's data"},
+        {"failedToStart", "Cargo could not start the batch"},
+        {"workspaceNotAccessible", "the token has no access to the configured workspace"},
+        {"unauthorized", "the API token was refused"},
+    };
+    std::string text;
+    if (auto it = kReasons.find(e.reason()); it != kReasons.end()) text = it->second;
+    else if (e.status() == 401) text = "the API token was refused";
+    else if (e.status() == 0) text = "the Cargo API could not be reached";
+    else text = "the Cargo API refused the request";
+    if (!e.error_message().empty() || !e.reason().empty()) {
+        text += " (the API said: " + printable(e.error_message().empty() ? "-" : e.error_message());
+        if (!e.reason().empty()) text += ", reason " + printable(e.reason());
+        text += ")";
+    }
+    return text;
+}
+
+bool confirmed(std::istream& in, std::ostream& out) {
+    out << "Create this batch? [y/N] " << std::flush;
+    std::string answer;
+    if (!std::getline(in, answer)) {
+        out << "\n";
+        return false;
+    }
+    return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+int rerun(cargo::ApiClient& client, const Diagnosis& d, const Options& options, std::istream& in, std::ostream& out,
+          std::ostream& err) {
+    const auto& b = d.batch;
+    const std::string prefix = "cargomon batch rerun: ";
+    if (!d.finished()) {
+        err << prefix << "batch " << b.uuid << " is " << b.status
+            << ", not finished; re-run its failed records once it is\n";
+        return 1;
+    }
+    if (d.confirmed_failed == 0) {
+        out << "Batch " << b.uuid << " has no failed runs: nothing to re-run.\n";
+        return 0;
+    }
+    if (options.kind == "recordIds")
+        if (auto problem = record_ids_problem(d); !problem.empty()) {
+            err << prefix << problem << "\n";
+            return 2;
+        }
+    const std::string data = rerun_data(d, options);
+    if (options.dry_run) {
+        out << request_body(d, data) << "\n";
+        return 0;
+    }
+    out << "Re-run of batch " << b.uuid << " ("
+        << (d.workflow_name.empty() ? b.workflow_uuid : printable(d.workflow_name)) << "):\n"
+        << "  " << d.confirmed_failed << " failed runs of " << b.runs_count << ", "
+        << (options.kind == "runs" ? "from " + options.reset : "by record id") << "\n"
+        << "  POST /v1/orchestration/batches " << request_body(d, data) << "\n";
+    if (!options.yes && !confirmed(in, out)) {
+        out << "Nothing created.\n";
+        return 1;
+    }
+    try {
+        const cargo::Batch created = client.create_batch(b.workflow_uuid, data);
+        out << "Created batch " << created.uuid << " (" << created.status << ").\n";
+        return 0;
+    } catch (const cargo::ApiError& e) {
+        err << prefix << "not created: " << plain_words(e) << "\n";
+        // No answer: the request may have reached Cargo. Look before trying again.
+        if (e.status() == 0 || e.status() >= 500)
+            err << prefix << "the batch may still have been created; list the workflow's batches before "
+                << "running this again\n";
+        return 2;
+    }
+}
+
+int run(const Options& options, std::istream& in, std::ostream& out, std::ostream& err) {
+    const std::string prefix = "cargomon batch " + options.command + ": ";
+    auto loaded = config::load_config(options.config_file, config::Environment::process());
+    if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&loaded)) {
+        for (const auto& e : *errors) err << e.to_string() << "\n";
+        return 2;
+    }
+    const auto& config = std::get<config::Config>(loaded);
+    try {
+        SystemClock clock;
+        const cargo::ClientOptions client_options = daemon::client_options(config);
+        auto transport = cargo::make_http_transport(client_options);
+        cargo::ClockSleeper sleeper(clock);
+        prometheus::Registry registry;  // the client counts its calls; nobody scrapes a one-shot command
+        cargo::ApiClient client(client_options, *transport, registry, clock, sleeper);
+        const Diagnosis d = diagnose(client, options.batch_uuid);
+        if (options.command == "rerun") return rerun(client, d, options, in, out, err);
+        if (options.output == "json") print_json(d, options, out);
+        else print_table(d, options, out);
+        return d.healthy() ? 0 : 1;
+    } catch (const cargo::ApiError& e) {
+        err << prefix << plain_words(e) << "\n";
+        return 2;
+    } catch (const std::invalid_argument& e) {  // a client option the daemon would refuse too
+        err << prefix << e.what() << "\n";
+        return 2;
+    }
+}
+
+}  // namespace
+
+int batch_main(const std::vector<std::string>& args, std::istream& in, std::ostream& out, std::ostream& err) {
+    Options options;
+    try {
+        if (!parse_options(args, options, out)) return 0;
+    } catch (const UsageError& e) {
+        err << "cargomon batch: " << e.what() << "\n(see cargomon batch --help)\n";
+        return 2;
+    }
+    // The client logs its retries; what failed is in the report already.
+    setup_logging("error", "logfmt", "cargomon");
+    return run(options, in, out, err);
+}
+
+}  // namespace cargomon::cli
