@@ -116,7 +116,12 @@ std::int64_t integer(const Value& obj, const char* name) {
         auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
         if (ec == std::errc{} && end == s.data() + s.size() && !s.empty()) return value;
     }
-    return std::llround(number(obj, name));
+    // A count is a whole number: "nan", "inf" and what no int64 holds have no count to
+    // round to (llround's result for them is unspecified).
+    const double value = number(obj, name);
+    if (!std::isfinite(value) || std::fabs(value) >= 9.2e18)
+        throw DecodeError(std::string(name) + ": expected a count, got a number out of range");
+    return std::llround(value);
 }
 
 bool flag(const Value& obj, const char* name) {

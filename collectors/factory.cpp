@@ -6,6 +6,7 @@
 #include "collectors/query.h"
 #include "collectors/run_counts.h"
 #include "collectors/run_metrics.h"
+#include "collectors/series.h"
 
 namespace cargomon::collectors {
 
@@ -43,12 +44,12 @@ std::vector<ScheduledCollector> make_collectors(const std::vector<config::Collec
                     return std::make_unique<CreditsCollector>(c.name, s, d.client, d.catalog, d.clock);
                 },
                 [&](const config::QuerySpec& s) -> std::unique_ptr<Collector> {
-                    return std::make_unique<QueryCollector>(c.name, s, c.schedule.interval, d.client, d.clock,
-                                                            d.watermarks);
+                    return std::make_unique<QueryCollector>(c.name, s, c.schedule, d.client, d.clock, d.watermarks,
+                                                            &d.registry);
                 },
             },
             c.spec);
-        out.push_back({std::move(collector), c.schedule});
+        out.push_back({limit_series(std::move(collector), c.schedule.max_series, &d.registry), c.schedule});
     }
     return out;
 }

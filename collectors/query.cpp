@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include <spdlog/spdlog.h>
+
 #include "collectors/series.h"
 
 namespace cargomon::collectors {
@@ -75,20 +77,42 @@ FamilyTable declare_families(const config::QuerySpec& spec) {
     return FamilyTable(std::move(families));
 }
 
+// Why a counter row's value cannot be added, or nullptr when it can.
+const char* refusal(const std::optional<double>& value, double total) {
+    if (!value) return "not a number";
+    if (std::isnan(*value)) return "NaN";
+    if (std::isinf(*value)) return *value > 0 ? "+Inf" : "-Inf";
+    if (*value < 0) return "negative";
+    if (!std::isfinite(total + *value)) return "past the largest total";
+    return nullptr;
+}
+
 }  // namespace
 
-QueryCollector::QueryCollector(std::string name, config::QuerySpec spec, Millis interval, cargo::ApiClient& client,
-                               const Clock& clock, WatermarkStore* watermarks, Millis safety_lag)
+QueryCollector::QueryCollector(std::string name, config::QuerySpec spec, const config::Schedule& schedule,
+                               cargo::ApiClient& client, const Clock& clock, WatermarkStore* watermarks,
+                               prometheus::Registry* registry, Millis safety_lag)
     : name_(std::move(name)),
       spec_(std::move(spec)),
-      interval_(interval),
+      interval_(schedule.interval),
+      max_series_(schedule.max_series),
       client_(client),
       clock_(clock),
       watermarks_(watermarks),
       safety_lag_(safety_lag),
       families_(declare_families(spec_)),
       fingerprint_(fingerprint_of(spec_)) {
-    for (const auto& m : spec_.metrics) has_counters_ |= m.type == config::MetricType::counter;
+    for (const auto& m : spec_.metrics) {
+        if (m.type != config::MetricType::counter) continue;
+        has_counters_ = true;
+        if (registry)
+            rejected_[m.name] = &prometheus::BuildCounter()
+                                     .Name("cargomon_query_rejected_rows_total")
+                                     .Help("Rows a query collector left out of a counter because their value was "
+                                           "not a finite non-negative number")
+                                     .Register(*registry)
+                                     .Add({{"collector", name_}, {"metric", m.name}});
+    }
     if (has_counters_ && !watermarks_)
         throw std::invalid_argument("query collector " + name_ + ": counters need a watermark store");
 }
@@ -104,6 +128,8 @@ metrics::Snapshot QueryCollector::collect(const CollectContext& context) {
             state_ = watermarks_->load(name_);
             if (!state_ || state_->fingerprint != fingerprint_)
                 state_ = CounterState{.fingerprint = fingerprint_, .watermark = now - safety_lag_, .totals = {}};
+            last_seen_.clear();
+            for (const auto& [key, _] : state_->totals) last_seen_[key] = state_->watermark;
         }
         from = state_->watermark;
         to = std::max(from, now - safety_lag_);
@@ -111,43 +137,85 @@ metrics::Snapshot QueryCollector::collect(const CollectContext& context) {
     const auto sql = replace_all(replace_all(spec_.sql, "$__from", sql_datetime(from)), "$__to", sql_datetime(to));
     check_time_left(context, clock_);
     const auto result = client_.query(sql);
+    // Each row is meant to be one series of each metric: more rows than series allowed
+    // is refused before any is mapped.
+    if (result.row_count() > max_series_)
+        throw CollectorError("series_limit", "query answered " + std::to_string(result.row_count()) +
+                                                 " rows, more than max_series " + std::to_string(max_series_) +
+                                                 "; nothing of it is counted or published (raise max_series, or "
+                                                 "aggregate in the query)");
 
     CounterState next = has_counters_ ? *state_ : CounterState{};
     next.watermark = to;
-    metrics::Snapshot snapshot;
+    auto seen = last_seen_;
+    std::vector<DeclaredFamily> families;
+    std::size_t series = 0;
     for (const auto& m : spec_.metrics) {
         const bool counter = m.type == config::MetricType::counter;
-        auto family = families_.family(m.name);
-        if (result.row_count() > 0) {
-            const auto value_at = require_column(result, m, m.value);
-            std::vector<std::size_t> label_at;
-            for (const auto& l : m.labels) label_at.push_back(require_column(result, m, l));
-            for (std::size_t r = 0; r < result.row_count(); ++r) {
-                const auto& cell = result.at(r, value_at);
-                if (cell.is_null()) continue;  // an aggregate over nothing: no sample, not zero
-                const auto value = cell.as_double();
-                if (!value || (counter && *value < 0))
-                    throw CollectorError("mapping", "metric " + m.name + ": column \"" + m.value + "\" row " +
-                                                        std::to_string(r + 1) + " is not a " +
-                                                        (counter ? "non-negative number" : "number"));
-                metrics::Labels labels(m.const_labels.begin(), m.const_labels.end());
-                for (std::size_t i = 0; i < label_at.size(); ++i)
-                    labels.emplace_back(m.labels[i], label_value(result.at(r, label_at[i])));
-                std::sort(labels.begin(), labels.end());
-                if (counter)
-                    next.totals[{m.name, std::move(labels)}] += *value;
-                else
-                    family.add(std::move(labels), *value);
+        auto& family = families.emplace_back(families_.family(m.name));
+        if (result.row_count() == 0) continue;
+        const auto value_at = require_column(result, m, m.value);
+        std::vector<std::size_t> label_at;
+        for (const auto& l : m.labels) label_at.push_back(require_column(result, m, l));
+        std::size_t refused = 0;
+        std::string first_refused;
+        for (std::size_t r = 0; r < result.row_count(); ++r) {
+            const auto& cell = result.at(r, value_at);
+            if (cell.is_null()) continue;  // an aggregate over nothing: no sample, not zero
+            const auto value = cell.as_double();
+            if (!counter && !value)
+                throw CollectorError("mapping", "metric " + m.name + ": column \"" + m.value + "\" row " +
+                                                    std::to_string(r + 1) + " is not a number");
+            metrics::Labels labels(m.const_labels.begin(), m.const_labels.end());
+            for (std::size_t i = 0; i < label_at.size(); ++i)
+                labels.emplace_back(m.labels[i], label_value(result.at(r, label_at[i])));
+            std::sort(labels.begin(), labels.end());
+            if (!counter) {
+                family.add(std::move(labels), *value);  // NaN and ±Inf included, as Prometheus exposes them
+                continue;
             }
+            std::pair<std::string, metrics::Labels> key{m.name, std::move(labels)};
+            auto total = next.totals.find(key);
+            if (const char* why = refusal(value, total == next.totals.end() ? 0 : total->second)) {
+                if (refused++ == 0) first_refused = "row " + std::to_string(r + 1) + ": " + why;
+                continue;
+            }
+            seen[key] = to;
+            next.totals[std::move(key)] += *value;
         }
-        if (counter)
+        if (refused > 0) {
+            if (auto it = rejected_.find(m.name); it != rejected_.end()) it->second->Increment(static_cast<double>(refused));
+            spdlog::error("collector {}: metric {}: left out {} row(s) whose column \"{}\" is not a finite non-negative "
+                          "number ({}); the rest of the range is counted",
+                          name_, m.name, refused, m.value, first_refused);
+        }
+        series += family.size();
+    }
+    // Totals of label sets no row has carried for counter_max_staleness go, so label
+    // values that never return do not pile up in memory, on /metrics and on disk.
+    for (auto it = next.totals.begin(); it != next.totals.end();) {
+        if (to - seen.at(it->first) > spec_.counter_max_staleness) {
+            seen.erase(it->first);
+            it = next.totals.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    // Checked before the state is saved: a run over the limit leaves the watermark
+    // where it was, and the range is counted once the limit is raised.
+    check_series_limit(series + next.totals.size(), max_series_);
+
+    metrics::Snapshot snapshot;
+    for (std::size_t i = 0; i < spec_.metrics.size(); ++i) {
+        if (spec_.metrics[i].type == config::MetricType::counter)
             for (const auto& [key, total] : next.totals)
-                if (key.first == m.name) family.add(key.second, total);
-        snapshot.families.push_back(std::move(family).take());
+                if (key.first == spec_.metrics[i].name) families[i].add(key.second, total);
+        snapshot.families.push_back(std::move(families[i]).take());
     }
     if (has_counters_) {
         watermarks_->save(name_, next);
         state_ = std::move(next);
+        last_seen_ = std::move(seen);
     }
     return snapshot;
 }

@@ -10,6 +10,18 @@
 // counts from the moment cargomon starts watching, not the whole history (which could be
 // huge, and would make the first rate() a spike). A query without counters gets the
 // last interval, [now - interval, now), as its range.
+//
+// A counter row whose value is not a finite non-negative number (NaN, ±Inf, negative,
+// not a number) is refused: counted in cargomon_query_rejected_rows_total{collector,
+// metric}, logged, and left out, while the rest of the range is counted and the
+// watermark advances (failing the run would bring the same range back every time).
+// A counter total whose label set no row has carried for spec.counter_max_staleness of
+// counted ranges is dropped. More rows or series than the schedule's max_series fail
+// the run before any state is saved, so raising the limit later counts the range then.
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include <map>
 #include <optional>
 
 #include "cargo/client.h"
@@ -25,8 +37,11 @@ public:
     // `watermarks` may be null only when no metric is a counter (std::invalid_argument otherwise).
     // The metric families are declared from spec.metrics here (std::invalid_argument on a
     // name or label given twice).
-    QueryCollector(std::string name, config::QuerySpec spec, Millis interval, cargo::ApiClient& client,
-                   const Clock& clock, WatermarkStore* watermarks, Millis safety_lag = std::chrono::minutes{1});
+    // The range of a query without counters is schedule.interval; schedule.max_series
+    // bounds rows and series. The rejected-rows counters go to `registry` (may be null).
+    QueryCollector(std::string name, config::QuerySpec spec, const config::Schedule& schedule,
+                   cargo::ApiClient& client, const Clock& clock, WatermarkStore* watermarks,
+                   prometheus::Registry* registry, Millis safety_lag = std::chrono::minutes{1});
 
     const std::string& name() const override { return name_; }
     std::string_view kind() const override { return "query"; }
@@ -38,6 +53,7 @@ private:
     std::string name_;
     config::QuerySpec spec_;
     Millis interval_;
+    std::size_t max_series_;
     cargo::ApiClient& client_;
     const Clock& clock_;
     WatermarkStore* watermarks_;
@@ -46,6 +62,11 @@ private:
     bool has_counters_ = false;
     std::string fingerprint_;
     std::optional<CounterState> state_;  // loaded on the first run
+    // When a row last carried each total's label set: the end of that range. Kept in
+    // memory only; totals loaded at start count as seen at the saved watermark, so a
+    // restart never drops one early.
+    std::map<std::pair<std::string, metrics::Labels>, SystemTime> last_seen_;
+    std::map<std::string, prometheus::Counter*> rejected_;  // per counter metric; empty without a registry
 };
 
 }  // namespace cargomon::collectors

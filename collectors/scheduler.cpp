@@ -16,7 +16,7 @@ using std::chrono::duration_cast;
 
 // Reasons counted from the first scrape on, so increase() sees the first error.
 constexpr const char* kKnownReasons[] = {"network", "authorization", "request", "server",
-                                         "parse",   "timeout",       "mapping"};
+                                         "parse",   "timeout",       "mapping",       "series_limit"};
 
 // First runs after a start or reload spread over this much (or the interval if shorter).
 constexpr Millis kFirstRunSpread{10'000};

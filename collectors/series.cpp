@@ -1,6 +1,6 @@
 #include "collectors/series.h"
 
-#include "common/timefmt.h"
+#include <prometheus/gauge.h>
 
 namespace cargomon::collectors {
 
@@ -39,7 +39,54 @@ prometheus::Counter* duplicate_rows_counter(prometheus::Registry* registry, cons
                 .Add({{"collector", collector}});
 }
 
-std::string sql_datetime(SystemTime t) { return "toDateTime('" + format_sql_datetime(t) + "')"; }
+std::string sql_datetime(SystemTime t) {
+    const auto seconds = std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
+    return "toDateTime(" + std::to_string(seconds) + ", 'UTC')";
+}
+
+void check_series_limit(std::size_t series, std::size_t max_series) {
+    if (series > max_series)
+        throw CollectorError("series_limit", "collection has " + std::to_string(series) + " series, more than max_series " +
+                                                 std::to_string(max_series) +
+                                                 "; nothing of it is published (raise max_series, or narrow the "
+                                                 "collector)");
+}
+
+namespace {
+
+class SeriesLimited final : public Collector {
+public:
+    SeriesLimited(std::unique_ptr<Collector> inner, std::size_t max_series)
+        : inner_(std::move(inner)), max_series_(max_series) {}
+    const std::string& name() const override { return inner_->name(); }
+    std::string_view kind() const override { return inner_->kind(); }
+    std::vector<std::string> metric_names() const override { return inner_->metric_names(); }
+    metrics::Snapshot collect(const CollectContext& context) override {
+        auto snapshot = inner_->collect(context);
+        std::size_t series = 0;
+        for (const auto& family : snapshot.families) series += family.samples.size();
+        check_series_limit(series, max_series_);
+        return snapshot;
+    }
+
+private:
+    std::unique_ptr<Collector> inner_;
+    std::size_t max_series_;
+};
+
+}  // namespace
+
+std::unique_ptr<Collector> limit_series(std::unique_ptr<Collector> collector, std::size_t max_series,
+                                        prometheus::Registry* registry) {
+    if (registry)
+        prometheus::BuildGauge()
+            .Name("cargomon_collector_series_limit")
+            .Help("Series one collection of the collector may publish (max_series); more fail the collection")
+            .Register(*registry)
+            .Add({{"collector", collector->name()}})
+            .Set(static_cast<double>(max_series));
+    return std::make_unique<SeriesLimited>(std::move(collector), max_series);
+}
 
 void check_time_left(const CollectContext& context, const Clock& clock) {
     if (context.stop.stop_requested()) throw CollectorError("stopped", "cargomon is stopping");

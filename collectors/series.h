@@ -3,6 +3,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
+#include <memory>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -27,12 +28,26 @@ std::string window_label(Millis window);
 // Window boundaries are whole seconds so SQL (second precision) and the API agree.
 SystemTime whole_seconds(SystemTime t);
 
-// A ClickHouse DateTime literal in UTC: toDateTime('2026-11-28 09:31:34').
+// A ClickHouse DateTime for the instant t, whole seconds: toDateTime(1764322294, 'UTC').
+// Unix seconds mean the same instant whatever the server's time zone (a text literal is
+// read in the server's zone), and the 'UTC' zone makes what a query derives from it
+// (toDate($__from), toStartOfHour...) the UTC day and hour.
 std::string sql_datetime(SystemTime t);
 
 // Throws CollectorError("timeout") past the run's deadline, or ("stopped") once the
 // scheduler is stopping. Called before each API call so a slow run gives up between calls.
 void check_time_left(const CollectContext& context, const Clock& clock);
+
+// Throws CollectorError("series_limit") when a collection holds more than `max_series`
+// series, saying how many and which key raises the limit.
+void check_series_limit(std::size_t series, std::size_t max_series);
+
+// `collector`, with its collections capped at `max_series` series: one over it fails
+// (check_series_limit) and publishes nothing, as a scrape over Prometheus' sample_limit
+// does, so the last good snapshot is served until max_staleness. The limit is exported as
+// cargomon_collector_series_limit{collector} (not when `registry` is null, in tests).
+std::unique_ptr<Collector> limit_series(std::unique_ptr<Collector> collector, std::size_t max_series,
+                                        prometheus::Registry* registry);
 
 // cargomon_collector_duplicate_rows_total{collector}, exported at 0 from the start;
 // nullptr without a registry (tests).

@@ -24,6 +24,7 @@ void emit_schedule(YAML::Emitter& out, const Schedule& s) {
     out << YAML::Key << "timeout" << YAML::Value << duration(s.timeout);
     out << YAML::Key << "jitter" << YAML::Value << number(s.jitter);
     out << YAML::Key << "max_staleness" << YAML::Value << duration(s.max_staleness);
+    out << YAML::Key << "max_series" << YAML::Value << s.max_series;
 }
 
 void emit_strings(YAML::Emitter& out, std::string_view key, const std::vector<std::string>& values) {
@@ -82,6 +83,7 @@ struct SpecEmitter {
             out << YAML::EndMap << YAML::EndMap;
         }
         out << YAML::EndSeq;
+        out << YAML::Key << "counter_max_staleness" << YAML::Value << duration(s.counter_max_staleness);
     }
 };
 

@@ -38,6 +38,9 @@ struct Schedule {
     Millis timeout{std::chrono::seconds{30}};
     double jitter = 0.1;  // fraction of interval, both ways
     Millis max_staleness{std::chrono::minutes{10}};
+    // Series one collection may publish; over it the collection fails (reason
+    // series_limit) and nothing of it is published, as Prometheus' sample_limit does.
+    std::size_t max_series = 50'000;
     bool operator==(const Schedule&) const = default;
 };
 
@@ -102,6 +105,9 @@ struct QueryMetric {
 struct QuerySpec {
     std::string sql;
     std::vector<QueryMetric> metrics;
+    // A counter total whose label set no row has carried for this long (of counted
+    // ranges) is dropped from memory, /metrics and the state file.
+    Millis counter_max_staleness{std::chrono::days{7}};
     bool operator==(const QuerySpec&) const = default;
 };
 

@@ -27,13 +27,13 @@ const Keys kTopKeys{"api_url",  "token",    "token_file", "workspace_uuid", "cli
                     "defaults", "collectors", "rule_files", "alerting"};
 const Keys kClientKeys{"timeout", "connect_timeout", "max_in_flight", "rate_limit", "retry"};
 const Keys kRetryKeys{"max_attempts", "initial_backoff", "max_backoff", "budget"};
-const Keys kScheduleKeys{"interval", "timeout", "jitter", "max_staleness"};
+const Keys kScheduleKeys{"interval", "timeout", "jitter", "max_staleness", "max_series"};
 const Keys kKindNames{"discovery", "run_counts", "run_metrics", "batches", "credits", "query"};
 // The keys each kind adds to name, kind and the schedule; in CollectorKind order.
 const std::vector<Keys> kKindKeys{
     {"include", "exclude"}, {"windows", "strategy", "statuses", "ratios"},
     {"scope", "window", "strategy"}, {"window", "limit", "strategy"},
-    {"window", "group_by"}, {"sql", "metrics"},
+    {"window", "group_by"}, {"sql", "metrics", "counter_max_staleness"},
 };
 const Keys kMetricKeys{"name", "help", "type", "value", "labels", "const_labels"};
 const Keys kCreditDimensions{"workflow_uuid", "connector_uuid", "integration_slug", "model_uuid", "agent_uuid"};
@@ -167,6 +167,8 @@ private:
             }
         if (auto n = node["max_staleness"])
             if (auto d = r_.duration(n)) s.max_staleness = *d;
+        if (auto n = node["max_series"])
+            if (auto v = r_.integer_in(n, "max_series", 1, 10'000'000)) s.max_series = static_cast<std::size_t>(*v);
     }
 
     void read_collectors(const YAML::Node& node, Config& c) {
@@ -418,6 +420,8 @@ private:
         if (items->empty()) r_.error(metrics, "metrics must not be empty");
         for (const YAML::Node& m : *items)
             if (auto metric = read_metric(m, collector)) spec.metrics.push_back(std::move(*metric));
+        if (auto n = item["counter_max_staleness"])
+            if (auto d = r_.positive_duration(n, "counter_max_staleness")) spec.counter_max_staleness = *d;
         bool has_counter = std::any_of(spec.metrics.begin(), spec.metrics.end(),
                                        [](const QueryMetric& m) { return m.type == MetricType::counter; });
         if (has_counter && !spec.sql.empty() &&

@@ -40,6 +40,7 @@ struct Flags {
     std::string token;
     std::string clickhouse_data;
     std::string clickhouse_url;
+    std::string clickhouse_timezone = "UTC";
     GeneratorOptions generator;
     bool live = false;
     double rate = 5;
@@ -78,6 +79,9 @@ Flags parse_flags(int argc, char** argv) {
     option("token", f.token, "TOKEN", "bearer token callers must send (or $CARGOMON_SIM_TOKEN; required)");
     option("clickhouse-data", f.clickhouse_data, "DIR", "start a private clickhouse-server with its data in DIR");
     option("clickhouse-url", f.clickhouse_url, "URL", "use a running ClickHouse instead (http://host:port)");
+    option("clickhouse-timezone", f.clickhouse_timezone, "ZONE",
+           "time zone of the private clickhouse-server, e.g.\nAsia/Kolkata (only with --clickhouse-data)")
+        ->default_str(f.clickhouse_timezone);
     option("workflows", workflows, "N", "workflows (plays and tools) per workspace")->default_str(workflows);
     option("history", history, "DURATION", "history to generate, e.g. 7d (default 7d; 0 for none)");
     option("seed", seed, "S", "seed of the generator; same seed, same workspace")->default_str(seed);
@@ -100,6 +104,12 @@ Flags parse_flags(int argc, char** argv) {
     cli::finish(*app);
     try {
         if (!cli::parse(*app, std::vector<std::string>(argv + 1, argv + argc), std::cout)) std::exit(0);
+        if (!plain_timezone_name(f.clickhouse_timezone))
+            throw cli::UsageError("--clickhouse-timezone wants a zone name like Europe/Paris, got \"" +
+                                  f.clickhouse_timezone + "\"");
+        if (app->count("--clickhouse-timezone") > 0 && !f.clickhouse_url.empty())
+            throw cli::UsageError("--clickhouse-timezone sets the zone of the private server of --clickhouse-data; "
+                                  "a --clickhouse-url server keeps its own");
         if (app->count("--token") == 0)
             if (const char* t = std::getenv("CARGOMON_SIM_TOKEN")) f.token = t;
         f.generator.workflows = int(parse_int("--workflows", workflows, 1));
@@ -184,7 +194,7 @@ int run(const Flags& flags) {
     std::optional<ClickHouseServer> server_process;
     std::string clickhouse_url = flags.clickhouse_url;
     if (!flags.clickhouse_data.empty()) {
-        server_process.emplace(flags.clickhouse_data);
+        server_process.emplace(flags.clickhouse_data, flags.clickhouse_timezone);
         clickhouse_url = server_process->url();
     }
     ClickHouseClient clickhouse(clickhouse_url);

@@ -133,8 +133,19 @@ bool ClickHouseClient::ping() const {
     return res && res->status == 200;
 }
 
-ClickHouseServer::ClickHouseServer(std::string data_dir) : data_dir_(std::move(data_dir)) {
+bool plain_timezone_name(std::string_view name) {
+    if (name.empty() || name.size() > 64) return false;
+    for (unsigned char c : name)
+        if (!std::isalnum(c) && c != '/' && c != '_' && c != '+' && c != '-') return false;
+    return true;
+}
+
+ClickHouseServer::ClickHouseServer(std::string data_dir, std::string timezone) : data_dir_(std::move(data_dir)) {
     namespace fs = std::filesystem;
+    // It goes into the server's XML config as is.
+    if (!plain_timezone_name(timezone))
+        throw std::invalid_argument("ClickHouse time zone must be an IANA name like Europe/Paris, got \"" + timezone +
+                                    "\"");
     fs::path dir = fs::absolute(data_dir_);
     for (const char* sub : {"data", "tmp", "user_files", "format_schemas", "log"}) fs::create_directories(dir / sub);
     http_port_ = free_loopback_port();
@@ -169,7 +180,7 @@ ClickHouseServer::ClickHouseServer(std::string data_dir) : data_dir_(std::move(d
   <users_config>)" + d + R"(/users.xml</users_config>
   <default_profile>default</default_profile>
   <default_database>default</default_database>
-  <timezone>UTC</timezone>
+  <timezone>)" + timezone + R"(</timezone>
   <mark_cache_size>268435456</mark_cache_size>
   <uncompressed_cache_size>268435456</uncompressed_cache_size>
   <max_concurrent_queries>200</max_concurrent_queries>

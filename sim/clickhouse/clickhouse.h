@@ -58,11 +58,20 @@ private:
     mutable std::vector<std::unique_ptr<detail::Connection>> idle_;
 };
 
+// Whether `name` has the shape of an IANA zone name ("UTC", "Asia/Kolkata", "Etc/GMT+5"):
+// letters, digits, '/', '_', '+', '-', at most 64. Whether the zone exists is the server's call.
+bool plain_timezone_name(std::string_view name);
+
 // A private clickhouse-server (the Debian package's binary) on a free loopback port,
 // with a generated config under `data_dir`; stopped when this object goes away.
+// `timezone` is the server's zone (an IANA name such as "Asia/Kolkata"): what it reads
+// a DateTime text without a zone in, and writes DateTime columns in. Real ClickHouse
+// servers are not all in UTC, and cargomon's SQL must mean the same instants on any.
 class ClickHouseServer {
 public:
-    explicit ClickHouseServer(std::string data_dir);  // throws when it does not answer within 30 s
+    // Throws when it does not answer within 30 s, or on a zone name that is not a plain
+    // IANA name (letters, digits, '/', '_', '+', '-').
+    explicit ClickHouseServer(std::string data_dir, std::string timezone = "UTC");
     ~ClickHouseServer();
     std::string url() const;
 

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "common/timefmt.h"
 
 namespace cargomon::cargo::decode {
@@ -98,6 +101,21 @@ TEST(DecodeCount, AcceptsStringNumbersAndRejectsNonsense) {
         std::string body = bad;
         EXPECT_THROW(count(body), DecodeError) << bad;
     }
+}
+
+// from_chars reads "nan" and "inf": a count has no such value (and llround of one is
+// unspecified), so it is refused; a query cell keeps it for the collector to judge.
+TEST(DecodeCount, NonFiniteAndOutOfRangeCountsAreRefused) {
+    for (const char* bad : {R"({"count": "nan"})", R"({"count": "inf"})", R"({"count": "-infinity"})",
+                            R"({"count": 1e300})", R"({"count": "-1e19"})"}) {
+        std::string body = bad;
+        EXPECT_THROW(count(body), DecodeError) << bad;
+    }
+    auto cells = s(R"({"rows": [{"a": "nan", "b": "inf", "c": "-inf"}]})");
+    const auto result = query_result(cells);
+    EXPECT_TRUE(std::isnan(*result.at(0, 0).as_double()));
+    EXPECT_EQ(*result.at(0, 1).as_double(), std::numeric_limits<double>::infinity());
+    EXPECT_EQ(*result.at(0, 2).as_double(), -std::numeric_limits<double>::infinity());
 }
 
 TEST(DecodeRunMetrics, NullAndStringCountsAndUnknownFields) {

@@ -1,7 +1,9 @@
 // Each collector kind through the real ApiClient on canned API answers.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <regex>
 
 #include "cargo/client.h"
@@ -12,6 +14,7 @@
 #include "collectors/query.h"
 #include "collectors/run_counts.h"
 #include "collectors/run_metrics.h"
+#include "collectors/series.h"
 #include "common/timefmt.h"
 #include "metrics/metric_store.h"
 #include "tests/collectors/canned_api.h"
@@ -64,6 +67,9 @@ constexpr const char* kWorkflows = R"({"workflows": [
   {"uuid": "wf-b", "playUuid": null, "toolUuid": "t1", "nodes": [], "deployedRelease": null},
   {"uuid": "wf-c", "playUuid": null, "toolUuid": null}]})";
 
+// A time the collectors' SQL carries as Unix seconds.
+SystemTime unix_time(const std::string& seconds) { return SystemTime{std::chrono::seconds{std::stoll(seconds)}}; }
+
 struct CannedRun {
     std::string workflow, status;
     SystemTime created_at;
@@ -93,9 +99,9 @@ protected:
         api.on("/orchestration/query", [this](const cargo::Request& r) {
             const std::string sql = json_body(r)["query"].GetString();
             std::smatch m;
-            if (!std::regex_search(sql, m, std::regex("created_at >= toDateTime\\('([^']+)'\\)")))
+            if (!std::regex_search(sql, m, std::regex("created_at >= toDateTime\\((\\d+), 'UTC'\\)")))
                 return cargo::Response{.status = 400, .body = R"({"errorMessage":"unexpected query"})"};
-            const auto start = *parse_iso8601(m[1].str());
+            const auto start = unix_time(m[1].str());
             std::map<std::pair<std::string, std::string>, int> groups;
             for (const auto& run : runs)
                 if (run.created_at >= start) ++groups[{run.workflow, run.status}];
@@ -457,15 +463,15 @@ config::QuerySpec failures_spec(config::MetricType type, std::string name) {
 TEST_F(KindsTest, QueryGaugeMapsColumnsAndNamesBadColumns) {
     api.on_json("/orchestration/query", R"({"rows": [{"node_slug": "enrich", "failures": "3"},
                                                      {"node_slug": "score", "failures": null}]})");
-    QueryCollector gauge("q", failures_spec(config::MetricType::gauge, "cargo_custom_failures"), 5min, client, clock,
-                         nullptr);
+    QueryCollector gauge("q", failures_spec(config::MetricType::gauge, "cargo_custom_failures"), {.interval = 5min}, client, clock,
+                         nullptr, nullptr);
     const auto series = flatten(gauge.collect(context()));
     expect_declared(gauge, series);
     EXPECT_EQ(series, (Series{{"cargo_custom_failures{node_slug=enrich,team=revops}", 3}}));
 
     auto missing = failures_spec(config::MetricType::gauge, "cargo_custom_failures");
     missing.metrics[0].value = "errors";
-    QueryCollector bad("q", missing, 5min, client, clock, nullptr);
+    QueryCollector bad("q", missing, {.interval = 5min}, client, clock, nullptr, nullptr);
     try {
         bad.collect(context());
         FAIL() << "expected a mapping error";
@@ -495,9 +501,10 @@ TEST_F(KindsTest, QueryCountersCountEachRangeOnceAcrossRestarts) {
     api.on("/orchestration/query", [&](const cargo::Request& r) {
         const std::string sql = json_body(r)["query"].GetString();
         std::smatch m;
-        EXPECT_TRUE(std::regex_search(sql, m, std::regex(">= toDateTime\\('([^']+)'\\) AND .* < toDateTime\\('([^']+)'\\)")))
+        EXPECT_TRUE(std::regex_search(
+            sql, m, std::regex(">= toDateTime\\((\\d+), 'UTC'\\) AND .* < toDateTime\\((\\d+), 'UTC'\\)")))
             << sql;
-        const auto from = *parse_iso8601(m[1].str()), to = *parse_iso8601(m[2].str());
+        const auto from = unix_time(m[1].str()), to = unix_time(m[2].str());
         ranges.emplace_back(from, to);
         int n = 0;
         for (auto t : failures) n += t >= from && t < to;
@@ -509,14 +516,14 @@ TEST_F(KindsTest, QueryCountersCountEachRangeOnceAcrossRestarts) {
     const auto start = clock.now();
     {
         WatermarkStore store(path.string());
-        QueryCollector q("q", spec, 5min, client, clock, &store);
+        QueryCollector q("q", spec, {.interval = 5min}, client, clock, &store, nullptr);
         EXPECT_EQ(flatten(q.collect(context())).at(key), 0);  // first run: counting starts now
         clock.advance(10min);
         EXPECT_EQ(flatten(q.collect(context())).at(key), 10);  // [start - 1m, start + 9m)
     }
     clock.advance(10min);  // restart: a new store and collector over the same file
     WatermarkStore store(path.string());
-    QueryCollector q("q", spec, 5min, client, clock, &store);
+    QueryCollector q("q", spec, {.interval = 5min}, client, clock, &store, nullptr);
     EXPECT_EQ(flatten(q.collect(context())).at(key), 20);  // + [start + 9m, start + 19m)
     ASSERT_EQ(ranges.size(), 3u);
     EXPECT_EQ(ranges[0], std::make_pair(start - 1min, start - 1min));
@@ -529,8 +536,8 @@ TEST_F(KindsTest, TokenNeverInErrors) {
     api.on("/orchestration/query", [](const cargo::Request&) {
         return cargo::Response{.status = 401, .body = R"({"errorMessage":"bad token tok-secret"})"};
     });
-    QueryCollector q("q", failures_spec(config::MetricType::gauge, "cargo_custom_failures"), 5min, client, clock,
-                     nullptr);
+    QueryCollector q("q", failures_spec(config::MetricType::gauge, "cargo_custom_failures"), {.interval = 5min}, client, clock,
+                     nullptr, nullptr);
     try {
         q.collect(context());
         FAIL();
@@ -538,6 +545,173 @@ TEST_F(KindsTest, TokenNeverInErrors) {
         EXPECT_EQ(error_reason(e), "authorization");
         EXPECT_EQ(std::string(e.what()).find("tok-secret"), std::string::npos) << e.what();
     }
+}
+
+// A watermark file of its own, removed after the test.
+struct StateFile {
+    std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                 ("cargomon-watermarks-" + std::to_string(::getpid()) + "-" +
+                                  ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
+    StateFile() { std::filesystem::remove(path); }
+    ~StateFile() { std::filesystem::remove(path); }
+};
+
+// The query answer: `rows` (JSON) for any range that is not empty, none for an empty
+// one, as SQL would; `ranges` (may be null) records each [from, to).
+void answer_rows(CannedApi& api, const std::string* rows, std::vector<std::pair<SystemTime, SystemTime>>* ranges) {
+    api.on("/orchestration/query", [rows, ranges](const cargo::Request& r) {
+        const std::string sql = json_body(r)["query"].GetString();
+        std::smatch m;
+        if (!std::regex_search(sql, m, std::regex("toDateTime\\((\\d+), 'UTC'\\).*toDateTime\\((\\d+), 'UTC'\\)")))
+            return cargo::Response{.status = 400, .body = R"({"errorMessage":"unexpected query"})"};
+        const auto from = unix_time(m[1].str()), to = unix_time(m[2].str());
+        if (ranges) ranges->emplace_back(from, to);
+        return cargo::Response{.status = 200, .body = "{\"rows\": [" + (from < to ? *rows : "") + "]}"};
+    });
+}
+
+TEST_F(KindsTest, QueryGaugesExportNanAndInfinities) {
+    std::string rows = R"({"node_slug": "a", "failures": "nan"}, {"node_slug": "b", "failures": "inf"},
+                          {"node_slug": "c", "failures": "-inf"}, {"node_slug": "d", "failures": 2})";
+    answer_rows(api, &rows, nullptr);
+    QueryCollector gauge("q", failures_spec(config::MetricType::gauge, "cargo_custom_failures"), {.interval = 5min},
+                         client, clock, nullptr, nullptr);
+    const auto series = flatten(gauge.collect(context()));
+    ASSERT_EQ(series.size(), 4u);
+    EXPECT_TRUE(std::isnan(series.at("cargo_custom_failures{node_slug=a,team=revops}")));
+    EXPECT_EQ(series.at("cargo_custom_failures{node_slug=b,team=revops}"), std::numeric_limits<double>::infinity());
+    EXPECT_EQ(series.at("cargo_custom_failures{node_slug=c,team=revops}"), -std::numeric_limits<double>::infinity());
+    EXPECT_EQ(series.at("cargo_custom_failures{node_slug=d,team=revops}"), 2);
+}
+
+// A counter row of NaN used to fail the state save (SQLite stores NaN as NULL against NOT
+// NULL) on every run: the watermark never moved and the collector stayed down.
+TEST_F(KindsTest, QueryCounterRefusesNonFiniteRowsCountsTheRestAndAdvances) {
+    StateFile file;
+    WatermarkStore store(file.path.string());
+    std::vector<std::pair<SystemTime, SystemTime>> ranges;
+    std::string rows;
+    answer_rows(api, &rows, &ranges);
+    const auto spec = failures_spec(config::MetricType::counter, "cargo_custom_failures_total");
+    QueryCollector q("q", spec, {.interval = 5min}, client, clock, &store, &registry);
+    EXPECT_EQ(cargomon::testing::sample_value(registry, "cargomon_query_rejected_rows_total",
+                                    {{"collector", "q"}, {"metric", "cargo_custom_failures_total"}}),
+              0);  // exported from the start, so increase() sees the first
+    q.collect(context());
+    rows = R"({"node_slug": "a", "failures": "nan"}, {"node_slug": "b", "failures": "inf"},
+              {"node_slug": "c", "failures": -3}, {"node_slug": "d", "failures": "many"},
+              {"node_slug": "e", "failures": 4}, {"node_slug": "a", "failures": 1})";
+    clock.advance(5min);
+    const auto series = flatten(q.collect(context()));
+    EXPECT_EQ(series, (Series{{"cargo_custom_failures_total{node_slug=a,team=revops}", 1},
+                              {"cargo_custom_failures_total{node_slug=e,team=revops}", 4}}));
+    EXPECT_EQ(cargomon::testing::sample_value(registry, "cargomon_query_rejected_rows_total",
+                                    {{"collector", "q"}, {"metric", "cargo_custom_failures_total"}}),
+              4);
+    rows = R"({"node_slug": "e", "failures": 2})";
+    clock.advance(5min);
+    EXPECT_EQ(flatten(q.collect(context())).at("cargo_custom_failures_total{node_slug=e,team=revops}"), 6);
+    ASSERT_EQ(ranges.size(), 3u);
+    EXPECT_EQ(ranges[2].first, ranges[1].second) << "the watermark advanced past the refused rows";
+    EXPECT_EQ(store.load("q")->watermark, ranges[2].second);
+}
+
+TEST_F(KindsTest, QueryCounterTotalsAbsentPastCounterMaxStalenessAreDropped) {
+    StateFile file;
+    std::string rows = R"({"node_slug": "gone", "failures": 1}, {"node_slug": "stays", "failures": 1})";
+    std::vector<std::pair<SystemTime, SystemTime>> ranges;
+    answer_rows(api, &rows, &ranges);
+    auto spec = failures_spec(config::MetricType::counter, "cargo_custom_failures_total");
+    spec.counter_max_staleness = 30min;
+    const std::string gone = "cargo_custom_failures_total{node_slug=gone,team=revops}";
+    const std::string stays = "cargo_custom_failures_total{node_slug=stays,team=revops}";
+    {
+        WatermarkStore store(file.path.string());
+        QueryCollector q("q", spec, {.interval = 5min}, client, clock, &store, nullptr);
+        q.collect(context());
+        clock.advance(10min);
+        EXPECT_EQ(flatten(q.collect(context())), (Series{{gone, 1}, {stays, 1}}));
+        rows = R"({"node_slug": "stays", "failures": 1})";
+        clock.advance(30min);  // "gone" last carried by a range ending 30 min before this one's end
+        EXPECT_EQ(flatten(q.collect(context())), (Series{{gone, 1}, {stays, 2}}));
+    }
+    // A restart does not drop it early: loaded totals count as seen at the saved watermark.
+    WatermarkStore store(file.path.string());
+    QueryCollector q("q", spec, {.interval = 5min}, client, clock, &store, nullptr);
+    clock.advance(1s);
+    EXPECT_EQ(flatten(q.collect(context())), (Series{{gone, 1}, {stays, 3}}));
+    clock.advance(31min);
+    EXPECT_EQ(flatten(q.collect(context())), (Series{{stays, 4}}));
+    const auto saved = store.load("q");
+    ASSERT_TRUE(saved);
+    EXPECT_EQ(saved->totals.size(), 1u) << "dropped from the state file too";
+}
+
+TEST_F(KindsTest, CollectionsOverMaxSeriesFailAndSayWhichKey) {
+    discover();  // wf-a, wf-b, wf-c: three cargo_workflow_info series
+    auto limited = limit_series(std::make_unique<DiscoveryCollector>("discovery", config::DiscoverySpec{}, client,
+                                                                     catalog, clock),
+                                2, &registry);
+    EXPECT_EQ(limited->name(), "discovery");
+    EXPECT_EQ(cargomon::testing::sample_value(registry, "cargomon_collector_series_limit", {{"collector", "discovery"}}), 2);
+    try {
+        limited->collect(context());
+        FAIL() << "expected a series limit error";
+    } catch (const CollectorError& e) {
+        EXPECT_EQ(e.reason(), "series_limit");
+        EXPECT_NE(std::string(e.what()).find("3 series, more than max_series 2"), std::string::npos) << e.what();
+    }
+    auto enough = limit_series(std::make_unique<DiscoveryCollector>("discovery", config::DiscoverySpec{}, client,
+                                                                    catalog, clock),
+                               3, nullptr);
+    EXPECT_EQ(flatten(enough->collect(context())).size(), 3u);
+}
+
+// Over the limit, a counter's state is left alone: once the limit is raised, the range
+// that did not fit is counted, nothing lost and nothing twice.
+TEST_F(KindsTest, QueryOverMaxSeriesFailsWithoutMovingItsWatermark) {
+    StateFile file;
+    WatermarkStore store(file.path.string());
+    std::string rows;
+    answer_rows(api, &rows, nullptr);
+    const auto spec = failures_spec(config::MetricType::counter, "cargo_custom_failures_total");
+    const config::Schedule tight{.interval = 5min, .max_series = 2};
+    QueryCollector q("q", spec, tight, client, clock, &store, nullptr);
+    q.collect(context());
+    const auto watermark = store.load("q")->watermark;
+    rows = R"({"node_slug": "a", "failures": 1}, {"node_slug": "b", "failures": 1}, {"node_slug": "c", "failures": 1})";
+    clock.advance(5min);
+    try {
+        q.collect(context());
+        FAIL() << "expected a series limit error";
+    } catch (const CollectorError& e) {
+        EXPECT_EQ(e.reason(), "series_limit");
+        EXPECT_NE(std::string(e.what()).find("3 rows, more than max_series 2"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(store.load("q")->watermark, watermark);
+
+    // Rows within the limit that make more series than it (two metrics a row): the same.
+    auto two = spec;
+    two.metrics.push_back({.name = "cargo_custom_failures", .value = "failures", .labels = {"node_slug"}});
+    QueryCollector q2("q2", two, {.interval = 5min, .max_series = 3}, client, clock, &store, nullptr);
+    q2.collect(context());
+    const auto watermark2 = store.load("q2")->watermark;
+    rows = R"({"node_slug": "a", "failures": 1}, {"node_slug": "b", "failures": 1})";
+    clock.advance(5min);
+    try {
+        q2.collect(context());
+        FAIL() << "expected a series limit error";
+    } catch (const CollectorError& e) {
+        EXPECT_EQ(e.reason(), "series_limit");
+        EXPECT_NE(std::string(e.what()).find("4 series, more than max_series 3"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(store.load("q2")->watermark, watermark2);
+
+    const config::Schedule raised{.interval = 5min, .max_series = 3};
+    rows = R"({"node_slug": "a", "failures": 1}, {"node_slug": "b", "failures": 1}, {"node_slug": "c", "failures": 1})";
+    QueryCollector again("q", spec, raised, client, clock, &store, nullptr);
+    EXPECT_EQ(flatten(again.collect(context())).size(), 3u);
+    EXPECT_GT(store.load("q")->watermark, watermark);
 }
 
 }  // namespace
