@@ -1,43 +1,17 @@
 #include "collectors/watermarks.h"
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
-#include <memory>
 #include <stdexcept>
 
-#include "common/json.h"
+#include "metrics/labels.h"
 
 namespace cargomon::collectors {
 
 namespace {
 
-// Labels as a JSON array of pairs: unambiguous whatever the names and values contain.
-std::string encode(const metrics::Labels& labels) {
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-    w.StartArray();
-    for (const auto& [name, value] : labels) {
-        w.StartArray();
-        w.String(name);
-        w.String(value);
-        w.EndArray();
-    }
-    w.EndArray();
-    return buffer.GetString();
-}
-
-metrics::Labels decode(const char* text) {
-    rapidjson::Document doc;
-    if (parse_json(text, doc) || !doc.IsArray()) throw std::runtime_error("watermark store: corrupt labels");
-    metrics::Labels out;
-    for (const auto& pair : doc.GetArray()) {
-        if (!pair.IsArray() || pair.Size() != 2 || !pair[0].IsString() || !pair[1].IsString())
-            throw std::runtime_error("watermark store: corrupt labels");
-        out.emplace_back(pair[0].GetString(), pair[1].GetString());
-    }
-    return out;
+metrics::Labels decode(const std::string& text) {
+    auto labels = metrics::labels_from_json(text);
+    if (!labels) throw std::runtime_error("watermark store: corrupt labels");
+    return std::move(*labels);
 }
 
 }  // namespace
@@ -62,7 +36,7 @@ std::optional<CounterState> WatermarkStore::load(const std::string& collector) c
     rows.bind(1, collector);
     while (rows.step()) {
         std::string metric = rows.text(0);
-        auto labels = decode(rows.text(1).c_str());
+        auto labels = decode(rows.text(1));
         state.totals[{std::move(metric), std::move(labels)}] = rows.real(2);
     }
     return state;
@@ -75,7 +49,7 @@ void WatermarkStore::save(const std::string& collector, const CounterState& stat
     clear.bind(1, collector).run();
     sqlite::Statement insert(db_, "INSERT INTO query_totals (collector, metric, labels, total) VALUES (?, ?, ?, ?)");
     for (const auto& [key, total] : state.totals)
-        insert.bind(1, collector).bind(2, key.first).bind(3, encode(key.second)).bind(4, total).run();
+        insert.bind(1, collector).bind(2, key.first).bind(3, metrics::labels_to_json(key.second)).bind(4, total).run();
     sqlite::Statement mark(db_,
                            "INSERT OR REPLACE INTO query_watermarks (collector, fingerprint, watermark_ms) VALUES (?, ?, ?)");
     mark.bind(1, collector).bind(2, state.fingerprint).bind(3, sqlite::to_millis(state.watermark)).run();

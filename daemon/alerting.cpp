@@ -4,7 +4,6 @@
 #include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
 
 #include "alerts/notify/delivery.h"
 #include "alerts/notify/dispatcher.h"
@@ -38,7 +37,7 @@ AlertingSetup load_alerting(const config::Config& config) {
     return setup;
 }
 
-Alerting::Alerting(AlertingSetup setup, const std::string& storage_path, metrics::MetricStore& store,
+Alerting::Alerting(AlertingSetup setup, const std::string& state_db, metrics::MetricStore& store,
                    prometheus::Registry& registry, const Clock& clock, std::function<bool()> data_ready)
     : store_(store),
       registry_(registry),
@@ -49,12 +48,9 @@ Alerting::Alerting(AlertingSetup setup, const std::string& storage_path, metrics
                                .Help("Saves of alert state that failed (logged; the changes are kept for the next save)")
                                .Register(registry)
                                .Add({})) {
-    namespace fs = std::filesystem;
-    fs::create_directories(storage_path);
-    state_ = std::make_unique<alerts::AlertStateStore>((fs::path(storage_path) / "alerts.db").string());
-    outbox_ = std::make_unique<alerts::Outbox>((fs::path(storage_path) / "outbox.db").string(), clock_,
-                                               setup.alerting.delivery);
-    silences_ = std::make_unique<alerts::SilenceStore>((fs::path(storage_path) / "silences.db").string(), clock_);
+    state_ = std::make_unique<alerts::AlertStateStore>(state_db);
+    outbox_ = std::make_unique<alerts::Outbox>(state_db, clock_, setup.alerting.delivery);
+    silences_ = std::make_unique<alerts::SilenceStore>(state_db, clock_);
     rules_ = std::make_unique<alerts::RuleManager>(
         std::vector<alerts::RuleGroup>{},
         // Called inside evaluate_due(), which runs with mu_ held.

@@ -54,7 +54,9 @@ class Alerting {
 public:
     // `data_ready` says when every collector has run once: before that an empty store
     // would resolve alerts restored from the last run and restart their `for` timers.
-    Alerting(AlertingSetup setup, const std::string& storage_path, metrics::MetricStore& store,
+    // `state_db` is the state database (daemon/storage.h) holding alert state, the outbox
+    // and silences.
+    Alerting(AlertingSetup setup, const std::string& state_db, metrics::MetricStore& store,
              prometheus::Registry& registry, const Clock& clock, std::function<bool()> data_ready);
     ~Alerting();
 

@@ -1,8 +1,8 @@
 #include "daemon/daemon.h"
 
+#include <prometheus/counter.h>
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
 #include <future>
 #include <set>
 #include <sstream>
@@ -17,6 +17,7 @@
 #include "collectors/factory.h"
 #include "collectors/scheduler.h"
 #include "common/timefmt.h"
+#include "daemon/storage.h"
 #include "web/auth.h"
 #include "web/tls.h"
 
@@ -91,9 +92,14 @@ Daemon::Daemon(DaemonOptions options)
                                .Register(registry_)
                                .Add({})) {
     config::Config config = load_or_throw(options_.config_file);
-    std::filesystem::create_directories(options_.storage_path);
-    watermarks_ = std::make_unique<collectors::WatermarkStore>(
-        (std::filesystem::path(options_.storage_path) / "cargomon.db").string());
+    const StateDatabase state = prepare_state_database(options_.storage_path, clock_.now());
+    prometheus::BuildCounter()
+        .Name("cargomon_state_db_recovered_total")
+        .Help("State database files found unusable at start and moved aside (the log names where).")
+        .Register(registry_)
+        .Add({})
+        .Increment(static_cast<double>(state.moved_aside.size()));
+    watermarks_ = std::make_unique<collectors::WatermarkStore>(state.path);
     prometheus::BuildGauge()
         .Name("cargomon_build_info")
         .Help("A metric with a constant '1' value labeled by the version of cargomon.")
@@ -102,7 +108,7 @@ Daemon::Daemon(DaemonOptions options)
         .Set(1);
     AlertingSetup alerting = load_alerting(config);
     world_ = build_world(config);
-    alerting_ = std::make_unique<Alerting>(std::move(alerting), options_.storage_path, store_, registry_, clock_,
+    alerting_ = std::make_unique<Alerting>(std::move(alerting), state.path, store_, registry_, clock_,
                                            [this] { return collectors_have_run(); });
     reload_successful_.Set(1);
     reload_success_time_.Set(std::chrono::duration<double>(clock_.now().time_since_epoch()).count());

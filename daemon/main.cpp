@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "daemon/cli/batch.h"
+#include "daemon/cli/backup.h"
 #include "daemon/cli/check.h"
 #include "daemon/cli/preview.h"
 #include "daemon/cli/serve.h"
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
     if (first == "rules" && args.size() >= 2 && args[1] == "preview")
         return rules_preview_main({args.begin() + 2, args.end()}, std::cout, std::cerr);
     if (first == "silence") return silence_main(rest, std::cout, std::cerr);
+    if (first == "backup") return backup_main(rest, std::cout, std::cerr);
     if (first == "batch") return batch_main(rest, std::cin, std::cout, std::cerr);
     return serve_main(args);
 }

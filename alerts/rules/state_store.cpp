@@ -1,45 +1,17 @@
 #include "alerts/rules/state_store.h"
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <charconv>
 #include <stdexcept>
 
-#include "common/json.h"
+#include "metrics/labels.h"
 
 namespace cargomon::alerts {
 namespace {
 
-std::string labels_json(const metrics::Labels& labels) {
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-    writer.StartArray();
-    for (const auto& [name, value] : labels) {
-        writer.String(name);
-        writer.String(value);
-    }
-    writer.EndArray();
-    return buffer.GetString();
-}
-
 metrics::Labels parse_labels(const std::string& json) {
-    rapidjson::Document doc;
-    if (parse_json(json, doc) || !doc.IsArray() || doc.Size() % 2 != 0)
-        throw std::runtime_error("alert state: bad labels in the state file");
-    metrics::Labels labels;
-    for (rapidjson::SizeType i = 0; i < doc.Size(); i += 2) {
-        if (!doc[i].IsString() || !doc[i + 1].IsString()) throw std::runtime_error("alert state: bad labels in the state file");
-        labels.emplace_back(doc[i].GetString(), doc[i + 1].GetString());
-    }
-    return labels;
-}
-
-// Nanoseconds since the epoch: times come back exactly as they went in.
-std::int64_t to_ns(SystemTime t) { return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count(); }
-SystemTime from_ns(std::int64_t ns) {
-    return SystemTime{std::chrono::duration_cast<SystemTime::duration>(std::chrono::nanoseconds{ns})};
+    auto labels = metrics::labels_from_json(json);
+    if (!labels) throw std::runtime_error("alert state: bad labels in the state file");
+    return std::move(*labels);
 }
 
 // Shortest round-trip text; SQLite REAL would do too, but the statement binds text and integers only.
@@ -91,12 +63,12 @@ void AlertStateStore::write(const std::vector<ActiveAlertState>& states) {
     for (const ActiveAlertState& s : states) {
         const Alert& a = s.alert;
         insert.bind(1, s.group_key).bind(2, s.rule_name).bind(3, std::int64_t{s.rule_ordinal}).bind(4, a.fingerprint);
-        insert.bind(5, labels_json(a.labels)).bind(6, labels_json(a.annotations));
+        insert.bind(5, metrics::labels_to_json(a.labels)).bind(6, metrics::labels_to_json(a.annotations));
         insert.bind(7, static_cast<std::int64_t>(a.state)).bind(8, number_text(a.value));
-        insert.bind(9, to_ns(a.active_at)).bind(10, to_ns(a.starts_at));
-        if (a.ends_at) insert.bind(11, to_ns(*a.ends_at));  // unbound parameters are NULL
-        if (s.keep_firing_since) insert.bind(12, to_ns(*s.keep_firing_since));
-        if (s.last_sent_at) insert.bind(13, to_ns(*s.last_sent_at));
+        insert.bind(9, sqlite::to_millis(a.active_at)).bind(10, sqlite::to_millis(a.starts_at));
+        if (a.ends_at) insert.bind(11, sqlite::to_millis(*a.ends_at));  // unbound parameters are NULL
+        if (s.keep_firing_since) insert.bind(12, sqlite::to_millis(*s.keep_firing_since));
+        if (s.last_sent_at) insert.bind(13, sqlite::to_millis(*s.last_sent_at));
         insert.bind(14, a.generator_url);
         insert.run();
     }
@@ -121,11 +93,11 @@ std::vector<ActiveAlertState> AlertStateStore::load() {
             throw std::runtime_error("alert state: bad state in the state file");
         a.state = static_cast<AlertState>(state);
         a.value = parse_number(select.text(7));
-        a.active_at = from_ns(select.int64(8));
-        a.starts_at = from_ns(select.int64(9));
-        if (!select.is_null(10)) a.ends_at = from_ns(select.int64(10));
-        if (!select.is_null(11)) s.keep_firing_since = from_ns(select.int64(11));
-        if (!select.is_null(12)) s.last_sent_at = from_ns(select.int64(12));
+        a.active_at = sqlite::from_millis(select.int64(8));
+        a.starts_at = sqlite::from_millis(select.int64(9));
+        if (!select.is_null(10)) a.ends_at = sqlite::from_millis(select.int64(10));
+        if (!select.is_null(11)) s.keep_firing_since = sqlite::from_millis(select.int64(11));
+        if (!select.is_null(12)) s.last_sent_at = sqlite::from_millis(select.int64(12));
         a.generator_url = select.text(13);
         out.push_back(std::move(s));
     }

@@ -22,6 +22,8 @@ constexpr const char* kUsage = R"(usage: cargomon [flags]
        cargomon rules preview [FILE...] [--config.file=FILE]
                                          evaluate rules once against the live API: what would fire now
        cargomon silence add|list|expire  manage a running daemon's silences (see cargomon silence --help)
+       cargomon backup [--storage.path=DIR] FILE
+                                         copy the state database, safe while the daemon runs
        cargomon batch doctor|rerun BATCH_UUID
                                          why a batch's runs failed; re-run only them (see cargomon batch --help)
 

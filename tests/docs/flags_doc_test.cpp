@@ -83,6 +83,11 @@ TEST(FlagsDoc, RulesPreview) {
                 "cargomon rules preview");
 }
 
+TEST(FlagsDoc, Backup) {
+    expect_same(help_flags(help_of({"backup", "--help"})), documented_flags({{"docs/operations.md", "Backup and restore"}}),
+                "cargomon backup");
+}
+
 TEST(FlagsDoc, Batch) {
     expect_same(help_flags(help_of({"batch", "--help"})),
                 documented_flags({{"docs/actions.md", "Batches: doctor and re-run"}}), "cargomon batch");

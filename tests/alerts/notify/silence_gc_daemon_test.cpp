@@ -34,7 +34,7 @@ TEST(AlertingSilenceGc, DropsExpiredSilencesOnStartAndEveryMinute) {
 
     metrics::MetricStore store;
     prometheus::Registry registry;
-    Alerting alerting(AlertingSetup{}, dir.file(""), store, registry, clock, [] { return false; });
+    Alerting alerting(AlertingSetup{}, db, store, registry, clock, [] { return false; });
     alerting.start();
     EXPECT_EQ(stored(db, clock), 0u) << "not collected on start";
 

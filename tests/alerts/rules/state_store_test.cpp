@@ -28,7 +28,7 @@ TEST(AlertStateStore, RoundTripsEveryField) {
                .annotations = {{"summary", "ünïcode"}},
                .state = AlertState::inactive,
                .value = 0.1 + 0.2,
-               .active_at = SystemTime{1'800'000'000'123'456'789ns},
+               .active_at = SystemTime{1'800'000'000'123ms},  // milliseconds: the one unit on disk
                .starts_at = SystemTime{1'800'000'060s},
                .ends_at = SystemTime{1'800'000'120s},
                .generator_url = "http://x/api/v1/rules",
