@@ -4,6 +4,8 @@
 #include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 
 #include "alerts/notify/delivery.h"
 #include "alerts/notify/dispatcher.h"
@@ -71,25 +73,25 @@ void Alerting::replace(AlertingSetup setup) {
     std::unique_ptr<alerts::Receivers> old_receivers;
     std::unique_ptr<alerts::Dispatcher> old_dispatcher;
     std::unique_ptr<alerts::Delivery> old_delivery;
+    // Everything that can throw (a receiver's URL, a TLS setting) is built before anything
+    // is swapped: a reload that fails here leaves the running alerting setup whole.
+    auto alerting = std::make_unique<alerts::AlertingConfig>(std::move(setup.alerting));
+    auto receivers = std::make_unique<alerts::Receivers>(*alerting);
     std::lock_guard dispatching(dispatch_mu_);
     {
         std::lock_guard lock(mu_);
-        rules_->replace_groups(std::move(setup.groups));
-        publish_alerts_ = true;  // alerts of removed rules leave ALERTS
+        auto dispatcher = std::make_unique<alerts::Dispatcher>(*alerting, *receivers, *outbox_, silences_.get(), clock_,
+                                                               registry_);
+        auto delivery = std::make_unique<alerts::Delivery>(*outbox_, *receivers, clock_, registry_);
         // The alerts being notified live on in the new dispatcher, routed by the new routes:
         // one whose rule is gone is still resolved after resolve_timeout.
-        std::vector<alerts::Dispatcher::Held> held;
-        if (dispatcher_) held = dispatcher_->held();
-        old_delivery = std::move(delivery_);
-        old_dispatcher = std::move(dispatcher_);
-        old_receivers = std::move(receivers_);
-        old_alerting = std::move(alerting_);
-        alerting_ = std::make_unique<alerts::AlertingConfig>(std::move(setup.alerting));
-        receivers_ = std::make_unique<alerts::Receivers>(*alerting_);
-        dispatcher_ = std::make_unique<alerts::Dispatcher>(*alerting_, *receivers_, *outbox_, silences_.get(), clock_,
-                                                           registry_);
-        dispatcher_->adopt(held);
-        delivery_ = std::make_unique<alerts::Delivery>(*outbox_, *receivers_, clock_, registry_);
+        if (dispatcher_) dispatcher->adopt(dispatcher_->held());
+        rules_->replace_groups(std::move(setup.groups));
+        publish_alerts_ = true;  // alerts of removed rules leave ALERTS
+        old_delivery = std::exchange(delivery_, std::move(delivery));
+        old_dispatcher = std::exchange(dispatcher_, std::move(dispatcher));
+        old_receivers = std::exchange(receivers_, std::move(receivers));
+        old_alerting = std::exchange(alerting_, std::move(alerting));
     }
     // With mu_ released, so API handlers never wait on a receiver. The old delivery cancels
     // its requests in flight and stops before the new one starts: no item is sent by both.
