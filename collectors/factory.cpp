@@ -54,4 +54,40 @@ std::vector<ScheduledCollector> make_collectors(const std::vector<config::Collec
     return out;
 }
 
+cargo::ClientOptions client_options(const config::Config& c) {
+    return cargo::ClientOptions{
+        .base_url = c.api_url,
+        .token = c.token,
+        .workspace_uuid = c.workspace_uuid.value_or(""),
+        .timeout = c.client.timeout,
+        .connect_timeout = c.client.connect_timeout,
+        .max_in_flight = c.client.max_in_flight,
+        .rate_limit_per_s = c.client.rate_limit,
+        .retry = {.max_attempts = c.client.retry.max_attempts,
+                  .initial_backoff = c.client.retry.initial_backoff,
+                  .max_backoff = c.client.retry.max_backoff,
+                  .budget = c.client.retry.budget},
+    };
+}
+
+Connection make_connection(const config::Config& config, prometheus::Registry& registry, const Clock& clock) {
+    const cargo::ClientOptions options = client_options(config);
+    Connection c;
+    c.transport = cargo::make_http_transport(options);
+    c.sleeper = std::make_unique<cargo::ClockSleeper>(clock);
+    c.client = std::make_unique<cargo::ApiClient>(options, *c.transport, registry, clock, *c.sleeper);
+    return c;
+}
+
+Collection build_collection(const config::Config& config, WorkflowCatalog& catalog, WatermarkStore* watermarks,
+                            prometheus::Registry& registry, const Clock& clock) {
+    Collection collection{.connection = make_connection(config, registry, clock), .collectors = {}};
+    collection.collectors = make_collectors(config.collectors, {.client = *collection.connection.client,
+                                                                .catalog = catalog,
+                                                                .clock = clock,
+                                                                .registry = registry,
+                                                                .watermarks = watermarks});
+    return collection;
+}
+
 }  // namespace cargomon::collectors

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "metrics/labels.h"
+
 namespace cargomon::collectors {
 
 DeclaredFamily::DeclaredFamily(const FamilyDescriptor& descriptor)
@@ -24,7 +26,7 @@ void DeclaredFamily::add(metrics::Labels labels, double value) {
     // Every label given is declared and none twice: as many as declared means all of them.
     if (labels.size() != declared.size())
         for (const auto& label : declared)
-            if (std::none_of(labels.begin(), labels.end(), [&](const auto& l) { return l.first == label; }))
+            if (!metrics::find_label(labels, label))
                 refuse("declared label " + label + " is missing");
     family_.samples.push_back({std::move(labels), value});
 }

@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <set>
 
+#include "collectors/run_once.h"
 #include "common/duration.h"
 #include "common/timefmt.h"
+#include "metrics/self_metrics.h"
 
 namespace cargomon::collectors {
 
@@ -64,26 +66,15 @@ Scheduler::Scheduler(std::vector<ScheduledCollector> collectors, metrics::Metric
     : store_(store),
       clock_(clock),
       options_(options),
-      up_(prometheus::BuildGauge()
-              .Name("cargomon_collector_up")
-              .Help("1 if the collector's last run succeeded, 0 if it failed or has not run yet")
-              .Register(registry)),
-      last_success_(prometheus::BuildGauge()
-                        .Name("cargomon_collector_last_success_timestamp_seconds")
-                        .Help("Start time of the collector's last successful run, in Unix seconds")
-                        .Register(registry)),
-      duration_(prometheus::BuildGauge()
-                    .Name("cargomon_collector_duration_seconds")
-                    .Help("Duration of the collector's last run, in seconds")
-                    .Register(registry)),
-      errors_(prometheus::BuildCounter()
-                  .Name("cargomon_collector_errors_total")
-                  .Help("Failed collector runs by reason")
-                  .Register(registry)),
-      skipped_(prometheus::BuildCounter()
-                   .Name("cargomon_collector_skipped_total")
-                   .Help("Runs skipped because the collector's previous run was still going")
-                   .Register(registry)),
+      up_(metrics::gauge_family(registry, "cargomon_collector_up",
+                                "1 if the collector's last run succeeded, 0 if it failed or has not run yet")),
+      last_success_(metrics::gauge_family(registry, "cargomon_collector_last_success_timestamp_seconds",
+                                          "Start time of the collector's last successful run, in Unix seconds")),
+      duration_(metrics::gauge_family(registry, "cargomon_collector_duration_seconds",
+                                      "Duration of the collector's last run, in seconds")),
+      errors_(metrics::counter_family(registry, "cargomon_collector_errors_total", "Failed collector runs by reason")),
+      skipped_(metrics::counter_family(registry, "cargomon_collector_skipped_total",
+                                       "Runs skipped because the collector's previous run was still going")),
       random_(options.seed) {
     if (options_.workers == 0) throw std::invalid_argument("scheduler needs at least one worker");
     for (auto& c : collectors) {
@@ -156,7 +147,7 @@ void Scheduler::run_due() {
             // The thread stays busy until collect() returns (its API calls honour the
             // deadline); the run counts as failed now so /metrics shows it at once.
             slot.abandoned = true;
-            fail(slot, "timeout", "run exceeded its timeout of " + format_duration(slot.schedule.timeout));
+            fail(slot, "timeout", timeout_message(slot.schedule.timeout));
         }
         if (now >= slot.next_due) {
             if (slot.busy) {
@@ -232,64 +223,33 @@ void Scheduler::work_loop() {
 
 void Scheduler::run(std::size_t index) {
     Slot& slot = *slots_[index];
-    CollectContext context;
-    SteadyTime started;
-    SystemTime started_wall;
+    RunStart start;
     {
         std::lock_guard lock(mu_);
-        started = clock_.monotonic();
-        started_wall = clock_.now();
+        start = start_run(clock_, slot.schedule.timeout, stop_source_.get_token());
         slot.running = true;
-        slot.deadline = started + slot.schedule.timeout;
-        slot.last_run_start = started_wall;
-        context = CollectContext{slot.deadline, stop_source_.get_token()};
+        slot.deadline = start.context.deadline;
+        slot.last_run_start = start.started_wall;
     }
-
-    metrics::Snapshot snapshot;
-    std::optional<std::pair<std::string, std::string>> failure;  // reason, message
-    try {
-        snapshot = slot.collector->collect(context);
-    } catch (const std::exception& e) {
-        failure.emplace(error_reason(e), e.what());
-    } catch (...) {
-        failure.emplace("internal", "unknown exception");
-    }
-
-    bool publish = false;
-    {
+    const RunOutcome outcome = run_once(*slot.collector, start, store_, clock_, [&](bool succeeded) {
         std::lock_guard lock(mu_);
-        slot.last_duration = duration_cast<std::chrono::duration<double>>(clock_.monotonic() - started).count();
+        slot.last_duration = duration_cast<std::chrono::duration<double>>(clock_.monotonic() - start.started).count();
         slot.duration_gauge->Set(slot.last_duration);
-        if (slot.abandoned || stopping_) {
-            // Already counted as a timeout, or cut short by stop(): nothing to report.
-        } else if (failure) {
-            fail(slot, failure->first, failure->second);
-        } else if (clock_.monotonic() > slot.deadline) {
-            fail(slot, "timeout", "run exceeded its timeout of " + format_duration(slot.schedule.timeout));
-        } else {
-            publish = true;
-            slot.finishing = true;
-        }
-    }
-
-    std::optional<std::string> rejected;
-    if (publish) {
-        try {
-            store_.publish(slot.collector->name(), std::move(snapshot), started_wall);
-        } catch (const std::exception& e) {
-            rejected = e.what();
-        }
-    }
+        // Already counted as a timeout, or cut short by stop(): nothing to report.
+        if (slot.abandoned || stopping_) return false;
+        slot.finishing = succeeded;
+        return true;
+    });
 
     std::lock_guard lock(mu_);
-    if (publish && rejected) {
-        fail(slot, "mapping", *rejected);
-    } else if (publish) {
+    if (outcome.status == RunOutcome::Status::failed) {
+        fail(slot, outcome.reason, outcome.message);
+    } else if (outcome.status == RunOutcome::Status::published) {
         slot.up = true;
         slot.last_error.clear();
-        slot.published_at = started_wall;
+        slot.published_at = start.started_wall;
         slot.up_gauge->Set(1);
-        slot.last_success_gauge->Set(seconds_since_epoch(started_wall));
+        slot.last_success_gauge->Set(seconds_since_epoch(start.started_wall));
     }
     slot.busy = slot.running = slot.finishing = slot.abandoned = false;
     idle_.notify_all();

@@ -13,10 +13,17 @@
 
 namespace cargomon::cli {
 
-// A bad command line: the caller prints "PROGRAM: what" and "(see PROGRAM --help)", exit 2.
+// A bad command line: the caller prints it with usage_error(), exit 2.
 struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
+
+// Prints what every command prints for a bad command line, "PROGRAM: what" then
+// "(see PROGRAM --help)", and returns 2, the exit status that goes with it.
+inline int usage_error(std::ostream& err, const std::string& program, const std::string& what) {
+    err << program << ": " << what << "\n(see " << program << " --help)\n";
+    return 2;
+}
 
 // --help: the app's description (usage lines and what it does; it ends with the blank line
 // it wants before the flags, if any), one line per flag with its

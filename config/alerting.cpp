@@ -38,9 +38,9 @@ bool valid_url(std::string_view url) {
     return (url.starts_with("http://") && url.size() > 7) || (url.starts_with("https://") && url.size() > 8);
 }
 
-class AlertingReader {
+class AlertingReader : public detail::DocumentReader {
 public:
-    AlertingReader(YamlReader& reader, std::filesystem::path dir) : r_(reader), dir_(std::move(dir)) {}
+    using DocumentReader::DocumentReader;
 
     AlertingConfig read(const YAML::Node& node) {
         AlertingConfig config;
@@ -71,11 +71,6 @@ public:
     }
 
 private:
-    std::string resolve(const std::string& path) const {
-        if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
-        return (dir_ / path).lexically_normal().string();
-    }
-
     // `name` or `name_file`, whose content (trailing newlines removed) is the value; a
     // relative `name_file` is read from the config file's folder.
     std::optional<std::string> secret(const YAML::Node& parent, const std::string& name, bool required) {
@@ -301,9 +296,6 @@ private:
             delivery.max_backoff = r_.positive_duration(n, "max_backoff").value_or(delivery.max_backoff);
         if (delivery.max_backoff < delivery.min_backoff) r_.error(node, "delivery: max_backoff is below min_backoff");
     }
-
-    YamlReader& r_;
-    std::filesystem::path dir_;
 };
 
 }  // namespace

@@ -4,12 +4,8 @@
 #include "config/http_client_config.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <climits>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "config/yaml_reader.h"
 
@@ -17,6 +13,7 @@ namespace cargomon::config {
 namespace {
 
 using detail::quote;
+using detail::read_file;
 using detail::YamlReader;
 using Keys = std::vector<std::string_view>;
 
@@ -25,25 +22,15 @@ const Keys kBasicAuthKeys{"username", "password", "password_file"};
 const Keys kAuthorizationKeys{"type", "credentials", "credentials_file"};
 const Keys kTlsKeys{"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"};
 
-std::optional<std::string> read_file(const std::string& path, std::string* why) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        *why = std::strerror(errno);
-        return std::nullopt;
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-class Loader {
+class Loader : public detail::DocumentReader {
 public:
-    Loader(YamlReader& reader, std::filesystem::path dir) : r_(reader), dir_(std::move(dir)) {}
+    using DocumentReader::DocumentReader;
 
     HttpClientConfig load(const YAML::Node& document) {
         HttpClientConfig c;
-        const YAML::Node root = document.IsNull() ? YAML::Node(YAML::NodeType::Map) : document;
-        if (!r_.check_map(root, kTopKeys, "at top level")) return c;
+        const std::optional<YAML::Node> top = r_.top_level(document, kTopKeys);
+        if (!top) return c;
+        const YAML::Node& root = *top;
         if (auto n = root["basic_auth"]; n && !n.IsNull()) read_basic_auth(n, c);
         if (auto n = root["authorization"]; n && !n.IsNull()) read_authorization(n, c);
         if (auto n = root["tls_config"]; n && !n.IsNull()) read_tls(n, c.tls);
@@ -58,11 +45,6 @@ public:
     }
 
 private:
-    std::string resolve(const std::string& path) const {
-        if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
-        return (dir_ / path).lexically_normal().string();
-    }
-
     std::string text(const YAML::Node& map, const char* key) {
         auto n = map[key];
         if (!n || n.IsNull()) return "";
@@ -133,26 +115,17 @@ private:
             if (!read_file(path, &why)) r_.error(node[key], std::string(key) + ": cannot read " + quote(path) + ": " + why);
         }
     }
-
-    YamlReader& r_;
-    std::filesystem::path dir_;
 };
 
 }  // namespace
 
 HttpClientConfigResult parse_http_client_config(std::string_view yaml_text, std::string_view file_name,
                                                 const Environment& env) {
-    return detail::read_document<HttpClientConfig>(yaml_text, file_name, env, [](YamlReader& reader, const YAML::Node& root,
-                                                              const std::filesystem::path& dir) {
-        return Loader(reader, dir).load(root);
-    });
+    return detail::read_document<HttpClientConfig>(yaml_text, file_name, env, detail::load_with<Loader>());
 }
 
 HttpClientConfigResult load_http_client_config(const std::string& path, const Environment& env) {
-    std::string why;
-    auto text = read_file(path, &why);
-    if (!text) return std::vector<ConfigError>{{path, 0, 0, "cannot read HTTP client config file: " + why}};
-    return parse_http_client_config(*text, path, env);
+    return detail::load_document(path, "HTTP client config file", env, parse_http_client_config);
 }
 
 }  // namespace cargomon::config

@@ -1,13 +1,9 @@
 // Turns one YAML document into a Config: every key is read through YamlReader, so a
 // single pass reports every error; cross-checks (names, discovery, token) come last.
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <regex>
-#include <sstream>
 
 #include "common/text.h"
 #include "config/config.h"
@@ -59,15 +55,16 @@ std::string normalize_api_url(std::string& url) {
     return "";
 }
 
-class Loader {
+class Loader : public detail::DocumentReader {
 public:
-    Loader(YamlReader& reader, std::filesystem::path dir) : r_(reader), dir_(std::move(dir)) {}
+    using DocumentReader::DocumentReader;
 
     Config load(const YAML::Node& document) {
         Config c;
         // An empty file is an empty mapping: all defaults.
-        const YAML::Node root = document.IsNull() ? YAML::Node(YAML::NodeType::Map) : document;
-        if (!r_.check_map(root, kTopKeys, "at top level")) return c;
+        const std::optional<YAML::Node> top = r_.top_level(document, kTopKeys);
+        if (!top) return c;
+        const YAML::Node& root = *top;
         if (auto url = root["api_url"]) read_api_url(url, c);
         if (auto uuid = root["workspace_uuid"]) read_workspace_uuid(uuid, c);
         if (auto client = root["client"]) read_client(client, c.client);
@@ -83,11 +80,6 @@ public:
     }
 
 private:
-    std::string resolve(const std::string& path) const {
-        if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
-        return (dir_ / path).lexically_normal().string();
-    }
-
     void read_api_url(const YAML::Node& node, Config& c) {
         auto url = r_.string(node);
         if (!url) return;
@@ -547,20 +539,17 @@ private:
     }
 
     std::string read_token_file(const YAML::Node& at, const std::string& path) {
-        std::ifstream in(path, std::ios::binary);
-        if (!in) {
-            r_.error(at, "cannot read token_file " + quote(path) + ": " + std::strerror(errno));
+        std::string why;
+        const std::optional<std::string> text = detail::read_file(path, &why);
+        if (!text) {
+            r_.error(at, "cannot read token_file " + quote(path) + ": " + why);
             return "";
         }
-        std::ostringstream text;
-        text << in.rdbuf();
-        std::string token = std::string(trim(text.str()));
+        std::string token = std::string(trim(*text));
         if (token.empty()) r_.error(at, "token_file " + quote(path) + " is empty");
         return token;
     }
 
-    YamlReader& r_;
-    std::filesystem::path dir_;
     std::map<std::string, int> metric_lines_;  // metric name -> line, across collectors
     bool defaults_timeout_set_ = false;        // `defaults` wrote a timeout: collectors inherit it as set
 };
@@ -600,12 +589,7 @@ std::vector<KnownKeys> known_keys() {
 }
 
 LoadResult load_config(const std::string& path, const Environment& env) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        return std::vector<ConfigError>{{path, 0, 0, "cannot read config file: " + std::string(std::strerror(errno))}};
-    std::ostringstream text;
-    text << in.rdbuf();
-    return parse_config(text.str(), path, env);
+    return detail::load_document(path, "config file", env, parse_config);
 }
 
 }  // namespace cargomon::config

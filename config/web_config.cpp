@@ -8,13 +8,9 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <climits>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "config/yaml_reader.h"
 
@@ -22,6 +18,7 @@ namespace cargomon::config {
 namespace {
 
 using detail::quote;
+using detail::read_file;
 using detail::YamlReader;
 using Keys = std::vector<std::string_view>;
 
@@ -91,18 +88,6 @@ std::string openssl_reason() {
     return reason ? reason : "unreadable PEM";
 }
 
-// The whole file, or the reason it cannot be read.
-std::optional<std::string> read_file(const std::string& path, std::string* why) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        *why = std::strerror(errno);
-        return std::nullopt;
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 Bio memory_bio(const std::string& pem) { return Bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))); }
 
 std::unique_ptr<X509, X509Free> first_certificate(const std::string& pem, std::string* why) {
@@ -123,15 +108,16 @@ std::unique_ptr<EVP_PKEY, KeyFree> private_key(const std::string& pem, std::stri
     return key;
 }
 
-class Loader {
+class Loader : public detail::DocumentReader {
 public:
-    Loader(YamlReader& reader, std::filesystem::path dir) : r_(reader), dir_(std::move(dir)) {}
+    using DocumentReader::DocumentReader;
 
     WebConfig load(const YAML::Node& document) {
         WebConfig c;
         // An empty file: plain HTTP, no auth, as exporter-toolkit takes it.
-        const YAML::Node root = document.IsNull() ? YAML::Node(YAML::NodeType::Map) : document;
-        if (!r_.check_map(root, kTopKeys, "at top level")) return c;
+        const std::optional<YAML::Node> top = r_.top_level(document, kTopKeys);
+        if (!top) return c;
+        const YAML::Node& root = *top;
         if (auto n = root["tls_server_config"]; n && !n.IsNull()) read_tls(n, c);
         if (auto n = root["http_server_config"]; n && !n.IsNull()) read_http(n, c);
         if (auto n = root["rate_limit"]; n && !n.IsNull()) read_rate_limit(n, c);
@@ -140,11 +126,6 @@ public:
     }
 
 private:
-    std::string resolve(const std::string& path) const {
-        if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
-        return (dir_ / path).lexically_normal().string();
-    }
-
     // A file's text for a key, or an error at the key's value naming the resolved path.
     std::optional<std::string> file_text(const YAML::Node& node, const std::string& path, std::string_view key) {
         std::string why;
@@ -196,35 +177,39 @@ private:
         c.tls = std::move(t);
     }
 
-    void read_ciphers(const YAML::Node& node, TlsServerConfig& t) {
-        auto items = r_.sequence(node, "a list of cipher suite names");
+    // A list of names (`list`: "a list of curve names"), each looked up with `find`
+    // (nullopt: "unknown <item>: "name" (<known>)") and handed to `use`.
+    template <typename Find, typename Use>
+    void read_names(const YAML::Node& node, std::string_view list, std::string_view item_what, std::string_view known,
+                    Find find, Use use) {
+        auto items = r_.sequence(node, list);
         if (!items) return;
         for (const YAML::Node& item : *items) {
             auto name = r_.string(item);
             if (!name) continue;
-            auto suite = openssl_cipher_name(*name);
-            if (!suite) {
-                r_.error(item, "unknown cipher: " + quote(*name) +
-                                   " (Go's names of secure suites, such as TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)");
-                continue;
-            }
-            (suite->tls13 ? t.cipher_suites_tls13 : t.cipher_suites_tls12).push_back(suite->openssl);
+            if (auto found = find(*name))
+                use(*found);
+            else
+                r_.error(item, "unknown " + std::string(item_what) + ": " + quote(*name) + " (" + std::string(known) + ")");
         }
     }
 
+    void read_ciphers(const YAML::Node& node, TlsServerConfig& t) {
+        read_names(node, "a list of cipher suite names", "cipher",
+                   "Go's names of secure suites, such as TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                   openssl_cipher_name, [&](const CipherName& suite) {
+                       (suite.tls13 ? t.cipher_suites_tls13 : t.cipher_suites_tls12).push_back(suite.openssl);
+                   });
+    }
+
     void read_curves(const YAML::Node& node, TlsServerConfig& t) {
-        auto items = r_.sequence(node, "a list of curve names");
-        if (!items) return;
-        for (const YAML::Node& item : *items) {
-            auto name = r_.string(item);
-            if (!name) continue;
-            auto found = kCurves.find(*name);
-            if (found == kCurves.end()) {
-                r_.error(item, "unknown curve: " + quote(*name) + " (CurveP256, CurveP384, CurveP521 or X25519)");
-                continue;
-            }
-            t.curve_preferences.emplace_back(found->second);
-        }
+        auto find = [](const std::string& name) -> std::optional<std::string_view> {
+            auto found = kCurves.find(name);
+            if (found == kCurves.end()) return std::nullopt;
+            return found->second;
+        };
+        read_names(node, "a list of curve names", "curve", "CurveP256, CurveP384, CurveP521 or X25519", find,
+                   [&](std::string_view curve) { t.curve_preferences.emplace_back(curve); });
     }
 
     // What exporter-toolkit's ConfigToTLSConfig checks, and that the PEM loads.
@@ -291,18 +276,13 @@ private:
             if (auto b = r_.boolean(n)) c.http2 = *b;
         auto headers = node["headers"];
         if (!headers || headers.IsNull()) return;
-        if (!headers.IsMap()) return r_.error(headers, "expected a mapping of header names to values, got " +
-                                                           detail::describe(headers));
+        auto entries = r_.mapping(headers, "a mapping of header names to values", "a header name");
+        if (!entries) return;
         const auto& allowed = allowed_web_headers();
         std::vector<std::string_view> names;
         for (const auto& [name, values] : allowed) names.push_back(name);
-        for (const auto& entry : headers) {
-            const YAML::Node& key = entry.first;
-            if (!key.IsScalar()) {
-                r_.error(key, "expected a header name, got " + detail::describe(key));
-                continue;
-            }
-            auto value = r_.string(entry.second);
+        for (const auto& [key, value_node] : *entries) {
+            auto value = r_.string(value_node);
             auto rule = allowed.find(key.Scalar());
             if (rule == allowed.end()) {
                 std::string message = "HTTP header " + quote(key.Scalar()) + " can not be configured";
@@ -315,8 +295,8 @@ private:
             if (!values.empty() && std::find(values.begin(), values.end(), *value) == values.end()) {
                 std::string expected;
                 for (const auto& v : values) expected += (expected.empty() ? "" : ", ") + quote(v);
-                r_.error(entry.second, "invalid value for " + key.Scalar() + ": expected one of " + expected +
-                                           ", got " + quote(*value));
+                r_.error(value_node, "invalid value for " + key.Scalar() + ": expected one of " + expected +
+                                         ", got " + quote(*value));
                 continue;
             }
             if (!c.headers.emplace(key.Scalar(), *value).second)
@@ -333,19 +313,14 @@ private:
     }
 
     void read_users(const YAML::Node& node, WebConfig& c) {
-        if (!node.IsMap())
-            return r_.error(node, "expected a mapping of user names to bcrypt hashes, got " + detail::describe(node));
-        for (const auto& entry : node) {
-            const YAML::Node& key = entry.first;
-            if (!key.IsScalar()) {
-                r_.error(key, "expected a user name, got " + detail::describe(key));
-                continue;
-            }
-            auto hash = r_.string(entry.second);
+        auto entries = r_.mapping(node, "a mapping of user names to bcrypt hashes", "a user name");
+        if (!entries) return;
+        for (const auto& [key, value_node] : *entries) {
+            auto hash = r_.string(value_node);
             if (!hash) continue;
             // The hash stays out of the message: it is a secret too.
             if (!is_bcrypt_hash(*hash)) {
-                r_.error(entry.second, "the password of user " + quote(key.Scalar()) +
+                r_.error(value_node, "the password of user " + quote(key.Scalar()) +
                                            " is not a bcrypt hash ($2a$, $2b$ or $2y$, cost 04-31, then 53 "
                                            "characters; make one with htpasswd -nBC 10 \"\")");
                 continue;
@@ -354,9 +329,6 @@ private:
                 r_.error(key, "duplicate user " + quote(key.Scalar()));
         }
     }
-
-    YamlReader& r_;
-    std::filesystem::path dir_;
 };
 
 }  // namespace
@@ -393,17 +365,11 @@ std::optional<CipherName> openssl_cipher_name(std::string_view go_name) {
 }
 
 WebConfigResult parse_web_config(std::string_view yaml_text, std::string_view file_name, const Environment& env) {
-    return detail::read_document<WebConfig>(yaml_text, file_name, env, [](YamlReader& reader, const YAML::Node& root,
-                                                              const std::filesystem::path& dir) {
-        return Loader(reader, dir).load(root);
-    });
+    return detail::read_document<WebConfig>(yaml_text, file_name, env, detail::load_with<Loader>());
 }
 
 WebConfigResult load_web_config(const std::string& path, const Environment& env) {
-    std::string why;
-    auto text = read_file(path, &why);
-    if (!text) return std::vector<ConfigError>{{path, 0, 0, "cannot read web config file: " + why}};
-    return parse_web_config(*text, path, env);
+    return detail::load_document(path, "web config file", env, parse_web_config);
 }
 
 }  // namespace cargomon::config

@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <climits>
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 namespace cargomon::config::detail {
 namespace {
@@ -106,6 +110,22 @@ void sort_errors(std::vector<ConfigError>& errors) {
 
 std::string quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
+std::string DocumentReader::resolve(const std::string& path) const {
+    if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
+    return (dir_ / path).lexically_normal().string();
+}
+
+std::optional<std::string> read_file(const std::string& path, std::string* why) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        *why = std::strerror(errno);
+        return std::nullopt;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
 std::string describe(const YAML::Node& node) {
     switch (node.Type()) {
         case YAML::NodeType::Map: return "a mapping";
@@ -118,6 +138,13 @@ std::string describe(const YAML::Node& node) {
 void YamlReader::error(const YAML::Mark& at, std::string message) {
     // yaml-cpp counts from 0; a node without a position (-1) becomes 0 = no position.
     errors_.push_back({file_, at.line + 1, at.column + 1, std::move(message)});
+}
+
+std::optional<YAML::Node> YamlReader::top_level(const YAML::Node& document,
+                                                const std::vector<std::string_view>& allowed) {
+    const YAML::Node root = document.IsNull() ? YAML::Node(YAML::NodeType::Map) : document;
+    if (!check_map(root, allowed, "at top level")) return std::nullopt;
+    return root;
 }
 
 bool YamlReader::check_map(const YAML::Node& node, const std::vector<std::string_view>& allowed,
@@ -152,6 +179,23 @@ std::optional<std::vector<YAML::Node>> YamlReader::sequence(const YAML::Node& no
         return std::nullopt;
     }
     return std::vector<YAML::Node>(node.begin(), node.end());
+}
+
+std::optional<std::vector<std::pair<YAML::Node, YAML::Node>>> YamlReader::mapping(const YAML::Node& node,
+                                                                                    std::string_view what,
+                                                                                    std::string_view key_what) {
+    if (!node.IsMap()) {
+        error(node, "expected " + std::string(what) + ", got " + describe(node));
+        return std::nullopt;
+    }
+    std::vector<std::pair<YAML::Node, YAML::Node>> entries;
+    for (const auto& entry : node) {
+        if (entry.first.IsScalar())
+            entries.emplace_back(entry.first, entry.second);
+        else
+            error(entry.first, "expected " + std::string(key_what) + ", got " + describe(entry.first));
+    }
+    return entries;
 }
 
 std::optional<std::string> YamlReader::scalar(const YAML::Node& node, std::string_view expected) {

@@ -30,12 +30,20 @@ public:
     std::size_t error_count() const { return errors_.size(); }
     const Environment& env() const { return env_; }
 
+    // The root of a whole file, its keys checked as check_map does ("at top level"): an
+    // empty file is an empty mapping (all defaults); nullopt when it is no mapping.
+    std::optional<YAML::Node> top_level(const YAML::Node& document, const std::vector<std::string_view>& allowed);
     // Reports every key of a mapping that is not a string, not in `allowed` or repeated;
     // false when `node` is no mapping at all, so there is nothing to read in it.
     // `where` ends unknown-key messages: "in collector \"runs\"".
     bool check_map(const YAML::Node& node, const std::vector<std::string_view>& allowed, std::string_view where);
     // The items of a sequence; `what` is the expectation, e.g. "a list of regexes".
     std::optional<std::vector<YAML::Node>> sequence(const YAML::Node& node, std::string_view what);
+    // The entries of a mapping, keys and values, as sequence() gives a list's items: no
+    // mapping at all is reported "expected <what>, got ..." (nullopt); an entry whose key
+    // is no scalar, "expected <key_what>, got ..." (left out).
+    std::optional<std::vector<std::pair<YAML::Node, YAML::Node>>> mapping(const YAML::Node& node, std::string_view what,
+                                                                         std::string_view key_what);
 
     // Scalars, after ${ENV} expansion. Errors quote a value only when it has the wrong
     // format, never for a plain string, so secrets read with string() stay out of them.
@@ -58,6 +66,21 @@ private:
     std::string file_;
     const Environment& env_;
     std::vector<ConfigError> errors_;
+};
+
+// The base of each reader of one document (the config, its alerting section, the web
+// config, the HTTP client config): the YamlReader its errors go to, and the folder that
+// relative paths in the document are relative to.
+class DocumentReader {
+public:
+    DocumentReader(YamlReader& reader, std::filesystem::path dir) : r_(reader), dir_(std::move(dir)) {}
+
+protected:
+    // `path` relative to the document's folder; an empty or absolute one as it is.
+    std::string resolve(const std::string& path) const;
+
+    YamlReader& r_;
+    std::filesystem::path dir_;
 };
 
 // The `alerting:` section (config/alerting.cpp); relative `*_file` paths are read from `dir`.
@@ -87,6 +110,29 @@ std::variant<T, std::vector<ConfigError>> read_document(std::string_view yaml_te
     if (errors.empty()) return value;
     sort_errors(errors);
     return errors;
+}
+
+// The whole file, or nullopt with the reason (strerror) in `why`.
+std::optional<std::string> read_file(const std::string& path, std::string* why);
+
+// Reads the file at `path` and parses its text with `parse` (a parse_* function built on
+// read_document), naming it `path` in errors. A file that cannot be read is one error
+// naming the path, without a position: "cannot read <what>: <reason>".
+template <typename Result>
+Result load_document(const std::string& path, std::string_view what, const Environment& env,
+                     Result (*parse)(std::string_view yaml_text, std::string_view file_name, const Environment& env)) {
+    std::string why;
+    std::optional<std::string> text = read_file(path, &why);
+    if (!text) return std::vector<ConfigError>{{path, 0, 0, "cannot read " + std::string(what) + ": " + why}};
+    return parse(*text, path, env);
+}
+
+// read_document's `load` for a reader class of one document: Loader(reader, dir).load(root).
+template <typename Loader>
+auto load_with() {
+    return [](YamlReader& reader, const YAML::Node& root, const std::filesystem::path& dir) {
+        return Loader(reader, dir).load(root);
+    };
 }
 
 // "a mapping", "a list", "an empty value" or the quoted scalar, for "got ..." in messages.

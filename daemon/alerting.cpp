@@ -101,7 +101,7 @@ void Alerting::replace(AlertingSetup setup) {
 
 void Alerting::register_routes(web::HttpServer& http) {
     using web::Access, web::Request, web::Response;
-    auto reply = [](Response& res, alerts::SilenceApiAnswer answer) {
+    auto reply = [](Response& res, web::Answer answer) {
         res.status = answer.status;
         if (!answer.json.empty()) res.set_content(std::move(answer.json), "application/json");
     };
@@ -124,12 +124,12 @@ void Alerting::register_routes(web::HttpServer& http) {
                        res.set_content(web::rules_answer(groups), "application/json");
                    });
     http.add_route(Access::read, "GET", "/api/v1/silences",
-                   [this, reply](const Request&, Response& res) { reply(res, alerts::list_silences_answer(*silences_)); });
+                   [this, reply](const Request&, Response& res) { reply(res, web::list_silences_answer(*silences_)); });
     http.add_route(Access::admin, "POST", "/api/v1/silences", [this, reply](const Request& req, Response& res) {
-        reply(res, alerts::create_silence_answer(*silences_, req.body));
+        reply(res, web::create_silence_answer(*silences_, req.body));
     });
     http.add_route(Access::admin, "DELETE", "/api/v1/silences/:id", [this, reply](const Request& req, Response& res) {
-        reply(res, alerts::expire_silence_answer(*silences_, req.path_params.at(0)));
+        reply(res, web::expire_silence_answer(*silences_, req.path_params.at(0)));
     });
 }
 
@@ -207,9 +207,8 @@ void Alerting::log_transitions(const std::vector<alerts::Alert>& alerts) {
         now[a.fingerprint] = a.state;
         auto before = logged_states_.find(a.fingerprint);
         if (before != logged_states_.end() && before->second == a.state) continue;
-        std::string labels;
-        for (const auto& [k, v] : a.labels) labels += (labels.empty() ? "" : ",") + k + "=\"" + v + "\"";
-        spdlog::info("alert {} {{{}}} value={}", alerts::state_name(a.state), labels, alerts::go_float(a.value));
+        spdlog::info("alert {} {} value={}", alerts::state_name(a.state), metrics::labels_text(a.labels),
+                     alerts::go_float(a.value));
     }
     logged_states_ = std::move(now);
 }

@@ -12,12 +12,11 @@
 #include <systemd/sd-daemon.h>
 #endif
 
-#include "cargo/client.h"
-#include "cargo/transport.h"
 #include "collectors/factory.h"
 #include "collectors/scheduler.h"
 #include "common/timefmt.h"
 #include "daemon/storage.h"
+#include "metrics/self_metrics.h"
 #include "web/auth.h"
 #include "web/tls.h"
 
@@ -54,42 +53,20 @@ bool same_world(const config::Config& running, config::Config next) {
 
 }  // namespace
 
-cargo::ClientOptions client_options(const config::Config& c) {
-    return cargo::ClientOptions{
-        .base_url = c.api_url,
-        .token = c.token,
-        .workspace_uuid = c.workspace_uuid.value_or(""),
-        .timeout = c.client.timeout,
-        .connect_timeout = c.client.connect_timeout,
-        .max_in_flight = c.client.max_in_flight,
-        .rate_limit_per_s = c.client.rate_limit,
-        .retry = {.max_attempts = c.client.retry.max_attempts,
-                  .initial_backoff = c.client.retry.initial_backoff,
-                  .max_backoff = c.client.retry.max_backoff,
-                  .budget = c.client.retry.budget},
-    };
-}
-
 // Everything that depends on the config, built whole before it replaces the old one.
 struct Daemon::World {
     config::Config config;
-    std::unique_ptr<cargo::Transport> transport;
-    std::unique_ptr<cargo::ClockSleeper> sleeper;
-    std::unique_ptr<cargo::ApiClient> client;
+    collectors::Connection connection;  // the collectors' API client (the scheduler holds the collectors)
     std::unique_ptr<collectors::Scheduler> scheduler;
 };
 
 Daemon::Daemon(DaemonOptions options)
     : options_(std::move(options)),
-      reload_successful_(prometheus::BuildGauge()
-                             .Name("cargomon_config_last_reload_successful")
-                             .Help("Whether the last configuration reload attempt was successful.")
-                             .Register(registry_)
+      reload_successful_(metrics::gauge_family(registry_, "cargomon_config_last_reload_successful",
+                                               "Whether the last configuration reload attempt was successful.")
                              .Add({})),
-      reload_success_time_(prometheus::BuildGauge()
-                               .Name("cargomon_config_last_reload_success_timestamp_seconds")
-                               .Help("Timestamp of the last successful configuration reload.")
-                               .Register(registry_)
+      reload_success_time_(metrics::gauge_family(registry_, "cargomon_config_last_reload_success_timestamp_seconds",
+                                                 "Timestamp of the last successful configuration reload.")
                                .Add({})) {
     config::Config config = load_or_throw(options_.config_file);
     const StateDatabase state = prepare_state_database(options_.storage_path, clock_.now());
@@ -127,18 +104,11 @@ Daemon::~Daemon() { stop(std::chrono::seconds{5}); }
 std::unique_ptr<Daemon::World> Daemon::build_world(const config::Config& config) {
     auto world = std::make_unique<World>();
     world->config = config;
-    auto options = client_options(config);
-    world->transport = cargo::make_http_transport(options);
-    world->sleeper = std::make_unique<cargo::ClockSleeper>(clock_);
-    world->client = std::make_unique<cargo::ApiClient>(options, *world->transport, registry_, clock_, *world->sleeper);
-    auto collectors = collectors::make_collectors(
-        config.collectors, collectors::CollectorDeps{.client = *world->client,
-                                                     .catalog = catalog_,
-                                                     .clock = clock_,
-                                                     .registry = registry_,
-                                                     .watermarks = watermarks_.get()});
+    collectors::Collection collection =
+        collectors::build_collection(config, catalog_, watermarks_.get(), registry_, clock_);
+    world->connection = std::move(collection.connection);
     world->scheduler = std::make_unique<collectors::Scheduler>(
-        std::move(collectors), store_, registry_, clock_,
+        std::move(collection.collectors), store_, registry_, clock_,
         collectors::SchedulerOptions{.workers = std::size_t(std::max(2, config.client.max_in_flight))});
     return world;
 }
@@ -228,7 +198,7 @@ std::optional<std::string> Daemon::reload() {
         old = std::move(world_);
         world_ = std::move(fresh);
     }
-    old->sleeper->interrupt();
+    old->connection.sleeper->interrupt();
     old->scheduler->stop();
     // Series of collectors the new config no longer has vanish now, not at max_staleness.
     std::set<std::string> kept;
@@ -265,7 +235,7 @@ bool Daemon::stop(std::chrono::milliseconds budget) {
         readiness_.request_stop();
         readiness_.join();
     }
-    world->sleeper->interrupt();
+    world->connection.sleeper->interrupt();
     // A request in flight cannot be interrupted; do not let it hold the process past budget.
     auto stopped = std::async(std::launch::async, [w = world.get()] { w->scheduler->stop(); });
     if (stopped.wait_for(budget) == std::future_status::ready) return true;

@@ -11,9 +11,8 @@
 #include <string>
 #include <thread>
 
-#include "cargo/options.h"
-#include "cargo/sleeper.h"
 #include "collectors/catalog.h"
+#include "collectors/factory.h"
 #include "collectors/watermarks.h"
 #include "common/clock.h"
 #include "config/config.h"
@@ -33,8 +32,8 @@ struct DaemonOptions {
     web::HttpOptions http;        // write endpoints and request limits
 };
 
-// The Cargo API client's options as the config sets them.
-cargo::ClientOptions client_options(const config::Config& config);
+// The Cargo API client's options as the config sets them (collectors/factory.h).
+using collectors::client_options;
 
 // Thread-safe: start() from main's thread, then reload() and stop() from main (signals)
 // or a /-/reload handler; status callbacks run on HTTP threads. world_mu_ guards world_,

@@ -18,12 +18,6 @@ namespace {
 // alternation of a few thousand words, small enough that thousands of silences stay cheap.
 constexpr int64_t kMaxRegexMemory = 1 << 20;
 
-std::string_view strip(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
-    return s;
-}
-
 bool is_word_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
@@ -39,6 +33,37 @@ bool is_plain(char c) {
 bool is_label_name(std::string_view name) {
     if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
     return std::all_of(name.begin(), name.end(), is_word_char);
+}
+
+bool is_valid_label_name(std::string_view name) { return is_label_name(name) && !name.starts_with("__"); }
+
+const std::string* find_label(const Labels& labels, std::string_view name) {
+    for (const auto& [k, v] : labels)
+        if (k == name) return &v;
+    return nullptr;
+}
+
+std::string_view label_value(const Labels& labels, std::string_view name) {
+    const std::string* value = find_label(labels, name);
+    return value ? std::string_view(*value) : std::string_view();
+}
+
+void set_label(Labels& labels, const std::string& name, std::string value) {
+    auto it = std::lower_bound(labels.begin(), labels.end(), name,
+                               [](const auto& label, const std::string& n) { return label.first < n; });
+    if (it != labels.end() && it->first == name)
+        it->second = std::move(value);
+    else
+        labels.emplace(it, name, std::move(value));
+}
+
+std::string labels_text(const Labels& labels) {
+    std::string text = "{";
+    for (const auto& [name, value] : labels) {
+        if (text.size() > 1) text += ", ";
+        text += name + "=" + quoted(value);
+    }
+    return text + "}";
 }
 
 std::variant<std::shared_ptr<const re2::RE2>, std::string> compile_regex(std::string_view pattern) {
@@ -71,11 +96,7 @@ bool Matcher::matches(std::string_view label_value) const {
     return false;
 }
 
-bool Matcher::matches(const Labels& labels) const {
-    for (const auto& [k, v] : labels)
-        if (k == name_) return matches(std::string_view(v));
-    return matches(std::string_view());
-}
+bool Matcher::matches(const Labels& labels) const { return matches(label_value(labels, name_)); }
 
 std::string Matcher::to_string() const {
     static constexpr std::string_view ops[] = {"=", "!=", "=~", "!~"};
@@ -108,18 +129,18 @@ std::variant<Matcher, std::string> make_matcher(std::string name, Matcher::Op op
 }
 
 std::variant<Matcher, std::string> parse_matcher(std::string_view text) {
-    std::string_view s = strip(text);
+    std::string_view s = trim(text);
     std::size_t i = 0;
     while (i < s.size() && is_word_char(s[i])) ++i;
     std::string name(s.substr(0, i));
-    std::string_view rest = strip(s.substr(i));
+    std::string_view rest = trim(s.substr(i));
     Matcher::Op op;
     if (rest.starts_with("=~")) op = Matcher::Op::regex;
     else if (rest.starts_with("!~")) op = Matcher::Op::not_regex;
     else if (rest.starts_with("!=")) op = Matcher::Op::not_equal;
     else if (rest.starts_with("=")) op = Matcher::Op::equal;
     else return "matcher " + quoted(text) + ": expected name, then =, !=, =~ or !~, then a value";
-    rest = strip(rest.substr(op == Matcher::Op::equal ? 1 : 2));
+    rest = trim(rest.substr(op == Matcher::Op::equal ? 1 : 2));
     std::string value;
     if (rest.starts_with('"')) {
         std::size_t j = 1;
@@ -140,6 +161,54 @@ std::variant<Matcher, std::string> parse_matcher(std::string_view text) {
 
 bool matches_all(const std::vector<Matcher>& matchers, const Labels& labels) {
     return std::all_of(matchers.begin(), matchers.end(), [&](const Matcher& m) { return m.matches(labels); });
+}
+
+std::string matchers_to_json(const std::vector<Matcher>& matchers) {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    w.StartArray();
+    for (const Matcher& m : matchers) {
+        w.StartObject();
+        w.Key("name");
+        w.String(m.name());
+        w.Key("value");
+        w.String(m.value());
+        w.Key("isRegex");
+        w.Bool(m.is_regex());
+        w.Key("isEqual");
+        w.Bool(m.op() == Matcher::Op::equal || m.op() == Matcher::Op::regex);
+        w.EndObject();
+    }
+    w.EndArray();
+    return buffer.GetString();
+}
+
+std::variant<Matcher, std::string> matcher_from_json(const rapidjson::Value& item) {
+    if (!item.IsObject() || !item.HasMember("name") || !item["name"].IsString() || !item.HasMember("value") ||
+        !item["value"].IsString()) {
+        return std::string("matchers: every matcher needs string name and value");
+    }
+    auto flag = [&](const char* key, bool fallback) -> std::optional<bool> {
+        if (!item.HasMember(key)) return fallback;
+        if (!item[key].IsBool()) return std::nullopt;
+        return item[key].GetBool();
+    };
+    std::optional<bool> is_regex = flag("isRegex", false), is_equal = flag("isEqual", true);
+    if (!is_regex || !is_equal) return std::string("matchers: isRegex and isEqual must be true or false");
+    Matcher::Op op = *is_regex ? (*is_equal ? Matcher::Op::regex : Matcher::Op::not_regex)
+                               : (*is_equal ? Matcher::Op::equal : Matcher::Op::not_equal);
+    return make_matcher(item["name"].GetString(), op, item["value"].GetString());
+}
+
+std::variant<std::vector<Matcher>, std::string> matchers_from_json(const rapidjson::Value& array) {
+    if (!array.IsArray()) return std::string("matchers: expected a list of {name, value, isRegex, isEqual}");
+    std::vector<Matcher> out;
+    for (const auto& item : array.GetArray()) {
+        auto m = matcher_from_json(item);
+        if (auto* error = std::get_if<std::string>(&m)) return *error;
+        out.push_back(std::get<Matcher>(std::move(m)));
+    }
+    return out;
 }
 
 std::string labels_to_json(const Labels& labels) {

@@ -1,13 +1,16 @@
 #pragma once
-// Label names and label matchers: the one way cargomon decides whether a label value is
-// selected, shared by PromQL selectors, routes, silences and the silence CLI, so `=~`
-// means the same everywhere. Regexes are RE2 (Go's syntax, as in Prometheus and
+// Label sets, label names and label matchers: the one place cargomon looks up, renders
+// and validates labels, and the one way it decides whether a label value is selected,
+// shared by PromQL selectors, routes, silences and the silence CLI, so `=~` means the
+// same everywhere. Regexes are RE2 (Go's syntax, as in Prometheus and
 // Alertmanager), which matches in time linear in the input: no pattern can pin a core,
 // so matching needs no timeout and may run where latency matters.
 //
 // Thread-safety: a Matcher is immutable after make_matcher/parse_matcher and may be
 // used from any number of threads at once (RE2 matching is thread-safe); copies share
 // the compiled program.
+#include <rapidjson/fwd.h>
+
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -26,8 +29,23 @@ class RE2;
 namespace cargomon::metrics {
 
 // Prometheus' label name syntax, [a-zA-Z_][a-zA-Z0-9_]*; reserved names such as
-// __name__ pass (a selector may match them; exposition refuses them separately).
+// __name__ pass (a selector, a rule or a route may name them).
 bool is_label_name(std::string_view name);
+// What an exposition may carry: is_label_name without a leading "__" (reserved).
+bool is_valid_label_name(std::string_view name);
+
+// The value of label `name`, or nullptr when the set has none (Prometheus' Labels.Get,
+// which cannot tell a missing label from an empty one; this can).
+const std::string* find_label(const Labels& labels, std::string_view name);
+// The value of label `name`, "" when the set has none: a missing label reads as empty,
+// as it does in matchers and templates.
+std::string_view label_value(const Labels& labels, std::string_view name);
+// Sets label `name` in a sorted set, where it sorts (replacing its value if present).
+void set_label(Labels& labels, const std::string& name, std::string value);
+
+// Prometheus' labels.String(): {a="1", b="2"}, each value quoted as PromQL writes it
+// (common/text.h quoted()). For people: logs, errors, `rules preview`.
+std::string labels_text(const Labels& labels);
 
 // Longer patterns are refused before RE2 sees them: every one comes from a config file or
 // the silence API, and none has a reason to be this long.
@@ -84,6 +102,14 @@ std::variant<Matcher, std::string> make_matcher(std::string name, Matcher::Op op
 std::variant<Matcher, std::string> parse_matcher(std::string_view text);
 
 bool matches_all(const std::vector<Matcher>& matchers, const Labels& labels);
+
+// Matchers as JSON, Alertmanager's matcher objects: [{"name", "value", "isRegex", "isEqual"}].
+// The one shape of the silence API (web/api.h), its command-line client and the silences
+// table. Reading, a missing isRegex means false and a missing isEqual true, as in
+// Alertmanager's API; errors name what is wrong ("matchers: ...", or make_matcher's).
+std::string matchers_to_json(const std::vector<Matcher>& matchers);
+std::variant<Matcher, std::string> matcher_from_json(const rapidjson::Value& object);
+std::variant<std::vector<Matcher>, std::string> matchers_from_json(const rapidjson::Value& array);
 
 // The one shape of a label set on disk (alert state, counter totals): a JSON object,
 // {"name":"value",...}, in the set's order, as Prometheus' and Alertmanager's APIs

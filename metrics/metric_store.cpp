@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "metrics/exposition.h"
+#include "metrics/labels.h"
 #include "metrics/names.h"
 
 namespace cargomon::metrics {
@@ -24,15 +25,6 @@ namespace {
 
 [[noreturn]] void reject(const std::string& collector, std::string_view family, const std::string& why) {
     throw std::invalid_argument("collector \"" + collector + "\", metric \"" + std::string(family) + "\": " + why);
-}
-
-std::string labels_text(const Labels& labels) {
-    std::string text = "{";
-    for (const auto& [name, value] : labels) {
-        if (text.size() > 1) text += ',';
-        text += name + "=\"" + value + '"';
-    }
-    return text + '}';
 }
 
 void normalize_family(const std::string& collector, Family& family) {

@@ -1,7 +1,5 @@
 #include "metrics/names.h"
 
-#include "metrics/labels.h"
-
 namespace cargomon::metrics {
 namespace {
 
@@ -16,8 +14,6 @@ bool is_valid_metric_name(std::string_view name) {
         if (!(is_letter_or_underscore(c) || is_digit(c) || c == ':')) return false;
     return true;
 }
-
-bool is_valid_label_name(std::string_view name) { return is_label_name(name) && !name.starts_with("__"); }
 
 bool is_valid_utf8(std::string_view text) {
     std::size_t i = 0;

@@ -1,10 +1,12 @@
 #include "web/api.h"
 
+#include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "alerts/notify/receivers.h"
 #include "alerts/rules/template.h"
+#include "common/json.h"
 #include "common/timefmt.h"
 
 namespace cargomon::web {
@@ -12,13 +14,34 @@ namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
+// One member of the object being written: "key": value.
+void member(Writer& w, const char* key, std::string_view value) {
+    w.Key(key);
+    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+void member(Writer& w, const char* key, const char* value) { member(w, key, std::string_view(value)); }
+void member(Writer& w, const char* key, bool value) {
+    w.Key(key);
+    w.Bool(value);
+}
+void member(Writer& w, const char* key, double value) {
+    w.Key(key);
+    w.Double(value);
+}
+void member(Writer& w, const char* key, std::uint64_t value) {
+    w.Key(key);
+    w.Uint64(value);
+}
+void member_or_null(Writer& w, const char* key, const std::optional<std::string>& value) {
+    if (value) return member(w, key, std::string_view(*value));
+    w.Key(key);
+    w.Null();
+}
+
 // A rule's labels or annotations as written, templates unexpanded.
 void write_templates(Writer& w, const std::vector<std::pair<std::string, alerts::Template>>& templates) {
     w.StartObject();
-    for (const auto& [k, t] : templates) {
-        w.Key(k.c_str());
-        w.String(t.text().c_str());
-    }
+    for (const auto& [k, t] : templates) member(w, k.c_str(), t.text());
     w.EndObject();
 }
 
@@ -28,12 +51,9 @@ void write_alert(Writer& w, const alerts::Alert& a) {
     alerts::write_labels(w, a.labels);
     w.Key("annotations");
     alerts::write_labels(w, a.annotations);
-    w.Key("state");
-    w.String(alerts::state_name(a.state));
-    w.Key("activeAt");
-    w.String(format_iso8601(a.active_at).c_str());
-    w.Key("value");
-    w.String(alerts::go_float_exponent(a.value).c_str());
+    member(w, "state", alerts::state_name(a.state));
+    member(w, "activeAt", format_iso8601(a.active_at));
+    member(w, "value", alerts::go_float_exponent(a.value));
     w.EndObject();
 }
 
@@ -44,70 +64,203 @@ std::string evaluation_time(const std::optional<SystemTime>& t) {
 
 double seconds(Millis d) { return std::chrono::duration<double>(d).count(); }
 
-template <typename WriteItems>
-std::string success_answer(const char* key, WriteItems write_items) {
+// One JSON object: `write_members` writes its keys and values.
+template <typename WriteMembers>
+std::string object_json(WriteMembers write_members) {
     rapidjson::StringBuffer buffer;
     Writer w(buffer);
     w.StartObject();
-    w.Key("status");
-    w.String("success");
-    w.Key("data");
-    w.StartObject();
-    w.Key(key);
-    w.StartArray();
-    write_items(w);
-    w.EndArray();
-    w.EndObject();
+    write_members(w);
     w.EndObject();
     return buffer.GetString();
 }
 
+// Prometheus' {"status":"success","data":{"<key>":[...]}}.
+template <typename WriteItems>
+std::string success_answer(const char* key, WriteItems write_items) {
+    return object_json([&](Writer& w) {
+        member(w, "status", "success");
+        w.Key("data");
+        w.StartObject();
+        w.Key(key);
+        w.StartArray();
+        write_items(w);
+        w.EndArray();
+        w.EndObject();
+    });
+}
+
+constexpr std::string_view silence_state_name(alerts::SilenceState s) {
+    switch (s) {
+        case alerts::SilenceState::pending: return "pending";
+        case alerts::SilenceState::active: return "active";
+        case alerts::SilenceState::expired: return "expired";
+    }
+    return "";
+}
+
+// A silence's own fields, as the API lists them and its client posts them (startsAt
+// only when set: the client leaves it to the daemon).
+void write_silence_fields(Writer& w, const alerts::Silence& s) {
+    const std::string matchers = metrics::matchers_to_json(s.matchers);
+    w.Key("matchers");
+    w.RawValue(matchers.data(), matchers.size(), rapidjson::kArrayType);
+    if (s.starts_at != SystemTime{}) member(w, "startsAt", format_iso8601(s.starts_at));
+    member(w, "endsAt", format_iso8601(s.ends_at));
+    member(w, "createdBy", s.created_by);
+    member(w, "comment", s.comment);
+}
+
+Answer silence_error(int status, const std::string& message) {
+    return {status, object_json([&](Writer& w) { member(w, "error", message); })};
+}
+
+// The POSTed silence, or why it cannot be one. startsAt, when absent, is left at the
+// epoch: the store starts it now.
+std::variant<alerts::Silence, std::string> read_silence_request(std::string_view body) {
+    rapidjson::Document doc;
+    if (auto error = parse_json(body, doc)) return "body is not JSON: " + *error;
+    if (!doc.IsObject()) return std::string("body must be a JSON object");
+    alerts::Silence silence;
+    if (!doc.HasMember("matchers")) return std::string("missing matchers");
+    auto matchers = metrics::matchers_from_json(doc["matchers"]);
+    if (auto* error = std::get_if<std::string>(&matchers)) return *error;
+    silence.matchers = std::get<std::vector<metrics::Matcher>>(std::move(matchers));
+    auto time_field = [&](const char* key, bool required) -> std::variant<std::optional<SystemTime>, std::string> {
+        if (!doc.HasMember(key)) {
+            if (required) return "missing " + std::string(key);
+            return std::optional<SystemTime>{};
+        }
+        if (!doc[key].IsString()) return std::string(key) + ": expected an RFC 3339 timestamp";
+        auto t = parse_iso8601(doc[key].GetString());
+        if (!t) return std::string(key) + ": expected an RFC 3339 timestamp";
+        return t;
+    };
+    auto starts = time_field("startsAt", false);
+    auto ends = time_field("endsAt", true);
+    if (auto* error = std::get_if<std::string>(&starts)) return *error;
+    if (auto* error = std::get_if<std::string>(&ends)) return *error;
+    silence.starts_at = std::get<0>(starts).value_or(SystemTime{});
+    silence.ends_at = *std::get<0>(ends);
+    for (auto [key, field] : {std::pair{"createdBy", &silence.created_by}, std::pair{"comment", &silence.comment}}) {
+        if (!doc.HasMember(key)) continue;
+        if (!doc[key].IsString()) return std::string(key) + ": expected a string";
+        *field = doc[key].GetString();
+    }
+    return silence;
+}
+
+// A string member of `object`; nullopt when it is missing or not a string.
+std::optional<std::string> optional_string_field(const rapidjson::Value& object, const char* key) {
+    if (!object.IsObject() || !object.HasMember(key) || !object[key].IsString()) return std::nullopt;
+    return object[key].GetString();
+}
+
+std::string string_field(const rapidjson::Value& object, const char* key) {
+    return optional_string_field(object, key).value_or("");
+}
+
+// A matcher as Matcher::to_string() writes it; one this client's library does not take
+// (a regex it cannot compile), as the peer sent it.
+std::string listed_matcher(const rapidjson::Value& m) {
+    auto made = metrics::matcher_from_json(m);
+    if (auto* matcher = std::get_if<metrics::Matcher>(&made)) return matcher->to_string();
+    const bool is_regex = m.IsObject() && m.HasMember("isRegex") && m["isRegex"].IsBool() && m["isRegex"].GetBool();
+    const bool is_equal = !m.IsObject() || !m.HasMember("isEqual") || !m["isEqual"].IsBool() || m["isEqual"].GetBool();
+    return string_field(m, "name") + (is_equal ? "=" : "!") + (is_regex ? "~" : "") + string_field(m, "value");
+}
+
 }  // namespace
 
-std::string status_answer(const DaemonStatus& status) {
-    if (status.stopping) return R"({"status":"stopping"})";
+std::string error_answer(std::string_view type, std::string_view message) {
+    return object_json([&](Writer& w) {
+        member(w, "status", "error");
+        member(w, "errorType", type);
+        member(w, "error", message);
+    });
+}
+
+Answer list_silences_answer(const alerts::SilenceStore& store) {
     rapidjson::StringBuffer buffer;
     Writer w(buffer);
-    w.StartObject();
-    w.Key("collectors");
     w.StartArray();
-    for (const auto& s : status.collectors) {
+    for (const alerts::Silence& s : store.list()) {
         w.StartObject();
-        w.Key("name");
-        w.String(s.name.c_str());
-        w.Key("kind");
-        w.String(s.kind.c_str());
-        w.Key("up");
-        w.Bool(s.up);
-        w.Key("running");
-        w.Bool(s.running);
-        w.Key("last_run_start");
-        if (s.last_run_start) w.String(format_iso8601(*s.last_run_start).c_str());
-        else w.Null();
-        w.Key("last_duration_seconds");
-        w.Double(s.last_duration_seconds);
-        w.Key("last_error");
-        if (s.last_error.empty()) w.Null();
-        else w.String(s.last_error.c_str());
-        w.Key("next_run");
-        w.String(format_iso8601(s.next_run).c_str());
-        w.Key("series");
-        w.Uint64(s.series);
+        member(w, "id", s.id);
+        w.Key("status");
+        w.StartObject();
+        member(w, "state", silence_state_name(store.state(s)));
+        w.EndObject();
+        write_silence_fields(w, s);
         w.EndObject();
     }
     w.EndArray();
-    w.Key("version");
-    w.String(status.version.c_str());
-    w.Key("ready");
-    w.Bool(status.ready);
-    w.Key("config_file");
-    w.String(status.config_file.c_str());
-    w.Key("config_last_reload_successful");
-    w.Bool(status.config_last_reload_successful);
-    w.Key("series");
-    w.Uint64(status.series);
-    w.EndObject();
-    return buffer.GetString();
+    return {200, buffer.GetString()};
+}
+
+Answer create_silence_answer(alerts::SilenceStore& store, std::string_view body) {
+    auto silence = read_silence_request(body);
+    if (auto* error = std::get_if<std::string>(&silence)) return silence_error(400, *error);
+    auto added = store.add(std::get<alerts::Silence>(std::move(silence)));
+    if (auto* rejected = std::get_if<alerts::SilenceRejected>(&added)) return silence_error(400, rejected->reason);
+    return {200, object_json([&](Writer& w) { member(w, "silenceID", std::get<std::string>(added)); })};
+}
+
+Answer expire_silence_answer(alerts::SilenceStore& store, const std::string& id) {
+    if (!store.expire(id)) return silence_error(404, "no active or pending silence with that id");
+    return {200, ""};
+}
+
+std::string silence_request(const alerts::Silence& silence) {
+    return object_json([&](Writer& w) { write_silence_fields(w, silence); });
+}
+
+std::optional<std::string> read_error(const rapidjson::Value& answer) { return optional_string_field(answer, "error"); }
+
+std::optional<std::string> read_silence_id(const rapidjson::Value& answer) {
+    return optional_string_field(answer, "silenceID");
+}
+
+ListedSilence read_listed_silence(const rapidjson::Value& item) {
+    ListedSilence s{.id = string_field(item, "id"),
+                    .state = item.IsObject() && item.HasMember("status") ? string_field(item["status"], "state") : "",
+                    .matchers = {},
+                    .starts_at = string_field(item, "startsAt"),
+                    .ends_at = string_field(item, "endsAt"),
+                    .created_by = string_field(item, "createdBy"),
+                    .comment = string_field(item, "comment")};
+    if (item.IsObject() && item.HasMember("matchers") && item["matchers"].IsArray())
+        for (const auto& m : item["matchers"].GetArray())
+            if (m.IsObject()) s.matchers.push_back(listed_matcher(m));
+    return s;
+}
+
+std::string status_answer(const DaemonStatus& status) {
+    if (status.stopping) return R"({"status":"stopping"})";
+    return object_json([&](Writer& w) {
+        w.Key("collectors");
+        w.StartArray();
+        for (const auto& s : status.collectors) {
+            w.StartObject();
+            member(w, "name", s.name);
+            member(w, "kind", s.kind);
+            member(w, "up", s.up);
+            member(w, "running", s.running);
+            member_or_null(w, "last_run_start",
+                           s.last_run_start ? std::optional(format_iso8601(*s.last_run_start)) : std::nullopt);
+            member(w, "last_duration_seconds", s.last_duration_seconds);
+            member_or_null(w, "last_error", s.last_error.empty() ? std::nullopt : std::optional(s.last_error));
+            member(w, "next_run", format_iso8601(s.next_run));
+            member(w, "series", std::uint64_t{s.series});
+            w.EndObject();
+        }
+        w.EndArray();
+        member(w, "version", status.version);
+        member(w, "ready", status.ready);
+        member(w, "config_file", status.config_file);
+        member(w, "config_last_reload_successful", status.config_last_reload_successful);
+        member(w, "series", std::uint64_t{status.series});
+    });
 }
 
 std::string alerts_answer(const std::vector<alerts::Alert>& alerts) {
@@ -121,30 +274,20 @@ std::string rules_answer(const std::vector<alerts::GroupStatus>& groups) {
     return success_answer("groups", [&](Writer& w) {
         for (const auto& g : groups) {
             w.StartObject();
-            w.Key("name");
-            w.String(g.name.c_str());
-            w.Key("file");
-            w.String(g.file.c_str());
-            w.Key("interval");
-            w.Double(seconds(g.interval));
-            w.Key("evaluationTime");
-            w.Double(seconds(g.evaluation_duration));
-            w.Key("lastEvaluation");
-            w.String(evaluation_time(g.last_evaluation).c_str());
+            member(w, "name", g.name);
+            member(w, "file", g.file);
+            member(w, "interval", seconds(g.interval));
+            member(w, "evaluationTime", seconds(g.evaluation_duration));
+            member(w, "lastEvaluation", evaluation_time(g.last_evaluation));
             w.Key("rules");
             w.StartArray();
             for (const auto& r : g.rules) {
                 w.StartObject();
-                w.Key("state");
-                w.String(alerts::state_name(r.state));
-                w.Key("name");
-                w.String(r.rule.name.c_str());
-                w.Key("query");
-                w.String(r.rule.expr_text.c_str());
-                w.Key("duration");
-                w.Double(seconds(r.rule.for_duration));
-                w.Key("keepFiringFor");
-                w.Double(seconds(r.rule.keep_firing_for));
+                member(w, "state", alerts::state_name(r.state));
+                member(w, "name", r.rule.name);
+                member(w, "query", r.rule.expr_text);
+                member(w, "duration", seconds(r.rule.for_duration));
+                member(w, "keepFiringFor", seconds(r.rule.keep_firing_for));
                 w.Key("labels");
                 write_templates(w, r.rule.labels);
                 w.Key("annotations");
@@ -153,18 +296,11 @@ std::string rules_answer(const std::vector<alerts::GroupStatus>& groups) {
                 w.StartArray();
                 for (const auto& a : r.alerts) write_alert(w, a);
                 w.EndArray();
-                w.Key("health");
-                w.String(!r.last_evaluation ? "unknown" : r.last_error.empty() ? "ok" : "err");
-                if (!r.last_error.empty()) {
-                    w.Key("lastError");
-                    w.String(r.last_error.c_str());
-                }
-                w.Key("evaluationTime");
-                w.Double(seconds(r.evaluation_duration));
-                w.Key("lastEvaluation");
-                w.String(evaluation_time(r.last_evaluation).c_str());
-                w.Key("type");
-                w.String("alerting");
+                member(w, "health", !r.last_evaluation ? "unknown" : r.last_error.empty() ? "ok" : "err");
+                if (!r.last_error.empty()) member(w, "lastError", r.last_error);
+                member(w, "evaluationTime", seconds(r.evaluation_duration));
+                member(w, "lastEvaluation", evaluation_time(r.last_evaluation));
+                member(w, "type", "alerting");
                 w.EndObject();
             }
             w.EndArray();

@@ -6,6 +6,8 @@
 #include <stdexcept>
 
 #include "metrics/exposition.h"
+#include "metrics/self_metrics.h"
+#include "web/api.h"
 #include "web/gzip.h"
 
 namespace cargomon::web {
@@ -29,13 +31,7 @@ std::string html_escape(std::string_view text) {
 void json_refusal(Response& res, int status, std::string_view type, std::string_view message) {
     res = Response{};
     res.status = status;
-    std::string escaped;
-    for (char c : message) {
-        if (c == '"' || c == '\\') escaped += '\\';
-        escaped += c;
-    }
-    res.set_content(R"({"status":"error","errorType":")" + std::string(type) + R"(","error":")" + escaped + "\"}",
-                    "application/json");
+    res.set_content(error_answer(type, message), "application/json");
 }
 
 }  // namespace
@@ -44,11 +40,9 @@ HttpServer::HttpServer(const metrics::MetricStore& store, prometheus::Registry& 
                        HttpOptions options)
     : store_(store),
       registry_(registry),
-      requests_(prometheus::BuildCounter()
-                    .Name("cargomon_http_requests_total")
-                    .Help("HTTP requests answered by cargomon, by handler (route pattern, \"other\" when none "
-                          "matched) and status code.")
-                    .Register(registry)),
+      requests_(metrics::counter_family(registry, "cargomon_http_requests_total",
+                                        "HTTP requests answered by cargomon, by handler (route pattern, \"other\" "
+                                        "when none matched) and status code.")),
       callbacks_(std::move(callbacks)),
       options_(options),
       server_(options.limits) {

@@ -27,13 +27,6 @@ constexpr std::size_t kMaxHeaderText = 150;
 constexpr std::size_t kMaxSectionText = 3000;
 constexpr std::size_t kMaxFieldText = 2000;
 
-std::string_view find_label(const metrics::Labels& labels, std::string_view name) {
-    for (const auto& [k, v] : labels) {
-        if (k == name) return v;
-    }
-    return {};
-}
-
 // Pairs present with the same value in every set (Alertmanager's commonLabels).
 metrics::Labels common_pairs(const std::vector<const metrics::Labels*>& sets) {
     if (sets.empty()) return {};
@@ -202,12 +195,12 @@ private:
 };
 
 void write_slack_alert(JsonWriter& w, const Alert& a, std::size_t& blocks) {
-    std::string_view summary = find_label(a.annotations, "summary");
-    if (summary.empty()) summary = find_label(a.annotations, "description");
-    if (summary.empty()) summary = find_label(a.labels, "alertname");
-    std::string_view workflow = find_label(a.labels, "workflow_name");
-    if (workflow.empty()) workflow = find_label(a.labels, "workflow_uuid");
-    std::string_view severity = find_label(a.labels, "severity");
+    std::string_view summary = metrics::label_value(a.annotations, "summary");
+    if (summary.empty()) summary = metrics::label_value(a.annotations, "description");
+    if (summary.empty()) summary = metrics::label_value(a.labels, "alertname");
+    std::string_view workflow = metrics::label_value(a.labels, "workflow_name");
+    if (workflow.empty()) workflow = metrics::label_value(a.labels, "workflow_uuid");
+    std::string_view severity = metrics::label_value(a.labels, "severity");
 
     std::string headline = is_resolved(a) ? "*Resolved:* " : "*Firing:* ";
     headline += slack_escape(summary);
@@ -225,17 +218,17 @@ void write_slack_alert(JsonWriter& w, const Alert& a, std::size_t& blocks) {
     field("Severity", severity.empty() ? "none" : severity);
     field("Workflow", workflow);
     field("Value", format_value(a.value));
-    field("Alert", find_label(a.labels, "alertname"));
+    field("Alert", metrics::label_value(a.labels, "alertname"));
     // CargoBatchFinishedWithFailedRuns says where the runs failed and how to re-run them.
-    field("Failed at node", find_label(a.annotations, "failed_node"));
-    field("Top error", find_label(a.annotations, "top_error"));
-    if (auto rerun = find_label(a.annotations, "rerun_command"); !rerun.empty())
+    field("Failed at node", metrics::label_value(a.annotations, "failed_node"));
+    field("Top error", metrics::label_value(a.annotations, "top_error"));
+    if (auto rerun = metrics::label_value(a.annotations, "rerun_command"); !rerun.empty())
         field("Re-run the failed records", "`" + std::string(rerun) + "`");
     w.EndArray();
     w.EndObject();
     ++blocks;
 
-    std::string_view runbook = find_label(a.annotations, "runbook_url");
+    std::string_view runbook = metrics::label_value(a.annotations, "runbook_url");
     if (!runbook.empty() && blocks < kMaxBlocks - 1) {
         w.StartObject();
         w.Key("type");
@@ -328,8 +321,8 @@ std::string render_slack_body(const Notification& n, const std::string& channel)
     const bool firing = any_firing(n);
     const std::size_t count = static_cast<std::size_t>(
         std::count_if(n.alerts.begin(), n.alerts.end(), [&](const Alert& a) { return is_resolved(a) != firing; }));
-    std::string alertname(find_label(n.group_labels, "alertname"));
-    if (alertname.empty() && !n.alerts.empty()) alertname = find_label(n.alerts.front().labels, "alertname");
+    std::string alertname(metrics::label_value(n.group_labels, "alertname"));
+    if (alertname.empty() && !n.alerts.empty()) alertname = metrics::label_value(n.alerts.front().labels, "alertname");
     const std::string title =
         std::string(firing ? "FIRING" : "RESOLVED") + ": " + alertname + (count > 1 ? " (" + std::to_string(count) + ")" : "");
 

@@ -3,15 +3,12 @@
 // Persisted in SQLite; an expired silence stays listed (state "expired") until it is
 // older than the retention and gc() runs (the daemon runs it on start and every minute).
 // Anyone who can reach the API can add silences, so the store is bounded: SilenceLimits
-// caps how many and how large. The HTTP handlers serve /api/v1/silences in
-// Alertmanager's v2 JSON shape.
+// caps how many and how large. The domain only: web/api.h reads and writes the
+// silence API's JSON (Alertmanager's v2 shape) and daemon/alerting.cpp serves it.
 //
 // Thread-safety: every SilenceStore method may be called from any thread. The store's
 // lock is held only to copy or swap its list, never while matching labels or touching
 // another component, so callers may hold their own locks around silenced().
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,8 +24,6 @@ class Database;
 
 namespace cargomon::alerts {
 
-
-
 struct Silence {
     std::string id;
     std::vector<metrics::Matcher> matchers;
@@ -39,10 +34,6 @@ struct Silence {
 };
 
 enum class SilenceState { pending, active, expired };
-
-// Matchers as the silence API's JSON array ({name, value, isRegex, isEqual}), for the
-// API and its command-line client.
-void write_matchers(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::vector<metrics::Matcher>& matchers);
 
 struct SilenceRejected {
     std::string reason;
@@ -88,16 +79,5 @@ private:
 
     std::shared_ptr<const std::vector<Silence>> snapshot() const;
 };
-
-// The answers of GET /api/v1/silences, POST /api/v1/silences (`body` is the request's)
-// and DELETE /api/v1/silences/:id in Alertmanager's v2 JSON shape; errors are
-// {"error": "..."} with 400 or 404.
-struct SilenceApiAnswer {
-    int status = 200;
-    std::string json;
-};
-SilenceApiAnswer list_silences_answer(const SilenceStore& store);
-SilenceApiAnswer create_silence_answer(SilenceStore& store, std::string_view body);
-SilenceApiAnswer expire_silence_answer(SilenceStore& store, const std::string& id);
 
 }  // namespace cargomon::alerts

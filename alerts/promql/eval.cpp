@@ -7,7 +7,6 @@
 #include <unordered_set>
 
 #include "alerts/promql/ast.h"
-#include "common/text.h"
 
 namespace cargomon::alerts {
 namespace {
@@ -19,38 +18,12 @@ struct EvalError {
     std::string message;
 };
 
-// Prometheus' labels.String(): {a="1", b="2"}.
-std::string labels_text(const metrics::Labels& labels) {
-    std::string text = "{";
-    for (const auto& [name, value] : labels) {
-        if (text.size() > 1) text += ", ";
-        text += name + "=" + quoted(value);
-    }
-    return text + "}";
-}
-
-const std::string* label_value(const metrics::Labels& labels, std::string_view name) {
-    for (const auto& label : labels)
-        if (label.first == name) return &label.second;
-    return nullptr;
-}
-
 bool contains(const std::vector<std::string>& names, std::string_view name) {
     return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 void drop_name(metrics::Labels& labels) {
     std::erase_if(labels, [](const auto& label) { return label.first == kName; });
-}
-
-void set_label(metrics::Labels& labels, const std::string& name, const std::string& value) {
-    auto it = std::lower_bound(labels.begin(), labels.end(), name,
-                               [](const auto& label, const std::string& n) { return label.first < n; });
-    if (it != labels.end() && it->first == name) {
-        it->second = value;
-    } else {
-        labels.emplace(it, name, value);
-    }
 }
 
 // The labels vector matching compares: on(...) keeps the listed ones, ignoring(...) drops
@@ -81,7 +54,7 @@ std::string signature(const metrics::Labels& labels, bool on, const std::vector<
 bool names_differ(const Vector& vector) {
     const std::string* first = nullptr;
     for (const auto& sample : vector) {
-        const std::string* name = label_value(sample.labels, kName);
+        const std::string* name = metrics::find_label(sample.labels, kName);
         if (!name) continue;
         if (first && *first != *name) return true;
         first = name;
@@ -307,8 +280,7 @@ private:
         for (const auto& name : names) {
             source_.visit_candidates(name, required, [&](const metrics::Labels& labels, double value) {
                 for (const metrics::Matcher* m : label_matchers) {
-                    const std::string* v = label_value(labels, m->name());
-                    if (!m->matches(v ? std::string_view(*v) : std::string_view())) return;
+                    if (!m->matches(metrics::label_value(labels, m->name()))) return;
                 }
                 fn(labels, name, value);
             });
@@ -322,7 +294,7 @@ private:
             sample.labels.reserve(labels.size() + 1);
             for (const auto& label : labels)
                 if (!label.second.empty()) sample.labels.push_back(label);
-            set_label(sample.labels, std::string(kName), name);
+            metrics::set_label(sample.labels, std::string(kName), name);
             sample.value = value;
             out.push_back(std::move(sample));
         });
@@ -387,9 +359,10 @@ private:
             auto [it, inserted] = one_side.try_emplace(signature(sample.labels, node.on, node.matching), OneSide{&sample});
             if (!inserted)
                 throw EvalError{"found duplicate series for the match group " +
-                                labels_text(matched_labels(sample.labels, node.on, node.matching)) + " on the " +
+                                metrics::labels_text(matched_labels(sample.labels, node.on, node.matching)) + " on the " +
                                 (swapped ? "left" : "right") + " hand-side of the operation: [" +
-                                labels_text(sample.labels) + ", " + labels_text(it->second.sample->labels) +
+                                metrics::labels_text(sample.labels) + ", " +
+                                metrics::labels_text(it->second.sample->labels) +
                                 "];many-to-many matching not allowed: matching labels must be unique on one side"};
         }
         Vector out;
@@ -425,8 +398,8 @@ private:
             std::erase_if(labels, [&](const auto& label) { return contains(node.matching, label.first) != node.on; });
         }
         for (const auto& name : node.include) {
-            if (const std::string* value = label_value(one, name)) {
-                set_label(labels, name, *value);
+            if (const std::string* value = metrics::find_label(one, name)) {
+                metrics::set_label(labels, name, *value);
             } else {
                 std::erase_if(labels, [&](const auto& label) { return label.first == name; });
             }

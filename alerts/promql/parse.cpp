@@ -608,7 +608,7 @@ private:
         std::vector<std::string> dropped;
         for (const auto& m : selector->matchers) {
             if (m.name() == "__name__") continue;
-            bool seen = std::any_of(labels.begin(), labels.end(), [&](const auto& l) { return l.first == m.name(); });
+            bool seen = metrics::find_label(labels, m.name()) != nullptr;
             if (m.op() == metrics::Matcher::Op::equal && !seen)
                 labels.emplace_back(m.name(), m.value());
             else
@@ -653,8 +653,8 @@ private:
     std::string parse_label_name(std::string_view context) {
         if (token_.kind != Tok::identifier) unexpected(context);
         std::string name(token_.text);
-        if (name.find(':') != std::string::npos)
-            throw ExprError(token_.offset, "invalid label name \"" + name + "\"");
+        // An identifier may hold ':' (metric names do); a label name may not.
+        if (!metrics::is_label_name(name)) throw ExprError(token_.offset, "invalid label name \"" + name + "\"");
         advance();
         return name;
     }

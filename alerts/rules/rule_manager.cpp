@@ -29,14 +29,6 @@ std::string fingerprint(const metrics::Labels& labels) {
     return hex;
 }
 
-void set_label(metrics::Labels& labels, const std::string& name, std::string value) {
-    auto it = std::lower_bound(labels.begin(), labels.end(), name, [](const auto& l, const std::string& n) { return l.first < n; });
-    if (it != labels.end() && it->first == name)
-        it->second = std::move(value);
-    else
-        labels.insert(it, {name, std::move(value)});
-}
-
 metrics::Labels sorted(metrics::Labels labels) {
     std::sort(labels.begin(), labels.end());
     return labels;
@@ -56,8 +48,8 @@ double unix_seconds(SystemTime t) { return duration<double>(t.time_since_epoch()
 metrics::Labels alert_labels(const AlertingRule& rule, const VectorSample& sample) {
     metrics::Labels labels = sorted(sample.labels);
     std::erase_if(labels, [](const auto& l) { return l.first == "__name__"; });
-    for (const auto& [name, tmpl] : rule.labels) set_label(labels, name, tmpl.expand(sample.labels, sample.value));
-    set_label(labels, "alertname", rule.name);
+    for (const auto& [name, tmpl] : rule.labels) metrics::set_label(labels, name, tmpl.expand(sample.labels, sample.value));
+    metrics::set_label(labels, "alertname", rule.name);
     return labels;
 }
 
@@ -364,7 +356,7 @@ metrics::Snapshot RuleManager::alerts_snapshot() const {
     for (const Alert& a : this->alerts()) {
         if (!seen.insert(a.fingerprint).second) continue;
         metrics::Labels labels = a.labels;
-        set_label(labels, "alertstate", state_name(a.state));
+        metrics::set_label(labels, "alertstate", state_name(a.state));
         alerts.samples.push_back({std::move(labels), 1});
         for_state.samples.push_back({a.labels, unix_seconds(a.active_at)});
     }

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "config/yaml_reader.h"
+#include "metrics/labels.h"
 
 namespace cargomon::alerts {
 namespace {
@@ -21,12 +22,6 @@ const std::vector<std::string_view> kFileKeys{"groups"};
 const std::vector<std::string_view> kGroupKeys{"name", "interval", "limit", "rules"};
 // "record" is listed so it gets its own message rather than "unknown key".
 const std::vector<std::string_view> kRuleKeys{"alert", "expr", "for", "keep_firing_for", "labels", "annotations", "record"};
-
-bool valid_label_name(std::string_view name) {
-    if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
-    return std::all_of(name.begin(), name.end(),
-                       [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
-}
 
 class RuleFileParser {
 public:
@@ -123,7 +118,7 @@ private:
         }
         for (const auto& entry : node) {
             const YAML::Node& key = entry.first;
-            if (!key.IsScalar() || !valid_label_name(key.Scalar())) {
+            if (!key.IsScalar() || !metrics::is_label_name(key.Scalar())) {
                 reader_.error(key, "invalid " + std::string(what) + " name " + describe(key) +
                                        " (letters, digits and _, not starting with a digit)");
                 continue;

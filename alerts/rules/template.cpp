@@ -8,6 +8,8 @@
 #include <optional>
 #include <variant>
 
+#include "metrics/labels.h"
+
 namespace cargomon::alerts {
 namespace {
 
@@ -429,8 +431,7 @@ Val resolve(const Operand& operand, const metrics::Labels& labels, double value)
     switch (operand.kind) {
         case Operand::Kind::label: {
             // Prometheus runs templates with missingkey=zero: an absent label is "".
-            auto it = std::find_if(labels.begin(), labels.end(), [&](const auto& l) { return l.first == operand.label; });
-            return it == labels.end() ? std::string() : it->second;
+            return std::string(metrics::label_value(labels, operand.label));
         }
         case Operand::Kind::value: return value;
         case Operand::Kind::literal: return operand.literal;

@@ -31,8 +31,7 @@ Files parse_files(const std::string& command, const std::string& what, const std
     try {
         if (!parse(*app, args, out)) return {{}, 0};
     } catch (const UsageError& e) {
-        err << "cargomon " << command << ": " << e.what() << "\n(see cargomon " << command << " --help)\n";
-        return {{}, 2};
+        return {{}, usage_error(err, "cargomon " + command, e.what())};
     }
     if (result.files.empty()) {
         err << usage;

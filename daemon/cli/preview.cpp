@@ -12,20 +12,17 @@
 #include "alerts/rules/rule_manager.h"
 #include "alerts/rules/rules.h"
 #include "alerts/promql/store_source.h"
-#include "cargo/client.h"
-#include "cargo/sleeper.h"
-#include "cargo/transport.h"
 #include "collectors/catalog.h"
 #include "collectors/factory.h"
+#include "collectors/run_once.h"
 #include "collectors/watermarks.h"
 #include "common/cli.h"
 #include "common/clock.h"
 #include "common/duration.h"
 #include "common/log.h"
-#include "common/text.h"
 #include "config/config.h"
-#include "daemon/daemon.h"
 #include "metrics/exposition.h"
+#include "metrics/labels.h"
 #include "metrics/metric_store.h"
 
 namespace cargomon::cli {
@@ -71,71 +68,49 @@ std::optional<std::set<std::string>> metrics_read(const std::vector<alerts::Rule
 
 // What the rules read: one snapshot of each collector they need. Collectors run in config
 // order, discovery (always, first) before the ones that need its workflows.
-struct Collection {
+struct Collected {
     metrics::MetricStore store;
     prometheus::Registry registry;  // the API client's and collectors' own metrics
     std::size_t collectors = 0;
     std::size_t failed = 0;
 };
 
+// Each collector once, as the daemon's scheduler runs it (collectors/run_once.h), built
+// as the daemon builds them (collectors/factory.h).
 void collect_once(const config::Config& config, const std::optional<std::set<std::string>>& needed,
-                  Collection& collection, std::ostream& out) {
+                  Collected& collected, std::ostream& out) {
     SystemClock clock;
-    const cargo::ClientOptions options = daemon::client_options(config);
-    auto transport = cargo::make_http_transport(options);
-    cargo::ClockSleeper sleeper(clock);
-    cargo::ApiClient client(options, *transport, collection.registry, clock, sleeper);
     collectors::WorkflowCatalog catalog;
     // Counter totals start from nothing: a preview must not advance the daemon's watermarks.
     collectors::WatermarkStore watermarks(":memory:");
-    auto scheduled = collectors::make_collectors(config.collectors, {.client = client,
-                                                                     .catalog = catalog,
-                                                                     .clock = clock,
-                                                                     .registry = collection.registry,
-                                                                     .watermarks = &watermarks});
+    collectors::Collection collection =
+        collectors::build_collection(config, catalog, &watermarks, collected.registry, clock);
     out << "Collected once from the Cargo API:\n";
-    for (auto& [collector, schedule] : scheduled) {
+    for (auto& [collector, schedule] : collection.collectors) {
         const auto names = collector->metric_names();
         if (collector->kind() != "discovery" && needed &&
             std::none_of(names.begin(), names.end(), [&](const std::string& n) { return needed->contains(n); })) {
             out << "  " << collector->name() << " (" << collector->kind() << "): skipped, no rule reads its metrics\n";
             continue;
         }
-        ++collection.collectors;
-        const SystemTime started = clock.now();
-        const collectors::CollectContext context{.deadline = clock.monotonic() + schedule.timeout, .stop = {}};
-        std::string failure;
-        try {
-            metrics::Snapshot snapshot = collector->collect(context);
-            if (clock.monotonic() > context.deadline)
-                failure = "timeout: run exceeded its timeout of " + format_duration(schedule.timeout);
-            else
-                collection.store.publish(collector->name(), std::move(snapshot), started);
-        } catch (const std::exception& e) {
-            failure = collectors::error_reason(e) + ": " + e.what();
-        }
+        ++collected.collectors;
+        const collectors::RunOutcome outcome = collectors::run_once(
+            *collector, collectors::start_run(clock, schedule.timeout), collected.store, clock);
         out << "  " << collector->name() << " (" << collector->kind() << "): ";
-        if (failure.empty()) {
-            out << collection.store.series_count(collector->name()) << " series\n";
+        if (outcome.status == collectors::RunOutcome::Status::published) {
+            out << collected.store.series_count(collector->name()) << " series\n";
         } else {
-            out << "FAILED, " << failure << " (rules over its metrics see no series)\n";
-            ++collection.failed;
+            out << "FAILED, " << outcome.reason << ": " << outcome.message << " (rules over its metrics see no series)\n";
+            ++collected.failed;
         }
     }
 }
 
 // metric{a="x", b="y"}, as a series is written in PromQL.
-std::string series_text(const metrics::Labels& labels) {
-    std::string name, inner;
-    for (const auto& [k, v] : labels) {
-        if (k == "__name__") {
-            name = v;
-            continue;
-        }
-        if (!inner.empty()) inner += ", ";
-        inner += k + "=" + cargomon::quoted(v);
-    }
-    return name + "{" + inner + "}";
+std::string series_text(metrics::Labels labels) {
+    const std::string name(metrics::label_value(labels, "__name__"));
+    std::erase_if(labels, [](const auto& label) { return label.first == "__name__"; });
+    return name + metrics::labels_text(labels);
 }
 
 struct Tally {
@@ -194,19 +169,19 @@ int run(const Options& options, std::ostream& out, std::ostream& err) {
         return 1;
     }
 
-    Collection collection;
+    Collected collected;
     try {
-        collect_once(config, metrics_read(groups), collection, out);
+        collect_once(config, metrics_read(groups), collected, out);
     } catch (const std::exception& e) {  // a client option or collector spec the daemon would refuse too
         err << "cargomon: " << e.what() << "\n";
         return 1;
     }
-    if (collection.failed == collection.collectors) {
+    if (collected.failed == collected.collectors) {
         err << "cargomon: every collector failed; is the Cargo API at " << config.api_url << " reachable?\n";
         return 1;
     }
 
-    const alerts::StoreSource source(collection.store.view(), collection.registry.Collect());
+    const alerts::StoreSource source(collected.store.view(), collected.registry.Collect());
     Tally tally;
     std::size_t total = 0;
     for (const auto& group : groups)
@@ -228,8 +203,7 @@ int rules_preview_main(const std::vector<std::string>& args, std::ostream& out, 
     try {
         if (!parse_options(args, options, out)) return 0;
     } catch (const UsageError& e) {
-        err << "cargomon rules preview: " << e.what() << "\n(see cargomon rules preview --help)\n";
-        return 2;
+        return usage_error(err, "cargomon rules preview", e.what());
     }
     // Collectors log retries and fallbacks; their failures are in the report already.
     setup_logging("error", "logfmt", "cargomon");

@@ -172,8 +172,7 @@ int serve_main(const std::vector<std::string>& args) {
         }
         http = http_options(flags);
     } catch (const UsageError& e) {
-        std::cerr << "cargomon: " << e.what() << "\n(see cargomon --help)\n";
-        return 2;
+        return usage_error(std::cerr, "cargomon", e.what());
     }
     try {
         return run_daemon(flags, http);

@@ -4,8 +4,6 @@
 #include <netdb.h>
 #include <sys/socket.h>
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <cctype>
@@ -15,7 +13,6 @@
 #include <optional>
 #include <stdexcept>
 
-#include "alerts/notify/notify_config.h"
 #include "alerts/notify/silences.h"
 #include "common/cli.h"
 #include "common/clock.h"
@@ -24,6 +21,7 @@
 #include "common/timefmt.h"
 #include "config/http_client_config.h"
 #include "metrics/labels.h"
+#include "web/api.h"
 
 namespace cargomon::cli {
 namespace {
@@ -185,11 +183,11 @@ std::unique_ptr<httplib::ClientImpl> make_client(const Daemon& d) {
     return client;
 }
 
-// The daemon's own reason in a refusal ({"error": "..."}), else the status.
+// The daemon's own reason in a refusal, else the status.
 std::string refusal(const httplib::Response& res) {
     rapidjson::Document doc;
-    if (!parse_json(res.body, doc) && doc.IsObject() && doc.HasMember("error") && doc["error"].IsString())
-        return doc["error"].GetString();
+    if (!parse_json(res.body, doc))
+        if (auto error = web::read_error(doc)) return *error;
     return "HTTP " + std::to_string(res.status);
 }
 
@@ -252,23 +250,6 @@ SystemTime end_time(const Args& args, SystemTime now) {
     return now + *duration;
 }
 
-std::string silence_body(const std::vector<metrics::Matcher>& matchers, SystemTime ends_at, const std::string& author,
-                         const std::string& comment) {
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    w.StartObject();
-    w.Key("matchers");
-    alerts::write_matchers(w, matchers);
-    w.Key("endsAt");
-    w.String(format_iso8601(ends_at));
-    w.Key("createdBy");
-    w.String(author);
-    w.Key("comment");
-    w.String(comment);
-    w.EndObject();
-    return buf.GetString();
-}
-
 int add(const Daemon& d, const Args& args, std::ostream& out) {
     if (args.positional.empty()) throw UsageError("silence add needs at least one MATCHER");
     std::vector<metrics::Matcher> matchers;
@@ -277,45 +258,20 @@ int add(const Daemon& d, const Args& args, std::ostream& out) {
     const std::string author = args.values.contains("author") ? args.values.at("author") : env_or("USER", "");
     const std::string comment = args.values.contains("comment") ? args.values.at("comment") : "";
 
-    httplib::Response res = call(d, "POST", "/api/v1/silences", silence_body(matchers, ends_at, author, comment));
+    const alerts::Silence silence{
+        .matchers = std::move(matchers), .ends_at = ends_at, .created_by = author, .comment = comment};
+    httplib::Response res = call(d, "POST", "/api/v1/silences", web::silence_request(silence));
     if (res.status != 200) throw Failure("cargomon at " + d.url + " refused the silence: " + refusal(res));
-    rapidjson::Document doc = parse_answer(d, res);
-    if (!doc.IsObject() || !doc.HasMember("silenceID") || !doc["silenceID"].IsString())
-        throw Failure(d.url + " answered without a silenceID");
-    out << doc["silenceID"].GetString() << "\n";
+    auto id = web::read_silence_id(parse_answer(d, res));
+    if (!id) throw Failure(d.url + " answered without a silenceID");
+    out << *id << "\n";
     return 0;
-}
-
-std::string field(const rapidjson::Value& object, const char* key) {
-    if (!object.HasMember(key) || !object[key].IsString()) return "";
-    return object[key].GetString();
 }
 
 // Seconds are precision enough to read; the daemon's text when it is not a time.
 std::string readable_time(const std::string& iso) {
     auto t = parse_iso8601(iso);
     return t ? format_sql_datetime(*t) : iso;
-}
-
-// Matchers in their canonical text (name="value"); a regex the client's library does not
-// take is shown as the daemon sent it.
-std::string matchers_text(const rapidjson::Value& silence) {
-    std::string text;
-    if (!silence.HasMember("matchers") || !silence["matchers"].IsArray()) return text;
-    for (const auto& m : silence["matchers"].GetArray()) {
-        if (!m.IsObject()) continue;
-        const bool is_regex = m.HasMember("isRegex") && m["isRegex"].IsBool() && m["isRegex"].GetBool();
-        const bool is_equal = !m.HasMember("isEqual") || !m["isEqual"].IsBool() || m["isEqual"].GetBool();
-        using Op = metrics::Matcher::Op;
-        const Op op = is_regex ? (is_equal ? Op::regex : Op::not_regex) : (is_equal ? Op::equal : Op::not_equal);
-        auto made = metrics::make_matcher(field(m, "name"), op, field(m, "value"));
-        if (!text.empty()) text += " ";
-        if (auto* matcher = std::get_if<metrics::Matcher>(&made))
-            text += matcher->to_string();
-        else
-            text += field(m, "name") + (is_equal ? "=" : "!") + (is_regex ? "~" : "") + field(m, "value");
-    }
-    return text;
 }
 
 // A cell on one line: a comment's newlines and tabs would break the table.
@@ -348,13 +304,14 @@ int list(const Daemon& d, const Args& args, std::ostream& out) {
     const bool all = args.all;
     std::vector<std::vector<std::string>> rows = {
         {"ID", "MATCHERS", "STARTS (UTC)", "ENDS (UTC)", "CREATED BY", "COMMENT", "STATE"}};
-    for (const auto& s : doc.GetArray()) {
-        if (!s.IsObject()) continue;
-        std::string state = s.HasMember("status") && s["status"].IsObject() ? field(s["status"], "state") : "";
-        if (state == "expired" && !all) continue;
-        rows.push_back({field(s, "id"), one_line(matchers_text(s)),
-                        readable_time(field(s, "startsAt")), readable_time(field(s, "endsAt")),
-                        one_line(field(s, "createdBy")), one_line(field(s, "comment")), state});
+    for (const auto& item : doc.GetArray()) {
+        if (!item.IsObject()) continue;
+        const web::ListedSilence s = web::read_listed_silence(item);
+        if (s.state == "expired" && !all) continue;
+        std::string matchers;
+        for (const auto& m : s.matchers) matchers += (matchers.empty() ? "" : " ") + m;
+        rows.push_back({s.id, one_line(matchers), readable_time(s.starts_at), readable_time(s.ends_at),
+                        one_line(s.created_by), one_line(s.comment), s.state});
     }
     print_table(rows, out);
     return 0;
@@ -414,8 +371,7 @@ int silence_main(const std::vector<std::string>& words, std::ostream& out, std::
         if (command == "list") return list(d, args, out);
         return expire(d, args, out, err);
     } catch (const UsageError& e) {
-        err << "cargomon silence: " << e.what() << "\n(see cargomon silence --help)\n";
-        return 2;
+        return usage_error(err, "cargomon silence", e.what());
     } catch (const Failure& e) {
         err << "cargomon: " << e.what() << "\n";
         return 1;

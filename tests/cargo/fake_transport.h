@@ -11,6 +11,9 @@
 
 namespace cargomon::cargo::testing {
 
+// Thread-safety: send() from any number of client threads at once, with then*(),
+// set_fallback() and sent() from the test's thread meanwhile (mu_ guards script_,
+// fallback_ and sent_); on_send() and set_network_error_text() before the client runs.
 class FakeTransport final : public Transport {
 public:
     struct Sent {

@@ -12,6 +12,8 @@
 
 namespace cargomon::collectors::testing {
 
+// Thread-safety: on() and on_json() before the collectors run; then send() from any
+// number of collector threads and calls() from the test's (mu_ guards calls_ only).
 class CannedApi final : public cargo::Transport {
 public:
     using Handler = std::function<cargo::Response(const cargo::Request&)>;

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "cargo/errors.h"
+#include "collectors/run_once.h"
 #include "tests/support/registry_sample.h"
 
 namespace cargomon::collectors {
@@ -265,6 +266,72 @@ TEST_F(SchedulerTest, DispatchThreadRunsCollectorsOnTheRealClock) {
     raw->wait_entries(3);
     s.stop();
     EXPECT_EQ(raw->max_concurrent(), 1);
+}
+
+// A collector whose run is a function of the test's.
+class FnCollector final : public Collector {
+public:
+    explicit FnCollector(std::function<metrics::Snapshot(const CollectContext&)> run) : run_(std::move(run)) {}
+    const std::string& name() const override { return name_; }
+    std::string_view kind() const override { return "query"; }
+    std::vector<std::string> metric_names() const override { return {"cargo_test_value"}; }
+    metrics::Snapshot collect(const CollectContext& context) override { return run_(context); }
+
+private:
+    std::string name_ = "fn";
+    std::function<metrics::Snapshot(const CollectContext&)> run_;
+};
+
+metrics::Snapshot one_series(const std::string& metric = "cargo_test_value") {
+    return {{{.name = metric, .help = "test", .type = metrics::MetricType::gauge, .samples = {{.labels = {}, .value = 1}}}}};
+}
+
+// What the scheduler and `rules preview` share: one run, its deadline, its failure's
+// reason, and the snapshot it publishes.
+TEST(RunOnce, PublishesOrSaysWhyNot) {
+    FakeClock clock;
+    metrics::MetricStore store;
+    auto run = [&](std::function<metrics::Snapshot(const CollectContext&)> collect,
+                   std::function<bool(bool)> collected = {}) {
+        FnCollector collector(std::move(collect));
+        return run_once(collector, start_run(clock, 5s), store, clock, collected);
+    };
+    using Status = RunOutcome::Status;
+
+    RunOutcome ok = run([&](const CollectContext& context) {
+        EXPECT_EQ(context.deadline, clock.monotonic() + 5s);
+        return one_series();
+    });
+    EXPECT_EQ(ok.status, Status::published);
+    EXPECT_EQ(store.series_count("fn"), 1u);
+
+    RunOutcome network = run([](const CollectContext&) -> metrics::Snapshot { throw cargo::NetworkError("refused"); });
+    EXPECT_EQ(network.status, Status::failed);
+    EXPECT_EQ(network.reason, "network");
+    EXPECT_EQ(network.message, "refused");
+
+    RunOutcome late = run([&](const CollectContext&) {
+        clock.advance(6s);
+        return one_series();
+    });
+    EXPECT_EQ(late.status, Status::failed);
+    EXPECT_EQ(late.reason, "timeout");
+    EXPECT_EQ(late.message, "run exceeded its timeout of 5s");
+
+    RunOutcome refused = run([](const CollectContext&) { return one_series("9 not a name"); });
+    EXPECT_EQ(refused.status, Status::failed);
+    EXPECT_EQ(refused.reason, "mapping");
+    EXPECT_EQ(store.series_count("fn"), 1u);  // the last good snapshot stays
+
+    std::vector<bool> told;
+    auto drop = [&](bool succeeded) {
+        told.push_back(succeeded);
+        return false;
+    };
+    EXPECT_EQ(run([](const CollectContext&) { return one_series(); }, drop).status, Status::dropped);
+    EXPECT_EQ(run([](const CollectContext&) -> metrics::Snapshot { throw std::logic_error("bug"); }, drop).status,
+              Status::dropped);
+    EXPECT_EQ(told, (std::vector<bool>{true, false}));
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/temp_dir.h"
+
 namespace cargomon::deploy_test {
 
 std::filesystem::path source_path(const std::string& relative);  // in the repository
@@ -17,17 +19,6 @@ struct ToolRun {
 // Runs a tool to completion (60 s at most), collecting its output.
 ToolRun run_tool(const std::vector<std::string>& argv);
 
-// A fresh directory under /tmp, removed with its contents at destruction.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
+using testing::TempDir;  // tests/support/temp_dir.h
 
 }  // namespace cargomon::deploy_test

@@ -17,13 +17,13 @@ class Install : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         prefix_ = std::make_unique<TempDir>();
-        install_ = run_tool({"cmake", "--install", CARGOMON_BUILD_DIR, "--prefix", prefix_->path().string()});
+        install_ = run_tool({"cmake", "--install", CARGOMON_BUILD_DIR, "--prefix", prefix_->path()});
     }
     static void TearDownTestSuite() { prefix_.reset(); }
 
     void SetUp() override { ASSERT_EQ(install_.exit_code, 0) << install_.output; }
 
-    static std::filesystem::path installed(const std::string& relative) { return prefix_->path() / relative; }
+    static std::filesystem::path installed(const std::string& relative) { return std::filesystem::path(prefix_->path()) / relative; }
 
     static std::unique_ptr<TempDir> prefix_;
     static ToolRun install_;
@@ -46,7 +46,7 @@ TEST_F(Install, PutsBinariesUnitAndExamplesInTheUsualPlaces) {
 
 TEST_F(Install, UnitRunsTheInstalledBinaryWithTheInstalledConfig) {
     const auto unit = read_text(installed("lib/systemd/system/cargomon.service"));
-    const auto prefix = prefix_->path().string();
+    const auto prefix = prefix_->path();
     EXPECT_NE(unit.find("ExecStart=" + prefix + "/bin/cargomon \\"), std::string::npos) << unit;
     EXPECT_NE(unit.find("--config.file=" + prefix + "/etc/cargomon/cargomon.yml"), std::string::npos) << unit;
     EXPECT_NE(unit.find("EnvironmentFile=-" + prefix + "/etc/cargomon/cargomon.env"), std::string::npos) << unit;

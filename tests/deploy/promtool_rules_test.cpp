@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
-#include <fstream>
 #include <map>
 #include <string>
 
@@ -71,9 +70,8 @@ TEST_F(Promtool, AWrongExpectationFails) {
     tests["rule_files"][0] = source_path(kRules).string();
     tests["tests"][0]["alert_rule_test"][1]["exp_alerts"][0]["exp_annotations"]["summary"] = "something else";
     TempDir dir;
-    const auto file = dir.path() / "wrong.test.yml";
-    std::ofstream(file) << YAML::Dump(tests);
-    auto run = run_tool({"promtool", "test", "rules", file.string()});
+    const std::string file = dir.write("wrong.test.yml", YAML::Dump(tests));
+    auto run = run_tool({"promtool", "test", "rules", file});
     EXPECT_EQ(run.exit_code, 1) << run.output;
     EXPECT_NE(run.output.find("FAILED"), std::string::npos) << run.output;
     EXPECT_NE(run.output.find("something else"), std::string::npos) << run.output;

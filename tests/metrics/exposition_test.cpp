@@ -33,6 +33,18 @@ std::shared_ptr<const StoreView> populated_store(MetricStore& store) {
     return store.view();
 }
 
+// populated_store's cargo_weird samples, written alike in both formats: label values
+// escaped, special values as Prometheus writes them.
+const std::string kWeirdSamples =
+    "cargo_weird{path=\"a\\\"b\\\\c\\nd\"} 0.25\n"
+    "cargo_weird{k=\"inf\"} +Inf\n"
+    "cargo_weird{k=\"minus_inf\"} -Inf\n"
+    "cargo_weird{k=\"nan\"} NaN\n"
+    "cargo_weird{k=\"big\"} 1000000\n"
+    "cargo_weird{k=\"huge\"} 1e+20\n"
+    "cargo_weird{k=\"tiny\"} 1.5e-07\n"
+    "cargo_weird{k=\"neg\"} -3\n";
+
 TEST(Exposition, StoreInTextFormat) {
     MetricStore store;
     EXPECT_EQ(expose({}, populated_store(store), Format::text),
@@ -40,15 +52,8 @@ TEST(Exposition, StoreInTextFormat) {
               "# TYPE cargo_runs_total counter\n"
               "cargo_runs_total{status=\"ok\"} 12\n"
               "# HELP cargo_weird Line one\\nback\\\\slash \"quoted\"\n"
-              "# TYPE cargo_weird gauge\n"
-              "cargo_weird{path=\"a\\\"b\\\\c\\nd\"} 0.25\n"
-              "cargo_weird{k=\"inf\"} +Inf\n"
-              "cargo_weird{k=\"minus_inf\"} -Inf\n"
-              "cargo_weird{k=\"nan\"} NaN\n"
-              "cargo_weird{k=\"big\"} 1000000\n"
-              "cargo_weird{k=\"huge\"} 1e+20\n"
-              "cargo_weird{k=\"tiny\"} 1.5e-07\n"
-              "cargo_weird{k=\"neg\"} -3\n");
+              "# TYPE cargo_weird gauge\n" +
+                  kWeirdSamples);
 }
 
 TEST(Exposition, StoreInOpenMetrics) {
@@ -58,16 +63,8 @@ TEST(Exposition, StoreInOpenMetrics) {
               "# TYPE cargo_runs counter\n"
               "cargo_runs_total{status=\"ok\"} 12\n"
               "# HELP cargo_weird Line one\\nback\\\\slash \\\"quoted\\\"\n"
-              "# TYPE cargo_weird gauge\n"
-              "cargo_weird{path=\"a\\\"b\\\\c\\nd\"} 0.25\n"
-              "cargo_weird{k=\"inf\"} +Inf\n"
-              "cargo_weird{k=\"minus_inf\"} -Inf\n"
-              "cargo_weird{k=\"nan\"} NaN\n"
-              "cargo_weird{k=\"big\"} 1000000\n"
-              "cargo_weird{k=\"huge\"} 1e+20\n"
-              "cargo_weird{k=\"tiny\"} 1.5e-07\n"
-              "cargo_weird{k=\"neg\"} -3\n"
-              "# EOF\n");
+              "# TYPE cargo_weird gauge\n" +
+                  kWeirdSamples + "# EOF\n");
 }
 
 std::vector<prometheus::MetricFamily> registry_families() {

@@ -1,11 +1,16 @@
 #include "metrics/labels.h"
 
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
 
 #include <string>
 
+#include "tests/support/predicate.h"
+
 namespace cargomon::metrics {
 namespace {
+
+using testing::expect_accepts;
 
 Matcher m(std::string_view text) {
     auto parsed = parse_matcher(text);
@@ -105,19 +110,57 @@ TEST(Matcher, MatchesAllNeedsEveryMatcher) {
 }
 
 TEST(LabelName, OneSyntaxForMatchersAndExposition) {
-    EXPECT_TRUE(is_label_name("workflow_uuid"));
-    EXPECT_TRUE(is_label_name("__name__"));
-    EXPECT_TRUE(is_label_name("_1"));
-    EXPECT_FALSE(is_label_name(""));
-    EXPECT_FALSE(is_label_name("1a"));
-    EXPECT_FALSE(is_label_name("a:b"));
-    EXPECT_FALSE(is_label_name("node-slug"));
-    EXPECT_FALSE(is_label_name("é"));
+    expect_accepts(is_label_name, {"workflow_uuid", "__name__", "_1"}, {"", "1a", "a:b", "node-slug", "é"});
 }
 
 // The one shape of labels on disk: an object in the set's order, whatever the values
 // hold; anything else (the array shapes of earlier versions included) is refused, so a
 // store never misreads a row.
+TEST(Labels, LookupSetAndText) {
+    Labels labels{{"a", "1"}, {"c", "say \"hi\"\n"}};
+    EXPECT_EQ(*find_label(labels, "a"), "1");
+    EXPECT_EQ(find_label(labels, "b"), nullptr);
+    EXPECT_EQ(label_value(labels, "b"), "");  // a missing label reads as empty
+    set_label(labels, "b", "2");
+    set_label(labels, "a", "one");
+    EXPECT_EQ(labels, (Labels{{"a", "one"}, {"b", "2"}, {"c", "say \"hi\"\n"}}));
+    // Prometheus' labels.String(), values quoted as PromQL writes them.
+    EXPECT_EQ(labels_text(labels), R"({a="one", b="2", c="say \"hi\"\n"})");
+    EXPECT_EQ(labels_text({}), "{}");
+}
+
+TEST(MatchersJson, RoundTripsInAlertmanagersShape) {
+    std::vector<Matcher> matchers{m("a=1"), m("b!=2"), m(R"(c=~"(?i)x|y")"), m("d!~z")};
+    const std::string json = matchers_to_json(matchers);
+    EXPECT_EQ(json, R"([{"name":"a","value":"1","isRegex":false,"isEqual":true},)"
+                    R"({"name":"b","value":"2","isRegex":false,"isEqual":false},)"
+                    R"({"name":"c","value":"(?i)x|y","isRegex":true,"isEqual":true},)"
+                    R"({"name":"d","value":"z","isRegex":true,"isEqual":false}])");
+    rapidjson::Document doc;
+    doc.Parse(json.c_str());
+    auto read = matchers_from_json(doc);
+    ASSERT_TRUE(std::holds_alternative<std::vector<Matcher>>(read)) << std::get<std::string>(read);
+    EXPECT_EQ(std::get<std::vector<Matcher>>(read), matchers);
+}
+
+TEST(MatchersJson, DefaultsAndErrors) {
+    auto read = [](const char* json) -> std::string {
+        rapidjson::Document doc;
+        doc.Parse(json);
+        auto matchers = matchers_from_json(doc);
+        if (auto* error = std::get_if<std::string>(&matchers)) return *error;
+        std::string text;
+        for (const auto& matcher : std::get<std::vector<Matcher>>(matchers)) text += matcher.to_string() + " ";
+        return text;
+    };
+    EXPECT_EQ(read(R"([{"name":"a","value":"b"}])"), "a=\"b\" ");  // isRegex false, isEqual true
+    EXPECT_EQ(read(R"({"name":"a"})"), "matchers: expected a list of {name, value, isRegex, isEqual}");
+    EXPECT_EQ(read(R"([{"name":"a"}])"), "matchers: every matcher needs string name and value");
+    EXPECT_EQ(read(R"([{"name":"a","value":"b","isRegex":1}])"), "matchers: isRegex and isEqual must be true or false");
+    EXPECT_EQ(read(R"([{"name":"1a","value":"b"}])"), "matcher: \"1a\" is not a label name");
+    EXPECT_NE(read(R"([{"name":"a","value":"(","isRegex":true}])").find("bad regex"), std::string::npos);
+}
+
 TEST(LabelsJson, RoundTripsAndRefusesOtherShapes) {
     const Labels labels{{"alertname", "Down"}, {"b", "q\"u\\o\nte"}, {"a", "ünï"}, {"empty", ""}};
     const std::string json = labels_to_json(labels);

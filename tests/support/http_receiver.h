@@ -23,6 +23,9 @@ struct Received {
     bool accepted() const { return status / 100 == 2; }
 };
 
+// Thread-safety: start(), stop() and delay_answers() from the test's thread; answer(),
+// received(), accepted() and clear() from any thread while the server's threads record
+// requests. mu_ guards received_ and status_.
 class HttpReceiver {
 public:
     HttpReceiver();

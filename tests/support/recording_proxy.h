@@ -16,6 +16,8 @@
 
 namespace cargomon::testing {
 
+// Thread-safety: received() from any thread while the server's threads record and
+// forward requests; mu_ guards received_.
 class RecordingProxy {
 public:
     // `upstream`: scheme, host and port (http://127.0.0.1:9093); the path is kept.

@@ -8,6 +8,8 @@
 
 namespace cargomon::testing {
 
+// A counter's or gauge's value, a histogram's observation count; nullopt when the
+// registry has no such sample (or it is of another type).
 inline std::optional<double> sample_value(const prometheus::Registry& registry, const std::string& name,
                                           const std::map<std::string, std::string>& labels) {
     for (const auto& family : registry.Collect()) {
@@ -19,6 +21,7 @@ inline std::optional<double> sample_value(const prometheus::Registry& registry, 
             switch (family.type) {
                 case prometheus::MetricType::Counter: return metric.counter.value;
                 case prometheus::MetricType::Gauge: return metric.gauge.value;
+                case prometheus::MetricType::Histogram: return static_cast<double>(metric.histogram.sample_count);
                 default: return std::nullopt;
             }
         }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/predicate.h"
 #include "tests/web/inflate.h"
 
 namespace cargomon::web {
@@ -10,16 +11,8 @@ namespace {
 using testing_support::gunzip;
 
 TEST(Gzip, AcceptEncoding) {
-    EXPECT_TRUE(accepts_gzip("gzip"));
-    EXPECT_TRUE(accepts_gzip("deflate, GZIP;q=0.5"));
-    EXPECT_TRUE(accepts_gzip("x-gzip"));
-    EXPECT_TRUE(accepts_gzip("*"));
-    EXPECT_FALSE(accepts_gzip(""));
-    EXPECT_FALSE(accepts_gzip("identity"));
-    EXPECT_FALSE(accepts_gzip("br, deflate"));
-    EXPECT_FALSE(accepts_gzip("gzip;q=0"));
-    EXPECT_FALSE(accepts_gzip("gzip;q=none"));
-    EXPECT_FALSE(accepts_gzip("gzipped"));
+    cargomon::testing::expect_accepts(accepts_gzip, {"gzip", "deflate, GZIP;q=0.5", "x-gzip", "*"},
+                                      {"", "identity", "br, deflate", "gzip;q=0", "gzip;q=none", "gzipped"});
 }
 
 TEST(Gzip, RoundTrip) {

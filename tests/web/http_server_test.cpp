@@ -89,6 +89,20 @@ protected:
         return c;
     }
 
+    // GET `path`, expected to answer 200 with `content_type`: the response (an empty one,
+    // the failure reported, when there was no answer).
+    httplib::Response get_ok(const std::string& path, const std::string& content_type,
+                             const httplib::Headers& headers = {}) const {
+        auto res = client().Get(path, headers);
+        if (!res) {
+            ADD_FAILURE() << "GET " << path << ": no answer";
+            return {};
+        }
+        EXPECT_EQ(res->status, 200) << path;
+        EXPECT_EQ(res->get_header_value("Content-Type"), content_type) << path;
+        return *res;
+    }
+
     static metrics::MetricStore* store_;
     static prometheus::Registry* registry_;
     static HttpServer* server_;
@@ -119,11 +133,7 @@ TEST_F(HttpServerTest, ReadyzFollowsTheReadinessFlag) {
 }
 
 TEST_F(HttpServerTest, StatusComesFromTheCallback) {
-    auto res = client().Get("/api/v1/status");
-    ASSERT_TRUE(res);
-    EXPECT_EQ(res->status, 200);
-    EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
-    EXPECT_EQ(res->body, R"({"status":"success","collectors":1})");
+    EXPECT_EQ(get_ok("/api/v1/status", "application/json").body, R"({"status":"success","collectors":1})");
 }
 
 TEST_F(HttpServerTest, ReloadReportsSuccessAndFailure) {
@@ -158,13 +168,10 @@ TEST_F(HttpServerTest, WrongMethodIs405AndUnknownPathIs404) {
 }
 
 TEST_F(HttpServerTest, RootPageListsEveryEndpoint) {
-    auto res = client().Get("/");
-    ASSERT_TRUE(res);
-    EXPECT_EQ(res->status, 200);
-    EXPECT_EQ(res->get_header_value("Content-Type"), "text/html; charset=utf-8");
+    const httplib::Response res = get_ok("/", "text/html; charset=utf-8");
     for (const char* link : {"href=\"/metrics\"", "href=\"/healthz\"", "href=\"/readyz\"", "href=\"/api/v1/status\"",
                              "href=\"/api/v1/extra\"", "POST /-/reload"})
-        EXPECT_NE(res->body.find(link), std::string::npos) << link;
+        EXPECT_NE(res.body.find(link), std::string::npos) << link;
 }
 
 TEST_F(HttpServerTest, AddedRoutesAreServedAndHandlerErrorsBecome500) {
@@ -178,26 +185,20 @@ TEST_F(HttpServerTest, AddedRoutesAreServedAndHandlerErrorsBecome500) {
 }
 
 TEST_F(HttpServerTest, MetricsServeRegistryAndStoreInText) {
-    auto c = client();
-    c.Get("/healthz");
-    auto res = c.Get("/metrics");
-    ASSERT_TRUE(res);
-    EXPECT_EQ(res->status, 200);
-    EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
-    EXPECT_FALSE(res->has_header("Content-Encoding"));
-    EXPECT_NE(res->body.find("cargomon_build_info{revision=\"abc\",version=\"0.1.0\"} 1\n"), std::string::npos);
-    EXPECT_NE(res->body.find("cargomon_http_requests_total{code=\"200\",handler=\"/healthz\"} "), std::string::npos);
-    EXPECT_TRUE(res->body.ends_with(store_text(*store_, metrics::Format::text)));
-    EXPECT_EQ(res->body.find("# EOF"), std::string::npos);
+    client().Get("/healthz");
+    const httplib::Response res = get_ok("/metrics", "text/plain; version=0.0.4; charset=utf-8");
+    EXPECT_FALSE(res.has_header("Content-Encoding"));
+    EXPECT_NE(res.body.find("cargomon_build_info{revision=\"abc\",version=\"0.1.0\"} 1\n"), std::string::npos);
+    EXPECT_NE(res.body.find("cargomon_http_requests_total{code=\"200\",handler=\"/healthz\"} "), std::string::npos);
+    EXPECT_TRUE(res.body.ends_with(store_text(*store_, metrics::Format::text)));
+    EXPECT_EQ(res.body.find("# EOF"), std::string::npos);
 }
 
 TEST_F(HttpServerTest, MetricsInOpenMetricsWhenAsked) {
     httplib::Headers headers{{"Accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"}};
-    auto res = client().Get("/metrics", headers);
-    ASSERT_TRUE(res);
-    EXPECT_EQ(res->get_header_value("Content-Type"), "application/openmetrics-text; version=1.0.0; charset=utf-8");
-    EXPECT_NE(res->body.find("# TYPE cargo_batch_failed_runs counter\n"), std::string::npos);
-    EXPECT_TRUE(res->body.ends_with(store_text(*store_, metrics::Format::openmetrics)));
+    const httplib::Response res = get_ok("/metrics", "application/openmetrics-text; version=1.0.0; charset=utf-8", headers);
+    EXPECT_NE(res.body.find("# TYPE cargo_batch_failed_runs counter\n"), std::string::npos);
+    EXPECT_TRUE(res.body.ends_with(store_text(*store_, metrics::Format::openmetrics)));
 }
 
 TEST_F(HttpServerTest, MetricsGzipWhenAccepted) {
@@ -261,6 +262,15 @@ HttpServer::Callbacks no_op_callbacks() {
     return {.status = [] { return std::string("{}"); }, .reload = [] { return std::optional<std::string>{}; }};
 }
 
+// A server of an empty store and registry, its callbacks doing nothing, listening on
+// `address`.
+struct BareServer {
+    explicit BareServer(const std::string& address) { server.start(address); }
+    metrics::MetricStore store;
+    prometheus::Registry registry;
+    HttpServer server{store, registry, no_op_callbacks()};
+};
+
 TEST(HttpServer, RejectsMissingCallbacksAndBadAddresses) {
     metrics::MetricStore store;
     prometheus::Registry registry;
@@ -286,13 +296,10 @@ TEST(HttpServer, PortInUseIsAnError) {
 }
 
 TEST(HttpServer, ListensOnAGivenPortAndOnIpv6Loopback) {
-    metrics::MetricStore store;
-    prometheus::Registry registry;
     int port = free_loopback_port();
     {
-        HttpServer server(store, registry, no_op_callbacks());
-        server.start("127.0.0.1:" + std::to_string(port));
-        EXPECT_EQ(server.port(), port);
+        BareServer given("127.0.0.1:" + std::to_string(port));
+        EXPECT_EQ(given.server.port(), port);
         EXPECT_EQ(httplib::Client("127.0.0.1", port).Get("/healthz")->status, 200);
     }
     // Only a machine without IPv6 loopback may skip, proven by a plain bind of our own.
@@ -303,33 +310,27 @@ TEST(HttpServer, ListensOnAGivenPortAndOnIpv6Loopback) {
     bool has_ipv6 = probe >= 0 && ::bind(probe, reinterpret_cast<sockaddr*>(&loopback), sizeof loopback) == 0;
     if (probe >= 0) ::close(probe);
     if (!has_ipv6) GTEST_SKIP() << "this machine has no IPv6 loopback";
-    prometheus::Registry registry6;
-    HttpServer server6(store, registry6, no_op_callbacks());
-    server6.start("[::1]:0");
-    auto res = httplib::Client("::1", server6.port()).Get("/healthz");
+    BareServer ipv6("[::1]:0");
+    auto res = httplib::Client("::1", ipv6.server.port()).Get("/healthz");
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 200);
 }
 
 TEST(HttpServer, EmptyStoreAndRegistryGiveAnEmptyScrape) {
-    metrics::MetricStore store;
-    prometheus::Registry registry;
-    HttpServer server(store, registry, no_op_callbacks());
-    server.start("127.0.0.1:0");
-    auto res = httplib::Client("127.0.0.1", server.port()).Get("/metrics");
+    BareServer bare("127.0.0.1:0");
+    httplib::Client c("127.0.0.1", bare.server.port());
+    auto res = c.Get("/metrics");
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 200);
     EXPECT_EQ(res->body, "");
-    auto om = httplib::Client("127.0.0.1", server.port()).Get("/metrics", {{"Accept", "application/openmetrics-text"}});
+    auto om = c.Get("/metrics", {{"Accept", "application/openmetrics-text"}});
     ASSERT_TRUE(om);
     EXPECT_TRUE(om->body.ends_with("# EOF\n"));
 }
 
 TEST(HttpServer, StopsWithAnIdleKeepAliveConnectionOpen) {
-    metrics::MetricStore store;
-    prometheus::Registry registry;
-    HttpServer server(store, registry, no_op_callbacks());
-    server.start("127.0.0.1:0");
+    BareServer bare("127.0.0.1:0");
+    HttpServer& server = bare.server;
     httplib::Client c("127.0.0.1", server.port());
     c.set_keep_alive(true);
     ASSERT_EQ(c.Get("/healthz")->status, 200);

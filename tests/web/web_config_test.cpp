@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "config/web_config.h"
+#include "tests/support/predicate.h"
 #include "tests/web/certs.h"
 
 namespace cargomon::config {
@@ -260,15 +261,20 @@ TEST_F(WebConfigTest, SyntaxErrorsAndUnreadableFilesAreReported) {
 }
 
 TEST(BcryptHashFormat, TakesTheThreePrefixesAndCosts4To31) {
-    EXPECT_TRUE(is_bcrypt_hash(kSecretHash));
-    EXPECT_TRUE(is_bcrypt_hash("$2a$31$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi"));
-    EXPECT_TRUE(is_bcrypt_hash("$2b$04$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi"));
-    EXPECT_FALSE(is_bcrypt_hash("$2y$32$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi"));
-    EXPECT_FALSE(is_bcrypt_hash("$2y$4$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi"));
-    EXPECT_FALSE(is_bcrypt_hash("$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeS"));
-    EXPECT_FALSE(is_bcrypt_hash("$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeS!"));
-    EXPECT_FALSE(is_bcrypt_hash("$1$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi"));
-    EXPECT_FALSE(is_bcrypt_hash(""));
+    cargomon::testing::expect_accepts(is_bcrypt_hash,
+                                      {
+                                          kSecretHash,
+                                          "$2a$31$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi",
+                                          "$2b$04$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi",
+                                      },
+                                      {
+                                          "$2y$32$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi",
+                                          "$2y$4$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi",
+                                          "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeS",
+                                          "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeS!",
+                                          "$1$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi",
+                                          "",
+                                      });
 }
 
 TEST(CipherNames, GoNamesMapToOpenSsl) {

@@ -1,0 +1,25 @@
+#pragma once
+// cargomon's own metrics (cargomon_*) live in a prometheus::Registry that /metrics serves
+// before the store (web/http_server.h). These register one family of them in a call.
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <string>
+
+namespace cargomon::metrics {
+
+// The family `name` with `help`, registered in `registry`, which owns it (as
+// prometheus-cpp's Build*().Register() does: a second family of that name with other
+// help or type throws std::invalid_argument).
+inline prometheus::Family<prometheus::Gauge>& gauge_family(prometheus::Registry& registry, const std::string& name,
+                                                           const std::string& help) {
+    return prometheus::BuildGauge().Name(name).Help(help).Register(registry);
+}
+inline prometheus::Family<prometheus::Counter>& counter_family(prometheus::Registry& registry, const std::string& name,
+                                                               const std::string& help) {
+    return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
+}
+
+}  // namespace cargomon::metrics
