@@ -116,7 +116,10 @@ SteadyTime RuleManager::evaluate_due() {
         bool evaluated = false;
         for (GroupSlot& slot : groups_) {
             if (slot.next_due <= mono) {
-                std::vector<Alert> sent = evaluate_group(slot, clock_.now());
+                // Evaluation times in milliseconds, as Prometheus' are: activeAt and the
+                // ALERTS_FOR_STATE value then survive a restart exactly (state is stored in ms).
+                std::vector<Alert> sent =
+                    evaluate_group(slot, std::chrono::floor<std::chrono::milliseconds>(clock_.now()));
                 std::move(sent.begin(), sent.end(), std::back_inserter(to_send));
                 while (slot.next_due <= mono) slot.next_due += slot.group.interval;
                 evaluated = true;
