@@ -539,7 +539,9 @@ void expect_batch_fields(const rapidjson::Value& b, const std::string& what) {
 }  // namespace
 
 TEST(SimApiContract, EveryRequiredFieldIsPresentNullWhenEmpty) {
-    for (const auto& b : get("/orchestration/batches/list").json["batches"].GetArray()) {
+    // Held in a local: a range-for over a temporary Answer's array reads freed memory.
+    const Answer batches = get("/orchestration/batches/list");
+    for (const auto& b : batches.json["batches"].GetArray()) {
         expect_batch_fields(b, "batches/list");
         EXPECT_TRUE(b["errorMessage"].IsNull());  // present though no batch of the fixture failed
     }
@@ -567,7 +569,8 @@ TEST(SimApiContract, EveryRequiredFieldIsPresentNullWhenEmpty) {
         }
     }
 
-    for (const auto& w : get("/orchestration/workflows/list").json["workflows"].GetArray()) {
+    const Answer workflows = get("/orchestration/workflows/list");
+    for (const auto& w : workflows.json["workflows"].GetArray()) {
         expect_fields(w, {"uuid", "workspaceUuid", "nodes", "createdAt", "updatedAt", "deletedAt", "playUuid", "toolUuid",
                           "folderUuid", "template", "lastBatch", "deployedRelease"},
                       "workflow");
@@ -582,12 +585,14 @@ TEST(SimApiContract, EveryRequiredFieldIsPresentNullWhenEmpty) {
             expect_fields(n, {"uuid", "slug", "kind", "config", "childrenUuids", "fallbackOnFailure", "position"},
                           "release node");
     }
-    for (const auto& p : get("/orchestration/plays/list").json["plays"].GetArray())
+    const Answer plays = get("/orchestration/plays/list");
+    for (const auto& p : plays.json["plays"].GetArray())
         expect_fields(p, {"uuid", "workspaceUuid", "workflowUuid", "userUuid", "modelUuid", "segmentUuid", "changeKinds",
                           "runCreationRule", "name", "description", "schedule", "isEnabled", "healthThreshold",
                           "healthAlertActions", "folderUuid", "createdAt", "updatedAt", "deletedAt"},
                       "play");
-    for (const auto& t : get("/orchestration/tools/list").json["tools"].GetArray())
+    const Answer tools = get("/orchestration/tools/list");
+    for (const auto& t : tools.json["tools"].GetArray())
         expect_fields(t, {"uuid", "icon", "workspaceUuid", "workflowUuid", "userUuid", "name", "folderUuid",
                           "creditsCost", "description", "isReadOnly", "triggers", "publicForm", "createdAt",
                           "updatedAt", "deletedAt"},
