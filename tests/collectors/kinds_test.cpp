@@ -19,6 +19,7 @@
 #include "metrics/metric_store.h"
 #include "tests/collectors/canned_api.h"
 #include "tests/support/registry_sample.h"
+#include "tests/support/snapshot_series.h"
 
 namespace cargomon::collectors {
 namespace {
@@ -26,22 +27,8 @@ namespace {
 using namespace std::chrono_literals;
 using testing::CannedApi;
 using testing::json_body;
-using Series = std::map<std::string, double>;
-
-// "name{a=1,b=2}" -> value, labels sorted: exact comparisons of whole snapshots.
-Series flatten(const metrics::Snapshot& s) {
-    Series out;
-    for (const auto& f : s.families)
-        for (const auto& sample : f.samples) {
-            auto labels = sample.labels;
-            std::sort(labels.begin(), labels.end());
-            std::string key = f.name + "{";
-            for (std::size_t i = 0; i < labels.size(); ++i)
-                key += (i ? "," : "") + labels[i].first + "=" + labels[i].second;
-            EXPECT_TRUE(out.emplace(key + "}", sample.value).second) << "duplicate " << key;
-        }
-    return out;
-}
+using cargomon::testing::Series;
+using cargomon::testing::flatten;
 
 // `rules preview` runs a collector only when a rule reads one of its metric_names(), so
 // every family it publishes must be declared there.

@@ -15,6 +15,7 @@
 #include "collectors/watermarks.h"
 #include "common/timefmt.h"
 #include "tests/support/sim_process.h"
+#include "tests/support/snapshot_series.h"
 #include "tests/support/temp_dir.h"
 
 namespace cargomon::testing {
@@ -26,21 +27,6 @@ using collectors::CollectContext;
 constexpr const char* kZone = "Asia/Kolkata";
 
 long long unix_seconds(SystemTime t) { return std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count(); }
-
-// "name{a=1,b=2}" -> value.
-std::map<std::string, double> flatten(const metrics::Snapshot& s) {
-    std::map<std::string, double> out;
-    for (const auto& f : s.families)
-        for (const auto& sample : f.samples) {
-            auto labels = sample.labels;
-            std::sort(labels.begin(), labels.end());
-            std::string key = f.name + "{";
-            for (std::size_t i = 0; i < labels.size(); ++i)
-                key += (i ? "," : "") + labels[i].first + "=" + labels[i].second;
-            out[key + "}"] = sample.value;
-        }
-    return out;
-}
 
 class TimezoneTest : public ::testing::Test {
 protected:
