@@ -42,6 +42,15 @@ struct HttpAnswer {
     std::string body;
 };
 
+// A config whose API nobody answers on: the collectors fail and the daemon still serves
+// HTTP. For tests about the daemon itself (security, storage), not about collection.
+inline const std::string kUnreachableApiConfig = R"(api_url: http://127.0.0.1:9
+token: not-a-real-token
+defaults: {interval: 30s, timeout: 1s}
+collectors:
+  - {name: discovery, kind: discovery}
+)";
+
 struct DaemonOptions {
     std::string storage_path;                  // empty: a fresh one in the temp dir
     std::map<std::string, std::string> env;    // e.g. CARGO_API_URL, CARGO_API_TOKEN

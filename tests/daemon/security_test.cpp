@@ -28,13 +28,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A config whose API is unreachable: collectors fail, HTTP serves.
-const std::string kConfig = R"(api_url: http://127.0.0.1:9
-token: not-a-real-token
-defaults: {interval: 30s, timeout: 1s}
-collectors:
-  - {name: discovery, kind: discovery}
-)";
+const std::string& kConfig = kUnreachableApiConfig;
 
 std::string bcrypt(const std::string& password) {
     char salt[CRYPT_GENSALT_OUTPUT_SIZE];

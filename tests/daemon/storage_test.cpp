@@ -217,12 +217,7 @@ TEST(StateDatabase, NewerSchemaIsRefusedNamingTheFile) {
     EXPECT_TRUE(fs::exists(dir.file("cargomon.db"))) << "a good file of a newer version must not be moved aside";
 }
 
-const std::string kConfig = R"(api_url: http://127.0.0.1:9
-token: not-a-real-token
-defaults: {interval: 30s, timeout: 1s}
-collectors:
-  - {name: discovery, kind: discovery}
-)";
+const std::string& kConfig = testing::kUnreachableApiConfig;
 
 // The daemon on an unusable file: starts, serves /metrics, counts it, keeps it aside. A
 // garbage file, and a real state database cut short.
