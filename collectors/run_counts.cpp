@@ -1,7 +1,5 @@
 #include "collectors/run_counts.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -55,11 +53,7 @@ RunCountsCollector::RunCountsCollector(std::string name, config::RunCountsSpec s
       client_(client),
       catalog_(catalog),
       clock_(clock),
-      fallbacks_(prometheus::BuildCounter()
-                     .Name("cargomon_run_counts_sql_fallbacks_total")
-                     .Help("Run counts computed per workflow through the API because the SQL query failed")
-                     .Register(registry)
-                     .Add({{"collector", name_}})) {
+      strategy_(name_, spec_.strategy, &registry) {
     if (spec_.ratios)
         for (const char* s : kFinished)
             if (std::find(counted_statuses_.begin(), counted_statuses_.end(), s) == counted_statuses_.end())
@@ -83,23 +77,15 @@ metrics::Snapshot RunCountsCollector::collect(const CollectContext& context) {
     std::vector<SystemTime> starts;
     for (const auto window : spec_.windows) starts.push_back(now - window);
     std::vector<Counts> by_window;
-    bool use_api = spec_.strategy == config::CountStrategy::api;
-    for (const auto start : starts) {
-        if (use_api) break;
-        try {
-            by_window.push_back(count_sql(start, context));
-        } catch (const cargo::ApiError& e) {
-            if (spec_.strategy == config::CountStrategy::sql) throw;
-            // One failed query is enough: the other windows would fail the same way, and
-            // the fallback needs the time.
-            fallbacks_.Increment();
-            if (!fallback_logged_.exchange(true))
-                spdlog::warn("collector {}: SQL run counts failed, counting through the API instead: {}", name_,
-                             e.what());
-            use_api = true;
-        }
-    }
-    if (use_api) by_window = count_api(*workflows, starts, context);
+    // A refused query refuses every window alike: the first refusal sends the whole
+    // collection to the API, which needs the time.
+    strategy_.run(
+        [&] {
+            std::vector<Counts> counted;
+            for (const auto start : starts) counted.push_back(count_sql(start, context));
+            by_window = std::move(counted);
+        },
+        [&] { by_window = count_api(*workflows, starts, context); });
 
     for (std::size_t i = 0; i < spec_.windows.size(); ++i) {
         const Counts& counts = by_window.at(i);
@@ -132,18 +118,10 @@ RunCountsCollector::Counts RunCountsCollector::count_sql(SystemTime window_start
     const auto result = client_.query("SELECT workflow_uuid, status, count() AS runs FROM runs WHERE created_at >= " +
                                       sql_datetime(window_start) + " GROUP BY workflow_uuid, status");
     Counts counts;
-    if (result.row_count() == 0) return counts;
-    const auto wf = result.column("workflow_uuid");
-    const auto status = result.column("status");
-    const auto runs = result.column("runs");
-    if (!wf || !status || !runs) throw cargo::ParseError("run counts query: answer lacks its columns", 200, "", "");
-    for (std::size_t r = 0; r < result.row_count(); ++r) {
-        const auto* w = result.at(r, *wf).text();
-        const auto* s = result.at(r, *status).text();
-        const auto n = result.at(r, *runs).as_double();
-        if (!w || !s || !n) throw cargo::ParseError("run counts query: row " + std::to_string(r) + " is malformed", 200, "", "");
-        counts[{*w, *s}] += *n;
-    }
+    constexpr std::string_view what = "run counts query";
+    for (std::size_t r = 0; r < result.row_count(); ++r)
+        counts[{cell_text(result, r, "workflow_uuid", what), cell_text(result, r, "status", what)}] +=
+            cell_number(result, r, "runs", what);
     return counts;
 }
 

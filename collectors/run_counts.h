@@ -2,24 +2,24 @@
 // The run_counts collector: runs per covered workflow and status over each window, and
 // (with ratios) the error ratio of finished runs. Strategy sql answers every workflow
 // with one grouped /orchestration/query per window; api counts per workflow and status
-// (for tokens without SQL rights); auto tries sql and falls back to api when it fails.
-#include <prometheus/counter.h>
+// (for tokens without SQL rights); auto tries sql and falls back to api when the query is
+// refused (SqlStrategy, as the grouped SQL collectors do).
 #include <prometheus/registry.h>
 
-#include <atomic>
 #include <map>
 
 #include "cargo/client.h"
 #include "collectors/catalog.h"
 #include "collectors/collector.h"
 #include "collectors/families.h"
+#include "collectors/grouped_sql.h"
 #include "config/config.h"
 
 namespace cargomon::collectors {
 
 class RunCountsCollector final : public Collector {
 public:
-    // Counts fallbacks from sql to api in cargomon_run_counts_sql_fallbacks_total{collector}.
+    // Counts fallbacks from sql to api in cargomon_collector_sql_fallbacks_total{collector}.
     RunCountsCollector(std::string name, config::RunCountsSpec spec, cargo::ApiClient& client,
                        const WorkflowCatalog& catalog, const Clock& clock, prometheus::Registry& registry);
 
@@ -43,8 +43,7 @@ private:
     cargo::ApiClient& client_;
     const WorkflowCatalog& catalog_;
     const Clock& clock_;
-    prometheus::Counter& fallbacks_;
-    std::atomic<bool> fallback_logged_{false};
+    SqlStrategy strategy_;
 };
 
 }  // namespace cargomon::collectors

@@ -205,8 +205,20 @@ TEST_F(KindsTest, RunCountsAutoFallsBackToApiWhenSqlFails) {
     EXPECT_EQ(run_counts(config::CountStrategy::automatic), expected);
     // One failed query per collection: the second window goes straight to the API.
     EXPECT_EQ(api.calls("/orchestration/query"), 1);
-    EXPECT_EQ(cargomon::testing::sample_value(registry, "cargomon_run_counts_sql_fallbacks_total", {{"collector", "runs"}}), 1);
+    EXPECT_EQ(cargomon::testing::sample_value(registry, "cargomon_collector_sql_fallbacks_total", {{"collector", "runs"}}), 1);
     EXPECT_THROW(run_counts(config::CountStrategy::sql), cargo::RequestError);
+}
+
+// A server error would meet the per-workflow calls too: auto fails the run, as the grouped
+// SQL collectors do, rather than spend the run's time on calls that fail alike.
+TEST_F(KindsTest, RunCountsAutoFailsOnServerErrorWithoutFallingBack) {
+    discover();
+    api.on("/orchestration/query", [](const cargo::Request&) {
+        return cargo::Response{.status = 500, .body = R"({"errorMessage":"overloaded"})"};
+    });
+    EXPECT_THROW(run_counts(config::CountStrategy::automatic), cargo::ServerError);
+    EXPECT_EQ(api.calls("/orchestration/runs/count"), 0);
+    EXPECT_EQ(cargomon::testing::sample_value(registry, "cargomon_collector_sql_fallbacks_total", {{"collector", "runs"}}), 0);
 }
 
 // The sim's workspace of scripts/demo as the fallback sees it: 12 workflows, windows

@@ -193,7 +193,7 @@ TEST(DaemonE2eCollectors, RunCountsMatchSqlPerWorkflowStatusAndWindow) {
     auto scrape = settled_scrape();
     expect_run_counts_match_sql(scrape, "runs");
     // auto found SQL usable: no fallback to per-workflow calls.
-    EXPECT_EQ(scrape.value("cargomon_run_counts_sql_fallbacks_total", {{"collector", "runs"}}), 0);
+    EXPECT_EQ(scrape.value("cargomon_collector_sql_fallbacks_total", {{"collector", "runs"}}), 0);
     double seven_day_runs = 0;
     for (const auto& s : scrape.find("cargo_workflow_runs", {{"window", "7d"}})) seven_day_runs += s.value;
     EXPECT_GT(seven_day_runs, 0) << "the fixture should have runs";
