@@ -5,12 +5,15 @@
 #include <filesystem>
 #include <limits>
 #include <regex>
+#include <set>
 
 #include "cargo/client.h"
 #include "cargo/sleeper.h"
+#include "collectors/batch_failures.h"
 #include "collectors/batches.h"
 #include "collectors/credits.h"
 #include "collectors/discovery.h"
+#include "collectors/grouped_sql.h"
 #include "collectors/query.h"
 #include "collectors/run_counts.h"
 #include "collectors/run_metrics.h"
@@ -369,6 +372,28 @@ TEST_F(KindsTest, BatchesRecentPerWorkflow) {
     BatchesCollector last_one("batches", {.window = 24h, .limit = 1}, client, catalog, clock);
     EXPECT_EQ(only(flatten(last_one.collect(context())), "cargo_batch_status"),
               (Series{{"cargo_batch_status{batch_uuid=b1,status=success," + wf, 1}}));
+}
+
+// The sim's spans carry columns the real service does not promise (its own execution
+// order among them): the query for where failed runs failed names only the node_ and
+// execution_ columns that /work/shared/cargo-api.md lists for spans.
+TEST_F(KindsTest, BatchFailuresQueryNamesOnlyContractSpanColumns) {
+    const std::set<std::string> contract{"node_uuid", "node_slug", "node_kind", "node_action_slug",
+                                         "node_integration_slug", "execution_status", "execution_error_message",
+                                         "execution_credits_used_count", "execution_started_at",
+                                         "execution_finished_at"};
+    std::string sql;
+    api.on("/orchestration/query", [&](const cargo::Request& r) {
+        sql = json_body(r)["query"].GetString();
+        return cargo::Response{.status = 200, .body = R"({"rows": []})"};
+    });
+    EXPECT_TRUE(batch_failures(client, clock.now() - 24h, context(), clock, kMaxQueryRows).empty());
+    ASSERT_FALSE(sql.empty());
+    const std::regex column("\\b(node|execution)_[a-z_]+");
+    int named = 0;
+    for (std::sregex_iterator it(sql.begin(), sql.end(), column), end; it != end; ++it, ++named)
+        EXPECT_TRUE(contract.count(it->str())) << it->str() << " is not a spans column of the contract";
+    EXPECT_GT(named, 0);
 }
 
 TEST_F(KindsTest, RowsTheApiRepeatsAreKeptOnceAndCounted) {
