@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
-#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -55,10 +54,7 @@ TEST_F(AlertingFaults, AFailingStateSaveHoldsNoNotificationBack) {
     Alerting alerting(setup("route: {receiver: r, group_wait: 0s}\nreceivers:\n  - name: r\n"
                             "    webhook_configs: [{url: '" + receiver.url() + "'}]\n"),
                       db, store, registry, clock, [] { return true; });
-    // The file the alert state is in: `db` itself, or alerts.db beside the other stores in
-    // it while the daemon still keeps one file per store.
-    const std::string state_file = std::filesystem::is_directory(db) ? db + "/alerts.db" : db;
-    sqlite::Database(state_file).exec(
+    sqlite::Database(db).exec(
         "CREATE TRIGGER no_save BEFORE INSERT ON alert_state BEGIN SELECT RAISE(ABORT, 'disk full (injected)'); END");
     alerting.start();
     EXPECT_TRUE(eventually([&] { return !receiver.accepted().empty(); }, 10s)) << "no notification";
