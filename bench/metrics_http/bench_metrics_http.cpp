@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/support/scrape.h"
 #include "web/gzip.h"
 #include "web/http_server.h"
 #include "metrics/exposition.h"
@@ -65,23 +66,7 @@ struct Latency {
 };
 
 Latency scrape(int port, int requests, bool gzip) {
-    httplib::Client client("127.0.0.1", port);
-    client.set_decompress(false);
-    client.set_keep_alive(true);
-    httplib::Headers headers;
-    if (gzip) headers.emplace("Accept-Encoding", "gzip");
-    std::vector<double> ms;
-    std::size_t bytes = 0;
-    for (int i = 0; i < requests; ++i) {
-        auto start = Steady::now();
-        auto res = client.Get("/metrics", headers);
-        ms.push_back(ms_since(start));
-        if (!res || res->status != 200) {
-            std::printf("scrape failed\n");
-            std::exit(1);
-        }
-        bytes = res->body.size();
-    }
+    auto [ms, bytes] = bench::time_scrapes(port, requests, gzip);
     std::sort(ms.begin(), ms.end());
     return {ms[ms.size() / 2], ms[std::min(ms.size() - 1, ms.size() * 99 / 100)], bytes};
 }

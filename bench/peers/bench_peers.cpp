@@ -21,6 +21,7 @@
 #include "alerts/promql/promql.h"
 #include "alerts/promql/store_source.h"
 #include "bench/rule_eval/workload.h"
+#include "bench/support/scrape.h"
 #include "metrics/exposition.h"
 #include "metrics/metric_store.h"
 #include "tests/support/prom_process.h"
@@ -61,22 +62,8 @@ public:
 
 // p50 of `requests` scrapes of `port`'s /metrics, in ms, and the body size.
 std::pair<double, std::size_t> scrape(int port, int requests, bool gzip) {
-    httplib::Client client("127.0.0.1", port);
-    client.set_decompress(false);
-    client.set_keep_alive(true);
-    client.set_read_timeout(60);
-    httplib::Headers headers;
-    if (gzip) headers.emplace("Accept-Encoding", "gzip");
-    std::vector<double> ms;
-    std::size_t bytes = 0;
-    for (int i = 0; i < requests; ++i) {
-        auto start = Steady::now();
-        auto res = client.Get("/metrics", headers);
-        ms.push_back(std::chrono::duration<double, std::milli>(Steady::now() - start).count());
-        if (!res || res->status != 200) throw std::runtime_error("scrape of port " + std::to_string(port) + " failed");
-        bytes = res->body.size();
-    }
-    return {median(ms), bytes};
+    const auto times = time_scrapes(port, requests, gzip);
+    return {median(times.ms), times.bytes};
 }
 
 // A sample of a Prometheus-format exposition, by its name and label text.
