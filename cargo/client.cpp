@@ -148,7 +148,12 @@ ApiClient::ApiClient(ClientOptions options, Transport& transport, prometheus::Re
       retries_(prometheus::BuildCounter()
                    .Name("cargomon_api_retries_total")
                    .Help("Retried Cargo API requests, by endpoint and reason (network, 5xx, 429).")
-                   .Register(registry)) {}
+                   .Register(registry)),
+      network_errors_(prometheus::BuildCounter()
+                          .Name("cargomon_api_network_errors_total")
+                          .Help("Cargo API requests that got no answer, by endpoint and kind (connect, timeout, "
+                                "closed, other).")
+                          .Register(registry)) {}
 
 namespace {
 
@@ -189,14 +194,18 @@ std::string ApiClient::execute(const Call& call) {
     }
 
     for (int attempt = 1;; ++attempt) {
-        sleeper_.sleep_until(bucket_.reserve());
+        wait_turn(where, deadline);
         if (clock_.monotonic() >= deadline || !in_flight_.try_acquire_for(deadline - clock_.monotonic()))
             throw NetworkError(where + ": the " + std::to_string(options_.retry.budget.count()) +
                                "ms budget ran out waiting for the rate limit or a free request slot");
         std::optional<Response> response;
         std::string network_failure;
+        std::string network_kind = "other";
         try {
             response = this->attempt(call, request, deadline);
+        } catch (const NetworkError& e) {
+            network_failure = redact(e.what(), options_.token);
+            network_kind = e.kind();
         } catch (const std::exception& e) {
             network_failure = redact(e.what(), options_.token);
         }
@@ -204,16 +213,21 @@ std::string ApiClient::execute(const Call& call) {
 
         if (response && response->status >= 200 && response->status < 300) return std::move(response->body);
         auto fail = [&]() -> std::string {
-            if (!response) throw NetworkError(network_failure);
+            if (!response) throw NetworkError(network_failure, network_kind);
             throw_http_error(where + ": HTTP " + std::to_string(response->status), *response, options_.token);
         };
         const int status = response ? response->status : 0;
+        // The server's Retry-After holds every call of this client, not only this one's
+        // retry: the limit is the token's (the workspace's), and the other collectors
+        // sending meanwhile would ask again before the server said to.
+        std::optional<Millis> asked;
+        if (status == 429 || status == 503)
+            if (auto value = response->header("retry-after")) asked = parse_retry_after(*value, clock_.now());
+        if (asked) pause_until(clock_.monotonic() + std::min(*asked, kMaxPause));
         const char* reason = !response ? "network" : status == 429 ? "429" : status >= 500 ? "5xx" : nullptr;
         if (!reason || !call.retry || attempt >= options_.retry.max_attempts) return fail();
 
-        std::optional<Millis> delay;
-        if (status == 429 || status == 503)
-            if (auto value = response->header("retry-after")) delay = parse_retry_after(*value, clock_.now());
+        std::optional<Millis> delay = asked;
         if (!delay) {
             std::lock_guard lock(rng_mu_);
             delay = backoff_delay(options_.retry, attempt - 1, rng_);
@@ -225,6 +239,35 @@ std::string ApiClient::execute(const Call& call) {
                      response ? "HTTP " + std::to_string(status) : network_failure, attempt,
                      options_.retry.max_attempts - 1, delay->count());
         sleeper_.sleep_until(clock_.monotonic() + *delay);
+    }
+}
+
+void ApiClient::pause_until(SteadyTime until) {
+    std::lock_guard lock(pause_mu_);
+    paused_until_ = std::max(paused_until_, until);
+}
+
+SteadyTime ApiClient::paused_until() const {
+    std::lock_guard lock(pause_mu_);
+    return paused_until_;
+}
+
+void ApiClient::wait_turn(const std::string& where, SteadyTime deadline) {
+    for (;;) {
+        const SteadyTime until = paused_until();
+        const SteadyTime now = clock_.monotonic();
+        if (until > now) {
+            // Waiting past the budget would only end in the same failure, later.
+            if (until >= deadline)
+                throw RequestError(where + ": not sent: the API asked (Retry-After) for no requests for another " +
+                                       std::to_string(std::chrono::ceil<std::chrono::seconds>(until - now).count()) +
+                                       "s, beyond this call's budget",
+                                   429, "", "");
+            sleeper_.sleep_until(until);
+        }
+        sleeper_.sleep_until(bucket_.reserve());
+        // A 429 answered to another call while this one waited for its token holds it too.
+        if (paused_until() <= clock_.monotonic()) return;
     }
 }
 
@@ -241,6 +284,10 @@ Response ApiClient::attempt(const Call& call, const Request& request, SteadyTime
         Response response = transport_.send(request, timeout);
         observe(std::to_string(response.status));
         return response;
+    } catch (const NetworkError& e) {
+        observe("error");
+        network_errors_.Add({{"endpoint", std::string(call.endpoint)}, {"kind", e.kind()}}).Increment();
+        throw;
     } catch (...) {
         observe("error");
         throw;

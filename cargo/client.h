@@ -1,8 +1,9 @@
 #pragma once
 // The Cargo API as cargomon uses it (docs/cargo-api.md). Every call is safe to make from
 // several threads at once; each is paced by a token bucket, bounded in flight, retried
-// on network errors, 5xx and 429 with full-jitter backoff (or the server's Retry-After)
-// inside a total time budget, and counted in self-metrics. Failures throw the ApiError
+// on network errors, 5xx and 429 with full-jitter backoff (or the server's Retry-After,
+// which then holds every call of the client) inside a total time budget, and counted in
+// self-metrics. Failures throw the ApiError
 // subclasses of errors.h. The token never appears in errors, logs or metrics.
 #include <cstdint>
 #include <mutex>
@@ -27,7 +28,7 @@
 namespace cargomon::cargo {
 
 // Thread-safe: every collector thread calls it at once (the bucket and the limiter lock
-// themselves); rng_mu_ guards rng_, the backoff jitter.
+// themselves); rng_mu_ guards rng_, the backoff jitter; pause_mu_ guards paused_until_.
 class ApiClient {
 public:
     // Throws std::invalid_argument on bad options (see validate). The references must
@@ -70,6 +71,15 @@ private:
     // The 2xx body of `call`, after retries; throws ApiError otherwise.
     std::string execute(const Call& call);
     Response attempt(const Call& call, const Request& request, SteadyTime deadline);
+    // Sleeps until a request may go: after any Retry-After pause, then the rate limit.
+    // Throws RequestError (429) when the pause outlasts `deadline`.
+    void wait_turn(const std::string& where, SteadyTime deadline);
+    void pause_until(SteadyTime until);
+    SteadyTime paused_until() const;
+
+    // A Retry-After longer than this is taken as this: a server (or proxy) asking for
+    // days would otherwise stop monitoring that long. An hour honours any real limit.
+    static constexpr Millis kMaxPause{3'600'000};
     template <class T, class Decode>
     T decoded(const Call& call, Decode&& decode);
 
@@ -82,9 +92,12 @@ private:
     InFlightLimiter in_flight_;
     std::mutex rng_mu_;
     std::mt19937_64 rng_;
+    mutable std::mutex pause_mu_;
+    SteadyTime paused_until_{};  // no request before this (the server's Retry-After)
     prometheus::Family<prometheus::Counter>& requests_;
     prometheus::Family<prometheus::Histogram>& durations_;
     prometheus::Family<prometheus::Counter>& retries_;
+    prometheus::Family<prometheus::Counter>& network_errors_;
 };
 
 }  // namespace cargomon::cargo

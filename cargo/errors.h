@@ -25,7 +25,16 @@ private:
 
 class NetworkError : public ApiError {
 public:
-    explicit NetworkError(const std::string& what) : ApiError(what, 0, "", "") {}
+    // `kind` says how the attempt failed, so an API that refuses connections can be told
+    // from one that accepts them and never answers: "connect" (no connection: refused,
+    // unreachable), "timeout" (no whole answer within the timeout), "closed" (the
+    // connection ended before a whole answer), "other".
+    explicit NetworkError(const std::string& what, std::string kind = "other")
+        : ApiError(what, 0, "", ""), kind_(std::move(kind)) {}
+    const std::string& kind() const { return kind_; }
+
+private:
+    std::string kind_;
 };
 
 class AuthorizationError : public ApiError {

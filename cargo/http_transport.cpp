@@ -1,5 +1,7 @@
 #include <httplib.h>
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -11,6 +13,24 @@ namespace cargomon::cargo {
 
 namespace {
 
+// NetworkError's kinds. A failed read or write is a timeout when the attempt used up its
+// time (httplib reports both a reset and a read timeout as Read); a receiver that stopped
+// the body (Canceled) did so at the deadline.
+std::string failure_kind(httplib::Error error, bool late) {
+    switch (error) {
+    case httplib::Error::Connection:
+        return late ? "timeout" : "connect";
+    case httplib::Error::ConnectionTimeout:
+    case httplib::Error::Canceled:
+        return "timeout";
+    case httplib::Error::Read:
+    case httplib::Error::Write:
+        return late ? "timeout" : "closed";
+    default:
+        return "other";
+    }
+}
+
 // httplib::Client serialises its requests, so concurrency needs one client (and one
 // keep-alive connection) per request in flight; idle ones wait here to be reused.
 class HttpTransport final : public Transport {
@@ -20,6 +40,11 @@ public:
 
     Response send(const Request& request, Millis timeout) override {
         std::unique_ptr<httplib::Client> client = checkout();
+        // httplib's read timeout bounds each read, not the answer: a body trickling a few
+        // bytes at a time would keep a request going for ever. The receiver ends it once
+        // the whole attempt has taken `timeout`.
+        const auto started = std::chrono::steady_clock::now();
+        const auto deadline = started + timeout;
         client->set_read_timeout(timeout);
         client->set_write_timeout(timeout);
         httplib::Request req;
@@ -27,13 +52,25 @@ public:
         req.path = request.target;
         for (const auto& [key, value] : request.headers) req.headers.emplace(key, value);
         req.body = request.body;
+        std::string body;
+        req.content_receiver = [&](const char* data, std::size_t size, std::uint64_t, std::uint64_t) {
+            if (std::chrono::steady_clock::now() >= deadline) return false;
+            body.append(data, size);
+            return true;
+        };
         httplib::Result result = client->send(req);
         if (!result) {
             // The connection is in an unknown state: drop it rather than reuse it.
+            const bool late = std::chrono::steady_clock::now() >= deadline;
+            std::string kind = failure_kind(result.error(), late);
+            std::string detail = kind == "timeout" ? ", timed out after " + std::to_string(timeout.count()) + "ms"
+                                 : kind == "closed" ? ", connection closed before a whole answer"
+                                                    : "";
             throw NetworkError(request.method + " " + request.target.substr(0, request.target.find('?')) +
-                               ": no answer (" + httplib::to_string(result.error()) + ")");
+                                   ": no answer (" + httplib::to_string(result.error()) + detail + ")",
+                               std::move(kind));
         }
-        Response response{.status = result->status, .body = std::move(result->body)};
+        Response response{.status = result->status, .body = body.empty() ? std::move(result->body) : std::move(body)};
         for (auto& [key, value] : result->headers) response.headers.emplace_back(key, value);
         checkin(std::move(client));
         return response;

@@ -361,6 +361,42 @@ TEST_F(ClientTest, RetryAfterBeyondTheBudgetGivesUpAtOnce) {
     EXPECT_TRUE(waits().empty());
 }
 
+// Retry-After binds the client, not the one call: a call that gave up (or another
+// collector's) must not ask again before the server said to.
+TEST_F(ClientTest, RetryAfterHoldsEveryLaterCallOfTheClient) {
+    auto options = test_options();
+    options.retry.max_attempts = 1;
+    auto& c = client(options);
+    transport.then(429, "", {{"Retry-After", "7"}});
+    transport.then(200, R"({"batches": []})");
+    EXPECT_THROW(c.count_runs({}), RequestError);
+    c.list_batches();
+    auto sent = transport.sent();
+    ASSERT_EQ(sent.size(), 2u);
+    EXPECT_EQ(sent[1].at - sent[0].at, 7s);
+    EXPECT_EQ(sent[1].request.target, "/v1/orchestration/batches/list");
+}
+
+TEST_F(ClientTest, AHoldBeyondTheBudgetFailsWithoutSending) {
+    auto options = test_options();
+    options.retry = {.max_attempts = 1, .budget = 10s};
+    auto& c = client(options);
+    transport.then(429, "", {{"Retry-After", "30"}});
+    transport.then(200, R"({"batches": []})");
+    EXPECT_THROW(c.count_runs({}), RequestError);
+    try {
+        c.list_batches();
+        FAIL() << "no error";
+    } catch (const RequestError& e) {
+        EXPECT_EQ(e.status(), 429);
+        EXPECT_NE(std::string(e.what()).find("Retry-After"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(transport.sent().size(), 1u);
+    clock.advance(30s);
+    c.list_batches();
+    EXPECT_EQ(transport.sent().size(), 2u);
+}
+
 TEST_F(ClientTest, RetryAfterIsIgnoredOnOther5xx) {
     transport.then(500, "", {{"retry-after", "30"}});
     transport.then(200, R"({"count": 3})");

@@ -39,6 +39,16 @@ protected:
             res.status = 404;
             res.set_content(R"({"errorMessage": "Batch not found", "reason": "batchNotFound"})", "application/json");
         });
+        server_->Get("/v1/orchestration/plays/list", [](const httplib::Request&, httplib::Response& res) {
+            // Each read gets a few bytes in time, the whole body takes 4 s: only a limit on
+            // the whole answer stops it.
+            auto body = std::make_shared<std::string>(R"({"plays": [)" + std::string(400, ' ') + "]}");
+            res.set_content_provider(body->size(), "application/json",
+                                     [body](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+                                         std::this_thread::sleep_for(40ms);
+                                         return sink.write(body->data() + offset, std::min<std::size_t>(4, body->size() - offset));
+                                     });
+        });
         server_->Get("/v1/orchestration/tools/list", [](const httplib::Request&, httplib::Response& res) {
             std::this_thread::sleep_for(1500ms);  // slower than the client's timeout
             res.set_content(R"({"tools": []})", "application/json");
@@ -119,8 +129,28 @@ TEST_F(HttpTest, ErrorAnswersAreTyped) {
 TEST_F(HttpTest, ASlowAnswerHitsTheTimeout) {
     auto transport = make_http_transport(options());
     ApiClient client(options(), *transport, registry, clock, sleeper);
-    EXPECT_THROW(client.list_tools(), NetworkError);
+    try {
+        client.list_tools();
+        FAIL() << "no error";
+    } catch (const NetworkError& e) {
+        EXPECT_EQ(e.kind(), "timeout") << e.what();
+    }
     // The connection that timed out is dropped; the next request still works.
+    EXPECT_EQ(client.count_runs({}), 41);
+}
+
+TEST_F(HttpTest, ATricklingBodyHitsTheTimeoutOfTheWholeAnswer) {
+    auto transport = make_http_transport(options());
+    ApiClient client(options(), *transport, registry, clock, sleeper);
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        client.list_plays();
+        FAIL() << "no error";
+    } catch (const NetworkError& e) {
+        EXPECT_EQ(e.kind(), "timeout") << e.what();
+    }
+    // 300 ms timeout; the body alone would take 4 s. Generous for a loaded machine.
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
     EXPECT_EQ(client.count_runs({}), 41);
 }
 
@@ -135,6 +165,7 @@ TEST_F(HttpTest, NothingListeningIsANetworkErrorRetriedThenReported) {
     } catch (const NetworkError& e) {
         EXPECT_EQ(e.status(), 0);
         EXPECT_NE(std::string(e.what()).find("/v1/orchestration/runs/count"), std::string::npos) << e.what();
+        EXPECT_EQ(e.kind(), "connect");
     }
     // Retried once (max_attempts 2) as a network failure: two attempts, neither answered.
     double retries = 0, unanswered = 0;
@@ -147,6 +178,13 @@ TEST_F(HttpTest, NothingListeningIsANetworkErrorRetriedThenReported) {
         }
     EXPECT_EQ(retries, 1);
     EXPECT_EQ(unanswered, 2);
+    double refused = 0;
+    for (const auto& family : registry.Collect())
+        for (const auto& m : family.metric)
+            if (family.name == "cargomon_api_network_errors_total")
+                for (const auto& l : m.label)
+                    if (l.name == "kind" && l.value == "connect") refused += m.counter.value;
+    EXPECT_EQ(refused, 2);
 }
 
 TEST(HttpTransport, RejectsBadBaseUrls) {
