@@ -206,17 +206,7 @@ private:
         if (const YAML::Node n = node["receiver"]) route.receiver = r_.string(n).value_or("");
         if (const YAML::Node n = node["matchers"]) {
             if (root) r_.error(n, "the root route must not have matchers: it receives every alert");
-            if (auto items = r_.sequence(n, "a list of matchers")) {
-                for (const YAML::Node& item : *items) {
-                    std::optional<std::string> text = r_.string(item);
-                    if (!text) continue;
-                    auto parsed = metrics::parse_matcher(*text);
-                    if (auto* m = std::get_if<metrics::Matcher>(&parsed))
-                        route.matchers.push_back(std::move(*m));
-                    else
-                        r_.error(item, std::get<std::string>(parsed));
-                }
-            }
+            route.matchers = r_.matchers(n);
         }
         if (const YAML::Node n = node["group_by"]) read_group_by(n, route);
         if (const YAML::Node n = node["group_wait"]) route.group_wait = r_.duration(n).value_or(route.group_wait);

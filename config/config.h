@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/duration.h"
+#include "config/actions.h"
 #include "config/alerting.h"
 
 namespace cargomon::config {
@@ -135,6 +136,7 @@ struct Config {
     std::vector<CollectorConfig> collectors;  // exactly one discovery collector, first
     std::vector<std::string> rule_files;      // globs, relative ones resolved against the file's folder
     AlertingConfig alerting;                  // the `alerting:` section (config/alerting.h)
+    ActionsConfig actions;                    // the `actions:` section (config/actions.h): none by default
 
     // Equal configs need no reload (but rule files, read apart, may have changed).
     bool operator==(const Config&) const = default;

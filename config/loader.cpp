@@ -20,7 +20,7 @@ using Keys = std::vector<std::string_view>;
 
 // `alerting` (routes, receivers, delivery) is read in config/alerting.cpp.
 const Keys kTopKeys{"api_url",  "token",    "token_file", "workspace_uuid", "client",
-                    "defaults", "collectors", "rule_files", "alerting"};
+                    "defaults", "collectors", "rule_files", "alerting", "actions"};
 const Keys kClientKeys{"timeout", "connect_timeout", "max_in_flight", "rate_limit", "retry"};
 const Keys kRetryKeys{"max_attempts", "initial_backoff", "max_backoff", "budget"};
 const Keys kScheduleKeys{"interval", "timeout", "jitter", "max_staleness", "max_series"};
@@ -75,6 +75,7 @@ public:
         read_collectors(root["collectors"], c);
         if (auto globs = root["rule_files"]) read_rule_files(globs, c);
         if (auto alerting = root["alerting"]) c.alerting = detail::read_alerting(r_, alerting, dir_);
+        if (auto actions = root["actions"]) c.actions = detail::read_actions(r_, actions);
         read_token(root, c);
         return c;
     }
@@ -585,6 +586,7 @@ std::vector<KnownKeys> known_keys() {
     for (std::size_t i = 0; i < kKindNames.size(); ++i)
         out.push_back({"collectors[kind=" + std::string(kKindNames[i]) + "]", kKindKeys[i]});
     out.push_back({"collectors[kind=query].metrics[]", kMetricKeys});
+    for (auto& place : detail::actions_known_keys()) out.push_back(std::move(place));
     return out;
 }
 

@@ -311,4 +311,20 @@ std::optional<std::vector<std::string>> YamlReader::strings(const YAML::Node& no
     return out;
 }
 
+std::vector<metrics::Matcher> YamlReader::matchers(const YAML::Node& node) {
+    std::vector<metrics::Matcher> out;
+    auto items = sequence(node, "a list of matchers");
+    if (!items) return out;
+    for (const YAML::Node& item : *items) {
+        std::optional<std::string> text = string(item);
+        if (!text) continue;
+        auto parsed = metrics::parse_matcher(*text);
+        if (auto* m = std::get_if<metrics::Matcher>(&parsed))
+            out.push_back(std::move(*m));
+        else
+            error(item, std::get<std::string>(parsed));
+    }
+    return out;
+}
+
 }  // namespace cargomon::config::detail

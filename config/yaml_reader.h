@@ -58,6 +58,9 @@ public:
     // Index into `choices` of the value, which must be one of them.
     std::optional<std::size_t> choice(const YAML::Node& node, const std::vector<std::string_view>& choices);
     std::optional<std::vector<std::string>> strings(const YAML::Node& node, std::string_view what);
+    // A list of matchers in Alertmanager's syntax (metrics::parse_matcher), as routes and
+    // action rules take them; each bad one is reported at its item and left out.
+    std::vector<metrics::Matcher> matchers(const YAML::Node& node);
 
 private:
     // The expanded text of a scalar; reports a non-scalar as "expected <expected>, got ...".
@@ -85,6 +88,10 @@ protected:
 
 // The `alerting:` section (config/alerting.cpp); relative `*_file` paths are read from `dir`.
 AlertingConfig read_alerting(YamlReader& reader, const YAML::Node& node, const std::filesystem::path& dir);
+
+// The `actions:` section (config/actions.cpp), and the places of its keys.
+ActionsConfig read_actions(YamlReader& reader, const YAML::Node& node);
+std::vector<KnownKeys> actions_known_keys();
 
 // Errors in file order; those without a position last.
 void sort_errors(std::vector<ConfigError>& errors);

@@ -29,6 +29,9 @@ void notify_systemd([[maybe_unused]] const char* state) {
 #endif
 }
 
+// /api/v1/actions lists this many of the newest decisions.
+constexpr std::size_t kActionsListed = 200;
+
 std::string errors_text(const std::vector<config::ConfigError>& errors) {
     std::string text;
     for (const auto& e : errors) text += e.to_string() + "\n";
@@ -48,6 +51,7 @@ config::Config load_or_throw(const std::string& path) {
 // receivers alone restarts no collector.
 bool same_world(const config::Config& running, config::Config next) {
     next.alerting = running.alerting;
+    next.actions = running.actions;  // the actions engine is rebuilt apart (Daemon::reload)
     return running == next;
 }
 
@@ -84,6 +88,9 @@ Daemon::Daemon(DaemonOptions options)
         .Add({{"version", CARGOMON_VERSION}, {"compiler", __VERSION__}})
         .Set(1);
     AlertingSetup alerting = load_alerting(config);
+    action_store_ = std::make_unique<actions::ActionStore>(state.path);
+    actions::recover_interrupted(*action_store_, registry_, clock_.now());
+    actions_ = std::make_unique<actions::Engine>(config, catalog_, *action_store_, registry_, clock_);
     world_ = build_world(config);
     alerting_ = std::make_unique<Alerting>(std::move(alerting), state.path, store_, registry_, clock_,
                                            [this] { return collectors_have_run(); });
@@ -97,6 +104,9 @@ Daemon::Daemon(DaemonOptions options)
                                               options_.http);
     http_->set_security(load_web_security());
     alerting_->register_routes(*http_);
+    http_->add_route(web::Access::read, "GET", "/api/v1/actions", [this](const web::Request&, web::Response& res) {
+        res.set_content(web::actions_answer(action_store_->recent(kActionsListed)), "application/json");
+    });
 }
 
 Daemon::~Daemon() { stop(std::chrono::seconds{5}); }
@@ -137,6 +147,7 @@ void Daemon::start() {
         world_->scheduler->start();
     }
     alerting_->start();
+    actions_->start();
     // Readiness follows the first successful discovery; the catalog keeps it across reloads.
     readiness_ = std::jthread([this](std::stop_token stop) {
         while (!catalog_.ready()) {
@@ -173,9 +184,20 @@ std::optional<std::string> Daemon::reload() {
     }
     std::unique_ptr<World> fresh;
     bool collectors_changed = false;
+    bool actions_changed = false;
     {
         std::lock_guard lock(world_mu_);
         collectors_changed = !world_ || !same_world(world_->config, config);
+        actions_changed = !world_ || !(world_->config == config);
+    }
+    std::unique_ptr<actions::Engine> engine;
+    if (actions_changed) {
+        try {
+            engine = std::make_unique<actions::Engine>(config, catalog_, *action_store_, registry_, clock_);
+        } catch (const std::exception& e) {
+            spdlog::error("reload failed, keeping the running configuration: {}", e.what());
+            return finish(std::string(e.what()));
+        }
     }
     if (collectors_changed) {
         try {
@@ -186,10 +208,20 @@ std::optional<std::string> Daemon::reload() {
         }
     }
     http_->set_security(std::move(security));
+    if (engine) {
+        actions_->stop();  // a batch being created is waited for: its answer is recorded
+        actions_ = std::move(engine);
+        actions_->start();
+    }
     // Rule files and routes may change while the config file does not: always swapped in.
     alerting_->replace(std::move(alerting));
     if (!collectors_changed) {
-        spdlog::info("reload: collectors unchanged; rules, routes and web config reloaded");
+        if (actions_changed) {
+            // World's config is the running one: keep it current so the next reload compares right.
+            std::lock_guard lock(world_mu_);
+            world_->config = config;
+        }
+        spdlog::info("reload: collectors unchanged; rules, routes, actions and web config reloaded");
         return finish(std::nullopt);
     }
     std::unique_ptr<World> old;
@@ -230,6 +262,7 @@ bool Daemon::stop(std::chrono::milliseconds budget) {
     }
     if (!world) return true;
     notify_systemd("STOPPING=1");
+    actions_->stop();
     alerting_->stop();
     if (readiness_.joinable()) {
         readiness_.request_stop();

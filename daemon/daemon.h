@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include "actions/engine.h"
+#include "actions/store.h"
 #include "collectors/catalog.h"
 #include "collectors/factory.h"
 #include "collectors/watermarks.h"
@@ -76,6 +78,8 @@ private:
     std::mutex reload_mu_;         // serializes reload() and stop()
     std::unique_ptr<World> world_;
     std::unique_ptr<Alerting> alerting_;
+    std::unique_ptr<actions::ActionStore> action_store_;
+    std::unique_ptr<actions::Engine> actions_;  // replaced under reload_mu_ when the config changes
     std::unique_ptr<web::HttpServer> http_;
     bool stopped_ = false;  // under reload_mu_: a reload after stop() does nothing
     std::jthread readiness_;

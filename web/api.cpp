@@ -309,4 +309,29 @@ std::string rules_answer(const std::vector<alerts::GroupStatus>& groups) {
     });
 }
 
+std::string actions_answer(const std::vector<actions::Action>& actions) {
+    return success_answer("actions", [&](Writer& w) {
+        auto or_null = [](const std::string& s) { return s.empty() ? std::nullopt : std::optional(s); };
+        for (const auto& a : actions) {
+            w.StartObject();
+            member(w, "id", static_cast<std::uint64_t>(a.id));
+            member(w, "action", a.action);
+            member(w, "rule", a.rule);
+            member(w, "mode", a.mode);
+            member(w, "state", a.state);
+            member(w, "result", a.result);
+            member(w, "batchUuid", a.batch_uuid);
+            member(w, "workflowUuid", a.workflow_uuid);
+            member(w, "workflowName", a.workflow_name);
+            member(w, "records", static_cast<std::uint64_t>(a.records));
+            member(w, "estimatedCredits", a.estimated_credits);
+            member_or_null(w, "createdBatchUuid", or_null(a.created_batch_uuid));
+            member_or_null(w, "reason", or_null(a.reason));
+            member(w, "decidedAt", format_iso8601(a.decided_at));
+            member(w, "updatedAt", format_iso8601(a.updated_at));
+            w.EndObject();
+        }
+    });
+}
+
 }  // namespace cargomon::web

@@ -8,6 +8,7 @@
 //  - /api/v1/status;
 //  - /api/v1/silences in Alertmanager's v2 shape, both sides: the daemon's answers and
 //    what `cargomon silence` sends and reads back;
+//  - /api/v1/actions: the automatic actions' recent decisions (actions/store.h);
 //  - refusals in Prometheus' error shape.
 #include <rapidjson/fwd.h>
 
@@ -16,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "actions/store.h"
 #include "alerts/alert.h"
 #include "alerts/notify/silences.h"
 #include "alerts/rules/rule_manager.h"
@@ -39,6 +41,11 @@ struct DaemonStatus {
     std::vector<collectors::CollectorStatus> collectors;
 };
 std::string status_answer(const DaemonStatus& status);
+
+// {"status":"success","data":{"actions":[{id, action, rule, mode, state, result, batchUuid,
+// workflowUuid, workflowName, records, estimatedCredits, createdBatchUuid, reason,
+// decidedAt, updatedAt}]}}, in the order given (the store's: newest first).
+std::string actions_answer(const std::vector<actions::Action>& actions);
 
 // Prometheus' API error: {"status":"error","errorType":"<type>","error":"<message>"}.
 std::string error_answer(std::string_view type, std::string_view message);

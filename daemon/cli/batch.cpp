@@ -12,6 +12,8 @@
 #include <optional>
 #include <sstream>
 
+#include "actions/failures.h"
+#include "actions/rerun.h"
 #include "cargo/client.h"
 #include "cargo/sleeper.h"
 #include "cargo/transport.h"
@@ -24,6 +26,9 @@
 
 namespace cargomon::cli {
 namespace {
+
+using actions::Diagnosis;
+using actions::printable;
 
 constexpr const char* kUsage = R"(usage: cargomon batch doctor BATCH_UUID [--config.file=FILE] [--output=table|json]
        cargomon batch rerun BATCH_UUID [--config.file=FILE] [--kind=runs|recordIds] [--reset=firstNode|lastNode] [--yes] [--dry-run]
@@ -39,13 +44,6 @@ re-run), 1 not created (batch not finished, answered no), 2 usage or API error.
 
 )";
 
-// Failed runs read to group them: the API's own cap on a runs export. Past it, the
-// groups and ids are of the first 10,000 and say so; counts still come from the API.
-constexpr int kMaxFailedRuns = 10'000;
-constexpr int kPage = 1000;
-// An error message is the API's text: printed cut to this length, control characters
-// replaced, so a hostile or huge message cannot rewrite the terminal or flood it.
-constexpr std::size_t kMaxMessage = 200;
 constexpr std::size_t kIdsShown = 20;
 
 struct Options {
@@ -95,18 +93,6 @@ bool parse_options(const std::vector<std::string>& args, Options& options, std::
     return true;
 }
 
-std::string printable(std::string_view text) {
-    std::string out;
-    for (unsigned char c : text) {
-        if (out.size() >= kMaxMessage) {
-            out += "...";
-            break;
-        }
-        out += c < 0x20 || c == 0x7f ? ' ' : static_cast<char>(c);
-    }
-    return out;
-}
-
 struct Count {
     std::string key;
     std::int64_t runs = 0;
@@ -120,107 +106,24 @@ std::vector<Count> ranked(const std::map<std::string, std::int64_t>& counts) {
     return out;
 }
 
-// Everything doctor reports and rerun needs, read from the API.
-struct Diagnosis {
-    cargo::Batch batch;
-    std::string workflow_name;
-    std::string owner_kind;  // "play", "tool" or ""
-    std::optional<std::string> model_uuid;
-    std::optional<std::string> deployed_release_uuid;
-    std::vector<cargo::WorkflowNode> nodes;  // the deployed release's, else the workflow's
-    std::int64_t confirmed_failed = 0;       // runs/count, status error
-    std::int64_t failed_read = 0;            // failed runs read to group them (at most kMaxFailedRuns)
-    std::map<std::string, std::int64_t> by_node;
-    std::map<std::string, std::int64_t> by_message;
-    std::vector<std::string> failed_record_ids;  // in the order read, each once
-
-    bool finished() const { return batch.finished_at.has_value(); }
-    std::int64_t unfinished() const {
-        return finished() ? std::max<std::int64_t>(0, batch.runs_count - batch.executed_runs_count) : 0;
-    }
-    bool healthy() const {
-        return batch.failed_runs_count == 0 && confirmed_failed == 0 && batch.status != "error" && unfinished() == 0;
-    }
-    bool complete() const { return failed_read >= confirmed_failed; }
-};
-
-Diagnosis diagnose(cargo::ApiClient& client, const std::string& batch_uuid) {
-    Diagnosis d;
-    d.batch = client.get_batch(batch_uuid);
-    for (const auto& w : client.list_workflows()) {
-        if (w.uuid != d.batch.workflow_uuid) continue;
-        d.deployed_release_uuid = w.deployed_release_uuid;
-        d.nodes = w.deployed_release_nodes.empty() ? w.nodes : w.deployed_release_nodes;
-        d.owner_kind = w.play_uuid ? "play" : w.tool_uuid ? "tool" : "";
-    }
-    if (d.owner_kind == "play") {
-        for (const auto& p : client.list_plays())
-            if (p.workflow_uuid == d.batch.workflow_uuid) d.workflow_name = p.name, d.model_uuid = p.model_uuid;
-    } else if (d.owner_kind == "tool") {
-        for (const auto& t : client.list_tools())
-            if (t.workflow_uuid == d.batch.workflow_uuid) d.workflow_name = t.name;
-    }
-    cargo::RunFilter failed{.workflow_uuid = d.batch.workflow_uuid, .statuses = {"error"}, .batch_uuid = d.batch.uuid};
-    d.confirmed_failed = client.count_runs(failed);
-    std::map<std::string, bool> seen;
-    for (int offset = 0; offset < kMaxFailedRuns && offset < d.confirmed_failed; offset += kPage) {
-        cargo::RunPage page = client.list_runs(failed, std::min(kPage, kMaxFailedRuns - offset), offset);
-        for (const auto& run : page.runs) {
-            ++d.failed_read;
-            // Where it failed: its last failed execution; why: that execution's message, else the run's.
-            const cargo::Execution* stop = nullptr;
-            for (const auto& e : run.executions)
-                if (e.status == "error") stop = &e;
-            ++d.by_node[stop ? stop->node_slug : "(no failed execution)"];
-            const auto& message = stop && stop->error_message ? stop->error_message : run.error_message;
-            ++d.by_message[message ? printable(*message) : "(no message)"];
-            if (!seen[run.record_id]) {
-                seen[run.record_id] = true;
-                d.failed_record_ids.push_back(run.record_id);
-            }
-        }
-        if (page.runs.size() < static_cast<std::size_t>(kPage)) break;
-    }
-    return d;
-}
-
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-// data of the batch that re-runs the failed records, as the contract spells it.
+// data of the batch that re-runs the failed records, as the options ask.
 std::string rerun_data(const Diagnosis& d, const Options& options) {
-    rapidjson::StringBuffer buf;
-    Writer w(buf);
-    w.StartObject();
-    if (options.kind == "recordIds") {
-        w.Key("kind"), w.String("recordIds");
-        w.Key("modelUuid"), w.String(d.model_uuid.value_or(""));
-        w.Key("ids");
-        w.StartArray();
-        for (const auto& id : d.failed_record_ids) w.String(id);
-        w.EndArray();
-    } else {
-        w.Key("kind"), w.String("runs");
-        w.Key("filter");
-        w.StartObject();
-        w.Key("kind"), w.String("runs");
-        w.Key("batchUuid"), w.String(d.batch.uuid);
-        w.Key("statuses"), w.StartArray(), w.String("error"), w.EndArray();
-        w.EndObject();
-        w.Key("reset"), w.StartObject(), w.Key("from"), w.String(options.reset), w.EndObject();
-    }
-    w.EndObject();
-    return buf.GetString();
+    if (options.kind == "recordIds")
+        return actions::rerun_data({.kind = actions::Rerun::Kind::record_ids,
+                                    .model_uuid = d.model_uuid.value_or(""),
+                                    .record_ids = d.failed_record_ids});
+    return actions::rerun_data({.kind = actions::Rerun::Kind::runs, .batch_uuid = d.batch.uuid, .reset = options.reset});
 }
 
 std::string request_body(const Diagnosis& d, const std::string& data) {
-    return R"({"workflowUuid":")" + d.batch.workflow_uuid + R"(","data":)" + data + "}";
+    return actions::rerun_body(d.batch.workflow_uuid, data);
 }
 
 // Why a re-run by record ids cannot be made; empty when it can.
 std::string record_ids_problem(const Diagnosis& d) {
     if (d.owner_kind != "play" || !d.model_uuid) return "record ids need a play's workflow (its model); use --kind=runs";
     if (!d.complete())
-        return "only " + std::to_string(d.failed_read) + " of " + std::to_string(d.confirmed_failed) +
+        return "only " + std::to_string(d.failed_read()) + " of " + std::to_string(d.confirmed_failed) +
                " failed runs could be read; use --kind=runs";
     return "";
 }
@@ -260,12 +163,12 @@ void print_table(const Diagnosis& d, const Options& options, std::ostream& out) 
                                                         : ""));
     row("nodes", node_chain(d.nodes));
 
-    if (d.failed_read == 0) {
+    if (d.failed_read() == 0) {
         out << "\nNo failed runs.\n";
         return;
     }
     const std::string partial =
-        d.complete() ? "" : " (the first " + std::to_string(d.failed_read) + " failed runs)";
+        d.complete() ? "" : " (the first " + std::to_string(d.failed_read()) + " failed runs)";
     out << "\nFailures by node" << partial << "\n  " << std::left << std::setw(40) << "NODE" << "RUNS\n";
     for (const auto& c : ranked(d.by_node)) out << "  " << std::setw(40) << printable(c.key) << c.runs << "\n";
     out << "\nFailures by error message" << partial << "\n  RUNS  MESSAGE\n";
@@ -317,7 +220,7 @@ void print_json(const Diagnosis& d, const Options& options, std::ostream& out) {
     for (const auto& n : d.nodes) w.String(n.slug);
     w.EndArray();
     w.EndObject();
-    w.Key("failedRunsRead"), w.Int64(d.failed_read);
+    w.Key("failedRunsRead"), w.Int64(d.failed_read());
     auto counts = [&](const char* key, const char* name, const std::map<std::string, std::int64_t>& m) {
         w.Key(key);
         w.StartArray();
@@ -448,7 +351,7 @@ int run(const Options& options, std::istream& in, std::ostream& out, std::ostrea
         cargo::ClockSleeper sleeper(clock);
         prometheus::Registry registry;  // the client counts its calls; nobody scrapes a one-shot command
         cargo::ApiClient client(client_options, *transport, registry, clock, sleeper);
-        const Diagnosis d = diagnose(client, options.batch_uuid);
+        const Diagnosis d = actions::diagnose(client, options.batch_uuid);
         if (options.command == "rerun") return rerun(client, d, options, in, out, err);
         if (options.output == "json") print_json(d, options, out);
         else print_table(d, options, out);

@@ -31,6 +31,8 @@ const std::map<std::string, std::string> kSectionOf{
     {"alerting.receivers[].slack_configs[]", "`slack_configs`"},
     {"alerting.receivers[].alertmanager_configs[]", "`alertmanager_configs`"},
     {"alerting.receivers[].*_configs[].basic_auth", "`receivers`"},  // as basic_auth.username, ...
+    {"actions", "`actions`"},
+    {"actions.rules[]", "`actions.rules`"},
 };
 
 std::string section_heading(const std::string& place) {

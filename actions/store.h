@@ -1,0 +1,92 @@
+#pragma once
+// The automatic actions' log in the daemon's one state file (daemon/storage.h): one row
+// per decision, written before anything is done, so that a batch is decided at most once
+// per mode, ever, and budgets are counted from what was done even across restarts.
+//
+// A row is inserted `pending` (in the transaction that checked the budgets) before the
+// request that creates a batch, and finished `done` or `failed` after its answer. A row
+// still `pending` when the daemon starts was cut off between the two: the request may
+// or may not have reached Cargo. It becomes `interrupted` and is never retried.
+//
+// Thread-safety: one thread at a time (the engine's, then HTTP threads reading recent());
+// mu_ guards the connection.
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/sqlite.h"
+
+namespace cargomon::actions {
+
+struct Action {
+    std::int64_t id = 0;
+    std::string batch_uuid;
+    std::string workflow_uuid;
+    std::string workflow_name;
+    std::string rule;
+    std::string action = "rerun_failed_records";
+    std::string mode;    // enabled, dry_run
+    std::string state;   // pending, done, failed, skipped, dry_run, interrupted
+    std::string result;  // the cargomon_actions_total result: created, dry_run, skipped_*, refused, failed, interrupted
+    std::int64_t records = 0;          // runs to re-run (0 when skipped before counting them)
+    double estimated_credits = 0;      // the batch's credits per run times `records`
+    std::string created_batch_uuid;    // "" unless done
+    std::string reason;                // why skipped, refused or failed; printable()
+    SystemTime decided_at{};
+    SystemTime updated_at{};
+    bool counts_for_budget() const { return state != "skipped"; }
+};
+
+class ActionStore {
+public:
+    explicit ActionStore(const std::string& path);  // creates the table when missing
+
+    // Every row left `pending` by an earlier process becomes `interrupted` (result
+    // interrupted, reason saying so); returns them.
+    std::vector<Action> interrupt_pending(SystemTime now);
+
+    bool decided(const std::string& batch_uuid, const std::string& mode);
+    // Batches cargomon created: never re-run automatically in their turn.
+    bool created_by_us(const std::string& batch_uuid);
+
+    struct Spent {
+        int reruns = 0;      // of the workflow, by the mode, since `since`
+        double credits = 0;  // of the rule, by the mode, since `since`
+    };
+    // In one transaction: reads what was spent since `since`, then inserts `action` when
+    // `admit(spent)` returns "" (else inserts it as skipped with that reason and result
+    // skipped_budget). Returns the row as stored, with its id.
+    template <typename Admit>
+    Action decide(Action action, SystemTime since, Admit admit);
+
+    void finish(std::int64_t id, const std::string& state, const std::string& result,
+                const std::string& created_batch_uuid, const std::string& reason, SystemTime now);
+    // Newest first, at most `limit`.
+    std::vector<Action> recent(std::size_t limit);
+
+private:
+    Spent spent(const Action& action, SystemTime since);
+    std::int64_t insert(const Action& action);
+
+    std::mutex mu_;
+    sqlite::Database db_;
+};
+
+template <typename Admit>
+Action ActionStore::decide(Action action, SystemTime since, Admit admit) {
+    std::lock_guard lock(mu_);
+    sqlite::Transaction tx(db_);
+    if (std::string why = admit(spent(action, since)); !why.empty()) {
+        action.state = "skipped";
+        action.result = "skipped_budget";
+        action.reason = std::move(why);
+    }
+    action.id = insert(action);
+    tx.commit();
+    return action;
+}
+
+}  // namespace cargomon::actions

@@ -1,0 +1,335 @@
+// The guarded automatic re-runs (docs/actions.md) of the real daemon against the real sim:
+// what is re-run is exactly the runs that failed with a transient error; a batch with
+// none is skipped; the daily budget stops the second re-run of a workflow; a batch is
+// decided once across restarts; a crash between recording an action and the API's answer
+// leaves it interrupted and never creates a second batch; a dry run creates nothing; the
+// API's notEnoughCredits refusal is recorded. Ground truth comes from the sim's SQL.
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "tests/daemon/daemon_process.h"
+#include "tests/daemon/sim_client.h"
+#include "tests/daemon/sim_environment.h"
+#include "tests/support/environment_main.h"
+#include "tests/support/temp_dir.h"
+
+namespace cargomon::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+const Labels kRerun{{"action", "rerun_failed_records"}};
+// The sim counts POST /orchestration/batches under its path (GETs have longer ones).
+constexpr const char* kCreate = "/v1/orchestration/batches";
+
+// What the daemon should decide, computed from the sim's tables: a workflow W whose
+// failed batches include at least two with a failure of `message` (the rule's transient
+// error), and another workflow W2 whose rule calls nothing transient.
+struct Truth {
+    std::string w, w2;
+    std::string message;
+    std::vector<std::string> transient;  // W's batches with a failure of `message`, oldest first
+    std::vector<std::string> other;      // every other candidate batch of W and W2
+    std::map<std::string, std::set<std::string>> runs;  // batch -> its runs that failed with `message`
+};
+
+Truth find_truth(const SimClient& sim) {
+    // Candidates in the engine's order: finished success batches with failed runs, oldest first.
+    const auto batches = sim.sql(
+        "SELECT uuid, workflow_uuid FROM batches WHERE status = 'success' AND failed_runs_count > 0 "
+        "ORDER BY finished_at, uuid");
+    const auto failed = sim.sql("SELECT batch_uuid, uuid, error_message FROM runs WHERE status = 'error'");
+    std::map<std::string, std::vector<std::string>> by_workflow;  // in order
+    for (const auto& b : batches) by_workflow[b.at("workflow_uuid")].push_back(b.at("uuid"));
+    std::map<std::string, std::map<std::string, std::set<std::string>>> by_message;  // batch -> message -> runs
+    for (const auto& r : failed) by_message[r.at("batch_uuid")][r.at("error_message")].insert(r.at("uuid"));
+
+    Truth best;
+    for (const auto& [w, list] : by_workflow) {
+        std::map<std::string, int> batches_with;  // message -> W's batches that have it
+        for (const auto& b : list)
+            for (const auto& [m, _] : by_message[b]) ++batches_with[m];
+        for (const auto& [m, n] : batches_with)
+            if (n >= 2 && !m.empty() && (best.w.empty() || n > static_cast<int>(best.transient.size()))) {
+                best = {.w = w, .message = m};
+                best.transient.assign(n, "");
+            }
+    }
+    if (best.w.empty()) throw std::runtime_error("the sim's history has no workflow with two batches failing alike");
+    best.transient.clear();
+    for (const auto& b : by_workflow[best.w]) {
+        auto it = by_message[b].find(best.message);
+        if (it == by_message[b].end()) best.other.push_back(b);
+        else best.transient.push_back(b), best.runs[b] = it->second;
+    }
+    for (const auto& [w, list] : by_workflow)
+        if (w != best.w && best.w2.empty()) {
+            best.w2 = w;
+            best.other.insert(best.other.end(), list.begin(), list.end());
+        }
+    if (best.w2.empty()) throw std::runtime_error("the sim's history has one workflow with failed batches");
+    return best;
+}
+
+// `text` as an RE2 pattern matching it literally, fit for a single-quoted YAML scalar.
+std::string literal_pattern(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (std::string_view("\\.^$|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
+        if (c == '\'') out += '\'';
+        out += c;
+    }
+    return out;
+}
+
+std::string config(const SimProcess& sim, const Truth& t, const std::string& mode) {
+    return "api_url: " + sim.url() + "\ntoken: " + sim.token() +
+           "\nclient: {rate_limit: 500}\ndefaults: {interval: 2s, timeout: 2s, jitter: 0}\n"
+           "collectors:\n  - {name: discovery, kind: discovery}\n"
+           "actions:\n  mode: " + mode + "\n  interval: 1s\n  lookback: 2d\n  rules:\n"
+           "    - name: transient\n      action: rerun_failed_records\n"
+           "      matchers: ['workflow_uuid=\"" + t.w + "\"']\n"
+           "      transient_errors: ['" + literal_pattern(t.message) + "']\n"
+           "      max_records_per_rerun: 10000\n      max_reruns_per_day_per_workflow: 1\n"
+           "      max_credits_per_day: 1000000000\n"
+           "    - name: never\n      action: rerun_failed_records\n"
+           "      matchers: ['workflow_uuid=\"" + t.w2 + "\"']\n"
+           "      transient_errors: ['no error ever says this']\n";
+}
+
+using Item = std::map<std::string, std::string>;  // one listed action, every field as text ("" for null)
+
+std::vector<Item> listed(const DaemonProcess& d) {
+    const HttpAnswer answer = d.get("/api/v1/actions");
+    if (answer.status != 200) throw std::runtime_error("/api/v1/actions: " + std::to_string(answer.status));
+    rapidjson::Document doc;
+    doc.Parse(answer.body.c_str());
+    if (doc.HasParseError() || std::string(doc["status"].GetString()) != "success")
+        throw std::runtime_error("/api/v1/actions: " + answer.body);
+    std::vector<Item> out;
+    for (const auto& a : doc["data"]["actions"].GetArray()) {
+        Item item;
+        for (const auto& m : a.GetObject()) {
+            const auto& v = m.value;
+            item[m.name.GetString()] = v.IsString() ? v.GetString()
+                                       : v.IsNull() ? ""
+                                       : v.IsDouble() ? std::to_string(v.GetDouble())
+                                                      : std::to_string(v.GetInt64());
+        }
+        out.push_back(std::move(item));
+    }
+    return out;
+}
+
+std::map<std::string, Item> by_batch(const std::vector<Item>& items) {
+    std::map<std::string, Item> out;
+    for (const auto& i : items) out[i.at("batchUuid")] = i;
+    return out;
+}
+
+// Polls until `done` holds of the listed actions; throws with the daemon's log after 60 s.
+std::vector<Item> wait_listed(const DaemonProcess& d, const std::function<bool(const std::vector<Item>&)>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (true) {
+        auto items = listed(d);
+        if (done(items)) return items;
+        if (std::chrono::steady_clock::now() > deadline)
+            throw std::runtime_error("the actions never got there; daemon log:\n" + d.log());
+        std::this_thread::sleep_for(100ms);
+    }
+}
+
+// Two whole cycles after now: what the daemon would still decide, it has.
+void wait_two_cycles(const DaemonProcess& d) {
+    const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    d.scrape_until([&](const Scrape& s) {
+        return s.value("cargomon_actions_last_cycle_timestamp_seconds").value_or(0) > now + 1.5;
+    });
+}
+
+double counted(const Scrape& s, const std::string& result) {
+    Labels labels = kRerun;
+    labels["result"] = result;
+    return s.value("cargomon_actions_total", labels).value_or(0);
+}
+
+// Batches in the sim re-running `batch` (their data names it).
+int reruns_of(const SimClient& sim, const std::string& batch) {
+    return std::stoi(sim.sql("SELECT count() AS n FROM batches WHERE position(data, '" + batch + "') > 0")[0].at("n"));
+}
+
+class Env : public SimEnvironment {
+public:
+    Env() : SimEnvironment({.workflows = 10, .history = "1d"}) {}
+    void SetUp() override {
+        SimEnvironment::SetUp();
+        truth = find_truth(*client);
+    }
+    Truth truth;
+};
+
+Env* env = nullptr;
+
+TEST(ActionsE2e, RerunsExactlyTheTransientFailuresOncePerBatchWithinBudgetAcrossARestart) {
+    const Truth& t = env->truth;
+    const auto creates_before = env->client->requests(kCreate);
+    const TempDir state;  // outlives both daemons (each removes its own temp dir)
+    const std::string storage = state.file("storage");
+    std::string created;
+    {
+        DaemonProcess d(config(*env->sim, t, "enabled"), {.storage_path = storage});
+        const auto items = by_batch(wait_listed(d, [&](const auto& items) {
+            return items.size() == t.transient.size() + t.other.size();
+        }));
+        // The oldest batch with a transient failure is re-run, with exactly those runs.
+        const Item& first = items.at(t.transient[0]);
+        EXPECT_EQ(first.at("state"), "done");
+        EXPECT_EQ(first.at("result"), "created");
+        EXPECT_EQ(first.at("mode"), "enabled");
+        EXPECT_EQ(first.at("rule"), "transient");
+        EXPECT_EQ(first.at("workflowUuid"), t.w);
+        EXPECT_EQ(first.at("records"), std::to_string(t.runs.at(t.transient[0]).size()));
+        created = first.at("createdBatchUuid");
+        ASSERT_FALSE(created.empty());
+        const auto data = env->client->sql("SELECT data, workflow_uuid FROM batches WHERE uuid = '" + created + "'");
+        ASSERT_EQ(data.size(), 1u);
+        EXPECT_EQ(data[0].at("workflow_uuid"), t.w);
+        rapidjson::Document body;
+        body.Parse(data[0].at("data").c_str());
+        ASSERT_FALSE(body.HasParseError()) << data[0].at("data");
+        EXPECT_EQ(std::string(body["kind"].GetString()), "runs");
+        EXPECT_EQ(std::string(body["filter"]["batchUuid"].GetString()), t.transient[0]);
+        std::set<std::string> uuids;
+        for (const auto& u : body["filter"]["uuids"].GetArray()) uuids.insert(u.GetString());
+        EXPECT_EQ(uuids, t.runs.at(t.transient[0]));
+        // The workflow's next ones hit max_reruns_per_day_per_workflow: 1.
+        for (std::size_t i = 1; i < t.transient.size(); ++i) {
+            const Item& later = items.at(t.transient[i]);
+            EXPECT_EQ(later.at("state"), "skipped");
+            EXPECT_EQ(later.at("result"), "skipped_budget");
+            EXPECT_NE(later.at("reason").find("max_reruns_per_day_per_workflow 1"), std::string::npos)
+                << later.at("reason");
+        }
+        // Batches without a transient failure are skipped, saying why.
+        for (const auto& b : t.other) {
+            const Item& skipped = items.at(b);
+            EXPECT_EQ(skipped.at("result"), "skipped_non_transient") << b;
+            EXPECT_NE(skipped.at("reason").find("failed with a transient error"), std::string::npos);
+            EXPECT_EQ(skipped.at("createdBatchUuid"), "");
+        }
+        const Scrape s = d.scrape();
+        EXPECT_EQ(counted(s, "created"), 1);
+        EXPECT_EQ(counted(s, "skipped_budget"), static_cast<double>(t.transient.size() - 1));
+        EXPECT_EQ(counted(s, "skipped_non_transient"), static_cast<double>(t.other.size()));
+        EXPECT_NE(d.log().find("action rerun_failed_records created: rule=transient mode=enabled batch=" +
+                               t.transient[0]),
+                  std::string::npos)
+            << d.log();
+        EXPECT_EQ(env->client->requests(kCreate), creates_before + 1);
+    }
+    // Started again on the same state: every batch was decided, nothing is asked twice.
+    DaemonProcess again(config(*env->sim, t, "enabled"), {.storage_path = storage});
+    wait_two_cycles(again);
+    EXPECT_EQ(listed(again).size(), t.transient.size() + t.other.size());
+    EXPECT_EQ(env->client->requests(kCreate), creates_before + 1);
+    EXPECT_EQ(reruns_of(*env->client, t.transient[0]), 1);
+    EXPECT_EQ(counted(again.scrape(), "created"), 0);
+}
+
+TEST(ActionsE2e, ADryRunLogsCountsAndListsWhatItWouldDoAndCreatesNothing) {
+    const Truth& t = env->truth;
+    const auto creates_before = env->client->requests(kCreate);
+    DaemonProcess d(config(*env->sim, t, "dry_run"));
+    const auto items = by_batch(wait_listed(d, [&](const auto& items) {
+        return items.size() == t.transient.size() + t.other.size();
+    }));
+    const Item& first = items.at(t.transient[0]);
+    EXPECT_EQ(first.at("state"), "dry_run");
+    EXPECT_EQ(first.at("result"), "dry_run");
+    EXPECT_EQ(first.at("mode"), "dry_run");
+    EXPECT_EQ(first.at("records"), std::to_string(t.runs.at(t.transient[0]).size()));
+    EXPECT_EQ(first.at("createdBatchUuid"), "");
+    // Budgets apply to a dry run as they would for real.
+    if (t.transient.size() > 1) {
+        EXPECT_EQ(items.at(t.transient[1]).at("result"), "skipped_budget");
+    }
+    const Scrape s = d.scrape();
+    EXPECT_EQ(counted(s, "dry_run"), 1);
+    EXPECT_EQ(counted(s, "created"), 0);
+    EXPECT_NE(d.log().find("action rerun_failed_records dry_run: rule=transient mode=dry_run batch=" + t.transient[0]),
+              std::string::npos)
+        << d.log();
+    wait_two_cycles(d);
+    EXPECT_EQ(env->client->requests(kCreate), creates_before);
+}
+
+TEST(ActionsE2e, ACrashBetweenRecordingAndTheAnswerIsInterruptedNeverRepeated) {
+    const Truth& t = env->truth;
+    const int reruns_before = reruns_of(*env->client, t.transient[0]);
+    const auto creates_before = env->client->requests(kCreate);
+    // The create request is held: the kill lands while it is in flight.
+    env->client->put_fault(std::string(R"({"endpoint": ")") + kCreate + R"(", "latency": "5s"})");
+    const TempDir state;
+    const std::string storage = state.file("storage");
+    {
+        DaemonProcess d(config(*env->sim, t, "enabled"), {.storage_path = storage});
+        wait_listed(d, [&](const auto& items) {
+            for (const auto& i : items)
+                if (i.at("state") == "pending") return true;
+            return false;
+        });
+        d.process().kill_hard();
+    }
+    env->client->clear_faults();
+    // The held request is answered (to nobody) once its latency is over: counted from then on.
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (env->client->requests(kCreate) < creates_before + 1 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(100ms);
+    ASSERT_EQ(env->client->requests(kCreate), creates_before + 1);
+    DaemonProcess again(config(*env->sim, t, "enabled"), {.storage_path = storage});
+    const auto items = by_batch(wait_listed(again, [&](const auto& items) {
+        return items.size() == t.transient.size() + t.other.size();
+    }));
+    const Item& first = items.at(t.transient[0]);
+    EXPECT_EQ(first.at("state"), "interrupted");
+    EXPECT_EQ(first.at("result"), "interrupted");
+    EXPECT_NE(first.at("reason").find("never retried automatically"), std::string::npos) << first.at("reason");
+    EXPECT_EQ(counted(again.scrape(), "interrupted"), 1);
+    EXPECT_NE(again.log().find("ACTION INTERRUPTED: rerun_failed_records of batch " + t.transient[0]), std::string::npos)
+        << again.log();
+    // The interrupted one counts against the budget: the workflow's other batches wait for tomorrow.
+    for (std::size_t i = 1; i < t.transient.size(); ++i) EXPECT_EQ(items.at(t.transient[i]).at("result"), "skipped_budget");
+    wait_two_cycles(again);
+    EXPECT_EQ(env->client->requests(kCreate), creates_before + 1);
+    // The held request reached the sim (its faults act after the handler): once, never twice.
+    EXPECT_EQ(reruns_of(*env->client, t.transient[0]), reruns_before + 1);
+}
+
+TEST(ActionsE2e, NotEnoughCreditsIsRecordedAsARefusal) {
+    SimProcess poor({.workflows = 10, .history = "1d", .extra_args = {"--credits", "1"}});
+    SimClient client(poor);
+    const Truth t = find_truth(client);
+    DaemonProcess d(config(poor, t, "enabled"));
+    const auto items = by_batch(wait_listed(d, [&](const auto& items) {
+        return items.size() == t.transient.size() + t.other.size();
+    }));
+    const Item& first = items.at(t.transient[0]);
+    EXPECT_EQ(first.at("state"), "failed");
+    EXPECT_EQ(first.at("result"), "refused");
+    EXPECT_NE(first.at("reason").find("notEnoughCredits"), std::string::npos) << first.at("reason");
+    EXPECT_EQ(first.at("createdBatchUuid"), "");
+    EXPECT_EQ(counted(d.scrape(), "refused"), 1);
+    EXPECT_EQ(reruns_of(client, t.transient[0]), 0);
+}
+
+}  // namespace
+}  // namespace cargomon::testing
+
+int main(int argc, char** argv) {
+    return cargomon::testing::run_with_environment(argc, argv, cargomon::testing::env, new cargomon::testing::Env);
+}
