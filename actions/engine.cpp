@@ -36,9 +36,9 @@ void log_decision(const Action& a) {
                             printable(a.workflow_name), a.records, number_text(a.estimated_credits));
     if (!a.created_batch_uuid.empty()) line += " created_batch=" + a.created_batch_uuid;
     if (!a.reason.empty()) line += " reason=\"" + a.reason + "\"";
-    if (a.result == "created" || a.result == "dry_run") spdlog::info("{}", line);
-    else if (a.result.starts_with("skipped")) spdlog::info("{}", line);
-    else spdlog::error("{}", line);
+    // Refused, failed: someone should look.
+    const bool trouble = a.state == "failed";
+    spdlog::log(trouble ? spdlog::level::err : spdlog::level::info, "{}", line);
 }
 
 }  // namespace

@@ -144,6 +144,12 @@ std::vector<Item> wait_listed(const DaemonProcess& d, const std::function<bool(c
     }
 }
 
+// Every candidate batch of `t` decided, by batch uuid.
+std::map<std::string, Item> all_decided(const DaemonProcess& d, const Truth& t) {
+    return by_batch(
+        wait_listed(d, [&](const auto& items) { return items.size() == t.transient.size() + t.other.size(); }));
+}
+
 // Two whole cycles after now: what the daemon would still decide, it has.
 void wait_two_cycles(const DaemonProcess& d) {
     const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -183,9 +189,7 @@ TEST(ActionsE2e, RerunsExactlyTheTransientFailuresOncePerBatchWithinBudgetAcross
     std::string created;
     {
         DaemonProcess d(config(*env->sim, t, "enabled"), {.storage_path = storage});
-        const auto items = by_batch(wait_listed(d, [&](const auto& items) {
-            return items.size() == t.transient.size() + t.other.size();
-        }));
+        const auto items = all_decided(d, t);
         // The oldest batch with a transient failure is re-run, with exactly those runs.
         const Item& first = items.at(t.transient[0]);
         EXPECT_EQ(first.at("state"), "done");
@@ -245,9 +249,7 @@ TEST(ActionsE2e, ADryRunLogsCountsAndListsWhatItWouldDoAndCreatesNothing) {
     const Truth& t = env->truth;
     const auto creates_before = env->client->requests(kCreate);
     DaemonProcess d(config(*env->sim, t, "dry_run"));
-    const auto items = by_batch(wait_listed(d, [&](const auto& items) {
-        return items.size() == t.transient.size() + t.other.size();
-    }));
+    const auto items = all_decided(d, t);
     const Item& first = items.at(t.transient[0]);
     EXPECT_EQ(first.at("state"), "dry_run");
     EXPECT_EQ(first.at("result"), "dry_run");
@@ -292,9 +294,7 @@ TEST(ActionsE2e, ACrashBetweenRecordingAndTheAnswerIsInterruptedNeverRepeated) {
         std::this_thread::sleep_for(100ms);
     ASSERT_EQ(env->client->requests(kCreate), creates_before + 1);
     DaemonProcess again(config(*env->sim, t, "enabled"), {.storage_path = storage});
-    const auto items = by_batch(wait_listed(again, [&](const auto& items) {
-        return items.size() == t.transient.size() + t.other.size();
-    }));
+    const auto items = all_decided(again, t);
     const Item& first = items.at(t.transient[0]);
     EXPECT_EQ(first.at("state"), "interrupted");
     EXPECT_EQ(first.at("result"), "interrupted");
@@ -315,9 +315,7 @@ TEST(ActionsE2e, NotEnoughCreditsIsRecordedAsARefusal) {
     SimClient client(poor);
     const Truth t = find_truth(client);
     DaemonProcess d(config(poor, t, "enabled"));
-    const auto items = by_batch(wait_listed(d, [&](const auto& items) {
-        return items.size() == t.transient.size() + t.other.size();
-    }));
+    const auto items = all_decided(d, t);
     const Item& first = items.at(t.transient[0]);
     EXPECT_EQ(first.at("state"), "failed");
     EXPECT_EQ(first.at("result"), "refused");
