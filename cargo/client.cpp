@@ -82,10 +82,13 @@ public:
         writer_.Key(key);
         writer_.Int(value);
     }
+    void add(const char* key, std::optional<int> value) {
+        if (value) add(key, *value);
+    }
     // `json` is written as is: the caller built it with a JSON writer.
-    void add_raw(const char* key, std::string_view json) {
+    void add_raw(const char* key, std::string_view json, rapidjson::Type type = rapidjson::kObjectType) {
         writer_.Key(key);
-        writer_.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+        writer_.RawValue(json.data(), json.size(), type);
     }
     void add(const char* key, const std::vector<std::string>& values) {
         if (values.empty()) return;
@@ -417,6 +420,52 @@ std::string ApiClient::download_runs(const RunFilter& f, const std::vector<std::
     return decoded<std::string>(
         {"POST", "/orchestration/runs/download", "/orchestration/runs/download", "", std::move(body).str()},
         decode::url);
+}
+
+std::string ApiClient::query_body(std::string_view sql) {
+    Body body;
+    body.add("query", sql);
+    return execute({"POST", "/orchestration/query", "/orchestration/query", "", std::move(body).str()});
+}
+
+std::string ApiClient::download_outputs(const RunFilter& f, const std::optional<std::string>& node_slug,
+                                        std::string_view format, std::optional<int> limit, std::optional<int> offset) {
+    require(f.workflow_uuid && !f.workflow_uuid->empty(), "download_outputs needs a workflow uuid");
+    require(format == "csv" || format == "json", "download_outputs needs format csv or json");
+    Body body;
+    add_run_filter(body, f);
+    body.add("outputNodeSlug", node_slug);
+    body.add("format", format);
+    body.add("limit", limit);
+    body.add("offset", offset);
+    return decoded<std::string>({"POST", "/orchestration/runs/download-outputs", "/orchestration/runs/download-outputs",
+                                 "", std::move(body).str()},
+                                decode::url);
+}
+
+std::string ApiClient::download_batch(std::string_view batch_uuid, const std::optional<std::string>& node_slug) {
+    require(!batch_uuid.empty(), "download_batch needs a batch uuid");
+    Body body;
+    body.add("outputNodeSlug", node_slug);
+    return decoded<std::string>({"POST", "/orchestration/batches/{uuid}/download",
+                                 "/orchestration/batches/" + url_encode(batch_uuid) + "/download", "",
+                                 std::move(body).str()},
+                                decode::url);
+}
+
+std::vector<std::string> ApiClient::download_segment(std::string_view model_uuid, std::string_view filter_json,
+                                                     std::string_view sort_json, std::optional<int> limit) {
+    require(!model_uuid.empty(), "download_segment needs a model uuid");
+    require(!filter_json.empty() && filter_json.front() == '{', "download_segment needs a filter as a JSON object");
+    require(sort_json.empty() || sort_json.front() == '[', "download_segment needs sort as a JSON array");
+    Body body;
+    body.add("modelUuid", model_uuid);
+    body.add_raw("filter", filter_json);
+    if (!sort_json.empty()) body.add_raw("sort", sort_json, rapidjson::kArrayType);
+    body.add("limit", limit);
+    return decoded<std::vector<std::string>>(
+        {"POST", "/segmentation/segments/download", "/segmentation/segments/download", "", std::move(body).str()},
+        decode::urls);
 }
 
 Batch ApiClient::create_batch(std::string_view workflow_uuid, std::string_view data_json) {

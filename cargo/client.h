@@ -53,6 +53,20 @@ public:
     // runs/download: the signed URL of a gzipped CSV of the runs (`filter.workflow_uuid`
     // required), only those of `uuids` when not empty.
     std::string download_runs(const RunFilter& filter, const std::vector<std::string>& uuids = {});
+    // The query's 2xx answer as the API sent it ({"rows": [...]}), unparsed, for callers
+    // that copy rows out unchanged (cargomon export query) rather than read numbers.
+    std::string query_body(std::string_view sql);
+    // runs/download-outputs: the signed URL of each run's output on `node_slug` (the API's
+    // choice when absent), as "csv" or "json"; `filter.workflow_uuid` required.
+    std::string download_outputs(const RunFilter& filter, const std::optional<std::string>& node_slug,
+                                 std::string_view format, std::optional<int> limit = std::nullopt,
+                                 std::optional<int> offset = std::nullopt);
+    // batches/{uuid}/download: the signed URL of the batch's run outputs (CSV).
+    std::string download_batch(std::string_view batch_uuid, const std::optional<std::string>& node_slug);
+    // segmentation/segments/download: signed URLs of the model's records. `filter_json` is
+    // the API's {"conjonction": ..., "groups": [...]}; `sort_json` a JSON array or "".
+    std::vector<std::string> download_segment(std::string_view model_uuid, std::string_view filter_json,
+                                              std::string_view sort_json, std::optional<int> limit);
     // POST /orchestration/batches with `data_json`, a JSON object ({"kind": "runs", ...}).
     // Never retried: a request that got no answer may still have created the batch, and a
     // re-run must not run twice. The caller says so and lets the user decide.

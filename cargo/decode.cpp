@@ -300,6 +300,16 @@ std::string url(std::string& body) {
     return text(doc, "url");
 }
 
+std::vector<std::string> urls(std::string& body) {
+    auto doc = parse(body);
+    std::vector<std::string> out;
+    for (const Value& u : array(doc, "urls")) {
+        if (!u.IsString()) fail("urls[]", "a string", u);
+        out.emplace_back(view(u));
+    }
+    return out;
+}
+
 // Workflow nodes nest ("nodes" inside a node); metrics only need each one's uuid and slug.
 void flatten_nodes(const Value& parent, std::vector<WorkflowNode>& out) {
     const Value* nodes = member(parent, "nodes");

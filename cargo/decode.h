@@ -23,6 +23,7 @@ std::vector<Batch> batches(std::string& body);
 Batch batch(std::string& body);
 RunPage runs(std::string& body);
 std::string url(std::string& body);  // {"url": ...} of a download
+std::vector<std::string> urls(std::string& body);  // {"urls": [...]} of a segment download
 std::vector<Workflow> workflows(std::string& body);
 std::vector<Play> plays(std::string& body);
 std::vector<Tool> tools(std::string& body);
