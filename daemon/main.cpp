@@ -8,6 +8,7 @@
 #include "daemon/cli/batch.h"
 #include "daemon/cli/backup.h"
 #include "daemon/cli/check.h"
+#include "daemon/cli/export.h"
 #include "daemon/cli/preview.h"
 #include "daemon/cli/serve.h"
 #include "daemon/cli/silence.h"
@@ -25,5 +26,6 @@ int main(int argc, char** argv) {
     if (first == "silence") return silence_main(rest, std::cout, std::cerr);
     if (first == "backup") return backup_main(rest, std::cout, std::cerr);
     if (first == "batch") return batch_main(rest, std::cin, std::cout, std::cerr);
+    if (first == "export") return export_main(rest, std::cout, std::cerr);
     return serve_main(args);
 }

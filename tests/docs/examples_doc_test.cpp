@@ -72,7 +72,7 @@ using namespace std::chrono_literals;
 
 const std::vector<std::string> kDocs{"README.md",          "docs/configuration.md", "docs/metrics.md",
                                      "docs/alerting.md",   "docs/operations.md",    "docs/security.md",
-                                     "docs/cargo-sim.md",  "docs/actions.md"};
+                                     "docs/cargo-sim.md",  "docs/actions.md",       "docs/export.md"};
 
 std::string source(const std::string& rel) { return std::string(CARGOMON_SOURCE_DIR) + "/" + rel; }
 

@@ -93,6 +93,11 @@ TEST(FlagsDoc, Batch) {
                 documented_flags({{"docs/actions.md", "Batches: doctor and re-run"}}), "cargomon batch");
 }
 
+TEST(FlagsDoc, Export) {
+    expect_same(help_flags(help_of({"export", "--help"})), documented_flags({{"docs/export.md", "Flags"}}),
+                "cargomon export");
+}
+
 TEST(FlagsDoc, Simulator) {
     auto help = testing::run_command({testing::sim_binary(), "--help"});
     EXPECT_EQ(help.exit_code, 0) << help.output;

@@ -1,0 +1,302 @@
+// `cargomon export runs|outputs|batch|segment|query`: the real binary against a real sim,
+// every file's content checked against the sim's own SQL; a download killed midway
+// leaves no file behind.
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "common/process.h"
+#include "tests/daemon/daemon_process.h"
+#include "tests/daemon/sim_client.h"
+#include "tests/support/sim_process.h"
+#include "tests/support/temp_dir.h"
+
+namespace cargomon::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// Ten days of 8 workflows: the busiest has over 10,000 runs (more than one page of
+// runs/download-outputs) and the runs table over 10,000 rows (more than one query answer).
+class Env : public ::testing::Environment {
+public:
+    void SetUp() override { sim = std::make_unique<SimProcess>(SimOptions{.workflows = 8, .history = "10d", .seed = 42}); }
+    void TearDown() override { sim.reset(); }
+    std::unique_ptr<SimProcess> sim;
+};
+
+Env* const env = static_cast<Env*>(::testing::AddGlobalTestEnvironment(new Env));
+
+std::string read(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::vector<std::string> lines(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
+std::vector<std::string> entries(const std::string& dir) {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
+    return out;
+}
+
+class Export : public ::testing::Test {
+protected:
+    const SimProcess& sim() const { return *env->sim; }
+    SimClient api() const { return SimClient(sim()); }
+
+    std::string config() const {
+        return conf_.write("cargomon.yml", "api_url: " + sim().url() + "\ntoken: " + sim().token() +
+                                               "\nclient: {rate_limit: 500, retry: {max_attempts: 2}}\n");
+    }
+    std::vector<std::string> argv(std::vector<std::string> args) const {
+        args.insert(args.begin(), "export");
+        args.insert(args.begin(), daemon_binary());
+        args.push_back("--config.file=" + config());
+        return args;
+    }
+    // Runs in `out_` (the folder default file names land in).
+    CommandResult run(std::vector<std::string> args) const {
+        std::string line = "cd '" + out_.path() + "' &&";
+        for (const auto& a : argv(std::move(args))) line += " '" + a + "'";
+        auto r = run_command({"/bin/sh", "-c", line}, {}, 120s);
+        EXPECT_EQ(r.output.find(sim().token()), std::string::npos) << "the token leaked:\n" << r.output;
+        return r;
+    }
+    std::int64_t count(const std::string& sql) const { return std::stoll(api().sql(sql)[0].at("n")); }
+    // The workflow with the most runs.
+    std::string busiest() const {
+        return api().sql("SELECT workflow_uuid FROM runs GROUP BY workflow_uuid ORDER BY count() DESC LIMIT 1")[0].at(
+            "workflow_uuid");
+    }
+    std::string last_node(const std::string& workflow) const {
+        auto workflows = api().get_json("/v1/orchestration/workflows/list");
+        for (const auto& w : workflows["workflows"].GetArray())
+            if (workflow == w["uuid"].GetString()) {
+                const auto& nodes = w["deployedRelease"]["nodes"];
+                return nodes[nodes.Size() - 1]["slug"].GetString();
+            }
+        throw std::runtime_error("no workflow " + workflow);
+    }
+
+    TempDir conf_;
+    TempDir out_;
+};
+
+TEST_F(Export, RunsAreThePlainCsvOfTheWorkflowsRuns) {
+    const std::string wf = busiest();
+    auto r = run({"runs", "--workflow=" + wf, "--status=error"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const std::string file = out_.file("runs-" + wf + ".csv");
+    EXPECT_NE(r.output.find("written to runs-" + wf + ".csv"), std::string::npos) << r.output;
+    auto rows = lines(read(file));  // gunzipped: plain text
+    ASSERT_FALSE(rows.empty());
+    EXPECT_EQ(rows[0].rfind("uuid,workflow_uuid,batch_uuid,", 0), 0u) << rows[0];
+    const auto failed = count("SELECT count() AS n FROM runs WHERE workflow_uuid = '" + wf + "' AND status = 'error'");
+    ASSERT_GT(failed, 0);
+    EXPECT_EQ(static_cast<std::int64_t>(rows.size()) - 1, failed);
+    EXPECT_NE(r.output.find(std::to_string(failed) + " rows"), std::string::npos) << r.output;
+    for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_NE(rows[i].find(",\"error\","), std::string::npos) << rows[i];
+    EXPECT_EQ(entries(out_.path()).size(), 1u);  // no temporary file left beside it
+}
+
+TEST_F(Export, OutputsArePagedPastTenThousandRunsOnTheReleasesLastNode) {
+    const std::string wf = busiest();
+    const auto runs = count("SELECT count() AS n FROM runs WHERE workflow_uuid = '" + wf + "'");
+    ASSERT_GT(runs, 10'000) << "the sim's busiest workflow must need two pages";
+    const std::string node = last_node(wf);
+
+    auto csv = run({"outputs", "--workflow=" + wf, "--output=out.csv"});
+    ASSERT_EQ(csv.exit_code, 0) << csv.output;
+    auto rows = lines(read(out_.file("out.csv")));
+    ASSERT_EQ(static_cast<std::int64_t>(rows.size()) - 1, runs);
+    EXPECT_EQ(rows[0].rfind("run_uuid,record_id,", 0), 0u);
+    std::set<std::string> uuids;
+    std::int64_t on_node = 0;
+    for (std::size_t i = 1; i < rows.size(); ++i) {
+        uuids.insert(rows[i].substr(1, 36));  // quoted
+        on_node += rows[i].find(",\"" + node + "\",") != std::string::npos;
+    }
+    EXPECT_EQ(static_cast<std::int64_t>(uuids.size()), runs) << "pages overlap";
+    // Runs that reached the output node show its execution there; the others, none.
+    EXPECT_EQ(on_node, count("SELECT uniqExact(run_uuid) AS n FROM spans WHERE workflow_uuid = '" + wf +
+                             "' AND node_slug = '" + node + "'"));
+
+    auto json = run({"outputs", "--workflow=" + wf, "--format=json", "--output=out.json"});
+    ASSERT_EQ(json.exit_code, 0) << json.output;
+    rapidjson::Document doc;
+    doc.Parse(read(out_.file("out.json")).c_str());
+    ASSERT_TRUE(doc.IsArray()) << "two pages spliced into one array";
+    EXPECT_EQ(static_cast<std::int64_t>(doc.Size()), runs);
+    std::set<std::string> json_uuids;
+    for (const auto& o : doc.GetArray()) json_uuids.insert(o["runUuid"].GetString());
+    EXPECT_EQ(json_uuids, uuids);
+}
+
+TEST_F(Export, BatchIsTheBatchsOutputs) {
+    auto worst = api().sql("SELECT uuid, workflow_uuid, runs_count FROM batches WHERE status = 'success' AND "
+                           "failed_runs_count > 0 ORDER BY failed_runs_count DESC, uuid LIMIT 1")[0];
+    auto r = run({"batch", worst.at("uuid"), "--node=start"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    auto rows = lines(read(out_.file("batch-" + worst.at("uuid") + ".csv")));
+    EXPECT_EQ(static_cast<std::int64_t>(rows.size()) - 1,
+              count("SELECT count() AS n FROM runs WHERE batch_uuid = '" + worst.at("uuid") + "'"));
+    for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_NE(rows[i].find(",\"start\","), std::string::npos) << rows[i];
+
+    auto unknown = run({"batch", worst.at("uuid"), "--node=no_such_node"});
+    EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
+    EXPECT_NE(unknown.output.find("outputNodeSlug"), std::string::npos) << unknown.output;
+    EXPECT_EQ(entries(out_.path()).size(), 1u);
+}
+
+TEST_F(Export, SegmentIsTheModelsRecordsWithTheFilterSent) {
+    auto plays = api().get_json("/v1/orchestration/plays/list");
+    const std::string model = plays["plays"][0]["modelUuid"].GetString();
+    std::string workflows;
+    for (const auto& p : plays["plays"].GetArray())
+        if (model == p["modelUuid"].GetString()) workflows += (workflows.empty() ? "'" : ",'") + std::string(p["workflowUuid"].GetString()) + "'";
+    const auto records = count("SELECT uniqExact(id) AS n FROM records WHERE workflow_uuid IN (" + workflows + ")");
+    ASSERT_GT(records, 5);
+    auto r = run({"segment", "--model=" + model, "--filter=country = \"FR\"", "--filter=employees > 50",
+                  "--filter=email is not empty", "--match=any", "--sort=id:desc", "--output=-"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    // stdout and stderr together: the CSV, then the summary line.
+    EXPECT_EQ(r.output.rfind("id,title\n", 0), 0u) << r.output.substr(0, 200);
+    EXPECT_NE(r.output.find(std::to_string(records) + " rows"), std::string::npos) << r.output.substr(r.output.size() - 200);
+
+    auto limited = run({"segment", "--model=" + model, "--limit=5"});
+    ASSERT_EQ(limited.exit_code, 0) << limited.output;
+    EXPECT_EQ(lines(read(out_.file("segment-" + model + ".csv"))).size(), 6u);
+
+    for (const char* bad : {"--filter=country", "--filter== 3", "--filter=size > big"}) {
+        auto refused = run({"segment", "--model=" + model, bad});
+        EXPECT_EQ(refused.exit_code, 2) << bad << ": " << refused.output;
+        EXPECT_NE(refused.output.find("--filter"), std::string::npos) << refused.output;
+    }
+}
+
+TEST_F(Export, QueryIsPagedPastTheTenThousandRowCap) {
+    const auto runs = count("SELECT count() AS n FROM runs");
+    ASSERT_GT(runs, 20'000) << "three pages at least";
+    // The cap bites the query as written.
+    EXPECT_THROW(api().sql("SELECT uuid, status FROM runs"), std::exception);
+
+    auto csv = run({"query", "--sql=SELECT uuid, status FROM runs;"});
+    ASSERT_EQ(csv.exit_code, 0) << csv.output;
+    auto rows = lines(read(out_.file("query.csv")));
+    ASSERT_EQ(static_cast<std::int64_t>(rows.size()) - 1, runs);
+    EXPECT_EQ(rows[0], "uuid,status");
+    EXPECT_EQ(static_cast<std::int64_t>(std::set<std::string>(rows.begin() + 1, rows.end()).size()), runs)
+        << "pages overlap";
+
+    // The query's own ORDER BY and LIMIT hold across pages.
+    auto ordered = run({"query", "--sql=SELECT uuid FROM runs ORDER BY uuid DESC LIMIT 12345", "--format=jsonl",
+                        "--output=q.jsonl"});
+    ASSERT_EQ(ordered.exit_code, 0) << ordered.output;
+    auto json_rows = lines(read(out_.file("q.jsonl")));
+    ASSERT_EQ(json_rows.size(), 12345u);
+    auto first = api().sql("SELECT uuid FROM runs ORDER BY uuid DESC LIMIT 1")[0].at("uuid");
+    EXPECT_EQ(json_rows[0], "{\"uuid\":\"" + first + "\"}");
+    EXPECT_TRUE(std::is_sorted(json_rows.rbegin(), json_rows.rend()));
+
+    auto format = run({"query", "--sql=SELECT 1 FORMAT CSV"});
+    EXPECT_EQ(format.exit_code, 2) << format.output;
+    EXPECT_NE(format.output.find("FORMAT"), std::string::npos) << format.output;
+}
+
+TEST_F(Export, OutputDashStreamsToStdoutAndMatchesTheFile) {
+    const std::string wf = busiest();
+    ASSERT_EQ(run({"runs", "--workflow=" + wf, "--created-after=2d", "--output=r.csv"}).exit_code, 0);
+    auto sh = run_command({"/bin/sh", "-c",
+                           "'" + daemon_binary() + "' export runs --workflow=" + wf +
+                               " --created-after=2d --output=- --config.file='" + config() + "' 2>/dev/null"},
+                          {}, 60s);
+    ASSERT_EQ(sh.exit_code, 0);
+    EXPECT_EQ(sh.output, read(out_.file("r.csv")));
+    EXPECT_GT(lines(sh.output).size(), 1u);
+}
+
+TEST_F(Export, NothingToExportAndRefusalsWriteNoFile) {
+    const std::string wf = busiest();
+    auto none = run({"outputs", "--workflow=" + wf, "--record-id=no-such-record"});
+    EXPECT_EQ(none.exit_code, 1) << none.output;
+    EXPECT_NE(none.output.find("nothing to export"), std::string::npos) << none.output;
+    auto empty = run({"query", "--sql=SELECT uuid FROM runs WHERE 0"});
+    EXPECT_EQ(empty.exit_code, 1) << empty.output;
+
+    auto missing = run({"batch", "00000000-0000-4000-8000-000000000000"});
+    EXPECT_EQ(missing.exit_code, 2) << missing.output;
+    EXPECT_NE(missing.output.find("there is no such batch"), std::string::npos) << missing.output;
+    EXPECT_NE(missing.output.find("reason batchNotFound"), std::string::npos) << missing.output;
+
+    auto refused = run({"query", "--sql=SELECT * FROM system.tables"});
+    EXPECT_EQ(refused.exit_code, 2) << refused.output;
+    EXPECT_NE(refused.output.find("reason queryRefused"), std::string::npos) << refused.output;
+
+    EXPECT_EQ(run({"query"}).exit_code, 2);
+    EXPECT_EQ(run({"runs"}).exit_code, 2);  // --workflow is required
+    EXPECT_EQ(run({"query", "--sql=SELECT 1", "--node=x"}).exit_code, 2);
+    EXPECT_EQ(run({"outputs", "--workflow=" + wf, "--format=xml"}).exit_code, 2);
+    EXPECT_TRUE(entries(out_.path()).empty()) << entries(out_.path())[0];
+}
+
+// The sim trickles every query answer; the export is killed once its first page is in
+// its (unnamed) temporary file. Nothing may be left in the folder.
+class KilledMidway : public Export, public ::testing::WithParamInterface<int> {};
+
+TEST_P(KilledMidway, LeavesNoFile) {
+    api().put_fault(R"({"endpoint": "/v1/orchestration/query", "slow_ratio": 1, "slow_chunk": 65536,
+                        "slow_interval": "150ms"})");
+    struct Clear {
+        const SimProcess& sim;
+        ~Clear() { SimClient(sim).clear_faults(); }
+    } clear{sim()};
+    ProcessOptions options{.argv = argv({"query", "--sql=SELECT uuid, record_id, status FROM runs",
+                                         "--output=" + out_.file("runs.csv")}),
+                           .output_file = conf_.file("log")};
+    Process p(options);
+    // Wait until the export's file holds bytes: its descriptor in /proc, written to.
+    bool midway = false;
+    for (auto until = std::chrono::steady_clock::now() + 60s; !midway && std::chrono::steady_clock::now() < until;) {
+        std::error_code ec;
+        for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(p.pid()) + "/fd", ec)) {
+            std::error_code link_ec;
+            const std::string target = fs::read_symlink(fd.path(), link_ec).string();
+            struct stat st {};
+            if (target.rfind(out_.path(), 0) == 0 && ::stat(fd.path().c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+                st.st_size > 0)
+                midway = true;
+        }
+        if (!midway) std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_TRUE(midway) << read(conf_.file("log"));
+    ASSERT_TRUE(p.running()) << "the export finished before it could be killed";
+    p.signal(GetParam());
+    auto code = p.wait_for(10s);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 128 + GetParam());
+    EXPECT_TRUE(entries(out_.path()).empty()) << entries(out_.path())[0];
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, KilledMidway, ::testing::Values(SIGKILL, SIGTERM, SIGINT),
+                         [](const auto& info) { return std::string(sigabbrev_np(info.param)); });
+
+}  // namespace
+}  // namespace cargomon::testing
