@@ -2,8 +2,9 @@
 // what is re-run is exactly the runs that failed with a transient error; a batch with
 // none is skipped; the daily budget stops the second re-run of a workflow; a batch is
 // decided once across restarts; a crash between recording an action and the API's answer
-// leaves it interrupted and never creates a second batch; a dry run creates nothing; the
-// API's notEnoughCredits refusal is recorded. Ground truth comes from the sim's SQL.
+// leaves it interrupted and never creates a second batch; a dry run creates nothing; a bad
+// section on reload keeps the running one; the API's notEnoughCredits refusal is
+// recorded. Ground truth comes from the sim's SQL.
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
@@ -308,6 +309,30 @@ TEST(ActionsE2e, ACrashBetweenRecordingAndTheAnswerIsInterruptedNeverRepeated) {
     EXPECT_EQ(env->client->requests(kCreate), creates_before + 1);
     // The held request reached the sim (its faults act after the handler): once, never twice.
     EXPECT_EQ(reruns_of(*env->client, t.transient[0]), reruns_before + 1);
+}
+
+TEST(ActionsE2e, ABadSectionOnReloadKeepsTheRunningOneAndAGoodOneSwapsIt) {
+    const Truth& t = env->truth;
+    const auto creates_before = env->client->requests(kCreate);
+    DaemonProcess d(config(*env->sim, t, "dry_run"), {.extra_args = {"--web.enable-lifecycle"}});
+    all_decided(d, t);
+    // A pattern RE2 refuses: the reload fails, naming where, and the dry run goes on.
+    std::string bad = config(*env->sim, t, "enabled");
+    bad.replace(bad.find("no error ever says this"), 23, "(unclosed");
+    d.write_config(bad);
+    const HttpAnswer refused = d.post("/-/reload");
+    EXPECT_EQ(refused.status, 500);
+    EXPECT_NE(refused.body.find("cargomon.yml:"), std::string::npos) << refused.body;
+    EXPECT_NE(refused.body.find("bad regex"), std::string::npos) << refused.body;
+    EXPECT_EQ(d.scrape().value("cargomon_config_last_reload_successful"), 0);
+    wait_two_cycles(d);
+    EXPECT_EQ(env->client->requests(kCreate), creates_before);
+    // Enabled by a good reload: the batches the dry run decided are decided again, for real, once.
+    d.write_config(config(*env->sim, t, "enabled"));
+    EXPECT_EQ(d.post("/-/reload").status, 200);
+    wait_listed(d, [&](const auto& items) { return items.size() == 2 * (t.transient.size() + t.other.size()); });
+    EXPECT_EQ(counted(d.scrape(), "created"), 1);
+    EXPECT_EQ(env->client->requests(kCreate), creates_before + 1);
 }
 
 TEST(ActionsE2e, NotEnoughCreditsIsRecordedAsARefusal) {
