@@ -38,6 +38,11 @@ Delivery::Delivery(Outbox& outbox, const Receivers& receivers, const Clock& cloc
                       .Help("Age of the oldest undelivered notification (0 when there is none).")
                       .Register(registry)
                       .Add({})),
+      redelivered_(prometheus::BuildCounter()
+                       .Name("cargomon_notifications_redelivered_total")
+                       .Help("Notifications sent again after a process stopped between sending them and recording "
+                             "the answer: the receiver may have got them twice (same Idempotency-Key).")
+                       .Register(registry)),
       latency_(prometheus::BuildHistogram()
                    .Name("cargomon_notification_delivery_latency_seconds")
                    .Help("From the decision to notify to the receiver's acceptance, retries included.")
@@ -89,6 +94,13 @@ std::size_t Delivery::send_due(const OutboxTarget& target, Integration& integrat
         for (const OutboxItem& item : due) {
             if (stopping_) return tried;
             ++tried;
+            if (outbox_.begin_send(item.id)) {
+                redelivered_.Add({{"receiver", item.receiver}, {"integration", std::string(integration.kind())}})
+                    .Increment();
+                spdlog::warn("notification {} to receiver {} ({}) sent again: the process that sent it before "
+                             "stopped before the answer was recorded, so the receiver may get it twice",
+                             item.idempotency_key, item.receiver, integration.kind());
+            }
             const SendResult result = integration.send(item.body, item.idempotency_key, clock_.now());
             // Cut short by stop(): the item stays pending, due at once, for the next start.
             if (stopping_ && result.outcome != SendResult::Outcome::delivered) return tried;
@@ -105,7 +117,8 @@ std::size_t Delivery::send_due(const OutboxTarget& target, Integration& integrat
                     count(item.receiver, integration.kind(), "retried");
                     spdlog::warn("notification {} to receiver {} ({}) will be retried: {}", item.idempotency_key,
                                  item.receiver, integration.kind(), result.error);
-                    break;
+                    // The items behind it wait for its retry (Outbox::due keeps them in order).
+                    return tried;
                 case SendResult::Outcome::failed:
                     outbox_.mark(item.id, OutboxState::failed, result.error);
                     count(item.receiver, integration.kind(), "failed");

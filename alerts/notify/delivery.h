@@ -3,7 +3,8 @@
 // so a receiver that hangs delays only itself. 2xx marks an item delivered, a connection
 // failure, 5xx or 429 schedules a retry with backoff, any other answer marks it failed,
 // and items older than the maximum age are dropped. Outcomes, outbox length, oldest age
-// and latency are self-metrics.
+// and latency are self-metrics. A send that may repeat one a killed process made (sent,
+// answer never recorded) is counted as a redelivery.
 //
 // stop() cancels the requests in flight and returns within milliseconds (a connect in
 // progress: within its timeout); what was not delivered stays pending in the outbox for
@@ -68,6 +69,7 @@ private:
     prometheus::Family<prometheus::Counter>& notifications_;
     prometheus::Gauge& outbox_length_;
     prometheus::Gauge& oldest_age_;
+    prometheus::Family<prometheus::Counter>& redelivered_;
     prometheus::Family<prometheus::Histogram>& latency_;
 
     std::optional<SteadyTime> last_prune_;  // housekeeping only

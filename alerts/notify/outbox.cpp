@@ -79,6 +79,17 @@ Outbox::Outbox(const std::string& path, const Clock& clock, DeliveryOptions opti
         CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_at);
         CREATE TABLE IF NOT EXISTS notify_serial (only INTEGER PRIMARY KEY CHECK (only = 0), last INTEGER NOT NULL);
     )");
+    // Files from before these columns: `sending` is 1 from just before a send until its
+    // outcome is written, so a 1 found by the next send means a process died in between;
+    // `redeliveries` counts those sends (see begin_send).
+    {
+        std::set<std::string> columns;
+        Statement info(*db_, "PRAGMA table_info(outbox)");
+        while (info.step()) columns.insert(info.text(1));
+        if (!columns.count("sending")) db_->exec("ALTER TABLE outbox ADD COLUMN sending INTEGER NOT NULL DEFAULT 0");
+        if (!columns.count("redeliveries"))
+            db_->exec("ALTER TABLE outbox ADD COLUMN redeliveries INTEGER NOT NULL DEFAULT 0");
+    }
     // Files from before notify_serial numbered each group from 1: start past all of those.
     db_->exec("INSERT OR IGNORE INTO notify_serial SELECT 0, COALESCE(MAX(sequence), 0) FROM notify_log");
 
@@ -196,11 +207,31 @@ std::vector<OutboxItem> Outbox::due(std::size_t limit, const OutboxTarget* only)
     const SteadyTime mono = clock_.monotonic();
     std::lock_guard lock(mu_);
     std::vector<std::int64_t> ids;
+    // An integration's items leave in the order they were decided: behind one waiting for
+    // its retry, later ones wait too. Each has its own backoff, so after an outage a
+    // group's resolved notification could otherwise reach the receiver before its firing one.
+    std::set<OutboxTarget> waiting;
     for (const auto& [id, item] : pending_) {  // by id: oldest first
         if (ids.size() >= limit) break;
-        if (item.next_attempt <= mono && (!only || item.target == *only)) ids.push_back(id);
+        if (only && item.target != *only) continue;
+        if (item.next_attempt > mono) waiting.insert(item.target);
+        else if (!waiting.count(item.target)) ids.push_back(id);
     }
     return read_items(ids);
+}
+
+bool Outbox::begin_send(std::int64_t id) {
+    std::lock_guard lock(mu_);
+    sqlite::Transaction tx(*db_);
+    Statement read(*db_, "SELECT sending FROM outbox WHERE id = ?");
+    read.bind(1, id);
+    const bool again = read.step() && read.int64(0) != 0;
+    read.reset();
+    Statement s(*db_, "UPDATE outbox SET redeliveries = redeliveries + sending, sending = 1 WHERE id = ?");
+    s.bind(1, id);
+    s.run();
+    tx.commit();
+    return again;
 }
 
 std::vector<OutboxItem> Outbox::expired() const {
@@ -223,7 +254,8 @@ void Outbox::mark(std::int64_t id, OutboxState state, const std::string& error) 
     std::lock_guard lock(mu_);
     if (state != OutboxState::pending) pending_.erase(id);
     Statement s(*db_,
-                "UPDATE outbox SET state = ?, finished_at = ?, attempts = attempts + ?, last_error = ? WHERE id = ?");
+                "UPDATE outbox SET state = ?, finished_at = ?, attempts = attempts + ?, last_error = ?, sending = 0 "
+                "WHERE id = ?");
     s.bind(1, state_names[static_cast<int>(state)])
         .bind(2, to_millis(clock_.now()))
         .bind(3, std::int64_t{state == OutboxState::dropped ? 0 : 1})
@@ -244,7 +276,7 @@ void Outbox::retry_later(const OutboxItem& item, const std::string& error) {
 
     std::lock_guard lock(mu_);
     Statement s(*db_,
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?");
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, sending = 0 WHERE id = ?");
     s.bind(1, to_millis(clock_.now() + delay)).bind(2, error).bind(3, item.id);
     s.run();
     if (auto it = pending_.find(item.id); it != pending_.end()) it->second.next_attempt = clock_.monotonic() + delay;

@@ -77,8 +77,14 @@ public:
     // queues it; returns the idempotency key (empty without a body).
     std::string enqueue(NotifyLogEntry entry, const std::string* body);
 
-    // Pending items whose next attempt is due, oldest first; only `only`'s when given.
+    // Pending items whose next attempt is due, oldest first; only `only`'s when given. An
+    // integration's items come in order: none behind an item of its that is not yet due.
     std::vector<OutboxItem> due(std::size_t limit, const OutboxTarget* only = nullptr) const;
+    // Written before each send, cleared by mark() and retry_later(). Returns true when the
+    // item's last send was begun and its outcome never written: the process died between
+    // sending and acknowledging, so this send may repeat one the receiver accepted (a
+    // redelivery, counted in the item's row as well).
+    bool begin_send(std::int64_t id);
     // Pending items older than the maximum age.
     std::vector<OutboxItem> expired() const;
     // The integrations pending items are for.
