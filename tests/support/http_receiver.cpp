@@ -22,7 +22,8 @@ std::string HttpReceiver::url(const std::string& path) const {
 void HttpReceiver::start() {
     server_ = std::make_unique<httplib::Server>();
     server_->Post(".*", [this](const httplib::Request& req, httplib::Response& res) {
-        std::this_thread::sleep_for(delay_);
+        ++arrived_;
+        std::this_thread::sleep_for(std::chrono::milliseconds{delay_ms_.load()});
         std::lock_guard lock(mu_);
         received_.push_back({req.path, req.body, req.headers, status_});
         res.status = status_;

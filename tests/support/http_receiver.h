@@ -4,7 +4,9 @@
 // answers every POST with the status it is told to.
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,9 +25,9 @@ struct Received {
     bool accepted() const { return status / 100 == 2; }
 };
 
-// Thread-safety: start(), stop() and delay_answers() from the test's thread; answer(),
-// received(), accepted() and clear() from any thread while the server's threads record
-// requests. mu_ guards received_ and status_.
+// Thread-safety: start() and stop() from the test's thread; delay_answers(), answer(),
+// arrived(), received(), accepted() and clear() from any thread while the server's
+// threads record requests. mu_ guards received_ and status_.
 class HttpReceiver {
 public:
     HttpReceiver();
@@ -36,7 +38,11 @@ public:
     std::string url(const std::string& path = "/hook") const;
     void start();  // accepting once it returns
     void stop();
-    void delay_answers(std::chrono::milliseconds by) { delay_ = by; }  // before start()
+    // Each request is recorded and answered this long after it arrives (a slow receiver;
+    // a sender that gives up or dies meanwhile still has it recorded).
+    void delay_answers(std::chrono::milliseconds by) { delay_ms_ = by.count(); }
+    // Requests that arrived, recorded or still waiting out the delay.
+    std::size_t arrived() const { return arrived_; }
     void answer(int status);
     std::vector<Received> received() const;
     std::vector<Received> accepted() const;  // the requests answered 2xx
@@ -49,7 +55,8 @@ private:
     mutable std::mutex mu_;
     std::vector<Received> received_;
     int status_ = 200;
-    std::chrono::milliseconds delay_{0};
+    std::atomic<std::int64_t> delay_ms_{0};
+    std::atomic<std::size_t> arrived_{0};
 };
 
 }  // namespace cargomon::testing

@@ -19,6 +19,7 @@
 #include "tests/daemon/daemon_process.h"
 #include "tests/daemon/sim_client.h"
 #include "tests/daemon/sim_environment.h"
+#include "tests/support/eventually.h"
 #include "tests/support/http_receiver.h"
 
 namespace cargomon::testing {
@@ -84,19 +85,6 @@ int count_status(const std::vector<Notification>& ns, const std::string& status)
     int n = 0;
     for (const auto& x : ns) n += x.status == status;
     return n;
-}
-
-// Waits until `ready` holds; fails the test with `what` after `timeout`.
-bool eventually(const std::function<bool()>& ready, std::chrono::milliseconds timeout, const std::string& what) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!ready()) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            ADD_FAILURE() << "timed out waiting for " << what;
-            return false;
-        }
-        std::this_thread::sleep_for(200ms);
-    }
-    return true;
 }
 
 // The same notification never accepted twice: distinct keys, distinct contents.
