@@ -177,7 +177,13 @@ void Engine::decide_candidates(const collectors::Workflows& workflows) {
         if (store_.decided(c.batch.uuid, std::string(config::mode_name(config_.mode_of(rule))))) continue;
         // A re-run cargomon made is never re-run in its turn: no chain of re-runs.
         if (store_.created_by_us(c.batch.uuid)) continue;
-        decide(rule, c);
+        try {
+            decide(rule, c);
+        } catch (const std::exception& e) {
+            // Nothing was recorded for it (reading its failed runs failed): the next cycle
+            // tries again, and one batch the API cannot answer for holds back no other.
+            spdlog::warn("actions: batch {} not decided this cycle: {}", c.batch.uuid, e.what());
+        }
     }
 }
 
@@ -260,6 +266,10 @@ void Engine::decide(const config::ActionRule& rule, const Candidate& c) {
         a.reason = printable(e.reason().empty() ? e.what() : e.reason() + ": " + e.error_message());
         // No answer, or a server error: the request may have reached Cargo.
         if (!answered) a.reason += " (the batch may still have been created: look before re-running by hand)";
+    } catch (const std::exception& e) {
+        // An answer cargomon cannot read: the batch was probably created.
+        a.state = "failed", a.result = "failed";
+        a.reason = printable(e.what()) + " (the batch may still have been created: look before re-running by hand)";
     }
     a.updated_at = clock_.now();
     store_.finish(a.id, a.state, a.result, a.created_batch_uuid, a.reason, a.updated_at);
