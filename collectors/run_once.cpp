@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "common/duration.h"
+#include "metrics/allocator.h"
 
 namespace cargomon::collectors {
 
@@ -39,6 +40,7 @@ RunOutcome run_once(Collector& collector, const RunStart& run, metrics::MetricSt
     } catch (const std::exception& e) {
         return failed("mapping", e.what());
     }
+    metrics::release_free_memory();  // what the replaced snapshot and this run's buffers held
     return {.status = RunOutcome::Status::published};
 }
 

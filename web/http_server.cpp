@@ -166,6 +166,10 @@ void HttpServer::serve_metrics(const Request& req, Response& res) {
             std::vector<prometheus::MetricFamily>{}, view, format, /*end=*/true);
         if (gzip) fresh->gzip = std::make_shared<const GzipTail>(gzip_tail(fresh->exposition->pieces()));
         std::lock_guard lock(cache_mu_);
+        // A part of an older view would keep that whole view (every snapshot it
+        // replaced) alive until the next scrape in its format, which may never come.
+        for (auto& other : store_parts_)
+            if (other && other->view != view) other.reset();
         store_parts_[format == metrics::Format::openmetrics ? 1 : 0] = fresh;
         part = fresh;
     }

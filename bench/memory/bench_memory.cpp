@@ -4,13 +4,19 @@
 // each cycle is what the daemon does in production: HTTP answers parsed on the worker
 // pool, whole new snapshots published, scrapes served, rules evaluated.
 //
-//   bench_memory [cycles]        (default 30)
+//   bench_memory [cycles] [--compare] [--env NAME=VALUE]...
+//
+// cycles defaults to 30. --env sets a variable for the daemon run (an allocator setting
+// to try: MALLOC_ARENA_MAX=8, GLIBC_TUNABLES=...). --compare adds two runs of the same
+// binary as baselines: glibc's defaults (CARGOMON_MALLOC_TUNING=off) and jemalloc
+// preloaded. The daemon logs the malloc settings it runs with; they are printed as read.
 #include <httplib.h>
 #include <rapidjson/document.h>
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <chrono>
 #include <cstdio>
@@ -80,14 +86,20 @@ const char* kRules = R"(groups:
 )";
 
 // Runs of each query collector so far: the distinct last_run_start values seen.
+// RSS is read between collections (no collector running), so each figure is what the
+// daemon holds, not how far a run in flight happens to be.
 struct Cycles {
     std::map<std::string, std::set<std::string>> starts;
+    bool idle = false;  // at the last observation
     void observe(const testing::DaemonProcess& daemon) {
+        idle = false;
         auto answer = daemon.get("/api/v1/status");
         rapidjson::Document doc;
         if (answer.status != 200 || doc.Parse(answer.body.c_str()).HasParseError()) return;
+        idle = true;
         for (const auto& c : doc["collectors"].GetArray()) {
             std::string name = c["name"].GetString();
+            if (c["running"].GetBool()) idle = false;
             if (!name.starts_with("spans") || !c["last_run_start"].IsString() || !c["up"].GetBool() ||
                 c["running"].GetBool())
                 continue;
@@ -142,10 +154,21 @@ public:
 };
 
 struct Run {
-    std::vector<double> rss;  // after each cycle
+    std::vector<double> rss;        // between collections, after each cycle...
+    std::vector<std::size_t> cycle;  // ...of these (one is skipped if the next began before an idle moment)
     std::size_t series = 0;
     std::string exposition;
+    std::string malloc_settings;  // the daemon's own line about them, from its log
 };
+
+// The daemon logs "malloc: ..." once at start (metrics/allocator.h).
+std::string malloc_line(const std::string& log) {
+    auto at = log.find("malloc: ");
+    if (at == std::string::npos) return "(not logged: glibc defaults)";
+    auto line = log.substr(at, log.find('\n', at) - at);
+    if (line.ends_with('"')) line.pop_back();  // logfmt's quotes around msg
+    return line;
+}
 
 Run run_daemon(const testing::SimProcess& sim, int cycles, const std::map<std::string, std::string>& extra_env) {
     std::map<std::string, std::string> env = {{"CARGO_API_URL", sim.url()}, {"CARGO_API_TOKEN", sim.token()}};
@@ -164,9 +187,10 @@ Run run_daemon(const testing::SimProcess& sim, int cycles, const std::map<std::s
         std::this_thread::sleep_for(200ms);
         if (++polls % 10 == 0) scrape(daemon.url(), true);
         seen.observe(daemon);
-        while (done < seen.completed()) {
-            ++done;
+        if (seen.idle && done < seen.completed()) {
+            done = seen.completed();
             run.rss.push_back(rss_mib(daemon.process().pid()));
+            run.cycle.push_back(done);
         }
     }
     run.exposition = scrape(daemon.url(), false);
@@ -174,21 +198,42 @@ Run run_daemon(const testing::SimProcess& sim, int cycles, const std::map<std::s
     rapidjson::Document doc;
     doc.Parse(answer.body.c_str());
     run.series = doc["series"].GetUint64();
+    run.malloc_settings = malloc_line(daemon.log());
     return run;
 }
 
-void print(const char* label, const Run& run) {
+void print(const std::string& label, const Run& run) {
     double first = run.rss.front(), last = run.rss.back();
     double peak = *std::max_element(run.rss.begin(), run.rss.end());
-    std::printf("%-34s after cycle 1: %6.1f MiB   after cycle %zu: %6.1f MiB (peak %.1f)   ratio %.2f (target <= 1.3)\n",
-                label, first, run.rss.size(), last, peak, last / first);
+    std::printf("%s\n  %s\n  after cycle %zu: %.1f MiB   after cycle %zu: %.1f MiB (peak %.1f)   ratio %.2f (target <= 1.3)\n"
+                "  cycle:MiB",
+                label.c_str(), run.malloc_settings.c_str(), run.cycle.front(), first, run.cycle.back(), last, peak,
+                last / first);
+    for (std::size_t i = 0; i < run.rss.size(); ++i) std::printf(" %zu:%.0f", run.cycle[i], run.rss[i]);
+    std::printf("\n");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they come, also into a pipe
-    const int cycles = argc > 1 ? std::stoi(argv[1]) : 30;
+    int cycles = 30;
+    bool compare = false;
+    std::map<std::string, std::string> env;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--compare") {
+            compare = true;
+        } else if (arg == "--env" && i + 1 < argc && std::string(argv[i + 1]).find('=') != std::string::npos) {
+            std::string kv = argv[++i];
+            env[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
+        } else if (!arg.empty() && std::all_of(arg.begin(), arg.end(), ::isdigit) && std::stoi(arg) > 0) {
+            cycles = std::stoi(arg);
+        } else {
+            std::fprintf(stderr, "usage: bench_memory [cycles] [--compare] [--env NAME=VALUE]...\n");
+            return 2;
+        }
+    }
     std::printf("cargomon memory over %d collection cycles (2 shared cores; sim, ClickHouse and daemon on one machine)\n",
                 cycles);
     auto start = std::chrono::steady_clock::now();
@@ -196,13 +241,18 @@ int main(int argc, char** argv) {
     std::printf("sim up in %.0f s\n",
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 
-    auto shipped = run_daemon(sim, cycles, {});
+    std::string label = "cargomon as built";
+    for (const auto& [k, v] : env) label += ", " + k + "=" + v;
+    auto shipped = run_daemon(sim, cycles, env);
     std::printf("\n%zu series (%d query collectors x %d rows x %d gauges, plus discovery), %s interval, rules every 5 s\n",
                 shipped.series, kCollectors, kRowsPerQuery, kMetricsPerRow, kInterval);
-    print("cargomon as built:", shipped);
-    // glibc's malloc against jemalloc under the same binary, when the runtime library is there.
-    const char* jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
-    if (std::ifstream(jemalloc)) print("cargomon, LD_PRELOAD=jemalloc:", run_daemon(sim, cycles, {{"LD_PRELOAD", jemalloc}}));
+    print(label + ":", shipped);
+    if (compare) {
+        print("glibc's defaults:", run_daemon(sim, cycles, {{"CARGOMON_MALLOC_TUNING", "off"}}));
+        const char* jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
+        if (std::ifstream(jemalloc))
+            print("jemalloc preloaded:", run_daemon(sim, cycles, {{"LD_PRELOAD", jemalloc}}));
+    }
 
     Pushgateway gateway;
     httplib::Client client(gateway.url());
@@ -216,7 +266,7 @@ int main(int argc, char** argv) {
     double gateway_rss = gateway.rss_mib();
     std::printf("pushgateway holding the same %zu KiB exposition, scraped 3 times: %.1f MiB\n", body.size() / 1024,
                 gateway_rss);
-    std::printf("cargomon after cycle %zu / pushgateway: %.2f (target < 1)\n", shipped.rss.size(),
-                shipped.rss.back() / gateway_rss);
+    std::printf("cargomon after cycle %zu / pushgateway: %.1f / %.1f = %.2f (target < 1)\n", shipped.cycle.back(),
+                shipped.rss.back(), gateway_rss, shipped.rss.back() / gateway_rss);
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "common/duration.h"
 #include "common/log.h"
 #include "daemon/daemon.h"
+#include "metrics/allocator.h"
 
 namespace cargomon::cli {
 namespace {
@@ -126,6 +127,8 @@ bool parse_flags(const std::vector<std::string>& args, Flags& flags) {
 }
 
 int run_daemon(const Flags& flags, const web::HttpOptions& http) {
+    // Before any thread starts: arenas are made per thread (metrics/allocator.h says why).
+    spdlog::info("malloc: {}", metrics::tune_allocator());
     // Signals are taken by sigwait() in this thread, never by a worker.
     sigset_t signals;
     sigemptyset(&signals);
