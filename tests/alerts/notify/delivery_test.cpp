@@ -124,6 +124,29 @@ TEST_F(DeliveryTest, ReceiverDownThenUpGetsEveryNotificationExactlyOnce) {
     EXPECT_EQ(delivery->run_due(), 0u);
 }
 
+// Each item has its own backoff: one decided during a long outage is due long before the
+// first, which has failed more often. It still waits behind it, so a receiver back up
+// never gets a group's resolved notification before its firing one.
+TEST_F(DeliveryTest, AfterAnOutageNotificationsLeaveInTheOrderDecided) {
+    build(webhook());
+    notify(1, "A");
+    for (int i = 0; i < 4; ++i) {  // refused four times: the next wait is 8 to 16 s
+        delivery->run_due();
+        clock.advance(30s);
+    }
+    EXPECT_EQ(delivery->run_due(), 1u);
+    notify(1, "B");
+    receiver.start();
+    EXPECT_EQ(delivery->run_due(), 0u) << "B went before A, which was decided first";
+    clock.advance(30s);
+    EXPECT_EQ(delivery->run_due(), 2u);
+    std::vector<std::string> order;
+    for (const auto& r : receiver.received())
+        if (r.status == 200) order.push_back(r.header("Idempotency-Key"));
+    ASSERT_EQ(order.size(), 2u);
+    EXPECT_LT(outbox_id(order[0]), outbox_id(order[1]));
+}
+
 TEST_F(DeliveryTest, ARestartNeitherLosesNorRepeats) {
     build(webhook());
     receiver.start();
