@@ -13,6 +13,7 @@
 #include "cargo/errors.h"
 #include "collectors/grouped_sql.h"
 #include "collectors/series.h"
+#include "common/text.h"
 #include "metrics/self_metrics.h"
 
 namespace cargomon::actions {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "common/text.h"
+
 namespace cargomon::actions {
 namespace {
 constexpr int kPage = 1000;
@@ -26,18 +28,6 @@ std::vector<FailedRun> read_failed_runs(cargo::ApiClient& client, const cargo::B
         for (const auto& run : page.runs) out.push_back(failure_of(run));
         if (enough && enough(out)) break;
         if (page.runs.size() < static_cast<std::size_t>(kPage)) break;
-    }
-    return out;
-}
-
-std::string printable(std::string_view text, std::size_t max) {
-    std::string out;
-    for (unsigned char c : text) {
-        if (out.size() >= max) {
-            out += "...";
-            break;
-        }
-        out += c < 0x20 || c == 0x7f ? ' ' : static_cast<char>(c);
     }
     return out;
 }

@@ -35,10 +35,6 @@ std::vector<FailedRun> read_failed_runs(
     cargo::ApiClient& client, const cargo::Batch& batch, int max = kMaxFailedRuns,
     const std::function<bool(const std::vector<FailedRun>&)>& enough = nullptr);
 
-// An error message or name from the API fit to print or store: control characters
-// become spaces, cut at `max` bytes with "..." appended, so a hostile or huge message
-// cannot rewrite a terminal or flood a log.
-std::string printable(std::string_view text, std::size_t max = 200);
 
 // Everything doctor reports and a re-run needs.
 struct Diagnosis {

@@ -18,7 +18,7 @@ namespace cargomon::collectors {
 struct NodeFailures {
     std::string node_slug;
     double failed_runs = 0;
-    std::string top_error;  // "" when the executions had no message; label_text() applied
+    std::string top_error;  // "" when the executions had no message; printable() applied
 };
 
 // The nodes per batch the query keeps (LIMIT n BY batch_uuid): bounded series.
@@ -33,9 +33,5 @@ std::map<std::string, std::vector<NodeFailures>> batch_failures(cargo::ApiClient
                                                                 const CollectContext& context, const Clock& clock,
                                                                 std::size_t page_rows);
 
-// `text` fit for a label value from outside: control characters become spaces (then runs
-// of spaces one, and the ends trimmed), invalid UTF-8 is dropped, and past `max_bytes` it
-// is cut at a character boundary with "..." appended (the result at most max_bytes).
-std::string label_text(std::string_view text, std::size_t max_bytes);
 
 }  // namespace cargomon::collectors

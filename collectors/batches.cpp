@@ -118,7 +118,7 @@ metrics::Snapshot BatchesCollector::collect(const CollectContext& context) {
 
             auto failed = failures.find(b.uuid);
             if (b.failed_runs_count <= 0 || failed == failures.end()) continue;
-            std::set<std::string> nodes;  // label_text may merge two slugs; one series each
+            std::set<std::string> nodes;  // printable() may merge two slugs; one series each
             for (const auto& node : failed->second)
                 if (nodes.insert(node.node_slug).second)
                     failed_by_node.add(labels({{"node_slug", node.node_slug}}), node.failed_runs);

@@ -1,5 +1,7 @@
 #include "common/text.h"
 
+#include <algorithm>
+
 namespace cargomon {
 
 std::string quoted(std::string_view text) {
@@ -42,6 +44,53 @@ bool iequals(std::string_view a, std::string_view b) {
         if (x != y) return false;
     }
     return true;
+}
+
+namespace {
+
+// The length of the UTF-8 character starting at text[i], or 0 when it is not valid there
+// (a stray continuation byte, a truncated or overlong sequence, a surrogate, past U+10FFFF).
+std::size_t utf8_length(std::string_view text, std::size_t i) {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    const unsigned char c = byte(i);
+    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > text.size()) return 0;
+    for (std::size_t k = 1; k < n; ++k)
+        if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    if (n == 2 && c < 0xC2) return 0;                                       // overlong
+    if (n == 3 && c == 0xE0 && byte(i + 1) < 0xA0) return 0;               // overlong
+    if (n == 3 && c == 0xED && byte(i + 1) >= 0xA0) return 0;              // surrogate
+    if (n == 4 && c == 0xF0 && byte(i + 1) < 0x90) return 0;               // overlong
+    if (n == 4 && (c > 0xF4 || (c == 0xF4 && byte(i + 1) >= 0x90))) return 0;  // past U+10FFFF
+    return n;
+}
+
+}  // namespace
+
+std::string printable(std::string_view text, std::size_t max_bytes) {
+    std::string clean;
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t n = utf8_length(text, i);
+        if (n == 0) {
+            ++i;
+            continue;
+        }
+        const unsigned char c = static_cast<unsigned char>(text[i]);
+        const bool control = n == 1 ? (c < 0x20 || c == 0x7F)
+                                    : (n == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0);  // C1
+        if (control || c == ' ') {
+            if (!clean.empty() && clean.back() != ' ') clean += ' ';
+        } else {
+            clean.append(text.substr(i, n));
+        }
+        i += n;
+    }
+    while (!clean.empty() && clean.back() == ' ') clean.pop_back();
+    if (clean.size() <= max_bytes) return clean;
+    constexpr std::string_view kCut = "...";
+    std::size_t end = max_bytes > kCut.size() ? max_bytes - kCut.size() : 0;
+    while (end > 0 && (static_cast<unsigned char>(clean[end]) & 0xC0) == 0x80) --end;  // not inside a character
+    return clean.substr(0, end) + std::string(kCut.substr(0, std::min(kCut.size(), max_bytes)));
 }
 
 }  // namespace cargomon

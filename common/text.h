@@ -16,4 +16,11 @@ std::string_view trim(std::string_view text);
 // Case-insensitive ASCII equality.
 bool iequals(std::string_view a, std::string_view b);
 
+// Text from outside (an API's error message, a name) fit to print, log, store or use as a
+// label value: control characters (C0, DEL, C1) become spaces, then runs of spaces one and
+// the ends trimmed; invalid UTF-8 is dropped; past `max_bytes` it is cut at a character
+// boundary with "..." appended (the result at most max_bytes). So a hostile or huge
+// message can neither rewrite a terminal nor flood a log or a label.
+std::string printable(std::string_view text, std::size_t max_bytes = 200);
+
 }  // namespace cargomon

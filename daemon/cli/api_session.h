@@ -1,9 +1,11 @@
 #pragma once
-// What a one-shot command that talks to the Cargo API needs (cargomon export; batch
-// builds the same by hand today): the daemon's config file read, and its API client built
-// as the daemon builds it (URL, token, workspace, timeouts, retries, rate limit).
+// What a one-shot command that talks to the Cargo API needs (cargomon batch, cargomon
+// export): the daemon's config file read, its API client built as the daemon builds it
+// (URL, token, workspace, timeouts, retries, rate limit), and the API's refusals in plain
+// words.
 #include <prometheus/registry.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -15,6 +17,7 @@
 #include "cargo/sleeper.h"
 #include "cargo/transport.h"
 #include "common/clock.h"
+#include "common/text.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
 
@@ -45,5 +48,25 @@ struct ApiSession {
     prometheus::Registry registry;  // the client counts its calls; nobody scrapes a one-shot command
     cargo::ApiClient client;
 };
+
+// An API error in plain words: the command's own words for the API's reason (`words`: what
+// the command was doing decides them), else by status; then the API's own errorMessage
+// and reason, or the transport's error when the API said nothing, made printable.
+inline std::string plain_words(const cargo::ApiError& e, const std::map<std::string, std::string>& words) {
+    constexpr std::size_t kMaxMessage = 300;
+    std::string text;
+    if (auto it = words.find(e.reason()); it != words.end()) text = it->second;
+    else if (e.reason() == "workspaceNotAccessible") text = "the token has no access to the configured workspace";
+    else if (e.status() == 401 || e.reason() == "unauthorized") text = "the API token was refused";
+    else if (e.status() == 0) text = "the Cargo API could not be reached";
+    else if (e.status() == 200) text = "the API's answer could not be read";
+    else text = "the Cargo API refused the request";
+    if (!e.error_message().empty() || !e.reason().empty())
+        text += " (the API said: " + printable(e.error_message().empty() ? "-" : e.error_message(), kMaxMessage) +
+                (e.reason().empty() ? "" : ", reason " + printable(e.reason(), kMaxMessage)) + ")";
+    else if (e.status() == 0 || e.status() == 200)
+        text += " (" + printable(e.what(), kMaxMessage) + ")";
+    return text;
+}
 
 }  // namespace cargomon::cli

@@ -1,6 +1,5 @@
 #include "daemon/cli/batch.h"
 
-#include <prometheus/registry.h>
 #include <rapidjson/document.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
@@ -15,20 +14,15 @@
 #include "actions/failures.h"
 #include "actions/rerun.h"
 #include "cargo/client.h"
-#include "cargo/sleeper.h"
-#include "cargo/transport.h"
 #include "common/cli.h"
-#include "common/clock.h"
 #include "common/log.h"
 #include "common/timefmt.h"
-#include "config/config.h"
-#include "daemon/daemon.h"
+#include "daemon/cli/api_session.h"
 
 namespace cargomon::cli {
 namespace {
 
 using actions::Diagnosis;
-using actions::printable;
 
 constexpr const char* kUsage = R"(usage: cargomon batch doctor BATCH_UUID [--config.file=FILE] [--output=table|json]
        cargomon batch rerun BATCH_UUID [--config.file=FILE] [--kind=runs|recordIds] [--reset=firstNode|lastNode] [--yes] [--dry-run]
@@ -249,9 +243,9 @@ void print_json(const Diagnosis& d, const Options& options, std::ostream& out) {
     out << buf.GetString() << "\n";
 }
 
-// The API's refusals in plain words; the API's own errorMessage and reason follow.
-std::string plain_words(const cargo::ApiError& e) {
-    static const std::map<std::string, std::string> kReasons = {
+// The API's refusals of a doctor or a re-run, in plain words.
+std::string explained(const cargo::ApiError& e) {
+    static const std::map<std::string, std::string> kWords = {
         {"batchNotFound", "there is no such batch in this workspace"},
         {"batchNotFinished", "the batch is not finished yet; re-run its failed records once it is"},
         {"tooManyRuns", "too many runs for one request (the API takes at most 10,000)"},
@@ -264,20 +258,8 @@ std::string plain_words(const cargo::ApiError& e) {
         {"rootNodeNotFound", "the workflow has no node to start from"},
         {"dataError", "the API refused the batch's data"},
         {"failedToStart", "Cargo could not start the batch"},
-        {"workspaceNotAccessible", "the token has no access to the configured workspace"},
-        {"unauthorized", "the API token was refused"},
     };
-    std::string text;
-    if (auto it = kReasons.find(e.reason()); it != kReasons.end()) text = it->second;
-    else if (e.status() == 401) text = "the API token was refused";
-    else if (e.status() == 0) text = "the Cargo API could not be reached";
-    else text = "the Cargo API refused the request";
-    if (!e.error_message().empty() || !e.reason().empty()) {
-        text += " (the API said: " + printable(e.error_message().empty() ? "-" : e.error_message());
-        if (!e.reason().empty()) text += ", reason " + printable(e.reason());
-        text += ")";
-    }
-    return text;
+    return plain_words(e, kWords);
 }
 
 bool confirmed(std::istream& in, std::ostream& out) {
@@ -327,7 +309,7 @@ int rerun(cargo::ApiClient& client, const Diagnosis& d, const Options& options, 
         out << "Created batch " << created.uuid << " (" << created.status << ").\n";
         return 0;
     } catch (const cargo::ApiError& e) {
-        err << prefix << "not created: " << plain_words(e) << "\n";
+        err << prefix << "not created: " << explained(e) << "\n";
         // No answer: the request may have reached Cargo. Look before trying again.
         if (e.status() == 0 || e.status() >= 500)
             err << prefix << "the batch may still have been created; list the workflow's batches before "
@@ -338,26 +320,18 @@ int rerun(cargo::ApiClient& client, const Diagnosis& d, const Options& options, 
 
 int run(const Options& options, std::istream& in, std::ostream& out, std::ostream& err) {
     const std::string prefix = "cargomon batch " + options.command + ": ";
-    auto loaded = config::load_config(options.config_file, config::Environment::process());
-    if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&loaded)) {
-        for (const auto& e : *errors) err << e.to_string() << "\n";
-        return 2;
-    }
-    const auto& config = std::get<config::Config>(loaded);
+    const auto config = load_cli_config(options.config_file, err);
+    if (!config) return 2;
     try {
-        SystemClock clock;
-        const cargo::ClientOptions client_options = daemon::client_options(config);
-        auto transport = cargo::make_http_transport(client_options);
-        cargo::ClockSleeper sleeper(clock);
-        prometheus::Registry registry;  // the client counts its calls; nobody scrapes a one-shot command
-        cargo::ApiClient client(client_options, *transport, registry, clock, sleeper);
+        ApiSession api(*config);
+        cargo::ApiClient& client = api.client;
         const Diagnosis d = actions::diagnose(client, options.batch_uuid);
         if (options.command == "rerun") return rerun(client, d, options, in, out, err);
         if (options.output == "json") print_json(d, options, out);
         else print_table(d, options, out);
         return d.healthy() ? 0 : 1;
     } catch (const cargo::ApiError& e) {
-        err << prefix << plain_words(e) << "\n";
+        err << prefix << explained(e) << "\n";
         return 2;
     } catch (const std::invalid_argument& e) {  // a client option the daemon would refuse too
         err << prefix << e.what() << "\n";

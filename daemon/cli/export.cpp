@@ -79,15 +79,6 @@ struct Options {
     std::string sql;
 };
 
-std::string shown(std::string_view text) {
-    std::string out;
-    for (unsigned char c : text) {
-        if (out.size() >= kMaxMessage) return out + "...";
-        out += c < 0x20 || c == 0x7f ? ' ' : static_cast<char>(c);
-    }
-    return out;
-}
-
 std::vector<std::string> split_list(const std::string& text) {
     std::vector<std::string> out;
     std::size_t start = 0;
@@ -207,7 +198,7 @@ void write_condition(const std::string& expr, Writer& w) {
     const std::string column(e.substr(0, col_end));
     std::string_view rest = trim(e.substr(col_end));
     auto bad = [&](const std::string& why) -> UsageError {
-        return UsageError("--filter \"" + shown(expr) + "\": " + why + " (COLUMN OP VALUE, e.g. country = \"FR\"; "
+        return UsageError("--filter \"" + printable(expr, kMaxMessage) + "\": " + why + " (COLUMN OP VALUE, e.g. country = \"FR\"; "
                           "see docs/export.md)");
     };
     if (column.empty()) throw bad("it must start with a column name");
@@ -299,7 +290,7 @@ std::string segment_sort(const Options& o) {
         const std::string column = c.substr(0, colon);
         const std::string kind = colon == std::string::npos ? "asc" : to_lower(c.substr(colon + 1));
         if (column.empty() || (kind != "asc" && kind != "desc"))
-            throw UsageError("--sort \"" + shown(c) + "\": want COLUMN, COLUMN:asc or COLUMN:desc");
+            throw UsageError("--sort \"" + printable(c, kMaxMessage) + "\": want COLUMN, COLUMN:asc or COLUMN:desc");
         w.StartObject();
         w.Key("columnSlug"), w.String(column);
         w.Key("kind"), w.String(kind);
@@ -589,7 +580,7 @@ std::optional<SystemTime> parse_time(const std::string& flag, const std::string&
         if (auto t = parse_iso8601(text + "T00:00:00Z")) return t;
     if (auto d = parse_duration(text)) return clock.now() - *d;
     throw UsageError(flag + " wants an ISO-8601 time (2026-11-30T12:00:00Z) or a duration ago (24h), got \"" +
-                     shown(text) + "\"");
+                     printable(text, kMaxMessage) + "\"");
 }
 
 cargo::RunFilter run_filter(const Options& o, const Clock& clock) {
@@ -807,7 +798,7 @@ void export_query(Context& c, Sink& sink) {
 // ---- errors in plain words ----
 
 std::string explained(const cargo::ApiError& e) {
-    static const std::map<std::string, std::string> kReasons = {
+    static const std::map<std::string, std::string> kWords = {
         {"noRunsFound", "no runs match the filters"},
         {"tooManyRuns", "too many runs for one download; narrow the filters (--created-after, --status, --batch)"},
         {"batchNotFound", "there is no such batch in this workspace"},
@@ -819,21 +810,8 @@ std::string explained(const cargo::ApiError& e) {
         {"queryFailed", "the query failed"},
         {"urlExpired", "the download URL expired before it was read; run the export again"},
         {"invalidSignature", "the download URL was refused"},
-        {"workspaceNotAccessible", "the token has no access to the configured workspace"},
-        {"unauthorized", "the API token was refused"},
     };
-    std::string text;
-    if (auto it = kReasons.find(e.reason()); it != kReasons.end()) text = it->second;
-    else if (e.status() == 401) text = "the API token was refused";
-    else if (e.status() == 0) text = "the Cargo API could not be reached or the download stopped";
-    else if (e.status() == 200) text = "the API's answer could not be read";
-    else text = "the Cargo API refused the request";
-    if (!e.error_message().empty() || !e.reason().empty())
-        text += " (the API said: " + shown(e.error_message().empty() ? "-" : e.error_message()) +
-                (e.reason().empty() ? "" : ", reason " + shown(e.reason())) + ")";
-    else if (e.status() == 0 || e.status() == 200)
-        text += " (" + shown(e.what()) + ")";
-    return text;
+    return plain_words(e, kWords);
 }
 
 std::string default_output(const Options& o) {
@@ -880,7 +858,7 @@ int run(const Options& options, std::ostream& out, std::ostream& err) {
         err << prefix << explained(e) << "\n";
         return 2;
     } catch (const std::exception& e) {  // a client option the daemon would refuse, a file that cannot be written
-        err << prefix << shown(e.what()) << "\n";
+        err << prefix << printable(e.what(), kMaxMessage) << "\n";
         return 2;
     }
 }

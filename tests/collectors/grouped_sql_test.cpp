@@ -18,6 +18,7 @@
 #include "collectors/discovery.h"
 #include "collectors/run_metrics.h"
 #include "collectors/series.h"
+#include "common/text.h"
 #include "tests/support/environment_main.h"
 #include "tests/support/registry_sample.h"
 #include "tests/support/sim_process.h"
@@ -327,19 +328,19 @@ TEST(GroupedSql, FailedRunsByNodeAndTopErrorMatchTheSpans) {
 }
 
 TEST(LabelText, ControlCharactersBecomeOneSpaceAndLongTextIsCut) {
-    EXPECT_EQ(label_text("rate\nlimited\t\t(429)\x01\x7f", 200), "rate limited (429)");
-    EXPECT_EQ(label_text("  padded \r\n", 200), "padded");
-    EXPECT_EQ(label_text("bad \xff\xfe utf-8 \xc3", 200), "bad utf-8");
-    EXPECT_EQ(label_text("C1\xc2\x85here", 200), "C1 here");
+    EXPECT_EQ(printable("rate\nlimited\t\t(429)\x01\x7f", 200), "rate limited (429)");
+    EXPECT_EQ(printable("  padded \r\n", 200), "padded");
+    EXPECT_EQ(printable("bad \xff\xfe utf-8 \xc3", 200), "bad utf-8");
+    EXPECT_EQ(printable("C1\xc2\x85here", 200), "C1 here");
     const std::string long_text(500, 'x');
-    EXPECT_EQ(label_text(long_text, 200), std::string(197, 'x') + "...");
+    EXPECT_EQ(printable(long_text, 200), std::string(197, 'x') + "...");
     // Never inside a character: é is two bytes, the cut falls before the one it would split.
     std::string accents;
     for (int i = 0; i < 150; ++i) accents += "\xc3\xa9";
-    const auto cut = label_text(accents, 200);
+    const auto cut = printable(accents, 200);
     EXPECT_LE(cut.size(), 200u);
     EXPECT_EQ(cut, accents.substr(0, 196) + "...");
-    EXPECT_EQ(label_text("short", 200), "short");
+    EXPECT_EQ(printable("short", 200), "short");
 }
 
 TEST(SqlString, QuotesAndBackslashesAreEscaped) {
