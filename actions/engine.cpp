@@ -88,13 +88,13 @@ bool transient(const std::vector<std::shared_ptr<const re2::RE2>>& patterns, con
 }  // namespace
 
 Engine::Engine(const config::Config& config, const collectors::WorkflowCatalog& catalog, ActionStore& store,
-               prometheus::Registry& registry, const Clock& clock)
+               prometheus::Registry& registry, const Clock& clock, std::shared_ptr<cargo::Pacer> pacer)
     : config_(config.actions),
       catalog_(catalog),
       store_(store),
       registry_(registry),
       clock_(clock),
-      connection_(collectors::make_connection(config, registry, clock)),
+      connection_(collectors::make_connection(config, registry, clock, std::move(pacer))),
       last_cycle_(metrics::gauge_family(registry, "cargomon_actions_last_cycle_timestamp_seconds",
                                         "When the automatic actions last looked at every candidate batch.")
                       .Add({})) {

@@ -39,10 +39,12 @@ void recover_interrupted(ActionStore& store, prometheus::Registry& registry, Sys
 
 class Engine {
 public:
-    // Builds its own API client from `config` (its requests counted like the collectors').
-    // Throws std::invalid_argument on client options the client refuses.
+    // Builds its own API client from `config` (its requests counted like the collectors'),
+    // paced by `pacer`: the collectors' (their rate limit and Retry-After pause hold the
+    // actions too), or null for one of its own. Throws std::invalid_argument on client
+    // options the client refuses.
     Engine(const config::Config& config, const collectors::WorkflowCatalog& catalog, ActionStore& store,
-           prometheus::Registry& registry, const Clock& clock);
+           prometheus::Registry& registry, const Clock& clock, std::shared_ptr<cargo::Pacer> pacer);
     ~Engine();  // stop()
 
     void start();  // the first cycle runs at once

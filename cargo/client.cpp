@@ -131,14 +131,14 @@ const std::vector<double> kDurationBuckets = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 }  // namespace
 
 ApiClient::ApiClient(ClientOptions options, Transport& transport, prometheus::Registry& registry,
-                     const Clock& clock, Sleeper& sleeper, std::uint64_t jitter_seed)
+                     const Clock& clock, Sleeper& sleeper, std::shared_ptr<Pacer> pacer, std::uint64_t jitter_seed)
     : options_((validate(options), std::move(options))),
       prefix_(split_base_url(options_.base_url).prefix),
       transport_(transport),
       clock_(clock),
       sleeper_(sleeper),
-      bucket_(options_.rate_limit_per_s, options_.rate_limit_per_s, clock),
-      in_flight_(options_.max_in_flight),
+      pacer_(pacer ? std::move(pacer)
+                   : std::make_shared<Pacer>(options_.rate_limit_per_s, options_.max_in_flight, clock)),
       rng_(jitter_seed),
       requests_(prometheus::BuildCounter()
                     .Name("cargomon_api_requests_total")
@@ -198,7 +198,7 @@ std::string ApiClient::execute(const Call& call) {
 
     for (int attempt = 1;; ++attempt) {
         wait_turn(where, deadline);
-        if (clock_.monotonic() >= deadline || !in_flight_.try_acquire_for(deadline - clock_.monotonic()))
+        if (clock_.monotonic() >= deadline || !pacer_->in_flight().try_acquire_for(deadline - clock_.monotonic()))
             throw NetworkError(where + ": the " + std::to_string(options_.retry.budget.count()) +
                                "ms budget ran out waiting for the rate limit or a free request slot");
         std::optional<Response> response;
@@ -212,7 +212,7 @@ std::string ApiClient::execute(const Call& call) {
         } catch (const std::exception& e) {
             network_failure = redact(e.what(), options_.token);
         }
-        in_flight_.release();
+        pacer_->in_flight().release();
 
         if (response && response->status >= 200 && response->status < 300) return std::move(response->body);
         auto fail = [&]() -> std::string {
@@ -220,13 +220,13 @@ std::string ApiClient::execute(const Call& call) {
             throw_http_error(where + ": HTTP " + std::to_string(response->status), *response, options_.token);
         };
         const int status = response ? response->status : 0;
-        // The server's Retry-After holds every call of this client, not only this one's
-        // retry: the limit is the token's (the workspace's), and the other collectors
-        // sending meanwhile would ask again before the server said to.
+        // The server's Retry-After holds every call of every client sharing the pacer, not
+        // only this one's retry: the limit is the token's (the workspace's), and the other
+        // collectors or the actions sending meanwhile would ask again before the server said to.
         std::optional<Millis> asked;
         if (status == 429 || status == 503)
             if (auto value = response->header("retry-after")) asked = parse_retry_after(*value, clock_.now());
-        if (asked) pause_until(clock_.monotonic() + std::min(*asked, kMaxPause));
+        if (asked) pacer_->pause_until(clock_.monotonic() + std::min(*asked, kMaxPause));
         const char* reason = !response ? "network" : status == 429 ? "429" : status >= 500 ? "5xx" : nullptr;
         if (!reason || !call.retry || attempt >= options_.retry.max_attempts) return fail();
 
@@ -245,19 +245,9 @@ std::string ApiClient::execute(const Call& call) {
     }
 }
 
-void ApiClient::pause_until(SteadyTime until) {
-    std::lock_guard lock(pause_mu_);
-    paused_until_ = std::max(paused_until_, until);
-}
-
-SteadyTime ApiClient::paused_until() const {
-    std::lock_guard lock(pause_mu_);
-    return paused_until_;
-}
-
 void ApiClient::wait_turn(const std::string& where, SteadyTime deadline) {
     for (;;) {
-        const SteadyTime until = paused_until();
+        const SteadyTime until = pacer_->paused_until();
         const SteadyTime now = clock_.monotonic();
         if (until > now) {
             // Waiting past the budget would only end in the same failure, later.
@@ -268,9 +258,9 @@ void ApiClient::wait_turn(const std::string& where, SteadyTime deadline) {
                                    429, "", "");
             sleeper_.sleep_until(until);
         }
-        sleeper_.sleep_until(bucket_.reserve());
+        sleeper_.sleep_until(pacer_->bucket().reserve());
         // A 429 answered to another call while this one waited for its token holds it too.
-        if (paused_until() <= clock_.monotonic()) return;
+        if (pacer_->paused_until() <= clock_.monotonic()) return;
     }
 }
 

@@ -2,10 +2,11 @@
 // The Cargo API as cargomon uses it (docs/cargo-api.md). Every call is safe to make from
 // several threads at once; each is paced by a token bucket, bounded in flight, retried
 // on network errors, 5xx and 429 with full-jitter backoff (or the server's Retry-After,
-// which then holds every call of the client) inside a total time budget, and counted in
-// self-metrics. Failures throw the ApiError
-// subclasses of errors.h. The token never appears in errors, logs or metrics.
+// which then holds every call of the clients sharing its pacer) inside a total time
+// budget, and counted in self-metrics. Failures throw the ApiError subclasses of
+// errors.h. The token never appears in errors, logs or metrics.
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
@@ -27,14 +28,20 @@
 
 namespace cargomon::cargo {
 
-// Thread-safe: every collector thread calls it at once (the bucket and the limiter lock
-// themselves); rng_mu_ guards rng_, the backoff jitter; pause_mu_ guards paused_until_.
+// Thread-safe: every collector thread calls it at once (the pacer locks itself); rng_mu_
+// guards rng_, the backoff jitter.
 class ApiClient {
 public:
     // Throws std::invalid_argument on bad options (see validate). The references must
-    // outlive the client. `jitter_seed` makes backoff sleeps reproducible in tests.
+    // outlive the client. `pacer`, when given, is shared with other clients of the same
+    // token (its rate and slots are its maker's); otherwise the client makes its own from
+    // `options`. `jitter_seed` makes backoff sleeps reproducible in tests.
     ApiClient(ClientOptions options, Transport& transport, prometheus::Registry& registry, const Clock& clock,
-              Sleeper& sleeper, std::uint64_t jitter_seed = std::random_device{}());
+              Sleeper& sleeper, std::shared_ptr<Pacer> pacer = nullptr,
+              std::uint64_t jitter_seed = std::random_device{}());
+
+    // The brakes this client obeys, to hand to another client of the same token.
+    const std::shared_ptr<Pacer>& pacer() const { return pacer_; }
 
     const ClientOptions& options() const { return options_; }  // collectors plan their calls with rate_limit_per_s
 
@@ -88,8 +95,6 @@ private:
     // Sleeps until a request may go: after any Retry-After pause, then the rate limit.
     // Throws RequestError (429) when the pause outlasts `deadline`.
     void wait_turn(const std::string& where, SteadyTime deadline);
-    void pause_until(SteadyTime until);
-    SteadyTime paused_until() const;
 
     // A Retry-After longer than this is taken as this: a server (or proxy) asking for
     // days would otherwise stop monitoring that long. An hour honours any real limit.
@@ -102,12 +107,9 @@ private:
     Transport& transport_;
     const Clock& clock_;
     Sleeper& sleeper_;
-    TokenBucket bucket_;
-    InFlightLimiter in_flight_;
+    std::shared_ptr<Pacer> pacer_;
     std::mutex rng_mu_;
     std::mt19937_64 rng_;
-    mutable std::mutex pause_mu_;
-    SteadyTime paused_until_{};  // no request before this (the server's Retry-After)
     prometheus::Family<prometheus::Counter>& requests_;
     prometheus::Family<prometheus::Histogram>& durations_;
     prometheus::Family<prometheus::Counter>& retries_;

@@ -37,4 +37,14 @@ void InFlightLimiter::release() {
     freed_.notify_one();
 }
 
+void Pacer::pause_until(SteadyTime until) {
+    std::lock_guard lock(pause_mu_);
+    paused_until_ = std::max(paused_until_, until);
+}
+
+SteadyTime Pacer::paused_until() const {
+    std::lock_guard lock(pause_mu_);
+    return paused_until_;
+}
+
 }  // namespace cargomon::cargo

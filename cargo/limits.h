@@ -1,6 +1,8 @@
 #pragma once
-// The two brakes that keep cargomon from becoming a workspace's problem: a token bucket
-// on the request rate and a bound on requests in flight.
+// The brakes that keep cargomon from becoming a workspace's problem: a token bucket on
+// the request rate, a bound on requests in flight, and the pause a server asks for with
+// Retry-After. Pacer holds all three for every client of one process (collectors and
+// automatic actions), since the API's limits are the token's, not a client's.
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -39,6 +41,26 @@ private:
     std::mutex mu_;
     std::condition_variable freed_;
     int free_;
+};
+
+// The three brakes, shared by the clients that hold it (std::shared_ptr: a client built
+// on a reload may outlive the one whose pacer it took). Thread-safe: each part locks itself.
+class Pacer {
+public:
+    Pacer(double rate_per_s, int max_in_flight, const Clock& clock)
+        : bucket_(rate_per_s, rate_per_s, clock), in_flight_(max_in_flight) {}
+
+    TokenBucket& bucket() { return bucket_; }
+    InFlightLimiter& in_flight() { return in_flight_; }
+    // No request before `until` (monotonic): a later instant extends the pause, an earlier one does not shorten it.
+    void pause_until(SteadyTime until);
+    SteadyTime paused_until() const;
+
+private:
+    TokenBucket bucket_;
+    InFlightLimiter in_flight_;
+    mutable std::mutex pause_mu_;
+    SteadyTime paused_until_{};
 };
 
 }  // namespace cargomon::cargo

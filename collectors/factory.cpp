@@ -70,12 +70,13 @@ cargo::ClientOptions client_options(const config::Config& c) {
     };
 }
 
-Connection make_connection(const config::Config& config, prometheus::Registry& registry, const Clock& clock) {
+Connection make_connection(const config::Config& config, prometheus::Registry& registry, const Clock& clock,
+                           std::shared_ptr<cargo::Pacer> pacer) {
     const cargo::ClientOptions options = client_options(config);
     Connection c;
     c.transport = cargo::make_http_transport(options);
     c.sleeper = std::make_unique<cargo::ClockSleeper>(clock);
-    c.client = std::make_unique<cargo::ApiClient>(options, *c.transport, registry, clock, *c.sleeper);
+    c.client = std::make_unique<cargo::ApiClient>(options, *c.transport, registry, clock, *c.sleeper, std::move(pacer));
     return c;
 }
 

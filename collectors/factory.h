@@ -41,8 +41,11 @@ struct Connection {
     std::unique_ptr<cargo::ClockSleeper> sleeper;  // interrupt() ends retry waits at once (stop, reload)
     std::unique_ptr<cargo::ApiClient> client;      // its metrics go to the registry given
 };
-// Throws std::invalid_argument on client options the client refuses.
-Connection make_connection(const config::Config& config, prometheus::Registry& registry, const Clock& clock);
+// `pacer`: another connection's (client->pacer()), so that both keep one rate limit and
+// one Retry-After pause; null for a pacer of its own. Throws std::invalid_argument on
+// client options the client refuses.
+Connection make_connection(const config::Config& config, prometheus::Registry& registry, const Clock& clock,
+                           std::shared_ptr<cargo::Pacer> pacer = nullptr);
 
 // Everything a config's collectors run on, built whole: the connection and the
 // collectors, which use it (so they are declared after it, and destroyed before it).

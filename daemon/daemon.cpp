@@ -90,8 +90,9 @@ Daemon::Daemon(DaemonOptions options)
     AlertingSetup alerting = load_alerting(config);
     action_store_ = std::make_unique<actions::ActionStore>(state.path);
     actions::recover_interrupted(*action_store_, registry_, clock_.now());
-    actions_ = std::make_unique<actions::Engine>(config, catalog_, *action_store_, registry_, clock_);
     world_ = build_world(config);
+    actions_ = std::make_unique<actions::Engine>(config, catalog_, *action_store_, registry_, clock_,
+                                                 world_->connection.client->pacer());
     alerting_ = std::make_unique<Alerting>(std::move(alerting), state.path, store_, registry_, clock_,
                                            [this] { return collectors_have_run(); });
     reload_successful_.Set(1);
@@ -185,27 +186,26 @@ std::optional<std::string> Daemon::reload() {
     std::unique_ptr<World> fresh;
     bool collectors_changed = false;
     bool actions_changed = false;
+    std::shared_ptr<cargo::Pacer> pacer;  // the running collectors', unless they are rebuilt
     {
         std::lock_guard lock(world_mu_);
         collectors_changed = !world_ || !same_world(world_->config, config);
         actions_changed = !world_ || !(world_->config == config);
+        if (world_) pacer = world_->connection.client->pacer();
     }
     std::unique_ptr<actions::Engine> engine;
-    if (actions_changed) {
-        try {
-            engine = std::make_unique<actions::Engine>(config, catalog_, *action_store_, registry_, clock_);
-        } catch (const std::exception& e) {
-            spdlog::error("reload failed, keeping the running configuration: {}", e.what());
-            return finish(std::string(e.what()));
-        }
-    }
-    if (collectors_changed) {
-        try {
+    try {
+        if (collectors_changed) {
             fresh = build_world(config);
-        } catch (const std::exception& e) {
-            spdlog::error("reload failed, keeping the running configuration: {}", e.what());
-            return finish(std::string(e.what()));
+            pacer = fresh->connection.client->pacer();
         }
+        // A new client config rebuilds the collectors and so the engine (actions_changed
+        // covers every change): the actions always share the running collectors' pacer.
+        if (actions_changed)
+            engine = std::make_unique<actions::Engine>(config, catalog_, *action_store_, registry_, clock_, pacer);
+    } catch (const std::exception& e) {
+        spdlog::error("reload failed, keeping the running configuration: {}", e.what());
+        return finish(std::string(e.what()));
     }
     http_->set_security(std::move(security));
     if (engine) {

@@ -335,6 +335,27 @@ TEST(ActionsE2e, ABadSectionOnReloadKeepsTheRunningOneAndAGoodOneSwapsIt) {
     EXPECT_EQ(env->client->requests(kCreate), creates_before + 1);
 }
 
+// The engine's client shares the collectors' brakes: a Retry-After the API answers to the
+// discovery collector holds the engine's queries too (the limit is the token's, whoever
+// asks), and they go on once it has passed.
+TEST(ActionsE2e, ARetryAfterAnsweredToTheCollectorsHoldsTheActions) {
+    const std::string query = "/v1/orchestration/query";
+    DaemonProcess d(config(*env->sim, env->truth, "dry_run"));
+    wait_two_cycles(d);  // the engine queries every second from now on
+    env->client->put_fault(R"({"endpoint": "/v1/orchestration/workflows/list", "throttle_ratio": 1, "retry_after": "12s"})");
+    const Labels throttled{{"endpoint", "/orchestration/workflows/list"}, {"code", "429"}};
+    d.scrape_until([&](const Scrape& s) { return s.value("cargomon_api_requests_total", throttled).value_or(0) >= 1; });
+    env->client->clear_faults();
+    const auto held_from = env->client->requests(query);
+    std::this_thread::sleep_for(8s);
+    // One may have been on its way when the 429 was answered; unpaced, eight would have come.
+    EXPECT_LE(env->client->requests(query) - held_from, 1u) << d.log();
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (env->client->requests(query) <= held_from + 1 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(100ms);
+    EXPECT_GT(env->client->requests(query), held_from + 1) << "the actions never asked again\n" << d.log();
+}
+
 TEST(ActionsE2e, NotEnoughCreditsIsRecordedAsARefusal) {
     SimProcess poor({.workflows = 10, .history = "1d", .extra_args = {"--credits", "1"}});
     SimClient client(poor);

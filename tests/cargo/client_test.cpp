@@ -45,7 +45,7 @@ double metric(prometheus::Registry& registry, const std::string& name, const std
 class ClientTest : public ::testing::Test {
 protected:
     ApiClient& client(ClientOptions options = test_options()) {
-        client_ = std::make_unique<ApiClient>(std::move(options), transport, registry, clock, sleeper, 1234);
+        client_ = std::make_unique<ApiClient>(std::move(options), transport, registry, clock, sleeper, nullptr, 1234);
         return *client_;
     }
     std::vector<Millis> waits() const {
@@ -377,6 +377,40 @@ TEST_F(ClientTest, RetryAfterHoldsEveryLaterCallOfTheClient) {
     EXPECT_EQ(sent[1].request.target, "/v1/orchestration/batches/list");
 }
 
+// Clients sharing a pacer (the daemon's collectors and its automatic actions) keep one
+// rate limit and one Retry-After pause between them: the token's limits are the workspace's.
+TEST_F(ClientTest, ClientsSharingAPacerKeepOneRateAndOnePause) {
+    auto options = test_options();
+    options.retry.max_attempts = 1;
+    options.rate_limit_per_s = 1;
+    auto& first = client(options);
+    prometheus::Registry other_registry;
+    ApiClient second(options, transport, other_registry, clock, sleeper, first.pacer(), 99);
+    ApiClient alone(options, transport, other_registry, clock, sleeper, nullptr, 7);
+    ASSERT_EQ(second.pacer(), first.pacer());
+    ASSERT_NE(alone.pacer(), first.pacer());
+
+    transport.set_fallback(200, R"({"batches": []})");
+    first.list_batches();
+    second.list_batches();  // the bucket's one token a second is spent: one second later
+    alone.list_batches();   // a pacer of its own: at once
+    auto sent = transport.sent();
+    ASSERT_EQ(sent.size(), 3u);
+    EXPECT_EQ(sent[1].at - sent[0].at, 1s);
+    EXPECT_EQ(sent[2].at, sent[1].at);
+
+    transport.then(429, "", {{"Retry-After", "7"}});
+    const SteadyTime refused_at = clock.monotonic() + 1s;  // after the next token
+    EXPECT_THROW(first.count_runs({}), RequestError);
+    alone.list_batches();   // the fake clock moves only when a client sleeps: this one first
+    second.list_batches();
+    sent = transport.sent();
+    ASSERT_EQ(sent.size(), 6u);
+    EXPECT_EQ(sent[3].at, refused_at);
+    EXPECT_EQ(sent[4].at, refused_at) << "a client with a pacer of its own is not held";
+    EXPECT_EQ(sent[5].at - sent[3].at, 7s) << "the other client asked again before the server said to";
+}
+
 TEST_F(ClientTest, AHoldBeyondTheBudgetFailsWithoutSending) {
     auto options = test_options();
     options.retry = {.max_attempts = 1, .budget = 10s};
@@ -427,7 +461,7 @@ TEST_F(ClientTest, BackoffCeilingDoublesUpToTheMaximum) {
         FakeTransport t{c};
         t.set_fallback(500, "");
         prometheus::Registry r;
-        ApiClient api(options, t, r, c, s, static_cast<std::uint64_t>(seed));
+        ApiClient api(options, t, r, c, s, nullptr, static_cast<std::uint64_t>(seed));
         EXPECT_THROW(api.list_tools(), ServerError);
         const auto sent = t.sent();
         ASSERT_EQ(sent.size(), 6u) << "seed " << seed;
@@ -457,7 +491,7 @@ TEST_F(ClientTest, SameSeedSleepsTheSame) {
     FakeTransport transport2{clock2};
     transport2.set_fallback(500, "");
     prometheus::Registry registry2;
-    ApiClient again(test_options(), transport2, registry2, clock2, sleeper2, 1234);
+    ApiClient again(test_options(), transport2, registry2, clock2, sleeper2, nullptr, 1234);
     EXPECT_THROW(again.list_tools(), ServerError);
     EXPECT_EQ(first.size(), sleeper2.waits().size());
     for (std::size_t i = 0; i < first.size(); ++i) EXPECT_EQ(first[i], sleeper2.waits()[i]);

@@ -73,7 +73,7 @@ protected:
     prometheus::Registry registry;
     cargo::ApiClient client{{.base_url = "http://cargo.test", .token = "tok-secret", .rate_limit_per_s = 0,
                              .retry = {.max_attempts = 1}},
-                            api, registry, clock, sleeper, 1};
+                            api, registry, clock, sleeper, nullptr, 1};
     WorkflowCatalog catalog;
     std::vector<CannedRun> runs;
 
@@ -230,7 +230,7 @@ TEST_F(KindsTest, RunCountsAutoFailsOnServerErrorWithoutFallingBack) {
 class RunCountsFallbackTest : public KindsTest {
 protected:
     cargo::ApiClient paced{{.base_url = "http://cargo.test", .token = "tok", .rate_limit_per_s = 5, .retry = {.max_attempts = 1}},
-                           api, registry, clock, sleeper, 1};
+                           api, registry, clock, sleeper, nullptr, 1};
     void SetUp() override {
         KindsTest::SetUp();
         std::string workflows, plays;

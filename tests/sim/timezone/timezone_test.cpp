@@ -46,7 +46,7 @@ protected:
     cargo::ClockSleeper sleeper{clock};
     prometheus::Registry registry;
     std::unique_ptr<cargo::Transport> transport = cargo::make_http_transport(options());
-    cargo::ApiClient client{options(), *transport, registry, clock, sleeper, 1};
+    cargo::ApiClient client{options(), *transport, registry, clock, sleeper, nullptr, 1};
     collectors::WorkflowCatalog catalog;
 
     static cargo::ClientOptions options() {
