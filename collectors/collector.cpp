@@ -1,6 +1,7 @@
 #include "collectors/collector.h"
 
 #include "cargo/errors.h"
+#include "common/sqlite.h"
 
 namespace cargomon::collectors {
 
@@ -11,6 +12,7 @@ std::string error_reason(const std::exception& error) {
     if (dynamic_cast<const cargo::RequestError*>(&error)) return "request";
     if (dynamic_cast<const cargo::ServerError*>(&error)) return "server";
     if (dynamic_cast<const cargo::ParseError*>(&error)) return "parse";
+    if (dynamic_cast<const sqlite::Error*>(&error)) return "state";  // a counter's save: disk full, read-only, I/O
     return "internal";
 }
 

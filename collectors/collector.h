@@ -42,7 +42,7 @@ private:
 
 // The `reason` label of cargomon_collector_errors_total for a failed run: network,
 // authorization, request, server, parse (cargo errors), the CollectorError's own reason,
-// or "internal" for anything else.
+// state (the state database refused a save), or "internal" for anything else.
 std::string error_reason(const std::exception& error);
 
 }  // namespace cargomon::collectors

@@ -83,6 +83,12 @@ collectors:
     kind: query
     sql: SELECT toUnixTimestamp(now()) AS t
     metrics: [{name: cargo_fault_clock, value: t}]
+  # A counter of the seconds each run's range covers: its total must grow by exactly as
+  # much as its watermark, whatever fails between (a range lost or counted twice shows).
+  - name: seconds
+    kind: query
+    sql: SELECT toUnixTimestamp($__to) - toUnixTimestamp($__from) AS s
+    metrics: [{name: cargo_fault_seconds_total, type: counter, value: s}]
 rule_files: [)" + rule_file + R"(]
 alerting:
   delivery: )" + delivery + R"(
@@ -108,6 +114,20 @@ std::vector<OutboxRow> read_outbox(const std::string& storage) {
     std::vector<OutboxRow> rows;
     while (s.step()) rows.push_back({s.int64(0), s.text(1), s.text(2), s.int64(3), s.int64(4)});
     return rows;
+}
+
+// The `seconds` counter's watermark and total as one save left them (one statement reads
+// one snapshot, so never a watermark of one save beside the total of another).
+struct CounterRow {
+    std::int64_t watermark_ms = 0;
+    double total = 0;
+};
+CounterRow read_seconds_counter(const std::string& storage) {
+    sqlite::Database db(storage + "/cargomon.db");
+    sqlite::Statement s(db, "SELECT w.watermark_ms, t.total FROM query_watermarks w JOIN query_totals t "
+                            "ON t.collector = w.collector WHERE w.collector = 'seconds'");
+    if (!s.step()) throw std::runtime_error("no saved state of the seconds counter in " + storage);
+    return {s.int64(0), s.real(1)};
 }
 
 struct Body {
@@ -407,6 +427,7 @@ TEST(ProcessFaults, DiskFullAndReadOnlyState) {
         DaemonProcess daemon(config, {.storage_path = state});
         ASSERT_TRUE(eventually([&] { return hook.accepted().size() >= 2; }, 60s, "notifications before the disk fills"))
             << daemon.log();
+        const CounterRow counter_before = read_seconds_counter(state);
 
         // Full.
         const std::string filler = tmpfs.fill();
@@ -419,6 +440,8 @@ TEST(ProcessFaults, DiskFullAndReadOnlyState) {
                   << metric(s, "cargomon_notifications_total", {{"outcome", "delivered"}}) << " delivered" << std::endl;
         EXPECT_GT(full_failures, 0) << "nothing counted while the state directory was full";
         EXPECT_NE(daemon.log().find("cannot save alert state"), std::string::npos);
+        const double unsaved = metric(s, "cargomon_collector_errors_total", {{"collector", "seconds"}, {"reason", "state"}});
+        EXPECT_GT(unsaved, 0) << "the counter's saves did not fail as such while the disk was full";
         fs::remove(filler);
         const std::size_t before = hook.accepted().size();
         ASSERT_TRUE(eventually([&] { return hook.accepted().size() >= before + 2; }, 60s,
@@ -429,6 +452,15 @@ TEST(ProcessFaults, DiskFullAndReadOnlyState) {
         const auto got = compare(read_outbox(state), hook, settled);
         EXPECT_EQ(got.duplicates, 0u);
         std::cout << "decided " << got.decided << ", accepted " << got.first_arrivals.size() << std::endl;
+        // The counter's saves failed while the disk was full; each range was counted once
+        // it could be saved, none twice and none lost.
+        const CounterRow counter_after = read_seconds_counter(state);
+        const auto moved_ms = counter_after.watermark_ms - counter_before.watermark_ms;
+        EXPECT_GT(moved_ms, std::chrono::duration_cast<std::chrono::milliseconds>(hold).count())
+            << "the counter's watermark did not move past the time the disk was full";
+        EXPECT_EQ((counter_after.total - counter_before.total) * 1000, static_cast<double>(moved_ms));
+        std::cout << "counter: watermark moved " << moved_ms << " ms, total by " << counter_after.total - counter_before.total
+                  << " s; its runs that could not save while full: " << unsaved << std::endl;
     }
 
     // Read-only: Linux refuses to remount a file system read-only while a process holds a
