@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "common/net.h"
@@ -185,7 +186,14 @@ private:
              span("r5", "wf-tool", "", "n4", "score", "native", "success", "NULL", 2, old, true, 0));
         exec("INSERT INTO simapi_a.records VALUES ('rec-r1','Record r1','ws-a','wf-play','b1','r1','rel-wf-play',"
              "'success',NULL,'" + t0 + "','" + t0 + "','" + t0 + "'),('rec-r2','Record \"two\", quoted','ws-a',"
-             "'wf-play','b1','r2','rel-wf-play','error','boom','" + t0 + "','" + t0 + "','" + t0 + "')");
+             "'wf-play','b1','r2','rel-wf-play','error','boom','" + t0 + "','" + t0 + "','" + t0 + "'),"
+             // The segment of model-1 (wf-play and wf-off): rec-r1 ran twice, last in error;
+             // rec-r4 is wf-off's; rec-r6 has an empty title; rec-r5, a tool's, is no model's.
+             "('rec-r1','Record r1','ws-a','wf-play','b1','r3','rel-wf-play','error','boom','" + t1 + "','" + t1 +
+             "','" + t1 + "'),('rec-r4','Acme Labs','ws-a','wf-off','b2','r4','rel-wf-off','running',NULL,'" + t2 +
+             "','" + t2 + "',NULL),('rec-r6','','ws-a','wf-play','b2','r6','rel-wf-play','pending',NULL,'" + t3 +
+             "','" + t3 + "',NULL),('rec-r5','Tool record','ws-a','wf-tool',NULL,'r5','rel-wf-tool','success',"
+             "NULL,'" + old + "','" + old + "','" + old + "')");
         // Workspace b: one ordinary run, and a bulk workflow just big enough to hit the caps.
         exec("INSERT INTO simapi_b.runs VALUES ('rb1','ws-b','wf-b',NULL,NULL,NULL,'tr','rec-b','B','success',NULL,'" +
              t0 + "','" + t0 + "','" + t0 + "')");
@@ -699,19 +707,233 @@ TEST(SimApiBilling, UsagePerDayGroupedByWorkflow) {
                  "groupBy");
 }
 
-TEST(SimApiSegments, DownloadValidatesAndServesACsv) {
-    Answer a = post("/segmentation/segments/download", R"({"modelUuid":"model-1","filter":{"conjonction":"and","groups":[]}})");
+// The segment of model-1 (the fixture's records of wf-play and wf-off), one row per record:
+// id        title                  status   runs_count created_at updated_at
+// rec-r1    Record r1              error    2          t0         t1
+// rec-r2    Record "two", quoted   error    1          t0         t0
+// rec-r4    Acme Labs              running  1          t2         t2
+// rec-r6    (empty)                pending  1          t3         t3
+namespace {
+
+using Ids = std::vector<std::string>;
+const Ids kAll = {"rec-r1", "rec-r2", "rec-r4", "rec-r6"};
+
+Answer segment(const std::string& filter, const std::string& more = "") {
+    return post("/segmentation/segments/download", R"({"modelUuid":"model-1","filter":)" + filter + more + "}");
+}
+
+// The ids of the segment's CSV, in its order; the whole answer when it is not a 200.
+Ids segment_ids(const std::string& filter, const std::string& more = "") {
+    Answer a = segment(filter, more);
+    if (a.status != 200 || !a.json.HasMember("urls")) return {a.body};
+    auto file = fetch(a.json["urls"][0].GetString());
+    Ids ids;
+    std::istringstream in(file->body);
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) ids.push_back(line.substr(1, line.find('"', 1) - 1));
+    return ids;
+}
+
+// A filter of one group of `conditions` (JSON objects, comma-separated) joined by `conj`.
+std::string group(const std::string& conditions, const std::string& conj = "and") {
+    return R"({"conjonction":")" + conj + R"(","conditions":[)" + conditions + "]}";
+}
+std::string where(const std::string& conditions, const std::string& conj = "and") {
+    return R"({"conjonction":"and","groups":[)" + group(conditions, conj) + "]}";
+}
+std::string text_is(const std::string& column, const std::string& op, const std::string& values) {
+    return R"({"kind":"string","columnSlug":")" + column + R"(","operator":")" + op + R"(","values":)" + values + "}";
+}
+std::string only(const std::string& kind, const std::string& column, const std::string& op) {
+    return R"({"kind":")" + kind + R"(","columnSlug":")" + column + R"(","operator":")" + op + R"("})";
+}
+std::string compared(const std::string& kind, const std::string& column, const std::string& op,
+                     const std::string& value) {
+    return R"({"kind":")" + kind + R"(","columnSlug":")" + column + R"(","operator":")" + op + R"(","value":)" +
+           value + "}";
+}
+std::string between(const std::string& kind, const std::string& column, const std::string& first,
+                    const std::string& last) {
+    return R"({"kind":")" + kind + R"(","columnSlug":")" + column + R"(","operator":"between","firstValue":)" +
+           first + R"(,"lastValue":)" + last + "}";
+}
+std::string ago(int minutes) { return "\"" + format_iso8601(env().now - std::chrono::minutes{minutes}) + "\""; }
+
+}  // namespace
+
+TEST(SimApiSegments, DownloadServesTheModelsRecordsAsACsv) {
+    Answer a = segment(R"({"conjonction":"and","groups":[]})");
     ASSERT_EQ(a.status, 200) << a.body;
     ASSERT_EQ(a.json["urls"].Size(), 1u);
     auto file = fetch(a.json["urls"][0].GetString());
-    EXPECT_EQ(lines(file->body), 3u);
-    EXPECT_NE(file->body.find(R"("Record ""two"", quoted")"), std::string::npos) << file->body;
-    expect_error(post("/segmentation/segments/download", R"({"modelUuid":"model-1","filter":{"conjonction":"xor","groups":[]}})"),
-                 400, "invalidFilter", "conjonction");
+    const std::string t0 = format_iso8601(env().now - std::chrono::minutes{60});
+    const std::string t1 = format_iso8601(env().now - std::chrono::minutes{50});
+    EXPECT_EQ(file->body.substr(0, file->body.find('\n')), "id,title,status,runs_count,created_at,updated_at");
+    EXPECT_EQ(lines(file->body), 5u) << file->body;
+    EXPECT_NE(file->body.find("\n\"rec-r1\",\"Record r1\",\"error\",\"2\",\"" + t0 + "\",\"" + t1 + "\"\n"),
+              std::string::npos)
+        << file->body;
+    EXPECT_NE(file->body.find(R"("rec-r2","Record ""two"", quoted","error","1",)"), std::string::npos) << file->body;
+    EXPECT_EQ(file->body.find("rec-r5"), std::string::npos) << "a tool's record is no model's";
+    expect_error(segment(R"({"conjonction":"xor","groups":[]})"), 400, "invalidFilter", "conjonction");
     expect_error(post("/segmentation/segments/download", R"({"filter":{"conjonction":"and","groups":[]}})"), 400,
                  "invalidPayload", "modelUuid");
+    expect_error(post("/segmentation/segments/download", R"({"modelUuid":"model-1"})"), 400, "invalidPayload",
+                 "filter");
     expect_error(post("/segmentation/segments/download", R"({"modelUuid":"m-x","filter":{"conjonction":"and","groups":[]}})"),
                  404, "modelNotFound");
+}
+
+TEST(SimApiSegments, StringConditions) {
+    EXPECT_EQ(segment_ids(where(text_is("status", "is", R"("error")"))), (Ids{"rec-r1", "rec-r2"}));
+    EXPECT_EQ(segment_ids(where(text_is("status", "is", R"(["running","pending","nope"])"))), (Ids{"rec-r4", "rec-r6"}));
+    EXPECT_EQ(segment_ids(where(text_is("status", "isNot", R"(["error","running"])"))), (Ids{"rec-r6"}));
+    EXPECT_EQ(segment_ids(where(text_is("status", "is", "[]"))), Ids{});
+    EXPECT_EQ(segment_ids(where(text_is("title", "contains", R"(["two","Labs"])"))), (Ids{"rec-r2", "rec-r4"}));
+    EXPECT_EQ(segment_ids(where(text_is("title", "doesNotContain", R"("Record")"))), (Ids{"rec-r4", "rec-r6"}));
+    EXPECT_EQ(segment_ids(where(text_is("title", "startsWith", R"("Record \"")"))), (Ids{"rec-r2"}));
+    EXPECT_EQ(segment_ids(where(text_is("id", "endsWith", R"(["r4","r6"])"))), (Ids{"rec-r4", "rec-r6"}));
+    EXPECT_EQ(segment_ids(where(only("string", "title", "isEmpty"))), (Ids{"rec-r6"}));
+    EXPECT_EQ(segment_ids(where(only("string", "title", "isNotEmpty"))), (Ids{"rec-r1", "rec-r2", "rec-r4"}));
+    // No column of the sim's model is ever null.
+    EXPECT_EQ(segment_ids(where(only("string", "title", "isNull"))), Ids{});
+    EXPECT_EQ(segment_ids(where(only("string", "status", "isNotNull"))), kAll);
+    EXPECT_EQ(segment_ids(where(only("any", "runs_count", "isNull"))), Ids{});
+    EXPECT_EQ(segment_ids(where(only("any", "created_at", "isNotNull"))), kAll);
+}
+
+TEST(SimApiSegments, NumberConditions) {
+    EXPECT_EQ(segment_ids(where(compared("number", "runs_count", "is", "2"))), (Ids{"rec-r1"}));
+    EXPECT_EQ(segment_ids(where(compared("number", "runs_count", "isNot", "2.0"))), (Ids{"rec-r2", "rec-r4", "rec-r6"}));
+    EXPECT_EQ(segment_ids(where(compared("number", "runs_count", "greaterThan", "1.5"))), (Ids{"rec-r1"}));
+    EXPECT_EQ(segment_ids(where(compared("number", "runs_count", "lowerThan", "2"))), (Ids{"rec-r2", "rec-r4", "rec-r6"}));
+    EXPECT_EQ(segment_ids(where(between("number", "runs_count", "2", "5"))), (Ids{"rec-r1"}));
+    EXPECT_EQ(segment_ids(where(between("number", "runs_count", "0", "1"))), (Ids{"rec-r2", "rec-r4", "rec-r6"}));
+    EXPECT_EQ(segment_ids(where(only("number", "runs_count", "isNotNull"))), kAll);
+}
+
+TEST(SimApiSegments, DateConditionsCompareInstants) {
+    EXPECT_EQ(segment_ids(where(compared("date", "created_at", "is", ago(60)))), (Ids{"rec-r1", "rec-r2"}));
+    EXPECT_EQ(segment_ids(where(compared("date", "created_at", "isNot", ago(60)))), (Ids{"rec-r4", "rec-r6"}));
+    EXPECT_EQ(segment_ids(where(compared("date", "created_at", "greaterThan", ago(60)))), (Ids{"rec-r4", "rec-r6"}));
+    EXPECT_EQ(segment_ids(where(compared("date", "updated_at", "lowerThan", ago(40)))), (Ids{"rec-r1", "rec-r2"}));
+    // Both bounds included.
+    EXPECT_EQ(segment_ids(where(between("date", "updated_at", ago(50), ago(40)))), (Ids{"rec-r1", "rec-r4"}));
+    // The same instant written in another zone, and a bare date (its midnight UTC).
+    const SystemTime t2 = env().now - std::chrono::minutes{40};
+    std::string in_paris = format_iso8601(t2 + std::chrono::hours{1});
+    in_paris.replace(in_paris.size() - 1, 1, "+01:00");
+    EXPECT_EQ(segment_ids(where(compared("date", "created_at", "is", "\"" + in_paris + "\""))), (Ids{"rec-r4"}));
+    EXPECT_EQ(segment_ids(where(compared("date", "created_at", "greaterThan", R"("2000-01-01")"))), kAll);
+    EXPECT_EQ(segment_ids(where(compared("date", "created_at", "lowerThan", R"("2000-01-02")"))), Ids{});
+    const std::string tomorrow = format_iso8601(env().now + std::chrono::hours{24}).substr(0, 10);
+    EXPECT_EQ(segment_ids(where(between("date", "created_at", R"("2000-01-01")", "\"" + tomorrow + "\""))), kAll);
+}
+
+TEST(SimApiSegments, GroupsAndConditionsCombineByTheirConjonctions) {
+    const std::string error = text_is("status", "is", R"("error")");
+    const std::string acme = text_is("title", "startsWith", R"("Acme")");
+    const std::string reruns = compared("number", "runs_count", "greaterThan", "1");
+    const std::string pending = text_is("status", "is", R"("pending")");
+    EXPECT_EQ(segment_ids(where(error + "," + acme, "or")), (Ids{"rec-r1", "rec-r2", "rec-r4"}));
+    EXPECT_EQ(segment_ids(where(error + "," + acme, "and")), Ids{});
+    EXPECT_EQ(segment_ids(where(error + "," + reruns, "and")), (Ids{"rec-r1"}));
+    EXPECT_EQ(segment_ids(R"({"conjonction":"and","groups":[)" + group(error) + "," + group(reruns) + "]}"),
+              (Ids{"rec-r1"}));
+    EXPECT_EQ(segment_ids(R"({"conjonction":"or","groups":[)" + group(pending) + "," + group(reruns) + "]}"),
+              (Ids{"rec-r1", "rec-r6"}));
+    EXPECT_EQ(segment_ids(R"({"conjonction":"or","groups":[)" + group(pending + "," + acme, "or") + "," +
+                          group(error + "," + reruns) + "]}"),
+              (Ids{"rec-r1", "rec-r4", "rec-r6"}));
+    // A group without conditions holds, whatever its conjonction; no groups is every record.
+    EXPECT_EQ(segment_ids(R"({"conjonction":"and","groups":[)" + group("", "or") + "," + group(acme) + "]}"),
+              (Ids{"rec-r4"}));
+    EXPECT_EQ(segment_ids(R"({"conjonction":"or","groups":[]})"), kAll);
+}
+
+TEST(SimApiSegments, SortThenLimit) {
+    const std::string all = R"({"conjonction":"and","groups":[]})";
+    EXPECT_EQ(segment_ids(all, R"(,"sort":[])"), kAll);
+    EXPECT_EQ(segment_ids(all, R"(,"sort":null)"), kAll);
+    EXPECT_EQ(segment_ids(all, R"(,"sort":[{"columnSlug":"id","kind":"desc"}])"),
+              (Ids{"rec-r6", "rec-r4", "rec-r2", "rec-r1"}));
+    // rec-r1 and rec-r2 were both created at t0: the id breaks the tie.
+    EXPECT_EQ(segment_ids(all, R"(,"sort":[{"columnSlug":"created_at","kind":"desc"}])"),
+              (Ids{"rec-r6", "rec-r4", "rec-r1", "rec-r2"}));
+    EXPECT_EQ(segment_ids(all, R"(,"sort":[{"columnSlug":"status","kind":"asc"},{"columnSlug":"runs_count","kind":"asc"}])"),
+              (Ids{"rec-r2", "rec-r1", "rec-r6", "rec-r4"}));
+    EXPECT_EQ(segment_ids(all, R"(,"sort":[{"columnSlug":"title","kind":"asc"}])"),
+              (Ids{"rec-r6", "rec-r4", "rec-r2", "rec-r1"}));
+    EXPECT_EQ(segment_ids(all, R"(,"sort":[{"columnSlug":"created_at","kind":"desc"}],"limit":2)"),
+              (Ids{"rec-r6", "rec-r4"}));
+    EXPECT_EQ(segment_ids(where(text_is("status", "is", R"("error")")),
+                          R"(,"sort":[{"columnSlug":"updated_at","kind":"asc"}],"limit":1)"),
+              (Ids{"rec-r2"}));
+}
+
+TEST(SimApiSegments, RefusesWhatItCannotEvaluate) {
+    auto refused = [](const std::string& condition, const std::string& mentions) {
+        SCOPED_TRACE(condition);
+        expect_error(segment(where(only("any", "id", "isNotNull") + "," + condition)), 400, "invalidFilter",
+                     "groups[0].conditions[1]: " + mentions);
+    };
+    refused(text_is("country", "is", R"("FR")"), "unknown column \"country\"");
+    refused(compared("number", "status", "is", "1"), "column \"status\" is a string, not a number");
+    refused(text_is("runs_count", "is", R"("1")"), "column \"runs_count\" is a number, not a string");
+    refused(compared("date", "title", "is", R"("2026-01-01")"), "column \"title\" is a string, not a date");
+    refused(only("boolean", "id", "isTrue"), "column \"id\" is a string, not a boolean");
+    refused(compared("string", "title", "greaterThan", R"("a")"), "unknown operator \"greaterThan\" for kind string");
+    refused(only("number", "runs_count", "isEmpty"), "unknown operator \"isEmpty\"");
+    refused(only("any", "title", "is"), "unknown operator \"is\" for kind any");
+    refused(only("number", "runs_count", "is"), "value is required");
+    refused(compared("number", "runs_count", "is", R"("2")"), "value must be a number");
+    refused(R"({"kind":"number","columnSlug":"runs_count","operator":"between","firstValue":1})", "lastValue is required");
+    refused(only("string", "title", "contains"), "values is required");
+    refused(text_is("title", "is", "3"), "values must be a string or an array of strings");
+    refused(text_is("title", "is", R"(["a",3])"), "values[1] must be a string");
+    refused(compared("date", "created_at", "is", R"("yesterday")"), "value must be an ISO-8601 date or datetime");
+    refused(compared("date", "created_at", "is", "1700000000"), "value must be a string");
+    refused(R"({"kind":"sql","name":"x","clause":"1=1"})", "kind \"sql\" is not evaluated by the sim");
+    for (const char* kind : {"object", "array", "vector", "objectProperty", "occurrence", "enrollment", "segment"})
+        refused(only(kind, "id", "isNull"), "kind \"" + std::string(kind) + "\" is not evaluated");
+    refused(only("color", "id", "isNull"), "unknown kind \"color\"");
+    refused(R"({"columnSlug":"id","operator":"isNull"})", "kind is required");
+    refused(R"("status = error")", "must be an object");
+    refused(R"({"kind":"any","columnSlug":"id","operator":"isNull","relatedModelUuid":"model-2"})",
+            "relatedModelUuid");
+    expect_error(segment(R"({"conjonction":"and","groups":[{"conditions":[]}]})"), 400, "invalidFilter",
+                 "groups[0].conjonction");
+    expect_error(segment(R"({"conjonction":"and","groups":[{"conjonction":"and"}]})"), 400, "invalidFilter",
+                 "groups[0].conditions must be an array");
+    expect_error(segment(R"({"conjonction":"and"})"), 400, "invalidFilter", "groups must be an array");
+
+    // Bounds on hostile filters.
+    std::string groups;
+    for (int i = 0; i < 101; ++i) groups += (i ? "," : "") + group("");
+    expect_error(segment(R"({"conjonction":"and","groups":[)" + groups + "]}"), 400, "invalidFilter",
+                 "groups has 101 entries, at most 100");
+    std::string conditions;
+    for (int i = 0; i < 101; ++i) conditions += (i ? "," : "") + only("any", "id", "isNull");
+    expect_error(segment(where(conditions)), 400, "invalidFilter",
+                 "groups[0].conditions has 101 entries, at most 100");
+    std::string values;
+    for (int i = 0; i < 1001; ++i) values += (i ? ",\"" : "\"") + std::to_string(i) + "\"";
+    expect_error(segment(where(text_is("id", "is", "[" + values + "]"))), 400, "invalidFilter",
+                 "values has 1001 entries, at most 1000");
+    expect_error(segment(where(text_is("id", "is", "\"" + std::string(4097, 'x') + "\""))), 400, "invalidFilter",
+                 "values is longer than 4096 bytes");
+    EXPECT_EQ(segment_ids(where(text_is("id", "is", "\"" + std::string(4096, 'x') + "\""))), Ids{});
+
+    // A bad sort entry is a bad field of the payload.
+    const std::string all = R"({"conjonction":"and","groups":[]})";
+    expect_error(segment(all, R"(,"sort":[{"columnSlug":"id","kind":"asc"},{"columnSlug":"country","kind":"asc"}])"),
+                 400, "invalidPayload", "sort[1]: unknown column \"country\"");
+    expect_error(segment(all, R"(,"sort":[{"columnSlug":"id","kind":"up"}])"), 400, "invalidPayload",
+                 "sort[0]: kind must be \"asc\" or \"desc\"");
+    expect_error(segment(all, R"(,"sort":[{"kind":"asc"}])"), 400, "invalidPayload", "sort[0]: columnSlug");
+    expect_error(segment(all, R"(,"sort":["id"])"), 400, "invalidPayload", "sort[0]: must be an object");
+    expect_error(segment(all, R"(,"sort":{"columnSlug":"id","kind":"asc"})"), 400, "invalidPayload", "sort: must be an array");
 }
 
 namespace {
