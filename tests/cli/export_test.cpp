@@ -283,6 +283,29 @@ TEST_F(Export, OutputDashStreamsToStdoutAndMatchesTheFile) {
     EXPECT_GT(lines(sh.output).size(), 1u);
 }
 
+// On a terminal (script(1) gives the command a pseudo-terminal), stderr shows the bytes
+// and rows so far, and the last count is cleared at the end; piped, as in every other
+// test here, nothing is drawn. Neither way does any of it reach the file.
+TEST_F(Export, ProgressIsDrawnOnATerminalOnly) {
+    const std::vector<std::string> args{"query", "--sql=SELECT uuid, status FROM runs ORDER BY uuid LIMIT 5000",
+                                        "--output=q.csv"};
+    std::string line = "cd '" + out_.path() + "' &&";
+    for (const auto& a : argv(args)) line += " '" + a + "'";
+    const auto tty = run_command({"script", "-qec", line, "/dev/null"}, {}, 120s);
+    ASSERT_EQ(tty.exit_code, 0) << tty.output;
+    EXPECT_EQ(tty.output.find(sim().token()), std::string::npos);
+    EXPECT_NE(tty.output.find("\r\033[K"), std::string::npos) << tty.output;
+    EXPECT_NE(tty.output.find(" KiB, 5000 rows\r\033[K"), std::string::npos) << tty.output;
+    const std::string on_terminal = read(out_.file("q.csv"));
+    EXPECT_EQ(lines(on_terminal).size(), 5001u);
+
+    const auto piped = run(args);
+    ASSERT_EQ(piped.exit_code, 0) << piped.output;
+    EXPECT_EQ(piped.output.find('\033'), std::string::npos) << piped.output;
+    EXPECT_EQ(read(out_.file("q.csv")), on_terminal);
+    EXPECT_EQ(on_terminal.find('\033'), std::string::npos);
+}
+
 TEST_F(Export, NothingToExportAndRefusalsWriteNoFile) {
     const std::string wf = busiest();
     auto none = run({"outputs", "--workflow=" + wf, "--record-id=no-such-record"});
