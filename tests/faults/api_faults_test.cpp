@@ -194,12 +194,15 @@ TEST(ApiFaults, ApiDownThenBack) {
     // Accepted and never answered: every attempt waits out its timeout.
     const int accepted_before = proxy.connections();
     proxy.set_mode(FaultProxy::Mode::blackhole);
+    // An attempt refused just before the switch may be counted just after the scrape
+    // above: the count of refusals this phase must not add to is taken once it has settled.
+    std::this_thread::sleep_for(1s);
+    const double refused_total = network_errors(daemon.scrape(), "connect");
     slowest = std::max(slowest, hold(daemon, down - down / 2));
     const auto blackholed = daemon.scrape();
     EXPECT_GT(proxy.connections(), accepted_before);
     EXPECT_GT(network_errors(blackholed, "timeout"), network_errors(refused, "timeout"));
-    EXPECT_EQ(network_errors(blackholed, "connect"), network_errors(refused, "connect"))
-        << "an accepted connection counted as refused";
+    EXPECT_EQ(network_errors(blackholed, "connect"), refused_total) << "an accepted connection counted as refused";
     for (const auto& c : collectors) EXPECT_EQ(up(blackholed, c), 0) << c;
 
     // Back: every collector current within one interval (plus the run's own time).
@@ -397,10 +400,12 @@ TEST(ApiFaults, BrokenAnswersAreCountedAndRecovered) {
               << slowest_scrape.count() << " ms, SIGTERM during a trickling body: exit in " << stop.count() << " ms"
               << std::endl;
     EXPECT_LT(slowest_scrape, 2s);
-    // The trickling requests end at the client's 2 s timeout, inside the daemon's 4 s stop
-    // budget (which would otherwise cut them off, with a warning).
-    EXPECT_LT(stop, 4s);
+    // The trickling requests end at the client's 2 s timeout, inside the daemon's stop
+    // budget, which would otherwise cut them off with a warning: the warning's absence is
+    // the proof. The wall time adds the process's exit (under ASan, its leak check on a
+    // loaded machine: 4.25 s in one CI run), so its bound only catches a hang.
     EXPECT_EQ(daemon.log().find("still in a request"), std::string::npos) << daemon.log();
+    EXPECT_LT(stop, 8s);
 }
 
 // 4. Answers as wide as the API allows (10,000 rows of 50 columns): a collector takes
