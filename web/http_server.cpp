@@ -151,6 +151,9 @@ bool HttpServer::admit(const Request& req, const std::string& route, Response& r
 // its compressed form are kept per view and format until the next change.
 void HttpServer::serve_metrics(const Request& req, Response& res) {
     auto format = metrics::negotiate_format(req.header("Accept"));
+    // The registry before the view: a run is published before its success is set, so the
+    // scrape holds the data of every success its self-metrics show.
+    auto head = std::make_shared<const metrics::Exposition>(registry_.Collect(), nullptr, format, /*end=*/false);
     auto view = store_.view();
     const bool gzip = accepts_gzip(req.header("Accept-Encoding"));
     std::shared_ptr<const StorePart> part;
@@ -173,7 +176,6 @@ void HttpServer::serve_metrics(const Request& req, Response& res) {
         store_parts_[format == metrics::Format::openmetrics ? 1 : 0] = fresh;
         part = fresh;
     }
-    auto head = std::make_shared<const metrics::Exposition>(registry_.Collect(), nullptr, format, /*end=*/false);
     res.set_header("Content-Type", std::string(metrics::content_type(format)));
     res.set_header("Vary", "Accept, Accept-Encoding");
     if (gzip) {

@@ -5,7 +5,9 @@
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 
+#include <atomic>
 #include <cstdio>
+#include <thread>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
@@ -286,6 +288,46 @@ TEST(HttpServer, CacheLetsAReplacedViewGo) {
     EXPECT_FALSE(first.expired()) << "the text rendering holds it until a newer one is made";
     ASSERT_TRUE(c.Get("/metrics", {{"Accept", "application/openmetrics-text"}}));
     EXPECT_TRUE(first.expired()) << "the OpenMetrics scrape of the new view left the old text rendering cached";
+}
+
+// The scheduler publishes a run's snapshot before it sets the run's success in the
+// self-metrics, so a scrape that reads the self-metrics first holds the data of every
+// success it shows (a test waiting for a collector's success, or an alert on its age,
+// never sees the success without the data). A thread plays the scheduler: publish
+// generation n, then set the gauge to n.
+TEST(HttpServer, AScrapeHoldsTheDataOfEverySuccessItShows) {
+    BareServer bare("127.0.0.1:0");
+    auto& succeeded = prometheus::BuildGauge()
+                          .Name("cargomon_test_last_success_generation")
+                          .Help("The last generation published.")
+                          .Register(bare.registry)
+                          .Add({});
+    std::atomic<bool> stop{false};
+    std::thread publisher([&] {
+        for (int n = 1; !stop; ++n) {
+            metrics::Family f{.name = "cargo_test_generation", .help = "The generation of this snapshot.",
+                              .type = metrics::MetricType::gauge};
+            f.samples.push_back({{}, static_cast<double>(n)});
+            bare.store.publish("generation", metrics::Snapshot{{f}}, t0);
+            succeeded.Set(n);
+        }
+    });
+    auto value = [](const std::string& body, const std::string& name) {
+        const auto at = body.find("\n" + name + " ");
+        return at == std::string::npos ? -1.0 : std::stod(body.substr(at + name.size() + 2));
+    };
+    httplib::Client c("127.0.0.1", bare.server.port());
+    int behind = 0;
+    for (int i = 0; i < 300; ++i) {
+        const auto res = c.Get("/metrics");
+        ASSERT_TRUE(res);
+        const double shown = value(res->body, "cargomon_test_last_success_generation");
+        const double data = value(res->body, "cargo_test_generation");
+        if (shown > 0 && data < shown) ++behind;
+    }
+    stop = true;
+    publisher.join();
+    EXPECT_EQ(behind, 0) << "scrapes whose data was older than the success they showed";
 }
 
 TEST(HttpServer, RejectsMissingCallbacksAndBadAddresses) {
