@@ -66,9 +66,9 @@ std::string random_uuid() {
 }
 
 const rapidjson::Value& member(const rapidjson::Value& object, const char* name, const std::string& path) {
-    auto it = object.FindMember(name);
-    if (it == object.MemberEnd() || it->value.IsNull()) throw invalid_payload(path + "." + name, "is required");
-    return it->value;
+    const rapidjson::Value* v = optional_member(object, name);
+    if (!v) throw invalid_payload(path + "." + name, "is required");
+    return *v;
 }
 
 std::string string_member(const rapidjson::Value& object, const char* name, const std::string& path) {

@@ -55,6 +55,9 @@ private:
     bool text_values_ = false;  // from a query string: every scalar arrives as a string
 };
 
+// `object`'s member `name`; nullptr when absent or null (the contract's "absent or null").
+const rapidjson::Value* optional_member(const rapidjson::Value& object, const char* name);
+
 // Checks a string against an enumeration; the 400 names `field`.
 void check_one_of(std::string_view field, std::string_view value, std::initializer_list<std::string_view> allowed);
 

@@ -74,11 +74,6 @@ struct Filter {
 
 ApiError bad_filter(const std::string& what) { return ApiError(400, "invalidFilter", "filter: " + what); }
 
-const rapidjson::Value* member(const rapidjson::Value& object, const char* name) {
-    auto it = object.FindMember(name);
-    return it == object.MemberEnd() || it->value.IsNull() ? nullptr : &it->value;
-}
-
 // A string field of the filter, bounded; `where` names it in the 400.
 std::string text(const rapidjson::Value* v, const std::string& where) {
     if (!v) throw bad_filter(where + " is required");
@@ -89,28 +84,28 @@ std::string text(const rapidjson::Value* v, const std::string& where) {
 }
 
 bool conjonction_is_or(const rapidjson::Value& object, const std::string& where) {
-    const rapidjson::Value* v = member(object, "conjonction");
+    const rapidjson::Value* v = optional_member(object, "conjonction");
     const std::string c = v && v->IsString() ? std::string(v->GetString(), v->GetStringLength()) : "";
     if (c != "and" && c != "or") throw bad_filter(where + "conjonction must be \"and\" or \"or\"");
     return c == "or";
 }
 
 double number(const rapidjson::Value& c, const char* name, const std::string& where) {
-    const rapidjson::Value* v = member(c, name);
+    const rapidjson::Value* v = optional_member(c, name);
     if (!v) throw bad_filter(where + name + " is required");
     if (!v->IsNumber() || !std::isfinite(v->GetDouble())) throw bad_filter(where + name + " must be a number");
     return v->GetDouble();
 }
 
 double instant(const rapidjson::Value& c, const char* name, const std::string& where) {
-    const std::string s = text(member(c, name), where + name);
+    const std::string s = text(optional_member(c, name), where + name);
     const auto t = parse_iso8601(s);
     if (!t) throw bad_filter(where + name + " must be an ISO-8601 date or datetime, got \"" + s + "\"");
     return std::chrono::duration<double>(t->time_since_epoch()).count();
 }
 
 std::vector<std::string> values(const rapidjson::Value& c, const std::string& where) {
-    const rapidjson::Value* v = member(c, "values");
+    const rapidjson::Value* v = optional_member(c, "values");
     if (v && v->IsArray()) {
         if (v->Size() > kMaxValues)
             throw bad_filter(where + "values has " + std::to_string(v->Size()) + " entries, at most " +
@@ -126,7 +121,7 @@ std::vector<std::string> values(const rapidjson::Value& c, const std::string& wh
 
 Condition parse_condition(const rapidjson::Value& c, const std::string& model, const std::string& where) {
     if (!c.IsObject()) throw bad_filter(where + "must be an object");
-    const std::string kind = text(member(c, "kind"), where + "kind");
+    const std::string kind = text(optional_member(c, "kind"), where + "kind");
     static const std::initializer_list<std::string_view> kUnevaluated = {
         "sql", "object", "array", "vector", "objectProperty", "occurrence", "enrollment", "segment"};
     if (std::find(kUnevaluated.begin(), kUnevaluated.end(), kind) != kUnevaluated.end())
@@ -134,9 +129,10 @@ Condition parse_condition(const rapidjson::Value& c, const std::string& model, c
                          "date, boolean and any)");
     if (kind != "string" && kind != "number" && kind != "date" && kind != "boolean" && kind != "any")
         throw bad_filter(where + "unknown kind \"" + kind + "\"");
-    if (const rapidjson::Value* related = member(c, "relatedModelUuid"); related && text(related, where + "relatedModelUuid") != model)
+    if (const rapidjson::Value* related = optional_member(c, "relatedModelUuid");
+        related && text(related, where + "relatedModelUuid") != model)
         throw bad_filter(where + "relatedModelUuid: the sim's models have no related models");
-    const std::string slug = text(member(c, "columnSlug"), where + "columnSlug");
+    const std::string slug = text(optional_member(c, "columnSlug"), where + "columnSlug");
     const auto column = column_index(slug);
     if (!column)
         throw bad_filter(where + "unknown column \"" + slug + "\" (the sim's model has " + column_list() + ")");
@@ -144,7 +140,7 @@ Condition parse_condition(const rapidjson::Value& c, const std::string& model, c
     if (kind != "any" && kind != type_name(type))
         throw bad_filter(where + "column \"" + slug + "\" is a " + std::string(type_name(type)) + ", not a " + kind);
 
-    const std::string op_text = text(member(c, "operator"), where + "operator");
+    const std::string op_text = text(optional_member(c, "operator"), where + "operator");
     static const std::pair<std::string_view, Op> kOps[] = {
         {"is", Op::is},
         {"isNot", Op::is_not},
@@ -189,7 +185,7 @@ Filter parse_filter(const rapidjson::Value* filter, const std::string& model) {
     if (!filter) throw invalid_payload("filter", "is required");
     if (!filter->IsObject()) throw bad_filter("must be an object");
     Filter out{conjonction_is_or(*filter, ""), {}};
-    const rapidjson::Value* groups = member(*filter, "groups");
+    const rapidjson::Value* groups = optional_member(*filter, "groups");
     if (!groups || !groups->IsArray()) throw bad_filter("groups must be an array");
     if (groups->Size() > kMaxGroups)
         throw bad_filter("groups has " + std::to_string(groups->Size()) + " entries, at most " +
@@ -199,7 +195,7 @@ Filter parse_filter(const rapidjson::Value* filter, const std::string& model) {
         const std::string where = "groups[" + std::to_string(g) + "].";
         if (!group.IsObject()) throw bad_filter(where.substr(0, where.size() - 1) + " must be an object");
         Group parsed{conjonction_is_or(group, where), {}};
-        const rapidjson::Value* conditions = member(group, "conditions");
+        const rapidjson::Value* conditions = optional_member(group, "conditions");
         if (!conditions || !conditions->IsArray()) throw bad_filter(where + "conditions must be an array");
         if (conditions->Size() > kMaxConditions)
             throw bad_filter(where + "conditions has " + std::to_string(conditions->Size()) + " entries, at most " +
@@ -276,8 +272,8 @@ std::vector<SortKey> parse_sort(const rapidjson::Value* sort) {
         const rapidjson::Value& s = (*sort)[i];
         const std::string where = "sort[" + std::to_string(i) + "]";
         if (!s.IsObject()) throw invalid_payload(where, "must be an object {columnSlug, kind}");
-        const rapidjson::Value* slug = member(s, "columnSlug");
-        const rapidjson::Value* kind = member(s, "kind");
+        const rapidjson::Value* slug = optional_member(s, "columnSlug");
+        const rapidjson::Value* kind = optional_member(s, "kind");
         if (!slug || !slug->IsString() || slug->GetStringLength() > kMaxText)
             throw invalid_payload(where, "columnSlug must be a string of at most " + std::to_string(kMaxText) + " bytes");
         const std::string_view name(slug->GetString(), slug->GetStringLength());

@@ -60,11 +60,12 @@ Payload Payload::from_params(const httplib::Params& params) {
     return p;
 }
 
-const rapidjson::Value* Payload::value(const char* name) const {
-    auto it = doc_.FindMember(name);
-    if (it == doc_.MemberEnd() || it->value.IsNull()) return nullptr;
-    return &it->value;
+const rapidjson::Value* optional_member(const rapidjson::Value& object, const char* name) {
+    auto it = object.FindMember(name);
+    return it == object.MemberEnd() || it->value.IsNull() ? nullptr : &it->value;
 }
+
+const rapidjson::Value* Payload::value(const char* name) const { return optional_member(doc_, name); }
 
 std::optional<std::string> Payload::string(const char* name) const {
     const rapidjson::Value* v = value(name);
