@@ -73,11 +73,14 @@ protected:
         args.push_back("--config.file=" + config());
         return args;
     }
-    // Runs in `out_` (the folder default file names land in).
-    CommandResult run(std::vector<std::string> args) const {
+    // The shell line that runs the export in `out_` (the folder default file names land in).
+    std::string command_line(std::vector<std::string> args) const {
         std::string line = "cd '" + out_.path() + "' &&";
         for (const auto& a : argv(std::move(args))) line += " '" + a + "'";
-        auto r = run_command({"/bin/sh", "-c", line}, {}, 120s);
+        return line;
+    }
+    CommandResult run(std::vector<std::string> args) const {
+        auto r = run_command({"/bin/sh", "-c", command_line(std::move(args))}, {}, 120s);
         EXPECT_EQ(r.output.find(sim().token()), std::string::npos) << "the token leaked:\n" << r.output;
         return r;
     }
@@ -289,9 +292,7 @@ TEST_F(Export, OutputDashStreamsToStdoutAndMatchesTheFile) {
 TEST_F(Export, ProgressIsDrawnOnATerminalOnly) {
     const std::vector<std::string> args{"query", "--sql=SELECT uuid, status FROM runs ORDER BY uuid LIMIT 5000",
                                         "--output=q.csv"};
-    std::string line = "cd '" + out_.path() + "' &&";
-    for (const auto& a : argv(args)) line += " '" + a + "'";
-    const auto tty = run_command({"script", "-qec", line, "/dev/null"}, {}, 120s);
+    const auto tty = run_command({"script", "-qec", command_line(args), "/dev/null"}, {}, 120s);
     ASSERT_EQ(tty.exit_code, 0) << tty.output;
     EXPECT_EQ(tty.output.find(sim().token()), std::string::npos);
     EXPECT_NE(tty.output.find("\r\033[K"), std::string::npos) << tty.output;
