@@ -5,7 +5,6 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstring>
 #include <memory>
 
@@ -23,42 +22,6 @@ std::string bcrypt(const std::string& password, const std::string& setting) {
     return result;
 }
 
-int decode_char(unsigned char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-// Standard base64 with its padding, as Go's base64.StdEncoding (what r.BasicAuth uses).
-bool decode_base64(std::string_view in, std::string& out) {
-    if (in.empty() || in.size() % 4 != 0) return false;
-    out.clear();
-    for (std::size_t i = 0; i < in.size(); i += 4) {
-        const bool last = i + 4 == in.size();
-        int v[4];
-        int pad = 0;
-        for (int j = 0; j < 4; ++j) {
-            const char c = in[i + j];
-            if (c == '=' && last && j >= 2) {
-                v[j] = 0;
-                ++pad;
-                continue;
-            }
-            if (pad) return false;  // data after '='
-            v[j] = decode_char(static_cast<unsigned char>(c));
-            if (v[j] < 0) return false;
-        }
-        const unsigned triple = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
-        out += static_cast<char>((triple >> 16) & 0xff);
-        if (pad < 2) out += static_cast<char>((triple >> 8) & 0xff);
-        if (pad < 1) out += static_cast<char>(triple & 0xff);
-    }
-    return true;
-}
-
 // A setting with the highest cost of the configured hashes, so an unknown user costs what
 // a known one does.
 std::string dummy_setting(const std::map<std::string, std::string>& users) {
@@ -69,21 +32,6 @@ std::string dummy_setting(const std::map<std::string, std::string>& users) {
 }
 
 }  // namespace
-
-bool parse_basic_authorization(std::string_view header, std::string& user, std::string& password) {
-    constexpr std::string_view kScheme = "basic ";
-    if (header.size() < kScheme.size()) return false;
-    for (std::size_t i = 0; i < kScheme.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return false;
-    std::string decoded;
-    if (!decode_base64(header.substr(kScheme.size()), decoded)) return false;
-    const std::size_t colon = decoded.find(':');
-    if (colon == std::string::npos) return false;
-    user = decoded.substr(0, colon);
-    password = decoded.substr(colon + 1);
-    OPENSSL_cleanse(decoded.data(), decoded.size());
-    return true;
-}
 
 std::size_t BasicAuth::KeyHash::operator()(const Key& k) const {
     std::size_t h;

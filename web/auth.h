@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "web/request_parser.h"  // parse_basic_authorization
+
 namespace cargomon::web {
 
 // check() from any connection thread: bcrypt_mutex_ guards crypt_r and bcrypt_runs_,
@@ -56,8 +58,5 @@ private:
     mutable std::unordered_map<Key, bool, KeyHash> cache_;  // successes only
     mutable std::size_t bcrypt_runs_ = 0;                   // under bcrypt_mutex_
 };
-
-// Decodes "Basic base64(user:password)" (scheme case-insensitive); false if malformed.
-bool parse_basic_authorization(std::string_view header, std::string& user, std::string& password);
 
 }  // namespace cargomon::web
