@@ -8,6 +8,8 @@
 #include <cstring>
 #include <memory>
 
+#include "web/request_parser.h"
+
 namespace cargomon::web {
 namespace {
 
@@ -43,20 +45,23 @@ BasicAuth::BasicAuth(std::map<std::string, std::string> users) : users_(std::mov
     dummy_ = dummy_setting(users_);
 }
 
-bool BasicAuth::check(std::string_view authorization_header) const {
+AuthVerdict BasicAuth::verify(std::string_view authorization_header, const std::function<bool()>& may_run_bcrypt) const {
     std::string user, password;
-    if (!parse_basic_authorization(authorization_header, user, password)) return false;
-    const bool ok = check(user, password);
+    if (!parse_basic_authorization(authorization_header, user, password)) return AuthVerdict::fail;
+    const AuthVerdict verdict = verify(user, password, may_run_bcrypt);
     OPENSSL_cleanse(password.data(), password.size());
-    return ok;
+    return verdict;
 }
 
-bool BasicAuth::check(const std::string& user, const std::string& password) const {
+AuthVerdict BasicAuth::verify(const std::string& user, const std::string& password,
+                              const std::function<bool()>& may_run_bcrypt) const {
+    // What bcrypt would not read whole never matches (see the header).
+    if (password.size() > kMaxPasswordBytes || password.find('\0') != std::string::npos) return AuthVerdict::fail;
     auto found = users_.find(user);
     if (found == users_.end()) {
         // Same work as a known user's first check; the result cannot matter.
-        bcrypt_matches(password, dummy_);
-        return false;
+        if (may_run_bcrypt && !may_run_bcrypt()) return AuthVerdict::limited;
+        return bcrypt_matches(password, dummy_) ? AuthVerdict::fail : AuthVerdict::busy;
     }
     const std::string& hash = found->second;
 
@@ -74,9 +79,12 @@ bool BasicAuth::check(const std::string& user, const std::string& password) cons
     }
     {
         std::lock_guard lock(cache_mutex_);
-        if (cache_.contains(key)) return true;
+        if (cache_.contains(key)) return AuthVerdict::pass;
     }
-    if (!bcrypt_matches(password, hash)) return false;
+    if (may_run_bcrypt && !may_run_bcrypt()) return AuthVerdict::limited;
+    const auto matches = bcrypt_matches(password, hash);
+    if (!matches) return AuthVerdict::busy;
+    if (!*matches) return AuthVerdict::fail;
     std::lock_guard lock(cache_mutex_);
     if (cache_.size() >= kCacheSize) {
         // Make room for a while: drop a tenth; the order of hashed keys is arbitrary enough.
@@ -84,10 +92,22 @@ bool BasicAuth::check(const std::string& user, const std::string& password) cons
         for (auto it = cache_.begin(); it != cache_.end() && drop > 0; --drop) it = cache_.erase(it);
     }
     cache_.emplace(key, true);
-    return true;
+    return AuthVerdict::pass;
 }
 
-bool BasicAuth::bcrypt_matches(const std::string& password, const std::string& hash) const {
+std::optional<bool> BasicAuth::bcrypt_matches(const std::string& password, const std::string& hash) const {
+    {
+        std::lock_guard lock(queue_mutex_);
+        if (queued_ >= kMaxBcryptQueue) return std::nullopt;
+        ++queued_;
+    }
+    struct Dequeue {
+        const BasicAuth& auth;
+        ~Dequeue() {
+            std::lock_guard lock(auth.queue_mutex_);
+            --auth.queued_;
+        }
+    } dequeue{*this};
     std::string computed;
     {
         std::lock_guard lock(bcrypt_mutex_);
@@ -107,6 +127,11 @@ std::size_t BasicAuth::cached() const {
 std::size_t BasicAuth::bcrypt_runs() const {
     std::lock_guard lock(bcrypt_mutex_);
     return bcrypt_runs_;
+}
+
+std::size_t BasicAuth::bcrypt_queued() const {
+    std::lock_guard lock(queue_mutex_);
+    return queued_;
 }
 
 }  // namespace cargomon::web

@@ -2,8 +2,11 @@
 // site, or a flood of guesses could do to the server and how each is now refused. Real
 // servers on 127.0.0.1; clients are raw sockets (from 127.0.0.1, or 127.0.0.2 and up to
 // play other hosts), httplib, or OpenSSL with a client certificate.
+#include <crypt.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <atomic>
 #include <chrono>
@@ -14,9 +17,12 @@
 #include <thread>
 #include <vector>
 
+#include "tests/web/certs.h"
 #include "tests/web/raw_client.h"
+#include "web/auth.h"
 #include "web/http_server.h"
 #include "web/server.h"
+#include "web/tls.h"
 
 namespace cargomon::web {
 namespace {
@@ -33,6 +39,42 @@ HttpServer::Callbacks counting_callbacks(std::atomic<int>& reloads) {
                 ++reloads;
                 return std::optional<std::string>{};
             }};
+}
+
+std::string base64(const std::string& in) {
+    static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    for (std::size_t i = 0; i < in.size(); i += 3) {
+        unsigned v = static_cast<unsigned char>(in[i]) << 16;
+        if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+        if (i + 2 < in.size()) v |= static_cast<unsigned char>(in[i + 2]);
+        out += alphabet[(v >> 18) & 63];
+        out += alphabet[(v >> 12) & 63];
+        out += i + 1 < in.size() ? alphabet[(v >> 6) & 63] : '=';
+        out += i + 2 < in.size() ? alphabet[v & 63] : '=';
+    }
+    return out;
+}
+
+std::string basic(const std::string& user, const std::string& password) {
+    return "Basic " + base64(user + ":" + password);
+}
+
+// A bcrypt hash made with libcrypt itself, at `cost`.
+std::string hash_of(const std::string& password, int cost = 4) {
+    auto data = std::make_unique<crypt_data>();
+    std::memset(data.get(), 0, sizeof(crypt_data));
+    char setting[40];
+    std::snprintf(setting, sizeof setting, "$2b$%02d$abcdefghijklmnopqrstuu", cost);
+    const char* out = crypt_r(password.c_str(), setting, data.get());
+    EXPECT_TRUE(out && out[0] == '$');
+    return out ? out : "";
+}
+
+Security::Authenticate with(std::shared_ptr<const BasicAuth> auth) {
+    return [auth](std::string_view header, const std::function<bool()>& may_check_password) {
+        return auth->verify(header, may_check_password);
+    };
 }
 
 // One request on a fresh raw connection from `from`; the whole answer.
@@ -179,6 +221,255 @@ TEST_F(PortParsing, BodiesOnGetAndHeadAreRefusedUnread) {
     }
     expect_400("GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", "requests take no body");
     EXPECT_EQ(handled_, 0);
+}
+
+// ---- authentication --------------------------------------------------------------------
+
+struct AuthServer {
+    explicit AuthServer(std::map<std::string, std::string> users, HttpOptions options = {},
+                        std::chrono::milliseconds rate_interval = {}, int rate_burst = 0)
+        : auth(std::make_shared<const BasicAuth>(std::move(users))), server(store, registry, counting_callbacks(reloads), options) {
+        server.set_security(Security{.authenticate = with(auth), .rate_limit_interval = rate_interval,
+                                     .rate_limit_burst = rate_burst});
+        server.start("127.0.0.1:0");
+    }
+    int port() const { return server.port(); }
+
+    metrics::MetricStore store;
+    prometheus::Registry registry;
+    std::atomic<int> reloads{0};
+    std::shared_ptr<const BasicAuth> auth;
+    HttpServer server;
+};
+
+// A client guessing passwords must open a connection for each guess.
+TEST(PortAuth, AFailedLoginClosesTheConnection) {
+    AuthServer s({{"alice", hash_of("s3cret")}});
+    RawClient c(s.port());
+    ASSERT_TRUE(c.send(get("/metrics", "Authorization: " + basic("alice", "guess") + "\r\n")));
+    auto answer = c.read_all(kHang);
+    EXPECT_EQ(RawClient::status_of(answer), 401) << answer;
+    EXPECT_NE(answer.find("Connection: close\r\n"), std::string::npos) << answer;
+    EXPECT_TRUE(c.closed());
+}
+
+// bcrypt reads 72 bytes and crypt_r() stops at a NUL: "s3cret\0anything" once passed for
+// "s3cret", and any 73-byte password for its 72-byte prefix.
+TEST(PortAuth, PasswordsAreComparedWhole) {
+    const std::string long_password(72, 'p');
+    AuthServer s({{"alice", hash_of("s3cret")}, {"bob", hash_of(long_password)}});
+    auto status = [&](const std::string& user, const std::string& password) {
+        return RawClient::status_of(ask(s.port(), get("/healthz", "Authorization: " + basic(user, password) + "\r\n")));
+    };
+    EXPECT_EQ(status("alice", "s3cret"), 200);
+    EXPECT_EQ(status("alice", "s3cret\0anything"s), 401);
+    EXPECT_EQ(status("bob", long_password), 200);
+    EXPECT_EQ(status("bob", long_password + "q"), 401);
+}
+
+TEST(PortAuth, FailedLoginsAreLimitedPerClientWithoutRunningBcrypt) {
+    AuthServer s({{"alice", hash_of("s3cret")}}, HttpOptions{.auth_failures_per_minute = 5});
+    std::vector<int> statuses;
+    for (int i = 0; i < 12; ++i) {
+        auto answer = ask(s.port(), get("/metrics", "Authorization: " + basic("alice", "guess" + std::to_string(i)) + "\r\n"),
+                          "127.0.0.2");
+        statuses.push_back(RawClient::status_of(answer));
+        if (i == 11) {
+            EXPECT_NE(answer.find("Retry-After: "), std::string::npos) << answer;
+            EXPECT_NE(answer.find("too many failed logins from 127.0.0.2"), std::string::npos) << answer;
+        }
+    }
+    EXPECT_EQ(statuses, (std::vector<int>{401, 401, 401, 401, 401, 429, 429, 429, 429, 429, 429, 429}));
+    EXPECT_EQ(s.auth->bcrypt_runs(), 5u);
+    // Another client, and the right password, are not held back by that client's guesses;
+    // a success does not spend the budget.
+    for (int i = 0; i < 8; ++i)
+        EXPECT_EQ(RawClient::status_of(ask(s.port(), get("/metrics", "Authorization: " + basic("alice", "s3cret") + "\r\n"))),
+                  200);
+}
+
+// A flood of wrong passwords once queued bcrypt checks one behind the other (a valid
+// first login took 3.2 s). Now at most BasicAuth::kMaxBcryptQueue run or wait; more are
+// answered 429 at once without bcrypt, and a remembered login never waits for them.
+TEST(PortAuth, AFloodOfGuessesNeitherQueuesNorDelaysAKnownLogin) {
+    AuthServer s({{"alice", hash_of("s3cret", 12)}});
+    const std::string good = "Authorization: " + basic("alice", "s3cret") + "\r\n";
+    ASSERT_EQ(RawClient::status_of(ask(s.port(), get("/metrics", good))), 200);  // remembered from now on
+    const std::size_t primed = s.auth->bcrypt_runs();
+    constexpr int kGuessers = 12;
+    std::vector<int> statuses(kGuessers);
+    std::vector<std::thread> guessers;
+    for (int i = 0; i < kGuessers; ++i) {
+        guessers.emplace_back([&, i] {
+            // Each from its own address: the per-client limit is not what stops them here.
+            const std::string from = "127.0.0." + std::to_string(10 + i);
+            statuses[i] = RawClient::status_of(
+                ask(s.port(), get("/metrics", "Authorization: " + basic("alice", "guess") + "\r\n"), from.c_str()));
+        });
+    }
+    const auto until = std::chrono::steady_clock::now() + kHang;
+    while (s.auth->bcrypt_queued() < BasicAuth::kMaxBcryptQueue && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(1ms);
+    EXPECT_EQ(s.auth->bcrypt_queued(), BasicAuth::kMaxBcryptQueue);
+    // The queue is full of slow guesses (cost 12): the known login passes meanwhile.
+    EXPECT_EQ(RawClient::status_of(ask(s.port(), get("/metrics", good))), 200);
+    EXPECT_GT(s.auth->bcrypt_queued(), 0u) << "the known login waited for the guesses' bcrypt checks";
+    for (auto& t : guessers) t.join();
+    const auto refused = std::count(statuses.begin(), statuses.end(), 429);
+    const auto checked = std::count(statuses.begin(), statuses.end(), 401);
+    EXPECT_EQ(refused + checked, kGuessers);
+    EXPECT_GT(refused, 0) << "every guess was queued for bcrypt";
+    EXPECT_EQ(s.auth->bcrypt_runs() - primed, static_cast<std::size_t>(checked));
+}
+
+// The rate limit was one bucket for the whole server, taken before authentication:
+// anonymous requests made the authenticated scraper get 429.
+TEST(PortAuth, TheRateLimitIsPerClientAndAfterAuthentication) {
+    AuthServer s({{"alice", hash_of("s3cret")}}, HttpOptions{}, 1h, 3);
+    const std::string good = "Authorization: " + basic("alice", "s3cret") + "\r\n";
+    for (int i = 0; i < 10; ++i)
+        EXPECT_EQ(RawClient::status_of(ask(s.port(), get("/metrics"), "127.0.0.2")), 401) << i;  // anonymous
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(RawClient::status_of(ask(s.port(), get("/metrics", good))), 200) << i;
+    EXPECT_EQ(RawClient::status_of(ask(s.port(), get("/metrics", good))), 429);
+    // Its budget is its own: another authenticated client still has a whole one.
+    EXPECT_EQ(RawClient::status_of(ask(s.port(), get("/metrics", good), "127.0.0.3")), 200);
+}
+
+// ---- write endpoints --------------------------------------------------------------------
+
+// With the write flags on, a text/plain POST with a foreign Origin created a silence and
+// a form POST reloaded: any web page in a browser on the host could mute every alert.
+TEST(PortWrites, CrossSiteAndNonJsonWritesAreRefused) {
+    metrics::MetricStore store;
+    prometheus::Registry registry;
+    std::atomic<int> reloads{0};
+    std::atomic<int> created{0};
+    HttpServer server(store, registry, counting_callbacks(reloads),
+                      HttpOptions{.enable_lifecycle = true, .enable_admin_api = true});
+    server.add_route(Access::admin, "POST", "/api/v1/silences", [&](const Request&, Response& res) {
+        ++created;
+        res.set_content("{}", "application/json");
+    });
+    server.add_route(Access::admin, "DELETE", "/api/v1/silences/:id",
+                     [&](const Request&, Response& res) { res.set_content("{}", "application/json"); });
+    server.start("127.0.0.1:0");
+    httplib::Client c("127.0.0.1", server.port());
+    const std::string self = "http://127.0.0.1:" + std::to_string(server.port());
+    const std::string json = R"({"matchers":[]})";
+    auto status = [](const httplib::Result& r) { return r ? r->status : 0; };
+
+    auto plain = c.Post("/api/v1/silences", json, "text/plain");
+    EXPECT_EQ(status(plain), 415);
+    EXPECT_NE(plain->body.find("Content-Type: application/json"), std::string::npos) << plain->body;
+    EXPECT_EQ(status(c.Post("/api/v1/silences", "a=b", "application/x-www-form-urlencoded")), 415);
+    EXPECT_EQ(status(c.Post("/-/reload", "a=b", "application/x-www-form-urlencoded")), 415);
+    EXPECT_EQ(status(c.Post("/-/reload", "x", "multipart/form-data; boundary=x")), 415);
+    auto foreign = c.Post("/api/v1/silences", {{"Origin", "http://evil.example"}}, json, "application/json");
+    EXPECT_EQ(status(foreign), 403);
+    EXPECT_NE(foreign->body.find("Origin http://evil.example is not this server"), std::string::npos) << foreign->body;
+    EXPECT_EQ(status(c.Post("/api/v1/silences", {{"Origin", "null"}}, json, "application/json")), 403);
+    EXPECT_EQ(status(c.Post("/-/reload", {{"Origin", "http://evil.example"}}, "", "")), 403);
+    EXPECT_EQ(status(c.Delete("/api/v1/silences/x", {{"Origin", "http://evil.example"}})), 403);
+    for (const char* site : {"cross-site", "same-site"})
+        EXPECT_EQ(status(c.Post("/api/v1/silences", {{"Sec-Fetch-Site", site}}, json, "application/json")), 403) << site;
+    EXPECT_EQ(created, 0);
+    EXPECT_EQ(reloads, 0);
+
+    // What cargomon's own clients, curl, and a page of this server send.
+    EXPECT_EQ(status(c.Post("/api/v1/silences", json, "application/json")), 200);
+    EXPECT_EQ(status(c.Post("/api/v1/silences", {{"Origin", self}, {"Sec-Fetch-Site", "same-origin"}}, json,
+                            "application/json; charset=utf-8")),
+              200);
+    EXPECT_EQ(status(c.Post("/-/reload")), 200);
+    EXPECT_EQ(status(c.Post("/-/reload", "{}", "application/json")), 200);
+    EXPECT_EQ(status(c.Delete("/api/v1/silences/x")), 200);
+    EXPECT_EQ(created, 2);
+    EXPECT_EQ(reloads, 2);
+}
+
+// ---- TLS reload -----------------------------------------------------------------------
+
+// A TLS client with a client certificate, on one kept-alive connection.
+class TlsClient {
+public:
+    TlsClient(int port, const std::string& cert, const std::string& key) {
+        ctx_.reset(SSL_CTX_new(TLS_client_method()));
+        SSL_CTX_load_verify_locations(ctx_.get(), test::test_certs().ca_crt.c_str(), nullptr);
+        SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_PEER, nullptr);
+        SSL_CTX_use_certificate_file(ctx_.get(), cert.c_str(), SSL_FILETYPE_PEM);
+        SSL_CTX_use_PrivateKey_file(ctx_.get(), key.c_str(), SSL_FILETYPE_PEM);
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(static_cast<uint16_t>(port));
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return;
+        ssl_.reset(SSL_new(ctx_.get()));
+        SSL_set_fd(ssl_.get(), fd_);
+        SSL_set_tlsext_host_name(ssl_.get(), "cargomon.test");
+        SSL_set1_host(ssl_.get(), "cargomon.test");
+        connected_ = SSL_connect(ssl_.get()) == 1;
+    }
+    ~TlsClient() {
+        ssl_.reset();
+        if (fd_ >= 0) ::close(fd_);
+    }
+    bool connected() const { return connected_; }
+    // The status of GET /healthz on this connection; 0 when no answer came.
+    int get_healthz() {
+        const std::string request = "GET /healthz HTTP/1.1\r\nHost: cargomon.test\r\n\r\n";
+        if (SSL_write(ssl_.get(), request.data(), static_cast<int>(request.size())) <= 0) return 0;
+        std::string got;
+        char buf[4096];
+        while (got.find("\r\n\r\nOK") == std::string::npos) {
+            int n = SSL_read(ssl_.get(), buf, sizeof buf);
+            if (n <= 0) break;
+            got.append(buf, static_cast<std::size_t>(n));
+        }
+        ERR_clear_error();
+        return got.find("\r\n\r\nOK") == std::string::npos ? 0 : RawClient::status_of(got);
+    }
+
+private:
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx_{nullptr, SSL_CTX_free};
+    std::unique_ptr<SSL, decltype(&SSL_free)> ssl_{nullptr, SSL_free};
+    int fd_ = -1;
+    bool connected_ = false;
+};
+
+Security verified_by(const std::string& client_ca_file) {
+    config::TlsServerConfig t;
+    t.cert_file = test::test_certs().server_crt;
+    t.key_file = test::test_certs().server_key;
+    t.client_auth = config::ClientAuthType::require_and_verify_client_cert;
+    t.client_ca_file = client_ca_file;
+    Security security;
+    security.tls = make_server_tls_context(t);
+    security.tls_client_policy = client_policy(security.tls.get());
+    return security;
+}
+
+// A reload that stopped trusting a client's CA left that client's kept-alive connection
+// served for as long as it kept it alive.
+TEST(PortTls, KeptAliveConnectionsEndWhenAReloadChangesTheClientCa) {
+    const auto& certs = test::test_certs();
+    metrics::MetricStore store;
+    prometheus::Registry registry;
+    std::atomic<int> reloads{0};
+    HttpServer server(store, registry, counting_callbacks(reloads));
+    server.set_security(verified_by(certs.ca_crt));
+    server.start("127.0.0.1:0");
+    TlsClient client(server.port(), certs.client_crt, certs.client_key);
+    ASSERT_TRUE(client.connected());
+    EXPECT_EQ(client.get_healthz(), 200);
+    // The same trust, reloaded (a context built anew, as every reload does): kept.
+    server.set_security(verified_by(certs.ca_crt));
+    EXPECT_EQ(client.get_healthz(), 200);
+    // Another CA: the connection admitted under the old one ends, and a new one fails.
+    server.set_security(verified_by(certs.other_crt));
+    EXPECT_EQ(client.get_healthz(), 0);
+    TlsClient again(server.port(), certs.client_crt, certs.client_key);
+    EXPECT_TRUE(!again.connected() || again.get_healthz() == 0);
 }
 
 }  // namespace

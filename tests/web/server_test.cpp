@@ -319,7 +319,9 @@ TEST(HttpServerAccess, AuthenticationGuardsEveryEndpointAndHeadersGoOnEveryAnswe
     std::atomic<int> reloads{0};
     HttpServer server(store, registry, callbacks(reloads));
     server.set_security(Security{
-        .authenticate = [](std::string_view header) { return header == "Basic YWxpY2U6c2VjcmV0"; },  // alice:secret
+        .authenticate = [](std::string_view header, const std::function<bool()>&) {
+            return header == "Basic YWxpY2U6c2VjcmV0" ? AuthVerdict::pass : AuthVerdict::fail;  // alice:secret
+        },
         .headers = {{"X-Frame-Options", "deny"}},
     });
     server.start("127.0.0.1:0");
