@@ -130,10 +130,15 @@ web::Security Daemon::load_web_security() const {
     auto loaded = config::load_web_config(options_.web_config_file, config::Environment::process());
     if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&loaded)) throw std::runtime_error(errors_text(*errors));
     const auto& web = std::get<config::WebConfig>(loaded);
-    if (web.tls && web.tls->enabled()) security.tls = web::make_server_tls_context(*web.tls);
+    if (web.tls && web.tls->enabled()) {
+        security.tls = web::make_server_tls_context(*web.tls);
+        security.tls_client_policy = web::client_policy(security.tls.get());
+    }
     if (!web.basic_auth_users.empty()) {
         auto auth = std::make_shared<const web::BasicAuth>(web.basic_auth_users);
-        security.authenticate = [auth](std::string_view header) { return auth->check(header); };
+        security.authenticate = [auth](std::string_view header, const std::function<bool()>& may_check_password) {
+            return auth->verify(header, may_check_password);
+        };
     }
     for (const auto& [name, value] : web.headers) security.headers.emplace_back(name, value);
     security.rate_limit_interval = web.rate_limit_interval;

@@ -5,9 +5,10 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstring>
 #include <memory>
+
+#include "web/request_parser.h"
 
 namespace cargomon::web {
 namespace {
@@ -23,42 +24,6 @@ std::string bcrypt(const std::string& password, const std::string& setting) {
     return result;
 }
 
-int decode_char(unsigned char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-// Standard base64 with its padding, as Go's base64.StdEncoding (what r.BasicAuth uses).
-bool decode_base64(std::string_view in, std::string& out) {
-    if (in.empty() || in.size() % 4 != 0) return false;
-    out.clear();
-    for (std::size_t i = 0; i < in.size(); i += 4) {
-        const bool last = i + 4 == in.size();
-        int v[4];
-        int pad = 0;
-        for (int j = 0; j < 4; ++j) {
-            const char c = in[i + j];
-            if (c == '=' && last && j >= 2) {
-                v[j] = 0;
-                ++pad;
-                continue;
-            }
-            if (pad) return false;  // data after '='
-            v[j] = decode_char(static_cast<unsigned char>(c));
-            if (v[j] < 0) return false;
-        }
-        const unsigned triple = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
-        out += static_cast<char>((triple >> 16) & 0xff);
-        if (pad < 2) out += static_cast<char>((triple >> 8) & 0xff);
-        if (pad < 1) out += static_cast<char>(triple & 0xff);
-    }
-    return true;
-}
-
 // A setting with the highest cost of the configured hashes, so an unknown user costs what
 // a known one does.
 std::string dummy_setting(const std::map<std::string, std::string>& users) {
@@ -70,21 +35,6 @@ std::string dummy_setting(const std::map<std::string, std::string>& users) {
 
 }  // namespace
 
-bool parse_basic_authorization(std::string_view header, std::string& user, std::string& password) {
-    constexpr std::string_view kScheme = "basic ";
-    if (header.size() < kScheme.size()) return false;
-    for (std::size_t i = 0; i < kScheme.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return false;
-    std::string decoded;
-    if (!decode_base64(header.substr(kScheme.size()), decoded)) return false;
-    const std::size_t colon = decoded.find(':');
-    if (colon == std::string::npos) return false;
-    user = decoded.substr(0, colon);
-    password = decoded.substr(colon + 1);
-    OPENSSL_cleanse(decoded.data(), decoded.size());
-    return true;
-}
-
 std::size_t BasicAuth::KeyHash::operator()(const Key& k) const {
     std::size_t h;
     std::memcpy(&h, k.data(), sizeof h);  // a SHA-256 prefix is as good a hash as any
@@ -95,20 +45,23 @@ BasicAuth::BasicAuth(std::map<std::string, std::string> users) : users_(std::mov
     dummy_ = dummy_setting(users_);
 }
 
-bool BasicAuth::check(std::string_view authorization_header) const {
+AuthVerdict BasicAuth::verify(std::string_view authorization_header, const std::function<bool()>& may_run_bcrypt) const {
     std::string user, password;
-    if (!parse_basic_authorization(authorization_header, user, password)) return false;
-    const bool ok = check(user, password);
+    if (!parse_basic_authorization(authorization_header, user, password)) return AuthVerdict::fail;
+    const AuthVerdict verdict = verify(user, password, may_run_bcrypt);
     OPENSSL_cleanse(password.data(), password.size());
-    return ok;
+    return verdict;
 }
 
-bool BasicAuth::check(const std::string& user, const std::string& password) const {
+AuthVerdict BasicAuth::verify(const std::string& user, const std::string& password,
+                              const std::function<bool()>& may_run_bcrypt) const {
+    // What bcrypt would not read whole never matches (see the header).
+    if (password.size() > kMaxPasswordBytes || password.find('\0') != std::string::npos) return AuthVerdict::fail;
     auto found = users_.find(user);
     if (found == users_.end()) {
         // Same work as a known user's first check; the result cannot matter.
-        bcrypt_matches(password, dummy_);
-        return false;
+        if (may_run_bcrypt && !may_run_bcrypt()) return AuthVerdict::limited;
+        return bcrypt_matches(password, dummy_) ? AuthVerdict::fail : AuthVerdict::busy;
     }
     const std::string& hash = found->second;
 
@@ -126,9 +79,12 @@ bool BasicAuth::check(const std::string& user, const std::string& password) cons
     }
     {
         std::lock_guard lock(cache_mutex_);
-        if (cache_.contains(key)) return true;
+        if (cache_.contains(key)) return AuthVerdict::pass;
     }
-    if (!bcrypt_matches(password, hash)) return false;
+    if (may_run_bcrypt && !may_run_bcrypt()) return AuthVerdict::limited;
+    const auto matches = bcrypt_matches(password, hash);
+    if (!matches) return AuthVerdict::busy;
+    if (!*matches) return AuthVerdict::fail;
     std::lock_guard lock(cache_mutex_);
     if (cache_.size() >= kCacheSize) {
         // Make room for a while: drop a tenth; the order of hashed keys is arbitrary enough.
@@ -136,10 +92,22 @@ bool BasicAuth::check(const std::string& user, const std::string& password) cons
         for (auto it = cache_.begin(); it != cache_.end() && drop > 0; --drop) it = cache_.erase(it);
     }
     cache_.emplace(key, true);
-    return true;
+    return AuthVerdict::pass;
 }
 
-bool BasicAuth::bcrypt_matches(const std::string& password, const std::string& hash) const {
+std::optional<bool> BasicAuth::bcrypt_matches(const std::string& password, const std::string& hash) const {
+    {
+        std::lock_guard lock(queue_mutex_);
+        if (queued_ >= kMaxBcryptQueue) return std::nullopt;
+        ++queued_;
+    }
+    struct Dequeue {
+        const BasicAuth& auth;
+        ~Dequeue() {
+            std::lock_guard lock(auth.queue_mutex_);
+            --auth.queued_;
+        }
+    } dequeue{*this};
     std::string computed;
     {
         std::lock_guard lock(bcrypt_mutex_);
@@ -159,6 +127,11 @@ std::size_t BasicAuth::cached() const {
 std::size_t BasicAuth::bcrypt_runs() const {
     std::lock_guard lock(bcrypt_mutex_);
     return bcrypt_runs_;
+}
+
+std::size_t BasicAuth::bcrypt_queued() const {
+    std::lock_guard lock(queue_mutex_);
+    return queued_;
 }
 
 }  // namespace cargomon::web

@@ -14,12 +14,18 @@ namespace cargomon::web {
 struct Request {
     std::string method;  // "GET", "POST", ... as sent (HEAD is served by GET routes)
     std::string target;  // as sent: path and query
-    std::string path;    // percent-decoded, without the query
+    std::string path;    // percent-decoded, without the query (for logs: routes match path_segments)
+    // The path's segments, each percent-decoded alone after splitting, as Go's ServeMux
+    // matches them: "/a%2Fb" is one segment "a/b", never two.
+    std::vector<std::string> path_segments;
     std::vector<std::pair<std::string, std::string>> query;    // decoded, in order
     std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in order
     std::string body;    // Content-Encoding undone, at most Limits::max_body_bytes
     std::vector<std::string> path_params;  // what a route's ":name" segments matched, in order
     std::string remote_address;            // "ip:port", for logs
+    // Who the per-client limits count this request against: the peer's IPv4 address, or
+    // the /64 of its IPv6 address ("2001:db8:1:2::/64"), as one host usually holds a /64.
+    std::string client;
 
     // The first value of a header (name in any case), or "" when absent.
     std::string_view header(std::string_view name) const;
@@ -36,6 +42,9 @@ struct Response {
     // of `body` when not empty.
     std::vector<std::string_view> pieces;
     std::shared_ptr<const void> owner;
+    // Close the connection after this answer (a failed login, for one: a client guessing
+    // passwords must open a new connection for each guess).
+    bool close_connection = false;
 
     void set_header(std::string name, std::string value);
     void set_content(std::string content, std::string content_type);
@@ -53,7 +62,20 @@ struct Limits {
     std::chrono::milliseconds read_timeout{10'000};
     std::chrono::milliseconds write_timeout{30'000};  // for a whole response
     std::chrono::milliseconds idle_timeout{60'000};   // keep-alive wait for the next request
-    std::size_t max_connections = 256;  // open at once; more are answered 503 and closed
+    // Open at once. When all are taken, a new connection first closes the connection that
+    // has waited longest for its next request; with none waiting, it is answered 503.
+    std::size_t max_connections = 256;
+    // Open at once from one client (Request::client); over it, the client's own longest
+    // waiting kept-alive connection is closed, or the new one answered 503.
+    std::size_t max_connections_per_client = 64;
+};
+
+// What a check of a request's credentials found (web/auth.h does Basic auth).
+enum class AuthVerdict {
+    pass,     // known user, right password
+    fail,     // anything else: missing, malformed, unknown user, wrong password
+    limited,  // not checked: the client's budget of failed logins is spent
+    busy,     // not checked: as many password checks as allowed are running or queued
 };
 
 // The reason phrase of a status code ("Not Found"); "Unknown" when not one we send.

@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 
+#include "common/text.h"
 #include "metrics/exposition.h"
 #include "metrics/self_metrics.h"
 #include "web/api.h"
@@ -34,6 +36,50 @@ void json_refusal(Response& res, int status, std::string_view type, std::string_
     res.set_content(error_answer(type, message), "application/json");
 }
 
+// host:port, lower-cased, with `default_port` made explicit when it has none.
+std::string with_port(std::string_view authority, std::string_view default_port) {
+    std::string out = to_lower(authority);
+    const auto bracket = out.rfind(']');  // an IPv6 literal's colons are not a port's
+    const auto colon = out.rfind(':');
+    if (colon == std::string::npos || (bracket != std::string::npos && colon < bracket))
+        out += ":" + std::string(default_port);
+    return out;
+}
+
+// Why a state-changing request is refused as coming from another site's page, if it is:
+// browsers send Sec-Fetch-Site on every request and Origin on every cross-origin POST
+// (as Go 1.25's http.CrossOriginProtection reads them). A request without either comes
+// from no browser (curl, cargomon silence, Prometheus' own tools) and passes.
+std::optional<std::string> cross_site(const Request& req) {
+    const std::string site = to_lower(trim(req.header("Sec-Fetch-Site")));
+    if (site == "cross-site" || site == "same-site")
+        return "cross-site request refused (Sec-Fetch-Site: " + site + "): state changes are not taken from other sites' pages";
+    if (!req.has_header("Origin")) return std::nullopt;
+    const std::string_view origin = trim(req.header("Origin"));
+    // The Host header has no scheme: a port it leaves out is the Origin scheme's default.
+    for (auto [scheme, port] : {std::pair{"http://", "80"}, std::pair{"https://", "443"}}) {
+        const std::string_view prefix = scheme;
+        if (origin.size() > prefix.size() && iequals(origin.substr(0, prefix.size()), prefix) &&
+            with_port(origin.substr(prefix.size()), port) == with_port(trim(req.header("Host")), port))
+            return std::nullopt;
+    }
+    return "cross-site request refused: Origin " + printable(origin, 100) + " is not this server (Host " +
+           printable(req.header("Host"), 100) + ")";
+}
+
+// Why a state-changing request is refused for what it sends, if it is: JSON, or nothing.
+std::optional<std::string> not_json(const Request& req) {
+    const std::string_view type = req.header("Content-Type");
+    if (type.empty()) {
+        const bool body = req.has_header("Transfer-Encoding") ||
+                          (req.has_header("Content-Length") && trim(req.header("Content-Length")) != "0");
+        if (!body) return std::nullopt;
+        return std::string("a request body needs Content-Type: application/json");
+    }
+    if (iequals(trim(type.substr(0, type.find(';'))), "application/json")) return std::nullopt;
+    return "write requests take Content-Type: application/json (or no body), not " + printable(type, 100);
+}
+
 }  // namespace
 
 HttpServer::HttpServer(const metrics::MetricStore& store, prometheus::Registry& registry, Callbacks callbacks,
@@ -45,7 +91,9 @@ HttpServer::HttpServer(const metrics::MetricStore& store, prometheus::Registry& 
                                         "when none matched) and status code.")),
       callbacks_(std::move(callbacks)),
       options_(options),
-      server_(options.limits) {
+      server_(options.limits),
+      failed_logins_(options.auth_failures_per_minute,
+                     std::chrono::milliseconds(60'000 / std::max(1, options.auth_failures_per_minute))) {
     if (!callbacks_.status || !callbacks_.reload)
         throw std::invalid_argument("HttpServer needs both a status and a reload callback");
     server_.set_guard([this](const Request& req, const std::string& route, Response& res) {
@@ -87,15 +135,14 @@ void HttpServer::add_route(Access access, const std::string& method, const std::
 }
 
 void HttpServer::set_security(Security security) {
-    server_.set_tls(std::move(security.tls));
+    server_.set_tls(std::move(security.tls), std::move(security.tls_client_policy));
     server_.set_extra_headers(std::move(security.headers));
     std::lock_guard lock(security_mu_);
     authenticate_ = std::move(security.authenticate);
     if (rate_interval_ != security.rate_limit_interval || rate_burst_ != security.rate_limit_burst) {
         rate_interval_ = security.rate_limit_interval;
-        rate_burst_ = std::max(1, security.rate_limit_burst);
-        tokens_ = rate_burst_;
-        refilled_ = std::chrono::steady_clock::now();
+        rate_burst_ = security.rate_limit_burst;
+        rate_ = rate_interval_.count() > 0 ? std::make_shared<ClientBuckets>(rate_burst_, rate_interval_) : nullptr;
     }
 }
 
@@ -104,31 +151,53 @@ void HttpServer::start(const std::string& listen_address) { server_.start(listen
 void HttpServer::stop() { server_.stop(); }
 
 bool HttpServer::admit(const Request& req, const std::string& route, Response& res) {
-    std::function<bool(std::string_view)> authenticate;
-    bool limited = false;
+    Security::Authenticate authenticate;
+    std::shared_ptr<ClientBuckets> rate;
     {
         std::lock_guard lock(security_mu_);
         authenticate = authenticate_;
-        if (rate_interval_.count() > 0) {
-            auto now = std::chrono::steady_clock::now();
-            tokens_ = std::min(rate_burst_, tokens_ + std::chrono::duration<double>(now - refilled_) /
-                                                           std::chrono::duration<double>(rate_interval_));
-            refilled_ = now;
-            limited = tokens_ < 1;
-            if (!limited) tokens_ -= 1;
+        rate = rate_;
+    }
+    if (authenticate) {
+        // A password check costs a failed login up front (so that concurrent guesses
+        // cannot all pass the limit before the first fails); a pass, or a check not run,
+        // gives it back.
+        bool charged = false;
+        const AuthVerdict verdict = authenticate(req.header("Authorization"), [&] {
+            charged = failed_logins_.take(req.client);
+            return charged;
+        });
+        if (charged && (verdict == AuthVerdict::pass || verdict == AuthVerdict::busy)) failed_logins_.give_back(req.client);
+        switch (verdict) {
+            case AuthVerdict::pass: break;
+            case AuthVerdict::fail:
+                res = Response{};
+                res.status = 401;
+                res.set_header("WWW-Authenticate", "Basic");
+                res.set_content("Unauthorized\n", "text/plain; charset=utf-8");
+                res.close_connection = true;
+                return false;
+            case AuthVerdict::limited:
+                res = Response{};
+                res.status = 429;
+                res.set_header("Retry-After", std::to_string(failed_logins_.retry_after_seconds(req.client)));
+                res.set_content("Too Many Requests: too many failed logins from " + req.client + "\n",
+                                "text/plain; charset=utf-8");
+                res.close_connection = true;
+                return false;
+            case AuthVerdict::busy:
+                res = Response{};
+                res.status = 429;
+                res.set_header("Retry-After", "1");
+                res.set_content("Too Many Requests: too many logins being checked, retry\n", "text/plain; charset=utf-8");
+                res.close_connection = true;
+                return false;
         }
     }
-    if (limited) {
+    if (rate && !rate->take(req.client)) {
         res = Response{};
         res.status = 429;
         res.set_content("Too Many Requests\n", "text/plain; charset=utf-8");
-        return false;
-    }
-    if (authenticate && !authenticate(req.header("Authorization"))) {
-        res = Response{};
-        res.status = 401;
-        res.set_header("WWW-Authenticate", "Basic");
-        res.set_content("Unauthorized\n", "text/plain; charset=utf-8");
         return false;
     }
     if (route.empty()) return true;  // answered 404 or 405 by the server
@@ -142,6 +211,16 @@ bool HttpServer::admit(const Request& req, const std::string& route, Response& r
     if (access == Access::admin && !options_.enable_admin_api) {
         json_refusal(res, 403, "forbidden", "admin API is not enabled: start cargomon with --web.enable-admin-api");
         return false;
+    }
+    if (method != "GET") {
+        if (auto why = cross_site(req)) {
+            json_refusal(res, 403, "forbidden", *why);
+            return false;
+        }
+        if (auto why = not_json(req)) {
+            json_refusal(res, 415, "bad_data", *why);
+            return false;
+        }
     }
     return true;
 }

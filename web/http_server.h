@@ -6,7 +6,16 @@
 //    /metrics included, wants it, as in exporter-toolkit);
 //  - state changes are off unless a flag turns them on, as in Prometheus:
 //    Access::lifecycle (POST /-/reload) needs --web.enable-lifecycle and Access::admin
-//    (creating and expiring silences) --web.enable-admin-api; otherwise 403.
+//    (creating and expiring silences) --web.enable-admin-api; otherwise 403;
+//  - a request that changes state (any method but GET and HEAD) must come from no
+//    browser or from a page of this server: a cross-site Origin or Sec-Fetch-Site is
+//    refused 403, and what it sends must be JSON (Content-Type: application/json, or no
+//    body and no Content-Type), 415 otherwise; a browser cannot send that cross-site
+//    without a CORS preflight, which cargomon never grants;
+//  - a failed login closes the connection; each client's failed logins are limited
+//    (HttpOptions::auth_failures_per_minute, 429 beyond, without a password check);
+//  - the web config's rate limit applies per client, after authentication, so anonymous
+//    requests never spend an authenticated client's budget.
 //
 // Thread-safety: add_route() before start(); set_security(), set_ready() any time.
 #include <prometheus/counter.h>
@@ -23,6 +32,7 @@
 
 #include "metrics/exposition.h"
 #include "metrics/metric_store.h"
+#include "web/client_buckets.h"
 #include "web/gzip.h"
 #include "web/server.h"
 
@@ -33,6 +43,9 @@ enum class Access { read, lifecycle, admin };
 struct HttpOptions {
     bool enable_lifecycle = false;  // --web.enable-lifecycle
     bool enable_admin_api = false;  // --web.enable-admin-api
+    // Failed logins one client may make: a burst of this many, then this many a minute
+    // (--web.auth-failures-per-minute). Beyond it: 429, with no password check run.
+    int auth_failures_per_minute = 10;
     Limits limits;
 };
 
@@ -40,18 +53,23 @@ struct HttpOptions {
 // no authentication, no extra headers.
 struct Security {
     std::shared_ptr<SSL_CTX> tls;
-    // Given the Authorization header ("" when absent), true when the caller may pass.
-    // Empty: no authentication.
-    std::function<bool(std::string_view authorization)> authenticate;
+    // Which client certificates `tls` accepts (web/tls.h's client_policy()): a change
+    // closes the kept-alive connections admitted under the old one (Server::set_tls).
+    std::string tls_client_policy;
+    // Given the Authorization header ("" when absent) and the question to ask before a
+    // costly password check (web/auth.h's BasicAuth::verify). Empty: no authentication.
+    using Authenticate = std::function<AuthVerdict(std::string_view authorization,
+                                                   const std::function<bool()>& may_check_password)>;
+    Authenticate authenticate;
     std::vector<std::pair<std::string, std::string>> headers;
     // exporter-toolkit's rate_limit: one request per interval on average, bursts of up
-    // to `burst`, over the whole server; beyond it 429. Interval 0: no limit.
+    // to `burst`, for each client once authenticated; beyond it 429. Interval 0: no limit.
     std::chrono::milliseconds rate_limit_interval{0};
     int rate_limit_burst = 0;
 };
 
 // Handlers run on the server's connection threads: security_mu_ guards authenticate_ and
-// the rate limit (rate_interval_, rate_burst_, tokens_, refilled_), cache_mu_ store_parts_.
+// the rate limit (rate_interval_, rate_burst_, rate_), cache_mu_ store_parts_.
 class HttpServer {
 public:
     struct Callbacks {
@@ -97,11 +115,11 @@ private:
     Server server_;
     std::map<std::string, Access> access_;  // "METHOD pattern" -> who may call it
     mutable std::mutex security_mu_;
-    std::function<bool(std::string_view)> authenticate_;
+    Security::Authenticate authenticate_;
     std::chrono::milliseconds rate_interval_{0};
-    double rate_burst_ = 0;
-    double tokens_ = 0;  // the rate limit's bucket
-    std::chrono::steady_clock::time_point refilled_;
+    int rate_burst_ = 0;
+    std::shared_ptr<ClientBuckets> rate_;  // the rate limit's buckets; null when none
+    ClientBuckets failed_logins_;
     std::atomic<bool> ready_{false};
 
     struct StorePart {

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstring>
 #include <ctime>
 #include <stdexcept>
@@ -21,134 +20,14 @@
 #include "common/net.h"
 #include "common/text.h"
 #include "web/inflate.h"
+#include "web/request_parser.h"
 
 namespace cargomon::web {
 
 using SteadyClock = std::chrono::steady_clock;
 using Deadline = SteadyClock::time_point;
 
-// ---- Request, Response -----------------------------------------------------------------
-
-std::string_view Request::header(std::string_view name) const {
-    for (const auto& [k, v] : headers)
-        if (iequals(k, name)) return v;
-    return {};
-}
-
-bool Request::has_header(std::string_view name) const {
-    return std::any_of(headers.begin(), headers.end(), [&](const auto& h) { return iequals(h.first, name); });
-}
-
-std::string_view Request::param(std::string_view name) const {
-    for (const auto& [k, v] : query)
-        if (k == name) return v;
-    return {};
-}
-
-void Response::set_header(std::string name, std::string value) {
-    for (auto& [k, v] : headers) {
-        if (iequals(k, name)) {
-            v = std::move(value);
-            return;
-        }
-    }
-    headers.emplace_back(std::move(name), std::move(value));
-}
-
-void Response::set_content(std::string content, std::string content_type) {
-    body = std::move(content);
-    pieces.clear();
-    owner.reset();
-    set_header("Content-Type", std::move(content_type));
-}
-
-std::size_t Response::body_size() const {
-    if (pieces.empty()) return body.size();
-    std::size_t n = 0;
-    for (auto p : pieces) n += p.size();
-    return n;
-}
-
-std::string_view reason_phrase(int status) {
-    switch (status) {
-        case 100: return "Continue";
-        case 200: return "OK";
-        case 201: return "Created";
-        case 202: return "Accepted";
-        case 204: return "No Content";
-        case 304: return "Not Modified";
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 408: return "Request Timeout";
-        case 409: return "Conflict";
-        case 411: return "Length Required";
-        case 413: return "Content Too Large";
-        case 414: return "URI Too Long";
-        case 415: return "Unsupported Media Type";
-        case 417: return "Expectation Failed";
-        case 422: return "Unprocessable Entity";
-        case 429: return "Too Many Requests";
-        case 431: return "Request Header Fields Too Large";
-        case 500: return "Internal Server Error";
-        case 501: return "Not Implemented";
-        case 503: return "Service Unavailable";
-        case 505: return "HTTP Version Not Supported";
-        default: return "Unknown";
-    }
-}
-
 namespace {
-
-constexpr std::size_t kMaxRequestLine = 8192;  // as Go's and httplib's URI limits
-
-bool is_token_char(char c) {
-    if (c >= 'a' && c <= 'z') return true;
-    if (c >= 'A' && c <= 'Z') return true;
-    if (c >= '0' && c <= '9') return true;
-    return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
-}
-
-bool is_token(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_token_char); }
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-std::string percent_decode(std::string_view s, bool plus_is_space) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size()) {
-            int hi = hex_value(s[i + 1]);
-            int lo = hex_value(s[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                out += static_cast<char>(hi * 16 + lo);
-                i += 2;
-                continue;
-            }
-        }
-        out += plus_is_space && s[i] == '+' ? ' ' : s[i];
-    }
-    return out;
-}
-
-std::vector<std::string> split_path(std::string_view path) {
-    std::vector<std::string> out;
-    std::size_t start = 1;
-    while (start <= path.size()) {
-        auto end = path.find('/', start);
-        if (end == std::string_view::npos) end = path.size();
-        out.emplace_back(path.substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
-}
 
 std::string http_date() {
     char buf[64];
@@ -157,6 +36,36 @@ std::string http_date() {
     gmtime_r(&now, &tm);
     std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     return buf;
+}
+
+// The peer's address for logs ("ip:port") and the client the per-client limits count it
+// against: an IPv4 address (IPv4-mapped IPv6 included), or an IPv6 /64.
+void describe_peer(const sockaddr_storage& peer, std::string& remote, std::string& client) {
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    client = "?";
+    if (peer.ss_family == AF_INET) {
+        const auto* in = reinterpret_cast<const sockaddr_in*>(&peer);
+        ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        port = ntohs(in->sin_port);
+        client = host;
+    } else if (peer.ss_family == AF_INET6) {
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&peer);
+        ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        port = ntohs(in6->sin6_port);
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+            char v4[INET_ADDRSTRLEN] = "?";
+            ::inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], v4, sizeof v4);
+            client = v4;
+        } else {
+            in6_addr prefix = in6->sin6_addr;
+            std::memset(&prefix.s6_addr[8], 0, 8);
+            char text[INET6_ADDRSTRLEN] = "?";
+            ::inet_ntop(AF_INET6, &prefix, text, sizeof text);
+            client = std::string(text) + "/64";
+        }
+    }
+    remote = std::string(host) + ":" + std::to_string(port);
 }
 
 // A refusal: a plain-text body that says why, as Go's server writes them.
@@ -277,8 +186,9 @@ Server::~Server() { stop(); }
 
 void Server::route(std::string method, std::string pattern, Handler handler) {
     if (acceptor_.joinable()) throw std::logic_error("route after start: " + pattern);
-    if (pattern.empty() || pattern[0] != '/') throw std::invalid_argument("route pattern must start with /: " + pattern);
-    auto segments = split_path(pattern);
+    std::vector<std::string> segments;
+    if (pattern.empty() || pattern[0] != '/' || !split_path_segments(pattern, segments))
+        throw std::invalid_argument("route pattern must be a path starting with /: " + pattern);
     routes_.push_back({std::move(method), std::move(pattern), std::move(segments), std::move(handler)});
 }
 
@@ -293,9 +203,17 @@ void Server::set_extra_headers(std::vector<std::pair<std::string, std::string>> 
     extra_headers_ = std::move(headers);
 }
 
-void Server::set_tls(std::shared_ptr<SSL_CTX> ctx) {
+void Server::set_tls(std::shared_ptr<SSL_CTX> ctx, std::string client_policy) {
     std::lock_guard lock(mu_);
+    std::string policy = ctx ? "tls:" + client_policy : "plain";
     tls_ = std::move(ctx);
+    if (policy == tls_policy_) return;
+    tls_policy_ = std::move(policy);
+    ++tls_generation_;
+    // Those waiting end now; a busy one sees the new generation before its next request.
+    for (auto& [fd, open] : open_) {
+        if (open.waiting && !open.evicted) ::shutdown(fd, SHUT_RDWR);
+    }
 }
 
 void Server::start(const std::string& listen_address) {
@@ -361,23 +279,43 @@ void Server::stop() {
         stopping_ = true;
         // Connections waiting for a request, or half-way through reading one, end now;
         // one whose handler runs answers first (serve() checks stopping_ before reading).
-        for (int fd : open_) ::shutdown(fd, SHUT_RD);
+        for (const auto& [fd, open] : open_) ::shutdown(fd, SHUT_RD);
     }
     char byte = 0;
     [[maybe_unused]] auto n = ::write(wake_[1], &byte, 1);
     acceptor_.join();
     std::unique_lock lock(mu_);
-    drained_.wait(lock, [this] { return connections_ == 0; });
+    drained_.wait(lock, [this] { return threads_ == 0; });
     ::close(listener_);
     ::close(wake_[0]);
     ::close(wake_[1]);
     listener_ = wake_[0] = wake_[1] = -1;
 }
 
-void Server::track(int fd, bool add) {
+bool Server::evict_waiting(const std::string& among) {
+    auto victim = open_.end();
+    for (auto it = open_.begin(); it != open_.end(); ++it) {
+        const Open& o = it->second;
+        if (!o.waiting || o.evicted || (!among.empty() && o.client != among)) continue;
+        if (victim == open_.end() || o.waiting_since < victim->second.waiting_since) victim = it;
+    }
+    if (victim == open_.end()) return false;
+    // Closing a kept-alive connection between requests is what HTTP allows any server to
+    // do at any time; clients retry on a fresh one.
+    ::shutdown(victim->first, SHUT_RDWR);
+    victim->second.evicted = true;
+    --counted_;
+    if (--per_client_[victim->second.client] == 0) per_client_.erase(victim->second.client);
+    return true;
+}
+
+bool Server::set_waiting(int fd, bool waiting) {
     std::lock_guard lock(mu_);
-    if (add) open_.insert(fd);
-    else open_.erase(fd);
+    auto it = open_.find(fd);
+    if (it == open_.end() || it->second.evicted || stopping_ || it->second.generation != tls_generation_) return false;
+    it->second.waiting = waiting;
+    if (waiting) it->second.waiting_since = SteadyClock::now();
+    return true;
 }
 
 void Server::accept_loop() {
@@ -395,49 +333,57 @@ void Server::accept_loop() {
             if (errno == EMFILE || errno == ENFILE) std::this_thread::sleep_for(std::chrono::milliseconds(10));
             continue;
         }
-        char host[INET6_ADDRSTRLEN] = "?";
-        int peer_port = 0;
-        if (peer.ss_family == AF_INET) {
-            auto* in = reinterpret_cast<sockaddr_in*>(&peer);
-            ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-            peer_port = ntohs(in->sin_port);
-        } else if (peer.ss_family == AF_INET6) {
-            auto* in6 = reinterpret_cast<sockaddr_in6*>(&peer);
-            ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-            peer_port = ntohs(in6->sin6_port);
-        }
-        std::string remote = std::string(host) + ":" + std::to_string(peer_port);
-        bool over = false;
+        std::string remote, client;
+        describe_peer(peer, remote, client);
+        std::string_view refusal;
+        std::uint64_t generation = 0;
         {
             std::lock_guard lock(mu_);
-            over = connections_ >= limits_.max_connections;
-            if (!over) {
-                ++connections_;
-                open_.insert(fd);
+            // A client at its own cap makes room among its own connections only, so that
+            // it can never close another client's.
+            auto mine = per_client_.find(client);
+            if (mine != per_client_.end() && mine->second >= limits_.max_connections_per_client &&
+                !evict_waiting(client))
+                refusal = "too many connections from your address";
+            else if (counted_ >= limits_.max_connections && !evict_waiting(""))
+                refusal = "too busy";
+            if (refusal.empty()) {
+                ++counted_;
+                ++threads_;
+                ++per_client_[client];
+                generation = tls_generation_;
+                open_[fd] = Open{.client = client, .generation = generation};
             }
         }
-        if (over) {
+        if (!refusal.empty()) {
             // Best effort and never blocking: the listener must not wait on this client.
-            static constexpr std::string_view busy =
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                "Content-Length: 33\r\nConnection: close\r\n\r\n503 Service Unavailable: too busy\n";
+            const std::string body = "503 Service Unavailable: " + std::string(refusal) + "\n";
+            const std::string busy = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                                     "Content-Length: " + std::to_string(body.size()) +
+                                     "\r\nConnection: close\r\n\r\n" + body;
             [[maybe_unused]] auto sent = ::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
             ::close(fd);
             if (observer_) {
                 Request req;
                 req.remote_address = remote;
+                req.client = client;
                 Response res;
                 res.status = 503;
                 observer_(req, "", res);
             }
             continue;
         }
-        std::thread([this, fd, remote = std::move(remote)] {
-            serve(fd, remote);
-            track(fd, false);
-            ::close(fd);
+        std::thread([this, fd, remote = std::move(remote), client = std::move(client), generation]() mutable {
+            serve(fd, std::move(remote), std::move(client), generation);
             std::lock_guard lock(mu_);
-            --connections_;
+            auto it = open_.find(fd);
+            if (!it->second.evicted) {
+                --counted_;
+                if (--per_client_[it->second.client] == 0) per_client_.erase(it->second.client);
+            }
+            open_.erase(it);
+            ::close(fd);  // under mu_: no shutdown() can reach a reused descriptor
+            --threads_;
             drained_.notify_all();
         }).detach();
     }
@@ -445,7 +391,7 @@ void Server::accept_loop() {
 
 const Server::Route* Server::find_route(const Request& req, std::string& allowed,
                                         std::vector<std::string>& params) const {
-    auto segments = split_path(req.path);
+    const auto& segments = req.path_segments;
     const Route* found = nullptr;
     for (const auto& route : routes_) {
         if (route.segments.size() != segments.size()) continue;
@@ -469,10 +415,12 @@ const Server::Route* Server::find_route(const Request& req, std::string& allowed
     return found;
 }
 
-void Server::serve(int fd, std::string remote) {
+void Server::serve(int fd, std::string remote, std::string client, std::uint64_t generation) {
     std::shared_ptr<SSL_CTX> ctx;
     {
         std::lock_guard lock(mu_);
+        // A context replaced since the accept would admit this client under the old trust.
+        if (generation != tls_generation_) return;
         ctx = tls_;
     }
     SSL* ssl = nullptr;
@@ -495,7 +443,7 @@ void Server::serve(int fd, std::string remote) {
     std::string buf;  // bytes read and not yet used: a pipelined next request starts here
     bool first = true;
     char chunk[16384];
-    auto fill = [&](Deadline until) {  // reads more into buf; false on close, error or deadline
+    auto fill = [&](Deadline until) {  // reads more into buf; > 0 bytes read, else conn.read's code
         long n = conn.read(chunk, sizeof chunk, until);
         if (n <= 0) return n;
         buf.append(chunk, static_cast<std::size_t>(n));
@@ -505,14 +453,22 @@ void Server::serve(int fd, std::string remote) {
     while (!stopping_) {
         // The wait for a request's first byte is the idle timeout (the read timeout for a
         // new connection); from there the whole request must arrive within read_timeout.
+        // Between requests the connection is "waiting": the first to go when the caps are
+        // reached, and ended when the TLS client policy changes.
         if (buf.empty()) {
+            if (!first && !set_waiting(fd, true)) break;
             Deadline idle = first ? deadline : SteadyClock::now() + limits_.idle_timeout;
-            if (fill(idle) <= 0) return;
+            long n = fill(idle);
+            if (!first && !set_waiting(fd, false)) break;
+            if (n <= 0) return;
+        } else if (!first && !set_waiting(fd, false)) {
+            break;
         }
         first = false;
         deadline = SteadyClock::now() + limits_.read_timeout;
         Request req;
         req.remote_address = remote;
+        req.client = client;
         Response res;
         bool close_after = false;
         std::string matched;
@@ -522,8 +478,9 @@ void Server::serve(int fd, std::string remote) {
             {
                 std::lock_guard lock(mu_);
                 extra = extra_headers_;
-                if (stopping_) close_after = true;
+                if (stopping_ || generation != tls_generation_) close_after = true;
             }
+            if (r.close_connection) close_after = true;
             std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + std::string(reason_phrase(r.status)) + "\r\n";
             out += "Date: " + http_date() + "\r\n";
             for (const auto& [k, v] : extra) out += k + ": " + v + "\r\n";
@@ -547,6 +504,8 @@ void Server::serve(int fd, std::string remote) {
             if (observer_) observer_(req, matched, r);
             if (!ok) close_after = true;
         };
+        // Answers, then ends the connection without reading on: what the client still
+        // sends (a body we refused) is discarded as it comes, never buffered.
         auto refuse_and_close = [&](int status, std::string_view why) {
             refuse(res, status, why);
             close_after = true;
@@ -563,110 +522,36 @@ void Server::serve(int fd, std::string remote) {
                 discarded += static_cast<std::size_t>(n);
             }
         };
+        auto answer_and_continue = [&](bool body_pending) {
+            if (body_pending) close_after = true;  // its body is never read
+            answer(res, req.method == "HEAD");
+            return !close_after;
+        };
 
-        // Request line and headers.
-        std::size_t head_end = std::string::npos;
-        while ((head_end = buf.find("\r\n\r\n")) == std::string::npos) {
-            auto line_end = buf.find("\r\n");
-            std::size_t line_limit = std::min(kMaxRequestLine, limits_.max_header_bytes);
-            if ((line_end == std::string::npos && buf.size() > line_limit) ||
-                (line_end != std::string::npos && line_end > line_limit))
-                return refuse_and_close(414, "request line too long");
-            if (buf.size() > limits_.max_header_bytes) return refuse_and_close(431, "request headers too large");
+        // Request line and headers (web/request_parser.h).
+        HeadResult head;
+        std::size_t scanned = 0;
+        while ((head = parse_request_head(buf, limits_, req, scanned)).state == HeadResult::State::incomplete) {
             long n = fill(deadline);
             if (n == -1) return refuse_and_close(408, "request not received in time");
             if (n <= 0) return;
         }
-        if (head_end > limits_.max_header_bytes) return refuse_and_close(431, "request headers too large");
-        std::string_view head(buf.data(), head_end);
-        std::size_t line_end = head.find("\r\n");
-        std::string_view line = head.substr(0, line_end);
-        if (line.size() > kMaxRequestLine) return refuse_and_close(414, "request line too long");
-        {
-            auto sp1 = line.find(' ');
-            auto sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-            if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
-                return refuse_and_close(400, "malformed request line");
-            req.method = std::string(line.substr(0, sp1));
-            req.target = std::string(line.substr(sp1 + 1, sp2 - sp1 - 1));
-            std::string_view version = line.substr(sp2 + 1);
-            if (!is_token(req.method)) return refuse_and_close(400, "malformed method");
-            if (version != "HTTP/1.1" && version != "HTTP/1.0") {
-                if (version.rfind("HTTP/", 0) == 0) return refuse_and_close(505, "only HTTP/1.0 and HTTP/1.1");
-                return refuse_and_close(400, "malformed request line");
-            }
-            bool keep_alive = version == "HTTP/1.1";
-            std::string_view rest = line_end == std::string_view::npos ? std::string_view{} : head.substr(line_end + 2);
-            while (!rest.empty()) {
-                auto e = rest.find("\r\n");
-                std::string_view h = rest.substr(0, e);
-                rest = e == std::string_view::npos ? std::string_view{} : rest.substr(e + 2);
-                auto colon = h.find(':');
-                if (colon == std::string_view::npos || !is_token(h.substr(0, colon)))
-                    return refuse_and_close(400, "malformed header line");
-                if (req.headers.size() >= limits_.max_header_count)
-                    return refuse_and_close(431, "too many request headers");
-                req.headers.emplace_back(to_lower(h.substr(0, colon)), std::string(trim(h.substr(colon + 1))));
-            }
-            auto connection = to_lower(req.header("Connection"));
-            if (connection.find("close") != std::string::npos) keep_alive = false;
-            else if (connection.find("keep-alive") != std::string::npos) keep_alive = true;
-            close_after = !keep_alive;
-        }
-        buf.erase(0, head_end + 4);
-
-        // Target: origin form, or absolute form (whose path we take).
-        std::string_view target = req.target;
-        if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) {
-            auto slash = target.find('/', target.find("//") + 2);
-            target = slash == std::string_view::npos ? "/" : target.substr(slash);
-        }
-        if (target.empty() || target[0] != '/') return refuse_and_close(400, "request target must be a path");
-        auto qmark = target.find('?');
-        req.path = percent_decode(target.substr(0, qmark), false);
-        if (qmark != std::string_view::npos) {
-            std::string_view q = target.substr(qmark + 1);
-            while (!q.empty()) {
-                auto amp = q.find('&');
-                std::string_view pair = q.substr(0, amp);
-                q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-                if (pair.empty()) continue;
-                auto eq = pair.find('=');
-                req.query.emplace_back(percent_decode(pair.substr(0, eq), true),
-                                       eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1), true));
-            }
-        }
-
-        // Framing of the body, checked before a byte of it is read.
-        bool chunked = false;
-        std::size_t length = 0;
-        std::string_view te = req.header("Transfer-Encoding");
-        bool has_length = req.has_header("Content-Length");
-        if (!te.empty()) {
-            if (has_length) return refuse_and_close(400, "both Transfer-Encoding and Content-Length");
-            if (!iequals(trim(te), "chunked")) return refuse_and_close(501, "only chunked transfer coding");
-            chunked = true;
-        } else if (has_length) {
-            std::string_view cl;
-            for (const auto& [k, v] : req.headers) {
-                if (k != "content-length") continue;
-                if (!cl.empty() && cl != v) return refuse_and_close(400, "conflicting Content-Length headers");
-                cl = v;
-            }
-            if (cl.empty() || cl.size() > 18 || !std::all_of(cl.begin(), cl.end(), [](char c) { return c >= '0' && c <= '9'; }))
-                return refuse_and_close(400, "malformed Content-Length");
-            std::from_chars(cl.data(), cl.data() + cl.size(), length);
-        }
-        bool body_pending = chunked || length > 0;
+        if (head.state == HeadResult::State::refused) return refuse_and_close(head.status, head.why);
+        buf.erase(0, head.consumed);
+        close_after = !head.keep_alive;
+        const Framing framing = head.framing;
+        const bool body_pending = framing.has_body();
+        // A GET or HEAD has no use for a body (RFC 9110 9.3.1): refused before a byte of
+        // it is read, so stalled bodies cannot pile up in memory.
+        if ((req.method == "GET" || req.method == "HEAD") && body_pending)
+            return refuse_and_close(400, req.method + " requests take no body");
 
         std::string allowed;
         const Route* route = find_route(req, allowed, req.path_params);
         if (route) matched = route->pattern;
         if (guard_ && !guard_(req, matched, res)) {
-            if (body_pending) close_after = true;  // its body is never read
-            answer(res, req.method == "HEAD");
-            if (close_after) return;
-            continue;
+            if (answer_and_continue(body_pending)) continue;
+            return;
         }
         if (!route) {
             if (allowed.empty()) {
@@ -676,12 +561,10 @@ void Server::serve(int fd, std::string remote) {
                 refuse(res, 405, "use " + allowed);
                 res.set_header("Allow", allowed);
             }
-            if (body_pending) close_after = true;
-            answer(res, req.method == "HEAD");
-            if (close_after) return;
-            continue;
+            if (answer_and_continue(body_pending)) continue;
+            return;
         }
-        if (length > limits_.max_body_bytes)
+        if (framing.length > limits_.max_body_bytes)
             return refuse_and_close(413, "body over " + std::to_string(limits_.max_body_bytes) + " bytes");
         std::string_view encoding = req.header("Content-Encoding");
         if (!encoding.empty() && !iequals(encoding, "identity") && !iequals(encoding, "gzip") &&
@@ -694,55 +577,28 @@ void Server::serve(int fd, std::string remote) {
 
         // The body, within the deadline and the limit.
         std::string raw;
-        if (chunked) {
+        if (framing.chunked) {
             while (true) {
-                std::size_t eol;
-                while ((eol = buf.find("\r\n")) == std::string::npos) {
-                    if (buf.size() > 1024) return refuse_and_close(400, "malformed chunk size");
+                ChunkStep step = decode_chunk(buf, raw.size(), limits_.max_body_bytes, limits_.max_header_bytes);
+                if (step.state == ChunkStep::State::refused) return refuse_and_close(step.status, step.why);
+                if (step.state == ChunkStep::State::incomplete) {
                     long n = fill(deadline);
                     if (n == -1) return refuse_and_close(408, "request body not received in time");
                     if (n <= 0) return;
+                    continue;
                 }
-                std::string_view size_text(buf.data(), eol);
-                size_text = size_text.substr(0, size_text.find(';'));  // chunk extensions are ignored
-                size_text = trim(size_text);
-                std::size_t size = 0;
-                auto [p, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
-                if (size_text.empty() || ec != std::errc{} || p != size_text.data() + size_text.size())
-                    return refuse_and_close(ec == std::errc::result_out_of_range ? 413 : 400, "malformed chunk size");
-                if (size > limits_.max_body_bytes || raw.size() + size > limits_.max_body_bytes)
-                    return refuse_and_close(413, "body over " + std::to_string(limits_.max_body_bytes) + " bytes");
-                buf.erase(0, eol + 2);
-                if (size == 0) {
-                    // Trailers, ignored, up to the blank line; bounded like headers.
-                    std::size_t end;
-                    while (!(buf.rfind("\r\n", 0) == 0) && (end = buf.find("\r\n\r\n")) == std::string::npos) {
-                        if (buf.size() > limits_.max_header_bytes) return refuse_and_close(431, "trailers too large");
-                        long n = fill(deadline);
-                        if (n == -1) return refuse_and_close(408, "request body not received in time");
-                        if (n <= 0) return;
-                    }
-                    if (buf.rfind("\r\n", 0) == 0) buf.erase(0, 2);
-                    else buf.erase(0, buf.find("\r\n\r\n") + 4);
-                    break;
-                }
-                while (buf.size() < size + 2) {
-                    long n = fill(deadline);
-                    if (n == -1) return refuse_and_close(408, "request body not received in time");
-                    if (n <= 0) return;
-                }
-                if (buf.compare(size, 2, "\r\n") != 0) return refuse_and_close(400, "malformed chunk");
-                raw.append(buf, 0, size);
-                buf.erase(0, size + 2);
+                raw.append(step.data);
+                buf.erase(0, step.consumed);
+                if (step.state == ChunkStep::State::end) break;
             }
-        } else if (length > 0) {
-            while (buf.size() < length) {
+        } else if (framing.length > 0) {
+            while (buf.size() < framing.length) {
                 long n = fill(deadline);
                 if (n == -1) return refuse_and_close(408, "request body not received in time");
                 if (n <= 0) return;
             }
-            raw = buf.substr(0, length);
-            buf.erase(0, length);
+            raw = buf.substr(0, framing.length);
+            buf.erase(0, framing.length);
         }
         auto inflated = inflate_body(encoding, raw, limits_.max_body_bytes);
         switch (inflated.status) {

@@ -20,7 +20,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
+#include <map>
+#include <cstdint>
 #include <string>
 #include <thread>
 #include <vector>
@@ -61,7 +62,12 @@ public:
     void set_extra_headers(std::vector<std::pair<std::string, std::string>> headers);
 
     // nullptr serves plain HTTP. Connections accepted afterwards use the new context.
-    void set_tls(std::shared_ptr<SSL_CTX> ctx);
+    // `client_policy` says which client certificates the context accepts (any text that
+    // changes when they change: web/tls.h's client_policy()). When it changes, or TLS is
+    // turned on or off, connections admitted before are closed: those waiting for their
+    // next request at once, a busy one after its answer, so no kept-alive connection
+    // outlives the trust it was admitted under.
+    void set_tls(std::shared_ptr<SSL_CTX> ctx, std::string client_policy = {});
 
     // Listens on a Prometheus-style address (":9464", "127.0.0.1:9464", "[::1]:9464";
     // port 0 picks a free one) and serves from background threads. Throws
@@ -82,20 +88,40 @@ private:
     };
     class Connection;
 
+    // One open connection, as the accept loop and set_tls() see it (under mu_).
+    struct Open {
+        std::string client;
+        bool waiting = false;  // kept alive, waiting for its next request: may be closed
+        std::chrono::steady_clock::time_point waiting_since;
+        bool evicted = false;   // shut down to make room: no longer counted against the caps
+        std::uint64_t generation = 0;  // tls_generation_ when it was accepted
+    };
+
     void accept_loop();
-    void serve(int fd, std::string remote);
+    void serve(int fd, std::string remote, std::string client, std::uint64_t generation);
+    // Under mu_: shuts down the connection of `among` (any client when empty) that has waited
+    // longest for its next request, and frees its place; false when none is waiting.
+    bool evict_waiting(const std::string& among);
+    // Marks a connection waiting (or not); false when it must end instead (stopping,
+    // evicted, or admitted under an older TLS client policy).
+    bool set_waiting(int fd, bool waiting);
     const Route* find_route(const Request& req, std::string& allowed, std::vector<std::string>& params) const;
-    void track(int fd, bool add);
 
     Limits limits_;
     std::vector<Route> routes_;
     Guard guard_;
     Observer observer_;
-    mutable std::mutex mu_;  // guards tls_, extra_headers_, open_, connections_
+    // Guards tls_, tls_policy_, tls_generation_, extra_headers_, open_, per_client_,
+    // counted_, threads_.
+    mutable std::mutex mu_;
     std::shared_ptr<SSL_CTX> tls_;
+    std::string tls_policy_ = "plain";
+    std::uint64_t tls_generation_ = 0;
     std::vector<std::pair<std::string, std::string>> extra_headers_;
-    std::set<int> open_;  // sockets of live connections, shut down by stop()
-    std::size_t connections_ = 0;
+    std::map<int, Open> open_;  // by socket; shut down by stop()
+    std::map<std::string, std::size_t> per_client_;  // connections counted, by client
+    std::size_t counted_ = 0;  // connections counted against max_connections (not evicted)
+    std::size_t threads_ = 0;  // connection threads running; stop() waits for none
     std::condition_variable drained_;
     std::atomic<bool> stopping_{false};
     int listener_ = -1;

@@ -219,4 +219,30 @@ std::shared_ptr<SSL_CTX> make_server_tls_context(const config::TlsServerConfig& 
     return holder;
 }
 
+std::string client_policy(SSL_CTX* ctx) {
+    std::string policy = "verify=" + std::to_string(SSL_CTX_get_verify_mode(ctx));
+    if (X509_STORE* store = SSL_CTX_get_cert_store(ctx)) {
+        std::vector<std::string> digests;
+        STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store);
+        for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+            X509* cert = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i));
+            unsigned char md[EVP_MAX_MD_SIZE];
+            unsigned int size = 0;
+            if (!cert || X509_digest(cert, EVP_sha256(), md, &size) != 1) continue;
+            static const char* hex = "0123456789abcdef";
+            std::string text;
+            for (unsigned int j = 0; j < size; ++j) {
+                text += hex[md[j] >> 4];
+                text += hex[md[j] & 15];
+            }
+            digests.push_back(std::move(text));
+        }
+        std::sort(digests.begin(), digests.end());
+        policy += " cas=" + join(digests, ',');
+    }
+    if (auto* allowed = static_cast<std::vector<std::string>*>(SSL_CTX_get_ex_data(ctx, sans_index())))
+        policy += " sans=" + join(*allowed, ',');
+    return policy;
+}
+
 }  // namespace cargomon::web

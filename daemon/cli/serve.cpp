@@ -43,6 +43,8 @@ struct Flags {
     std::string enable_lifecycle = "false";
     std::string enable_admin_api = "false";
     std::string max_connections = "512";
+    std::string max_connections_per_client = "64";
+    std::string auth_failures_per_minute = "10";
     std::string read_timeout = "10s";
     std::string max_request_bytes = "1MiB";
     std::string storage_path = "/var/lib/cargomon";
@@ -77,6 +79,11 @@ web::HttpOptions http_options(const Flags& flags) {
     options.enable_lifecycle = parse_switch("web.enable-lifecycle", flags.enable_lifecycle);
     options.enable_admin_api = parse_switch("web.enable-admin-api", flags.enable_admin_api);
     options.limits.max_connections = parse_count("web.max-connections", flags.max_connections);
+    options.limits.max_connections_per_client =
+        parse_count("web.max-connections-per-client", flags.max_connections_per_client);
+    const std::size_t failures = parse_count("web.auth-failures-per-minute", flags.auth_failures_per_minute);
+    if (failures > 60'000) throw UsageError("--web.auth-failures-per-minute wants at most 60000, got " + flags.auth_failures_per_minute);
+    options.auth_failures_per_minute = static_cast<int>(failures);
     options.limits.max_body_bytes = parse_count("web.max-request-bytes", flags.max_request_bytes);
     auto timeout = parse_duration(flags.read_timeout);
     if (!timeout || timeout->count() <= 0)
@@ -103,9 +110,18 @@ bool parse_flags(const std::vector<std::string>& args, Flags& flags) {
                   "allow POST /-/reload (default off; SIGHUP always reloads)");
     app->add_flag("--web.enable-admin-api,!--no-web.enable-admin-api", flags.enable_admin_api,
                   "allow creating and expiring silences over HTTP (default off)");
-    app->add_option("--web.max-connections", flags.max_connections, "connections served at once; more get 503")
+    app->add_option("--web.max-connections", flags.max_connections,
+                    "connections served at once; then the longest idle kept-alive one is\nclosed, or the new one gets 503")
         ->type_name("N")
         ->default_str(flags.max_connections);
+    app->add_option("--web.max-connections-per-client", flags.max_connections_per_client,
+                    "connections served at once from one IPv4 address or IPv6 /64")
+        ->type_name("N")
+        ->default_str(flags.max_connections_per_client);
+    app->add_option("--web.auth-failures-per-minute", flags.auth_failures_per_minute,
+                    "failed basic-auth logins one client may make (as a burst, then per\nminute); more get 429 without a password check")
+        ->type_name("N")
+        ->default_str(flags.auth_failures_per_minute);
     app->add_option("--web.read-timeout", flags.read_timeout, "time to read a whole request; slower clients get 408")
         ->type_name("DURATION")
         ->default_str(flags.read_timeout);

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "web/auth.h"
+#include "web/request_parser.h"
 
 namespace cargomon::web {
 namespace {
@@ -140,6 +141,26 @@ TEST(BasicAuth, ParseBasicAuthorization) {
     ASSERT_TRUE(parse_basic_authorization("BASIC " + base64(":p:q"), user, password));
     EXPECT_EQ(user, "");
     EXPECT_EQ(password, "p:q");
+}
+
+// The limiter's question comes before bcrypt, and never for what costs no bcrypt run.
+TEST(BasicAuth, MayRunBcryptIsAskedOnlyBeforeABcryptRun) {
+    BasicAuth auth(Users{{"alice", hash_of("s3cret")}});
+    int asked = 0;
+    auto refuse = [&] {
+        ++asked;
+        return false;
+    };
+    EXPECT_EQ(auth.verify(header("alice", "s3cret"), refuse), AuthVerdict::limited);
+    EXPECT_EQ(auth.verify(header("mallory", "x"), refuse), AuthVerdict::limited);
+    EXPECT_EQ(auth.bcrypt_runs(), 0u);
+    EXPECT_EQ(asked, 2);
+    EXPECT_EQ(auth.verify(header("alice", "s3cret")), AuthVerdict::pass);
+    EXPECT_EQ(auth.verify(header("alice", "s3cret"), refuse), AuthVerdict::pass);  // remembered
+    EXPECT_EQ(auth.verify("Basic !!!!", refuse), AuthVerdict::fail);               // malformed
+    EXPECT_EQ(auth.verify(header("alice", std::string(73, 'x')), refuse), AuthVerdict::fail);
+    EXPECT_EQ(asked, 2);
+    EXPECT_EQ(auth.bcrypt_runs(), 1u);
 }
 
 TEST(BasicAuth, ConcurrentChecksAgree) {
