@@ -4,9 +4,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <map>
+#include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include "actions/failures.h"
 #include "actions/rerun.h"
@@ -24,6 +27,18 @@ constexpr const char* kAction = "rerun_failed_records";
 // the next cycle, oldest first.
 constexpr int kMaxCandidates = 1000;
 constexpr const char* kWhat = "actions' batches query";
+// The look-up for an existing re-run reads the workflow's batches newest first, this many
+// a page, down to the batch's end; past kMaxLookupBatches it gives up (and nothing is
+// created: what cannot be checked is not spent on).
+constexpr int kLookupPage = 200;
+constexpr int kMaxLookupBatches = 5000;
+// A re-run is created after its batch finished; the margin covers a service whose
+// created_at and finished_at come from clocks a little apart.
+constexpr std::chrono::minutes kLookupMargin{1};
+
+struct LookupTooLong : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
 
 std::string number_text(double v) {
     std::ostringstream out;
@@ -37,8 +52,8 @@ void log_decision(const Action& a) {
                             printable(a.workflow_name), a.records, number_text(a.estimated_credits));
     if (!a.created_batch_uuid.empty()) line += " created_batch=" + a.created_batch_uuid;
     if (!a.reason.empty()) line += " reason=\"" + a.reason + "\"";
-    // Refused, failed: someone should look.
-    const bool trouble = a.state == "failed";
+    // Refused, failed, uncertain: someone should look.
+    const bool trouble = a.state == "failed" || a.state == "uncertain";
     spdlog::log(trouble ? spdlog::level::err : spdlog::level::info, "{}", line);
 }
 
@@ -51,11 +66,19 @@ prometheus::Counter& actions_counter(prometheus::Registry& registry, const std::
         .Add({{"action", action}, {"result", result}});
 }
 
+prometheus::Counter& reconciled_counter(prometheus::Registry& registry, const std::string& action,
+                                       const std::string& outcome) {
+    return metrics::counter_family(registry, "cargomon_actions_reconciled_total",
+                                   "Uncertain automatic actions settled from the API's batches, by outcome: found (the "
+                                   "re-run exists) or not_found (taken as not created, never retried).")
+        .Add({{"action", action}, {"outcome", outcome}});
+}
+
 void recover_interrupted(ActionStore& store, prometheus::Registry& registry, SystemTime now) {
     for (const Action& a : store.interrupt_pending(now)) {
         spdlog::error("ACTION INTERRUPTED: {} of batch {} (workflow {}, rule {}) was recorded but cargomon stopped "
-                      "before the API answered; the batch may or may not have been created. It is not retried: "
-                      "check the workflow's batches",
+                      "before the API answered; the batch may or may not have been created. It is never retried: "
+                      "the workflow's batches will tell (the actions look them up on their next cycles)",
                       a.action, a.batch_uuid, a.workflow_uuid, a.rule);
         actions_counter(registry, a.action, "interrupted").Increment();
     }
@@ -64,6 +87,7 @@ void recover_interrupted(ActionStore& store, prometheus::Registry& registry, Sys
 struct Engine::Candidate {
     cargo::Batch batch;
     std::string workflow_name;
+    std::string bad_counts;  // why its counts are not counts; "" when they are
 };
 
 namespace {
@@ -129,6 +153,7 @@ void Engine::stop() {
 }
 
 void Engine::run_cycle() {
+    reconcile();
     auto workflows = catalog_.get();
     if (!workflows) return;  // before the first discovery nothing is known of names
     decide_candidates(*workflows);
@@ -149,7 +174,10 @@ void Engine::decide_candidates(const collectors::Workflows& workflows) {
     if (matched.empty()) return;
     std::string in;
     for (const auto& [uuid, _] : matched) in += (in.empty() ? "" : ", ") + collectors::sql_string(uuid);
-    const SystemTime since = clock_.now() - config_.lookback;
+    // Whole seconds (finished_at has no more), rounded up: a batch that finished in the
+    // epoch's second but before it is not after it.
+    const SystemTime since =
+        std::max<SystemTime>(clock_.now() - config_.lookback, std::chrono::ceil<std::chrono::seconds>(store_.epoch()));
     // Only `success` batches: an `error` one ran nothing, a cancelled one was stopped by someone.
     const cargo::QueryResult result = connection_.client->query(
         "SELECT uuid, workflow_uuid, runs_count, failed_runs_count, credits_used_count, "
@@ -161,16 +189,26 @@ void Engine::decide_candidates(const collectors::Workflows& workflows) {
     for (std::size_t r = 0; r < result.row_count(); ++r) {
         auto text = [&](const char* column) { return collectors::cell_text(result, r, column, kWhat); };
         auto number = [&](const char* column) { return collectors::cell_number(result, r, column, kWhat); };
+        // Budgets are computed from these: what no count can be is not read as one.
+        std::string bad;
+        auto count = [&](const char* column) -> double {
+            const double v = number(column);
+            if (!std::isfinite(v) || v < 0 || v >= 9e15) {
+                if (bad.empty()) bad = std::string(column) + " is " + number_text(v) + ", not a count";
+                return 0;
+            }
+            return v;
+        };
         cargo::Batch b{.uuid = text("uuid"),
                        .workflow_uuid = text("workflow_uuid"),
                        .status = "success",
-                       .runs_count = static_cast<std::int64_t>(number("runs_count")),
-                       .failed_runs_count = static_cast<std::int64_t>(number("failed_runs_count")),
-                       .credits_used_count = number("credits_used_count"),
-                       .finished_at = SystemTime{std::chrono::seconds{static_cast<std::int64_t>(number("finished_unix"))}}};
+                       .runs_count = static_cast<std::int64_t>(count("runs_count")),
+                       .failed_runs_count = static_cast<std::int64_t>(count("failed_runs_count")),
+                       .credits_used_count = count("credits_used_count"),
+                       .finished_at = SystemTime{std::chrono::seconds{static_cast<std::int64_t>(count("finished_unix"))}}};
         auto it = matched.find(b.workflow_uuid);
         if (it == matched.end()) continue;
-        candidates.push_back({std::move(b), it->second.first});
+        candidates.push_back({std::move(b), it->second.first, std::move(bad)});
     }
     std::reverse(candidates.begin(), candidates.end());  // oldest first: budgets go to batches in order
     for (const auto& c : candidates) {
@@ -184,6 +222,65 @@ void Engine::decide_candidates(const collectors::Workflows& workflows) {
             // Nothing was recorded for it (reading its failed runs failed): the next cycle
             // tries again, and one batch the API cannot answer for holds back no other.
             spdlog::warn("actions: batch {} not decided this cycle: {}", c.batch.uuid, e.what());
+        }
+    }
+}
+
+std::optional<std::string> Engine::find_rerun(const std::string& workflow, const std::string& batch,
+                                               SystemTime finished, const std::vector<std::string>& record_ids) {
+    const std::set<std::string> ids(record_ids.begin(), record_ids.end());
+    const SystemTime from = finished - kLookupMargin;
+    for (int offset = 0; offset < kMaxLookupBatches; offset += kLookupPage) {
+        const auto page = connection_.client->list_batches(
+            {.workflow_uuids = {workflow}, .limit = kLookupPage, .offset = offset});
+        bool older_reached = false;
+        for (const cargo::Batch& b : page) {
+            if (b.created_at && *b.created_at < from) {
+                older_reached = true;
+                continue;
+            }
+            if (b.uuid == batch) continue;
+            if (b.rerun_of == batch) return b.uuid;
+            for (const auto& id : b.record_ids)
+                if (ids.count(id)) return b.uuid;
+        }
+        // The list is newest first: a page reaching past the batch's end is the last one.
+        if (older_reached || page.size() < static_cast<std::size_t>(kLookupPage)) return std::nullopt;
+    }
+    throw LookupTooLong("more than " + std::to_string(kMaxLookupBatches) +
+                        " batches of the workflow were created since the batch finished: whether one re-runs it "
+                        "cannot be checked");
+}
+
+void Engine::reconcile() {
+    const SystemTime now = clock_.now();
+    for (Action a : store_.unsettled()) {
+        try {
+            const cargo::Batch source = connection_.client->get_batch(a.batch_uuid);
+            const SystemTime finished = source.finished_at.value_or(a.decided_at - config_.lookback);
+            if (auto found = find_rerun(a.workflow_uuid, a.batch_uuid, finished, {})) {
+                a.state = "done";
+                a.result = "reconciled";
+                a.created_batch_uuid = *found;
+                a.reason = "batch " + *found + " re-running it was found in the workflow's batches; the answer had "
+                           "never come: " + a.reason;
+                reconciled_counter(registry_, a.action, "found").Increment();
+            } else if (now - a.decided_at >= config_.reconcile_after) {
+                // Not retried: a batch the list does not show yet may still appear, and a
+                // second one would spend twice. Someone re-runs it by hand if it matters.
+                a.state = "failed";
+                a.reason = "no batch re-running it appeared in the workflow's batches within reconcile_after: taken as "
+                           "not created, never retried automatically (re-run it by hand if needed); the answer had "
+                           "never come: " + a.reason;
+                reconciled_counter(registry_, a.action, "not_found").Increment();
+            } else {
+                continue;  // too soon to tell
+            }
+            a.updated_at = clock_.now();
+            store_.finish(a.id, a.state, a.result, a.created_batch_uuid, a.reason, a.updated_at);
+            log_decision(a);
+        } catch (const std::exception& e) {
+            spdlog::warn("actions: the uncertain re-run of batch {} not settled this cycle: {}", a.batch_uuid, e.what());
         }
     }
 }
@@ -202,30 +299,47 @@ void Engine::decide(const config::ActionRule& rule, const Candidate& c) {
              .decided_at = now,
              .updated_at = now};
 
-    // Reading stops once more runs are transient than one re-run may take: the batch is
-    // skipped then, however many more there are.
-    std::vector<std::string> run_uuids;
-    std::size_t read = 0;
-    std::optional<std::string> first_other;
-    read_failed_runs(*connection_.client, b, kMaxFailedRuns, [&](const std::vector<FailedRun>& runs) {
-        for (; read < runs.size(); ++read) {
-            if (transient(patterns, runs[read].message)) run_uuids.push_back(runs[read].uuid);
-            else if (!first_other) first_other = runs[read].message.value_or("(no message)");
-        }
-        return run_uuids.size() > static_cast<std::size_t>(rule.max_records_per_rerun);
-    });
-    const double per_run = b.runs_count > 0 ? b.credits_used_count / static_cast<double>(b.runs_count) : 0;
-    a.records = static_cast<std::int64_t>(run_uuids.size());
-    a.estimated_credits = per_run * static_cast<double>(run_uuids.size());
-
-    auto record_skip = [&](std::string result, std::string reason) {
+    auto record_skip = [&](std::string result, std::string reason, std::string found = "") {
         a.state = "skipped";
         a.result = std::move(result);
         a.reason = std::move(reason);
+        a.created_batch_uuid = std::move(found);
         a = store_.decide(a, now, [](const ActionStore::Spent&) { return std::string(); });
         actions_counter(registry_, a.action, a.result).Increment();
         log_decision(a);
     };
+    if (!c.bad_counts.empty())
+        return record_skip("skipped_bad_counts", "the API's counts of the batch cannot be budgeted: " + c.bad_counts);
+    // A re-run (cargomon's on another replica, or one made by hand) is never re-run in
+    // its turn: its data names the batch it re-runs.
+    const cargo::Batch self = connection_.client->get_batch(b.uuid);
+    if (self.rerun_of)
+        return record_skip("skipped_is_rerun", "it is itself a re-run of batch " + *self.rerun_of +
+                                                   ": a re-run is never re-run automatically");
+
+    // Reading stops once more runs are transient than one re-run may take: the batch is
+    // skipped then, however many more there are.
+    std::vector<std::string> run_uuids, record_ids;
+    std::size_t read = 0;
+    std::optional<std::string> first_other;
+    read_failed_runs(*connection_.client, b, kMaxFailedRuns, [&](const std::vector<FailedRun>& runs) {
+        for (; read < runs.size(); ++read) {
+            if (transient(patterns, runs[read].message)) {
+                run_uuids.push_back(runs[read].uuid);
+                if (!runs[read].record_id.empty()) record_ids.push_back(runs[read].record_id);
+            } else if (!first_other) {
+                first_other = runs[read].message.value_or("(no message)");
+            }
+        }
+        return run_uuids.size() > static_cast<std::size_t>(rule.max_records_per_rerun);
+    });
+    // The batch's credits per run, but never under the rule's floor: counts of 0 (or next
+    // to nothing) would make the credit budget free.
+    const double average = b.runs_count > 0 ? b.credits_used_count / static_cast<double>(b.runs_count) : 0;
+    const double per_run = std::max(average, rule.min_credits_per_run);
+    a.records = static_cast<std::int64_t>(run_uuids.size());
+    a.estimated_credits = per_run * static_cast<double>(run_uuids.size());
+
     if (run_uuids.empty())
         return record_skip("skipped_non_transient",
                            "none of its " + std::to_string(read) + " failed runs failed with a transient error (e.g. \"" +
@@ -234,6 +348,16 @@ void Engine::decide(const config::ActionRule& rule, const Candidate& c) {
         return record_skip("skipped_budget", "more than max_records_per_rerun (" +
                                                  std::to_string(rule.max_records_per_rerun) +
                                                  ") runs failed with a transient error");
+
+    // The API is the truth shared with other replicas and people: a re-run of this batch
+    // created since it finished means it was re-run, whoever did it.
+    try {
+        if (auto found = find_rerun(b.workflow_uuid, b.uuid, b.finished_at.value_or(now), record_ids))
+            return record_skip("skipped_already_rerun",
+                               "batch " + *found + " already re-runs it (another cargomon, or someone by hand)", *found);
+    } catch (const LookupTooLong& e) {
+        return record_skip("skipped_unverified", e.what());
+    }
 
     a.state = mode == config::ActionMode::enabled ? "pending" : "dry_run";
     a.result = a.state;
@@ -254,26 +378,37 @@ void Engine::decide(const config::ActionRule& rule, const Candidate& c) {
         return;
     }
 
-    // Recorded as pending: from here a crash leaves it interrupted, never re-tried.
+    // Recorded as pending (on disk: the store commits with synchronous=FULL): from here a
+    // crash leaves it to be settled from the API, never re-tried.
     const std::string data = rerun_data({.kind = Rerun::Kind::runs, .batch_uuid = b.uuid, .reset = rule.reset,
                                          .run_uuids = run_uuids});
+    constexpr const char* kMayExist = " (the batch may exist: the next cycles look for it in the workflow's batches)";
     try {
         const cargo::Batch created = connection_.client->create_batch(b.workflow_uuid, data);
         a.state = "done", a.result = "created", a.created_batch_uuid = created.uuid;
     } catch (const cargo::ApiError& e) {
-        a.state = "failed";
         const bool answered = e.status() >= 400 && e.status() < 500;
-        a.result = answered ? "refused" : "failed";
         a.reason = printable(e.reason().empty() ? e.what() : e.reason() + ": " + e.error_message());
-        // No answer, or a server error: the request may have reached Cargo.
-        if (!answered) a.reason += " (the batch may still have been created: look before re-running by hand)";
+        if (answered) {
+            a.state = "failed", a.result = "refused";
+        } else {
+            // No answer, or a server error: the request may have reached Cargo.
+            a.state = "uncertain", a.result = "uncertain";
+            a.reason += kMayExist;
+        }
     } catch (const std::exception& e) {
         // An answer cargomon cannot read: the batch was probably created.
-        a.state = "failed", a.result = "failed";
-        a.reason = printable(e.what()) + " (the batch may still have been created: look before re-running by hand)";
+        a.state = "uncertain", a.result = "uncertain";
+        a.reason = printable(e.what()) + kMayExist;
     }
     a.updated_at = clock_.now();
-    store_.finish(a.id, a.state, a.result, a.created_batch_uuid, a.reason, a.updated_at);
+    try {
+        store_.finish(a.id, a.state, a.result, a.created_batch_uuid, a.reason, a.updated_at);
+    } catch (const std::exception& e) {
+        // The row stays pending: the next cycles settle it from the API as an uncertain one.
+        spdlog::error("actions: recording the answer for batch {} failed ({}); it will be settled from the API",
+                      b.uuid, e.what());
+    }
     actions_counter(registry_, a.action, a.result).Increment();
     log_decision(a);
 }

@@ -1,10 +1,16 @@
 #pragma once
 // The daemon's automatic actions (docs/actions.md): every `actions.interval`, one grouped
-// SQL query finds the finished batches of the rules' workflows that have failed runs;
-// for each not yet decided, the first rule matching its workflow decides, once, whether
-// to re-run the runs that failed with a transient error, within the rule's budgets.
-// Every decision is stored (actions/store.h) before anything is done, logged, counted in
-// cargomon_actions_total{action, result} and listed by /api/v1/actions.
+// SQL query finds the batches of the rules' workflows that finished with failed runs since
+// the actions epoch; for each not yet decided, the first rule matching its workflow
+// decides, once, whether to re-run the runs that failed with a transient error, within
+// the rule's budgets. Every decision is stored (actions/store.h) before anything is done,
+// logged, counted in cargomon_actions_total{action, result} and listed by /api/v1/actions.
+//
+// At most once rests on the local log and on the API: a batch whose data names another
+// (a re-run, by anyone) is never re-run, and before creating a re-run of X the workflow's
+// batches created since X finished are read: a re-run of X found there (another replica's,
+// or one made by hand) is recorded as done by it, never created again. A create whose
+// answer never came is settled from the same list on the next cycles.
 //
 // Thread-safety: start() and stop() from one thread (the daemon's); the engine's own
 // thread runs the cycles. The store is shared with HTTP threads (it locks itself).
@@ -33,8 +39,9 @@ namespace cargomon::actions {
 prometheus::Counter& actions_counter(prometheus::Registry& registry, const std::string& action,
                                      const std::string& result);
 
-// The rows an earlier process left pending become interrupted: logged at error level,
-// counted (result interrupted). The daemon calls this once at start, before any engine.
+// The rows an earlier process left pending become uncertain (result interrupted): logged
+// at error level, counted; the engine's next cycles settle them from the API. The daemon
+// calls this once at start, before any engine.
 void recover_interrupted(ActionStore& store, prometheus::Registry& registry, SystemTime now);
 
 class Engine {
@@ -57,6 +64,14 @@ private:
     struct Candidate;
     void decide_candidates(const collectors::Workflows& workflows);
     void decide(const config::ActionRule& rule, const Candidate& c);
+    // Each uncertain (or stranded pending) row: done with the re-run found, failed once
+    // none has shown for reconcile_after, else left for the next cycle.
+    void reconcile();
+    // A batch of `workflow` created since `finished` (less a margin) that re-runs `batch`:
+    // its data's filter names it, or it re-runs by id one of `record_ids`. Throws
+    // LookupTooLong past kMaxLookupBatches.
+    std::optional<std::string> find_rerun(const std::string& workflow, const std::string& batch, SystemTime finished,
+                                          const std::vector<std::string>& record_ids);
 
     config::ActionsConfig config_;
     std::vector<std::vector<std::shared_ptr<const re2::RE2>>> patterns_;  // per rule, in config_.rules' order

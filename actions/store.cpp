@@ -29,7 +29,8 @@ Action read_row(const Statement& s) {
 
 }  // namespace
 
-ActionStore::ActionStore(const std::string& path) : db_(path) {
+ActionStore::ActionStore(const std::string& path, SystemTime now) : db_(path) {
+    db_.exec("PRAGMA synchronous=FULL");
     // UNIQUE (batch_uuid, mode): one decision per batch and mode, ever; a dry run does not
     // use up the batch for when the rule is enabled.
     db_.exec(R"(
@@ -52,7 +53,38 @@ ActionStore::ActionStore(const std::string& path) : db_(path) {
             UNIQUE (batch_uuid, mode));
         CREATE INDEX IF NOT EXISTS actions_by_day ON actions (decided_at);
         CREATE INDEX IF NOT EXISTS actions_created ON actions (created_batch_uuid);
+        CREATE TABLE IF NOT EXISTS actions_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     )");
+    sqlite::Transaction tx(db_);
+    {
+        Statement read(db_, "SELECT value FROM actions_meta WHERE key = 'epoch'");
+        if (read.step()) {
+            epoch_ = sqlite::from_millis(read.int64(0));
+            read.reset();
+        } else {
+            epoch_ = now;
+            epoch_is_new_ = true;
+            Statement write(db_, "INSERT INTO actions_meta (key, value) VALUES ('epoch', ?)");
+            write.bind(1, sqlite::to_millis(now)).run();
+        }
+    }
+    tx.commit();
+}
+
+int ActionStore::synchronous() {
+    std::lock_guard lock(mu_);
+    Statement s(db_, "PRAGMA synchronous");
+    const int level = s.step() ? static_cast<int>(s.int64(0)) : -1;
+    s.reset();
+    return level;
+}
+
+std::vector<Action> ActionStore::unsettled() {
+    std::lock_guard lock(mu_);
+    std::vector<Action> out;
+    Statement s(db_, std::string("SELECT ") + kColumns + " FROM actions WHERE state IN ('pending', 'uncertain') ORDER BY id");
+    while (s.step()) out.push_back(read_row(s));
+    return out;
 }
 
 std::vector<Action> ActionStore::interrupt_pending(SystemTime now) {
@@ -65,12 +97,12 @@ std::vector<Action> ActionStore::interrupt_pending(SystemTime now) {
     }
     const std::string reason =
         "cargomon stopped between recording this action and hearing the API's answer: the batch may or may not "
-        "have been created; look at the workflow's batches (it is never retried automatically)";
-    Statement u(db_, "UPDATE actions SET state = 'interrupted', result = 'interrupted', reason = ?, updated_at = ? "
+        "have been created; the workflow's batches will tell (it is never retried automatically)";
+    Statement u(db_, "UPDATE actions SET state = 'uncertain', result = 'interrupted', reason = ?, updated_at = ? "
                      "WHERE state = 'pending'");
     u.bind(1, reason).bind(2, sqlite::to_millis(now)).run();
     tx.commit();
-    for (auto& a : out) a.state = a.result = "interrupted", a.reason = reason, a.updated_at = now;
+    for (auto& a : out) a.state = "uncertain", a.result = "interrupted", a.reason = reason, a.updated_at = now;
     return out;
 }
 

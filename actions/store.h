@@ -4,9 +4,19 @@
 // per mode, ever, and budgets are counted from what was done even across restarts.
 //
 // A row is inserted `pending` (in the transaction that checked the budgets) before the
-// request that creates a batch, and finished `done` or `failed` after its answer. A row
-// still `pending` when the daemon starts was cut off between the two: the request may
-// or may not have reached Cargo. It becomes `interrupted` and is never retried.
+// request that creates a batch, and finished `done` or `failed` after its answer, or
+// `uncertain` when no answer says whether the batch exists (a timeout, a 5xx, a cut
+// connection, an unreadable answer). A row still `pending` when the daemon starts was cut
+// off between the two: it becomes `uncertain` (result interrupted). The engine settles
+// uncertain rows from the API's list of batches (actions/engine.h); none is ever retried.
+//
+// The connection commits with synchronous=FULL: a `pending` row is on disk, not only in
+// the WAL's page cache, before the request it guards leaves (the other stores of the file
+// keep NORMAL: what they lose to a power cut is re-read or re-sent, never spent twice).
+//
+// The actions epoch: set to the time the file first held this table (a fresh, empty or
+// recovered state database, or one of a version before the epoch); no batch that
+// finished before it is acted on, so a lost log cannot make old batches look new.
 //
 // Thread-safety: one thread at a time (the engine's, then HTTP threads reading recent());
 // mu_ guards the connection.
@@ -29,11 +39,12 @@ struct Action {
     std::string rule;
     std::string action = "rerun_failed_records";
     std::string mode;    // enabled, dry_run
-    std::string state;   // pending, done, failed, skipped, dry_run, interrupted
-    std::string result;  // the cargomon_actions_total result: created, dry_run, skipped_*, refused, failed, interrupted
+    std::string state;   // pending, done, failed, skipped, dry_run, uncertain
+    std::string result;  // the cargomon_actions_total result: created, dry_run, skipped_*, refused, failed,
+                         // uncertain, interrupted; reconciled once an uncertain one's batch is found
     std::int64_t records = 0;          // runs to re-run (0 when skipped before counting them)
     double estimated_credits = 0;      // the batch's credits per run times `records`
-    std::string created_batch_uuid;    // "" unless done
+    std::string created_batch_uuid;    // the re-run: created, or found (skipped_already_rerun, reconciled)
     std::string reason;                // why skipped, refused or failed; printable()
     SystemTime decided_at{};
     SystemTime updated_at{};
@@ -42,11 +53,19 @@ struct Action {
 
 class ActionStore {
 public:
-    explicit ActionStore(const std::string& path);  // creates the table when missing
+    // Creates the table when missing, and the epoch (`now`) when the file has none.
+    ActionStore(const std::string& path, SystemTime now);
 
-    // Every row left `pending` by an earlier process becomes `interrupted` (result
+    SystemTime epoch() const { return epoch_; }
+    bool epoch_is_new() const { return epoch_is_new_; }  // set by this constructor
+    int synchronous();  // PRAGMA synchronous of the connection (2: FULL)
+
+    // Every row left `pending` by an earlier process becomes `uncertain` (result
     // interrupted, reason saying so); returns them.
     std::vector<Action> interrupt_pending(SystemTime now);
+    // Rows whose batch may or may not exist: uncertain, and pending ones (this process's
+    // own engine finished each pending row before its cycle ended, unless finish() failed).
+    std::vector<Action> unsettled();
 
     bool decided(const std::string& batch_uuid, const std::string& mode);
     // Batches cargomon created: never re-run automatically in their turn.
@@ -73,6 +92,8 @@ private:
 
     std::mutex mu_;
     sqlite::Database db_;
+    SystemTime epoch_{};
+    bool epoch_is_new_ = false;
 };
 
 template <typename Admit>

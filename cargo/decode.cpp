@@ -141,6 +141,32 @@ std::optional<SystemTime> timestamp(const Value& obj, const char* name) {
     return t;
 }
 
+// A batch's counter: budgets are computed from them, so what no count can be (negative,
+// "nan", "inf", a fraction of a run) is refused rather than read as some number.
+std::int64_t batch_count(const Value& obj, const char* name) {
+    const std::int64_t value = integer(obj, name);
+    if (value < 0) throw DecodeError(std::string(name) + ": expected a count, got a negative number");
+    return value;
+}
+
+double credits(const Value& obj, const char* name) {
+    const double value = number(obj, name);
+    if (!std::isfinite(value)) throw DecodeError(std::string(name) + ": expected a credit count, got a non-finite number");
+    if (value < 0) throw DecodeError(std::string(name) + ": expected a credit count, got a negative number");
+    return value;
+}
+
+// `data` is the create body's, free-form: only what a re-run names is read, and a shape
+// other than the contract's is taken as naming nothing.
+void read_rerun_data(const Value& data, Batch& b) {
+    if (const Value* filter = member(data, "filter"); filter && filter->IsObject())
+        if (const Value* of = member(*filter, "batchUuid"); of && of->IsString()) b.rerun_of = std::string(view(*of));
+    if (b.data_kind != "recordIds") return;
+    if (const Value* ids = member(data, "ids"); ids && ids->IsArray())
+        for (const auto& id : ids->GetArray())
+            if (id.IsString()) b.record_ids.emplace_back(view(id));
+}
+
 const Value& object(const Value& v, std::string_view where) {
     if (!v.IsObject()) fail(where, "an object", v);
     return v;
@@ -168,14 +194,16 @@ Batch to_batch(const Value& v) {
     b.workspace_uuid = optional_text(v, "workspaceUuid").value_or("");
     b.workflow_uuid = optional_text(v, "workflowUuid").value_or("");
     b.release_uuid = optional_text(v, "releaseUuid");
-    if (const Value* data = member(v, "data"); data && data->IsObject())
+    if (const Value* data = member(v, "data"); data && data->IsObject()) {
         b.data_kind = optional_text(*data, "kind").value_or("");
+        read_rerun_data(*data, b);
+    }
     b.status = text(v, "status");
     b.runs_status = optional_text(v, "runsStatus");
-    b.runs_count = integer(v, "runsCount");
-    b.executed_runs_count = integer(v, "executedRunsCount");
-    b.failed_runs_count = integer(v, "failedRunsCount");
-    b.credits_used_count = number(v, "creditsUsedCount");
+    b.runs_count = batch_count(v, "runsCount");
+    b.executed_runs_count = batch_count(v, "executedRunsCount");
+    b.failed_runs_count = batch_count(v, "failedRunsCount");
+    b.credits_used_count = credits(v, "creditsUsedCount");
     b.error_message = optional_text(v, "errorMessage");
     b.created_at = timestamp(v, "createdAt");
     b.updated_at = timestamp(v, "updatedAt");

@@ -1,7 +1,8 @@
 #pragma once
 // The Cargo API's answers and filters, as far as a monitor reads them (docs/cargo-api.md).
 // Statuses stay strings so a status added by Cargo tomorrow is reported, not rejected.
-// Counts that arrive as null are 0; timestamps that arrive as null are nullopt.
+// Counts that arrive as null are 0; timestamps that arrive as null are nullopt. A batch's
+// counts are never negative nor non-finite (the decoder refuses them).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -119,6 +120,10 @@ struct Batch {
     std::string workflow_uuid;
     std::optional<std::string> release_uuid;
     std::string data_kind;  // data.kind: "segment", "runs", "file", ...
+    // What a re-run's data names: data.filter.batchUuid (the batch it re-runs) and the
+    // ids of a recordIds batch. Empty for other batches.
+    std::optional<std::string> rerun_of;
+    std::vector<std::string> record_ids;
     std::string status;
     std::optional<std::string> runs_status;  // "healthy", "unhealthy"
     std::int64_t runs_count = 0;

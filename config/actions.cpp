@@ -2,6 +2,7 @@
 // errors, ${ENV}, unknown keys with suggestions).
 #include "config/actions.h"
 
+#include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
 #include <set>
@@ -16,7 +17,7 @@ using detail::quote;
 using detail::YamlReader;
 using Keys = std::vector<std::string_view>;
 
-const Keys kActionsKeys{"mode", "interval", "lookback", "rules"};
+const Keys kActionsKeys{"mode", "interval", "lookback", "reconcile_after", "rules"};
 const Keys kActionRuleKeys{"name",
                            "action",
                            "mode",
@@ -25,6 +26,7 @@ const Keys kActionRuleKeys{"name",
                            "max_records_per_rerun",
                            "max_reruns_per_day_per_workflow",
                            "max_credits_per_day",
+                           "min_credits_per_run",
                            "reset"};
 const std::vector<std::string_view> kModes{"enabled", "dry_run"};
 // Labels an action rule may match on: what the daemon knows of a batch's workflow.
@@ -33,6 +35,17 @@ const std::set<std::string> kMatchLabels{"workflow_uuid", "workflow_name"};
 constexpr long long kMaxRecords = 10'000;
 // Transient-error patterns per rule: each one runs over every failed run's message.
 constexpr std::size_t kMaxPatterns = 64;
+// Messages no two of which a pattern for some particular error would all match: one that
+// matches each of them (`.`, `\S|\s`) matches about every message there is.
+const std::vector<std::string> kProbes{"a", "Z", "7", "-", " "};
+
+// Why `re` would call about every failure transient, or "".
+std::string matches_everything(const re2::RE2& re) {
+    if (re2::RE2::PartialMatch("", re)) return "it matches the empty message, so it matches every message";
+    for (const auto& probe : kProbes)
+        if (!re2::RE2::PartialMatch(probe, re)) return "";
+    return "it matches any one character, so it matches every message";
+}
 
 class ActionsReader {
 public:
@@ -45,6 +58,8 @@ public:
             if (auto i = r_.choice(n, kModes)) config.mode = static_cast<ActionMode>(*i);
         if (auto n = node["interval"]) config.interval = r_.positive_duration(n, "interval").value_or(config.interval);
         if (auto n = node["lookback"]) config.lookback = r_.positive_duration(n, "lookback").value_or(config.lookback);
+        if (auto n = node["reconcile_after"])
+            config.reconcile_after = r_.positive_duration(n, "reconcile_after").value_or(config.reconcile_after);
         if (auto n = node["rules"]) {
             std::set<std::string> names;
             if (auto items = r_.sequence(n, "a list of action rules"))
@@ -74,6 +89,10 @@ private:
             if (auto i = r_.choice(n, kModes)) rule.mode = static_cast<ActionMode>(*i);
         if (auto n = node["matchers"]) {
             rule.matchers = r_.matchers(n);
+            // No matcher matches every workflow: a rule acts only on those it names.
+            if (n.IsSequence() && n.size() == 0)
+                r_.error(n, "matchers must name at least one matcher (on workflow_uuid or workflow_name): an empty "
+                            "list would act on every workflow");
             for (std::size_t i = 0; i < rule.matchers.size(); ++i)
                 if (!kMatchLabels.count(rule.matchers[i].name()))
                     r_.error(n, "an action rule matches on workflow_uuid or workflow_name, not " +
@@ -95,6 +114,12 @@ private:
             if (auto v = r_.number(n)) {
                 if (*v >= 0 && *v < 1e12) rule.max_credits_per_day = *v;
                 else r_.error(n, "max_credits_per_day must be between 0 and 1e12");
+            }
+        }
+        if (auto n = node["min_credits_per_run"]) {
+            if (auto v = r_.number(n)) {
+                if (*v > 0 && *v < 1e9) rule.min_credits_per_run = *v;
+                else r_.error(n, "min_credits_per_run must be greater than 0 and less than 1e9");
             }
         }
         if (auto n = node["reset"]) {
@@ -119,8 +144,14 @@ private:
                 continue;
             }
             auto compiled = metrics::compile_regex(*text);
-            if (auto* why = std::get_if<std::string>(&compiled)) r_.error(item, *why);
-            else rule.transient_errors.push_back(std::move(*text));
+            if (auto* why = std::get_if<std::string>(&compiled)) {
+                r_.error(item, *why);
+            } else if (std::string why = matches_everything(**std::get_if<std::shared_ptr<const re2::RE2>>(&compiled));
+                       !why.empty()) {
+                r_.error(item, "transient error pattern " + quote(*text) + " would call every failure transient: " + why);
+            } else {
+                rule.transient_errors.push_back(std::move(*text));
+            }
         }
     }
 

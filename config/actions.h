@@ -26,6 +26,9 @@ struct ActionRule {
     int max_records_per_rerun = 500;            // more transient failures: the batch is skipped
     int max_reruns_per_day_per_workflow = 3;    // UTC day
     double max_credits_per_day = 1000;          // estimated, UTC day, over the rule's workflows
+    // The estimate's floor per re-run run: a batch whose counts say nothing (no credits
+    // used, no runs) or next to nothing cannot make the credit budget free.
+    double min_credits_per_run = 1;
     std::string reset = "firstNode";            // firstNode or lastNode
     bool operator==(const ActionRule&) const = default;
 };
@@ -34,6 +37,9 @@ struct ActionsConfig {
     ActionMode mode = ActionMode::dry_run;  // a section without `mode:` only says what it would do
     Millis interval{std::chrono::minutes{1}};
     Millis lookback{std::chrono::hours{1}};  // batches finished longer ago are left alone
+    // How long a create whose answer never came may take to show in the batches' list
+    // before it is taken as not created (docs/actions.md, "uncertain").
+    Millis reconcile_after{std::chrono::minutes{2}};
     std::vector<ActionRule> rules;           // first match wins; none: no action is ever taken
 
     ActionMode mode_of(const ActionRule& rule) const { return rule.mode.value_or(mode); }

@@ -88,7 +88,17 @@ Daemon::Daemon(DaemonOptions options)
         .Add({{"version", CARGOMON_VERSION}, {"compiler", __VERSION__}})
         .Set(1);
     AlertingSetup alerting = load_alerting(config);
-    action_store_ = std::make_unique<actions::ActionStore>(state.path);
+    action_store_ = std::make_unique<actions::ActionStore>(state.path, clock_.now());
+    metrics::gauge_family(registry_, "cargomon_actions_epoch_timestamp_seconds",
+                          "The actions epoch: batches that finished before it are never acted on (docs/actions.md).")
+        .Add({})
+        .Set(std::chrono::duration<double>(action_store_->epoch().time_since_epoch()).count());
+    if (action_store_->epoch_is_new())
+        spdlog::warn("actions: {} has no actions epoch (a new, empty or recovered state database): set to {}; "
+                     "batches that finished before it are never acted on",
+                     state.path, format_iso8601(action_store_->epoch()));
+    if (!options_.actions_enabled)
+        spdlog::info("actions: off on this replica (--actions.enabled=false): nothing is re-run here");
     actions::recover_interrupted(*action_store_, registry_, clock_.now());
     world_ = build_world(config);
     actions_ = std::make_unique<actions::Engine>(config, catalog_, *action_store_, registry_, clock_,
@@ -153,7 +163,7 @@ void Daemon::start() {
         world_->scheduler->start();
     }
     alerting_->start();
-    actions_->start();
+    if (options_.actions_enabled) actions_->start();
     // Readiness follows the first successful discovery; the catalog keeps it across reloads.
     readiness_ = std::jthread([this](std::stop_token stop) {
         while (!catalog_.ready()) {
@@ -216,7 +226,7 @@ std::optional<std::string> Daemon::reload() {
     if (engine) {
         actions_->stop();  // a batch being created is waited for: its answer is recorded
         actions_ = std::move(engine);
-        actions_->start();
+        if (options_.actions_enabled) actions_->start();
     }
     // Rule files and routes may change while the config file does not: always swapped in.
     alerting_->replace(std::move(alerting));

@@ -32,6 +32,9 @@ struct DaemonOptions {
     std::string storage_path = "/var/lib/cargomon";
     std::string web_config_file;  // --web.config.file; "" serves plain HTTP to anyone
     web::HttpOptions http;        // write endpoints and request limits
+    // --actions.enabled: false runs a standby replica, whose actions never run (its config
+    // is still checked and reloaded). docs/actions.md says why a second replica must.
+    bool actions_enabled = true;
 };
 
 // The Cargo API client's options as the config sets them (collectors/factory.h).

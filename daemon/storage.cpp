@@ -30,9 +30,15 @@ bool present(const fs::path& p) {
     return fs::symlink_status(p, ec).type() != fs::file_type::not_found && !ec;
 }
 
-// Why SQLite cannot use `path`, or nullopt when it can. Errors that moving the file aside
-// would not cure (busy, full disk, read-only directory) are thrown as they are.
+// Why SQLite cannot use `path`, or nullopt when it can. Only damage to the file itself is
+// a reason to move it aside: an error that may pass (permissions, I/O, a file that cannot
+// be opened now, a busy or full disk) stops the start, the file left as it is.
 std::optional<std::string> damage(const std::string& path) {
+    // SQLite takes a 0-byte file for a new database: whatever was in it is lost, and
+    // saying nothing would let the actions start again from an empty log.
+    std::error_code ec;
+    if (fs::is_regular_file(path, ec) && fs::file_size(path, ec) == 0 && !ec)
+        return path + ": the file is empty (0 bytes): whatever it held is lost";
     try {
         sqlite::Database db(path);
         sqlite::Statement check(db, "PRAGMA quick_check(1)");
@@ -45,10 +51,13 @@ std::optional<std::string> damage(const std::string& path) {
             case SQLITE_CORRUPT:
             case SQLITE_NOTADB:
             case SQLITE_FORMAT:
+                return e.what();
             case SQLITE_CANTOPEN:
             case SQLITE_PERM:
             case SQLITE_IOERR:
-                return e.what();
+            case SQLITE_READONLY:
+                throw std::runtime_error(std::string(e.what()) + " (" + sqlite3_errstr(e.code) +
+                                         "): not a damaged file, so it is left in place; fix the cause and start again");
             default:
                 throw;
         }
@@ -130,8 +139,9 @@ std::optional<std::string> move_aside_if_unusable(const fs::path& file, SystemTi
     fs::path target = base;
     for (int n = 2; present(target); ++n) target = base + "-" + std::to_string(n);
     sidecars.move(target, *why);
-    spdlog::error("STATE DATABASE UNUSABLE: {}; moved to {} (kept for forensics), starting with empty state", *why,
-                  target.string());
+    spdlog::error("STATE DATABASE UNUSABLE: {}; moved to {} (kept for forensics), starting with empty state (the "
+                  "automatic actions then ignore every batch that finished before now)",
+                  *why, target.string());
     return target.string();
 }
 

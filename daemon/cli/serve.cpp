@@ -48,6 +48,7 @@ struct Flags {
     std::string read_timeout = "10s";
     std::string max_request_bytes = "1MiB";
     std::string storage_path = "/var/lib/cargomon";
+    std::string actions_enabled = "true";
     std::string log_level = "info";
     std::string log_format = "logfmt";
 };
@@ -131,6 +132,9 @@ bool parse_flags(const std::vector<std::string>& args, Flags& flags) {
     app->add_option("--storage.path", flags.storage_path, "durable state: watermarks, alert state, outbox, silences")
         ->type_name("DIR")
         ->default_str(flags.storage_path);
+    app->add_flag("--actions.enabled,!--no-actions.enabled", flags.actions_enabled,
+                  "run the config's automatic actions (default on); =false on a standby replica\n"
+                  "(docs/actions.md)");
     app->add_option("--log.level", flags.log_level, "debug, info, warn, error")
         ->type_name("LEVEL")
         ->default_str(flags.log_level);
@@ -142,7 +146,7 @@ bool parse_flags(const std::vector<std::string>& args, Flags& flags) {
     return parse(*app, args, std::cout);
 }
 
-int run_daemon(const Flags& flags, const web::HttpOptions& http) {
+int run_daemon(const Flags& flags, const web::HttpOptions& http, bool actions_enabled) {
     // Before any thread starts: arenas are made per thread (metrics/allocator.h says why).
     spdlog::info("malloc: {}", metrics::tune_allocator());
     // Signals are taken by sigwait() in this thread, never by a worker.
@@ -158,6 +162,7 @@ int run_daemon(const Flags& flags, const web::HttpOptions& http) {
         .storage_path = flags.storage_path,
         .web_config_file = flags.web_config_file,
         .http = http,
+        .actions_enabled = actions_enabled,
     });
     d.start();
     while (true) {
@@ -182,6 +187,7 @@ int run_daemon(const Flags& flags, const web::HttpOptions& http) {
 int serve_main(const std::vector<std::string>& args) {
     Flags flags;
     web::HttpOptions http;
+    bool actions_enabled = true;
     try {
         if (!parse_flags(args, flags)) return 0;
         try {
@@ -190,11 +196,12 @@ int serve_main(const std::vector<std::string>& args) {
             throw UsageError(e.what());
         }
         http = http_options(flags);
+        actions_enabled = parse_switch("actions.enabled", flags.actions_enabled);
     } catch (const UsageError& e) {
         return usage_error(std::cerr, "cargomon", e.what());
     }
     try {
-        return run_daemon(flags, http);
+        return run_daemon(flags, http, actions_enabled);
     } catch (const std::exception& e) {
         spdlog::error("cannot start: {}", e.what());
         std::cerr << "cargomon: " << e.what() << "\n";

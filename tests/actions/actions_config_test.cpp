@@ -140,6 +140,47 @@ TEST(ActionsConfig, PatternsAreBounded) {
     EXPECT_NE(errors[0].find("an empty pattern would call every error transient"), std::string::npos) << errors[0];
 }
 
+// A rule that would act on every workflow, or call every failure transient, lets the
+// budgets alone stand between a mistake and the customer's credits: refused, positioned.
+TEST(ActionsConfig, RulesThatMatchEverythingAreRefused) {
+    const std::vector<std::string> errors = errors_of(R"(actions:
+  rules:
+    - name: a
+      action: rerun_failed_records
+      matchers: []
+      transient_errors: ["timeout"]
+    - name: b
+      action: rerun_failed_records
+      matchers: ['workflow_name="x"']
+      transient_errors: [".*", "(?s).*", "^", "|x", "x*", ".", "\\S|\\s", "timeout", "$"]
+)");
+    const std::vector<std::string> starts{
+        "cargomon.yml:5:17: matchers must name at least one matcher",
+        "cargomon.yml:10:26: transient error pattern \".*\" would call every failure transient: it matches the empty",
+        "cargomon.yml:10:32: transient error pattern \"(?s).*\" would call every failure transient",
+        "cargomon.yml:10:42: transient error pattern \"^\" would call every failure transient",
+        "cargomon.yml:10:47: transient error pattern \"|x\" would call every failure transient",
+        "cargomon.yml:10:53: transient error pattern \"x*\" would call every failure transient",
+        "cargomon.yml:10:59: transient error pattern \".\" would call every failure transient: it matches any one",
+        "cargomon.yml:10:64: transient error pattern \"\\S|\\s\" would call every failure transient",
+        "cargomon.yml:10:86: transient error pattern \"$\" would call every failure transient",
+    };
+    ASSERT_EQ(errors.size(), starts.size()) << ::testing::PrintToString(errors);
+    for (std::size_t i = 0; i < starts.size(); ++i) EXPECT_TRUE(errors[i].starts_with(starts[i])) << errors[i];
+}
+
+TEST(ActionsConfig, TheCreditEstimateHasAFloor) {
+    EXPECT_EQ(parse_ok(kRule).actions.rules[0].min_credits_per_run, 1);
+    EXPECT_EQ(parse_ok(kRule + "      min_credits_per_run: 0.25\n").actions.rules[0].min_credits_per_run, 0.25);
+    for (const char* bad : {"0", "-1", "1e10", "nan"}) {
+        const auto errors = errors_of(kRule + "      min_credits_per_run: " + bad + "\n");
+        ASSERT_EQ(errors.size(), 1u) << bad;
+        EXPECT_TRUE(errors[0].starts_with("cargomon.yml:7:28: ")) << errors[0];
+    }
+    EXPECT_EQ(parse_ok("actions:\n  reconcile_after: 10m\n").actions.reconcile_after, std::chrono::minutes{10});
+    EXPECT_EQ(parse_ok(kRule).actions.reconcile_after, std::chrono::minutes{2});
+}
+
 TEST(ActionsConfig, TheSectionIsPartOfTheConfigsEquality) {
     EXPECT_FALSE(parse_ok(kRule) == parse_ok(kRule + "      reset: lastNode\n"));
     EXPECT_TRUE(parse_ok(kRule) == parse_ok(kRule));

@@ -2,17 +2,26 @@
 // what is re-run is exactly the runs that failed with a transient error; a batch with
 // none is skipped; the daily budget stops the second re-run of a workflow; a batch is
 // decided once across restarts; a crash between recording an action and the API's answer
-// leaves it interrupted and never creates a second batch; a dry run creates nothing; a bad
-// section on reload keeps the running one; the API's notEnoughCredits refusal is
-// recorded. Ground truth comes from the sim's SQL.
+// is settled from the API and never creates a second batch; a create whose answer is lost
+// is found and recorded; two replicas create each re-run once and never re-run a re-run;
+// a lost state database re-runs nothing that finished before it was lost; a standby
+// replica does nothing; a dry run creates nothing; a bad section on reload keeps the
+// running one; the API's notEnoughCredits refusal is recorded. Ground truth comes from the
+// sim's SQL.
+//
+// The sim's history finished before any daemon started, so before the actions epoch:
+// each case makes the batches it needs finish again after its daemons started (a new
+// version of their rows in the sim's ClickHouse), as batches finishing while cargomon runs.
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <thread>
 
+#include "sim/clickhouse/clickhouse.h"
 #include "tests/daemon/daemon_process.h"
 #include "tests/daemon/sim_client.h"
 #include "tests/daemon/sim_environment.h"
@@ -40,10 +49,10 @@ struct Truth {
 };
 
 Truth find_truth(const SimClient& sim) {
-    // Candidates in the engine's order: finished success batches with failed runs, oldest first.
+    // Candidates in the engine's order once they all finish again in the same second
+    // (Warehouse::refinish): success batches with failed runs, oldest first, so by uuid.
     const auto batches = sim.sql(
-        "SELECT uuid, workflow_uuid FROM batches WHERE status = 'success' AND failed_runs_count > 0 "
-        "ORDER BY finished_at, uuid");
+        "SELECT uuid, workflow_uuid FROM batches WHERE status = 'success' AND failed_runs_count > 0 ORDER BY uuid");
     const auto failed = sim.sql("SELECT batch_uuid, uuid, error_message FROM runs WHERE status = 'error'");
     std::map<std::string, std::vector<std::string>> by_workflow;  // in order
     for (const auto& b : batches) by_workflow[b.at("workflow_uuid")].push_back(b.at("uuid"));
@@ -88,15 +97,21 @@ std::string literal_pattern(const std::string& text) {
     return out;
 }
 
-std::string config(const SimProcess& sim, const Truth& t, const std::string& mode) {
+struct Knobs {
+    std::string interval = "1s";
+    int max_reruns = 1;  // max_reruns_per_day_per_workflow
+};
+
+std::string config(const SimProcess& sim, const Truth& t, const std::string& mode, const Knobs& knobs = {}) {
     return "api_url: " + sim.url() + "\ntoken: " + sim.token() +
            "\nclient: {rate_limit: 500}\ndefaults: {interval: 2s, timeout: 2s, jitter: 0}\n"
            "collectors:\n  - {name: discovery, kind: discovery}\n"
-           "actions:\n  mode: " + mode + "\n  interval: 1s\n  lookback: 2d\n  rules:\n"
+           "actions:\n  mode: " + mode + "\n  interval: " + knobs.interval + "\n  lookback: 2d\n  rules:\n"
            "    - name: transient\n      action: rerun_failed_records\n"
            "      matchers: ['workflow_uuid=\"" + t.w + "\"']\n"
            "      transient_errors: ['" + literal_pattern(t.message) + "']\n"
-           "      max_records_per_rerun: 10000\n      max_reruns_per_day_per_workflow: 1\n"
+           "      max_records_per_rerun: 10000\n      max_reruns_per_day_per_workflow: " +
+           std::to_string(knobs.max_reruns) + "\n"
            "      max_credits_per_day: 1000000000\n"
            "    - name: never\n      action: rerun_failed_records\n"
            "      matchers: ['workflow_uuid=\"" + t.w2 + "\"']\n"
@@ -145,10 +160,16 @@ std::vector<Item> wait_listed(const DaemonProcess& d, const std::function<bool(c
     }
 }
 
-// Every candidate batch of `t` decided, by batch uuid.
+// Every candidate batch of `t` decided, and its create answered when it made one, by
+// batch uuid (with whatever else was decided).
 std::map<std::string, Item> all_decided(const DaemonProcess& d, const Truth& t) {
-    return by_batch(
-        wait_listed(d, [&](const auto& items) { return items.size() == t.transient.size() + t.other.size(); }));
+    return by_batch(wait_listed(d, [&](const auto& items) {
+        const auto decided = by_batch(items);
+        for (const auto* list : {&t.transient, &t.other})
+            for (const auto& b : *list)
+                if (!decided.count(b) || decided.at(b).at("state") == "pending") return false;
+        return true;
+    }));
 }
 
 // Two whole cycles after now: what the daemon would still decide, it has.
@@ -170,14 +191,105 @@ int reruns_of(const SimClient& sim, const std::string& batch) {
     return std::stoi(sim.sql("SELECT count() AS n FROM batches WHERE position(data, '" + batch + "') > 0")[0].at("n"));
 }
 
+// The sim's ClickHouse, written to as the sim's own workload would.
+class Warehouse {
+public:
+    explicit Warehouse(const SimProcess& sim) : ch_(sim.clickhouse_url()) {
+        database_ = ch_.query("SELECT database FROM system.tables WHERE name = 'batches_versions' LIMIT 1 FORMAT TSV");
+        while (!database_.empty() && database_.back() == '\n') database_.pop_back();
+        if (database_.empty()) throw std::runtime_error("no workspace database in the sim's ClickHouse");
+    }
+
+    // `batches` finish again, as they were, `ahead` seconds from now: a newer version of
+    // each row. A minute ahead, a re-run an earlier case made of one of them (created
+    // before now) is older than the look-up's margin before their end, as a re-run of an
+    // earlier life; a second ahead is after the epoch of any daemon already started.
+    void refinish(const std::vector<std::string>& batches, int ahead = 60) const {
+        next_second();
+        ch_.query("INSERT INTO " + database_ + ".batches_versions SELECT uuid, workspace_uuid, workflow_uuid, "
+                  "user_uuid, release_uuid, data, status, runs_status, runs_count, executed_runs_count, "
+                  "failed_runs_count, credits_used_count, error_message, created_at, updated_at, now() + " +
+                  std::to_string(ahead) + ", " + version() + " FROM " + database_ + ".batches WHERE uuid IN (" +
+                  in(batches) + ")");
+    }
+
+    // `rerun` ends as `like` did: its failed runs (the same records and messages) copied
+    // under it, and it finished `success` with them failed, a second from now (so before
+    // the epoch of any daemon a later case starts).
+    void fail_like(const std::string& rerun, const std::string& like) const {
+        next_second();
+        ch_.query("INSERT INTO " + database_ + ".runs SELECT toString(generateUUIDv4()), workspace_uuid, "
+                  "workflow_uuid, user_uuid, release_uuid, '" + rerun + "', trace_uuid, record_id, record_title, "
+                  "status, error_message, now(), now(), now() FROM " + database_ + ".runs WHERE batch_uuid = '" +
+                  like + "' AND status = 'error'");
+        const std::string of_like = " FROM " + database_ + ".batches WHERE uuid = '" + like + "')";
+        ch_.query("INSERT INTO " + database_ + ".batches_versions WITH (SELECT failed_runs_count" + of_like +
+                  " AS n, (SELECT credits_used_count" + of_like + " AS c SELECT uuid, workspace_uuid, workflow_uuid, "
+                  "user_uuid, release_uuid, data, 'success', 'unhealthy', n, n, n, c, NULL, created_at, now(), "
+                  "now() + 1, " + version() + " FROM " + database_ + ".batches WHERE uuid = '" + rerun + "'");
+    }
+
+private:
+    // Times in the sim are whole seconds: a batch created by an earlier case in the second
+    // these rows finish in would look created after they finished.
+    static void next_second() {
+        const auto now = std::chrono::system_clock::now();
+        std::this_thread::sleep_until(std::chrono::ceil<std::chrono::seconds>(now));
+    }
+    static std::string version() { return "toUInt64(toUnixTimestamp(now())) * 1000 + 120000"; }
+    static std::string in(const std::vector<std::string>& uuids) {
+        std::string out;
+        for (const auto& u : uuids) out += (out.empty() ? "'" : ", '") + u + "'";
+        return out;
+    }
+    sim::ClickHouseClient ch_;
+    std::string database_;
+};
+
+std::vector<std::string> candidates(const Truth& t) {
+    std::vector<std::string> out = t.transient;
+    out.insert(out.end(), t.other.begin(), t.other.end());
+    return out;
+}
+
 class Env : public SimEnvironment {
 public:
     Env() : SimEnvironment({.workflows = 10, .history = "1d"}) {}
     void SetUp() override {
         SimEnvironment::SetUp();
         truth = find_truth(*client);
+        warehouse = std::make_unique<Warehouse>(*sim);
+    }
+    void TearDown() override {
+        warehouse.reset();
+        SimEnvironment::TearDown();
+    }
+    // The candidates of the truth finish now: after the epoch of every daemon started so far.
+    // Until the guard goes: then they finished an hour ago, before the epoch of any daemon
+    // a later case starts (a minute ahead, they would be candidates for it too).
+    class Finished {
+    public:
+        Finished(const Warehouse& w, std::vector<std::string> batches) : w_(w), batches_(std::move(batches)) {}
+        ~Finished() {
+            try {
+                w_.refinish(batches_, -3600);
+            } catch (const std::exception& e) {
+                ADD_FAILURE() << "the candidates stay finished ahead: " << e.what();
+            }
+        }
+        Finished(const Finished&) = delete;
+        Finished& operator=(const Finished&) = delete;
+
+    private:
+        const Warehouse& w_;
+        std::vector<std::string> batches_;
+    };
+    [[nodiscard]] std::unique_ptr<Finished> finish_candidates(int ahead = 60) const {
+        warehouse->refinish(candidates(truth), ahead);
+        return std::make_unique<Finished>(*warehouse, candidates(truth));
     }
     Truth truth;
+    std::unique_ptr<Warehouse> warehouse;
 };
 
 Env* env = nullptr;
@@ -185,11 +297,14 @@ Env* env = nullptr;
 TEST(ActionsE2e, RerunsExactlyTheTransientFailuresOncePerBatchWithinBudgetAcrossARestart) {
     const Truth& t = env->truth;
     const auto creates_before = env->client->requests(kCreate);
+    const int reruns_before = reruns_of(*env->client, t.transient[0]);  // the history has re-runs too
     const TempDir state;  // outlives both daemons (each removes its own temp dir)
     const std::string storage = state.file("storage");
     std::string created;
+    std::unique_ptr<Env::Finished> finished;  // for both daemons
     {
         DaemonProcess d(config(*env->sim, t, "enabled"), {.storage_path = storage});
+        finished = env->finish_candidates();
         const auto items = all_decided(d, t);
         // The oldest batch with a transient failure is re-run, with exactly those runs.
         const Item& first = items.at(t.transient[0]);
@@ -242,7 +357,7 @@ TEST(ActionsE2e, RerunsExactlyTheTransientFailuresOncePerBatchWithinBudgetAcross
     wait_two_cycles(again);
     EXPECT_EQ(listed(again).size(), t.transient.size() + t.other.size());
     EXPECT_EQ(env->client->requests(kCreate), creates_before + 1);
-    EXPECT_EQ(reruns_of(*env->client, t.transient[0]), 1);
+    EXPECT_EQ(reruns_of(*env->client, t.transient[0]), reruns_before + 1);
     EXPECT_EQ(counted(again.scrape(), "created"), 0);
 }
 
@@ -250,6 +365,7 @@ TEST(ActionsE2e, ADryRunLogsCountsAndListsWhatItWouldDoAndCreatesNothing) {
     const Truth& t = env->truth;
     const auto creates_before = env->client->requests(kCreate);
     DaemonProcess d(config(*env->sim, t, "dry_run"));
+    const auto finished = env->finish_candidates();
     const auto items = all_decided(d, t);
     const Item& first = items.at(t.transient[0]);
     EXPECT_EQ(first.at("state"), "dry_run");
@@ -271,7 +387,7 @@ TEST(ActionsE2e, ADryRunLogsCountsAndListsWhatItWouldDoAndCreatesNothing) {
     EXPECT_EQ(env->client->requests(kCreate), creates_before);
 }
 
-TEST(ActionsE2e, ACrashBetweenRecordingAndTheAnswerIsInterruptedNeverRepeated) {
+TEST(ActionsE2e, ACrashBetweenRecordingAndTheAnswerIsSettledFromTheApiNeverRepeated) {
     const Truth& t = env->truth;
     const int reruns_before = reruns_of(*env->client, t.transient[0]);
     const auto creates_before = env->client->requests(kCreate);
@@ -279,8 +395,10 @@ TEST(ActionsE2e, ACrashBetweenRecordingAndTheAnswerIsInterruptedNeverRepeated) {
     env->client->put_fault(std::string(R"({"endpoint": ")") + kCreate + R"(", "latency": "5s"})");
     const TempDir state;
     const std::string storage = state.file("storage");
+    std::unique_ptr<Env::Finished> finished;  // for both daemons
     {
         DaemonProcess d(config(*env->sim, t, "enabled"), {.storage_path = storage});
+        finished = env->finish_candidates();
         wait_listed(d, [&](const auto& items) {
             for (const auto& i : items)
                 if (i.at("state") == "pending") return true;
@@ -295,16 +413,31 @@ TEST(ActionsE2e, ACrashBetweenRecordingAndTheAnswerIsInterruptedNeverRepeated) {
         std::this_thread::sleep_for(100ms);
     ASSERT_EQ(env->client->requests(kCreate), creates_before + 1);
     DaemonProcess again(config(*env->sim, t, "enabled"), {.storage_path = storage});
-    const auto items = all_decided(again, t);
+    // The held request created its batch (the sim's faults act after the handler): the
+    // look-up finds it and records it.
+    const auto items = by_batch(wait_listed(again, [&](const auto& items) {
+        for (const auto& i : items)
+            if (i.at("batchUuid") == t.transient[0]) return i.at("state") == "done";
+        return false;
+    }));
     const Item& first = items.at(t.transient[0]);
-    EXPECT_EQ(first.at("state"), "interrupted");
-    EXPECT_EQ(first.at("result"), "interrupted");
+    EXPECT_EQ(first.at("state"), "done");
+    EXPECT_EQ(first.at("result"), "reconciled");
+    const auto made = env->client->sql("SELECT uuid FROM batches WHERE position(data, '" + t.transient[0] +
+                                       "') > 0 ORDER BY created_at DESC, uuid DESC LIMIT 1");
+    ASSERT_EQ(made.size(), 1u);
+    EXPECT_EQ(first.at("createdBatchUuid"), made[0].at("uuid"));
     EXPECT_NE(first.at("reason").find("never retried automatically"), std::string::npos) << first.at("reason");
-    EXPECT_EQ(counted(again.scrape(), "interrupted"), 1);
+    const Scrape settled = again.scrape();
+    EXPECT_EQ(counted(settled, "interrupted"), 1);
+    EXPECT_EQ(settled.value("cargomon_actions_reconciled_total",
+                            {{"action", "rerun_failed_records"}, {"outcome", "found"}}),
+              1);
     EXPECT_NE(again.log().find("ACTION INTERRUPTED: rerun_failed_records of batch " + t.transient[0]), std::string::npos)
         << again.log();
     // The interrupted one counts against the budget: the workflow's other batches wait for tomorrow.
-    for (std::size_t i = 1; i < t.transient.size(); ++i) EXPECT_EQ(items.at(t.transient[i]).at("result"), "skipped_budget");
+    const auto all = all_decided(again, t);
+    for (std::size_t i = 1; i < t.transient.size(); ++i) EXPECT_EQ(all.at(t.transient[i]).at("result"), "skipped_budget");
     wait_two_cycles(again);
     EXPECT_EQ(env->client->requests(kCreate), creates_before + 1);
     // The held request reached the sim (its faults act after the handler): once, never twice.
@@ -315,6 +448,7 @@ TEST(ActionsE2e, ABadSectionOnReloadKeepsTheRunningOneAndAGoodOneSwapsIt) {
     const Truth& t = env->truth;
     const auto creates_before = env->client->requests(kCreate);
     DaemonProcess d(config(*env->sim, t, "dry_run"), {.extra_args = {"--web.enable-lifecycle"}});
+    const auto finished = env->finish_candidates();
     all_decided(d, t);
     // A pattern RE2 refuses: the reload fails, naming where, and the dry run goes on.
     std::string bad = config(*env->sim, t, "enabled");
@@ -360,7 +494,9 @@ TEST(ActionsE2e, NotEnoughCreditsIsRecordedAsARefusal) {
     SimProcess poor({.workflows = 10, .history = "1d", .extra_args = {"--credits", "1"}});
     SimClient client(poor);
     const Truth t = find_truth(client);
+    const int reruns_before = reruns_of(client, t.transient[0]);  // the history has re-runs too
     DaemonProcess d(config(poor, t, "enabled"));
+    Warehouse(poor).refinish(candidates(t));
     const auto items = all_decided(d, t);
     const Item& first = items.at(t.transient[0]);
     EXPECT_EQ(first.at("state"), "failed");
@@ -368,7 +504,170 @@ TEST(ActionsE2e, NotEnoughCreditsIsRecordedAsARefusal) {
     EXPECT_NE(first.at("reason").find("notEnoughCredits"), std::string::npos) << first.at("reason");
     EXPECT_EQ(first.at("createdBatchUuid"), "");
     EXPECT_EQ(counted(d.scrape(), "refused"), 1);
-    EXPECT_EQ(reruns_of(client, t.transient[0]), 0);
+    EXPECT_EQ(reruns_of(client, t.transient[0]), reruns_before);
+}
+
+
+// Two replicas with the same config, each its own state, both acting: the one that looks
+// second finds each re-run the first made in the workflow's batches and records it, and
+// neither re-runs a re-run when it finishes with the same failures.
+TEST(ActionsE2e, TwoReplicasCreateEachRerunOnceAndNeverRerunARerun) {
+    const Truth& t = env->truth;
+    const Knobs all{.max_reruns = 100};
+    std::map<std::string, int> before;
+    for (const auto& b : t.transient) before[b] = reruns_of(*env->client, b);
+    const auto creates_before = env->client->requests(kCreate);
+    DaemonProcess first(config(*env->sim, t, "enabled", all));
+    // The second looks once at start, then not for an hour, until its reload: it cannot
+    // look at the very moment the first does (that race is docs/actions.md's).
+    DaemonProcess second(config(*env->sim, t, "enabled", {.interval = "1h", .max_reruns = 100}),
+                         {.extra_args = {"--web.enable-lifecycle"}});
+    const auto finished = env->finish_candidates();
+    const auto made = all_decided(first, t);
+    for (const auto& b : t.transient) ASSERT_EQ(made.at(b).at("result"), "created") << b;
+    second.write_config(config(*env->sim, t, "enabled", all));
+    ASSERT_EQ(second.post("/-/reload").status, 200);
+    const auto found = all_decided(second, t);
+    for (const auto& b : t.transient) {
+        const Item& item = found.at(b);
+        EXPECT_EQ(item.at("state"), "skipped") << b;
+        EXPECT_EQ(item.at("result"), "skipped_already_rerun") << b;
+        EXPECT_EQ(item.at("createdBatchUuid"), made.at(b).at("createdBatchUuid")) << b;
+        EXPECT_EQ(reruns_of(*env->client, b), before[b] + 1) << b;
+    }
+    EXPECT_EQ(env->client->requests(kCreate), creates_before + t.transient.size());
+    EXPECT_EQ(counted(second.scrape(), "skipped_already_rerun"), static_cast<double>(t.transient.size()));
+    EXPECT_EQ(counted(second.scrape(), "created"), 0);
+
+    // Re-runs end with the same failures as the batch they re-ran: the first's own (both
+    // know it: the first made it, the second found it), and one a person made by hand
+    // with `cargomon batch rerun` (neither made it: its data says it is a re-run).
+    const std::string rerun = made.at(t.transient[0]).at("createdBatchUuid");
+    const TempDir dir;
+    const CommandResult by_hand = run_cargomon(
+        {"batch", "rerun", t.transient[0], "--yes", "--config.file", dir.write("cargomon.yml", config(*env->sim, t, "enabled"))});
+    ASSERT_EQ(by_hand.exit_code, 0) << by_hand.output;
+    const auto at = by_hand.output.find("Created batch ");
+    ASSERT_NE(at, std::string::npos) << by_hand.output;
+    const std::string hand = by_hand.output.substr(at + 14, 36);
+    env->warehouse->fail_like(rerun, t.transient[0]);
+    env->warehouse->fail_like(hand, t.transient[0]);
+    for (const DaemonProcess* d : {&first, &second}) {
+        const auto settled = by_batch(wait_listed(*d, [&](const auto& items) {
+            for (const auto& i : items)
+                if (i.at("batchUuid") == hand) return true;
+            return false;
+        }));
+        EXPECT_EQ(settled.at(hand).at("result"), "skipped_is_rerun");
+        EXPECT_NE(settled.at(hand).at("reason").find(t.transient[0]), std::string::npos) << settled.at(hand).at("reason");
+        wait_two_cycles(*d);
+        EXPECT_EQ(by_batch(listed(*d)).count(rerun), 0u);  // known for what it is: not even looked at
+    }
+    EXPECT_EQ(reruns_of(*env->client, rerun), 0);
+    EXPECT_EQ(reruns_of(*env->client, hand), 0);
+    EXPECT_EQ(env->client->requests(kCreate), creates_before + t.transient.size() + 1);
+}
+
+// The sim creates the batch, then cuts the connection before answering: the create is
+// uncertain, and the next cycle finds the batch in the workflow's list and records it.
+TEST(ActionsE2e, ACreateWhoseAnswerIsLostIsFoundAndNeverRepeated) {
+    const Truth& t = env->truth;
+    const int reruns_before = reruns_of(*env->client, t.transient[0]);
+    const auto creates_before = env->client->requests(kCreate);
+    env->client->put_fault(std::string(R"({"endpoint": ")") + kCreate + R"(", "reset_ratio": 1})");
+    DaemonProcess d(config(*env->sim, t, "enabled"));
+    const auto finished = env->finish_candidates();
+    const auto items = by_batch(wait_listed(d, [&](const auto& items) {
+        for (const auto& i : items)
+            if (i.at("batchUuid") == t.transient[0]) return i.at("state") == "done";
+        return false;
+    }));
+    env->client->clear_faults();
+    const Item& first = items.at(t.transient[0]);
+    EXPECT_EQ(first.at("result"), "reconciled");
+    const auto made = env->client->sql("SELECT uuid FROM batches WHERE position(data, '" + t.transient[0] +
+                                       "') > 0 ORDER BY created_at DESC, uuid DESC LIMIT 1");
+    ASSERT_EQ(made.size(), 1u);
+    EXPECT_EQ(first.at("createdBatchUuid"), made[0].at("uuid"));
+    const Scrape s = d.scrape();
+    EXPECT_EQ(counted(s, "uncertain"), 1);
+    EXPECT_EQ(s.value("cargomon_actions_reconciled_total", {{"action", "rerun_failed_records"}, {"outcome", "found"}}), 1);
+    EXPECT_NE(d.log().find("action rerun_failed_records uncertain: rule=transient mode=enabled batch=" + t.transient[0]),
+              std::string::npos)
+        << d.log();
+    wait_two_cycles(d);
+    EXPECT_EQ(env->client->requests(kCreate), creates_before + 1);
+    EXPECT_EQ(reruns_of(*env->client, t.transient[0]), reruns_before + 1);
+}
+
+// The state database lost (emptied, or cut short) after a re-run: the restart says so,
+// sets the epoch to now, and decides nothing that finished before.
+TEST(ActionsE2e, ALostStateDatabaseRerunsNothingThatFinishedBefore) {
+    const Truth& t = env->truth;
+    for (const bool truncated : {false, true}) {
+        SCOPED_TRACE(truncated ? "truncated" : "empty");
+        const TempDir state;
+        const std::string storage = state.file("storage");
+        const std::string file = storage + "/cargomon.db";
+        std::unique_ptr<Env::Finished> finished;  // for both daemons
+        {
+            DaemonProcess d(config(*env->sim, t, "enabled"), {.storage_path = storage});
+            // Finished a second from now (after this daemon's epoch, before the next's):
+            // a re-run an earlier case made may be found, or one is created.
+            finished = env->finish_candidates(1);
+            all_decided(d, t);
+        }  // SIGTERM: the WAL is checkpointed into the file and removed
+        const double finished_at = std::stod(env->client->sql(
+            "SELECT toUnixTimestamp(finished_at) AS f FROM batches WHERE uuid = '" + t.transient[0] + "'")[0].at("f"));
+        while (std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() < finished_at + 1)
+            std::this_thread::sleep_for(100ms);
+        for (const char* side : {"-wal", "-shm"}) std::filesystem::remove(file + side);
+        if (truncated) std::filesystem::resize_file(file, std::filesystem::file_size(file) / 2);
+        else std::filesystem::resize_file(file, 0);
+        const int reruns_before = reruns_of(*env->client, t.transient[0]);
+        const auto creates_before = env->client->requests(kCreate);
+        DaemonProcess again(config(*env->sim, t, "enabled"), {.storage_path = storage});
+        wait_two_cycles(again);
+        EXPECT_TRUE(listed(again).empty());
+        EXPECT_EQ(env->client->requests(kCreate), creates_before);
+        EXPECT_EQ(reruns_of(*env->client, t.transient[0]), reruns_before);
+        EXPECT_EQ(again.scrape().value("cargomon_state_db_recovered_total"), 1);
+        EXPECT_NE(again.log().find("STATE DATABASE UNUSABLE: " + file), std::string::npos) << again.log();
+        EXPECT_NE(again.log().find("actions: " + file + " has no actions epoch"), std::string::npos) << again.log();
+    }
+}
+
+// check-config refuses what would act on every workflow or call every failure transient.
+TEST(ActionsE2e, CheckConfigRefusesRulesThatMatchEverything) {
+    const TempDir dir;
+    const std::string file = dir.write("cargomon.yml", "api_url: http://127.0.0.1:9\ntoken: t\n"
+                                                       "actions:\n  rules:\n"
+                                                       "    - name: all\n      action: rerun_failed_records\n"
+                                                       "      matchers: []\n      transient_errors: ['.*']\n");
+    const CommandResult result = run_cargomon({"check-config", file});
+    EXPECT_EQ(result.exit_code, 1) << result.output;
+    EXPECT_NE(result.output.find(file + ":7:17: matchers must name at least one matcher"), std::string::npos)
+        << result.output;
+    EXPECT_NE(result.output.find(file + ":8:26: transient error pattern \".*\" would call every failure transient"),
+              std::string::npos)
+        << result.output;
+}
+
+// --actions.enabled=false: a standby replica with the same config decides nothing while
+// the active one acts.
+TEST(ActionsE2e, AStandbyReplicaDoesNothing) {
+    const Truth& t = env->truth;
+    const auto creates_before = env->client->requests(kCreate);
+    DaemonProcess standby(config(*env->sim, t, "enabled"), {.extra_args = {"--actions.enabled=false"}});
+    DaemonProcess active(config(*env->sim, t, "enabled"));
+    const auto finished = env->finish_candidates();
+    all_decided(active, t);
+    wait_two_cycles(active);
+    EXPECT_TRUE(listed(standby).empty());
+    EXPECT_EQ(standby.scrape().value("cargomon_actions_last_cycle_timestamp_seconds").value_or(0), 0);
+    EXPECT_NE(standby.log().find("actions: off on this replica (--actions.enabled=false)"), std::string::npos)
+        << standby.log();
+    EXPECT_EQ(env->client->requests(kCreate), creates_before + 1);
 }
 
 }  // namespace

@@ -118,6 +118,51 @@ TEST(DecodeCount, NonFiniteAndOutOfRangeCountsAreRefused) {
     EXPECT_EQ(*result.at(0, 2).as_double(), -std::numeric_limits<double>::infinity());
 }
 
+// The actions' budgets are computed from a batch's counts: a negative or non-finite one
+// would make an estimate of 0 or less, so the batch is refused, naming the field.
+TEST(DecodeBatches, CountsThatAreNoCountsAreRefused) {
+    const std::string head = R"({"batch": {"uuid": "b1", "workflowUuid": "wf", "status": "success", )";
+    const std::pair<const char*, const char*> bad[] = {
+        {R"("runsCount": -3, "failedRunsCount": 1, "creditsUsedCount": 4})", "runsCount: expected a count, got a negative"},
+        {R"("runsCount": 3, "failedRunsCount": "-1", "creditsUsedCount": 4})", "failedRunsCount: expected a count, got a negative"},
+        {R"("runsCount": 3, "executedRunsCount": -1, "creditsUsedCount": 4})", "executedRunsCount: expected a count, got a negative"},
+        {R"("runsCount": 3, "failedRunsCount": 1, "creditsUsedCount": -0.5})", "creditsUsedCount: expected a credit count, got a negative"},
+        {R"("runsCount": 3, "failedRunsCount": 1, "creditsUsedCount": "nan"})", "creditsUsedCount: expected a credit count, got a non-finite"},
+        {R"("runsCount": 3, "failedRunsCount": 1, "creditsUsedCount": "inf"})", "creditsUsedCount: expected a credit count, got a non-finite"},
+        {R"("runsCount": "nan", "failedRunsCount": 1, "creditsUsedCount": 1})", "runsCount: expected a count, got a number out of range"},
+    };
+    for (const auto& [fields, error] : bad) {
+        std::string body = head + fields + "}";
+        try {
+            batch(body);
+            ADD_FAILURE() << "accepted " << fields;
+        } catch (const DecodeError& e) {
+            EXPECT_TRUE(std::string(e.what()).starts_with(std::string("batch.") + error)) << e.what();
+        }
+    }
+    std::string zero = head + R"("runsCount": 0, "failedRunsCount": 0, "creditsUsedCount": 0}})";
+    EXPECT_EQ(batch(zero).credits_used_count, 0);
+}
+
+// A re-run is known by its data: the batch its filter names, or the records it names.
+TEST(DecodeBatches, WhatARerunsDataNames) {
+    auto body = s(R"({"batches": [
+        {"uuid": "r1", "status": "pending", "data": {"kind": "runs", "filter": {"kind": "runs", "batchUuid": "b1",
+         "statuses": ["error"], "uuids": ["u1"]}, "reset": {"from": "firstNode"}}},
+        {"uuid": "r2", "status": "pending", "data": {"kind": "recordIds", "modelUuid": "m", "ids": ["i1", "i2", 3]}},
+        {"uuid": "s1", "status": "pending", "data": {"kind": "segment", "filter": "odd", "ids": ["x"]}},
+        {"uuid": "s2", "status": "pending", "data": null}]})");
+    const auto got = batches(body);
+    ASSERT_EQ(got.size(), 4u);
+    EXPECT_EQ(got[0].rerun_of, "b1");
+    EXPECT_TRUE(got[0].record_ids.empty());
+    EXPECT_EQ(got[1].rerun_of, std::nullopt);
+    EXPECT_EQ(got[1].record_ids, (std::vector<std::string>{"i1", "i2"}));
+    EXPECT_EQ(got[2].rerun_of, std::nullopt);
+    EXPECT_TRUE(got[2].record_ids.empty());
+    EXPECT_EQ(got[3].rerun_of, std::nullopt);
+}
+
 TEST(DecodeRunMetrics, NullAndStringCountsAndUnknownFields) {
     auto body = s(R"({"runMetrics": [
         {"nodeUuid": "n1", "totalExecutionsCount": "10", "successExecutionsCount": 7, "errorExecutionsCount": 3,

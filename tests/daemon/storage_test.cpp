@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -204,6 +205,38 @@ TEST(StateDatabase, UnusableFileIsMovedAsideAndKept) {
     }
 }
 
+// SQLite takes a 0-byte file for a new database; whatever it held is lost all the same,
+// so it is said and counted like any damage, never passed over in silence.
+TEST(StateDatabase, AnEmptyFileIsMovedAsideAsLost) {
+    TempDir dir;
+    const std::string path = dir.write("cargomon.db", "");
+    const StateDatabase state = prepare_state_database(dir.path(), kNow);
+    ASSERT_EQ(state.moved_aside.size(), 1u);
+    EXPECT_EQ(state.moved_aside[0], path + ".corrupt-20270115T080000Z");
+    EXPECT_EQ(fs::file_size(state.moved_aside[0]), 0u);
+    EXPECT_GT(fs::file_size(path), 0u);  // a real database now
+}
+
+// An error that may pass is not damage: the start stops, naming the file, and the file
+// stays where it is for the next start once the cause is fixed. (A directory in the
+// file's place stands for any CANTOPEN; PERM and IOERR take the same path, and root,
+// which runs these tests, is refused no permission.)
+TEST(StateDatabase, AFileThatCannotBeOpenedNowStopsTheStartAndStays) {
+    TempDir dir;
+    fs::create_directories(dir.file("cargomon.db"));
+    try {
+        prepare_state_database(dir.path(), kNow);
+        FAIL() << "started on a file it cannot open";
+    } catch (const std::runtime_error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find(dir.file("cargomon.db")), std::string::npos) << what;
+        EXPECT_NE(what.find("left in place"), std::string::npos) << what;
+    }
+    EXPECT_TRUE(fs::is_directory(dir.file("cargomon.db")));
+    for (const auto& entry : fs::directory_iterator(dir.path()))
+        EXPECT_FALSE(entry.path().filename().string().starts_with("cargomon.db.corrupt-")) << entry.path();
+}
+
 TEST(StateDatabase, NewerSchemaIsRefusedNamingTheFile) {
     TempDir dir;
     sqlite::Database(dir.file("cargomon.db")).exec("PRAGMA user_version = 99");
@@ -219,11 +252,13 @@ TEST(StateDatabase, NewerSchemaIsRefusedNamingTheFile) {
 
 const std::string& kConfig = testing::kUnreachableApiConfig;
 
-// The daemon on an unusable file: starts, serves /metrics, counts it, keeps it aside. A
-// garbage file, and a real state database cut short.
+// The daemon on an unusable file: starts, serves /metrics, counts it, keeps it aside, and
+// sets the actions' epoch to now. A garbage file, a real state database cut short, and
+// an empty one.
 TEST(StateDatabaseDaemon, StartsFreshOnAnUnusableFile) {
-    for (const bool truncated : {false, true}) {
-        SCOPED_TRACE(truncated ? "truncated" : "garbage");
+    for (const char* kind : {"garbage", "truncated", "empty"}) {
+        SCOPED_TRACE(kind);
+        const bool truncated = std::string(kind) == "truncated";
         TempDir storage;
         const std::string path = storage.file("cargomon.db");
         if (truncated) {
@@ -238,10 +273,13 @@ TEST(StateDatabaseDaemon, StartsFreshOnAnUnusableFile) {
                 tx.commit();
             }  // closing checkpoints the WAL into the file
             fs::resize_file(path, fs::file_size(path) / 3);
+        } else if (std::string(kind) == "empty") {
+            storage.write("cargomon.db", "");
         } else {
             storage.write("cargomon.db", std::string(10000, '\x01'));
         }
         const std::string before = read_all(path);
+        const double started = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
         testing::DaemonProcess daemon(kConfig, {.storage_path = storage.path(), .wait_ready = false});
         const testing::Scrape scrape = daemon.scrape();
         EXPECT_EQ(scrape.value("cargomon_state_db_recovered_total"), 1.0);
@@ -253,6 +291,8 @@ TEST(StateDatabaseDaemon, StartsFreshOnAnUnusableFile) {
         ASSERT_EQ(aside.size(), 1u);
         EXPECT_EQ(read_all(aside[0]), before);
         EXPECT_NE(daemon.log().find("STATE DATABASE UNUSABLE: " + path), std::string::npos) << daemon.log();
+        EXPECT_NE(daemon.log().find("actions: " + path + " has no actions epoch"), std::string::npos) << daemon.log();
+        EXPECT_GE(scrape.value("cargomon_actions_epoch_timestamp_seconds").value_or(0), std::floor(started));
         // Alerting runs on the fresh file: silences are served.
         EXPECT_EQ(daemon.get("/api/v1/silences").status, 200);
     }
