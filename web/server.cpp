@@ -20,7 +20,7 @@
 
 #include "common/net.h"
 #include "common/text.h"
-#include "web/inflate.h"
+#include "common/inflate.h"
 
 namespace cargomon::web {
 
