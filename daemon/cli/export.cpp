@@ -617,8 +617,9 @@ std::optional<std::string> output_node(Context& c, const std::string& workflow_u
 void fetch_page(Context& c, PageJoiner& joiner, const std::string& url, bool gzipped = false) {
     joiner.begin_page();
     if (gzipped) {
-        cargo::Gunzip gunzip([&](std::string_view chunk) { joiner.write(chunk); });
-        cargo::fetch_signed_url(url, c.client_options, [&](std::string_view chunk) { gunzip.write(chunk); });
+        cargo::Gunzip gunzip([&](std::string_view chunk) { joiner.write(chunk); }, c.client_options);
+        cargo::fetch_signed_url(url, c.client_options, [&](std::string_view chunk) { gunzip.write(chunk); },
+                                cargo::FileCoding::gzip);
         gunzip.finish();
     } else {
         cargo::fetch_signed_url(url, c.client_options, [&](std::string_view chunk) { joiner.write(chunk); });
