@@ -209,6 +209,12 @@ std::string ApiClient::execute(const Call& call) {
         } catch (const NetworkError& e) {
             network_failure = redact(e.what(), options_.token);
             network_kind = e.kind();
+        } catch (const ApiError& e) {
+            // An answer came but was not read whole (over a size cap, undecodable): asking
+            // again would only get it again.
+            pacer_->in_flight().release();
+            if (dynamic_cast<const TooLargeError*>(&e)) spdlog::warn("cargo api: {}", redact(e.what(), options_.token));
+            throw;
         } catch (const std::exception& e) {
             network_failure = redact(e.what(), options_.token);
         }
@@ -280,6 +286,9 @@ Response ApiClient::attempt(const Call& call, const Request& request, SteadyTime
     } catch (const NetworkError& e) {
         observe("error");
         network_errors_.Add({{"endpoint", std::string(call.endpoint)}, {"kind", e.kind()}}).Increment();
+        throw;
+    } catch (const ApiError& e) {
+        observe(std::to_string(e.status()));  // answered, though not read whole
         throw;
     } catch (...) {
         observe("error");

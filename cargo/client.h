@@ -4,7 +4,9 @@
 // on network errors, 5xx and 429 with full-jitter backoff (or the server's Retry-After,
 // which then holds every call of the clients sharing its pacer) inside a total time
 // budget, and counted in self-metrics. Failures throw the ApiError subclasses of
-// errors.h. The token never appears in errors, logs or metrics.
+// errors.h; an answer past the transport's size caps (ClientOptions::answers) is cut off
+// unread and never retried (TooLargeError). The token never appears in errors, logs or
+// metrics.
 #include <cstdint>
 #include <memory>
 #include <mutex>

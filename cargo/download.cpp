@@ -1,12 +1,13 @@
 #include "cargo/download.h"
 
 #include <httplib.h>
-#include <zlib.h>
 
+#include <charconv>
 #include <stdexcept>
 
 #include "cargo/decode.h"
 #include "cargo/errors.h"
+#include "common/text.h"
 
 namespace cargomon::cargo {
 namespace {
@@ -40,8 +41,18 @@ SignedUrl split(const std::string& url) {
 
 }  // namespace
 
-void fetch_signed_url(const std::string& url, const ClientOptions& options, const ChunkSink& sink) {
+void fetch_signed_url(const std::string& url, const ClientOptions& options, const ChunkSink& sink, FileCoding coding) {
     const SignedUrl where = split(url);
+    const std::string what = "GET " + where.shown;
+    const bool gzip = coding == FileCoding::gzip;
+    const std::uint64_t cap = gzip ? options.downloads.max_compressed_bytes : options.downloads.max_bytes;
+    const char* setting = gzip ? "client.max_compressed_download_bytes" : "client.max_download_bytes";
+    auto too_large = [&](int status) {
+        return std::make_exception_ptr(TooLargeError(what + ": the file is over " + setting + " (" +
+                                                         format_byte_size(cap) + "), not read further",
+                                                     status, setting, cap));
+    };
+
     httplib::Client client(where.origin);
     client.set_connection_timeout(options.connect_timeout);
     client.set_read_timeout(options.timeout);
@@ -49,19 +60,33 @@ void fetch_signed_url(const std::string& url, const ClientOptions& options, cons
     client.set_decompress(false);  // the file as stored: runs/download's gzip is inflated by the caller
 
     int status = 0;
+    std::uint64_t received = 0;
     std::string error_body;
-    std::exception_ptr failure;  // what the sink threw: httplib only sees "stop"
+    std::exception_ptr failure;  // what the sink threw, or the cap: httplib only sees "stop"
     httplib::Headers headers{{"user-agent", "cargomon/" CARGOMON_VERSION}};
     httplib::Result result = client.Get(
         where.target, headers,
         [&](const httplib::Response& response) {
             status = response.status;
+            if (status < 200 || status >= 300 || !response.has_header("Content-Length")) return true;
+            const std::string text = response.get_header_value("Content-Length");
+            std::uint64_t length = 0;
+            auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), length);
+            if (ec == std::errc{} && end == text.data() + text.size() && length > cap) {
+                failure = too_large(status);
+                return false;
+            }
             return true;
         },
         [&](const char* data, std::size_t size) {
             if (status < 200 || status >= 300) {
                 error_body.append(data, std::min(size, kMaxErrorBody - std::min(kMaxErrorBody, error_body.size())));
-                return true;
+                return error_body.size() < kMaxErrorBody;
+            }
+            received += size;
+            if (received > cap) {
+                failure = too_large(status);
+                return false;
             }
             try {
                 sink({data, size});
@@ -72,9 +97,9 @@ void fetch_signed_url(const std::string& url, const ClientOptions& options, cons
             }
         });
     if (failure) std::rethrow_exception(failure);
-    const std::string what = "GET " + where.shown;
-    if (!result) throw NetworkError(what + ": the download stopped (" + httplib::to_string(result.error()) + ")");
-    status = result->status;
+    if (!result && error_body.size() < kMaxErrorBody)
+        throw NetworkError(what + ": the download stopped (" + httplib::to_string(result.error()) + ")");
+    if (result) status = result->status;
     if (status >= 200 && status < 300) return;
     auto body = decode::error_body(error_body);
     std::string text = what + ": HTTP " + std::to_string(status);
@@ -86,60 +111,44 @@ void fetch_signed_url(const std::string& url, const ClientOptions& options, cons
     throw ServerError(text, status, body.error_message, body.reason);
 }
 
-struct Gunzip::State {
-    z_stream z{};
-};
+Gunzip::Gunzip(ChunkSink sink, const ClientOptions& options)
+    : sink_(std::move(sink)), max_bytes_(options.downloads.max_bytes) {}
 
-Gunzip::Gunzip(ChunkSink sink) : sink_(std::move(sink)) {}
+Gunzip::~Gunzip() = default;
 
-Gunzip::~Gunzip() {
-    if (state_) inflateEnd(&state_->z);
-    delete state_;
+void Gunzip::check(InflateStatus status) {
+    switch (status) {
+        case InflateStatus::ok:
+            return;
+        case InflateStatus::too_large:
+            throw TooLargeError("gunzip: the file is over client.max_download_bytes (" + format_byte_size(max_bytes_) +
+                                    ") once decompressed, not read further",
+                                200, "client.max_download_bytes", max_bytes_);
+        default:
+            throw std::runtime_error("gunzip: the file is corrupt or ends before its gzip stream does");
+    }
 }
 
 void Gunzip::write(std::string_view chunk) {
-    if (mode_ == Mode::unknown) {
+    if (!inflater_) {
         head_.append(chunk);
         if (head_.size() < 2) return;
-        mode_ = static_cast<unsigned char>(head_[0]) == 0x1f && static_cast<unsigned char>(head_[1]) == 0x8b
-                    ? Mode::gzip
-                    : Mode::plain;
-        if (mode_ == Mode::gzip) {
-            state_ = new State;
-            if (inflateInit2(&state_->z, 15 + 16) != Z_OK) throw std::runtime_error("gunzip: cannot start zlib");
-        }
-        std::string head = std::move(head_);
-        head_.clear();
-        return write(head);
+        const bool gzip = static_cast<unsigned char>(head_[0]) == 0x1f && static_cast<unsigned char>(head_[1]) == 0x8b;
+        inflater_ = std::make_unique<Inflater>(gzip ? "gzip" : "identity", max_bytes_, sink_);
+        chunk = head_;
     }
-    if (mode_ == Mode::plain) return sink_(chunk);
-    char out[64 * 1024];
-    z_stream& z = state_->z;
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(chunk.data()));
-    z.avail_in = static_cast<uInt>(chunk.size());
-    do {
-        if (ended_ && z.avail_in > 0) {  // another gzip member follows (concatenated files are one file)
-            if (inflateReset(&z) != Z_OK) throw std::runtime_error("gunzip: cannot restart zlib");
-            ended_ = false;
-        }
-        z.next_out = reinterpret_cast<Bytef*>(out);
-        z.avail_out = sizeof out;
-        const int rc = inflate(&z, Z_NO_FLUSH);
-        if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
-            throw std::runtime_error(std::string("gunzip: the file is corrupt (") + (z.msg ? z.msg : "zlib error") + ")");
-        if (const std::size_t n = sizeof out - z.avail_out; n > 0) sink_({out, n});
-        if (rc == Z_STREAM_END) ended_ = true;
-        if (rc == Z_BUF_ERROR) break;  // no progress possible: wait for more input
-    } while (z.avail_in > 0 || z.avail_out == 0);  // input left, or output that did not fit
+    check(inflater_->write(chunk));
+    head_.clear();
 }
 
 void Gunzip::finish() {
-    if (mode_ == Mode::unknown && !head_.empty()) {
-        mode_ = Mode::plain;
-        sink_(head_);
+    if (!inflater_) {
+        if (head_.empty()) return;
+        inflater_ = std::make_unique<Inflater>("identity", max_bytes_, sink_);
+        check(inflater_->write(head_));
         head_.clear();
     }
-    if (mode_ == Mode::gzip && !ended_) throw std::runtime_error("gunzip: the file ends before its gzip stream does");
+    check(inflater_->finish());
 }
 
 }  // namespace cargomon::cargo

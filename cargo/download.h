@@ -2,31 +2,45 @@
 // Reading the file behind a signed download URL (runs/download, runs/download-outputs,
 // a batch's or a segment's download). Such a URL carries its own authorization, like a
 // presigned object-store URL: the API token is never sent with it, whatever its host.
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "cargo/options.h"
+#include "common/inflate.h"
 
 namespace cargomon::cargo {
 
 // Receives the file chunk by chunk, as it arrives; what it throws ends the download.
 using ChunkSink = std::function<void(std::string_view chunk)>;
 
+// How the caller reads a downloaded file: as it is, or through a Gunzip (runs/download's
+// gzipped CSV). It picks the cap on the bytes received: client.max_download_bytes for a
+// file as it is, client.max_compressed_download_bytes for one the Gunzip inflates (which
+// holds what comes out to client.max_download_bytes).
+enum class FileCoding { plain, gzip };
+
 // GETs `url` (http or https only; redirects are not followed) and hands its body to
 // `sink` without holding it in memory. `options` gives the connect timeout and, as the
 // longest wait for the next bytes, its timeout; a download that keeps moving has no
-// overall limit. A 2xx answer is the file; anything else throws the ApiError of
-// errors.h with the answer's errorMessage and reason (e.g. urlExpired). Messages name
-// the URL's host and path, never its query (the signature).
-void fetch_signed_url(const std::string& url, const ClientOptions& options, const ChunkSink& sink);
+// overall limit but its size: past its cap (see FileCoding; a declared Content-Length
+// past it stops it before the body) it throws TooLargeError. A 2xx answer is the file;
+// anything else throws the ApiError of errors.h with the answer's errorMessage and
+// reason (e.g. urlExpired). Messages name the URL's host and path, never its query (the
+// signature).
+void fetch_signed_url(const std::string& url, const ClientOptions& options, const ChunkSink& sink,
+                      FileCoding coding = FileCoding::plain);
 
-// Inflates a gzip stream chunk by chunk (runs/download answers a gzipped CSV). Bytes that
-// do not start with the gzip magic pass through unchanged, so a file some proxy already
-// decompressed is still right. Throws std::runtime_error on a corrupt or cut stream.
+// Inflates a gzip stream chunk by chunk (runs/download answers a gzipped CSV), several
+// members as one file. Bytes that do not start with the gzip magic pass through
+// unchanged, so a file some proxy already decompressed is still right. Throws
+// std::runtime_error on a corrupt or cut stream, TooLargeError once what comes out passes
+// `options.downloads.max_bytes` (client.max_download_bytes).
 class Gunzip {
 public:
-    explicit Gunzip(ChunkSink sink);
+    Gunzip(ChunkSink sink, const ClientOptions& options);
     ~Gunzip();
     Gunzip(const Gunzip&) = delete;
     Gunzip& operator=(const Gunzip&) = delete;
@@ -35,12 +49,12 @@ public:
     void finish();  // throws when the stream ended before its end
 
 private:
-    struct State;
+    void check(InflateStatus status);  // throws unless ok
+
     ChunkSink sink_;
-    State* state_ = nullptr;
+    std::uint64_t max_bytes_;
+    std::unique_ptr<Inflater> inflater_;  // gzip, or identity for a file that is not
     std::string head_;  // the first bytes, until the magic can be told
-    enum class Mode { unknown, gzip, plain } mode_ = Mode::unknown;
-    bool ended_ = false;
 };
 
 }  // namespace cargomon::cargo

@@ -1,7 +1,9 @@
 #pragma once
 // Failed calls, typed as the official client types them: NetworkError (no answer),
 // AuthorizationError (401), RequestError (other 4xx), ServerError (5xx and other
-// non-2xx), plus ParseError for a 2xx answer whose body is malformed or misshapen.
+// non-2xx), plus ParseError for a 2xx answer whose body is malformed or misshapen and
+// TooLargeError for one cargomon stopped reading at its size cap.
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -51,6 +53,22 @@ class ServerError : public ApiError {
 
 class ParseError : public ApiError {
     using ApiError::ApiError;
+};
+
+// A 2xx answer (or a download) cut off unread at a cap of the `client:` section: its
+// decoded bytes passed `limit` (client.max_answer_bytes, client.max_download_bytes) or,
+// when it was compressed, its bytes as received did (client.max_compressed_*). Never
+// retried: the same request gets the same answer. status() is the answer's.
+class TooLargeError : public ApiError {
+public:
+    TooLargeError(const std::string& what, int status, std::string setting, std::uint64_t limit)
+        : ApiError(what, status, "", ""), setting_(std::move(setting)), limit_(limit) {}
+    const std::string& setting() const { return setting_; }  // "client.max_answer_bytes", ...
+    std::uint64_t limit() const { return limit_; }
+
+private:
+    std::string setting_;
+    std::uint64_t limit_;
 };
 
 }  // namespace cargomon::cargo

@@ -37,6 +37,8 @@ void validate(const ClientOptions& o) {
     if (o.retry.initial_backoff < Millis{0}) bad("retry.initial_backoff must not be negative");
     if (o.retry.max_backoff < o.retry.initial_backoff) bad("retry.max_backoff must not be below retry.initial_backoff");
     if (o.retry.budget <= Millis{0}) bad("retry.budget must be positive");
+    if (o.answers.max_bytes == 0 || o.answers.max_compressed_bytes == 0) bad("answer size limits must be positive");
+    if (o.downloads.max_bytes == 0 || o.downloads.max_compressed_bytes == 0) bad("download size limits must be positive");
 }
 
 }  // namespace cargomon::cargo

@@ -39,7 +39,9 @@ public:
 };
 
 // HTTP or HTTPS (server certificate verified) with keep-alive connections, one per
-// concurrent request, reused afterwards. Throws std::invalid_argument on a bad base URL.
+// concurrent request, reused afterwards. Bodies are inflated here, within
+// `options.answers` (send() throws TooLargeError past it, ParseError for a corrupt or
+// cut compressed 2xx body). Throws std::invalid_argument on a bad base URL.
 std::unique_ptr<Transport> make_http_transport(const ClientOptions& options);
 
 }  // namespace cargomon::cargo

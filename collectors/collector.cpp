@@ -7,6 +7,7 @@ namespace cargomon::collectors {
 
 std::string error_reason(const std::exception& error) {
     if (auto* e = dynamic_cast<const CollectorError*>(&error)) return e->reason();
+    if (dynamic_cast<const cargo::TooLargeError*>(&error)) return "too_large";
     if (dynamic_cast<const cargo::NetworkError*>(&error)) return "network";
     if (dynamic_cast<const cargo::AuthorizationError*>(&error)) return "authorization";
     if (dynamic_cast<const cargo::RequestError*>(&error)) return "request";

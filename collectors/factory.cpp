@@ -67,6 +67,10 @@ cargo::ClientOptions client_options(const config::Config& c) {
                   .initial_backoff = c.client.retry.initial_backoff,
                   .max_backoff = c.client.retry.max_backoff,
                   .budget = c.client.retry.budget},
+        .answers = {.max_bytes = c.client.max_answer_bytes,
+                    .max_compressed_bytes = c.client.max_compressed_answer_bytes},
+        .downloads = {.max_bytes = c.client.max_download_bytes,
+                      .max_compressed_bytes = c.client.max_compressed_download_bytes},
     };
 }
 

@@ -17,8 +17,8 @@ namespace {
 using std::chrono::duration_cast;
 
 // Reasons counted from the first scrape on, so increase() sees the first error.
-constexpr const char* kKnownReasons[] = {"network", "authorization", "request", "server",
-                                         "parse",   "timeout",       "mapping",       "series_limit"};
+constexpr const char* kKnownReasons[] = {"network", "authorization", "request", "server",   "parse",
+                                         "timeout", "mapping",       "series_limit", "too_large"};
 
 // First runs after a start or reload spread over this much (or the interval if shorter).
 constexpr Millis kFirstRunSpread{10'000};

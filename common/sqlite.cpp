@@ -1,10 +1,9 @@
 #include "common/sqlite.h"
 
-#include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <stdexcept>
-#include <unistd.h>
+
+#include "common/atomic_file.h"
 
 namespace cargomon::sqlite {
 
@@ -105,36 +104,51 @@ void Transaction::commit() {
 }
 
 void backup(Database& source, const std::string& destination) {
-    const std::string partial = destination + ".partial-" + std::to_string(::getpid());
-    std::filesystem::remove(partial);
+    // Written under an unpredictable temporary name (a name planted beside `destination`
+    // is never written through), readable by its owner only, renamed over `destination`
+    // once whole.
+    std::unique_ptr<AtomicFile> file;
     try {
-        {
-            Database target(partial);
-            // One file, no -wal beside it: the copy is what gets moved and archived.
-            target.exec("PRAGMA journal_mode=DELETE");
-            std::unique_ptr<sqlite3_backup, decltype(&sqlite3_backup_finish)> copy(
-                sqlite3_backup_init(target.handle(), "main", source.handle(), "main"), &sqlite3_backup_finish);
-            if (!copy) throw target.error("backup of " + source.path());
-            int rc = SQLITE_OK;
-            // -1: every page in one step, so in one read transaction of the source. BUSY or
-            // LOCKED come only from a writer holding the file beyond WAL (a checkpoint
-            // truncating it): wait as the busy timeout would.
-            for (int attempt = 0; attempt < 50; ++attempt) {
-                rc = sqlite3_backup_step(copy.get(), -1);
-                if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) break;
-                sqlite3_sleep(100);
-            }
-            if (rc != SQLITE_DONE) {
-                copy.reset();
-                throw Error(source.path() + ": backup to " + destination + ": " + sqlite3_errstr(rc), rc & 0xff);
-            }
-            if (sqlite3_backup_finish(copy.release()) != SQLITE_OK) throw target.error("backup of " + source.path());
+        file = std::make_unique<AtomicFile>(destination, AtomicFile::Options{.mode = 0600, .named = true});
+    } catch (const std::runtime_error& e) {
+        throw Error("cannot write " + destination + ": " + e.what(), SQLITE_CANTOPEN);
+    }
+    {
+        sqlite3* raw = nullptr;
+        const int opened = sqlite3_open_v2(file->temp_path().c_str(), &raw,
+                                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX, nullptr);
+        std::unique_ptr<sqlite3, decltype(&sqlite3_close)> target(raw, &sqlite3_close);
+        if (opened != SQLITE_OK)
+            throw Error("cannot write " + destination + ": " + (raw ? sqlite3_errmsg(raw) : "out of memory"), opened & 0xff);
+        // One file and nothing beside it, no -wal nor -journal: the copy is what gets moved
+        // and archived, and a failed copy is thrown away whole.
+        sqlite3_exec(target.get(), "PRAGMA journal_mode=OFF", nullptr, nullptr, nullptr);
+        std::unique_ptr<sqlite3_backup, decltype(&sqlite3_backup_finish)> copy(
+            sqlite3_backup_init(target.get(), "main", source.handle(), "main"), &sqlite3_backup_finish);
+        if (!copy)
+            throw Error(source.path() + ": backup to " + destination + ": " + sqlite3_errmsg(target.get()),
+                        sqlite3_errcode(target.get()) & 0xff);
+        int rc = SQLITE_OK;
+        // -1: every page in one step, so in one read transaction of the source. BUSY or
+        // LOCKED come only from a writer holding the file beyond WAL (a checkpoint
+        // truncating it): wait as the busy timeout would.
+        for (int attempt = 0; attempt < 50; ++attempt) {
+            rc = sqlite3_backup_step(copy.get(), -1);
+            if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) break;
+            sqlite3_sleep(100);
         }
-        std::filesystem::rename(partial, destination);
-    } catch (...) {
-        std::error_code ignored;
-        std::filesystem::remove(partial, ignored);
-        throw;
+        if (rc != SQLITE_DONE) {
+            copy.reset();
+            throw Error(source.path() + ": backup to " + destination + ": " + sqlite3_errstr(rc), rc & 0xff);
+        }
+        if (const int done = sqlite3_backup_finish(copy.release()); done != SQLITE_OK)
+            throw Error(source.path() + ": backup to " + destination + ": " + sqlite3_errstr(done), done & 0xff);
+        // SQLite lets go of the file before it is renamed.
+    }
+    try {
+        file->commit();
+    } catch (const std::runtime_error& e) {
+        throw Error("cannot write " + destination + ": " + e.what(), SQLITE_IOERR);
     }
 }
 

@@ -90,8 +90,10 @@ inline SystemTime from_millis(std::int64_t ms) { return SystemTime{std::chrono::
 
 // Copies `source` whole to a new file `destination` with SQLite's online backup: one read
 // transaction, so the copy is the state of one commit while writers go on (WAL readers
-// never block them). The copy is written beside `destination` and renamed over it, so a
-// failure never leaves half a file under that name. Throws Error naming the file.
+// never block them). The copy is written beside `destination` (common/atomic_file.h: an
+// unpredictable name, created exclusively) and renamed over it, so a failure never
+// leaves half a file under that name; it is readable by its owner only (0600). Throws
+// Error naming the file.
 void backup(Database& source, const std::string& destination);
 
 }  // namespace cargomon::sqlite

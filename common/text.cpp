@@ -1,6 +1,8 @@
 #include "common/text.h"
 
 #include <algorithm>
+#include <charconv>
+#include <utility>
 
 namespace cargomon {
 
@@ -91,6 +93,37 @@ std::string printable(std::string_view text, std::size_t max_bytes) {
     std::size_t end = max_bytes > kCut.size() ? max_bytes - kCut.size() : 0;
     while (end > 0 && (static_cast<unsigned char>(clean[end]) & 0xC0) == 0x80) --end;  // not inside a character
     return clean.substr(0, end) + std::string(kCut.substr(0, std::min(kCut.size(), max_bytes)));
+}
+
+}  // namespace cargomon
+
+namespace cargomon {
+
+namespace {
+constexpr std::pair<std::string_view, int> kByteUnits[] = {{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}};
+}  // namespace
+
+std::optional<std::uint64_t> parse_byte_size(std::string_view text) {
+    int shift = 0;
+    for (auto [unit, bits] : kByteUnits)
+        if (text.ends_with(unit)) {
+            text.remove_suffix(unit.size());
+            shift = bits;
+            break;
+        }
+    std::uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+    if (value > (std::uint64_t{1} << 63 >> shift)) return std::nullopt;
+    return value << shift;
+}
+
+std::string format_byte_size(std::uint64_t bytes) {
+    for (auto [unit, bits] : kByteUnits) {
+        const std::uint64_t size = std::uint64_t{1} << bits;
+        if (bytes >= size && bytes % size == 0) return std::to_string(bytes / size) + std::string(unit);
+    }
+    return std::to_string(bytes);
 }
 
 }  // namespace cargomon

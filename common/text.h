@@ -1,5 +1,7 @@
 #pragma once
 // Text as messages and label sets show it.
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,5 +24,12 @@ bool iequals(std::string_view a, std::string_view b);
 // boundary with "..." appended (the result at most max_bytes). So a hostile or huge
 // message can neither rewrite a terminal nor flood a log or a label.
 std::string printable(std::string_view text, std::size_t max_bytes = 200);
+
+// A size in bytes as flags and the config write it: a whole number, optionally followed
+// by KiB, MiB, GiB or TiB (powers of 1024): "1048576", "512KiB", "64MiB". nullopt when
+// malformed or past 2^63.
+std::optional<std::uint64_t> parse_byte_size(std::string_view text);
+// The other way: the largest unit that divides `bytes` exactly ("64MiB", "1000").
+std::string format_byte_size(std::uint64_t bytes);
 
 }  // namespace cargomon

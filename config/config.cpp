@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "common/text.h"
+
 namespace cargomon::config {
 namespace {
 
@@ -111,7 +113,14 @@ std::string Config::redacted_yaml() const {
     out << YAML::Key << "initial_backoff" << YAML::Value << duration(client.retry.initial_backoff);
     out << YAML::Key << "max_backoff" << YAML::Value << duration(client.retry.max_backoff);
     out << YAML::Key << "budget" << YAML::Value << duration(client.retry.budget);
-    out << YAML::EndMap << YAML::EndMap;
+    out << YAML::EndMap;
+    out << YAML::Key << "max_answer_bytes" << YAML::Value << format_byte_size(client.max_answer_bytes);
+    out << YAML::Key << "max_compressed_answer_bytes" << YAML::Value
+        << format_byte_size(client.max_compressed_answer_bytes);
+    out << YAML::Key << "max_download_bytes" << YAML::Value << format_byte_size(client.max_download_bytes);
+    out << YAML::Key << "max_compressed_download_bytes" << YAML::Value
+        << format_byte_size(client.max_compressed_download_bytes);
+    out << YAML::EndMap;
 
     out << YAML::Key << "defaults" << YAML::Value << YAML::BeginMap;
     emit_schedule(out, defaults);

@@ -2,6 +2,7 @@
 // cargomon's configuration: one YAML file, parsed and validated whole into a value.
 // The daemon reloads by loading a new Config and swapping it in only if it is valid.
 // Every key is documented in docs/configuration.md.
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <ostream>
@@ -30,6 +31,13 @@ struct ClientConfig {
     int max_in_flight = 4;
     double rate_limit = 5;  // requests per second; the burst is the same number
     RetryConfig retry;
+    // Caps on one answer, counted as it arrives (past one it is cut off unread): decoded,
+    // and as received when compressed. Answers are held whole to be parsed; downloads
+    // (cargomon export) stream to a file, so theirs are larger.
+    std::uint64_t max_answer_bytes = std::uint64_t{64} << 20;
+    std::uint64_t max_compressed_answer_bytes = std::uint64_t{64} << 20;
+    std::uint64_t max_download_bytes = std::uint64_t{4} << 30;
+    std::uint64_t max_compressed_download_bytes = std::uint64_t{1} << 30;
     bool operator==(const ClientConfig&) const = default;
 };
 

@@ -21,7 +21,10 @@ using Keys = std::vector<std::string_view>;
 // `alerting` (routes, receivers, delivery) is read in config/alerting.cpp.
 const Keys kTopKeys{"api_url",  "token",    "token_file", "workspace_uuid", "client",
                     "defaults", "collectors", "rule_files", "alerting", "actions"};
-const Keys kClientKeys{"timeout", "connect_timeout", "max_in_flight", "rate_limit", "retry"};
+const Keys kClientKeys{"timeout",          "connect_timeout",    "max_in_flight",
+                       "rate_limit",       "retry",              "max_answer_bytes",
+                       "max_compressed_answer_bytes",            "max_download_bytes",
+                       "max_compressed_download_bytes"};
 const Keys kRetryKeys{"max_attempts", "initial_backoff", "max_backoff", "budget"};
 const Keys kScheduleKeys{"interval", "timeout", "jitter", "max_staleness", "max_series"};
 const Keys kKindNames{"discovery", "run_counts", "run_metrics", "batches", "credits", "query"};
@@ -116,6 +119,17 @@ private:
                     r_.error(n, "rate_limit must be greater than 0");
             }
         if (auto n = node["retry"]) read_retry(n, client.retry);
+        // From 1KiB: an error answer's errorMessage must fit. Up to 1TiB: past it a typo.
+        constexpr std::uint64_t kMin = 1 << 10, kMax = std::uint64_t{1} << 40;
+        const std::pair<const char*, std::uint64_t ClientConfig::*> sizes[] = {
+            {"max_answer_bytes", &ClientConfig::max_answer_bytes},
+            {"max_compressed_answer_bytes", &ClientConfig::max_compressed_answer_bytes},
+            {"max_download_bytes", &ClientConfig::max_download_bytes},
+            {"max_compressed_download_bytes", &ClientConfig::max_compressed_download_bytes},
+        };
+        for (auto [key, field] : sizes)
+            if (auto n = node[key])
+                if (auto v = r_.byte_size(n, key, kMin, kMax)) client.*field = *v;
     }
 
     void read_retry(const YAML::Node& node, RetryConfig& retry) {

@@ -11,6 +11,8 @@
 #include <map>
 #include <sstream>
 
+#include "common/text.h"
+
 namespace cargomon::config::detail {
 namespace {
 
@@ -256,6 +258,24 @@ std::optional<long long> YamlReader::integer_in(const YAML::Node& node, std::str
     if (value && (*value < min || *value > max)) {
         error(node, std::string(name) + " must be between " + std::to_string(min) + " and " + std::to_string(max) +
                         ", got " + std::to_string(*value));
+        return std::nullopt;
+    }
+    return value;
+}
+
+std::optional<std::uint64_t> YamlReader::byte_size(const YAML::Node& node, std::string_view name, std::uint64_t min,
+                                                   std::uint64_t max) {
+    auto text = scalar(node, "a size in bytes");
+    if (!text) return std::nullopt;
+    auto value = parse_byte_size(*text);
+    if (!value) {
+        error(node, std::string(name) + " expects a size in bytes such as 64MiB (a whole number, optionally KiB, " +
+                        "MiB, GiB or TiB), got " + quote(*text));
+        return std::nullopt;
+    }
+    if (*value < min || *value > max) {
+        error(node, std::string(name) + " must be between " + format_byte_size(min) + " and " + format_byte_size(max) +
+                        ", got " + quote(*text));
         return std::nullopt;
     }
     return value;

@@ -3,6 +3,7 @@
 // instead of throwing, so one pass over a file reports everything wrong with it.
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -53,6 +54,9 @@ public:
     std::optional<Millis> positive_duration(const YAML::Node& node, std::string_view name);
     std::optional<long long> integer(const YAML::Node& node);
     std::optional<long long> integer_in(const YAML::Node& node, std::string_view name, long long min, long long max);
+    // A size such as 64MiB (common/text.h's parse_byte_size), between min and max.
+    std::optional<std::uint64_t> byte_size(const YAML::Node& node, std::string_view name, std::uint64_t min,
+                                           std::uint64_t max);
     std::optional<double> number(const YAML::Node& node);
     std::optional<bool> boolean(const YAML::Node& node);
     // Index into `choices` of the value, which must be one of them.

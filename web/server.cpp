@@ -19,7 +19,7 @@
 
 #include "common/net.h"
 #include "common/text.h"
-#include "web/inflate.h"
+#include "common/inflate.h"
 #include "web/request_parser.h"
 
 namespace cargomon::web {

@@ -1,26 +1,24 @@
 #include "daemon/cli/export.h"
 
-#include <fcntl.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
-#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <map>
 #include <optional>
 
 #include "cargo/download.h"
+#include "common/atomic_file.h"
 #include "common/cli.h"
 #include "common/duration.h"
 #include "common/json.h"
@@ -31,8 +29,6 @@
 
 namespace cargomon::cli {
 namespace {
-
-namespace fs = std::filesystem;
 
 constexpr const char* kUsage = R"(usage: cargomon export runs --workflow=UUID [run filters] [--output=FILE]
        cargomon export outputs --workflow=UUID [--node=SLUG] [--format=csv|json] [run filters] [--output=FILE]
@@ -62,6 +58,8 @@ struct Options {
     std::string batch_uuid;
     std::string config_file = "/etc/cargomon/cargomon.yml";
     std::string output;
+    std::string output_mode = "0600";
+    mode_t mode = 0600;
     std::string workflow;
     std::string statuses;
     std::string batch;
@@ -91,6 +89,16 @@ std::vector<std::string> split_list(const std::string& text) {
     return out;
 }
 
+// --output.mode: permission bits in octal (600, 0640); no setuid, setgid or sticky bit.
+mode_t parse_mode(const std::string& text) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 8);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value > 0777)
+        throw UsageError("--output.mode wants permissions in octal such as 0600 or 0640, got \"" +
+                         printable(text, kMaxMessage) + "\"");
+    return static_cast<mode_t>(value);
+}
+
 bool parse_options(const std::vector<std::string>& args, Options& o, std::ostream& out) {
     auto app = make_app(kUsage, '=', 26);
     app->add_option("COMMAND", o.command, "runs, outputs, batch, segment or query");
@@ -100,6 +108,9 @@ bool parse_options(const std::vector<std::string>& args, Options& o, std::ostrea
         ->default_str(o.config_file);
     app->add_option("--output", o.output, "where to write; - for stdout (default: a name in the\ncurrent folder)")
         ->type_name("FILE");
+    app->add_option("--output.mode", o.output_mode, "the file's permissions, in octal, whatever the umask")
+        ->type_name("MODE")
+        ->default_str(o.output_mode);
     app->add_option("--workflow", o.workflow, "runs, outputs: the workflow (required)")->type_name("UUID");
     app->add_option("--status", o.statuses, "runs, outputs: run statuses, comma-separated (error,cancelled)")
         ->type_name("LIST");
@@ -166,6 +177,7 @@ bool parse_options(const std::vector<std::string>& args, Options& o, std::ostrea
         throw UsageError("--format must be csv or jsonl for query, got \"" + o.format + "\"");
     if (o.match != "all" && o.match != "any") throw UsageError("--match must be all or any, got \"" + o.match + "\"");
     if (app->count("--limit") > 0 && o.limit < 1) throw UsageError("--limit must be at least 1");
+    o.mode = parse_mode(o.output_mode);
     return true;
 }
 
@@ -302,92 +314,6 @@ std::string segment_sort(const Options& o) {
 
 // ---- where the bytes go ----
 
-// The path of a named temporary file, for the signal handler to remove (the unnamed
-// O_TMPFILE one needs no handler: the kernel drops it with the process).
-char g_temp_path[PATH_MAX] = {};
-
-extern "C" void remove_temp_and_die(int sig) {
-    if (g_temp_path[0]) ::unlink(g_temp_path);
-    ::signal(sig, SIG_DFL);
-    ::raise(sig);
-}
-
-// FILE written whole or not at all: an unnamed temporary file (O_TMPFILE) in FILE's
-// folder, linked under a temporary name and renamed over FILE once complete and synced.
-// Where O_TMPFILE is not supported, a named ".FILE.XXXXXX" removed on error and on
-// SIGINT, SIGTERM, SIGHUP (SIGKILL leaves that one behind; O_TMPFILE leaves nothing).
-class AtomicFile {
-public:
-    explicit AtomicFile(fs::path path) : path_(std::move(path)) {
-        dir_ = path_.parent_path().empty() ? fs::path(".") : path_.parent_path();
-        if (fs::is_directory(path_)) throw std::runtime_error(path_.string() + " is a directory");
-        fd_ = ::open(dir_.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
-        if (fd_ < 0) {
-            if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) fail("cannot write in " + dir_.string());
-            named_ = (dir_ / ("." + path_.filename().string() + ".XXXXXX")).string();
-            if (named_.size() >= sizeof g_temp_path) throw std::runtime_error("the output path is too long");
-            fd_ = ::mkstemp(named_.data());
-            if (fd_ < 0) fail("cannot write in " + dir_.string());
-            std::strcpy(g_temp_path, named_.c_str());
-        }
-        struct sigaction sa {};
-        sa.sa_handler = remove_temp_and_die;
-        for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
-    }
-    ~AtomicFile() {
-        if (fd_ >= 0) ::close(fd_);
-        if (!named_.empty()) ::unlink(named_.c_str());
-        g_temp_path[0] = '\0';
-    }
-    AtomicFile(const AtomicFile&) = delete;
-    AtomicFile& operator=(const AtomicFile&) = delete;
-
-    void write(std::string_view data) {
-        while (!data.empty()) {
-            const ssize_t n = ::write(fd_, data.data(), data.size());
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) fail("cannot write " + path_.string());
-            data.remove_prefix(static_cast<std::size_t>(n));
-        }
-    }
-
-    void commit() {
-        if (::fsync(fd_) != 0) fail("cannot sync " + path_.string());
-        if (named_.empty()) {
-            // Give the unnamed file a temporary name; the window until the rename is the
-            // only one in which a SIGKILL would leave a file behind.
-            named_ = (dir_ / ("." + path_.filename().string() + ".cargomon-" + std::to_string(::getpid()))).string();
-            if (named_.size() >= sizeof g_temp_path) throw std::runtime_error("the output path is too long");
-            std::strcpy(g_temp_path, named_.c_str());
-            const std::string self = "/proc/self/fd/" + std::to_string(fd_);
-            if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, named_.c_str(), AT_SYMLINK_FOLLOW) != 0) {
-                const int e = errno;
-                named_.clear();
-                errno = e;
-                fail("cannot name the file in " + dir_.string());
-            }
-        }
-        if (::rename(named_.c_str(), path_.c_str()) != 0) fail("cannot rename the file to " + path_.string());
-        named_.clear();
-        g_temp_path[0] = '\0';
-        // The rename itself is durable once the folder is synced.
-        if (int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-            ::fsync(dfd);
-            ::close(dfd);
-        }
-    }
-
-private:
-    [[noreturn]] static void fail(const std::string& what) {
-        throw std::runtime_error(what + ": " + std::strerror(errno));
-    }
-
-    fs::path path_;
-    fs::path dir_;
-    std::string named_;
-    int fd_ = -1;
-};
-
 // Rows in what is written, counted as it streams by: CSV records (a quoted newline is
 // inside a record) less the header, objects of a JSON array, or lines of JSON Lines.
 class RowCounter {
@@ -446,9 +372,10 @@ std::string human_bytes(std::uint64_t bytes) {
 // `err` at most ten times a second, only when stderr is a terminal.
 class Sink {
 public:
-    Sink(const std::string& output, RowCounter::Kind kind, std::ostream& out, std::ostream& err)
+    Sink(const std::string& output, mode_t mode, RowCounter::Kind kind, std::ostream& out, std::ostream& err)
         : out_(out), err_(err), counter_(kind), progress_(::isatty(STDERR_FILENO) == 1) {
-        if (output != "-") file_ = std::make_unique<AtomicFile>(output);
+        if (output != "-")
+            file_ = std::make_unique<AtomicFile>(output, AtomicFile::Options{.mode = mode, .remove_on_signal = true});
     }
 
     void write(std::string_view data) {
@@ -617,8 +544,9 @@ std::optional<std::string> output_node(Context& c, const std::string& workflow_u
 void fetch_page(Context& c, PageJoiner& joiner, const std::string& url, bool gzipped = false) {
     joiner.begin_page();
     if (gzipped) {
-        cargo::Gunzip gunzip([&](std::string_view chunk) { joiner.write(chunk); });
-        cargo::fetch_signed_url(url, c.client_options, [&](std::string_view chunk) { gunzip.write(chunk); });
+        cargo::Gunzip gunzip([&](std::string_view chunk) { joiner.write(chunk); }, c.client_options);
+        cargo::fetch_signed_url(url, c.client_options, [&](std::string_view chunk) { gunzip.write(chunk); },
+                                cargo::FileCoding::gzip);
         gunzip.finish();
     } else {
         cargo::fetch_signed_url(url, c.client_options, [&](std::string_view chunk) { joiner.write(chunk); });
@@ -833,7 +761,7 @@ int run(const Options& options, std::ostream& out, std::ostream& err) {
     try {
         ApiSession api(*config);
         Context context{options, api.client, api.options, api.clock};
-        Sink sink(output, kind, out, err);
+        Sink sink(output, options.mode, kind, out, err);
         if (options.command == "runs") export_runs(context, sink);
         else if (options.command == "outputs") export_outputs(context, sink);
         else if (options.command == "batch") export_batch(context, sink);

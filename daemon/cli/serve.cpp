@@ -3,13 +3,13 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 #include <cstdlib>
 #include <iostream>
 
 #include "common/cli.h"
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "daemon/daemon.h"
 #include "metrics/allocator.h"
 
@@ -54,19 +54,10 @@ struct Flags {
 };
 
 std::size_t parse_count(const std::string& flag, const std::string& text) {
-    std::size_t value = 0, multiplier = 1;
-    std::string_view digits = text;
-    for (auto [suffix, m] : {std::pair{"KiB", 1024}, std::pair{"MiB", 1024 * 1024}}) {
-        if (digits.ends_with(suffix)) {
-            digits.remove_suffix(3);
-            multiplier = static_cast<std::size_t>(m);
-        }
-    }
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() || value == 0 ||
-        value > (std::size_t{1} << 40) / multiplier)
+    const auto value = parse_byte_size(text);
+    if (!value || *value == 0 || *value > (std::uint64_t{1} << 40))
         throw UsageError("--" + flag + " wants a positive whole number, got \"" + text + "\"");
-    return value * multiplier;
+    return static_cast<std::size_t>(*value);
 }
 
 // A switch: --name, --no-name, --name=true or --name=false.

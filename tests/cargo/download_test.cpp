@@ -1,11 +1,11 @@
 // Reading a signed download URL (cargo/download.h) from a real HTTP server on loopback:
 // streamed to the sink, no token sent, errors with the answer's reason and without the
-// signature; and the gzip stream of runs/download inflated chunk by chunk.
+// signature, cut off at its size cap; and the gzip stream of runs/download inflated chunk
+// by chunk, cut off at the cap on what comes out.
 #include "cargo/download.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <zlib.h>
 
 #include <mutex>
 #include <string>
@@ -13,23 +13,12 @@
 
 #include "cargo/errors.h"
 #include "common/net.h"
+#include "tests/support/gzip.h"
 
 namespace cargomon::cargo {
 namespace {
 
-std::string gzip(const std::string& text) {
-    z_stream z{};
-    deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-    std::string out(deflateBound(&z, text.size()) + 32, '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-    z.avail_in = static_cast<uInt>(text.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    deflate(&z, Z_FINISH);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
+using testing::gzip;
 
 // A file server standing in for an object store: /file streams 1 MiB in 64 KiB chunks.
 class FileServer {
@@ -48,6 +37,14 @@ public:
                 const std::string chunk(64 * 1024, static_cast<char>('a' + offset / (64 * 1024) % 26));
                 return sink.write(chunk.data(), chunk.size());
             });
+        });
+        // Declares 8 GiB and would produce them, slowly: only the header may be read.
+        server_.Get("/huge", [](const httplib::Request&, httplib::Response& res) {
+            res.set_content_provider(std::uint64_t{8} << 30, "text/csv",
+                                     [](std::size_t, std::size_t, httplib::DataSink& sink) {
+                                         const std::string chunk(64 * 1024, 'h');
+                                         return sink.write(chunk.data(), chunk.size());
+                                     });
         });
         server_.Get("/expired", [](const httplib::Request&, httplib::Response& res) {
             res.status = 403;
@@ -139,7 +136,7 @@ TEST(Gunzip, InflatesAByteAtATimeAndConcatenatedMembers) {
     const std::string a = "uuid,status\n" + std::string(100'000, 'x') + "\n", b = "second,member\n";
     const std::string packed = gzip(a) + gzip(b);
     std::string out;
-    Gunzip gunzip([&](std::string_view chunk) { out.append(chunk); });
+    Gunzip gunzip([&](std::string_view chunk) { out.append(chunk); }, options());
     for (char c : packed) gunzip.write(std::string_view(&c, 1));
     gunzip.finish();
     EXPECT_EQ(out, a + b);
@@ -147,18 +144,79 @@ TEST(Gunzip, InflatesAByteAtATimeAndConcatenatedMembers) {
 
 TEST(Gunzip, PlainTextPassesThroughAndACutStreamIsAnError) {
     std::string out;
-    Gunzip plain([&](std::string_view chunk) { out.append(chunk); });
+    Gunzip plain([&](std::string_view chunk) { out.append(chunk); }, options());
     plain.write("uuid,status\n");
     plain.finish();
     EXPECT_EQ(out, "uuid,status\n");
 
     const std::string packed = gzip(std::string(50'000, 'y'));
-    Gunzip cut([](std::string_view) {});
+    Gunzip cut([](std::string_view) {}, options());
     cut.write(std::string_view(packed).substr(0, packed.size() / 2));
     EXPECT_THROW(cut.finish(), std::runtime_error);
 
-    Gunzip corrupt([](std::string_view) {});
+    Gunzip corrupt([](std::string_view) {}, options());
     EXPECT_THROW(corrupt.write(std::string("\x1f\x8b\x08\x00garbage-garbage-garbage", 28)), std::runtime_error);
+}
+
+// /file streams 1 MiB without a Content-Length: the cap stops it as the bytes arrive.
+TEST(SignedUrl, AFileOverItsCapIsCutOffWhileItArrives) {
+    FileServer server;
+    ClientOptions o = options();
+    o.downloads = {.max_bytes = 256 * 1024, .max_compressed_bytes = kGiB};
+    std::size_t bytes = 0;
+    try {
+        fetch_signed_url(server.url("/file?signature=s3cr3t"), o, [&](std::string_view c) { bytes += c.size(); });
+        FAIL() << "the whole file was read";
+    } catch (const TooLargeError& e) {
+        EXPECT_EQ(e.setting(), "client.max_download_bytes");
+        EXPECT_EQ(e.limit(), 256u * 1024);
+        EXPECT_NE(std::string(e.what()).find("/file: the file is over client.max_download_bytes (256KiB)"),
+                  std::string::npos)
+            << e.what();
+        EXPECT_EQ(std::string(e.what()).find("s3cr3t"), std::string::npos) << e.what();
+    }
+    EXPECT_LE(bytes, 256u * 1024) << "the sink got bytes past the cap";
+
+    // runs/download's gzip counts what arrives against the compressed cap instead.
+    o.downloads = {.max_bytes = kGiB, .max_compressed_bytes = 128 * 1024};
+    try {
+        fetch_signed_url(server.url("/file"), o, [](std::string_view) {}, FileCoding::gzip);
+        FAIL() << "the whole file was read";
+    } catch (const TooLargeError& e) {
+        EXPECT_EQ(e.setting(), "client.max_compressed_download_bytes");
+    }
+}
+
+TEST(SignedUrl, ADeclaredLengthOverTheCapIsRefusedBeforeTheBody) {
+    FileServer server;
+    std::size_t bytes = 0;
+    EXPECT_THROW(fetch_signed_url(server.url("/huge"), options(), [&](std::string_view c) { bytes += c.size(); }),
+                 TooLargeError);
+    EXPECT_EQ(bytes, 0u);
+}
+
+// 64 MiB of zeros in 64 KB of gzip, against a 1 MiB cap on what comes out.
+TEST(Gunzip, ABombStopsAtMaxDownloadBytes) {
+    ClientOptions o = options();
+    o.downloads.max_bytes = kMiB;
+    const std::string bomb = testing::gzip_bomb(64 * kMiB);
+    std::uint64_t out = 0;
+    Gunzip gunzip([&](std::string_view chunk) { out += chunk.size(); }, o);
+    try {
+        for (std::size_t at = 0; at < bomb.size(); at += 4096) gunzip.write(std::string_view(bomb).substr(at, 4096));
+        gunzip.finish();
+        FAIL() << "inflated " << out << " bytes";
+    } catch (const TooLargeError& e) {
+        EXPECT_EQ(e.setting(), "client.max_download_bytes");
+        EXPECT_NE(std::string(e.what()).find("over client.max_download_bytes (1MiB) once decompressed"),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_LE(out, kMiB);
+
+    // A file that is not gzip counts against the same cap.
+    Gunzip plain([](std::string_view) {}, o);
+    EXPECT_THROW(plain.write(std::string(kMiB + 1, 'p')), TooLargeError);
 }
 
 }  // namespace

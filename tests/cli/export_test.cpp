@@ -73,14 +73,15 @@ protected:
         args.push_back("--config.file=" + config());
         return args;
     }
-    // The shell line that runs the export in `out_` (the folder default file names land in).
-    std::string command_line(std::vector<std::string> args) const {
-        std::string line = "cd '" + out_.path() + "' &&";
+    // The shell line that runs the export in `out_` (the folder default file names land in),
+    // as the shell itself (exec): `before` may use the export's pid as $$.
+    std::string command_line(std::vector<std::string> args, const std::string& before = "") const {
+        std::string line = before + "cd '" + out_.path() + "' && exec";
         for (const auto& a : argv(std::move(args))) line += " '" + a + "'";
         return line;
     }
-    CommandResult run(std::vector<std::string> args) const {
-        auto r = run_command({"/bin/sh", "-c", command_line(std::move(args))}, {}, 120s);
+    CommandResult run(std::vector<std::string> args, const std::string& before = "") const {
+        auto r = run_command({"/bin/sh", "-c", command_line(std::move(args), before)}, {}, 120s);
         EXPECT_EQ(r.output.find(sim().token()), std::string::npos) << "the token leaked:\n" << r.output;
         return r;
     }
@@ -329,6 +330,45 @@ TEST_F(Export, NothingToExportAndRefusalsWriteNoFile) {
     EXPECT_EQ(run({"query", "--sql=SELECT 1", "--node=x"}).exit_code, 2);
     EXPECT_EQ(run({"outputs", "--workflow=" + wf, "--format=xml"}).exit_code, 2);
     EXPECT_TRUE(entries(out_.path()).empty()) << entries(out_.path())[0];
+}
+
+mode_t mode_of(const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_mode & 07777;
+}
+
+// An export holds the workspace's records. It was created 0666 less the umask (0644),
+// and its unnamed file was linked as ".FILE.cargomon-<pid>" before the rename: anyone
+// who could write in the folder could plant that name first, and the export failed
+// ("cannot name the file"). Here the shell plants it for its own pid, then becomes the
+// export.
+TEST_F(Export, TheFileIsPrivateAndNoTemporaryNameCanBePlanted) {
+    const std::string wf = busiest();
+    const std::string victim = conf_.write("victim", "untouched\n");
+    const std::string plant = "umask 022 && ln -s '" + victim + "' '" + out_.file(".runs.csv.cargomon-") + "'$$ && ";
+    auto r = run({"runs", "--workflow=" + wf, "--created-after=2d", "--output=runs.csv"}, plant);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(mode_of(out_.file("runs.csv")), 0600u);
+    EXPECT_GT(lines(read(out_.file("runs.csv"))).size(), 1u);
+    EXPECT_EQ(read(victim), "untouched\n");
+    auto names = entries(out_.path());
+    ASSERT_EQ(names.size(), 2u);  // the file and the planted link, nothing else
+    for (const auto& name : names)
+        EXPECT_TRUE(name == "runs.csv" || name.rfind(".runs.csv.cargomon-", 0) == 0) << name;
+
+    // --output.mode, exactly, whatever the umask.
+    auto shared = run({"runs", "--workflow=" + wf, "--created-after=2d", "--output=shared.csv", "--output.mode=0640"},
+                      "umask 077 && ");
+    ASSERT_EQ(shared.exit_code, 0) << shared.output;
+    EXPECT_EQ(mode_of(out_.file("shared.csv")), 0640u);
+    for (const char* bad : {"4755", "0800", "rw-r-----"}) {
+        auto refused = run({"runs", "--workflow=" + wf, "--output=x.csv", std::string("--output.mode=") + bad});
+        EXPECT_EQ(refused.exit_code, 2) << bad;
+        EXPECT_NE(refused.output.find("--output.mode wants permissions in octal"), std::string::npos)
+            << refused.output;
+    }
+    EXPECT_FALSE(fs::exists(out_.file("x.csv")));
 }
 
 // The sim trickles every query answer; the export is killed once its first page is in

@@ -4,9 +4,12 @@
 #include "common/sqlite.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "tests/support/temp_dir.h"
 
@@ -97,7 +100,41 @@ TEST(Sqlite, BackupCopiesWholeIntoOneFile) {
     }
     EXPECT_THROW(backup(db, dir.file("missing/dir/copy.db")), Error);
     for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
-        EXPECT_EQ(entry.path().filename().string().find(".partial-"), std::string::npos) << entry.path();
+        EXPECT_EQ(entry.path().filename().string().rfind(".copy.db.", 0), std::string::npos) << entry.path();
+}
+
+// The copy was written as "copy.db.partial-<pid>", a name anyone who can write in the
+// folder could plant first (the old code removed what it found there, then let SQLite
+// create the file), and it was left world-readable by the umask.
+TEST(Sqlite, BackupIsPrivateAndItsTemporaryNameCannotBePlanted) {
+    testing::TempDir dir;
+    Database db(dir.file("state.db"));
+    db.exec("CREATE TABLE t (s TEXT); INSERT INTO t VALUES ('kept')");
+    const auto victim = dir.write("victim", "untouched\n");
+    const std::string copy = dir.file("copy.db");
+    const std::string old_name = copy + ".partial-" + std::to_string(::getpid());
+    std::filesystem::create_symlink(victim, old_name);
+    const mode_t old_umask = ::umask(022);
+    backup(db, copy);
+    ::umask(old_umask);
+
+    std::ifstream in(victim);
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "untouched\n");
+    EXPECT_TRUE(std::filesystem::is_symlink(old_name)) << "the backup used the predictable name";
+    struct stat st {};
+    ASSERT_EQ(::stat(copy.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    // Nothing beside it: no -journal, no temporary file.
+    std::set<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+        names.insert(entry.path().filename().string());
+    EXPECT_EQ(names, (std::set<std::string>{"state.db", "state.db-wal", "state.db-shm", "victim",
+                                            std::filesystem::path(old_name).filename().string(), "copy.db"}));
+    Database restored(copy);
+    Statement read(restored, "SELECT s FROM t");
+    ASSERT_TRUE(read.step());
+    EXPECT_EQ(read.text(0), "kept");
+    read.reset();
 }
 
 }  // namespace

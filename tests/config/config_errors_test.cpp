@@ -285,6 +285,17 @@ const std::vector<BadConfig> kBadConfigs = {
       "cargomon.yml:4:18: max_in_flight must be between 1 and 64, got 0",
       "cargomon.yml:5:15: rate_limit must be greater than 0",
       "cargomon.yml:8:18: max_backoff (30s) must not be less than initial_backoff (1m)"}},
+    {"ClientSizes",
+     "client:\n"
+     "  max_answer_bytes: 64MB\n"
+     "  max_compressed_answer_bytes: 100\n"
+     "  max_download_bytes: 2TiB\n"
+     "  max_compressed_download_bytes: [1]\n",
+     {"cargomon.yml:2:21: max_answer_bytes expects a size in bytes such as 64MiB (a whole number, optionally KiB, "
+      "MiB, GiB or TiB), got \"64MB\"",
+      "cargomon.yml:3:32: max_compressed_answer_bytes must be between 1KiB and 1TiB, got \"100\"",
+      "cargomon.yml:4:23: max_download_bytes must be between 1KiB and 1TiB, got \"2TiB\"",
+      "cargomon.yml:5:34: expected a size in bytes, got a sequence"}},
     {"TopLevelNotAMapping", "- a\n- b\n", {"cargomon.yml:1:1: expected a mapping, got a sequence"}},
     {"EmptyCollectorList",
      "collectors: []\n",

@@ -43,6 +43,10 @@ client:
   connect_timeout: 2s
   max_in_flight: 8
   rate_limit: 2.5
+  max_answer_bytes: 32MiB
+  max_compressed_answer_bytes: 8388608
+  max_download_bytes: 10GiB
+  max_compressed_download_bytes: 2GiB
   retry:
     max_attempts: 3
     initial_backoff: 250ms
@@ -123,7 +127,11 @@ TEST(ConfigLoad, ReadsEveryKey) {
                       .connect_timeout = 2s,
                       .max_in_flight = 8,
                       .rate_limit = 2.5,
-                      .retry = {.max_attempts = 3, .initial_backoff = 250ms, .max_backoff = 10s, .budget = 1min}}));
+                      .retry = {.max_attempts = 3, .initial_backoff = 250ms, .max_backoff = 10s, .budget = 1min},
+                      .max_answer_bytes = 32u << 20,
+                      .max_compressed_answer_bytes = 8u << 20,
+                      .max_download_bytes = std::uint64_t{10} << 30,
+                      .max_compressed_download_bytes = std::uint64_t{2} << 30}));
     const Schedule defaults{.interval = 2min, .timeout = 45s, .jitter = 0.2, .max_staleness = 15min};
     EXPECT_EQ(c.defaults, defaults);
     ASSERT_EQ(c.collectors.size(), 6u);
