@@ -401,6 +401,11 @@ std::vector<UsageMetric> ApiClient::usage_metrics(const UsageQuery& q) {
         decode::usage_metrics);
 }
 
+Subscription ApiClient::subscription() {
+    return decoded<Subscription>({"GET", "/billing/subscriptions", "/billing/subscriptions", "", ""},
+                                 decode::subscription);
+}
+
 RunPage ApiClient::list_runs(const RunFilter& f, int limit, int offset) {
     require(limit >= 1 && limit <= 1000 && offset >= 0, "list_runs needs 1 <= limit <= 1000 and offset >= 0");
     Body body;

@@ -57,6 +57,8 @@ public:
     std::vector<Tool> list_tools();
     std::int64_t count_spans(const SpanFilter& filter);
     std::vector<UsageMetric> usage_metrics(const UsageQuery& query);
+    // billing/subscriptions: the workspace's credits left and its period.
+    Subscription subscription();
     // One page of runs/list, newest first; `limit` 1 to 1000 as the API allows.
     RunPage list_runs(const RunFilter& filter, int limit, int offset = 0);
     // runs/download: the signed URL of a gzipped CSV of the runs (`filter.workflow_uuid`

@@ -4,6 +4,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <string_view>
@@ -414,6 +416,55 @@ std::vector<UsageMetric> usage_metrics(std::string& body) {
                                                 .group_by = optional_text(item, "groupBy")};
                            })};
     });
+}
+
+Subscription subscription(std::string& body) {
+    auto doc = parse(body);
+    try {
+        const Value& v = object(required(doc, "subscription"), "subscription");
+        // Present and numeric: a balance the service left out is unknown, not zero.
+        auto credits = [&](const char* name) {
+            const double n = number(v, name);
+            if (!member(v, name)) throw DecodeError(std::string(name) + ": missing");
+            if (!std::isfinite(n)) throw DecodeError(std::string(name) + ": not a finite number");
+            return n;
+        };
+        Subscription s{.available_credits = credits("subscriptionAvailableCreditsCount"),
+                       .used_credits = credits("subscriptionCreditsUsedCount"),
+                       .additional_credits = credits("additionalAvailableCreditsCount"),
+                       .overage = {},
+                       .start_at = timestamp(v, "startAt"),
+                       .reset_at = {},
+                       .end_at = timestamp(v, "endAt"),
+                       .has_credits = flag(v, "hasCredits")};
+        const auto reset = timestamp(v, "resetAt");
+        if (!reset) throw DecodeError("resetAt: missing");
+        s.reset_at = *reset;
+        if (member(v, "creditsOverageBehaviors")) {
+            if (array(v, "creditsOverageBehaviors").Size() > kMaxOverageBehaviors)
+                throw DecodeError("creditsOverageBehaviors: more than " + std::to_string(kMaxOverageBehaviors) +
+                                  " behaviours");
+            s.overage = each<OverageBehavior>(v, "creditsOverageBehaviors", [](const Value& b) {
+                const std::string action = text(b, "action");
+                if (action != "deny" && action != "allow")
+                    throw DecodeError("action: expected \"deny\" or \"allow\"");
+                std::string unit = text(b, "unit");
+                const bool word = std::all_of(unit.begin(), unit.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+                });
+                if (unit.empty() || unit.size() > 64 || !word)
+                    throw DecodeError("unit: expected 1 to 64 letters, digits, '.', '_' or '-'");
+                return OverageBehavior{.unit = std::move(unit), .denied = action == "deny"};
+            });
+            for (std::size_t i = 0; i < s.overage.size(); ++i)
+                for (std::size_t j = 0; j < i; ++j)
+                    if (s.overage[i].unit == s.overage[j].unit)
+                        throw DecodeError("creditsOverageBehaviors[" + std::to_string(i) + "].unit: given twice");
+        }
+        return s;
+    } catch (const DecodeError& e) {
+        throw DecodeError(std::string("subscription.") + e.what());
+    }
 }
 
 ErrorBody error_body(const std::string& body) {

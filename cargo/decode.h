@@ -3,6 +3,7 @@
 // string is consumed), so a 10,000-row answer is not copied before it is read.
 // Tolerant where the API is loose (numbers as strings, null counts, unknown fields),
 // strict where the data would be wrong: anything else throws DecodeError.
+#include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -28,6 +29,12 @@ std::vector<Workflow> workflows(std::string& body);
 std::vector<Play> plays(std::string& body);
 std::vector<Tool> tools(std::string& body);
 std::vector<UsageMetric> usage_metrics(std::string& body);
+// {"subscription": EnrichedSubscription}: the credit counts and resetAt are required, an
+// overage action other than deny or allow, a unit that is not 1 to 64 letters, digits,
+// '.', '_' or '-' (it becomes a label value), a unit given twice and more than
+// kMaxOverageBehaviors behaviours are refused.
+inline constexpr std::size_t kMaxOverageBehaviors = 16;
+Subscription subscription(std::string& body);
 
 // "errorMessage" and "reason" of an error answer; empty when absent or not JSON. Never throws.
 struct ErrorBody {

@@ -205,4 +205,23 @@ struct UsageMetric {
     std::vector<UsageItem> items;
 };
 
+// What happens to work once a unit's balance is spent: "deny" stops it, "allow" bills it.
+struct OverageBehavior {
+    std::string unit;  // "billing.credits", ...
+    bool denied = false;
+};
+
+// The workspace's subscription (GET /billing/subscriptions): the credits of its current
+// period and what happens when they run out.
+struct Subscription {
+    double available_credits = 0;   // subscriptionAvailableCreditsCount
+    double used_credits = 0;        // subscriptionCreditsUsedCount, this period
+    double additional_credits = 0;  // additionalAvailableCreditsCount
+    std::vector<OverageBehavior> overage;
+    std::optional<SystemTime> start_at;
+    SystemTime reset_at;
+    std::optional<SystemTime> end_at;
+    bool has_credits = false;
+};
+
 }  // namespace cargomon::cargo

@@ -3,10 +3,12 @@
 #include "collectors/batches.h"
 #include "collectors/credits.h"
 #include "collectors/discovery.h"
+#include "collectors/durations.h"
 #include "collectors/query.h"
 #include "collectors/run_counts.h"
 #include "collectors/run_metrics.h"
 #include "collectors/series.h"
+#include "collectors/subscription.h"
 
 namespace cargomon::collectors {
 
@@ -42,6 +44,12 @@ std::vector<ScheduledCollector> make_collectors(const std::vector<config::Collec
                 },
                 [&](const config::CreditsSpec& s) -> std::unique_ptr<Collector> {
                     return std::make_unique<CreditsCollector>(c.name, s, d.client, d.catalog, d.clock);
+                },
+                [&](const config::SubscriptionSpec& s) -> std::unique_ptr<Collector> {
+                    return std::make_unique<SubscriptionCollector>(c.name, s, d.client, d.clock);
+                },
+                [&](const config::DurationsSpec& s) -> std::unique_ptr<Collector> {
+                    return std::make_unique<DurationsCollector>(c.name, s, d.client, d.catalog, d.clock);
                 },
                 [&](const config::QuerySpec& s) -> std::unique_ptr<Collector> {
                     return std::make_unique<QueryCollector>(c.name, s, c.schedule, d.client, d.clock, d.watermarks,

@@ -12,6 +12,27 @@ DeclaredFamily::DeclaredFamily(const FamilyDescriptor& descriptor)
       family_{.name = descriptor.name, .help = descriptor.help, .type = descriptor.type, .samples = {}} {}
 
 void DeclaredFamily::add(metrics::Labels labels, double value) {
+    if (family_.type == metrics::MetricType::summary)
+        throw std::logic_error("collector bug: family " + family_.name + " is a summary: use add_summary");
+    check_labels(labels);
+    family_.samples.push_back({std::move(labels), value});
+}
+
+void DeclaredFamily::add_summary(const metrics::Labels& labels, double count, double sum,
+                                 const std::vector<Quantile>& quantiles) {
+    if (family_.type != metrics::MetricType::summary)
+        throw std::logic_error("collector bug: family " + family_.name + " is not a summary");
+    check_labels(labels);
+    for (const auto& q : quantiles) {
+        auto with_quantile = labels;
+        with_quantile.emplace_back("quantile", std::string(q.quantile));
+        family_.samples.push_back({std::move(with_quantile), q.value});
+    }
+    family_.samples.push_back({labels, sum, metrics::SamplePart::sum});
+    family_.samples.push_back({labels, count, metrics::SamplePart::count});
+}
+
+void DeclaredFamily::check_labels(const metrics::Labels& labels) const {
     const auto& declared = descriptor_->labels;
     auto refuse = [&](const std::string& why) {
         throw std::logic_error("collector bug: family " + family_.name + ": " + why);
@@ -28,7 +49,6 @@ void DeclaredFamily::add(metrics::Labels labels, double value) {
         for (const auto& label : declared)
             if (!metrics::find_label(labels, label))
                 refuse("declared label " + label + " is missing");
-    family_.samples.push_back({std::move(labels), value});
 }
 
 FamilyTable::FamilyTable(std::vector<FamilyDescriptor> families) : families_(std::move(families)) {
@@ -46,7 +66,12 @@ FamilyTable::FamilyTable(std::vector<FamilyDescriptor> families) : families_(std
 
 std::vector<std::string> FamilyTable::names() const {
     std::vector<std::string> out;
-    for (const auto& f : families_) out.push_back(f.name);
+    for (const auto& f : families_) {
+        out.push_back(f.name);
+        if (f.type == metrics::MetricType::summary)
+            for (auto part : {metrics::SamplePart::sum, metrics::SamplePart::count})
+                out.push_back(f.name + std::string(metrics::part_suffix(part)));
+    }
     return out;
 }
 

@@ -28,11 +28,21 @@ public:
     // not declared, lacks a declared one or repeats one: a bug in the collector, which
     // fails the run (reason "internal") rather than publish a series the table hides.
     void add(metrics::Labels labels, double value);
+    // A summary's series for one label set (the declared ones; `quantile` is added):
+    // each quantile as quantile="q", then _sum and _count. Throws std::logic_error, as
+    // add() does, and on a family that is not a summary.
+    struct Quantile {
+        std::string_view quantile;  // as the label shows it: "0.5"
+        double value;
+    };
+    void add_summary(const metrics::Labels& labels, double count, double sum, const std::vector<Quantile>& quantiles);
     const std::string& name() const { return family_.name; }
     std::size_t size() const { return family_.samples.size(); }
     metrics::Family take() && { return std::move(family_); }
 
 private:
+    void check_labels(const metrics::Labels& labels) const;
+
     const FamilyDescriptor* descriptor_;
     metrics::Family family_;
 };
@@ -42,7 +52,8 @@ public:
     // Throws std::invalid_argument on a name declared twice or a label declared twice.
     explicit FamilyTable(std::vector<FamilyDescriptor> families);
 
-    // The declared names, in declaration order: Collector::metric_names().
+    // The declared names, in declaration order: Collector::metric_names(). A summary's
+    // _sum and _count follow its name, as a rule reads them.
     std::vector<std::string> names() const;
     const std::vector<FamilyDescriptor>& descriptors() const { return families_; }
 

@@ -70,6 +70,14 @@ struct SpecEmitter {
         out << YAML::Key << "window" << YAML::Value << duration(s.window);
         emit_strings(out, "group_by", s.group_by);
     }
+    void operator()(const SubscriptionSpec& s) const {
+        out << YAML::Key << "burn_window" << YAML::Value << duration(s.burn_window);
+    }
+    void operator()(const DurationsSpec& s) const {
+        out << YAML::Key << "window" << YAML::Value << duration(s.window);
+        out << YAML::Key << "baseline" << YAML::Value << duration(s.baseline);
+        out << YAML::Key << "limit" << YAML::Value << s.limit;
+    }
     void operator()(const QuerySpec& s) const {
         out << YAML::Key << "sql" << YAML::Value << YAML::Literal << s.sql;
         out << YAML::Key << "metrics" << YAML::Value << YAML::BeginSeq;
@@ -92,7 +100,8 @@ struct SpecEmitter {
 }  // namespace
 
 std::string_view kind_name(CollectorKind kind) {
-    constexpr std::string_view names[] = {"discovery", "run_counts", "run_metrics", "batches", "credits", "query"};
+    constexpr std::string_view names[] = {"discovery", "run_counts", "run_metrics", "batches",
+                                          "credits",   "subscription", "durations", "query"};
     return names[static_cast<int>(kind)];
 }
 

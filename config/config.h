@@ -97,6 +97,22 @@ struct CreditsSpec {
     bool operator==(const CreditsSpec&) const = default;
 };
 
+// The subscription's credits left (/billing/subscriptions) and when they run out at the
+// burn rate of the last `burn_window` of billing usage.
+struct SubscriptionSpec {
+    Millis burn_window{std::chrono::hours{24}};
+    bool operator==(const SubscriptionSpec&) const = default;
+};
+
+// Run and node durations over `window`, unfinished batches (at most `limit` per workflow,
+// the oldest), runs waiting, and each workflow's p90 batch duration over `baseline`.
+struct DurationsSpec {
+    Millis window{std::chrono::hours{1}};
+    Millis baseline{std::chrono::days{7}};
+    int limit = 20;
+    bool operator==(const DurationsSpec&) const = default;
+};
+
 enum class MetricType { gauge, counter };
 
 // One Prometheus metric fed by a column of a query's rows.
@@ -121,8 +137,9 @@ struct QuerySpec {
 };
 
 // Alternatives in the order of CollectorKind.
-enum class CollectorKind { discovery, run_counts, run_metrics, batches, credits, query };
-using CollectorSpec = std::variant<DiscoverySpec, RunCountsSpec, RunMetricsSpec, BatchesSpec, CreditsSpec, QuerySpec>;
+enum class CollectorKind { discovery, run_counts, run_metrics, batches, credits, subscription, durations, query };
+using CollectorSpec = std::variant<DiscoverySpec, RunCountsSpec, RunMetricsSpec, BatchesSpec, CreditsSpec,
+                                   SubscriptionSpec, DurationsSpec, QuerySpec>;
 
 struct CollectorConfig {
     std::string name;

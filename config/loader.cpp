@@ -27,12 +27,13 @@ const Keys kClientKeys{"timeout",          "connect_timeout",    "max_in_flight"
                        "max_compressed_download_bytes"};
 const Keys kRetryKeys{"max_attempts", "initial_backoff", "max_backoff", "budget"};
 const Keys kScheduleKeys{"interval", "timeout", "jitter", "max_staleness", "max_series"};
-const Keys kKindNames{"discovery", "run_counts", "run_metrics", "batches", "credits", "query"};
+const Keys kKindNames{"discovery", "run_counts", "run_metrics", "batches", "credits", "subscription", "durations", "query"};
 // The keys each kind adds to name, kind and the schedule; in CollectorKind order.
 const std::vector<Keys> kKindKeys{
     {"include", "exclude"}, {"windows", "strategy", "statuses", "ratios"},
     {"scope", "window", "strategy"}, {"window", "limit", "strategy"},
-    {"window", "group_by"}, {"sql", "metrics", "counter_max_staleness"},
+    {"window", "group_by"}, {"burn_window"}, {"window", "baseline", "limit"},
+    {"sql", "metrics", "counter_max_staleness"},
 };
 const Keys kMetricKeys{"name", "help", "type", "value", "labels", "const_labels"};
 const Keys kCreditDimensions{"workflow_uuid", "connector_uuid", "integration_slug", "model_uuid", "agent_uuid"};
@@ -184,7 +185,9 @@ private:
                             {"runs", c.defaults, RunCountsSpec{}},
                             {"nodes", c.defaults, RunMetricsSpec{}},
                             {"batches", c.defaults, BatchesSpec{}},
-                            {"credits", c.defaults, CreditsSpec{}}};
+                            {"credits", c.defaults, CreditsSpec{}},
+                            {"subscription", c.defaults, SubscriptionSpec{}},
+                            {"durations", c.defaults, DurationsSpec{}}};
             return;
         }
         auto items = r_.sequence(node, "a list of collectors");
@@ -282,6 +285,8 @@ private:
             case CollectorKind::run_metrics: return read_run_metrics(item);
             case CollectorKind::batches: return read_batches(item);
             case CollectorKind::credits: return read_credits(item);
+            case CollectorKind::subscription: return read_subscription(item);
+            case CollectorKind::durations: return read_durations(item);
             case CollectorKind::query: return read_query(item, name);
         }
         return DiscoverySpec{};
@@ -407,6 +412,24 @@ private:
             if (auto d = r_.positive_duration(n, "window")) spec.window = *d;
         if (auto n = item["group_by"])
             if (auto v = read_words(n, "group_by", "dimension", kCreditDimensions)) spec.group_by = std::move(*v);
+        return spec;
+    }
+
+    SubscriptionSpec read_subscription(const YAML::Node& item) {
+        SubscriptionSpec spec;
+        if (auto n = item["burn_window"])
+            if (auto d = r_.positive_duration(n, "burn_window")) spec.burn_window = *d;
+        return spec;
+    }
+
+    DurationsSpec read_durations(const YAML::Node& item) {
+        DurationsSpec spec;
+        if (auto n = item["window"])
+            if (auto d = r_.positive_duration(n, "window")) spec.window = *d;
+        if (auto n = item["baseline"])
+            if (auto d = r_.positive_duration(n, "baseline")) spec.baseline = *d;
+        if (auto n = item["limit"])
+            if (auto v = r_.integer_in(n, "limit", 1, 1000)) spec.limit = static_cast<int>(*v);
         return spec;
     }
 

@@ -121,6 +121,15 @@ private:
     std::string_view family_;
 };
 
+std::string_view type_name(MetricType type) {
+    switch (type) {
+        case MetricType::gauge: return "gauge";
+        case MetricType::counter: return "counter";
+        case MetricType::summary: return "summary";
+    }
+    return "gauge";
+}
+
 void write_registry_family(Writer& w, const prometheus::MetricFamily& family) {
     using prometheus::MetricType;
     if (family.metric.empty()) return;
@@ -214,7 +223,7 @@ Exposition::Exposition(const std::vector<prometheus::MetricFamily>& registry, st
         bool empty = true;
         for (const auto& part : merged.parts) empty = empty && part.sample_text->empty();
         if (empty) continue;
-        w.header(merged.name, merged.help, merged.type == MetricType::counter ? "counter" : "gauge");
+        w.header(merged.name, merged.help, type_name(merged.type));
         flush();
         for (const auto& part : merged.parts) add(*part.sample_text);
     }
@@ -245,7 +254,7 @@ std::string render_samples(const Family& family) {
     std::string out;
     Writer w(out, Format::text);
     w.family_name(family.name);
-    for (const auto& sample : family.samples) w.sample("", sample.labels, sample.value);
+    for (const auto& sample : family.samples) w.sample(part_suffix(sample.part), sample.labels, sample.value);
     return out;
 }
 

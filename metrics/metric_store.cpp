@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <cstdlib>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "metrics/exposition.h"
@@ -9,6 +11,15 @@
 #include "metrics/names.h"
 
 namespace cargomon::metrics {
+
+std::string_view part_suffix(SamplePart part) {
+    switch (part) {
+        case SamplePart::value: return "";
+        case SamplePart::sum: return "_sum";
+        case SamplePart::count: return "_count";
+    }
+    return "";
+}
 
 std::string series_key(const Labels& labels) {
     std::string key;
@@ -27,18 +38,23 @@ namespace {
     throw std::invalid_argument("collector \"" + collector + "\", metric \"" + std::string(family) + "\": " + why);
 }
 
-struct LabelsHash {
-    std::size_t operator()(const Labels* labels) const {
-        std::size_t h = labels->size();
-        for (const auto& [name, value] : *labels)
+// A series of a family is its labels and, in a summary, its part.
+struct SeriesHash {
+    std::size_t operator()(const Sample* sample) const {
+        std::size_t h = sample->labels.size() * 3 + static_cast<std::size_t>(sample->part);
+        for (const auto& [name, value] : sample->labels)
             for (const auto& text : {std::string_view(name), std::string_view(value)})
                 h ^= std::hash<std::string_view>{}(text) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
         return h;
     }
 };
-struct LabelsEqual {
-    bool operator()(const Labels* a, const Labels* b) const { return *a == *b; }
+struct SeriesEqual {
+    bool operator()(const Sample* a, const Sample* b) const { return a->part == b->part && a->labels == b->labels; }
 };
+
+std::string part_key(const Sample& sample) {
+    return series_key(sample.labels) + std::string(part_suffix(sample.part));
+}
 
 void normalize_family(const std::string& collector, Family& family) {
     if (!is_valid_metric_name(family.name)) reject(collector, family.name, "invalid metric name");
@@ -57,15 +73,26 @@ void normalize_family(const std::string& collector, Family& family) {
         }
         if (family.type == MetricType::counter && sample.value < 0)
             reject(collector, family.name, "counter value below zero");
+        if (family.type == MetricType::summary) {
+            const bool quantile = find_label(sample.labels, "quantile") != nullptr;
+            if (quantile != (sample.part == SamplePart::value))
+                reject(collector, family.name,
+                       "a summary's quantile samples, and only they, carry the label \"quantile\"");
+            if (sample.part == SamplePart::count && !(sample.value >= 0))
+                reject(collector, family.name, "summary count below zero");
+        } else if (sample.part != SamplePart::value) {
+            reject(collector, family.name, "_sum and _count samples belong to a summary");
+        }
     }
     // A set of pointers hashed by the labels they point at, not of series_key strings:
     // at 100,000 series those keys were ~20 MB of short-lived allocations every cycle,
     // spread over the heap between the snapshot's own (issue 11: flat memory).
-    std::unordered_set<const Labels*, LabelsHash, LabelsEqual> seen;
+    std::unordered_set<const Sample*, SeriesHash, SeriesEqual> seen;
     seen.reserve(family.samples.size());
     for (const auto& sample : family.samples)
-        if (!seen.insert(&sample.labels).second)
-            reject(collector, family.name, "duplicate series " + labels_text(sample.labels));
+        if (!seen.insert(&sample).second)
+            reject(collector, family.name,
+                   "duplicate series " + std::string(part_suffix(sample.part)) + labels_text(sample.labels));
 }
 
 // Checks what only the whole store can tell: a name another collector also publishes must
@@ -81,11 +108,36 @@ void check_against_others(const std::string& collector, const Snapshot& snapshot
             if (part.family->type != family.type)
                 reject(collector, family.name,
                        "collector \"" + std::string(part.collector) + "\" publishes it with another type");
-            for (const auto& sample : part.family->samples) others.insert(series_key(sample.labels));
+            for (const auto& sample : part.family->samples) others.insert(part_key(sample));
         }
         for (const auto& sample : family.samples)
-            if (others.contains(series_key(sample.labels)))
+            if (others.contains(part_key(sample)))
                 reject(collector, family.name, "series " + labels_text(sample.labels) + " is published by another collector");
+    }
+}
+
+// A summary's samples as prometheus-cpp metrics, one per label set without `quantile`.
+void collect_summary(const Family& summary, prometheus::MetricFamily& out) {
+    std::unordered_map<std::string, std::size_t> index;
+    for (const auto& sample : summary.samples) {
+        Labels labels = sample.labels;
+        std::string quantile;
+        std::erase_if(labels, [&](const auto& label) {
+            if (label.first != "quantile") return false;
+            quantile = label.second;
+            return true;
+        });
+        auto [it, added] = index.emplace(series_key(labels), out.metric.size());
+        if (added) {
+            auto& metric = out.metric.emplace_back();
+            for (const auto& [name, value] : labels) metric.label.push_back({name, value});
+        }
+        auto& metric = out.metric[it->second];
+        switch (sample.part) {
+            case SamplePart::value: metric.summary.quantile.push_back({std::strtod(quantile.c_str(), nullptr), sample.value}); break;
+            case SamplePart::sum: metric.summary.sample_sum = sample.value; break;
+            case SamplePart::count: metric.summary.sample_count = static_cast<std::uint64_t>(sample.value); break;
+        }
     }
 }
 
@@ -184,6 +236,11 @@ std::vector<prometheus::MetricFamily> MetricStore::Collect() const {
         auto& family = out.emplace_back();
         family.name = merged.name;
         family.help = merged.help;
+        if (merged.type == MetricType::summary) {
+            family.type = prometheus::MetricType::Summary;
+            for (const auto& part : merged.parts) collect_summary(*part.family, family);
+            continue;
+        }
         family.type = merged.type == MetricType::counter ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge;
         for (const auto& part : merged.parts) {
             for (const auto& sample : part.family->samples) {

@@ -1,12 +1,20 @@
 #pragma once
 // The series a collector produces: one Snapshot is one complete collection.
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace cargomon::metrics {
 
-enum class MetricType { gauge, counter };
+// A summary is one family whose samples are its quantiles (each with a `quantile` label)
+// and, per label set, its _sum and _count (SamplePart says which).
+enum class MetricType { gauge, counter, summary };
+
+enum class SamplePart : std::uint8_t { value, sum, count };
+// The suffix a part adds to its family's name: "", "_sum", "_count".
+std::string_view part_suffix(SamplePart part);
 
 // Sorted by name, no duplicate names (MetricStore::publish sorts and checks).
 using Labels = std::vector<std::pair<std::string, std::string>>;
@@ -18,6 +26,7 @@ std::string series_key(const Labels& labels);
 struct Sample {
     Labels labels;
     double value = 0;
+    SamplePart part = SamplePart::value;  // other than value only in a summary
 };
 
 // Counter names end in `_total` (as they appear in the text format).

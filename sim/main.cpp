@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -47,7 +48,7 @@ struct Flags {
     std::string scenario;
     std::vector<std::pair<std::string, FaultSpec>> faults;
     bool control = false;
-    std::optional<double> credits_per_month;
+    std::optional<SubscriptionPlan> subscription;
     std::string log_level = "info";
     std::string log_format = "logfmt";
 };
@@ -69,7 +70,9 @@ long parse_int(const std::string& flag, const std::string& value, long min) {
 Flags parse_flags(int argc, char** argv) {
     Flags f;
     // As given, checked below.
-    std::string workflows = "20", history = "7d", seed = "1", workspaces = "1", rate = "5", credits;
+    std::string workflows = "20", history = "7d", seed = "1", workspaces = "1", rate = "5", credits,
+                additional_credits = "0", overage;
+    bool no_subscription = false;
     std::vector<std::string> faults;
     auto app = cli::make_app(kUsage, ' ', 28);
     auto option = [&](const std::string& name, std::string& value, const std::string& type, const std::string& what) {
@@ -98,7 +101,14 @@ Flags parse_flags(int argc, char** argv) {
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     app->add_flag("--control", f.control, "serve the control API under /_sim/ (faults, events, stats)");
     option("credits", credits, "N",
-           "credits per workspace and month; past them creating a batch\nis refused notEnoughCredits (default unlimited)");
+           "credits of each workspace's monthly plan; past them (and the\nadditional ones) creating a batch is refused\n"
+           "notEnoughCredits (default 1000000, overage allowed)");
+    option("additional-credits", additional_credits, "N", "additional credits of each workspace, spent after the plan's")
+        ->default_str(additional_credits);
+    option("credits-overage", overage, "deny|allow",
+           "what happens past the balance: deny refuses new batches\n(default deny with --credits, allow without)");
+    app->add_flag("--no-subscription", no_subscription,
+                  "the workspaces have no subscription: /billing/subscriptions\nanswers subscriptionNotFound");
     option("log.level", f.log_level, "LEVEL", "debug, info, warn, error")->default_str(f.log_level);
     option("log.format", f.log_format, "FORMAT", "logfmt or json")->default_str(f.log_format);
     cli::finish(*app);
@@ -123,10 +133,23 @@ Flags parse_flags(int argc, char** argv) {
         f.rate = std::strtod(rate.c_str(), &end);
         if (rate.empty() || *end != '\0' || !(f.rate > 0))
             throw cli::UsageError("--rate wants a positive number, got \"" + rate + "\"");
-        if (!credits.empty()) {
-            f.credits_per_month = std::strtod(credits.c_str(), &end);
-            if (*end != '\0' || !(*f.credits_per_month >= 0))
-                throw cli::UsageError("--credits wants a number >= 0, got \"" + credits + "\"");
+        auto credits_flag = [&](const std::string& flag, const std::string& value) {
+            const double v = std::strtod(value.c_str(), &end);
+            if (value.empty() || *end != '\0' || !(v >= 0) || !std::isfinite(v))
+                throw cli::UsageError(flag + " wants a number >= 0, got \"" + value + "\"");
+            return v;
+        };
+        if (!overage.empty() && overage != "deny" && overage != "allow")
+            throw cli::UsageError("--credits-overage wants deny or allow, got \"" + overage + "\"");
+        if (no_subscription) {
+            if (!credits.empty() || !overage.empty() || app->count("--additional-credits") > 0)
+                throw cli::UsageError("--no-subscription leaves no credits to set: drop --credits, "
+                                      "--additional-credits and --credits-overage");
+        } else {
+            f.subscription = SubscriptionPlan{
+                .credits_per_month = credits.empty() ? 1'000'000 : credits_flag("--credits", credits),
+                .additional_credits = credits_flag("--additional-credits", additional_credits),
+                .overage_denied = overage.empty() ? !credits.empty() : overage == "deny"};
         }
         for (const auto& spec : faults) {
             try {
@@ -216,7 +239,7 @@ int run(const Flags& flags) {
         .token = flags.token,
         .public_base_url = base_url,
         .clock = &clock,
-        .credits_per_month = flags.credits_per_month,
+        .subscription = flags.subscription,
     });
     api.register_routes(server);
     std::optional<Control> control;

@@ -69,11 +69,24 @@ void StoreSource::visit(std::string_view name,
                         const std::function<void(const metrics::Labels&, double)>& fn) const {
     if (view_) {
         const auto& families = view_->families;
-        auto merged = std::lower_bound(families.begin(), families.end(), name,
-                                       [](const metrics::MergedFamily& f, std::string_view n) { return f.name < n; });
-        if (merged != families.end() && merged->name == name)
-            for (const auto& part : merged->parts)
-                for (const auto& sample : part.family->samples) fn(sample.labels, sample.value);
+        auto find = [&](std::string_view wanted) -> const metrics::MergedFamily* {
+            auto merged = std::lower_bound(families.begin(), families.end(), wanted,
+                                           [](const metrics::MergedFamily& f, std::string_view n) { return f.name < n; });
+            return merged != families.end() && merged->name == wanted ? &*merged : nullptr;
+        };
+        // A summary's _sum and _count series are samples of the family named without them.
+        auto visit_part = [&](const metrics::MergedFamily& merged, metrics::SamplePart wanted) {
+            for (const auto& part : merged.parts)
+                for (const auto& sample : part.family->samples)
+                    if (sample.part == wanted) fn(sample.labels, sample.value);
+        };
+        if (const auto* merged = find(name)) visit_part(*merged, metrics::SamplePart::value);
+        for (auto part : {metrics::SamplePart::sum, metrics::SamplePart::count}) {
+            const auto suffix = metrics::part_suffix(part);
+            if (!name.ends_with(suffix)) continue;
+            const auto* summary = find(name.substr(0, name.size() - suffix.size()));
+            if (summary && summary->type == metrics::MetricType::summary) visit_part(*summary, part);
+        }
     }
     auto it = std::lower_bound(self_.begin(), self_.end(), name,
                                [](const Series& s, std::string_view n) { return s.name < n; });

@@ -91,6 +91,7 @@ void Api::register_routes(httplib::Server& server) {
     server.Get(o + "/plays/list", route(handle_plays_list));
     server.Get(o + "/tools/list", route(handle_tools_list));
     server.Get("/v1/billing/usage/metrics", route(handle_usage_metrics));
+    server.Get("/v1/billing/subscriptions", route(handle_subscription));
     server.Post("/v1/segmentation/segments/download", route(handle_segments_download));
     server.Get(R"(/_files/([0-9a-f]+))",
                [this](const httplib::Request& req, httplib::Response& res) { files_->serve(req, res); });

@@ -16,15 +16,23 @@ class Server;
 
 namespace cargomon::sim {
 
+// A monthly subscription (UTC calendar months). What the workspace's executions use is
+// taken from the plan's credits, then from the additional ones; once both are spent,
+// creating a batch is refused with notEnoughCredits when the overage behaviour is deny.
+struct SubscriptionPlan {
+    double credits_per_month = 0;
+    double additional_credits = 0;
+    bool overage_denied = true;
+};
+
 struct ApiContext {
     const ClickHouseClient* clickhouse;
     const std::vector<Workspace>* workspaces;  // workspaces[0] is the default one
     std::string token;                         // Bearer token required on every /v1 call
     std::string public_base_url;               // e.g. "http://127.0.0.1:PORT", used for download URLs
     const Clock* clock;
-    // Credits a workspace may spend per calendar month (UTC); once its executions have
-    // used them, creating a batch is refused with notEnoughCredits. Unlimited when unset.
-    std::optional<double> credits_per_month = std::nullopt;
+    // Every workspace's subscription; none: /billing/subscriptions answers subscriptionNotFound.
+    std::optional<SubscriptionPlan> subscription = std::nullopt;
 };
 
 class FileStore;

@@ -127,20 +127,6 @@ void check_record_ids_data(const rapidjson::Value& data, const Workflow& wf) {
         throw ApiError(400, "invalidDataKind", "data.modelUuid " + model + " is not the model of workflow " + wf.uuid);
 }
 
-// The month's spend is what the workspace's executions used since the first of the month (UTC).
-void check_credits_left(const Call& call) {
-    if (!call.ctx.credits_per_month) return;
-    rapidjson::Document used = call.select("SELECT toFloat64(sum(execution_credits_used_count)) FROM spans WHERE "
-                                           "execution_started_at >= toStartOfMonth(" + sql_time(call.now()) + ")");
-    const auto& cell = used["data"][0][0];
-    const double spent = cell.IsNumber() ? cell.GetDouble() : 0;
-    if (spent >= *call.ctx.credits_per_month)
-        throw ApiError(400, "notEnoughCredits",
-                       "not enough credits: this workspace used " + std::to_string(static_cast<int64_t>(spent)) +
-                           " of its " + std::to_string(static_cast<int64_t>(*call.ctx.credits_per_month)) +
-                           " credits this month");
-}
-
 void write_node_action(JsonWriter& w, const Node& n) {
     w.Key("kind"), w.String(to_string(n.kind));
     switch (n.kind) {

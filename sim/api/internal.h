@@ -138,6 +138,22 @@ std::string handle_plays_list(const Call& call);
 std::string handle_tools_list(const Call& call);
 std::string handle_usage_metrics(const Call& call);
 std::string handle_segments_download(const Call& call);
+std::string handle_subscription(const Call& call);
+
+// The subscription's monthly period (UTC calendar months) around `now`.
+struct CreditPeriod {
+    SystemTime start, reset;
+};
+CreditPeriod credit_period(SystemTime now);
+// What the workspace's spans used in the period, and what is left of the plan's credits
+// (spent first) and of the additional ones; 404 subscriptionNotFound without a subscription.
+struct CreditBalance {
+    CreditPeriod period;
+    double used = 0, plan_left = 0, additional_left = 0;
+};
+CreditBalance credit_balance(const Call& call);
+// 400 notEnoughCredits when the overage behaviour is deny and nothing is left.
+void check_credits_left(const Call& call);
 
 // Keeps a file of each matching run's output (its latest execution of `node_slug`, or of
 // any node) and returns its URL; shared by runs/download-outputs and batch download.

@@ -34,8 +34,19 @@ void Conditions::fail_next_batch(const std::string& workflow, double failed_frac
     next_batch_failures_[workflow] = failed_fraction;
 }
 
+void Conditions::stuck_batch(const std::string& workflow, Millis age) {
+    std::lock_guard lock(mu_);
+    stuck_batches_.emplace_back(workflow, age);
+}
+
+std::vector<std::pair<std::string, Millis>> Conditions::take_stuck_batches() {
+    std::lock_guard lock(mu_);
+    return std::exchange(stuck_batches_, {});
+}
+
 void Conditions::clear() {
     std::lock_guard lock(mu_);
+    stuck_batches_.clear();
     error_spikes_.clear();
     silences_.clear();
     credit_spikes_.clear();

@@ -6,8 +6,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/clock.h"
+#include "common/duration.h"
 
 namespace cargomon::sim {
 
@@ -19,19 +22,24 @@ struct WorkflowEffects {
     std::optional<double> next_batch_failed_fraction;  // the next batch ends `success` with this share of failed runs
 };
 
-// Thread-safe: any method from any thread; mu_ guards the four maps of effects.
+// Thread-safe: any method from any thread; mu_ guards the four maps of effects and the stuck batches asked for.
 class Conditions {
 public:
     void error_spike(const std::string& workflow, double error_rate, SystemTime until);
     void silence(const std::string& workflow, SystemTime until);
     void credit_spike(const std::string& workflow, double factor, SystemTime until);
     void fail_next_batch(const std::string& workflow, double failed_fraction);
+    // A batch of `workflow` (or of any workflow, "*") created `age` ago that stops
+    // progressing: the live generator opens it at its next tick.
+    void stuck_batch(const std::string& workflow, Millis age);
     void clear();
 
     // The effects in force for `workflow` at `now` (expired ones dropped).
     WorkflowEffects effects(const std::string& workflow, SystemTime now) const;
     // Consumes a pending fail_next_batch for `workflow` (or "*"), if any.
     std::optional<double> take_next_batch_failure(const std::string& workflow);
+    // Consumes every stuck batch asked for: (workflow, age).
+    std::vector<std::pair<std::string, Millis>> take_stuck_batches();
 
 private:
     struct Timed {
@@ -43,6 +51,7 @@ private:
     std::map<std::string, Timed> silences_;
     std::map<std::string, Timed> credit_spikes_;
     std::map<std::string, double> next_batch_failures_;
+    std::vector<std::pair<std::string, Millis>> stuck_batches_;
 };
 
 }  // namespace cargomon::sim

@@ -12,11 +12,11 @@
 namespace cargomon::sim {
 namespace {
 
-constexpr const char* kKinds = "error_spike, batch_failure, silence, credit_spike, api_fault";
+constexpr const char* kKinds = "error_spike, batch_failure, silence, credit_spike, api_fault, stuck_batch";
 
 std::optional<EventKind> kind_from(const std::string& text) {
     for (EventKind k : {EventKind::error_spike, EventKind::batch_failure, EventKind::silence,
-                        EventKind::credit_spike, EventKind::api_fault}) {
+                        EventKind::credit_spike, EventKind::api_fault, EventKind::stuck_batch}) {
         if (text == to_string(k)) return k;
     }
     return std::nullopt;
@@ -29,6 +29,7 @@ std::vector<std::string> keys_of(EventKind kind) {
     case EventKind::batch_failure: return {"workflow", "failed_ratio"};
     case EventKind::silence: return {"workflow", "for"};
     case EventKind::credit_spike: return {"workflow", "factor", "for"};
+    case EventKind::stuck_batch: return {"workflow", "age"};
     case EventKind::api_fault:
         return {"endpoint",       "for",          "latency",         "jitter",
                 "error_ratio",    "statuses",     "throttle_ratio",  "retry_after",
@@ -118,6 +119,10 @@ public:
         }
         case EventKind::api_fault:
             fault(node, kind_text, ev);
+            break;
+        case EventKind::stuck_batch:
+            ev.workflow = workflow(require(node, "workflow", kind_text));
+            if (node["age"]) ev.age = duration("age", node["age"]);
             break;
         }
         return ev;
@@ -232,6 +237,7 @@ const char* to_string(EventKind kind) {
     case EventKind::silence: return "silence";
     case EventKind::credit_spike: return "credit_spike";
     case EventKind::api_fault: return "api_fault";
+    case EventKind::stuck_batch: return "stuck_batch";
     }
     return "?";
 }
@@ -280,6 +286,7 @@ void apply_event(const ScenarioEvent& event, SystemTime begins, Conditions& cond
     case EventKind::silence: conditions.silence(event.workflow, *until); break;
     case EventKind::credit_spike: conditions.credit_spike(event.workflow, event.value, *until); break;
     case EventKind::api_fault: faults.set(event.endpoint, event.fault, until); break;
+    case EventKind::stuck_batch: conditions.stuck_batch(event.workflow, event.age); break;
     }
 }
 

@@ -12,6 +12,7 @@
 //     - {at: 2m, kind: silence, workflow: "*", for: 30m}
 //     - {at: 3m, kind: credit_spike, workflow: "*", factor: 10, for: 10m}
 //     - {at: 4m, kind: api_fault, endpoint: /v1/orchestration/query, error_ratio: 1, for: 2m}
+//     - {at: 5m, kind: stuck_batch, workflow: "Enrich inbound leads", age: 2h}
 //
 // api_fault takes the fault fields of sim/faults.h; its `for` is optional (no `for`:
 // until cleared).
@@ -32,7 +33,7 @@
 
 namespace cargomon::sim {
 
-enum class EventKind { error_spike, batch_failure, silence, credit_spike, api_fault };
+enum class EventKind { error_spike, batch_failure, silence, credit_spike, api_fault, stuck_batch };
 const char* to_string(EventKind kind);
 
 struct ScenarioEvent {
@@ -41,6 +42,7 @@ struct ScenarioEvent {
     std::string workflow;             // workflow uuid or "*"; empty for api_fault
     double value = 0;                 // error_rate, failed_ratio or factor
     std::optional<Millis> duration;   // `for`
+    Millis age{0};                    // stuck_batch: how long ago its batch was created
     std::string endpoint;             // api_fault
     FaultSpec fault;                  // api_fault
 };

@@ -40,13 +40,14 @@ struct OpenBatch {
     int cancel_at = 0;         // runs from this one on are cancelled
     int forced_failures = -1;  // failures still to hand out when the batch's share is set
     bool fails_to_start = false;
+    bool stalled = false;  // a stuck batch: no run starts or ends any more, it never closes
     BatchTally tally;
     std::uint64_t version = 0;
     bool dirty = true;
     SystemTime last_written;
 
-    bool filling() const { return started < runs_count; }
-    bool done() const { return !filling() && in_flight == 0; }
+    bool filling() const { return !stalled && started < runs_count; }
+    bool done() const { return !stalled && !filling() && in_flight == 0; }
 };
 
 struct InFlightRun {
@@ -79,6 +80,7 @@ public:
             budget_ = std::min(budget_ + runs_per_second_ * std::max(dt, 0.0), runs_per_second_ * 2 + 1);
         }
         last_tick_ = now;
+        open_stuck_batches(now, stats);
         start_runs(now, stats);
         finish_runs(now, stats);
         update_batches(now, stats);
@@ -152,6 +154,45 @@ private:
             b.forced_failures = static_cast<int>(std::lround(std::clamp(*fraction, 0.0, 1.0) * b.runs_count));
         ++stats.batches_started;
         return &b;
+    }
+
+    // Each asked for: a batch created `age` ago of which a quarter of the records ran,
+    // spread over that age, and then nothing: it stays `running` for good.
+    void open_stuck_batches(SystemTime now, LiveStats& stats) {
+        for (const auto& [workflow, age] : conditions_.take_stuck_batches()) {
+            std::size_t ws_index = 0;
+            const Workflow* wf = nullptr;
+            for (std::size_t i = 0; i < workspaces_.size() && !wf; ++i)
+                for (const Workflow& w : workspaces_[i].workflows)
+                    if (w.uuid == workflow || (workflow == "*" && w.enabled)) {
+                        ws_index = i;
+                        wf = &w;
+                        break;
+                    }
+            if (!wf) continue;
+            OpenBatch& b = batches_.emplace_back();
+            b.ws = &workspaces_[ws_index];
+            b.ws_index = ws_index;
+            b.wf = wf;
+            rng_.uuid(b.uuid);
+            b.data = batch_data(*wf, "", rng_);
+            b.created = now - age;
+            b.tally.last_finished = b.created;
+            b.runs_count = b.cancel_at = 20;
+            b.stalled = true;
+            const RunEmit where{*b.ws, *b.wf, std::string_view(b.uuid, 36)};
+            RunPlan plan;
+            for (b.started = 0; b.started < b.runs_count / 4; ++b.started) {
+                RunIdentity id;
+                id.draw(rng_);
+                plan_run(*wf, rng_, RunKnobs{.force = RunForce::succeed}, plan);
+                const SystemTime started = b.created + age * b.started / b.runs_count;
+                stats.spans_written += emit_run(where, id, plan, started, blocks_[ws_index]);
+                b.tally.add(plan, started);
+                ++stats.runs_finished;
+            }
+            ++stats.batches_started;
+        }
     }
 
     void start_run(OpenBatch& b, SystemTime now, LiveStats& stats) {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "common/timefmt.h"
 
@@ -335,6 +336,84 @@ TEST(DecodeUsage, ItemsWithAndWithoutGrouping) {
     EXPECT_EQ(m[0].items[0].group_by, "wf1");
     EXPECT_EQ(m[0].items[1].group_by, std::nullopt);
     EXPECT_TRUE(m[1].items.empty());
+}
+
+// A subscription as the typings' EnrichedSubscription, with one field replaced.
+std::string subscription_body(const std::string& field = "", const std::string& value = "") {
+    std::map<std::string, std::string> fields{
+        {"uuid", R"("sub-1")"},
+        {"workspaceUuid", R"("ws-1")"},
+        {"subscriptionAvailableCreditsCount", "1200.5"},
+        {"subscriptionCreditsUsedCount", R"("8799.5")"},
+        {"additionalAvailableCreditsCount", "300"},
+        {"creditsOverageBehaviors", R"([{"unit": "billing.credits", "action": "deny"}, {"unit": "storage.records", "action": "allow"}])"},
+        {"creditsConsumptionBehaviors", "[]"},
+        {"plan", R"("enterprise")"},
+        {"cadence", R"("monthly")"},
+        {"startAt", R"("2026-12-01T00:00:00.000Z")"},
+        {"resetAt", R"("2027-01-01T00:00:00.000Z")"},
+        {"endAt", "null"},
+        {"hasCredits", "true"},
+        {"topup", "null"},
+        {"futureChange", "null"}};
+    if (!field.empty()) {
+        if (value.empty()) fields.erase(field);
+        else fields[field] = value;
+    }
+    std::string body = R"({"subscription": {)";
+    for (const auto& [k, v] : fields) body += "\"" + k + "\": " + v + ",";
+    body.back() = '}';
+    return body + "}";
+}
+
+TEST(DecodeSubscription, ReadsTheCreditsThePeriodAndTheOverageBehaviours) {
+    auto body = subscription_body();
+    const Subscription sub = subscription(body);
+    EXPECT_EQ(sub.available_credits, 1200.5);
+    EXPECT_EQ(sub.used_credits, 8799.5);  // a number sent as a string
+    EXPECT_EQ(sub.additional_credits, 300);
+    EXPECT_EQ(sub.reset_at, *parse_iso8601("2027-01-01T00:00:00Z"));
+    EXPECT_EQ(sub.start_at, parse_iso8601("2026-12-01T00:00:00Z"));
+    EXPECT_EQ(sub.end_at, std::nullopt);
+    EXPECT_TRUE(sub.has_credits);
+    ASSERT_EQ(sub.overage.size(), 2u);
+    EXPECT_EQ(sub.overage[0].unit, "billing.credits");
+    EXPECT_TRUE(sub.overage[0].denied);
+    EXPECT_EQ(sub.overage[1].unit, "storage.records");
+    EXPECT_FALSE(sub.overage[1].denied);
+}
+
+TEST(DecodeSubscription, RefusesWhatWouldMakeTheBalanceOrItsLabelsWrong) {
+    std::string many = "[";
+    for (int i = 0; i < 17; ++i) many += R"({"unit": "u)" + std::to_string(i) + R"(", "action": "deny"},)";
+    many.back() = ']';
+    const std::pair<std::pair<std::string, std::string>, std::string> cases[] = {
+        {{"subscriptionAvailableCreditsCount", ""}, "subscription.subscriptionAvailableCreditsCount: missing"},
+        {{"subscriptionAvailableCreditsCount", "null"}, "subscription.subscriptionAvailableCreditsCount: missing"},
+        {{"additionalAvailableCreditsCount", R"("lots")"}, "subscription.additionalAvailableCreditsCount: a string that is not a number"},
+        {{"subscriptionCreditsUsedCount", R"("inf")"}, "subscription.subscriptionCreditsUsedCount: not a finite number"},
+        {{"resetAt", ""}, "subscription.resetAt: missing"},
+        {{"resetAt", R"("next month")"}, "subscription.resetAt: a string that is not an ISO-8601 timestamp"},
+        {{"creditsOverageBehaviors", R"([{"unit": "billing.credits", "action": "block"}])"},
+         "subscription.creditsOverageBehaviors[0].action: expected \"deny\" or \"allow\""},
+        {{"creditsOverageBehaviors", R"([{"unit": "billing credits\n", "action": "deny"}])"},
+         "subscription.creditsOverageBehaviors[0].unit: expected 1 to 64 letters, digits, '.', '_' or '-'"},
+        {{"creditsOverageBehaviors", R"([{"unit": "a", "action": "deny"}, {"unit": "a", "action": "allow"}])"},
+         "subscription.creditsOverageBehaviors[1].unit: given twice"},
+        {{"creditsOverageBehaviors", many}, "subscription.creditsOverageBehaviors: more than 16 behaviours"},
+        {{"creditsOverageBehaviors", R"({"unit": "a"})"}, "subscription.creditsOverageBehaviors: expected an array, got an object"},
+    };
+    for (const auto& [change, message] : cases) {
+        auto body = subscription_body(change.first, change.second);
+        try {
+            subscription(body);
+            ADD_FAILURE() << change.first << "=" << change.second << " was accepted";
+        } catch (const DecodeError& e) {
+            EXPECT_EQ(std::string(e.what()), message) << change.first << "=" << change.second;
+        }
+    }
+    auto empty = s(R"({"subscriptions": []})");
+    EXPECT_THROW(subscription(empty), DecodeError);
 }
 
 TEST(DecodeErrorBody, ReadsWhatIsThereAndNeverThrows) {

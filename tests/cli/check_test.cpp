@@ -20,12 +20,12 @@ TEST(CheckConfig, ReportsEachFile) {
     std::string bad = dir.write("bad.yml", "token: t\ndefaults:\n  intervall: 1m\n");
     std::ostringstream out, err;
     EXPECT_EQ(check_config_main({good}, out, err), 0);
-    EXPECT_EQ(out.str(), good + ": OK, 5 collectors\n" + good + ": rules OK, 0 groups, 0 rules, 0 receivers\n");
+    EXPECT_EQ(out.str(), good + ": OK, 7 collectors\n" + good + ": rules OK, 0 groups, 0 rules, 0 receivers\n");
     EXPECT_EQ(err.str(), "");
 
     out.str("");
     EXPECT_EQ(check_config_main({good, bad}, out, err), 1);
-    EXPECT_EQ(out.str(), good + ": OK, 5 collectors\n" + good + ": rules OK, 0 groups, 0 rules, 0 receivers\n");
+    EXPECT_EQ(out.str(), good + ": OK, 7 collectors\n" + good + ": rules OK, 0 groups, 0 rules, 0 receivers\n");
     EXPECT_EQ(err.str(), bad + ":3:3: unknown key \"intervall\" in defaults (did you mean \"interval\"?)\n");
 
     std::ostringstream err2;
@@ -36,7 +36,7 @@ TEST(CheckConfig, ReportsEachFile) {
 TEST(CheckRules, ReportsEachFile) {
     std::ostringstream out, err;
     EXPECT_EQ(check_rules_main({CARGOMON_SHIPPED_RULES, "/nonexistent/x.yml"}, out, err), 1);
-    EXPECT_EQ(out.str(), std::string(CARGOMON_SHIPPED_RULES) + ": OK, 3 groups, 9 rules\n");
+    EXPECT_EQ(out.str(), std::string(CARGOMON_SHIPPED_RULES) + ": OK, 3 groups, 12 rules\n");
     EXPECT_EQ(err.str(), "/nonexistent/x.yml: cannot read: No such file or directory\n");
     std::ostringstream out2, err2;
     EXPECT_EQ(check_rules_main({}, out2, err2), 2);

@@ -77,7 +77,7 @@ const std::vector<BadConfig> kBadConfigs = {
      "  - name: runs\n"
      "    kind: run_count\n",
      {"cargomon.yml:3:11: unknown collector kind \"run_count\" (expected one of discovery, run_counts, run_metrics, "
-      "batches, credits, query; did you mean \"run_counts\"?)"}},
+      "batches, credits, subscription, durations, query; did you mean \"run_counts\"?)"}},
     {"ZeroInterval", "defaults:\n  interval: 0s\n", {"cargomon.yml:2:13: interval must be greater than 0"}},
     {"TimeoutOverInterval",  // a timeout written in defaults is inherited as written
      "defaults:\n"
@@ -342,7 +342,7 @@ TEST(ConfigErrors, CollectsEveryErrorInFileOrder) {
                   "cargomon.yml:3:13: bad duration \"soon\": expected a number at \"soon\"",
                   "cargomon.yml:7:19: window must be greater than 0",
                   "cargomon.yml:9:11: unknown collector kind \"run_metric\" (expected one of discovery, run_counts, "
-                  "run_metrics, batches, credits, query; did you mean \"run_metrics\"?)",
+                  "run_metrics, batches, credits, subscription, durations, query; did you mean \"run_metrics\"?)",
                   "cargomon.yml:10:1: unknown key \"rule_file\" at top level (did you mean \"rule_files\"?)",
               }));
 }

@@ -112,7 +112,9 @@ TEST(ConfigLoad, EmptyFileGivesTheDefaultSet) {
                                                                        {"runs", CollectorKind::run_counts},
                                                                        {"nodes", CollectorKind::run_metrics},
                                                                        {"batches", CollectorKind::batches},
-                                                                       {"credits", CollectorKind::credits}}));
+                                                                       {"credits", CollectorKind::credits},
+                                                                       {"subscription", CollectorKind::subscription},
+                                                                       {"durations", CollectorKind::durations}}));
     EXPECT_EQ(std::get<RunCountsSpec>(c.collectors[1].spec).statuses.size(), 8u);
 }
 
@@ -308,7 +310,8 @@ TEST(ConfigLoad, ExampleServesTheSimulatorThroughEnvironment) {
     for (const CollectorConfig& col : c.collectors) kinds.push_back(col.kind());
     EXPECT_EQ(kinds, (std::vector<CollectorKind>{CollectorKind::discovery, CollectorKind::run_counts,
                                                  CollectorKind::run_metrics, CollectorKind::batches,
-                                                 CollectorKind::credits, CollectorKind::query}));
+                                                 CollectorKind::credits, CollectorKind::subscription,
+                                                 CollectorKind::durations, CollectorKind::query}));
 }
 
 }  // namespace

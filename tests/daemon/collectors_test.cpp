@@ -37,6 +37,8 @@ std::string all_kinds_config(const SimProcess& sim) {
   - {name: nodes, kind: run_metrics, scope: window, window: 7d}
   - {name: batches, kind: batches, window: 7d, limit: 1000}
   - {name: credits, kind: credits, window: 30d, group_by: [workflow_uuid, integration_slug]}
+  - {name: subscription, kind: subscription}
+  - {name: durations, kind: durations, window: 7d}
   - name: custom
     kind: query
     sql: SELECT workflow_uuid, status, count() AS n FROM runs GROUP BY workflow_uuid, status
@@ -81,7 +83,8 @@ Env* env = nullptr;
 
 Scrape settled_scrape() {
     return env->daemon->scrape_until(
-        [](const Scrape& s) { return all_succeeded(s, {"discovery", "runs", "nodes", "batches", "credits", "custom"}); });
+        [](const Scrape& s) { return all_succeeded(s, {"discovery", "runs", "nodes", "batches", "credits", "subscription", "durations", "custom"});
+        });
 }
 
 double num(const std::string& text) { return text.empty() ? 0 : std::stod(text); }

@@ -58,6 +58,8 @@ collectors:
   - {name: runs, kind: run_counts, windows: [1h]}
   - {name: nodes, kind: run_metrics}
   - {name: batches, kind: batches}
+  - {name: subscription, kind: subscription}
+  - {name: durations, kind: durations, window: 1d}
   - name: credits
     kind: credits
     group_by: [workflow_uuid, connector_uuid, integration_slug, model_uuid, agent_uuid]
@@ -107,6 +109,7 @@ std::map<std::string, std::string> exposed_families(const Scrape& scrape) {
 // the API client, a delivered notification and a rule's state.
 constexpr const char* kExpectedFamilies[] = {
     "cargo_workflow_info", "cargo_workflow_runs", "cargo_node_executions", "cargo_batch_runs", "cargo_credits_used",
+    "cargo_credits_exhaustion_forecast_seconds", "cargo_workflow_run_duration_seconds",
     "docs_test_runs", "cargomon_api_request_duration_seconds",
     "cargomon_api_retries_total", "cargomon_notifications_total", "cargomon_notification_delivery_latency_seconds",
     "ALERTS", "ALERTS_FOR_STATE"};
@@ -115,7 +118,8 @@ constexpr const char* kExpectedFamilies[] = {
 // tests then check is exported: waiting for a subset let a scrape without
 // cargo_node_executions through once under ASan.
 bool ready(const Scrape& s) {
-    for (const char* c : {"discovery", "runs", "nodes", "batches", "credits", "custom", "custom_counter"})
+    for (const char* c :
+         {"discovery", "runs", "nodes", "batches", "subscription", "durations", "credits", "custom", "custom_counter"})
         if (s.value("cargomon_collector_last_success_timestamp_seconds", {{"collector", c}}).value_or(0) <= 0)
             return false;
     const auto families = exposed_families(s);
@@ -124,11 +128,13 @@ bool ready(const Scrape& s) {
     return !s.find("cargomon_notifications_total", {{"outcome", "delivered"}}).empty();
 }
 
-// The family a sample belongs to: its own name, or a histogram's without the suffix.
+// The family a sample belongs to: its own name, or a histogram's or summary's without the suffix.
 std::string family_of(const std::string& sample, const std::map<std::string, std::string>& families) {
     for (const char* suffix : {"_bucket", "_sum", "_count"}) {
         const std::string base = sample.substr(0, sample.size() - std::string(suffix).size());
-        if (sample.ends_with(suffix) && families.count(base) && families.at(base) == "histogram") return base;
+        if (sample.ends_with(suffix) && families.count(base) &&
+            (families.at(base) == "histogram" || (families.at(base) == "summary" && suffix != std::string("_bucket"))))
+            return base;
     }
     return sample;
 }

@@ -166,3 +166,71 @@ TEST(Exposition, NegotiatesTheFormatFromAccept) {
 
 }  // namespace
 }  // namespace cargomon::metrics
+
+namespace cargomon::metrics {
+namespace {
+
+// A summary published by a collector: its quantiles, _sum and _count under one TYPE line,
+// in the store's order; the same in prometheus-cpp's form (Collect) for the web pages.
+TEST(Exposition, StoreSummaryInBothFormatsAndCollected) {
+    MetricStore store;
+    Family durations{.name = "cargo_run_duration_seconds", .help = "Run seconds.", .type = MetricType::summary};
+    for (const char* wf : {"a", "b"}) {
+        durations.samples.push_back({{{"wf", wf}, {"quantile", "0.5"}}, 2});
+        durations.samples.push_back({{{"wf", wf}, {"quantile", "0.99"}}, 9});
+        durations.samples.push_back({{{"wf", wf}}, 30, SamplePart::sum});
+        durations.samples.push_back({{{"wf", wf}}, 7, SamplePart::count});
+    }
+    store.publish("c", Snapshot{{durations}}, t0);
+    const std::string samples =
+        "cargo_run_duration_seconds{quantile=\"0.5\",wf=\"a\"} 2\n"
+        "cargo_run_duration_seconds{quantile=\"0.99\",wf=\"a\"} 9\n"
+        "cargo_run_duration_seconds_sum{wf=\"a\"} 30\n"
+        "cargo_run_duration_seconds_count{wf=\"a\"} 7\n"
+        "cargo_run_duration_seconds{quantile=\"0.5\",wf=\"b\"} 2\n"
+        "cargo_run_duration_seconds{quantile=\"0.99\",wf=\"b\"} 9\n"
+        "cargo_run_duration_seconds_sum{wf=\"b\"} 30\n"
+        "cargo_run_duration_seconds_count{wf=\"b\"} 7\n";
+    EXPECT_EQ(expose({}, store.view(), Format::text),
+              "# HELP cargo_run_duration_seconds Run seconds.\n# TYPE cargo_run_duration_seconds summary\n" + samples);
+    EXPECT_EQ(expose({}, store.view(), Format::openmetrics),
+              "# HELP cargo_run_duration_seconds Run seconds.\n# TYPE cargo_run_duration_seconds summary\n" + samples +
+                  "# EOF\n");
+    const auto collected = store.Collect();
+    ASSERT_EQ(collected.size(), 1u);
+    EXPECT_EQ(collected[0].type, prometheus::MetricType::Summary);
+    ASSERT_EQ(collected[0].metric.size(), 2u);
+    EXPECT_EQ(collected[0].metric[1].label.at(0).value, "b");
+    EXPECT_EQ(collected[0].metric[1].summary.sample_count, 7u);
+    EXPECT_EQ(collected[0].metric[1].summary.sample_sum, 30);
+    ASSERT_EQ(collected[0].metric[1].summary.quantile.size(), 2u);
+    EXPECT_EQ(collected[0].metric[1].summary.quantile[1].quantile, 0.99);
+    EXPECT_EQ(collected[0].metric[1].summary.quantile[1].value, 9);
+}
+
+TEST(Exposition, AStoreRefusesSummaryPartsOutOfPlace) {
+    MetricStore store;
+    auto refused = [&](Family family, const std::string& why) {
+        try {
+            store.publish("c", Snapshot{{std::move(family)}}, t0);
+            ADD_FAILURE() << "published: " << why;
+        } catch (const std::invalid_argument& e) {
+            EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+        }
+    };
+    refused({.name = "g", .help = "", .type = MetricType::gauge, .samples = {{{}, 1, SamplePart::sum}}},
+            "_sum and _count samples belong to a summary");
+    refused({.name = "s", .help = "", .type = MetricType::summary, .samples = {{{}, 1}}},
+            "quantile samples, and only they");
+    refused({.name = "s", .help = "", .type = MetricType::summary, .samples = {{{{"quantile", "0.5"}}, 1, SamplePart::count}}},
+            "quantile samples, and only they");
+    refused({.name = "s", .help = "", .type = MetricType::summary, .samples = {{{}, 1, SamplePart::sum}, {{}, 2, SamplePart::sum}}},
+            "duplicate series _sum");
+    // The same labels in different parts are different series.
+    EXPECT_NO_THROW(store.publish(
+        "c", Snapshot{{{.name = "s", .help = "", .type = MetricType::summary,
+                        .samples = {{{}, 1, SamplePart::sum}, {{}, 2, SamplePart::count}}}}}, t0));
+}
+
+}  // namespace
+}  // namespace cargomon::metrics

@@ -622,33 +622,92 @@ TEST(SimApiBatches, CreateByRecordIdsNeedsThePlaysModel) {
                  400, "invalidPayload", "data.filter.uuids");
 }
 
-TEST(SimApiBatches, CreateIsRefusedOnceTheMonthsCreditsAreSpent) {
-    // A second API on the same ClickHouse whose allowance is what workspace a's spans
-    // already used this month.
-    const double spent = std::stod(env().ch->query(
-        "SELECT sum(execution_credits_used_count) FROM spans WHERE execution_started_at >= toStartOfMonth(now()) "
+// What workspace a's spans used this month (UTC), as ClickHouse sums them.
+double spent_this_month() {
+    return std::stod(env().ch->query(
+        "SELECT sum(execution_credits_used_count) FROM spans WHERE execution_started_at >= toStartOfMonth(now(), 'UTC') "
         "FORMAT TabSeparated", {{"database", "simapi_a"}}));
-    ASSERT_GT(spent, 0);
+}
+
+// A second API on the same ClickHouse, serving with `subscription`, for one request.
+Answer with_subscription(std::optional<SubscriptionPlan> subscription, const std::string& method,
+                         const std::string& path, const std::string& body = "") {
     const int port = free_loopback_port();
-    Api limited(ApiContext{env().ch.get(), &env().workspaces, kToken, "http://127.0.0.1:" + std::to_string(port),
-                           env().clock.get(), spent});
+    Api api(ApiContext{env().ch.get(), &env().workspaces, kToken, "http://127.0.0.1:" + std::to_string(port),
+                       env().clock.get(), subscription});
     httplib::Server server;
-    limited.register_routes(server);
-    ASSERT_TRUE(server.bind_to_port("127.0.0.1", port));
+    api.register_routes(server);
+    if (!server.bind_to_port("127.0.0.1", port)) throw std::runtime_error("cannot bind a free port");
     std::thread serving([&] { server.listen_after_bind(); });
     while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds{5});
     httplib::Client cli("127.0.0.1", port);
-    const std::string body = R"({"workflowUuid":"wf-play","data":{"kind":"runs","filter":{"kind":"runs","batchUuid":"b1","statuses":["error"]},"reset":{"from":"firstNode"}}})";
-    auto refused = cli.Post("/v1/orchestration/batches", headers(), body, "application/json");
-    const auto batches_before = sql_count("simapi_a", "SELECT count() FROM batches");
+    auto res = method == "GET" ? cli.Get("/v1" + path, headers())
+                               : cli.Post("/v1" + path, headers(), body, "application/json");
     server.stop();
     serving.join();
-    ASSERT_TRUE(refused);
     Answer a;
-    a.status = refused->status;
-    a.json.Parse(refused->body.c_str());
+    if (!res) return a;
+    a.status = res->status;
+    a.body = res->body;
+    a.json.Parse(res->body.c_str());
+    return a;
+}
+
+TEST(SimApiBatches, CreateIsRefusedOnceTheMonthsCreditsAreSpent) {
+    // The plan's credits are what workspace a's spans already used this month.
+    const double spent = spent_this_month();
+    ASSERT_GT(spent, 0);
+    const std::string body = R"({"workflowUuid":"wf-play","data":{"kind":"runs","filter":{"kind":"runs","batchUuid":"b1","statuses":["error"]},"reset":{"from":"firstNode"}}})";
+    const Answer a = with_subscription(SubscriptionPlan{.credits_per_month = spent}, "POST", "/orchestration/batches", body);
     expect_error(a, 400, "notEnoughCredits", "credits");
-    EXPECT_EQ(batches_before, 2u);  // nothing was created
+    EXPECT_EQ(sql_count("simapi_a", "SELECT count() FROM batches"), 2u);  // nothing was created
+    // Additional credits left: accepted; overage allowed: accepted too.
+    EXPECT_EQ(with_subscription(SubscriptionPlan{.credits_per_month = spent, .additional_credits = 1}, "POST",
+                                "/orchestration/batches", body).status, 200);
+    EXPECT_EQ(with_subscription(SubscriptionPlan{.credits_per_month = 0, .overage_denied = false}, "POST",
+                                "/orchestration/batches", body).status, 200);
+}
+
+TEST(SimApiBilling, TheSubscriptionIsTheMonthsBalanceWithEveryFieldOfTheTypings) {
+    const double spent = spent_this_month();
+    ASSERT_GT(spent, 0);
+    // The plan's credits cover half of what was spent, the additional ones the other half
+    // and as much again.
+    Answer a = with_subscription(SubscriptionPlan{.credits_per_month = spent / 2, .additional_credits = spent}, "GET",
+                                 "/billing/subscriptions");
+    ASSERT_EQ(a.status, 200) << a.body;
+    const auto& sub = a.json["subscription"];
+    EXPECT_NEAR(sub["subscriptionCreditsUsedCount"].GetDouble(), spent, 1e-6);
+    EXPECT_EQ(sub["subscriptionAvailableCreditsCount"].GetDouble(), 0);
+    EXPECT_NEAR(sub["additionalAvailableCreditsCount"].GetDouble(), spent / 2, 1e-6);
+    EXPECT_TRUE(sub["hasCredits"].GetBool());
+    EXPECT_STREQ(sub["creditsOverageBehaviors"][0]["unit"].GetString(), "billing.credits");
+    EXPECT_STREQ(sub["creditsOverageBehaviors"][0]["action"].GetString(), "deny");
+    // Monthly: from the first of this month (UTC) to the first of the next.
+    const auto now = env().clock->now();
+    const std::chrono::year_month_day today{std::chrono::floor<std::chrono::days>(now)};
+    const SystemTime start = std::chrono::sys_days{today.year() / today.month() / 1};
+    EXPECT_EQ(parse_iso8601(sub["startAt"].GetString()), start);
+    EXPECT_EQ(parse_iso8601(sub["resetAt"].GetString()),
+              SystemTime{std::chrono::sys_days{(today.year() / today.month() / 1) + std::chrono::months{1}}});
+    for (const char* field :
+         {"uuid", "workspaceUuid", "provider", "customerOrbId", "customerStripeId", "subscriptionStatus",
+          "subscriptionStripeId", "creditsConsumptionBehaviors", "createdAt", "updatedAt", "plan", "cadence",
+          "fixedPrice", "conversionRate", "endAt", "hasPendingChange", "futureChange", "topup"})
+        EXPECT_TRUE(sub.HasMember(field)) << field;
+    EXPECT_TRUE(sub["endAt"].IsNull());
+    EXPECT_TRUE(sub["topup"].IsNull());
+    EXPECT_STREQ(sub["cadence"].GetString(), "monthly");
+
+    // Overage allowed, everything spent.
+    a = with_subscription(SubscriptionPlan{.credits_per_month = 1, .overage_denied = false}, "GET",
+                          "/billing/subscriptions");
+    ASSERT_EQ(a.status, 200) << a.body;
+    EXPECT_EQ(a.json["subscription"]["subscriptionAvailableCreditsCount"].GetDouble(), 0);
+    EXPECT_FALSE(a.json["subscription"]["hasCredits"].GetBool());
+    EXPECT_STREQ(a.json["subscription"]["creditsOverageBehaviors"][0]["action"].GetString(), "allow");
+
+    expect_error(with_subscription(std::nullopt, "GET", "/billing/subscriptions"), 404, "subscriptionNotFound");
 }
 
 TEST(SimApiCatalog, WorkflowsCarryTheirLastBatch) {

@@ -100,7 +100,7 @@ TEST_F(ScenarioFiles, ParsesEveryKindAndResolvesNames) {
 TEST_F(ScenarioFiles, ErrorsNameFileLineColumnAndWhatWasExpected) {
     EXPECT_EQ(error_of("kind.yaml", "events:\n  - at: 1m\n    kind: eror_spike\n"),
               "kind.yaml:3:11: unknown kind \"eror_spike\" (one of error_spike, batch_failure, silence, "
-              "credit_spike, api_fault)");
+              "credit_spike, api_fault, stuck_batch)");
     EXPECT_EQ(error_of("name.yaml",
                        "events:\n  - {at: 1m, kind: silence, workflow: \"Enrich leads\", for: 5m}\n"),
               "name.yaml:2:39: unknown workflow \"Enrich leads\" (expected a play or tool name, a "
@@ -173,6 +173,24 @@ TEST(ScenarioEventNow, RetryAfterAsAnIntegerIsSeconds) {
                                        "s.yml", workspaces);
     ASSERT_EQ(scenario.events.size(), 1u);
     EXPECT_EQ(scenario.events[0].fault.retry_after, Millis{2000});
+}
+
+TEST(ScenarioEventNow, AStuckBatchIsAskedOnceWithItsAge) {
+    auto workspaces = test_workspaces();
+    ScenarioEvent ev = parse_event(R"({"kind": "stuck_batch", "workflow": "*", "age": "2h"})", "body", workspaces);
+    EXPECT_EQ(ev.kind, EventKind::stuck_batch);
+    EXPECT_EQ(ev.age, Millis{2h});
+    EXPECT_FALSE(ev.duration);  // no `for`: it is not a state that ends
+    EXPECT_THROW(parse_event(R"({"kind": "stuck_batch", "workflow": "*", "for": "5m"})", "body", workspaces),
+                 ScenarioError);
+    FakeClock clock;
+    Conditions conditions;
+    FaultInjector faults(clock, 1);
+    apply_event(ev, clock.now(), conditions, faults);
+    const auto asked = conditions.take_stuck_batches();
+    ASSERT_EQ(asked.size(), 1u);
+    EXPECT_EQ(asked[0], (std::pair<std::string, Millis>{"*", Millis{2h}}));
+    EXPECT_TRUE(conditions.take_stuck_batches().empty());  // taken once
 }
 
 TEST(ScenarioRunner, AppliesEventsAtTheirOffsets) {
