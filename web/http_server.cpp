@@ -168,30 +168,23 @@ bool HttpServer::admit(const Request& req, const std::string& route, Response& r
             return charged;
         });
         if (charged && (verdict == AuthVerdict::pass || verdict == AuthVerdict::busy)) failed_logins_.give_back(req.client);
+        // Refused logins end their connection: a client guessing must connect again.
+        auto refuse = [&](int status, std::string_view header, std::string value, std::string body) {
+            res = Response{};
+            res.status = status;
+            res.set_header(std::string(header), std::move(value));
+            res.set_content(std::move(body), "text/plain; charset=utf-8");
+            res.close_connection = true;
+            return false;
+        };
         switch (verdict) {
             case AuthVerdict::pass: break;
-            case AuthVerdict::fail:
-                res = Response{};
-                res.status = 401;
-                res.set_header("WWW-Authenticate", "Basic");
-                res.set_content("Unauthorized\n", "text/plain; charset=utf-8");
-                res.close_connection = true;
-                return false;
+            case AuthVerdict::fail: return refuse(401, "WWW-Authenticate", "Basic", "Unauthorized\n");
             case AuthVerdict::limited:
-                res = Response{};
-                res.status = 429;
-                res.set_header("Retry-After", std::to_string(failed_logins_.retry_after_seconds(req.client)));
-                res.set_content("Too Many Requests: too many failed logins from " + req.client + "\n",
-                                "text/plain; charset=utf-8");
-                res.close_connection = true;
-                return false;
+                return refuse(429, "Retry-After", std::to_string(failed_logins_.retry_after_seconds(req.client)),
+                              "Too Many Requests: too many failed logins from " + req.client + "\n");
             case AuthVerdict::busy:
-                res = Response{};
-                res.status = 429;
-                res.set_header("Retry-After", "1");
-                res.set_content("Too Many Requests: too many logins being checked, retry\n", "text/plain; charset=utf-8");
-                res.close_connection = true;
-                return false;
+                return refuse(429, "Retry-After", "1", "Too Many Requests: too many logins being checked, retry\n");
         }
     }
     if (rate && !rate->take(req.client)) {

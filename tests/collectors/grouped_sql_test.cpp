@@ -19,6 +19,7 @@
 #include "collectors/run_metrics.h"
 #include "collectors/series.h"
 #include "common/text.h"
+#include "tests/collectors/sim_client_env.h"
 #include "tests/support/environment_main.h"
 #include "tests/support/registry_sample.h"
 #include "tests/support/sim_process.h"
@@ -28,42 +29,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class Env : public ::testing::Environment {
-public:
-    void SetUp() override {
-        sim = std::make_unique<testing::SimProcess>(testing::SimOptions{.workflows = 12, .history = "1d", .seed = 7});
-        options = {.base_url = sim->url(), .token = sim->token(), .max_in_flight = 4, .rate_limit_per_s = 0};
-        transport = cargo::make_http_transport(options);
-        client = std::make_unique<cargo::ApiClient>(options, *transport, registry, clock, sleeper);
-        DiscoveryCollector discovery("discovery", {}, *client, catalog, clock);
-        discovery.collect({.deadline = clock.monotonic() + 1min});
-    }
-    void TearDown() override {
-        client.reset();
-        transport.reset();
-        sim.reset();
-    }
 
-    std::unique_ptr<testing::SimProcess> sim;
-    SystemClock clock;
-    cargo::ClockSleeper sleeper{clock};
-    prometheus::Registry registry;
-    cargo::ClientOptions options;
-    std::unique_ptr<cargo::Transport> transport;
-    std::unique_ptr<cargo::ApiClient> client;
-    WorkflowCatalog catalog;
-};
+SimClientEnv* env = nullptr;
 
-Env* env = nullptr;
-
-// Requests the client made, over every endpoint: the calls of what ran in between.
-double requests() {
-    double sum = 0;
-    for (const auto& family : env->registry.Collect())
-        if (family.name == "cargomon_api_requests_total")
-            for (const auto& metric : family.metric) sum += metric.counter.value;
-    return sum;
-}
+double requests() { return env->requests(); }
 
 // "family{label=value,...}" -> value, to compare two snapshots whole.
 using Series = std::map<std::string, double>;
@@ -354,5 +323,8 @@ TEST(SqlString, QuotesAndBackslashesAreEscaped) {
 }  // namespace cargomon::collectors
 
 int main(int argc, char** argv) {
-    return cargomon::testing::run_with_environment(argc, argv, cargomon::collectors::env, new cargomon::collectors::Env);
+    namespace cm = cargomon;
+    return cm::testing::run_with_environment(
+        argc, argv, cm::collectors::env,
+        new cm::collectors::SimClientEnv(cm::testing::SimOptions{.workflows = 12, .history = "1d", .seed = 7}));
 }
