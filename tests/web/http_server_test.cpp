@@ -188,10 +188,16 @@ TEST_F(HttpServerTest, AddedRoutesAreServedAndHandlerErrorsBecome500) {
 
 TEST_F(HttpServerTest, MetricsServeRegistryAndStoreInText) {
     client().Get("/healthz");
-    const httplib::Response res = get_ok("/metrics", "text/plain; version=0.0.4; charset=utf-8");
+    // A request is counted once its answer is written, so the client can ask again (on
+    // another connection) before: scrape until the count shows, or a hang's deadline.
+    const std::string counted = "cargomon_http_requests_total{code=\"200\",handler=\"/healthz\"} ";
+    httplib::Response res = get_ok("/metrics", "text/plain; version=0.0.4; charset=utf-8");
+    for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+         res.body.find(counted) == std::string::npos && std::chrono::steady_clock::now() < until;)
+        res = get_ok("/metrics", "text/plain; version=0.0.4; charset=utf-8");
     EXPECT_FALSE(res.has_header("Content-Encoding"));
     EXPECT_NE(res.body.find("cargomon_build_info{revision=\"abc\",version=\"0.1.0\"} 1\n"), std::string::npos);
-    EXPECT_NE(res.body.find("cargomon_http_requests_total{code=\"200\",handler=\"/healthz\"} "), std::string::npos);
+    EXPECT_NE(res.body.find(counted), std::string::npos);
     EXPECT_TRUE(res.body.ends_with(store_text(*store_, metrics::Format::text)));
     EXPECT_EQ(res.body.find("# EOF"), std::string::npos);
 }
