@@ -25,6 +25,7 @@
 #include "tests/daemon/daemon_process.h"
 #include "tests/daemon/sim_client.h"
 #include "tests/daemon/sim_environment.h"
+#include "tests/support/sanitizer.h"
 #include "tests/support/env_duration.h"
 #include "tests/support/environment_main.h"
 #include "tests/support/fault_proxy.h"
@@ -44,13 +45,6 @@ SimEnvironment* env = nullptr;
 // build.
 bool sanitized() { return std::getenv("ASAN_OPTIONS") || std::getenv("TSAN_OPTIONS"); }
 
-// ASan reads its options when a process starts, a later key overriding an earlier one: the
-// daemons started after this reuse freed memory once 16 MiB of it waits (the suite's own
-// process keeps what it started with).
-void limit_asan_quarantine() {
-    if (const char* options = std::getenv("ASAN_OPTIONS"))
-        ::setenv("ASAN_OPTIONS", (std::string(options) + ":quarantine_size_mb=16").c_str(), 1);
-}
 
 int sim_port() { return std::stoi(env->sim->url().substr(env->sim->url().rfind(':') + 1)); }
 
