@@ -9,6 +9,7 @@
 #include <memory>
 #include <thread>
 
+#include "tests/web/basic_credentials.h"
 #include "web/auth.h"
 #include "web/request_parser.h"
 
@@ -26,33 +27,15 @@ std::string hash_of(const std::string& password, const std::string& salt = "abcd
     return out ? out : "";
 }
 
-std::string base64(const std::string& in) {
-    static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    for (std::size_t i = 0; i < in.size(); i += 3) {
-        unsigned v = static_cast<unsigned char>(in[i]) << 16;
-        if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-        if (i + 2 < in.size()) v |= static_cast<unsigned char>(in[i + 2]);
-        out += alphabet[(v >> 18) & 63];
-        out += alphabet[(v >> 12) & 63];
-        out += i + 1 < in.size() ? alphabet[(v >> 6) & 63] : '=';
-        out += i + 2 < in.size() ? alphabet[v & 63] : '=';
-    }
-    return out;
-}
-
-std::string header(const std::string& user, const std::string& password) {
-    return "Basic " + base64(user + ":" + password);
-}
 
 TEST(BasicAuth, RightPasswordPassesWrongOneDoesNot) {
     BasicAuth auth(Users{{"alice", hash_of("s3cret")}});
     EXPECT_TRUE(auth.enabled());
-    EXPECT_TRUE(auth.check(header("alice", "s3cret")));
-    EXPECT_FALSE(auth.check(header("alice", "s3cret ")));
-    EXPECT_FALSE(auth.check(header("alice", "S3cret")));
-    EXPECT_FALSE(auth.check(header("alice", "")));
-    EXPECT_FALSE(auth.check(header("Alice", "s3cret")));
+    EXPECT_TRUE(auth.check(test::basic_authorization("alice", "s3cret")));
+    EXPECT_FALSE(auth.check(test::basic_authorization("alice", "s3cret ")));
+    EXPECT_FALSE(auth.check(test::basic_authorization("alice", "S3cret")));
+    EXPECT_FALSE(auth.check(test::basic_authorization("alice", "")));
+    EXPECT_FALSE(auth.check(test::basic_authorization("Alice", "s3cret")));
     EXPECT_FALSE(BasicAuth(Users{}).enabled());
 }
 
@@ -71,20 +54,20 @@ TEST(BasicAuth, KnownVectorsOfEachPrefix) {
 
 TEST(BasicAuth, PasswordsWithColonsAndUnicodeWork) {
     BasicAuth auth(Users{{"bob", hash_of("a:b:ç")}});
-    EXPECT_TRUE(auth.check(header("bob", "a:b:ç")));
-    EXPECT_FALSE(auth.check(header("bob", "a")));
+    EXPECT_TRUE(auth.check(test::basic_authorization("bob", "a:b:ç")));
+    EXPECT_FALSE(auth.check(test::basic_authorization("bob", "a")));
 }
 
 TEST(BasicAuth, SuccessesAreCachedFailuresAreNot) {
     BasicAuth auth(Users{{"alice", hash_of("s3cret")}});
-    EXPECT_TRUE(auth.check(header("alice", "s3cret")));
+    EXPECT_TRUE(auth.check(test::basic_authorization("alice", "s3cret")));
     EXPECT_EQ(auth.bcrypt_runs(), 1u);
     EXPECT_EQ(auth.cached(), 1u);
-    for (int i = 0; i < 10; ++i) EXPECT_TRUE(auth.check(header("alice", "s3cret")));
+    for (int i = 0; i < 10; ++i) EXPECT_TRUE(auth.check(test::basic_authorization("alice", "s3cret")));
     EXPECT_EQ(auth.bcrypt_runs(), 1u);
 
-    EXPECT_FALSE(auth.check(header("alice", "guess")));
-    EXPECT_FALSE(auth.check(header("alice", "guess")));
+    EXPECT_FALSE(auth.check(test::basic_authorization("alice", "guess")));
+    EXPECT_FALSE(auth.check(test::basic_authorization("alice", "guess")));
     EXPECT_EQ(auth.bcrypt_runs(), 3u);
     EXPECT_EQ(auth.cached(), 1u);
 }
@@ -113,32 +96,32 @@ TEST(BasicAuth, UnknownUsersCostABcryptRun) {
     // Cost 10 (about 50 ms here; never under 10 ms on any machine that runs this).
     BasicAuth auth(Users{{"b", "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi"}});
     const auto start = std::chrono::steady_clock::now();
-    EXPECT_FALSE(auth.check(header("mallory", "fakepassword")));
+    EXPECT_FALSE(auth.check(test::basic_authorization("mallory", "fakepassword")));
     const auto took = std::chrono::steady_clock::now() - start;
     EXPECT_EQ(auth.bcrypt_runs(), 1u);
     EXPECT_GE(took, std::chrono::milliseconds{10});
-    EXPECT_FALSE(auth.check(header("mallory", "fakepassword")));  // and it is never cached
+    EXPECT_FALSE(auth.check(test::basic_authorization("mallory", "fakepassword")));  // and it is never cached
     EXPECT_EQ(auth.bcrypt_runs(), 2u);
     EXPECT_EQ(auth.cached(), 0u);
 }
 
 TEST(BasicAuth, MalformedHeadersAreRefusedWithoutBcrypt) {
     BasicAuth auth(Users{{"alice", hash_of("s3cret")}});
-    for (const std::string& bad : std::vector<std::string>{std::string(""), std::string("Basic"), std::string("Basic "), std::string("Bearer ") + base64("alice:s3cret"),
-          "Basic " + base64("alice"), "Basic " + base64("alice:s3cret") + "=", std::string("Basic !!!!"),
-          "Basic " + base64("alice:s3cret").substr(1), "Basic  " + base64("alice:s3cret"), std::string("Basic YQ=a")})
+    for (const std::string& bad : std::vector<std::string>{std::string(""), std::string("Basic"), std::string("Basic "), std::string("Bearer ") + test::base64("alice:s3cret"),
+          "Basic " + test::base64("alice"), "Basic " + test::base64("alice:s3cret") + "=", std::string("Basic !!!!"),
+          "Basic " + test::base64("alice:s3cret").substr(1), "Basic  " + test::base64("alice:s3cret"), std::string("Basic YQ=a")})
         EXPECT_FALSE(auth.check(bad)) << bad;
     EXPECT_EQ(auth.bcrypt_runs(), 0u);
     // The scheme is case-insensitive (RFC 7617).
-    EXPECT_TRUE(auth.check("basic " + base64("alice:s3cret")));
+    EXPECT_TRUE(auth.check("basic " + test::base64("alice:s3cret")));
 }
 
 TEST(BasicAuth, ParseBasicAuthorization) {
     std::string user, password;
-    ASSERT_TRUE(parse_basic_authorization("Basic " + base64("u:"), user, password));
+    ASSERT_TRUE(parse_basic_authorization("Basic " + test::base64("u:"), user, password));
     EXPECT_EQ(user, "u");
     EXPECT_EQ(password, "");
-    ASSERT_TRUE(parse_basic_authorization("BASIC " + base64(":p:q"), user, password));
+    ASSERT_TRUE(parse_basic_authorization("BASIC " + test::base64(":p:q"), user, password));
     EXPECT_EQ(user, "");
     EXPECT_EQ(password, "p:q");
 }
@@ -151,14 +134,14 @@ TEST(BasicAuth, MayRunBcryptIsAskedOnlyBeforeABcryptRun) {
         ++asked;
         return false;
     };
-    EXPECT_EQ(auth.verify(header("alice", "s3cret"), refuse), AuthVerdict::limited);
-    EXPECT_EQ(auth.verify(header("mallory", "x"), refuse), AuthVerdict::limited);
+    EXPECT_EQ(auth.verify(test::basic_authorization("alice", "s3cret"), refuse), AuthVerdict::limited);
+    EXPECT_EQ(auth.verify(test::basic_authorization("mallory", "x"), refuse), AuthVerdict::limited);
     EXPECT_EQ(auth.bcrypt_runs(), 0u);
     EXPECT_EQ(asked, 2);
-    EXPECT_EQ(auth.verify(header("alice", "s3cret")), AuthVerdict::pass);
-    EXPECT_EQ(auth.verify(header("alice", "s3cret"), refuse), AuthVerdict::pass);  // remembered
+    EXPECT_EQ(auth.verify(test::basic_authorization("alice", "s3cret")), AuthVerdict::pass);
+    EXPECT_EQ(auth.verify(test::basic_authorization("alice", "s3cret"), refuse), AuthVerdict::pass);  // remembered
     EXPECT_EQ(auth.verify("Basic !!!!", refuse), AuthVerdict::fail);               // malformed
-    EXPECT_EQ(auth.verify(header("alice", std::string(73, 'x')), refuse), AuthVerdict::fail);
+    EXPECT_EQ(auth.verify(test::basic_authorization("alice", std::string(73, 'x')), refuse), AuthVerdict::fail);
     EXPECT_EQ(asked, 2);
     EXPECT_EQ(auth.bcrypt_runs(), 1u);
 }
@@ -171,8 +154,8 @@ TEST(BasicAuth, ConcurrentChecksAgree) {
     for (int t = 0; t < 4; ++t)
         threads.emplace_back([&, t] {
             for (int i = 0; i < 20; ++i) {
-                if (!auth.check(header(t % 2 ? "alice" : "bob", t % 2 ? "s3cret" : "hunter2"))) ++wrong;
-                if (auth.check(header("alice", "hunter2"))) ++wrong;
+                if (!auth.check(test::basic_authorization(t % 2 ? "alice" : "bob", t % 2 ? "s3cret" : "hunter2"))) ++wrong;
+                if (auth.check(test::basic_authorization("alice", "hunter2"))) ++wrong;
             }
         });
     for (auto& thread : threads) thread.join();

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/web/basic_credentials.h"
 #include "tests/web/certs.h"
 #include "tests/web/raw_client.h"
 #include "web/auth.h"
@@ -42,24 +43,6 @@ HttpServer::Callbacks counting_callbacks(std::atomic<int>& reloads) {
             }};
 }
 
-std::string base64(const std::string& in) {
-    static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    for (std::size_t i = 0; i < in.size(); i += 3) {
-        unsigned v = static_cast<unsigned char>(in[i]) << 16;
-        if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-        if (i + 2 < in.size()) v |= static_cast<unsigned char>(in[i + 2]);
-        out += alphabet[(v >> 18) & 63];
-        out += alphabet[(v >> 12) & 63];
-        out += i + 1 < in.size() ? alphabet[(v >> 6) & 63] : '=';
-        out += i + 2 < in.size() ? alphabet[v & 63] : '=';
-    }
-    return out;
-}
-
-std::string basic(const std::string& user, const std::string& password) {
-    return "Basic " + base64(user + ":" + password);
-}
 
 // A bcrypt hash made with libcrypt itself, at `cost`.
 std::string hash_of(const std::string& password, int cost = 4) {
@@ -269,7 +252,7 @@ struct AuthServer {
 TEST(PortAuth, AFailedLoginClosesTheConnection) {
     AuthServer s({{"alice", hash_of("s3cret")}});
     RawClient c(s.port());
-    ASSERT_TRUE(c.send(get("/metrics", "Authorization: " + basic("alice", "guess") + "\r\n")));
+    ASSERT_TRUE(c.send(get("/metrics", "Authorization: " + test::basic_authorization("alice", "guess") + "\r\n")));
     auto answer = c.read_all(kHang);
     EXPECT_EQ(RawClient::status_of(answer), 401) << answer;
     EXPECT_NE(answer.find("Connection: close\r\n"), std::string::npos) << answer;
@@ -282,7 +265,7 @@ TEST(PortAuth, PasswordsAreComparedWhole) {
     const std::string long_password(72, 'p');
     AuthServer s({{"alice", hash_of("s3cret")}, {"bob", hash_of(long_password)}});
     auto status = [&](const std::string& user, const std::string& password) {
-        return RawClient::status_of(ask(s.port(), get("/healthz", "Authorization: " + basic(user, password) + "\r\n")));
+        return RawClient::status_of(ask(s.port(), get("/healthz", "Authorization: " + test::basic_authorization(user, password) + "\r\n")));
     };
     EXPECT_EQ(status("alice", "s3cret"), 200);
     EXPECT_EQ(status("alice", "s3cret\0anything"s), 401);
@@ -294,7 +277,7 @@ TEST(PortAuth, FailedLoginsAreLimitedPerClientWithoutRunningBcrypt) {
     AuthServer s({{"alice", hash_of("s3cret")}}, HttpOptions{.auth_failures_per_minute = 5});
     std::vector<int> statuses;
     for (int i = 0; i < 12; ++i) {
-        auto answer = ask(s.port(), get("/metrics", "Authorization: " + basic("alice", "guess" + std::to_string(i)) + "\r\n"),
+        auto answer = ask(s.port(), get("/metrics", "Authorization: " + test::basic_authorization("alice", "guess" + std::to_string(i)) + "\r\n"),
                           "127.0.0.2");
         statuses.push_back(RawClient::status_of(answer));
         if (i == 11) {
@@ -307,7 +290,7 @@ TEST(PortAuth, FailedLoginsAreLimitedPerClientWithoutRunningBcrypt) {
     // Another client, and the right password, are not held back by that client's guesses;
     // a success does not spend the budget.
     for (int i = 0; i < 8; ++i)
-        EXPECT_EQ(RawClient::status_of(ask(s.port(), get("/metrics", "Authorization: " + basic("alice", "s3cret") + "\r\n"))),
+        EXPECT_EQ(RawClient::status_of(ask(s.port(), get("/metrics", "Authorization: " + test::basic_authorization("alice", "s3cret") + "\r\n"))),
                   200);
 }
 
@@ -316,7 +299,7 @@ TEST(PortAuth, FailedLoginsAreLimitedPerClientWithoutRunningBcrypt) {
 // answered 429 at once without bcrypt, and a remembered login never waits for them.
 TEST(PortAuth, AFloodOfGuessesNeitherQueuesNorDelaysAKnownLogin) {
     AuthServer s({{"alice", hash_of("s3cret", 12)}});
-    const std::string good = "Authorization: " + basic("alice", "s3cret") + "\r\n";
+    const std::string good = "Authorization: " + test::basic_authorization("alice", "s3cret") + "\r\n";
     ASSERT_EQ(RawClient::status_of(ask(s.port(), get("/metrics", good))), 200);  // remembered from now on
     const std::size_t primed = s.auth->bcrypt_runs();
     constexpr int kGuessers = 12;
@@ -327,7 +310,7 @@ TEST(PortAuth, AFloodOfGuessesNeitherQueuesNorDelaysAKnownLogin) {
             // Each from its own address: the per-client limit is not what stops them here.
             const std::string from = "127.0.0." + std::to_string(10 + i);
             statuses[i] = RawClient::status_of(
-                ask(s.port(), get("/metrics", "Authorization: " + basic("alice", "guess") + "\r\n"), from.c_str()));
+                ask(s.port(), get("/metrics", "Authorization: " + test::basic_authorization("alice", "guess") + "\r\n"), from.c_str()));
         });
     }
     const auto until = std::chrono::steady_clock::now() + kHang;
@@ -349,7 +332,7 @@ TEST(PortAuth, AFloodOfGuessesNeitherQueuesNorDelaysAKnownLogin) {
 // anonymous requests made the authenticated scraper get 429.
 TEST(PortAuth, TheRateLimitIsPerClientAndAfterAuthentication) {
     AuthServer s({{"alice", hash_of("s3cret")}}, HttpOptions{}, 1h, 3);
-    const std::string good = "Authorization: " + basic("alice", "s3cret") + "\r\n";
+    const std::string good = "Authorization: " + test::basic_authorization("alice", "s3cret") + "\r\n";
     for (int i = 0; i < 10; ++i)
         EXPECT_EQ(RawClient::status_of(ask(s.port(), get("/metrics"), "127.0.0.2")), 401) << i;  // anonymous
     for (int i = 0; i < 3; ++i) EXPECT_EQ(RawClient::status_of(ask(s.port(), get("/metrics", good))), 200) << i;
