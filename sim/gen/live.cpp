@@ -131,14 +131,7 @@ private:
         if (it == choices.end()) --it;
         const auto [ws_index, wf] = it->second;
 
-        OpenBatch& b = batches_.emplace_back();
-        b.ws = &workspaces_[ws_index];
-        b.ws_index = ws_index;
-        b.wf = wf;
-        rng_.uuid(b.uuid);
-        b.data = batch_data(*wf, "", rng_);
-        b.created = now;
-        b.tally.last_finished = now;
+        OpenBatch& b = open_batch(ws_index, wf, now);
         // At most about five seconds of the whole rate, so batches keep closing.
         const int cap = std::clamp(static_cast<int>(runs_per_second_ * 5), 5, std::max(5, wf->max_batch_records));
         b.runs_count = batch_records(rng_, cap);
@@ -156,6 +149,19 @@ private:
         return &b;
     }
 
+    // A new open batch of `wf`, created at `created`, with nothing run yet.
+    OpenBatch& open_batch(std::size_t ws_index, const Workflow* wf, SystemTime created) {
+        OpenBatch& b = batches_.emplace_back();
+        b.ws = &workspaces_[ws_index];
+        b.ws_index = ws_index;
+        b.wf = wf;
+        rng_.uuid(b.uuid);
+        b.data = batch_data(*wf, "", rng_);
+        b.created = created;
+        b.tally.last_finished = created;
+        return b;
+    }
+
     // Each asked for: a batch created `age` ago of which a quarter of the records ran,
     // spread over that age, and then nothing: it stays `running` for good.
     void open_stuck_batches(SystemTime now, LiveStats& stats) {
@@ -170,14 +176,7 @@ private:
                         break;
                     }
             if (!wf) continue;
-            OpenBatch& b = batches_.emplace_back();
-            b.ws = &workspaces_[ws_index];
-            b.ws_index = ws_index;
-            b.wf = wf;
-            rng_.uuid(b.uuid);
-            b.data = batch_data(*wf, "", rng_);
-            b.created = now - age;
-            b.tally.last_finished = b.created;
+            OpenBatch& b = open_batch(ws_index, wf, now - age);
             b.runs_count = b.cancel_at = 20;
             b.stalled = true;
             const RunEmit where{*b.ws, *b.wf, std::string_view(b.uuid, 36)};
