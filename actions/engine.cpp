@@ -14,6 +14,7 @@
 #include "actions/failures.h"
 #include "actions/rerun.h"
 #include "cargo/errors.h"
+#include "cargo/rerun_outcome.h"
 #include "collectors/grouped_sql.h"
 #include "collectors/series.h"
 #include "common/text.h"
@@ -35,6 +36,8 @@ constexpr int kMaxLookupBatches = 5000;
 // A re-run is created after its batch finished; the margin covers a service whose
 // created_at and finished_at come from clocks a little apart.
 constexpr std::chrono::minutes kLookupMargin{1};
+// Re-runs whose outcome one cycle looks up (oldest first); the rest wait for the next.
+constexpr std::size_t kMaxFollowed = 100;
 
 struct LookupTooLong : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -72,6 +75,14 @@ prometheus::Counter& reconciled_counter(prometheus::Registry& registry, const st
                                    "Uncertain automatic actions settled from the API's batches, by outcome: found (the "
                                    "re-run exists) or not_found (taken as not created, never retried).")
         .Add({{"action", action}, {"outcome", outcome}});
+}
+
+prometheus::Counter& outcome_counter(prometheus::Registry& registry, const std::string& action,
+                                    const std::string& result) {
+    return metrics::counter_family(registry, "cargomon_actions_outcome_total",
+                                   "Automatic re-runs followed to their end, by what their batch achieved: recovered "
+                                   "(every run ended well), still_failing, cancelled, or not_found (the batch is gone).")
+        .Add({{"action", action}, {"result", result}});
 }
 
 void recover_interrupted(ActionStore& store, prometheus::Registry& registry, SystemTime now) {
@@ -154,6 +165,7 @@ void Engine::stop() {
 
 void Engine::run_cycle() {
     reconcile();
+    follow_outcomes();
     auto workflows = catalog_.get();
     if (!workflows) return;  // before the first discovery nothing is known of names
     decide_candidates(*workflows);
@@ -282,6 +294,33 @@ void Engine::reconcile() {
         } catch (const std::exception& e) {
             spdlog::warn("actions: the uncertain re-run of batch {} not settled this cycle: {}", a.batch_uuid, e.what());
         }
+    }
+}
+
+void Engine::follow_outcomes() {
+    for (const Action& a : store_.awaiting_outcome(kMaxFollowed)) {
+        std::string result;
+        std::int64_t recovered = 0, still_failing = 0;
+        try {
+            const auto outcome = cargo::rerun_outcome(connection_.client->get_batch(a.created_batch_uuid));
+            if (!outcome) continue;  // still running
+            result = std::string(outcome->result), recovered = outcome->recovered, still_failing = outcome->still_failing;
+        } catch (const cargo::ApiError& e) {
+            if (e.status() != 404) {
+                spdlog::warn("actions: the outcome of re-run {} not read this cycle: {}", a.created_batch_uuid, e.what());
+                continue;
+            }
+            result = "not_found";  // deleted: nothing will ever be known, so it is not asked for again
+        } catch (const std::exception& e) {
+            spdlog::warn("actions: the outcome of re-run {} not read this cycle: {}", a.created_batch_uuid, e.what());
+            continue;
+        }
+        store_.set_outcome(a.id, result, recovered, still_failing, clock_.now());
+        outcome_counter(registry_, a.action, result).Increment();
+        spdlog::log(result == "recovered" ? spdlog::level::info : spdlog::level::warn,
+                    "action {} outcome {}: batch={} workflow={} ({}) rerun_batch={} recovered={} still_failing={}",
+                    a.action, result, a.batch_uuid, a.workflow_uuid, printable(a.workflow_name), a.created_batch_uuid,
+                    recovered, still_failing);
     }
 }
 

@@ -67,6 +67,9 @@ private:
     // Each uncertain (or stranded pending) row: done with the re-run found, failed once
     // none has shown for reconcile_after, else left for the next cycle.
     void reconcile();
+    // Each re-run created (or found) without an outcome yet: its batch read, its outcome
+    // recorded once it finished (cargomon_actions_outcome_total, /api/v1/actions).
+    void follow_outcomes();
     // A batch of `workflow` created since `finished` (less a margin) that re-runs `batch`:
     // its data's filter names it, or it re-runs by id one of `record_ids`. Throws
     // LookupTooLong past kMaxLookupBatches.

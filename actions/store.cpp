@@ -7,7 +7,7 @@ using sqlite::Statement;
 
 constexpr const char* kColumns =
     "id, batch_uuid, workflow_uuid, workflow_name, rule, action, mode, state, result, records, estimated_credits, "
-    "created_batch_uuid, reason, decided_at, updated_at";
+    "created_batch_uuid, reason, decided_at, updated_at, outcome, recovered, still_failing";
 
 Action read_row(const Statement& s) {
     return {.id = s.int64(0),
@@ -24,7 +24,10 @@ Action read_row(const Statement& s) {
             .created_batch_uuid = s.text(11),
             .reason = s.text(12),
             .decided_at = sqlite::from_millis(s.int64(13)),
-            .updated_at = sqlite::from_millis(s.int64(14))};
+            .updated_at = sqlite::from_millis(s.int64(14)),
+            .outcome = s.text(15),
+            .recovered = s.int64(16),
+            .still_failing = s.int64(17)};
 }
 
 }  // namespace
@@ -50,11 +53,18 @@ ActionStore::ActionStore(const std::string& path, SystemTime now) : db_(path) {
             reason TEXT NOT NULL,
             decided_at INTEGER NOT NULL,
             updated_at INTEGER NOT NULL,
+            outcome TEXT NOT NULL DEFAULT '',
+            recovered INTEGER NOT NULL DEFAULT 0,
+            still_failing INTEGER NOT NULL DEFAULT 0,
             UNIQUE (batch_uuid, mode));
         CREATE INDEX IF NOT EXISTS actions_by_day ON actions (decided_at);
         CREATE INDEX IF NOT EXISTS actions_created ON actions (created_batch_uuid);
         CREATE TABLE IF NOT EXISTS actions_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     )");
+    // Files from before re-runs were followed to their end: their rows have no outcome.
+    db_.add_column_if_missing("actions", "outcome", "TEXT NOT NULL DEFAULT ''");
+    db_.add_column_if_missing("actions", "recovered", "INTEGER NOT NULL DEFAULT 0");
+    db_.add_column_if_missing("actions", "still_failing", "INTEGER NOT NULL DEFAULT 0");
     sqlite::Transaction tx(db_);
     {
         Statement read(db_, "SELECT value FROM actions_meta WHERE key = 'epoch'");
@@ -159,6 +169,24 @@ void ActionStore::finish(std::int64_t id, const std::string& state, const std::s
                      "WHERE id = ?");
     s.bind(1, state).bind(2, result).bind(3, created_batch_uuid).bind(4, reason).bind(5, sqlite::to_millis(now));
     s.bind(6, id).run();
+}
+
+std::vector<Action> ActionStore::awaiting_outcome(std::size_t limit) {
+    std::lock_guard lock(mu_);
+    std::vector<Action> out;
+    Statement s(db_, std::string("SELECT ") + kColumns +
+                         " FROM actions WHERE state = 'done' AND created_batch_uuid != '' AND outcome = '' ORDER BY id "
+                         "LIMIT ?");
+    s.bind(1, static_cast<std::int64_t>(limit));
+    while (s.step()) out.push_back(read_row(s));
+    return out;
+}
+
+void ActionStore::set_outcome(std::int64_t id, const std::string& outcome, std::int64_t recovered,
+                              std::int64_t still_failing, SystemTime now) {
+    std::lock_guard lock(mu_);
+    Statement s(db_, "UPDATE actions SET outcome = ?, recovered = ?, still_failing = ?, updated_at = ? WHERE id = ?");
+    s.bind(1, outcome).bind(2, recovered).bind(3, still_failing).bind(4, sqlite::to_millis(now)).bind(5, id).run();
 }
 
 std::vector<Action> ActionStore::recent(std::size_t limit) {

@@ -48,6 +48,11 @@ struct Action {
     std::string reason;                // why skipped, refused or failed; printable()
     SystemTime decided_at{};
     SystemTime updated_at{};
+    // What the created re-run achieved, once it finished (cargo/rerun_outcome.h): recovered,
+    // still_failing or cancelled; empty while it runs, and for rows that created nothing.
+    std::string outcome;
+    std::int64_t recovered = 0;      // runs of the re-run that ended well
+    std::int64_t still_failing = 0;  // runs of the re-run that did not
     bool counts_for_budget() const { return state != "skipped"; }
 };
 
@@ -83,6 +88,11 @@ public:
 
     void finish(std::int64_t id, const std::string& state, const std::string& result,
                 const std::string& created_batch_uuid, const std::string& reason, SystemTime now);
+    // Rows whose re-run (created, or found after an uncertain create) has no outcome yet,
+    // oldest first, at most `limit`.
+    std::vector<Action> awaiting_outcome(std::size_t limit);
+    void set_outcome(std::int64_t id, const std::string& outcome, std::int64_t recovered,
+                     std::int64_t still_failing, SystemTime now);
     // Newest first, at most `limit`.
     std::vector<Action> recent(std::size_t limit);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "cargo/rerun_outcome.h"
 #include "collectors/batch_failures.h"
 #include "collectors/series.h"
 
@@ -17,6 +18,7 @@ constexpr const char* kByStatus = "cargo_workflow_batches";
 constexpr const char* kPartial = "cargo_workflow_partially_failed_batches";
 constexpr const char* kFailedByNode = "cargo_batch_failed_runs_by_node";
 constexpr const char* kTopError = "cargo_batch_top_error_info";
+constexpr const char* kRerun = "cargo_batch_rerun_outcome";
 
 // batch_uuid is a label here, which is safe only because it is bounded: at most
 // `limit` recent batches per covered workflow are exported, older ones vanish; per
@@ -42,6 +44,10 @@ const FamilyTable& families() {
         {.name = kTopError,
          .help = "The most frequent error message at the node where most runs of a recent batch failed (always 1)",
          .labels = workflow_label_names({"batch_uuid", "node_slug", "error_message"})},
+        {.name = kRerun,
+         .help = "A recent re-run of a recent batch (its data names batch_uuid), by what it achieved: running, "
+                 "recovered (every run it re-ran ended well), still_failing or cancelled (always 1)",
+         .labels = workflow_label_names({"batch_uuid", "rerun_batch_uuid", "result"})},
     });
     return table;
 }
@@ -93,6 +99,7 @@ metrics::Snapshot BatchesCollector::collect(const CollectContext& context) {
     auto partial = families().family(kPartial);
     auto failed_by_node = families().family(kFailedByNode);
     auto top_error = families().family(kTopError);
+    auto rerun = families().family(kRerun);
 
     static const std::vector<cargo::Batch> none;
     for (const auto& w : workflows->covered) {
@@ -101,7 +108,17 @@ metrics::Snapshot BatchesCollector::collect(const CollectContext& context) {
         std::map<std::string, double> per_status;
         for (const char* s : kStatuses) per_status[s] = 0;
         double partially_failed = 0;
+        std::set<std::string> published;
+        for (const auto& b : batches) published.insert(b.uuid);
         for (const auto& b : batches) {
+            // Under its source's uuid, so that a rule on the source can see it recovered.
+            if (b.rerun_of && published.count(*b.rerun_of)) {
+                const auto outcome = cargo::rerun_outcome(b);
+                rerun.add(workflow_labels(w, {{"batch_uuid", *b.rerun_of},
+                                              {"rerun_batch_uuid", b.uuid},
+                                              {"result", outcome ? std::string(outcome->result) : "running"}}),
+                          1);
+            }
             auto labels = [&](metrics::Labels more) {
                 more.emplace_back("batch_uuid", b.uuid);
                 return workflow_labels(w, std::move(more));
@@ -130,7 +147,7 @@ metrics::Snapshot BatchesCollector::collect(const CollectContext& context) {
         partial.add(workflow_labels(w, {{"window", window}}), partially_failed);
     }
     metrics::Snapshot snapshot;
-    for (auto* f : {&runs, &credits, &status, &by_status, &partial, &failed_by_node, &top_error})
+    for (auto* f : {&runs, &credits, &status, &by_status, &partial, &failed_by_node, &top_error, &rerun})
         snapshot.families.push_back(std::move(*f).take());
     return snapshot;
 }
@@ -161,7 +178,8 @@ BatchesCollector::RecentBatches BatchesCollector::batches_api(const Workflows& w
 BatchesCollector::RecentBatches BatchesCollector::batches_sql(SystemTime window_start, const CollectContext& context) {
     auto sql_for = [&](const std::string& condition) {
         return "SELECT workflow_uuid, uuid, status, runs_count, executed_runs_count, failed_runs_count, "
-               "credits_used_count, toUnixTimestamp(created_at) AS created_unix FROM batches WHERE created_at >= " +
+               "credits_used_count, toUnixTimestamp(created_at) AS created_unix, "
+               "visitParamExtractString(data, 'batchUuid') AS rerun_of FROM batches WHERE created_at >= " +
                sql_datetime(window_start) + " AND " + condition +
                " ORDER BY workflow_uuid, created_at DESC, uuid DESC LIMIT " + std::to_string(spec_.limit) +
                " BY workflow_uuid";
@@ -173,6 +191,14 @@ BatchesCollector::RecentBatches BatchesCollector::batches_sql(SystemTime window_
         auto number = [&](const char* column) { return cell_number(result, r, column, kWhat); };
         cargo::Batch b{.uuid = text("uuid"),
                        .workflow_uuid = text("workflow_uuid"),
+                       .rerun_of = [&]() -> std::optional<std::string> {
+                           // "" for a batch whose data names none. visitParamExtractString (the
+                           // first "batchUuid" key anywhere in data: only a re-run's filter has one)
+                           // is in every ClickHouse, the sim's 18.16 too, unlike JSONExtract*.
+                           std::string of = cell_text(result, r, "rerun_of", kWhat, true);
+                           if (of.empty()) return std::nullopt;
+                           return of;
+                       }(),
                        .status = text("status"),
                        .runs_count = static_cast<std::int64_t>(number("runs_count")),
                        .executed_runs_count = static_cast<std::int64_t>(number("executed_runs_count")),

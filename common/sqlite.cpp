@@ -33,6 +33,16 @@ Error Database::error(std::string_view what) const {
     return Error(path_ + ": " + std::string(what) + ": " + sqlite3_errmsg(db_), sqlite3_errcode(db_) & 0xff);
 }
 
+void Database::add_column_if_missing(std::string_view table, std::string_view column, std::string_view definition) {
+    Statement info(*this, "PRAGMA table_info(" + std::string(table) + ")");
+    while (info.step())
+        if (info.text(1) == column) {
+            info.reset();
+            return;
+        }
+    exec("ALTER TABLE " + std::string(table) + " ADD COLUMN " + std::string(column) + " " + std::string(definition));
+}
+
 void Database::exec(const std::string& sql) {
     char* message = nullptr;
     if (int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message); rc != SQLITE_OK) {

@@ -35,6 +35,9 @@ public:
     Database& operator=(const Database&) = delete;
 
     void exec(const std::string& sql);
+    // Adds `column` (with its SQL `definition`, a DEFAULT for the rows already there) to
+    // `table` when a file from an older version lacks it.
+    void add_column_if_missing(std::string_view table, std::string_view column, std::string_view definition);
     sqlite3* handle() const { return db_; }
     const std::string& path() const { return path_; }
     // "<path>: <what>: <sqlite's message>", with the last result code.

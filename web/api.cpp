@@ -329,6 +329,11 @@ std::string actions_answer(const std::vector<actions::Action>& actions) {
             member_or_null(w, "reason", or_null(a.reason));
             member(w, "decidedAt", format_iso8601(a.decided_at));
             member(w, "updatedAt", format_iso8601(a.updated_at));
+            member_or_null(w, "outcome", or_null(a.outcome));
+            if (!a.outcome.empty()) {
+                member(w, "recoveredRuns", static_cast<std::uint64_t>(a.recovered));
+                member(w, "stillFailingRuns", static_cast<std::uint64_t>(a.still_failing));
+            }
             w.EndObject();
         }
     });

@@ -9,12 +9,16 @@
 #include <iomanip>
 #include <map>
 #include <optional>
+#include <random>
 #include <sstream>
 
 #include "actions/failures.h"
 #include "actions/rerun.h"
 #include "cargo/client.h"
+#include "cargo/rerun_outcome.h"
+#include "cargo/retry.h"
 #include "common/cli.h"
+#include "common/duration.h"
 #include "common/log.h"
 #include "common/timefmt.h"
 #include "daemon/cli/api_session.h"
@@ -26,6 +30,7 @@ using actions::Diagnosis;
 
 constexpr const char* kUsage = R"(usage: cargomon batch doctor BATCH_UUID [--config.file=FILE] [--output=table|json]
        cargomon batch rerun BATCH_UUID [--config.file=FILE] [--kind=runs|recordIds] [--reset=firstNode|lastNode] [--yes] [--dry-run]
+                            [--wait] [--wait.timeout=DURATION]
 
 doctor: the batch's status and counters, its failed runs counted again (runs/count),
 grouped by the node they failed on and by error message, the release and its nodes,
@@ -35,6 +40,10 @@ failures found, 2 usage or API error.
 rerun: creates a batch of only the batch's failed records (POST /orchestration/batches)
 after showing it and asking, unless --yes. Exit 0 created (or --dry-run, or nothing to
 re-run), 1 not created (batch not finished, answered no), 2 usage or API error.
+With --wait it then follows the new batch until it finishes (polling with the client's
+backoff, at least a second apart) and prints how many runs recovered and how many still
+fail: exit 0 all recovered, 1 some still failing, cancelled, or not finished within
+--wait.timeout.
 
 )";
 
@@ -49,6 +58,9 @@ struct Options {
     std::string reset = "firstNode";
     bool yes = false;
     bool dry_run = false;
+    bool wait = false;
+    std::string wait_timeout = "1h";
+    Millis wait_for{};  // wait_timeout, parsed
 };
 
 bool parse_options(const std::vector<std::string>& args, Options& options, std::ostream& out) {
@@ -72,6 +84,11 @@ bool parse_options(const std::vector<std::string>& args, Options& options, std::
     app->add_flag("--yes", options.yes, "rerun: create without asking")->disable_flag_override();
     app->add_flag("--dry-run", options.dry_run, "rerun: print the request body, create nothing")
         ->disable_flag_override();
+    app->add_flag("--wait", options.wait, "rerun: follow the new batch to its end and report what recovered")
+        ->disable_flag_override();
+    app->add_option("--wait.timeout", options.wait_timeout, "rerun --wait: give up waiting after this long")
+        ->type_name("DURATION")
+        ->default_str(options.wait_timeout);
     finish(*app);
     if (!parse(*app, args, out, UnknownFlag::whole)) return false;
     if (options.command != "doctor" && options.command != "rerun")
@@ -84,6 +101,12 @@ bool parse_options(const std::vector<std::string>& args, Options& options, std::
         throw UsageError("--kind must be runs or recordIds, got \"" + options.kind + "\"");
     if (options.reset != "firstNode" && options.reset != "lastNode")
         throw UsageError("--reset must be firstNode or lastNode, got \"" + options.reset + "\"");
+    std::string why;
+    const auto timeout = parse_duration(options.wait_timeout, &why);
+    if (!timeout || *timeout <= Millis::zero())
+        throw UsageError("--wait.timeout must be a positive duration (e.g. 30m), got \"" + options.wait_timeout + "\"" +
+                         (why.empty() ? "" : ": " + why));
+    options.wait_for = *timeout;
     return true;
 }
 
@@ -272,8 +295,37 @@ bool confirmed(std::istream& in, std::ostream& out) {
     return answer == "y" || answer == "Y" || answer == "yes";
 }
 
-int rerun(cargo::ApiClient& client, const Diagnosis& d, const Options& options, std::istream& in, std::ostream& out,
+// Polls `created` until it finishes or `options.wait_for` passes; prints the outcome.
+int follow(ApiSession& api, const std::string& created, const Options& options, std::ostream& out, std::ostream& err) {
+    const std::string prefix = "cargomon batch rerun: ";
+    const SteadyTime deadline = api.clock.monotonic() + options.wait_for;
+    std::mt19937_64 rng{std::random_device{}()};
+    out << "Waiting for batch " << created << " to finish (at most " << format_duration(options.wait_for) << ")...\n";
+    for (int attempt = 0;; ++attempt) {
+        const cargo::Batch b = api.client.get_batch(created);
+        if (const auto outcome = cargo::rerun_outcome(b)) {
+            out << "Batch " << created << " " << b.status << ": " << outcome->recovered << " runs recovered, "
+                << outcome->still_failing << " still failing";
+            if (outcome->result == "cancelled") out << " (cancelled: nothing concluded)";
+            out << ".\n";
+            if (outcome->result == "still_failing")
+                out << "See why: cargomon batch doctor " << created << "\n";
+            return outcome->result == "recovered" ? 0 : 1;
+        }
+        // The client's backoff, but never faster than once a second: a batch takes minutes.
+        const Millis delay = std::max<Millis>(std::chrono::seconds{1}, cargo::backoff_delay(api.options.retry, std::min(attempt, 16), rng));
+        if (api.clock.monotonic() + delay > deadline) {
+            err << prefix << "batch " << created << " is still " << b.status << " after "
+                << format_duration(options.wait_for) << "; follow it with: cargomon batch doctor " << created << "\n";
+            return 1;
+        }
+        api.sleeper.sleep_until(api.clock.monotonic() + delay);
+    }
+}
+
+int rerun(ApiSession& api, const Diagnosis& d, const Options& options, std::istream& in, std::ostream& out,
           std::ostream& err) {
+    cargo::ApiClient& client = api.client;
     const auto& b = d.batch;
     const std::string prefix = "cargomon batch rerun: ";
     if (!d.finished()) {
@@ -307,7 +359,14 @@ int rerun(cargo::ApiClient& client, const Diagnosis& d, const Options& options, 
     try {
         const cargo::Batch created = client.create_batch(b.workflow_uuid, data);
         out << "Created batch " << created.uuid << " (" << created.status << ").\n";
-        return 0;
+        if (!options.wait) return 0;
+        try {
+            return follow(api, created.uuid, options, out, err);
+        } catch (const cargo::ApiError& e) {
+            err << prefix << "batch " << created.uuid << " was created, but following it failed: " << explained(e)
+                << "; follow it with: cargomon batch doctor " << created.uuid << "\n";
+            return 2;
+        }
     } catch (const cargo::ApiError& e) {
         err << prefix << "not created: " << explained(e) << "\n";
         // No answer: the request may have reached Cargo. Look before trying again.
@@ -326,7 +385,7 @@ int run(const Options& options, std::istream& in, std::ostream& out, std::ostrea
         ApiSession api(*config);
         cargo::ApiClient& client = api.client;
         const Diagnosis d = actions::diagnose(client, options.batch_uuid);
-        if (options.command == "rerun") return rerun(client, d, options, in, out, err);
+        if (options.command == "rerun") return rerun(api, d, options, in, out, err);
         if (options.output == "json") print_json(d, options, out);
         else print_table(d, options, out);
         return d.healthy() ? 0 : 1;

@@ -21,10 +21,10 @@
 #include <set>
 #include <thread>
 
-#include "sim/clickhouse/clickhouse.h"
 #include "tests/daemon/daemon_process.h"
 #include "tests/daemon/sim_client.h"
 #include "tests/daemon/sim_environment.h"
+#include "tests/daemon/warehouse.h"
 #include "tests/support/environment_main.h"
 #include "tests/support/temp_dir.h"
 
@@ -191,61 +191,6 @@ int reruns_of(const SimClient& sim, const std::string& batch) {
     return std::stoi(sim.sql("SELECT count() AS n FROM batches WHERE position(data, '" + batch + "') > 0")[0].at("n"));
 }
 
-// The sim's ClickHouse, written to as the sim's own workload would.
-class Warehouse {
-public:
-    explicit Warehouse(const SimProcess& sim) : ch_(sim.clickhouse_url()) {
-        database_ = ch_.query("SELECT database FROM system.tables WHERE name = 'batches_versions' LIMIT 1 FORMAT TSV");
-        while (!database_.empty() && database_.back() == '\n') database_.pop_back();
-        if (database_.empty()) throw std::runtime_error("no workspace database in the sim's ClickHouse");
-    }
-
-    // `batches` finish again, as they were, `ahead` seconds from now: a newer version of
-    // each row. A minute ahead, a re-run an earlier case made of one of them (created
-    // before now) is older than the look-up's margin before their end, as a re-run of an
-    // earlier life; a second ahead is after the epoch of any daemon already started.
-    void refinish(const std::vector<std::string>& batches, int ahead = 60) const {
-        next_second();
-        ch_.query("INSERT INTO " + database_ + ".batches_versions SELECT uuid, workspace_uuid, workflow_uuid, "
-                  "user_uuid, release_uuid, data, status, runs_status, runs_count, executed_runs_count, "
-                  "failed_runs_count, credits_used_count, error_message, created_at, updated_at, now() + " +
-                  std::to_string(ahead) + ", " + version() + " FROM " + database_ + ".batches WHERE uuid IN (" +
-                  in(batches) + ")");
-    }
-
-    // `rerun` ends as `like` did: its failed runs (the same records and messages) copied
-    // under it, and it finished `success` with them failed, a second from now (so before
-    // the epoch of any daemon a later case starts).
-    void fail_like(const std::string& rerun, const std::string& like) const {
-        next_second();
-        ch_.query("INSERT INTO " + database_ + ".runs SELECT toString(generateUUIDv4()), workspace_uuid, "
-                  "workflow_uuid, user_uuid, release_uuid, '" + rerun + "', trace_uuid, record_id, record_title, "
-                  "status, error_message, now(), now(), now() FROM " + database_ + ".runs WHERE batch_uuid = '" +
-                  like + "' AND status = 'error'");
-        const std::string of_like = " FROM " + database_ + ".batches WHERE uuid = '" + like + "')";
-        ch_.query("INSERT INTO " + database_ + ".batches_versions WITH (SELECT failed_runs_count" + of_like +
-                  " AS n, (SELECT credits_used_count" + of_like + " AS c SELECT uuid, workspace_uuid, workflow_uuid, "
-                  "user_uuid, release_uuid, data, 'success', 'unhealthy', n, n, n, c, NULL, created_at, now(), "
-                  "now() + 1, " + version() + " FROM " + database_ + ".batches WHERE uuid = '" + rerun + "'");
-    }
-
-private:
-    // Times in the sim are whole seconds: a batch created by an earlier case in the second
-    // these rows finish in would look created after they finished.
-    static void next_second() {
-        const auto now = std::chrono::system_clock::now();
-        std::this_thread::sleep_until(std::chrono::ceil<std::chrono::seconds>(now));
-    }
-    static std::string version() { return "toUInt64(toUnixTimestamp(now())) * 1000 + 120000"; }
-    static std::string in(const std::vector<std::string>& uuids) {
-        std::string out;
-        for (const auto& u : uuids) out += (out.empty() ? "'" : ", '") + u + "'";
-        return out;
-    }
-    sim::ClickHouseClient ch_;
-    std::string database_;
-};
-
 std::vector<std::string> candidates(const Truth& t) {
     std::vector<std::string> out = t.transient;
     out.insert(out.end(), t.other.begin(), t.other.end());
@@ -351,6 +296,23 @@ TEST(ActionsE2e, RerunsExactlyTheTransientFailuresOncePerBatchWithinBudgetAcross
                   std::string::npos)
             << d.log();
         EXPECT_EQ(env->client->requests(kCreate), creates_before + 1);
+
+        // The re-run is followed to its end: nothing is concluded while it is pending, and
+        // once it finished with every run well, it is recorded as having recovered them.
+        EXPECT_EQ(first.at("outcome"), "");
+        const int records = std::stoi(first.at("records"));
+        env->warehouse->finish(created, records, 0);
+        const auto followed = by_batch(wait_listed(d, [&](const auto& items) {
+            return by_batch(items).at(t.transient[0]).at("outcome") == "recovered";
+        }));
+        EXPECT_EQ(followed.at(t.transient[0]).at("recoveredRuns"), std::to_string(records));
+        EXPECT_EQ(followed.at(t.transient[0]).at("stillFailingRuns"), "0");
+        Labels recovered = kRerun;
+        recovered["result"] = "recovered";
+        EXPECT_EQ(d.scrape().value("cargomon_actions_outcome_total", recovered).value_or(0), 1.0);
+        EXPECT_NE(d.log().find("action rerun_failed_records outcome recovered: batch=" + t.transient[0]),
+                  std::string::npos)
+            << d.log();
     }
     // Started again on the same state: every batch was decided, nothing is asked twice.
     DaemonProcess again(config(*env->sim, t, "enabled"), {.storage_path = storage});
@@ -359,6 +321,11 @@ TEST(ActionsE2e, RerunsExactlyTheTransientFailuresOncePerBatchWithinBudgetAcross
     EXPECT_EQ(env->client->requests(kCreate), creates_before + 1);
     EXPECT_EQ(reruns_of(*env->client, t.transient[0]), reruns_before + 1);
     EXPECT_EQ(counted(again.scrape(), "created"), 0);
+    // The outcome was recorded once: a restart does not follow the re-run again.
+    Labels recovered = kRerun;
+    recovered["result"] = "recovered";
+    EXPECT_EQ(again.scrape().value("cargomon_actions_outcome_total", recovered).value_or(0), 0.0);
+    EXPECT_EQ(by_batch(listed(again)).at(t.transient[0]).at("outcome"), "recovered");
 }
 
 TEST(ActionsE2e, ADryRunLogsCountsAndListsWhatItWouldDoAndCreatesNothing) {

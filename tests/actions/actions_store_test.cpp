@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "common/sqlite.h"
 #include "tests/support/temp_dir.h"
 
@@ -90,6 +92,66 @@ TEST(ActionStore, APendingRowLeftByADeadProcessIsUncertainUntilSettled) {
     store.finish(id, "done", "reconciled", "r1", "found", kStart + 1h);
     EXPECT_TRUE(store.created_by_us("r1"));
     ASSERT_EQ(store.unsettled().size(), 1u);  // b3, pending
+}
+
+TEST(ActionStore, ReRunsAwaitTheirOutcomeUntilOneIsRecordedOnce) {
+    TempDir dir;
+    ActionStore store(dir.file("cargomon.db"), kStart);
+    auto admit = [](const ActionStore::Spent&) { return std::string(); };
+    const auto created = store.decide(pending("b1"), kStart, admit).id;
+    store.finish(created, "done", "created", "r1", "", kStart);
+    const auto refused = store.decide(pending("b2"), kStart, admit).id;
+    store.finish(refused, "failed", "refused", "", "notEnoughCredits", kStart);
+    const auto reconciled = store.decide(pending("b3"), kStart, admit).id;
+    store.finish(reconciled, "done", "reconciled", "r3", "found", kStart);
+    store.decide(pending("b4"), kStart, admit);  // still pending: no batch yet
+
+    auto awaiting = store.awaiting_outcome(10);
+    ASSERT_EQ(awaiting.size(), 2u);  // oldest first; only rows with a re-run batch
+    EXPECT_EQ(awaiting[0].created_batch_uuid, "r1");
+    EXPECT_EQ(awaiting[1].created_batch_uuid, "r3");
+    EXPECT_EQ(store.awaiting_outcome(1).size(), 1u);
+
+    store.set_outcome(created, "still_failing", 3, 2, kStart + 1h);
+    awaiting = store.awaiting_outcome(10);
+    ASSERT_EQ(awaiting.size(), 1u);
+    EXPECT_EQ(awaiting[0].created_batch_uuid, "r3");
+    const auto listed = store.recent(10);
+    const auto it = std::find_if(listed.begin(), listed.end(), [](const Action& a) { return a.batch_uuid == "b1"; });
+    ASSERT_NE(it, listed.end());
+    EXPECT_EQ(it->outcome, "still_failing");
+    EXPECT_EQ(it->recovered, 3);
+    EXPECT_EQ(it->still_failing, 2);
+    EXPECT_EQ(it->updated_at, kStart + 1h);
+}
+
+TEST(ActionStore, AFileFromBeforeOutcomesGainsTheColumnsAndKeepsItsRows) {
+    TempDir dir;
+    {
+        // The table as versions before outcomes created it, with one re-run in it.
+        sqlite::Database old(dir.file("cargomon.db"));
+        old.exec(R"(
+            CREATE TABLE actions (id INTEGER PRIMARY KEY AUTOINCREMENT, batch_uuid TEXT NOT NULL,
+                workflow_uuid TEXT NOT NULL, workflow_name TEXT NOT NULL, rule TEXT NOT NULL, action TEXT NOT NULL,
+                mode TEXT NOT NULL, state TEXT NOT NULL, result TEXT NOT NULL, records INTEGER NOT NULL,
+                estimated_credits REAL NOT NULL, created_batch_uuid TEXT NOT NULL, reason TEXT NOT NULL,
+                decided_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, UNIQUE (batch_uuid, mode));
+            INSERT INTO actions (batch_uuid, workflow_uuid, workflow_name, rule, action, mode, state, result, records,
+                estimated_credits, created_batch_uuid, reason, decided_at, updated_at)
+                VALUES ('b1', 'wf', 'W', 'r', 'rerun_failed_records', 'enabled', 'done', 'created', 4, 4, 'r1', '',
+                        0, 0);
+        )");
+    }
+    ActionStore store(dir.file("cargomon.db"), kStart);
+    EXPECT_TRUE(store.decided("b1", "enabled"));
+    const auto awaiting = store.awaiting_outcome(10);
+    ASSERT_EQ(awaiting.size(), 1u);
+    EXPECT_EQ(awaiting[0].created_batch_uuid, "r1");
+    EXPECT_EQ(awaiting[0].outcome, "");
+    store.set_outcome(awaiting[0].id, "recovered", 4, 0, kStart);
+    EXPECT_TRUE(store.awaiting_outcome(10).empty());
+    ActionStore reopened(dir.file("cargomon.db"), kStart);  // the columns are there now: nothing to add
+    EXPECT_EQ(reopened.recent(1).at(0).outcome, "recovered");
 }
 
 }  // namespace

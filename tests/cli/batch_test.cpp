@@ -4,10 +4,14 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <future>
 #include <memory>
+#include <set>
+#include <thread>
 
 #include "tests/daemon/daemon_process.h"
 #include "tests/daemon/sim_client.h"
+#include "tests/daemon/warehouse.h"
 #include "tests/support/sim_process.h"
 #include "tests/support/temp_dir.h"
 
@@ -210,6 +214,73 @@ TEST_F(Batch, RerunCreatesABatchOfOnlyTheFailedRuns) {
     EXPECT_EQ(pending.exit_code, 1) << pending.output;
     EXPECT_NE(pending.output.find("not finished"), std::string::npos) << pending.output;
     EXPECT_EQ(batches(), before + 1);
+}
+
+TEST_F(Batch, RerunWaitFollowsTheNewBatchToWhatItRecovered) {
+    const Row worst = worst_batch();
+    auto reruns = [&] {
+        std::set<std::string> out;
+        for (const auto& r : api().sql("SELECT uuid FROM batches WHERE position(data, '" + worst.at("uuid") + "') > 0"))
+            out.insert(r.at("uuid"));
+        return out;
+    };
+    // The sim leaves a created batch pending: the wait ends at its timeout, exit 1, saying
+    // how to follow the batch that goes on.
+    auto timed_out = batch({"rerun", worst.at("uuid"), "--yes", "--wait", "--wait.timeout=2s"});
+    EXPECT_EQ(timed_out.exit_code, 1) << timed_out.output;
+    EXPECT_NE(timed_out.output.find("is still pending after 2s; follow it with: cargomon batch doctor "),
+              std::string::npos)
+        << timed_out.output;
+
+    // Finished while it waits, every run well: exit 0, with the runs recovered.
+    const auto seen = reruns();
+    auto waiting = std::async(std::launch::async, [&] {
+        return batch({"rerun", worst.at("uuid"), "--yes", "--wait", "--wait.timeout=2m"});
+    });
+    std::string created;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (created.empty() && std::chrono::steady_clock::now() < deadline) {
+        for (const auto& u : reruns())
+            if (!seen.count(u)) created = u;
+        if (created.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_FALSE(created.empty()) << "the re-run was never created";
+    const int failed = std::stoi(worst.at("failed"));
+    Warehouse(sim()).finish(created, failed, 0);
+    const auto recovered = waiting.get();
+    EXPECT_EQ(recovered.exit_code, 0) << recovered.output;
+    EXPECT_NE(recovered.output.find("Batch " + created + " success: " + std::to_string(failed) +
+                                    " runs recovered, 0 still failing."),
+              std::string::npos)
+        << recovered.output;
+    expect_no_token(recovered);
+
+    // Some still failing: exit 1, pointing at the doctor.
+    const auto seen_again = reruns();
+    auto failing = std::async(std::launch::async, [&] {
+        return batch({"rerun", worst.at("uuid"), "--yes", "--wait", "--wait.timeout=2m"});
+    });
+    created.clear();
+    while (created.empty() && std::chrono::steady_clock::now() < deadline + std::chrono::seconds(60)) {
+        for (const auto& u : reruns())
+            if (!seen_again.count(u)) created = u;
+        if (created.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_FALSE(created.empty()) << "the second re-run was never created";
+    Warehouse(sim()).finish(created, failed, 1);
+    const auto still = failing.get();
+    EXPECT_EQ(still.exit_code, 1) << still.output;
+    EXPECT_NE(still.output.find(std::to_string(failed - 1) + " runs recovered, 1 still failing."), std::string::npos)
+        << still.output;
+    EXPECT_NE(still.output.find("See why: cargomon batch doctor " + created), std::string::npos) << still.output;
+}
+
+TEST_F(Batch, RerunWaitTimeoutMustBeADuration) {
+    for (const char* bad : {"--wait.timeout=soon", "--wait.timeout=0s", "--wait.timeout=-1m"}) {
+        auto r = batch({"rerun", "x", "--wait", bad});
+        EXPECT_EQ(r.exit_code, 2) << bad << r.output;
+        EXPECT_NE(r.output.find("--wait.timeout must be a positive duration"), std::string::npos) << r.output;
+    }
 }
 
 TEST_F(Batch, RerunByRecordIdsNamesThePlaysModel) {

@@ -374,6 +374,39 @@ TEST_F(KindsTest, BatchesRecentPerWorkflow) {
               (Series{{"cargo_batch_status{batch_uuid=b1,status=success," + wf, 1}}));
 }
 
+// A re-run among the recent batches is published under the batch it re-runs, by what it
+// achieved, so a rule on that batch can see it recovered; one whose source is not among
+// them, and batches that re-run nothing, publish none.
+TEST_F(KindsTest, BatchesPublishEachReRunsOutcomeUnderItsSource) {
+    discover({.include = {"Enrich"}});
+    api.on("/orchestration/batches/list", [&](const cargo::Request&) {
+        auto rerun = [](const char* uuid, const char* of, const char* status, int runs, int executed, int failed) {
+            return std::string(R"({"uuid": ")") + uuid + R"(", "workflowUuid": "wf-a", "status": ")" + status +
+                   R"(", "data": {"kind": "runs", "filter": {"kind": "runs", "batchUuid": ")" + of +
+                   R"("}}, "runsCount": )" + std::to_string(runs) + R"(, "executedRunsCount": )" +
+                   std::to_string(executed) + R"(, "failedRunsCount": )" + std::to_string(failed) +
+                   R"(, "creditsUsedCount": 1, "createdAt": "2027-01-15T07:30:00.000Z"})";
+        };
+        return cargo::Response{.status = 200, .body = R"({"batches": [
+          {"uuid": "b1", "workflowUuid": "wf-a", "status": "success", "runsCount": 10, "executedRunsCount": 10,
+           "failedRunsCount": 2, "creditsUsedCount": 3.5, "createdAt": "2027-01-15T07:00:00.000Z"},
+          {"uuid": "b2", "workflowUuid": "wf-a", "status": "success", "runsCount": 10, "executedRunsCount": 10,
+           "failedRunsCount": 3, "creditsUsedCount": 3.5, "createdAt": "2027-01-15T07:00:00.000Z"},)" +
+                                                  rerun("r1", "b1", "success", 2, 2, 0) + "," +
+                                                  rerun("r2", "b2", "success", 3, 3, 1) + "," +
+                                                  rerun("r3", "b2", "running", 3, 1, 0) + "," +
+                                                  rerun("r4", "old", "success", 3, 3, 0) + "]}"};
+    });
+    BatchesCollector c("batches", {.window = 24h, .limit = 50}, client, catalog, clock);
+    const auto all = flatten(c.collect(context()));
+    expect_declared(c, all);
+    const std::string wf = "workflow_name=Enrich leads,workflow_uuid=wf-a}";
+    EXPECT_EQ(only(all, "cargo_batch_rerun_outcome"),
+              (Series{{"cargo_batch_rerun_outcome{batch_uuid=b1,rerun_batch_uuid=r1,result=recovered," + wf, 1},
+                      {"cargo_batch_rerun_outcome{batch_uuid=b2,rerun_batch_uuid=r2,result=still_failing," + wf, 1},
+                      {"cargo_batch_rerun_outcome{batch_uuid=b2,rerun_batch_uuid=r3,result=running," + wf, 1}}));
+}
+
 // The sim's spans carry columns the real service does not promise (its own execution
 // order among them): the query for where failed runs failed names only the node_ and
 // execution_ columns that /work/shared/cargo-api.md lists for spans.
