@@ -99,7 +99,7 @@ void Alerting::replace(AlertingSetup setup) {
     if (thread_.joinable()) delivery_->start();
 }
 
-void Alerting::register_routes(web::HttpServer& http) {
+void Alerting::register_routes(web::ApiServer& http) {
     using web::Access, web::Request, web::Response;
     auto reply = [](Response& res, web::Answer answer) {
         res.status = answer.status;

@@ -20,7 +20,7 @@
 #include "alerts/rules/rules.h"
 #include "common/clock.h"
 #include "config/config.h"
-#include "web/http_server.h"
+#include "web/api_server.h"
 #include "metrics/metric_store.h"
 
 namespace cargomon::alerts {
@@ -63,7 +63,7 @@ public:
     // Expired silences past their retention are dropped on start() and this often after.
     static constexpr std::chrono::minutes kSilenceGcInterval{1};
 
-    void register_routes(web::HttpServer& http);
+    void register_routes(web::ApiServer& http);
     void start();
     void stop();
     // Swaps in new rules (alert state is kept) and new routes/receivers.

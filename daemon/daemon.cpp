@@ -107,8 +107,8 @@ Daemon::Daemon(DaemonOptions options)
                                            [this] { return collectors_have_run(); });
     reload_successful_.Set(1);
     reload_success_time_.Set(std::chrono::duration<double>(clock_.now().time_since_epoch()).count());
-    http_ = std::make_unique<web::HttpServer>(store_, registry_,
-                                              web::HttpServer::Callbacks{
+    http_ = std::make_unique<web::ApiServer>(store_, registry_,
+                                              web::ApiServer::Callbacks{
                                                   .status = [this] { return web::status_answer(status()); },
                                                   .reload = [this] { return reload(); },
                                               },

@@ -21,7 +21,7 @@
 #include "daemon/alerting.h"
 #include "config/web_config.h"
 #include "web/api.h"
-#include "web/http_server.h"
+#include "web/api_server.h"
 #include "metrics/metric_store.h"
 
 namespace cargomon::daemon {
@@ -31,7 +31,7 @@ struct DaemonOptions {
     std::string listen_address = ":9464";
     std::string storage_path = "/var/lib/cargomon";
     std::string web_config_file;  // --web.config.file; "" serves plain HTTP to anyone
-    web::HttpOptions http;        // write endpoints and request limits
+    web::ServerOptions http;        // write endpoints and request limits
     // --actions.enabled: false runs a standby replica, whose actions never run (its config
     // is still checked and reloaded). docs/actions.md says why a second replica must.
     bool actions_enabled = true;
@@ -83,7 +83,7 @@ private:
     std::unique_ptr<Alerting> alerting_;
     std::unique_ptr<actions::ActionStore> action_store_;
     std::unique_ptr<actions::Engine> actions_;  // replaced under reload_mu_ when the config changes
-    std::unique_ptr<web::HttpServer> http_;
+    std::unique_ptr<web::ApiServer> http_;
     bool stopped_ = false;  // under reload_mu_: a reload after stop() does nothing
     std::jthread readiness_;
     mutable std::atomic<bool> data_seen_{false};  // flips /readyz once discovery has succeeded

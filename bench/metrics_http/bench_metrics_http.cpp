@@ -14,7 +14,7 @@
 
 #include "bench/support/scrape.h"
 #include "web/gzip.h"
-#include "web/http_server.h"
+#include "web/api_server.h"
 #include "metrics/exposition.h"
 
 using namespace cargomon;
@@ -77,7 +77,7 @@ int main() {
     std::printf("cargomon /metrics benchmark (2 shared cores; client and server in one process)\n");
     metrics::MetricStore store;
     prometheus::Registry registry;
-    web::HttpServer server(store, registry,
+    web::ApiServer server(store, registry,
                                  {.status = [] { return std::string("{}"); },
                                   .reload = [] { return std::optional<std::string>{}; }});
     server.start("127.0.0.1:0");

@@ -25,7 +25,7 @@
 #include "metrics/exposition.h"
 #include "metrics/metric_store.h"
 #include "tests/support/prom_process.h"
-#include "web/http_server.h"
+#include "web/api_server.h"
 
 using namespace cargomon;
 using namespace cargomon::bench;
@@ -84,7 +84,7 @@ int main() {
     metrics::MetricStore store;
     store.publish("workflows", std::move(work.snapshot), SystemTime{});
     prometheus::Registry registry;
-    web::HttpServer server(store, registry,
+    web::ApiServer server(store, registry,
                            {.status = [] { return std::string("{}"); },
                             .reload = [] { return std::optional<std::string>{}; }});
     server.start("127.0.0.1:0");

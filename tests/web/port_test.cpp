@@ -22,8 +22,8 @@
 #include "tests/web/certs.h"
 #include "tests/web/raw_client.h"
 #include "web/auth.h"
-#include "web/http_server.h"
-#include "web/server.h"
+#include "web/api_server.h"
+#include "web/http_engine.h"
 #include "web/tls.h"
 
 namespace cargomon::web {
@@ -35,7 +35,7 @@ using test::RawClient;
 
 constexpr auto kHang = 10s;  // one generous deadline: only a hang reaches it
 
-HttpServer::Callbacks counting_callbacks(std::atomic<int>& reloads) {
+ApiServer::Callbacks counting_callbacks(std::atomic<int>& reloads) {
     return {.status = [] { return std::string("{}"); },
             .reload = [&reloads] {
                 ++reloads;
@@ -104,8 +104,8 @@ TEST(PortConnections, IdleKeepAliveConnectionsAreClosedFirstWhenTheCapIsReached)
     metrics::MetricStore store;
     prometheus::Registry registry;
     std::atomic<int> reloads{0};
-    HttpServer server(store, registry, counting_callbacks(reloads),
-                      HttpOptions{.limits = {.idle_timeout = 60s, .max_connections = 20}});
+    ApiServer server(store, registry, counting_callbacks(reloads),
+                      ServerOptions{.limits = {.idle_timeout = 60s, .max_connections = 20}});
     server.start("127.0.0.1:0");
     std::vector<std::unique_ptr<RawClient>> idle;
     for (int i = 0; i < 20; ++i) {
@@ -121,7 +121,7 @@ TEST(PortConnections, IdleKeepAliveConnectionsAreClosedFirstWhenTheCapIsReached)
 }
 
 TEST(PortConnections, OneClientCannotTakeEveryPlace) {
-    Server server(Limits{.max_connections = 100, .max_connections_per_client = 3});
+    HttpEngine server(Limits{.max_connections = 100, .max_connections_per_client = 3});
     server.route("GET", "/healthz", [](const Request&, Response& res) { res.set_content("OK", "text/plain"); });
     server.start("127.0.0.1:0");
     std::vector<std::unique_ptr<RawClient>> busy;
@@ -157,7 +157,7 @@ protected:
     void SetUp() override {
         // A read deadline longer than the clients wait: a request the server waits on
         // instead of refusing shows as no answer at all.
-        server_ = std::make_unique<Server>(Limits{.read_timeout = 60s});
+        server_ = std::make_unique<HttpEngine>(Limits{.read_timeout = 60s});
         server_->route("GET", "/healthz", [](const Request&, Response& res) { res.set_content("OK", "text/plain"); });
         server_->route("POST", "/echo", [this](const Request& req, Response& res) {
             ++handled_;
@@ -178,7 +178,7 @@ protected:
         EXPECT_NE(answer.find(reason), std::string::npos) << answer;
     }
 
-    std::unique_ptr<Server> server_;
+    std::unique_ptr<HttpEngine> server_;
     std::atomic<int> handled_{0};
 };
 
@@ -232,7 +232,7 @@ TEST_F(PortParsing, BodiesOnGetAndHeadAreRefusedUnread) {
 // ---- authentication --------------------------------------------------------------------
 
 struct AuthServer {
-    explicit AuthServer(std::map<std::string, std::string> users, HttpOptions options = {},
+    explicit AuthServer(std::map<std::string, std::string> users, ServerOptions options = {},
                         std::chrono::milliseconds rate_interval = {}, int rate_burst = 0)
         : auth(std::make_shared<const BasicAuth>(std::move(users))), server(store, registry, counting_callbacks(reloads), options) {
         server.set_security(Security{.authenticate = with(auth), .rate_limit_interval = rate_interval,
@@ -245,7 +245,7 @@ struct AuthServer {
     prometheus::Registry registry;
     std::atomic<int> reloads{0};
     std::shared_ptr<const BasicAuth> auth;
-    HttpServer server;
+    ApiServer server;
 };
 
 // A client guessing passwords must open a connection for each guess.
@@ -274,7 +274,7 @@ TEST(PortAuth, PasswordsAreComparedWhole) {
 }
 
 TEST(PortAuth, FailedLoginsAreLimitedPerClientWithoutRunningBcrypt) {
-    AuthServer s({{"alice", hash_of("s3cret")}}, HttpOptions{.auth_failures_per_minute = 5});
+    AuthServer s({{"alice", hash_of("s3cret")}}, ServerOptions{.auth_failures_per_minute = 5});
     std::vector<int> statuses;
     for (int i = 0; i < 12; ++i) {
         auto answer = ask(s.port(), get("/metrics", "Authorization: " + test::basic_authorization("alice", "guess" + std::to_string(i)) + "\r\n"),
@@ -331,7 +331,7 @@ TEST(PortAuth, AFloodOfGuessesNeitherQueuesNorDelaysAKnownLogin) {
 // The rate limit was one bucket for the whole server, taken before authentication:
 // anonymous requests made the authenticated scraper get 429.
 TEST(PortAuth, TheRateLimitIsPerClientAndAfterAuthentication) {
-    AuthServer s({{"alice", hash_of("s3cret")}}, HttpOptions{}, 1h, 3);
+    AuthServer s({{"alice", hash_of("s3cret")}}, ServerOptions{}, 1h, 3);
     const std::string good = "Authorization: " + test::basic_authorization("alice", "s3cret") + "\r\n";
     for (int i = 0; i < 10; ++i)
         EXPECT_EQ(RawClient::status_of(ask(s.port(), get("/metrics"), "127.0.0.2")), 401) << i;  // anonymous
@@ -350,8 +350,8 @@ TEST(PortWrites, CrossSiteAndNonJsonWritesAreRefused) {
     prometheus::Registry registry;
     std::atomic<int> reloads{0};
     std::atomic<int> created{0};
-    HttpServer server(store, registry, counting_callbacks(reloads),
-                      HttpOptions{.enable_lifecycle = true, .enable_admin_api = true});
+    ApiServer server(store, registry, counting_callbacks(reloads),
+                      ServerOptions{.enable_lifecycle = true, .enable_admin_api = true});
     server.add_route(Access::admin, "POST", "/api/v1/silences", [&](const Request&, Response& res) {
         ++created;
         res.set_content("{}", "application/json");
@@ -462,7 +462,7 @@ TEST(PortTls, KeptAliveConnectionsEndWhenAReloadChangesTheClientCa) {
     metrics::MetricStore store;
     prometheus::Registry registry;
     std::atomic<int> reloads{0};
-    HttpServer server(store, registry, counting_callbacks(reloads));
+    ApiServer server(store, registry, counting_callbacks(reloads));
     server.set_security(verified_by(certs.ca_crt));
     server.start("127.0.0.1:0");
     TlsClient client(server.port(), certs.client_crt, certs.client_key);

@@ -1,4 +1,4 @@
-#include "web/http_server.h"
+#include "web/api_server.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -48,7 +48,7 @@ metrics::Snapshot workflow_snapshot(int workflows) {
     return metrics::Snapshot{{runs, failed}};
 }
 
-class HttpServerTest : public testing::Test {
+class ApiServerTest : public testing::Test {
 protected:
     static void SetUpTestSuite() {
         store_ = new metrics::MetricStore;
@@ -60,14 +60,14 @@ protected:
                               .Add({{"collector", "workflows"}}, prometheus::Histogram::BucketBoundaries{0.1, 1, 10});
         histogram.Observe(0.5);
         store_->publish("workflows", workflow_snapshot(20), t0);
-        server_ = new HttpServer(*store_, *registry_,
+        server_ = new ApiServer(*store_, *registry_,
                                  {.status = [] { return std::string(R"({"status":"success","collectors":1})"); },
                                   .reload =
                                       [] {
                                           std::lock_guard lock(reload_mu_);
                                           return reload_error_;
                                       }},
-                                 HttpOptions{.enable_lifecycle = true});
+                                 ServerOptions{.enable_lifecycle = true});
         server_->add_route(Access::read, "GET", "/api/v1/extra",
                            [](const Request&, Response& res) { res.set_content("extra", "text/plain"); });
         server_->add_route(Access::read, "GET", "/api/v1/broken",
@@ -107,25 +107,25 @@ protected:
 
     static metrics::MetricStore* store_;
     static prometheus::Registry* registry_;
-    static HttpServer* server_;
+    static ApiServer* server_;
     static std::mutex reload_mu_;
     static std::optional<std::string> reload_error_;
 };
 
-metrics::MetricStore* HttpServerTest::store_ = nullptr;
-prometheus::Registry* HttpServerTest::registry_ = nullptr;
-HttpServer* HttpServerTest::server_ = nullptr;
-std::mutex HttpServerTest::reload_mu_;
-std::optional<std::string> HttpServerTest::reload_error_;
+metrics::MetricStore* ApiServerTest::store_ = nullptr;
+prometheus::Registry* ApiServerTest::registry_ = nullptr;
+ApiServer* ApiServerTest::server_ = nullptr;
+std::mutex ApiServerTest::reload_mu_;
+std::optional<std::string> ApiServerTest::reload_error_;
 
-TEST_F(HttpServerTest, Healthz) {
+TEST_F(ApiServerTest, Healthz) {
     auto res = client().Get("/healthz");
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 200);
     EXPECT_EQ(res->body, "OK");
 }
 
-TEST_F(HttpServerTest, ReadyzFollowsTheReadinessFlag) {
+TEST_F(ApiServerTest, ReadyzFollowsTheReadinessFlag) {
     auto c = client();
     EXPECT_EQ(c.Get("/readyz")->status, 503);
     server_->set_ready(true);
@@ -134,11 +134,11 @@ TEST_F(HttpServerTest, ReadyzFollowsTheReadinessFlag) {
     EXPECT_EQ(c.Get("/readyz")->status, 503);
 }
 
-TEST_F(HttpServerTest, StatusComesFromTheCallback) {
+TEST_F(ApiServerTest, StatusComesFromTheCallback) {
     EXPECT_EQ(get_ok("/api/v1/status", "application/json").body, R"({"status":"success","collectors":1})");
 }
 
-TEST_F(HttpServerTest, ReloadReportsSuccessAndFailure) {
+TEST_F(ApiServerTest, ReloadReportsSuccessAndFailure) {
     auto c = client();
     set_reload_error(std::nullopt);
     auto ok = c.Post("/-/reload");
@@ -152,7 +152,7 @@ TEST_F(HttpServerTest, ReloadReportsSuccessAndFailure) {
     set_reload_error(std::nullopt);
 }
 
-TEST_F(HttpServerTest, WrongMethodIs405AndUnknownPathIs404) {
+TEST_F(ApiServerTest, WrongMethodIs405AndUnknownPathIs404) {
     auto c = client();
     auto get_reload = c.Get("/-/reload");
     ASSERT_TRUE(get_reload);
@@ -169,14 +169,14 @@ TEST_F(HttpServerTest, WrongMethodIs405AndUnknownPathIs404) {
     EXPECT_EQ(c.Get("/metrics/extra")->status, 404);
 }
 
-TEST_F(HttpServerTest, RootPageListsEveryEndpoint) {
+TEST_F(ApiServerTest, RootPageListsEveryEndpoint) {
     const httplib::Response res = get_ok("/", "text/html; charset=utf-8");
     for (const char* link : {"href=\"/metrics\"", "href=\"/healthz\"", "href=\"/readyz\"", "href=\"/api/v1/status\"",
                              "href=\"/api/v1/extra\"", "POST /-/reload"})
         EXPECT_NE(res.body.find(link), std::string::npos) << link;
 }
 
-TEST_F(HttpServerTest, AddedRoutesAreServedAndHandlerErrorsBecome500) {
+TEST_F(ApiServerTest, AddedRoutesAreServedAndHandlerErrorsBecome500) {
     auto c = client();
     EXPECT_EQ(c.Get("/api/v1/extra")->body, "extra");
     auto broken = c.Get("/api/v1/broken");
@@ -186,7 +186,7 @@ TEST_F(HttpServerTest, AddedRoutesAreServedAndHandlerErrorsBecome500) {
     EXPECT_THROW(server_->add_route(Access::read, "GET", "/late", [](const Request&, Response&) {}), std::logic_error);
 }
 
-TEST_F(HttpServerTest, MetricsServeRegistryAndStoreInText) {
+TEST_F(ApiServerTest, MetricsServeRegistryAndStoreInText) {
     client().Get("/healthz");
     // A request is counted once its answer is written, so the client can ask again (on
     // another connection) before: scrape until the count shows, or a hang's deadline.
@@ -202,14 +202,14 @@ TEST_F(HttpServerTest, MetricsServeRegistryAndStoreInText) {
     EXPECT_EQ(res.body.find("# EOF"), std::string::npos);
 }
 
-TEST_F(HttpServerTest, MetricsInOpenMetricsWhenAsked) {
+TEST_F(ApiServerTest, MetricsInOpenMetricsWhenAsked) {
     httplib::Headers headers{{"Accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"}};
     const httplib::Response res = get_ok("/metrics", "application/openmetrics-text; version=1.0.0; charset=utf-8", headers);
     EXPECT_NE(res.body.find("# TYPE cargo_batch_failed_runs counter\n"), std::string::npos);
     EXPECT_TRUE(res.body.ends_with(store_text(*store_, metrics::Format::openmetrics)));
 }
 
-TEST_F(HttpServerTest, MetricsGzipWhenAccepted) {
+TEST_F(ApiServerTest, MetricsGzipWhenAccepted) {
     auto res = client().Get("/metrics", {{"Accept-Encoding", "gzip, deflate"}});
     ASSERT_TRUE(res);
     EXPECT_EQ(res->get_header_value("Content-Encoding"), "gzip");
@@ -220,10 +220,10 @@ TEST_F(HttpServerTest, MetricsGzipWhenAccepted) {
 
 // The store part is rendered and compressed once per change: a scrape after a publish
 // must show the new snapshot, in both formats, compressed or not.
-TEST(HttpServer, ScrapesFollowEveryPublishInEveryFormat) {
+TEST(ApiServer, ScrapesFollowEveryPublishInEveryFormat) {
     metrics::MetricStore store;
     prometheus::Registry registry;
-    HttpServer server(store, registry, {.status = [] { return std::string("{}"); },
+    ApiServer server(store, registry, {.status = [] { return std::string("{}"); },
                                        .reload = [] { return std::optional<std::string>{}; }});
     server.start("127.0.0.1:0");
     httplib::Client c("127.0.0.1", server.port());
@@ -245,7 +245,7 @@ TEST(HttpServer, ScrapesFollowEveryPublishInEveryFormat) {
 }
 
 // Runs promtool's linter over a real scrape: it prints nothing for a clean exposition.
-TEST_F(HttpServerTest, PromtoolFindsNothingToCriticise) {
+TEST_F(ApiServerTest, PromtoolFindsNothingToCriticise) {
     if (find_executable("promtool").empty()) GTEST_SKIP() << "promtool not installed";
     auto res = client().Get("/metrics");
     ASSERT_TRUE(res);
@@ -266,7 +266,7 @@ TEST_F(HttpServerTest, PromtoolFindsNothingToCriticise) {
     EXPECT_EQ(status, 0);
 }
 
-HttpServer::Callbacks no_op_callbacks() {
+ApiServer::Callbacks no_op_callbacks() {
     return {.status = [] { return std::string("{}"); }, .reload = [] { return std::optional<std::string>{}; }};
 }
 
@@ -276,14 +276,14 @@ struct BareServer {
     explicit BareServer(const std::string& address) { server.start(address); }
     metrics::MetricStore store;
     prometheus::Registry registry;
-    HttpServer server{store, registry, no_op_callbacks()};
+    ApiServer server{store, registry, no_op_callbacks()};
 };
 
 // The cached rendering of one format must not keep a replaced view (every snapshot in
 // it) alive once a scrape in the other format has rendered the new one: at 100,000
 // series that is a second copy of the whole store, held until a scrape that may never
 // come (issue 11: flat memory).
-TEST(HttpServer, CacheLetsAReplacedViewGo) {
+TEST(ApiServer, CacheLetsAReplacedViewGo) {
     BareServer bare("127.0.0.1:0");
     auto& store = bare.store;
     httplib::Client c("127.0.0.1", bare.server.port());
@@ -301,7 +301,7 @@ TEST(HttpServer, CacheLetsAReplacedViewGo) {
 // success it shows (a test waiting for a collector's success, or an alert on its age,
 // never sees the success without the data). A thread plays the scheduler: publish
 // generation n, then set the gauge to n.
-TEST(HttpServer, AScrapeHoldsTheDataOfEverySuccessItShows) {
+TEST(ApiServer, AScrapeHoldsTheDataOfEverySuccessItShows) {
     BareServer bare("127.0.0.1:0");
     auto& succeeded = prometheus::BuildGauge()
                           .Name("cargomon_test_last_success_generation")
@@ -336,22 +336,22 @@ TEST(HttpServer, AScrapeHoldsTheDataOfEverySuccessItShows) {
     EXPECT_EQ(behind, 0) << "scrapes whose data was older than the success they showed";
 }
 
-TEST(HttpServer, RejectsMissingCallbacksAndBadAddresses) {
+TEST(ApiServer, RejectsMissingCallbacksAndBadAddresses) {
     metrics::MetricStore store;
     prometheus::Registry registry;
-    EXPECT_THROW(HttpServer(store, registry, {}), std::invalid_argument);
-    HttpServer server(store, registry, no_op_callbacks());
+    EXPECT_THROW(ApiServer(store, registry, {}), std::invalid_argument);
+    ApiServer server(store, registry, no_op_callbacks());
     EXPECT_THROW(server.start("9464"), std::invalid_argument);
     EXPECT_THROW(server.start("127.0.0.1:99999"), std::invalid_argument);
     EXPECT_THROW(server.start("::1:9464"), std::invalid_argument);
 }
 
-TEST(HttpServer, PortInUseIsAnError) {
+TEST(ApiServer, PortInUseIsAnError) {
     metrics::MetricStore store;
     prometheus::Registry first_registry, second_registry;
-    HttpServer first(store, first_registry, no_op_callbacks());
+    ApiServer first(store, first_registry, no_op_callbacks());
     first.start("127.0.0.1:0");
-    HttpServer second(store, second_registry, no_op_callbacks());
+    ApiServer second(store, second_registry, no_op_callbacks());
     try {
         second.start("127.0.0.1:" + std::to_string(first.port()));
         FAIL() << "bound a port already in use";
@@ -360,7 +360,7 @@ TEST(HttpServer, PortInUseIsAnError) {
     }
 }
 
-TEST(HttpServer, ListensOnAGivenPortAndOnIpv6Loopback) {
+TEST(ApiServer, ListensOnAGivenPortAndOnIpv6Loopback) {
     int port = free_loopback_port();
     {
         BareServer given("127.0.0.1:" + std::to_string(port));
@@ -381,7 +381,7 @@ TEST(HttpServer, ListensOnAGivenPortAndOnIpv6Loopback) {
     EXPECT_EQ(res->status, 200);
 }
 
-TEST(HttpServer, EmptyStoreAndRegistryGiveAnEmptyScrape) {
+TEST(ApiServer, EmptyStoreAndRegistryGiveAnEmptyScrape) {
     BareServer bare("127.0.0.1:0");
     httplib::Client c("127.0.0.1", bare.server.port());
     auto res = c.Get("/metrics");
@@ -393,9 +393,9 @@ TEST(HttpServer, EmptyStoreAndRegistryGiveAnEmptyScrape) {
     EXPECT_TRUE(om->body.ends_with("# EOF\n"));
 }
 
-TEST(HttpServer, StopsWithAnIdleKeepAliveConnectionOpen) {
+TEST(ApiServer, StopsWithAnIdleKeepAliveConnectionOpen) {
     BareServer bare("127.0.0.1:0");
-    HttpServer& server = bare.server;
+    ApiServer& server = bare.server;
     httplib::Client c("127.0.0.1", server.port());
     c.set_keep_alive(true);
     ASSERT_EQ(c.Get("/healthz")->status, 200);

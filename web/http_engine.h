@@ -1,7 +1,9 @@
 #pragma once
-// cargomon's HTTP/1.1 server, plain or TLS, written for a port that hostile clients can
-// reach. Each connection has its own thread, up to Limits::max_connections; every read
-// and write has a deadline, so a slow client is dropped and never holds up another one.
+// The HTTP/1.1 engine: connections (plain or TLS), limits and deadlines, and routing to
+// handlers; what the endpoints are and who may call them is web/api_server.h's job.
+// Written for a port that hostile clients can reach. Each connection has its own thread,
+// up to Limits::max_connections; every read and write has a deadline, so a slow client
+// is dropped and never holds up another one.
 // Request lines, headers and bodies (after decompression) are bounded; each refusal is
 // answered with its true status (400, 408, 411, 413, 414, 415, 431, 501, 503).
 //
@@ -32,12 +34,12 @@ namespace cargomon::web {
 
 using Handler = std::function<void(const Request&, Response&)>;
 
-class Server {
+class HttpEngine {
 public:
-    explicit Server(Limits limits = {});
-    ~Server();
-    Server(const Server&) = delete;
-    Server& operator=(const Server&) = delete;
+    explicit HttpEngine(Limits limits = {});
+    ~HttpEngine();
+    HttpEngine(const HttpEngine&) = delete;
+    HttpEngine& operator=(const HttpEngine&) = delete;
 
     // `pattern` is a path whose segments are literal or ":name" (one segment, captured
     // into Request::path_params). GET routes also answer HEAD.

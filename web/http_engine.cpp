@@ -1,4 +1,4 @@
-#include "web/server.h"
+#include "web/http_engine.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -80,7 +80,7 @@ void refuse(Response& res, int status, std::string_view why) {
 
 // ---- Connection: one socket, plain or TLS, every call bounded by a deadline --------------
 
-class Server::Connection {
+class HttpEngine::Connection {
 public:
     Connection(int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {}
     ~Connection() {
@@ -175,16 +175,16 @@ private:
     SSL* ssl_;
 };
 
-// ---- Server ---------------------------------------------------------------------------
+// ---- HttpEngine ---------------------------------------------------------------------------
 
-Server::Server(Limits limits) : limits_(limits) {
+HttpEngine::HttpEngine(Limits limits) : limits_(limits) {
     // A peer that hangs up mid-answer must not kill the process (TLS writes use write(2)).
     ::signal(SIGPIPE, SIG_IGN);
 }
 
-Server::~Server() { stop(); }
+HttpEngine::~HttpEngine() { stop(); }
 
-void Server::route(std::string method, std::string pattern, Handler handler) {
+void HttpEngine::route(std::string method, std::string pattern, Handler handler) {
     if (acceptor_.joinable()) throw std::logic_error("route after start: " + pattern);
     std::vector<std::string> segments;
     if (pattern.empty() || pattern[0] != '/' || !split_path_segments(pattern, segments))
@@ -192,18 +192,18 @@ void Server::route(std::string method, std::string pattern, Handler handler) {
     routes_.push_back({std::move(method), std::move(pattern), std::move(segments), std::move(handler)});
 }
 
-std::vector<Server::RouteInfo> Server::routes() const {
+std::vector<HttpEngine::RouteInfo> HttpEngine::routes() const {
     std::vector<RouteInfo> out;
     for (const auto& r : routes_) out.push_back({r.method, r.pattern});
     return out;
 }
 
-void Server::set_extra_headers(std::vector<std::pair<std::string, std::string>> headers) {
+void HttpEngine::set_extra_headers(std::vector<std::pair<std::string, std::string>> headers) {
     std::lock_guard lock(mu_);
     extra_headers_ = std::move(headers);
 }
 
-void Server::set_tls(std::shared_ptr<SSL_CTX> ctx, std::string client_policy) {
+void HttpEngine::set_tls(std::shared_ptr<SSL_CTX> ctx, std::string client_policy) {
     std::lock_guard lock(mu_);
     std::string policy = ctx ? "tls:" + client_policy : "plain";
     tls_ = std::move(ctx);
@@ -216,7 +216,7 @@ void Server::set_tls(std::shared_ptr<SSL_CTX> ctx, std::string client_policy) {
     }
 }
 
-void Server::start(const std::string& listen_address) {
+void HttpEngine::start(const std::string& listen_address) {
     if (acceptor_.joinable()) throw std::logic_error("server already started");
     auto address = parse_host_port(listen_address);
     if (!address)
@@ -272,7 +272,7 @@ void Server::start(const std::string& listen_address) {
     acceptor_ = std::thread([this] { accept_loop(); });
 }
 
-void Server::stop() {
+void HttpEngine::stop() {
     if (!acceptor_.joinable()) return;
     {
         std::lock_guard lock(mu_);
@@ -292,7 +292,7 @@ void Server::stop() {
     listener_ = wake_[0] = wake_[1] = -1;
 }
 
-bool Server::evict_waiting(const std::string& among) {
+bool HttpEngine::evict_waiting(const std::string& among) {
     auto victim = open_.end();
     for (auto it = open_.begin(); it != open_.end(); ++it) {
         const Open& o = it->second;
@@ -309,7 +309,7 @@ bool Server::evict_waiting(const std::string& among) {
     return true;
 }
 
-bool Server::set_waiting(int fd, bool waiting) {
+bool HttpEngine::set_waiting(int fd, bool waiting) {
     std::lock_guard lock(mu_);
     auto it = open_.find(fd);
     if (it == open_.end() || it->second.evicted || stopping_ || it->second.generation != tls_generation_) return false;
@@ -318,7 +318,7 @@ bool Server::set_waiting(int fd, bool waiting) {
     return true;
 }
 
-void Server::accept_loop() {
+void HttpEngine::accept_loop() {
     pollfd fds[2] = {{listener_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
     while (!stopping_) {
         int rc = ::poll(fds, 2, -1);
@@ -389,7 +389,7 @@ void Server::accept_loop() {
     }
 }
 
-const Server::Route* Server::find_route(const Request& req, std::string& allowed,
+const HttpEngine::Route* HttpEngine::find_route(const Request& req, std::string& allowed,
                                         std::vector<std::string>& params) const {
     const auto& segments = req.path_segments;
     const Route* found = nullptr;
@@ -415,7 +415,7 @@ const Server::Route* Server::find_route(const Request& req, std::string& allowed
     return found;
 }
 
-void Server::serve(int fd, std::string remote, std::string client, std::uint64_t generation) {
+void HttpEngine::serve(int fd, std::string remote, std::string client, std::uint64_t generation) {
     std::shared_ptr<SSL_CTX> ctx;
     {
         std::lock_guard lock(mu_);

@@ -1,4 +1,4 @@
-#include "web/http_server.h"
+#include "web/api_server.h"
 
 #include <spdlog/spdlog.h>
 
@@ -82,8 +82,8 @@ std::optional<std::string> not_json(const Request& req) {
 
 }  // namespace
 
-HttpServer::HttpServer(const metrics::MetricStore& store, prometheus::Registry& registry, Callbacks callbacks,
-                       HttpOptions options)
+ApiServer::ApiServer(const metrics::MetricStore& store, prometheus::Registry& registry, Callbacks callbacks,
+                       ServerOptions options)
     : store_(store),
       registry_(registry),
       requests_(metrics::counter_family(registry, "cargomon_http_requests_total",
@@ -91,15 +91,15 @@ HttpServer::HttpServer(const metrics::MetricStore& store, prometheus::Registry& 
                                         "when none matched) and status code.")),
       callbacks_(std::move(callbacks)),
       options_(options),
-      server_(options.limits),
+      engine_(options.limits),
       failed_logins_(options.auth_failures_per_minute,
                      std::chrono::milliseconds(60'000 / std::max(1, options.auth_failures_per_minute))) {
     if (!callbacks_.status || !callbacks_.reload)
-        throw std::invalid_argument("HttpServer needs both a status and a reload callback");
-    server_.set_guard([this](const Request& req, const std::string& route, Response& res) {
+        throw std::invalid_argument("ApiServer needs both a status and a reload callback");
+    engine_.set_guard([this](const Request& req, const std::string& route, Response& res) {
         return admit(req, route, res);
     });
-    server_.set_observer([this](const Request&, const std::string& route, const Response& res) {
+    engine_.set_observer([this](const Request&, const std::string& route, const Response& res) {
         count(route, res.status);
     });
 
@@ -127,16 +127,16 @@ HttpServer::HttpServer(const metrics::MetricStore& store, prometheus::Registry& 
     });
 }
 
-HttpServer::~HttpServer() { stop(); }
+ApiServer::~ApiServer() { stop(); }
 
-void HttpServer::add_route(Access access, const std::string& method, const std::string& pattern, Handler handler) {
-    server_.route(method, pattern, std::move(handler));
+void ApiServer::add_route(Access access, const std::string& method, const std::string& pattern, Handler handler) {
+    engine_.route(method, pattern, std::move(handler));
     access_[method + " " + pattern] = access;
 }
 
-void HttpServer::set_security(Security security) {
-    server_.set_tls(std::move(security.tls), std::move(security.tls_client_policy));
-    server_.set_extra_headers(std::move(security.headers));
+void ApiServer::set_security(Security security) {
+    engine_.set_tls(std::move(security.tls), std::move(security.tls_client_policy));
+    engine_.set_extra_headers(std::move(security.headers));
     std::lock_guard lock(security_mu_);
     authenticate_ = std::move(security.authenticate);
     if (rate_interval_ != security.rate_limit_interval || rate_burst_ != security.rate_limit_burst) {
@@ -146,11 +146,11 @@ void HttpServer::set_security(Security security) {
     }
 }
 
-void HttpServer::start(const std::string& listen_address) { server_.start(listen_address); }
+void ApiServer::start(const std::string& listen_address) { engine_.start(listen_address); }
 
-void HttpServer::stop() { server_.stop(); }
+void ApiServer::stop() { engine_.stop(); }
 
-bool HttpServer::admit(const Request& req, const std::string& route, Response& res) {
+bool ApiServer::admit(const Request& req, const std::string& route, Response& res) {
     Security::Authenticate authenticate;
     std::shared_ptr<ClientBuckets> rate;
     {
@@ -221,7 +221,7 @@ bool HttpServer::admit(const Request& req, const std::string& route, Response& r
 // The registry (self-metrics, which change with every request) is rendered for each
 // scrape; the store part only changes when a collector publishes, so its rendering and
 // its compressed form are kept per view and format until the next change.
-void HttpServer::serve_metrics(const Request& req, Response& res) {
+void ApiServer::serve_metrics(const Request& req, Response& res) {
     auto format = metrics::negotiate_format(req.header("Accept"));
     // The registry before the view: a run is published before its success is set, so the
     // scrape holds the data of every success its self-metrics show.
@@ -261,10 +261,10 @@ void HttpServer::serve_metrics(const Request& req, Response& res) {
     res.owner = std::make_shared<std::pair<decltype(head), decltype(part)>>(head, part);
 }
 
-void HttpServer::serve_root(Response& res) const {
+void ApiServer::serve_root(Response& res) const {
     std::string html =
         "<!DOCTYPE html>\n<html><head><title>cargomon</title></head><body>\n<h1>cargomon</h1>\n<ul>\n";
-    for (const auto& route : server_.routes()) {
+    for (const auto& route : engine_.routes()) {
         if (route.pattern == "/") continue;
         auto path = html_escape(route.pattern);
         html += route.method == "GET" ? "<li><a href=\"" + path + "\">" + path + "</a></li>\n"
@@ -274,7 +274,7 @@ void HttpServer::serve_root(Response& res) const {
     res.set_content(html, "text/html; charset=utf-8");
 }
 
-void HttpServer::count(const std::string& route, int status) {
+void ApiServer::count(const std::string& route, int status) {
     requests_.Add({{"handler", route.empty() ? "other" : route}, {"code", std::to_string(status)}}).Increment();
 }
 
