@@ -17,18 +17,22 @@
 
 #include "common/net.h"
 #include "common/process.h"
-#include "metrics/exposition.h"
+#include "exporters/exposition.h"
+#include "tests/web/test_api.h"
 #include "tests/web/inflate.h"
 
 namespace cargomon::web {
 namespace {
 
 using testing_support::gunzip;
+using testing_support::TestApi;
+
+const DaemonStatus kStatus{.version = "9.9.9", .ready = true, .config_file = "/etc/cargomon.yml", .series = 60};
 
 const SystemTime t0{std::chrono::seconds{1'800'000'000}};
 
 std::string store_text(const metrics::MetricStore& store, metrics::Format format) {
-    return metrics::Exposition({}, store.view(), format).str();
+    return exporters::Exposition({}, store.view(), format).str();
 }
 
 metrics::Snapshot workflow_snapshot(int workflows) {
@@ -48,7 +52,7 @@ metrics::Snapshot workflow_snapshot(int workflows) {
     return metrics::Snapshot{{runs, failed}};
 }
 
-class ApiServerTest : public testing::Test {
+class ApiServerTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         store_ = new metrics::MetricStore;
@@ -60,14 +64,15 @@ protected:
                               .Add({{"collector", "workflows"}}, prometheus::Histogram::BucketBoundaries{0.1, 1, 10});
         histogram.Observe(0.5);
         store_->publish("workflows", workflow_snapshot(20), t0);
-        server_ = new ApiServer(*store_, *registry_,
-                                 {.status = [] { return std::string(R"({"status":"success","collectors":1})"); },
-                                  .reload =
-                                      [] {
-                                          std::lock_guard lock(reload_mu_);
-                                          return reload_error_;
-                                      }},
-                                 ServerOptions{.enable_lifecycle = true});
+        api_ = new TestApi(
+            *store_, *registry_,
+            [] {
+                std::lock_guard lock(reload_mu_);
+                return reload_error_;
+            },
+            ServerOptions{.enable_lifecycle = true});
+        api_->set_status(kStatus);
+        server_ = &api_->server;
         server_->add_route(Access::read, "GET", "/api/v1/extra",
                            [](const Request&, Response& res) { res.set_content("extra", "text/plain"); });
         server_->add_route(Access::read, "GET", "/api/v1/broken",
@@ -75,7 +80,7 @@ protected:
         server_->start("127.0.0.1:0");
     }
     static void TearDownTestSuite() {
-        delete server_;
+        delete api_;
         delete registry_;
         delete store_;
     }
@@ -107,13 +112,15 @@ protected:
 
     static metrics::MetricStore* store_;
     static prometheus::Registry* registry_;
-    static ApiServer* server_;
+    static TestApi* api_;
+    static ApiServer* server_;  // api_'s
     static std::mutex reload_mu_;
     static std::optional<std::string> reload_error_;
 };
 
 metrics::MetricStore* ApiServerTest::store_ = nullptr;
 prometheus::Registry* ApiServerTest::registry_ = nullptr;
+TestApi* ApiServerTest::api_ = nullptr;
 ApiServer* ApiServerTest::server_ = nullptr;
 std::mutex ApiServerTest::reload_mu_;
 std::optional<std::string> ApiServerTest::reload_error_;
@@ -134,8 +141,8 @@ TEST_F(ApiServerTest, ReadyzFollowsTheReadinessFlag) {
     EXPECT_EQ(c.Get("/readyz")->status, 503);
 }
 
-TEST_F(ApiServerTest, StatusComesFromTheCallback) {
-    EXPECT_EQ(get_ok("/api/v1/status", "application/json").body, R"({"status":"success","collectors":1})");
+TEST_F(ApiServerTest, StatusComesFromTheStatusSource) {
+    EXPECT_EQ(get_ok("/api/v1/status", "application/json").body, status_answer(kStatus));
 }
 
 TEST_F(ApiServerTest, ReloadReportsSuccessAndFailure) {
@@ -223,8 +230,8 @@ TEST_F(ApiServerTest, MetricsGzipWhenAccepted) {
 TEST(ApiServer, ScrapesFollowEveryPublishInEveryFormat) {
     metrics::MetricStore store;
     prometheus::Registry registry;
-    ApiServer server(store, registry, {.status = [] { return std::string("{}"); },
-                                       .reload = [] { return std::optional<std::string>{}; }});
+    TestApi api(store, registry);
+    ApiServer& server = api.server;
     server.start("127.0.0.1:0");
     httplib::Client c("127.0.0.1", server.port());
     c.set_decompress(false);
@@ -266,17 +273,13 @@ TEST_F(ApiServerTest, PromtoolFindsNothingToCriticise) {
     EXPECT_EQ(status, 0);
 }
 
-ApiServer::Callbacks no_op_callbacks() {
-    return {.status = [] { return std::string("{}"); }, .reload = [] { return std::optional<std::string>{}; }};
-}
-
-// A server of an empty store and registry, its callbacks doing nothing, listening on
-// `address`.
+// The daemon's routes on an empty store and registry, listening on `address`.
 struct BareServer {
     explicit BareServer(const std::string& address) { server.start(address); }
     metrics::MetricStore store;
     prometheus::Registry registry;
-    ApiServer server{store, registry, no_op_callbacks()};
+    TestApi api{store, registry};
+    ApiServer& server = api.server;
 };
 
 // The cached rendering of one format must not keep a replaced view (every snapshot in
@@ -336,22 +339,44 @@ TEST(ApiServer, AScrapeHoldsTheDataOfEverySuccessItShows) {
     EXPECT_EQ(behind, 0) << "scrapes whose data was older than the success they showed";
 }
 
-TEST(ApiServer, RejectsMissingCallbacksAndBadAddresses) {
-    metrics::MetricStore store;
+// web/routes.cpp registers every route of the daemon, in this order, each at its access
+// level: with neither --web.enable-lifecycle nor --web.enable-admin-api, the writes are
+// refused for their flag and every read answers.
+TEST(ApiServerRoutes, EveryRouteIsRegisteredOnceAtItsAccessLevel) {
+    BareServer bare("127.0.0.1:0");
+    std::vector<std::string> routes;
+    for (const auto& r : bare.server.routes()) routes.push_back(r.method + " " + r.pattern);
+    EXPECT_EQ(routes, (std::vector<std::string>{
+                          "GET /", "GET /metrics", "GET /healthz", "GET /readyz", "GET /api/v1/status",
+                          "POST /-/reload", "GET /api/v1/alerts", "GET /api/v1/rules", "GET /api/v1/silences",
+                          "POST /api/v1/silences", "DELETE /api/v1/silences/:id", "GET /api/v1/actions"}));
+    httplib::Client c("127.0.0.1", bare.server.port());
+    for (const char* path : {"/", "/metrics", "/healthz", "/api/v1/status", "/api/v1/alerts", "/api/v1/rules",
+                             "/api/v1/silences", "/api/v1/actions"})
+        EXPECT_EQ(c.Get(path)->status, 200) << path;
+    EXPECT_EQ(c.Get("/readyz")->status, 503);  // the server was never set ready
+    auto refused_for = [](const httplib::Result& res) {
+        return res && res->status == 403 ? res->body : "not refused: " + std::to_string(res ? res->status : 0);
+    };
+    EXPECT_NE(refused_for(c.Post("/-/reload")).find("--web.enable-lifecycle"), std::string::npos);
+    EXPECT_NE(refused_for(c.Post("/api/v1/silences", "{}", "application/json")).find("--web.enable-admin-api"),
+              std::string::npos);
+    EXPECT_NE(refused_for(c.Delete("/api/v1/silences/x")).find("--web.enable-admin-api"), std::string::npos);
+}
+
+TEST(ApiServer, RejectsBadAddresses) {
     prometheus::Registry registry;
-    EXPECT_THROW(ApiServer(store, registry, {}), std::invalid_argument);
-    ApiServer server(store, registry, no_op_callbacks());
+    ApiServer server(registry);
     EXPECT_THROW(server.start("9464"), std::invalid_argument);
     EXPECT_THROW(server.start("127.0.0.1:99999"), std::invalid_argument);
     EXPECT_THROW(server.start("::1:9464"), std::invalid_argument);
 }
 
 TEST(ApiServer, PortInUseIsAnError) {
-    metrics::MetricStore store;
     prometheus::Registry first_registry, second_registry;
-    ApiServer first(store, first_registry, no_op_callbacks());
+    ApiServer first(first_registry);
     first.start("127.0.0.1:0");
-    ApiServer second(store, second_registry, no_op_callbacks());
+    ApiServer second(second_registry);
     try {
         second.start("127.0.0.1:" + std::to_string(first.port()));
         FAIL() << "bound a port already in use";

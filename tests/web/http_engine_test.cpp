@@ -20,7 +20,8 @@
 #include <vector>
 
 #include "tests/web/raw_client.h"
-#include "web/gzip.h"
+#include "exporters/gzip.h"
+#include "tests/web/test_api.h"
 #include "web/api_server.h"
 
 namespace cargomon::web {
@@ -30,10 +31,10 @@ using namespace std::chrono_literals;
 
 using test::RawClient;
 
-std::string gzip(const std::string& data) { return web::gzip_compress({data}); }
+std::string gzip(const std::string& data) { return exporters::gzip_compress({data}); }
 
 // A server with an echo route (answers the body it got) and a health route.
-class HttpEngineTest : public testing::Test {
+class HttpEngineTest : public ::testing::Test {
 protected:
     void start(Limits limits = {}) {
         server_ = std::make_unique<HttpEngine>(limits);
@@ -273,20 +274,20 @@ TEST_F(HttpEngineTest, StopDropsHalfReadRequestsAndWaitsForRunningHandlers) {
 
 // ---- ApiServer: who may do what ------------------------------------------------------
 
-ApiServer::Callbacks callbacks(std::atomic<int>& reloads) {
-    return {.status = [] { return std::string("{}"); },
-            .reload = [&reloads] {
-                ++reloads;
-                return std::optional<std::string>{};
-            }};
+testing_support::TestApi::Reload counting_reload(std::atomic<int>& reloads) {
+    return [&reloads] {
+        ++reloads;
+        return std::optional<std::string>{};
+    };
 }
 
 TEST(ApiServerAccess, WriteEndpointsAreOffUnlessTheirFlagIsOn) {
     metrics::MetricStore store;
     prometheus::Registry registry;
     std::atomic<int> reloads{0};
-    ApiServer server(store, registry, callbacks(reloads));
-    server.add_route(Access::admin, "POST", "/api/v1/silences",
+    testing_support::TestApi server_api(store, registry, counting_reload(reloads));
+    ApiServer& server = server_api.server;
+    server.add_route(Access::admin, "POST", "/api/v1/test/silences",
                      [](const Request&, Response& res) { res.set_content("created", "text/plain"); });
     server.start("127.0.0.1:0");
     httplib::Client c("127.0.0.1", server.port());
@@ -296,28 +297,30 @@ TEST(ApiServerAccess, WriteEndpointsAreOffUnlessTheirFlagIsOn) {
     EXPECT_EQ(reload->get_header_value("Content-Type"), "application/json");
     EXPECT_NE(reload->body.find("--web.enable-lifecycle"), std::string::npos) << reload->body;
     EXPECT_EQ(reloads, 0);
-    auto silence = c.Post("/api/v1/silences", "{}", "application/json");
+    auto silence = c.Post("/api/v1/test/silences", "{}", "application/json");
     ASSERT_TRUE(silence);
     EXPECT_EQ(silence->status, 403);
     EXPECT_NE(silence->body.find("--web.enable-admin-api"), std::string::npos) << silence->body;
     EXPECT_EQ(c.Get("/healthz")->status, 200);
 
     prometheus::Registry registry2;
-    ApiServer open(store, registry2, callbacks(reloads), ServerOptions{.enable_lifecycle = true, .enable_admin_api = true});
-    open.add_route(Access::admin, "POST", "/api/v1/silences",
+    testing_support::TestApi open_api(store, registry2, counting_reload(reloads), ServerOptions{.enable_lifecycle = true, .enable_admin_api = true});
+    ApiServer& open = open_api.server;
+    open.add_route(Access::admin, "POST", "/api/v1/test/silences",
                    [](const Request&, Response& res) { res.set_content("created", "text/plain"); });
     open.start("127.0.0.1:0");
     httplib::Client c2("127.0.0.1", open.port());
     EXPECT_EQ(c2.Post("/-/reload")->status, 200);
     EXPECT_EQ(reloads, 1);
-    EXPECT_EQ(c2.Post("/api/v1/silences", "{}", "application/json")->body, "created");
+    EXPECT_EQ(c2.Post("/api/v1/test/silences", "{}", "application/json")->body, "created");
 }
 
 TEST(ApiServerAccess, AuthenticationGuardsEveryEndpointAndHeadersGoOnEveryAnswer) {
     metrics::MetricStore store;
     prometheus::Registry registry;
     std::atomic<int> reloads{0};
-    ApiServer server(store, registry, callbacks(reloads));
+    testing_support::TestApi server_api(store, registry, counting_reload(reloads));
+    ApiServer& server = server_api.server;
     server.set_security(Security{
         .authenticate = [](std::string_view header, const std::function<bool()>&) {
             return header == "Basic YWxpY2U6c2VjcmV0" ? AuthVerdict::pass : AuthVerdict::fail;  // alice:secret
@@ -350,7 +353,8 @@ TEST(ApiServerAccess, RateLimitAnswers429PastTheBurst) {
     metrics::MetricStore store;
     prometheus::Registry registry;
     std::atomic<int> reloads{0};
-    ApiServer server(store, registry, callbacks(reloads));
+    testing_support::TestApi server_api(store, registry, counting_reload(reloads));
+    ApiServer& server = server_api.server;
     server.set_security(Security{.rate_limit_interval = 1h, .rate_limit_burst = 3});
     server.start("127.0.0.1:0");
     httplib::Client c("127.0.0.1", server.port());
@@ -362,9 +366,8 @@ TEST(ApiServerAccess, RequestsAreCountedByRoutePatternNotPath) {
     metrics::MetricStore store;
     prometheus::Registry registry;
     std::atomic<int> reloads{0};
-    ApiServer server(store, registry, callbacks(reloads), ServerOptions{.enable_admin_api = true});
-    server.add_route(Access::admin, "DELETE", "/api/v1/silences/:id",
-                     [](const Request&, Response& res) { res.status = 404; });
+    testing_support::TestApi server_api(store, registry, counting_reload(reloads), ServerOptions{.enable_admin_api = true});
+    ApiServer& server = server_api.server;
     server.start("127.0.0.1:0");
     httplib::Client c("127.0.0.1", server.port());
     c.Delete("/api/v1/silences/one");
