@@ -105,8 +105,8 @@ std::string_view content_type(Format format) {
                                          : "text/plain; version=0.0.4; charset=utf-8";
 }
 
-Exposition::Exposition(const std::vector<prometheus::MetricFamily>& registry, std::shared_ptr<const metrics::StoreView> store,
-                       Format format, bool end)
+Exposition::Exposition(const std::vector<prometheus::MetricFamily>& registry,
+                       std::shared_ptr<const metrics::StoreView> store, Format format, bool end)
     : store_(std::move(store)) {
     TextWriter w(rendering_, format);
     for (const auto& family : registry) write_registry_family(w, family);

@@ -73,10 +73,11 @@ void register_routes(ApiServer& server, const Sources& sources) {
                      [&status = sources.status](const Request&, Response& res) {
                          json(res, status_answer(status.status()));
                      });
-    server.add_route(Access::lifecycle, "POST", "/-/reload", [&lifecycle = sources.lifecycle](const Request&, Response& res) {
-        if (auto error = lifecycle.reload()) plain(res, 500, "reload failed: " + *error + "\n");
-        else plain(res, 200, "OK");
-    });
+    server.add_route(Access::lifecycle, "POST", "/-/reload",
+                     [&lifecycle = sources.lifecycle](const Request&, Response& res) {
+                         if (auto error = lifecycle.reload()) plain(res, 500, "reload failed: " + *error + "\n");
+                         else plain(res, 200, "OK");
+                     });
 
     // Alerting: Prometheus' alerts and rules, Alertmanager's silences.
     server.add_route(Access::read, "GET", "/api/v1/alerts", [&alerts = sources.alerts](const Request&, Response& res) {
@@ -99,9 +100,10 @@ void register_routes(ApiServer& server, const Sources& sources) {
                      });
 
     // Automatic actions.
-    server.add_route(Access::read, "GET", "/api/v1/actions", [&actions = sources.actions](const Request&, Response& res) {
-        json(res, actions_answer(actions.recent_actions()));
-    });
+    server.add_route(Access::read, "GET", "/api/v1/actions",
+                     [&actions = sources.actions](const Request&, Response& res) {
+                         json(res, actions_answer(actions.recent_actions()));
+                     });
 
     // Prometheus' query API goes here when cargomon answers PromQL over HTTP (Access::read,
     // each through a source of its own): GET and POST /api/v1/query and

@@ -15,8 +15,10 @@ using web::testing_support::gunzip;
 const SystemTime t0{std::chrono::seconds{1'800'000'000}};
 
 metrics::Snapshot runs_snapshot(int workflows) {
-    metrics::Family runs{.name = "cargo_workflow_runs", .help = "Runs of a workflow.", .type = metrics::MetricType::gauge};
-    for (int i = 0; i < workflows; ++i) runs.samples.push_back({{{"workflow_uuid", "wf-" + std::to_string(i)}}, 1.0 * i});
+    metrics::Family runs{.name = "cargo_workflow_runs", .help = "Runs of a workflow.",
+                         .type = metrics::MetricType::gauge};
+    for (int i = 0; i < workflows; ++i)
+        runs.samples.push_back({{{"workflow_uuid", "wf-" + std::to_string(i)}}, 1.0 * i});
     return metrics::Snapshot{{runs}};
 }
 

@@ -282,23 +282,6 @@ struct BareServer {
     ApiServer& server = api.server;
 };
 
-// The cached rendering of one format must not keep a replaced view (every snapshot in
-// it) alive once a scrape in the other format has rendered the new one: at 100,000
-// series that is a second copy of the whole store, held until a scrape that may never
-// come (issue 11: flat memory).
-TEST(ApiServer, CacheLetsAReplacedViewGo) {
-    BareServer bare("127.0.0.1:0");
-    auto& store = bare.store;
-    httplib::Client c("127.0.0.1", bare.server.port());
-    store.publish("workflows", workflow_snapshot(5), t0);
-    std::weak_ptr<const metrics::StoreView> first = store.view();
-    ASSERT_TRUE(c.Get("/metrics"));  // cached: the text rendering of the first view
-    store.publish("workflows", workflow_snapshot(6), t0);
-    EXPECT_FALSE(first.expired()) << "the text rendering holds it until a newer one is made";
-    ASSERT_TRUE(c.Get("/metrics", {{"Accept", "application/openmetrics-text"}}));
-    EXPECT_TRUE(first.expired()) << "the OpenMetrics scrape of the new view left the old text rendering cached";
-}
-
 // The scheduler publishes a run's snapshot before it sets the run's success in the
 // self-metrics, so a scrape that reads the self-metrics first holds the data of every
 // success it shows (a test waiting for a collector's success, or an alert on its age,
