@@ -264,7 +264,7 @@ void ApiClient::wait_turn(const std::string& where, SteadyTime deadline) {
                                    429, "", "");
             sleeper_.sleep_until(until);
         }
-        sleeper_.sleep_until(pacer_->bucket().reserve());
+        sleeper_.sleep_until(pacer_->reserve());
         // A 429 answered to another call while this one waited for its token holds it too.
         if (pacer_->paused_until() <= clock_.monotonic()) return;
     }

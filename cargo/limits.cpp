@@ -4,21 +4,14 @@
 
 namespace cargomon::cargo {
 
-TokenBucket::TokenBucket(double rate_per_s, double burst, const Clock& clock)
-    : rate_(rate_per_s), burst_(std::max(1.0, burst)), clock_(clock), tokens_(burst_),
-      refilled_at_(clock.monotonic()) {}
+Pacer::Pacer(double rate_per_s, int max_in_flight, const Clock& clock)
+    : clock_(clock),
+      bucket_(rate_per_s, std::chrono::duration<double>(rate_per_s > 0 ? 1 / rate_per_s : 0), clock.monotonic()),
+      in_flight_(max_in_flight) {}
 
-SteadyTime TokenBucket::reserve() {
-    std::lock_guard lock(mu_);
-    SteadyTime now = clock_.monotonic();
-    if (rate_ <= 0) return now;
-    std::chrono::duration<double> elapsed = now - refilled_at_;
-    tokens_ = std::min(burst_, tokens_ + elapsed.count() * rate_);
-    refilled_at_ = now;
-    tokens_ -= 1;
-    if (tokens_ >= 0) return now;
-    auto wait = std::chrono::duration<double>(-tokens_ / rate_);
-    return now + std::chrono::duration_cast<SteadyTime::duration>(wait);
+SteadyTime Pacer::reserve() {
+    std::lock_guard lock(bucket_mu_);
+    return bucket_.reserve(clock_.monotonic());
 }
 
 bool InFlightLimiter::try_acquire_for(std::chrono::nanoseconds max_wait) {

@@ -8,26 +8,9 @@
 #include <mutex>
 
 #include "common/clock.h"
+#include "common/token_bucket.h"
 
 namespace cargomon::cargo {
-
-// `rate` tokens per second, holding at most `burst`. Callers reserve a token and sleep
-// until the returned instant, so concurrent callers queue up fairly instead of polling.
-// Thread-safe: reserve() from any request thread; mu_ guards tokens_ and refilled_at_.
-class TokenBucket {
-public:
-    TokenBucket(double rate_per_s, double burst, const Clock& clock);
-    // The instant at which the caller may send; now or later. Rate 0 never waits.
-    SteadyTime reserve();
-
-private:
-    double rate_;
-    double burst_;
-    const Clock& clock_;
-    std::mutex mu_;
-    double tokens_;  // may go negative: tokens promised to callers still waiting
-    SteadyTime refilled_at_;
-};
 
 // A counting semaphore whose waits end at a (real-time) limit.
 // Thread-safe: acquire and release from any request thread; mu_ guards free_ (with freed_).
@@ -44,20 +27,24 @@ private:
 };
 
 // The three brakes, shared by the clients that hold it (std::shared_ptr: a client built
-// on a reload may outlive the one whose pacer it took). Thread-safe: each part locks itself.
+// on a reload may outlive the one whose pacer it took). Thread-safe: each part has its own lock.
 class Pacer {
 public:
-    Pacer(double rate_per_s, int max_in_flight, const Clock& clock)
-        : bucket_(rate_per_s, rate_per_s, clock), in_flight_(max_in_flight) {}
+    // `rate_per_s` requests a second, in bursts of as many (0: no rate limit).
+    Pacer(double rate_per_s, int max_in_flight, const Clock& clock);
 
-    TokenBucket& bucket() { return bucket_; }
+    // The instant at which the caller may send: now or later. Callers reserve a token and
+    // sleep until it is there, so concurrent callers queue up fairly instead of polling.
+    SteadyTime reserve();
     InFlightLimiter& in_flight() { return in_flight_; }
     // No request before `until` (monotonic): a later instant extends the pause, an earlier one does not shorten it.
     void pause_until(SteadyTime until);
     SteadyTime paused_until() const;
 
 private:
-    TokenBucket bucket_;
+    const Clock& clock_;
+    std::mutex bucket_mu_;
+    TokenBucket bucket_;  // under bucket_mu_
     InFlightLimiter in_flight_;
     mutable std::mutex pause_mu_;
     SteadyTime paused_until_{};

@@ -18,7 +18,6 @@
 #include "alerts/promql/store_source.h"
 #include "common/duration.h"
 #include "common/timefmt.h"
-#include "web/api.h"
 
 namespace cargomon::daemon {
 
@@ -99,38 +98,14 @@ void Alerting::replace(AlertingSetup setup) {
     if (thread_.joinable()) delivery_->start();
 }
 
-void Alerting::register_routes(web::HttpServer& http) {
-    using web::Access, web::Request, web::Response;
-    auto reply = [](Response& res, web::Answer answer) {
-        res.status = answer.status;
-        if (!answer.json.empty()) res.set_content(std::move(answer.json), "application/json");
-    };
-    http.add_route(Access::read, "GET", "/api/v1/alerts",
-                   [this](const Request&, Response& res) {
-                       std::vector<alerts::Alert> active;
-                       {
-                           std::lock_guard lock(mu_);
-                           active = rules_->alerts();
-                       }
-                       res.set_content(web::alerts_answer(active), "application/json");
-                   });
-    http.add_route(Access::read, "GET", "/api/v1/rules",
-                   [this](const Request&, Response& res) {
-                       std::vector<alerts::GroupStatus> groups;
-                       {
-                           std::lock_guard lock(mu_);
-                           groups = rules_->groups();
-                       }
-                       res.set_content(web::rules_answer(groups), "application/json");
-                   });
-    http.add_route(Access::read, "GET", "/api/v1/silences",
-                   [this, reply](const Request&, Response& res) { reply(res, web::list_silences_answer(*silences_)); });
-    http.add_route(Access::admin, "POST", "/api/v1/silences", [this, reply](const Request& req, Response& res) {
-        reply(res, web::create_silence_answer(*silences_, req.body));
-    });
-    http.add_route(Access::admin, "DELETE", "/api/v1/silences/:id", [this, reply](const Request& req, Response& res) {
-        reply(res, web::expire_silence_answer(*silences_, req.path_params.at(0)));
-    });
+std::vector<alerts::Alert> Alerting::active_alerts() const {
+    std::lock_guard lock(mu_);
+    return rules_->alerts();
+}
+
+std::vector<alerts::GroupStatus> Alerting::rule_groups() const {
+    std::lock_guard lock(mu_);
+    return rules_->groups();
 }
 
 void Alerting::start() {

@@ -20,7 +20,7 @@
 #include "alerts/rules/rules.h"
 #include "common/clock.h"
 #include "config/config.h"
-#include "web/http_server.h"
+#include "web/sources.h"
 #include "metrics/metric_store.h"
 
 namespace cargomon::alerts {
@@ -47,10 +47,11 @@ struct AlertingSetup {
 // listing every rule file error (file:line:col).
 AlertingSetup load_alerting(const config::Config& config);
 
-// Thread-safety: register_routes() and start() before serving, replace() from a reload,
+// Thread-safety: start() before serving, replace() from a reload,
 // stop() from the owner; its loop thread and the HTTP handlers share it. mu_ guards the
 // rules, routing and source, dispatch_mu_ dispatching, wake_mu_ only the loop's wait.
-class Alerting {
+// The API reads its alerts, rules and silences (web/routes.h).
+class Alerting : public web::AlertsSource, public web::RulesSource {
 public:
     // `data_ready` says when every collector has run once: before that an empty store
     // would resolve alerts restored from the last run and restart their `for` timers.
@@ -58,12 +59,14 @@ public:
     // and silences.
     Alerting(AlertingSetup setup, const std::string& state_db, metrics::MetricStore& store,
              prometheus::Registry& registry, const Clock& clock, std::function<bool()> data_ready);
-    ~Alerting();
+    ~Alerting() override;
 
     // Expired silences past their retention are dropped on start() and this often after.
     static constexpr std::chrono::minutes kSilenceGcInterval{1};
 
-    void register_routes(web::HttpServer& http);
+    std::vector<alerts::Alert> active_alerts() const override;
+    std::vector<alerts::GroupStatus> rule_groups() const override;
+    alerts::SilenceStore& silences() { return *silences_; }
     void start();
     void stop();
     // Swaps in new rules (alert state is kept) and new routes/receivers.

@@ -18,6 +18,7 @@
 #include "daemon/storage.h"
 #include "metrics/self_metrics.h"
 #include "web/auth.h"
+#include "web/routes.h"
 #include "web/tls.h"
 
 namespace cargomon::daemon {
@@ -107,18 +108,19 @@ Daemon::Daemon(DaemonOptions options)
                                            [this] { return collectors_have_run(); });
     reload_successful_.Set(1);
     reload_success_time_.Set(std::chrono::duration<double>(clock_.now().time_since_epoch()).count());
-    http_ = std::make_unique<web::HttpServer>(store_, registry_,
-                                              web::HttpServer::Callbacks{
-                                                  .status = [this] { return web::status_answer(status()); },
-                                                  .reload = [this] { return reload(); },
-                                              },
-                                              options_.http);
+    metrics_ = std::make_unique<exporters::MetricsHandler>(store_, registry_);
+    http_ = std::make_unique<web::ApiServer>(registry_, options_.http);
     http_->set_security(load_web_security());
-    alerting_->register_routes(*http_);
-    http_->add_route(web::Access::read, "GET", "/api/v1/actions", [this](const web::Request&, web::Response& res) {
-        res.set_content(web::actions_answer(action_store_->recent(kActionsListed)), "application/json");
-    });
+    web::register_routes(*http_, web::Sources{.status = *this,
+                                              .lifecycle = *this,
+                                              .alerts = *alerting_,
+                                              .rules = *alerting_,
+                                              .silences = alerting_->silences(),
+                                              .actions = *this,
+                                              .metrics = *metrics_});
 }
+
+std::vector<actions::Action> Daemon::recent_actions() const { return action_store_->recent(kActionsListed); }
 
 Daemon::~Daemon() { stop(std::chrono::seconds{5}); }
 

@@ -21,7 +21,9 @@
 #include "daemon/alerting.h"
 #include "config/web_config.h"
 #include "web/api.h"
-#include "web/http_server.h"
+#include "exporters/metrics_handler.h"
+#include "web/api_server.h"
+#include "web/sources.h"
 #include "metrics/metric_store.h"
 
 namespace cargomon::daemon {
@@ -31,7 +33,7 @@ struct DaemonOptions {
     std::string listen_address = ":9464";
     std::string storage_path = "/var/lib/cargomon";
     std::string web_config_file;  // --web.config.file; "" serves plain HTTP to anyone
-    web::HttpOptions http;        // write endpoints and request limits
+    web::ServerOptions http;        // write endpoints and request limits
     // --actions.enabled: false runs a standby replica, whose actions never run (its config
     // is still checked and reloaded). docs/actions.md says why a second replica must.
     bool actions_enabled = true;
@@ -41,31 +43,34 @@ struct DaemonOptions {
 using collectors::client_options;
 
 // Thread-safe: start() from main's thread, then reload() and stop() from main (signals)
-// or a /-/reload handler; status callbacks run on HTTP threads. world_mu_ guards world_,
+// or a /-/reload handler; the API's reads (web/sources.h) run on HTTP threads. world_mu_ guards world_,
 // reload_mu_ serializes reload() and stop() and guards stopped_.
-class Daemon {
+class Daemon : public web::StatusSource, public web::Lifecycle, public web::ActionsSource {
 public:
     // Loads and validates the config; throws std::runtime_error listing every error
     // (the daemon refuses to start on a bad config).
     explicit Daemon(DaemonOptions options);
-    ~Daemon();
+    ~Daemon() override;
 
     void start();  // HTTP server and collectors
     // Parses and validates the config file whole, then swaps it in. On any error the old
     // config keeps running. Returns the error text, or nullopt on success.
-    std::optional<std::string> reload();
+    std::optional<std::string> reload() override;
     // Stops serving and collecting; returns within `budget` even if a collector is stuck
     // in a request (then false: the caller should exit without waiting for it).
     bool stop(std::chrono::milliseconds budget);
 
     int port() const { return http_->port(); }
 
+    // What /api/v1/status and /api/v1/actions show.
+    web::DaemonStatus status() const override;
+    std::vector<actions::Action> recent_actions() const override;
+
 private:
     struct World;
     std::unique_ptr<World> build_world(const config::Config& config);
     // Reads --web.config.file into what the HTTP server enforces; throws with the errors.
     web::Security load_web_security() const;
-    web::DaemonStatus status() const;
     bool collectors_have_run() const;
 
     DaemonOptions options_;
@@ -83,7 +88,8 @@ private:
     std::unique_ptr<Alerting> alerting_;
     std::unique_ptr<actions::ActionStore> action_store_;
     std::unique_ptr<actions::Engine> actions_;  // replaced under reload_mu_ when the config changes
-    std::unique_ptr<web::HttpServer> http_;
+    std::unique_ptr<exporters::MetricsHandler> metrics_;  // /metrics; before http_, which serves it
+    std::unique_ptr<web::ApiServer> http_;
     bool stopped_ = false;  // under reload_mu_: a reload after stop() does nothing
     std::jthread readiness_;
     mutable std::atomic<bool> data_seen_{false};  // flips /readyz once discovery has succeeded

@@ -6,7 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "metrics/exposition.h"
+#include "metrics/text_format.h"
 #include "metrics/labels.h"
 #include "metrics/names.h"
 

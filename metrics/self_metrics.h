@@ -1,6 +1,6 @@
 #pragma once
 // cargomon's own metrics (cargomon_*) live in a prometheus::Registry that /metrics serves
-// before the store (web/http_server.h). These register one family of them in a call.
+// before the store (exporters/metrics_handler.h). These register one family of them in a call.
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>

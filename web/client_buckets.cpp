@@ -7,53 +7,37 @@
 namespace cargomon::web {
 
 ClientBuckets::ClientBuckets(int burst, std::chrono::milliseconds interval)
-    : burst_(std::max(1, burst)), interval_(interval), overflow_{burst_, Clock::now()} {}
+    : burst_(std::max(1, burst)), interval_(interval), overflow_(burst_, interval_, Clock::now()) {}
 
-void ClientBuckets::refill(Bucket& b, Clock::time_point now) const {
-    if (now > b.refilled) b.tokens = std::min(burst_, b.tokens + (now - b.refilled) / interval_);
-    b.refilled = std::max(now, b.refilled);
-}
-
-ClientBuckets::Bucket& ClientBuckets::bucket_of(const std::string& client, Clock::time_point now) {
+TokenBucket& ClientBuckets::bucket_of(const std::string& client, Clock::time_point now) {
     auto it = buckets_.find(client);
     if (it == buckets_.end()) {
         if (buckets_.size() >= kMaxClients) {
-            for (auto e = buckets_.begin(); e != buckets_.end();) {
-                refill(e->second, now);
-                e = e->second.tokens >= burst_ ? buckets_.erase(e) : std::next(e);
-            }
+            for (auto e = buckets_.begin(); e != buckets_.end();)
+                e = e->second.full(now) ? buckets_.erase(e) : std::next(e);
         }
-        if (buckets_.size() >= kMaxClients) {
-            refill(overflow_, now);
-            return overflow_;
-        }
-        it = buckets_.emplace(client, Bucket{burst_, now}).first;
+        if (buckets_.size() >= kMaxClients) return overflow_;
+        it = buckets_.emplace(client, TokenBucket(burst_, interval_, now)).first;
     }
-    refill(it->second, now);
     return it->second;
 }
 
 bool ClientBuckets::take(const std::string& client, Clock::time_point now) {
     if (interval_.count() <= 0) return true;
     std::lock_guard lock(mu_);
-    Bucket& b = bucket_of(client, now);
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
+    return bucket_of(client, now).try_take(now);
 }
 
 void ClientBuckets::give_back(const std::string& client, Clock::time_point now) {
     if (interval_.count() <= 0) return;
     std::lock_guard lock(mu_);
-    Bucket& b = bucket_of(client, now);
-    b.tokens = std::min(burst_, b.tokens + 1);
+    bucket_of(client, now).give_back(now);
 }
 
 long ClientBuckets::retry_after_seconds(const std::string& client, Clock::time_point now) {
     if (interval_.count() <= 0) return 1;
     std::lock_guard lock(mu_);
-    Bucket& b = bucket_of(client, now);
-    const double wait = std::max(0.0, 1 - b.tokens) * interval_.count();
+    const double wait = bucket_of(client, now).wait(now).count();
     return std::max(1L, static_cast<long>(std::ceil(wait)));
 }
 

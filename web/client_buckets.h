@@ -1,7 +1,7 @@
 #pragma once
-// Token buckets by client (Request::client), for the limits that must hold per client:
-// the rate limit, and failed logins. Each client's bucket holds up to `burst` tokens and
-// gains one per `interval`; a request that finds none is refused.
+// Token buckets (common/token_bucket.h) by client (Request::client), for the limits that
+// must hold per client: the rate limit, and failed logins. Each client's bucket holds up
+// to `burst` tokens and gains one per `interval`; a request that finds none is refused.
 //
 // The table is bounded (kMaxClients). A full bucket is the same as no bucket, so those are
 // dropped first; when every entry is in use, clients not in the table share one overflow
@@ -13,6 +13,8 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+
+#include "common/token_bucket.h"
 
 namespace cargomon::web {
 
@@ -34,18 +36,13 @@ public:
     std::size_t clients() const;
 
 private:
-    struct Bucket {
-        double tokens;
-        Clock::time_point refilled;
-    };
-    Bucket& bucket_of(const std::string& client, Clock::time_point now);  // under mu_, refilled
-    void refill(Bucket& b, Clock::time_point now) const;
+    TokenBucket& bucket_of(const std::string& client, Clock::time_point now);  // under mu_
 
     const double burst_;
     const std::chrono::duration<double> interval_;
     mutable std::mutex mu_;
-    std::unordered_map<std::string, Bucket> buckets_;
-    Bucket overflow_;
+    std::unordered_map<std::string, TokenBucket> buckets_;
+    TokenBucket overflow_;
 };
 
 }  // namespace cargomon::web

@@ -1,5 +1,5 @@
 #pragma once
-// The request and response of cargomon's own HTTP/1.1 server (web/server.h). Plain
+// The request and response of cargomon's own HTTP/1.1 server (web/http_engine.h). Plain
 // values: handlers read a Request and fill a Response; nothing here touches a socket.
 #include <chrono>
 #include <cstddef>

@@ -1,5 +1,5 @@
 #pragma once
-// The byte-level parsers of cargomon's HTTP/1.1 server (web/server.h), apart from any
+// The byte-level parsers of cargomon's HTTP/1.1 server (web/http_engine.h), apart from any
 // socket so that each can be fuzzed alone (fuzz/request_head.cpp, fuzz/basic_auth.cpp):
 //  - the request head: request line, headers, target, and the framing of the body;
 //  - chunked transfer coding, one step at a time over what has arrived;

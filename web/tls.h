@@ -27,7 +27,7 @@ std::shared_ptr<SSL_CTX> make_server_tls_context(const config::TlsServerConfig& 
 // Which client certificates a context from make_server_tls_context accepts, as text that
 // changes whenever that does: the verify mode, a SHA-256 of each trusted client CA, the
 // allowed SANs. A reload that changes it must not leave connections admitted under the
-// old trust open (web::Server::set_tls closes them).
+// old trust open (web::HttpEngine::set_tls closes them).
 std::string client_policy(SSL_CTX* ctx);
 
 }  // namespace cargomon::web

@@ -13,9 +13,10 @@
 #include <vector>
 
 #include "bench/support/scrape.h"
-#include "web/gzip.h"
-#include "web/http_server.h"
-#include "metrics/exposition.h"
+#include "exporters/gzip.h"
+#include "web/api_server.h"
+#include "exporters/exposition.h"
+#include "exporters/metrics_handler.h"
 
 using namespace cargomon;
 using Steady = std::chrono::steady_clock;
@@ -77,9 +78,11 @@ int main() {
     std::printf("cargomon /metrics benchmark (2 shared cores; client and server in one process)\n");
     metrics::MetricStore store;
     prometheus::Registry registry;
-    web::HttpServer server(store, registry,
-                                 {.status = [] { return std::string("{}"); },
-                                  .reload = [] { return std::optional<std::string>{}; }});
+    // /metrics as the daemon serves it: the exporter's handler on the API server.
+    exporters::MetricsHandler metrics_handler(store, registry);
+    web::ApiServer server(registry);
+    server.add_route(web::Access::read, "GET", "/metrics",
+                     [&](const web::Request& req, web::Response& res) { metrics_handler.serve(req, res); });
     server.start("127.0.0.1:0");
     scrape(server.port(), 3, false);
     double idle_rss = vm_rss_mib();
@@ -104,8 +107,8 @@ int main() {
             std::vector<double> whole;
             for (int i = 0; i < 5; ++i) {
                 auto begin = Steady::now();
-                auto body = web::gzip_compress(
-                    metrics::Exposition(registry.Collect(), store.view(), metrics::Format::text).pieces());
+                auto body = exporters::gzip_compress(
+                    exporters::Exposition(registry.Collect(), store.view(), metrics::Format::text).pieces());
                 whole.push_back(ms_since(begin));
             }
             std::sort(whole.begin(), whole.end());
@@ -121,11 +124,11 @@ int main() {
     // Why /metrics renders the snapshots directly instead of prometheus-cpp objects.
     auto view = store.view();
     auto start = Steady::now();
-    auto direct = metrics::Exposition({}, view, metrics::Format::text).str();
+    auto direct = exporters::Exposition({}, view, metrics::Format::text).str();
     double direct_ms = ms_since(start);
     start = Steady::now();
     auto via_collect =
-        metrics::Exposition(store.Collect(), std::make_shared<metrics::StoreView>(), metrics::Format::text).str();
+        exporters::Exposition(store.Collect(), std::make_shared<metrics::StoreView>(), metrics::Format::text).str();
     double collect_ms = ms_since(start);
     std::printf("\n100,000 series to one string: from the pre-rendered snapshots %.1f ms, via Collect() %.1f ms (%.1fx)%s\n",
                 direct_ms, collect_ms, collect_ms / direct_ms, direct == via_collect ? "" : "  OUTPUTS DIFFER");

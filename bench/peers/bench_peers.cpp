@@ -22,10 +22,11 @@
 #include "alerts/promql/store_source.h"
 #include "bench/rule_eval/workload.h"
 #include "bench/support/scrape.h"
-#include "metrics/exposition.h"
+#include "exporters/exposition.h"
+#include "exporters/metrics_handler.h"
 #include "metrics/metric_store.h"
 #include "tests/support/prom_process.h"
-#include "web/http_server.h"
+#include "web/api_server.h"
 
 using namespace cargomon;
 using namespace cargomon::bench;
@@ -84,9 +85,11 @@ int main() {
     metrics::MetricStore store;
     store.publish("workflows", std::move(work.snapshot), SystemTime{});
     prometheus::Registry registry;
-    web::HttpServer server(store, registry,
-                           {.status = [] { return std::string("{}"); },
-                            .reload = [] { return std::optional<std::string>{}; }});
+    // /metrics as the daemon serves it: the exporter's handler on the API server.
+    exporters::MetricsHandler metrics_handler(store, registry);
+    web::ApiServer server(registry);
+    server.add_route(web::Access::read, "GET", "/metrics",
+                     [&](const web::Request& req, web::Response& res) { metrics_handler.serve(req, res); });
     server.start("127.0.0.1:0");
 
     // cargomon's engine: rounds as the rule manager runs them, and each rule's results.
@@ -167,7 +170,7 @@ int main() {
 
     // The same exposition from the Pushgateway, scraped the same way.
     Pushgateway gateway;
-    auto body = metrics::Exposition({}, store.view(), metrics::Format::text).str();
+    auto body = exporters::Exposition({}, store.view(), metrics::Format::text).str();
     httplib::Client push("127.0.0.1", gateway.port());
     auto pushed = push.Put("/metrics/job/cargomon", body, "text/plain; version=0.0.4");
     if (!pushed || pushed->status / 100 != 2) {

@@ -21,7 +21,7 @@
 #include "common/duration.h"
 #include "common/log.h"
 #include "config/config.h"
-#include "metrics/exposition.h"
+#include "metrics/text_format.h"
 #include "metrics/labels.h"
 #include "metrics/metric_store.h"
 

@@ -66,8 +66,8 @@ bool parse_switch(const std::string& flag, const std::string& value) {
     return value == "true";
 }
 
-web::HttpOptions http_options(const Flags& flags) {
-    web::HttpOptions options;
+web::ServerOptions http_options(const Flags& flags) {
+    web::ServerOptions options;
     options.enable_lifecycle = parse_switch("web.enable-lifecycle", flags.enable_lifecycle);
     options.enable_admin_api = parse_switch("web.enable-admin-api", flags.enable_admin_api);
     options.limits.max_connections = parse_count("web.max-connections", flags.max_connections);
@@ -137,7 +137,7 @@ bool parse_flags(const std::vector<std::string>& args, Flags& flags) {
     return parse(*app, args, std::cout);
 }
 
-int run_daemon(const Flags& flags, const web::HttpOptions& http, bool actions_enabled) {
+int run_daemon(const Flags& flags, const web::ServerOptions& http, bool actions_enabled) {
     // Before any thread starts: arenas are made per thread (metrics/allocator.h says why).
     spdlog::info("malloc: {}", metrics::tune_allocator());
     // Signals are taken by sigwait() in this thread, never by a worker.
@@ -177,7 +177,7 @@ int run_daemon(const Flags& flags, const web::HttpOptions& http, bool actions_en
 
 int serve_main(const std::vector<std::string>& args) {
     Flags flags;
-    web::HttpOptions http;
+    web::ServerOptions http;
     bool actions_enabled = true;
     try {
         if (!parse_flags(args, flags)) return 0;

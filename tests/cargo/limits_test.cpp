@@ -7,30 +7,27 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(TokenBucket, BurstsOneSecondThenSpacesEvenly) {
+// The bucket itself is tested in tests/common/token_bucket_test.cpp; here, that the
+// Pacer spends `rate` a second in bursts of as many, on its clock.
+TEST(Pacer, BurstsOneSecondThenSpacesEvenly) {
     FakeClock clock;
-    TokenBucket bucket(2, 2, clock);
+    Pacer pacer(2, 1, clock);
     SteadyTime t0 = clock.monotonic();
-    EXPECT_EQ(bucket.reserve(), t0);
-    EXPECT_EQ(bucket.reserve(), t0);
-    EXPECT_EQ(bucket.reserve(), t0 + 500ms);
-    EXPECT_EQ(bucket.reserve(), t0 + 1000ms);
-}
-
-TEST(TokenBucket, IdleTimeRefillsOnlyUpToTheBurst) {
-    FakeClock clock;
-    TokenBucket bucket(2, 2, clock);
+    EXPECT_EQ(pacer.reserve(), t0);
+    EXPECT_EQ(pacer.reserve(), t0);
+    EXPECT_EQ(pacer.reserve(), t0 + 500ms);
+    EXPECT_EQ(pacer.reserve(), t0 + 1000ms);
     clock.advance(1h);
     SteadyTime t = clock.monotonic();
-    EXPECT_EQ(bucket.reserve(), t);
-    EXPECT_EQ(bucket.reserve(), t);
-    EXPECT_EQ(bucket.reserve(), t + 500ms);
+    EXPECT_EQ(pacer.reserve(), t);
+    EXPECT_EQ(pacer.reserve(), t);
+    EXPECT_EQ(pacer.reserve(), t + 500ms);
 }
 
-TEST(TokenBucket, ZeroRateNeverWaits) {
+TEST(Pacer, ZeroRateNeverWaits) {
     FakeClock clock;
-    TokenBucket bucket(0, 0, clock);
-    for (int i = 0; i < 100; ++i) EXPECT_EQ(bucket.reserve(), clock.monotonic());
+    Pacer pacer(0, 1, clock);
+    for (int i = 0; i < 100; ++i) EXPECT_EQ(pacer.reserve(), clock.monotonic());
 }
 
 TEST(InFlightLimiter, CountsSlots) {

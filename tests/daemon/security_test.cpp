@@ -21,7 +21,7 @@
 #include "common/net.h"
 #include "tests/daemon/daemon_process.h"
 #include "tests/web/certs.h"
-#include "web/gzip.h"
+#include "exporters/gzip.h"
 
 namespace cargomon::testing {
 namespace {
@@ -58,7 +58,7 @@ CurlResult curl(const std::string& args) {
     return r;
 }
 
-std::string gzip(const std::string& data) { return web::gzip_compress({data}); }
+std::string gzip(const std::string& data) { return exporters::gzip_compress({data}); }
 
 // The daemon with a web config; waits until it answers over TLS.
 class SecureDaemon {

@@ -7,7 +7,7 @@
 #include <set>
 #include <thread>
 
-#include "metrics/exposition.h"
+#include "exporters/exposition.h"
 
 namespace cargomon::metrics {
 namespace {
@@ -18,7 +18,7 @@ const SystemTime t0{std::chrono::seconds{1'800'000'000}};
 
 std::string expose(const std::vector<prometheus::MetricFamily>& registry, std::shared_ptr<const StoreView> store,
                    Format format) {
-    return Exposition(registry, std::move(store), format).str();
+    return exporters::Exposition(registry, std::move(store), format).str();
 }
 
 Snapshot runs(std::size_t workflows, double value = 1) {

@@ -22,8 +22,9 @@
 #include "tests/web/certs.h"
 #include "tests/web/raw_client.h"
 #include "web/auth.h"
-#include "web/http_server.h"
-#include "web/server.h"
+#include "tests/web/test_api.h"
+#include "web/api_server.h"
+#include "web/http_engine.h"
 #include "web/tls.h"
 
 namespace cargomon::web {
@@ -35,12 +36,11 @@ using test::RawClient;
 
 constexpr auto kHang = 10s;  // one generous deadline: only a hang reaches it
 
-HttpServer::Callbacks counting_callbacks(std::atomic<int>& reloads) {
-    return {.status = [] { return std::string("{}"); },
-            .reload = [&reloads] {
-                ++reloads;
-                return std::optional<std::string>{};
-            }};
+testing_support::TestApi::Reload counting_reload(std::atomic<int>& reloads) {
+    return [&reloads] {
+        ++reloads;
+        return std::optional<std::string>{};
+    };
 }
 
 
@@ -104,8 +104,9 @@ TEST(PortConnections, IdleKeepAliveConnectionsAreClosedFirstWhenTheCapIsReached)
     metrics::MetricStore store;
     prometheus::Registry registry;
     std::atomic<int> reloads{0};
-    HttpServer server(store, registry, counting_callbacks(reloads),
-                      HttpOptions{.limits = {.idle_timeout = 60s, .max_connections = 20}});
+    testing_support::TestApi server_api(store, registry, counting_reload(reloads),
+                      ServerOptions{.limits = {.idle_timeout = 60s, .max_connections = 20}});
+    ApiServer& server = server_api.server;
     server.start("127.0.0.1:0");
     std::vector<std::unique_ptr<RawClient>> idle;
     for (int i = 0; i < 20; ++i) {
@@ -121,7 +122,7 @@ TEST(PortConnections, IdleKeepAliveConnectionsAreClosedFirstWhenTheCapIsReached)
 }
 
 TEST(PortConnections, OneClientCannotTakeEveryPlace) {
-    Server server(Limits{.max_connections = 100, .max_connections_per_client = 3});
+    HttpEngine server(Limits{.max_connections = 100, .max_connections_per_client = 3});
     server.route("GET", "/healthz", [](const Request&, Response& res) { res.set_content("OK", "text/plain"); });
     server.start("127.0.0.1:0");
     std::vector<std::unique_ptr<RawClient>> busy;
@@ -152,12 +153,12 @@ TEST(PortConnections, OneClientCannotTakeEveryPlace) {
 
 // ---- request parsing --------------------------------------------------------------------
 
-class PortParsing : public testing::Test {
+class PortParsing : public ::testing::Test {
 protected:
     void SetUp() override {
         // A read deadline longer than the clients wait: a request the server waits on
         // instead of refusing shows as no answer at all.
-        server_ = std::make_unique<Server>(Limits{.read_timeout = 60s});
+        server_ = std::make_unique<HttpEngine>(Limits{.read_timeout = 60s});
         server_->route("GET", "/healthz", [](const Request&, Response& res) { res.set_content("OK", "text/plain"); });
         server_->route("POST", "/echo", [this](const Request& req, Response& res) {
             ++handled_;
@@ -178,7 +179,7 @@ protected:
         EXPECT_NE(answer.find(reason), std::string::npos) << answer;
     }
 
-    std::unique_ptr<Server> server_;
+    std::unique_ptr<HttpEngine> server_;
     std::atomic<int> handled_{0};
 };
 
@@ -232,9 +233,11 @@ TEST_F(PortParsing, BodiesOnGetAndHeadAreRefusedUnread) {
 // ---- authentication --------------------------------------------------------------------
 
 struct AuthServer {
-    explicit AuthServer(std::map<std::string, std::string> users, HttpOptions options = {},
+    explicit AuthServer(std::map<std::string, std::string> users, ServerOptions options = {},
                         std::chrono::milliseconds rate_interval = {}, int rate_burst = 0)
-        : auth(std::make_shared<const BasicAuth>(std::move(users))), server(store, registry, counting_callbacks(reloads), options) {
+        : auth(std::make_shared<const BasicAuth>(std::move(users))),
+          api(store, registry, counting_reload(reloads), options),
+          server(api.server) {
         server.set_security(Security{.authenticate = with(auth), .rate_limit_interval = rate_interval,
                                      .rate_limit_burst = rate_burst});
         server.start("127.0.0.1:0");
@@ -245,7 +248,8 @@ struct AuthServer {
     prometheus::Registry registry;
     std::atomic<int> reloads{0};
     std::shared_ptr<const BasicAuth> auth;
-    HttpServer server;
+    testing_support::TestApi api;
+    ApiServer& server;
 };
 
 // A client guessing passwords must open a connection for each guess.
@@ -274,7 +278,7 @@ TEST(PortAuth, PasswordsAreComparedWhole) {
 }
 
 TEST(PortAuth, FailedLoginsAreLimitedPerClientWithoutRunningBcrypt) {
-    AuthServer s({{"alice", hash_of("s3cret")}}, HttpOptions{.auth_failures_per_minute = 5});
+    AuthServer s({{"alice", hash_of("s3cret")}}, ServerOptions{.auth_failures_per_minute = 5});
     std::vector<int> statuses;
     for (int i = 0; i < 12; ++i) {
         auto answer = ask(s.port(), get("/metrics", "Authorization: " + test::basic_authorization("alice", "guess" + std::to_string(i)) + "\r\n"),
@@ -331,7 +335,7 @@ TEST(PortAuth, AFloodOfGuessesNeitherQueuesNorDelaysAKnownLogin) {
 // The rate limit was one bucket for the whole server, taken before authentication:
 // anonymous requests made the authenticated scraper get 429.
 TEST(PortAuth, TheRateLimitIsPerClientAndAfterAuthentication) {
-    AuthServer s({{"alice", hash_of("s3cret")}}, HttpOptions{}, 1h, 3);
+    AuthServer s({{"alice", hash_of("s3cret")}}, ServerOptions{}, 1h, 3);
     const std::string good = "Authorization: " + test::basic_authorization("alice", "s3cret") + "\r\n";
     for (int i = 0; i < 10; ++i)
         EXPECT_EQ(RawClient::status_of(ask(s.port(), get("/metrics"), "127.0.0.2")), 401) << i;  // anonymous
@@ -350,13 +354,16 @@ TEST(PortWrites, CrossSiteAndNonJsonWritesAreRefused) {
     prometheus::Registry registry;
     std::atomic<int> reloads{0};
     std::atomic<int> created{0};
-    HttpServer server(store, registry, counting_callbacks(reloads),
-                      HttpOptions{.enable_lifecycle = true, .enable_admin_api = true});
-    server.add_route(Access::admin, "POST", "/api/v1/silences", [&](const Request&, Response& res) {
+    testing_support::TestApi server_api(store, registry, counting_reload(reloads),
+                      ServerOptions{.enable_lifecycle = true, .enable_admin_api = true});
+    ApiServer& server = server_api.server;
+    // Stand-ins at a path of their own (the real silence routes are registered too): the
+    // refusals come before any handler, by access level and method.
+    server.add_route(Access::admin, "POST", "/api/v1/test/silences", [&](const Request&, Response& res) {
         ++created;
         res.set_content("{}", "application/json");
     });
-    server.add_route(Access::admin, "DELETE", "/api/v1/silences/:id",
+    server.add_route(Access::admin, "DELETE", "/api/v1/test/silences/:id",
                      [&](const Request&, Response& res) { res.set_content("{}", "application/json"); });
     server.start("127.0.0.1:0");
     httplib::Client c("127.0.0.1", server.port());
@@ -364,31 +371,31 @@ TEST(PortWrites, CrossSiteAndNonJsonWritesAreRefused) {
     const std::string json = R"({"matchers":[]})";
     auto status = [](const httplib::Result& r) { return r ? r->status : 0; };
 
-    auto plain = c.Post("/api/v1/silences", json, "text/plain");
+    auto plain = c.Post("/api/v1/test/silences", json, "text/plain");
     EXPECT_EQ(status(plain), 415);
     EXPECT_NE(plain->body.find("Content-Type: application/json"), std::string::npos) << plain->body;
-    EXPECT_EQ(status(c.Post("/api/v1/silences", "a=b", "application/x-www-form-urlencoded")), 415);
+    EXPECT_EQ(status(c.Post("/api/v1/test/silences", "a=b", "application/x-www-form-urlencoded")), 415);
     EXPECT_EQ(status(c.Post("/-/reload", "a=b", "application/x-www-form-urlencoded")), 415);
     EXPECT_EQ(status(c.Post("/-/reload", "x", "multipart/form-data; boundary=x")), 415);
-    auto foreign = c.Post("/api/v1/silences", {{"Origin", "http://evil.example"}}, json, "application/json");
+    auto foreign = c.Post("/api/v1/test/silences", {{"Origin", "http://evil.example"}}, json, "application/json");
     EXPECT_EQ(status(foreign), 403);
     EXPECT_NE(foreign->body.find("Origin http://evil.example is not this server"), std::string::npos) << foreign->body;
-    EXPECT_EQ(status(c.Post("/api/v1/silences", {{"Origin", "null"}}, json, "application/json")), 403);
+    EXPECT_EQ(status(c.Post("/api/v1/test/silences", {{"Origin", "null"}}, json, "application/json")), 403);
     EXPECT_EQ(status(c.Post("/-/reload", {{"Origin", "http://evil.example"}}, "", "")), 403);
-    EXPECT_EQ(status(c.Delete("/api/v1/silences/x", {{"Origin", "http://evil.example"}})), 403);
+    EXPECT_EQ(status(c.Delete("/api/v1/test/silences/x", {{"Origin", "http://evil.example"}})), 403);
     for (const char* site : {"cross-site", "same-site"})
-        EXPECT_EQ(status(c.Post("/api/v1/silences", {{"Sec-Fetch-Site", site}}, json, "application/json")), 403) << site;
+        EXPECT_EQ(status(c.Post("/api/v1/test/silences", {{"Sec-Fetch-Site", site}}, json, "application/json")), 403) << site;
     EXPECT_EQ(created, 0);
     EXPECT_EQ(reloads, 0);
 
     // What cargomon's own clients, curl, and a page of this server send.
-    EXPECT_EQ(status(c.Post("/api/v1/silences", json, "application/json")), 200);
-    EXPECT_EQ(status(c.Post("/api/v1/silences", {{"Origin", self}, {"Sec-Fetch-Site", "same-origin"}}, json,
+    EXPECT_EQ(status(c.Post("/api/v1/test/silences", json, "application/json")), 200);
+    EXPECT_EQ(status(c.Post("/api/v1/test/silences", {{"Origin", self}, {"Sec-Fetch-Site", "same-origin"}}, json,
                             "application/json; charset=utf-8")),
               200);
     EXPECT_EQ(status(c.Post("/-/reload")), 200);
     EXPECT_EQ(status(c.Post("/-/reload", "{}", "application/json")), 200);
-    EXPECT_EQ(status(c.Delete("/api/v1/silences/x")), 200);
+    EXPECT_EQ(status(c.Delete("/api/v1/test/silences/x")), 200);
     EXPECT_EQ(created, 2);
     EXPECT_EQ(reloads, 2);
 }
@@ -462,7 +469,8 @@ TEST(PortTls, KeptAliveConnectionsEndWhenAReloadChangesTheClientCa) {
     metrics::MetricStore store;
     prometheus::Registry registry;
     std::atomic<int> reloads{0};
-    HttpServer server(store, registry, counting_callbacks(reloads));
+    testing_support::TestApi server_api(store, registry, counting_reload(reloads));
+    ApiServer& server = server_api.server;
     server.set_security(verified_by(certs.ca_crt));
     server.start("127.0.0.1:0");
     TlsClient client(server.port(), certs.client_crt, certs.client_key);

@@ -6,7 +6,8 @@
 #include <thread>
 
 #include "common/process.h"
-#include "web/http_server.h"
+#include "tests/web/test_api.h"
+#include "web/api_server.h"
 #include "tests/support/prom_process.h"
 
 namespace cargomon::web {
@@ -31,8 +32,8 @@ TEST(PrometheusScrape, RealPrometheusIngestsTheExposition) {
     metrics::Family runs{.name = "cargo_workflow_runs", .type = metrics::MetricType::gauge};
     runs.samples.push_back({{{"status", "running"}}, 1.5});
     store.publish("workflows", metrics::Snapshot{{failed, runs}}, std::chrono::system_clock::now());
-    HttpServer server(store, registry,
-                      {.status = [] { return std::string("{}"); }, .reload = [] { return std::optional<std::string>{}; }});
+    testing_support::TestApi api(store, registry);
+    ApiServer& server = api.server;
     server.start("127.0.0.1:0");
 
     testing::PrometheusServer prometheus("global: {scrape_interval: 1s, scrape_timeout: 1s}\n"

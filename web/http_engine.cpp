@@ -1,4 +1,4 @@
-#include "web/server.h"
+#include "web/http_engine.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -25,7 +25,6 @@
 namespace cargomon::web {
 
 using SteadyClock = std::chrono::steady_clock;
-using Deadline = SteadyClock::time_point;
 
 namespace {
 
@@ -80,9 +79,9 @@ void refuse(Response& res, int status, std::string_view why) {
 
 // ---- Connection: one socket, plain or TLS, every call bounded by a deadline --------------
 
-class Server::Connection {
+class HttpEngine::Connection {
 public:
-    Connection(int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {}
+    Connection(int fd, SSL* ssl, std::uint64_t generation) : fd_(fd), ssl_(ssl), generation_(generation) {}
     ~Connection() {
         if (ssl_) SSL_free(ssl_);
     }
@@ -149,6 +148,32 @@ public:
         }
     }
 
+    // Reads more into buffer(): > 0 bytes read, else read()'s code.
+    long fill(Deadline until) {
+        long n = read(chunk_, sizeof chunk_, until);
+        if (n > 0) buffer_.append(chunk_, static_cast<std::size_t>(n));
+        return n;
+    }
+    // Bytes read and not yet used: a pipelined next request starts here.
+    std::string& buffer() { return buffer_; }
+
+    // Half-closes, then discards what the peer still sends, briefly: closing with unread
+    // input would reset the connection, and the client could lose the answer.
+    void linger() {
+        close_notify();
+        ::shutdown(fd_, SHUT_WR);
+        Deadline until = SteadyClock::now() + std::chrono::milliseconds(500);
+        std::size_t discarded = 0;
+        while (discarded < (1u << 20)) {
+            long n = read(chunk_, sizeof chunk_, until);
+            if (n <= 0) break;
+            discarded += static_cast<std::size_t>(n);
+        }
+    }
+
+    int fd() const { return fd_; }
+    std::uint64_t generation() const { return generation_; }
+
 private:
     // Waits until the socket can do what `ssl_error` asks (WANT_READ or WANT_WRITE);
     // false when the deadline passed (timed_out_ says so) or the socket failed.
@@ -173,18 +198,21 @@ private:
 
     int fd_;
     SSL* ssl_;
+    std::uint64_t generation_;  // the TLS generation it was accepted under
+    std::string buffer_;
+    char chunk_[16384];
 };
 
-// ---- Server ---------------------------------------------------------------------------
+// ---- HttpEngine ---------------------------------------------------------------------------
 
-Server::Server(Limits limits) : limits_(limits) {
+HttpEngine::HttpEngine(Limits limits) : limits_(limits) {
     // A peer that hangs up mid-answer must not kill the process (TLS writes use write(2)).
     ::signal(SIGPIPE, SIG_IGN);
 }
 
-Server::~Server() { stop(); }
+HttpEngine::~HttpEngine() { stop(); }
 
-void Server::route(std::string method, std::string pattern, Handler handler) {
+void HttpEngine::route(std::string method, std::string pattern, Handler handler) {
     if (acceptor_.joinable()) throw std::logic_error("route after start: " + pattern);
     std::vector<std::string> segments;
     if (pattern.empty() || pattern[0] != '/' || !split_path_segments(pattern, segments))
@@ -192,18 +220,18 @@ void Server::route(std::string method, std::string pattern, Handler handler) {
     routes_.push_back({std::move(method), std::move(pattern), std::move(segments), std::move(handler)});
 }
 
-std::vector<Server::RouteInfo> Server::routes() const {
+std::vector<HttpEngine::RouteInfo> HttpEngine::routes() const {
     std::vector<RouteInfo> out;
     for (const auto& r : routes_) out.push_back({r.method, r.pattern});
     return out;
 }
 
-void Server::set_extra_headers(std::vector<std::pair<std::string, std::string>> headers) {
+void HttpEngine::set_extra_headers(std::vector<std::pair<std::string, std::string>> headers) {
     std::lock_guard lock(mu_);
     extra_headers_ = std::move(headers);
 }
 
-void Server::set_tls(std::shared_ptr<SSL_CTX> ctx, std::string client_policy) {
+void HttpEngine::set_tls(std::shared_ptr<SSL_CTX> ctx, std::string client_policy) {
     std::lock_guard lock(mu_);
     std::string policy = ctx ? "tls:" + client_policy : "plain";
     tls_ = std::move(ctx);
@@ -216,7 +244,7 @@ void Server::set_tls(std::shared_ptr<SSL_CTX> ctx, std::string client_policy) {
     }
 }
 
-void Server::start(const std::string& listen_address) {
+void HttpEngine::start(const std::string& listen_address) {
     if (acceptor_.joinable()) throw std::logic_error("server already started");
     auto address = parse_host_port(listen_address);
     if (!address)
@@ -272,7 +300,7 @@ void Server::start(const std::string& listen_address) {
     acceptor_ = std::thread([this] { accept_loop(); });
 }
 
-void Server::stop() {
+void HttpEngine::stop() {
     if (!acceptor_.joinable()) return;
     {
         std::lock_guard lock(mu_);
@@ -292,7 +320,7 @@ void Server::stop() {
     listener_ = wake_[0] = wake_[1] = -1;
 }
 
-bool Server::evict_waiting(const std::string& among) {
+bool HttpEngine::evict_waiting(const std::string& among) {
     auto victim = open_.end();
     for (auto it = open_.begin(); it != open_.end(); ++it) {
         const Open& o = it->second;
@@ -309,7 +337,7 @@ bool Server::evict_waiting(const std::string& among) {
     return true;
 }
 
-bool Server::set_waiting(int fd, bool waiting) {
+bool HttpEngine::set_waiting(int fd, bool waiting) {
     std::lock_guard lock(mu_);
     auto it = open_.find(fd);
     if (it == open_.end() || it->second.evicted || stopping_ || it->second.generation != tls_generation_) return false;
@@ -318,7 +346,7 @@ bool Server::set_waiting(int fd, bool waiting) {
     return true;
 }
 
-void Server::accept_loop() {
+void HttpEngine::accept_loop() {
     pollfd fds[2] = {{listener_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
     while (!stopping_) {
         int rc = ::poll(fds, 2, -1);
@@ -389,7 +417,7 @@ void Server::accept_loop() {
     }
 }
 
-const Server::Route* Server::find_route(const Request& req, std::string& allowed,
+const HttpEngine::Route* HttpEngine::find_route(const Request& req, std::string& allowed,
                                         std::vector<std::string>& params) const {
     const auto& segments = req.path_segments;
     const Route* found = nullptr;
@@ -415,212 +443,227 @@ const Server::Route* Server::find_route(const Request& req, std::string& allowed
     return found;
 }
 
-void Server::serve(int fd, std::string remote, std::string client, std::uint64_t generation) {
+void HttpEngine::serve(int fd, std::string remote, std::string client, std::uint64_t generation) {
+    // The handshake and the first request share one read deadline, from the accept.
+    const Deadline first_deadline = SteadyClock::now() + limits_.read_timeout;
+    auto conn = open_connection(fd, generation, remote, first_deadline);
+    if (!conn) return;
+    for (bool first = true; !stopping_; first = false) {
+        Next next = await_request(*conn, first, first_deadline);
+        if (next == Next::step) next = serve_request(*conn, remote, client);
+        if (next == Next::request) continue;
+        if (next == Next::drop) return;
+        break;
+    }
+    conn->close_notify();
+}
+
+std::unique_ptr<HttpEngine::Connection> HttpEngine::open_connection(int fd, std::uint64_t generation,
+                                                                   const std::string& remote, Deadline deadline) {
     std::shared_ptr<SSL_CTX> ctx;
     {
         std::lock_guard lock(mu_);
         // A context replaced since the accept would admit this client under the old trust.
-        if (generation != tls_generation_) return;
+        if (generation != tls_generation_) return nullptr;
         ctx = tls_;
     }
     SSL* ssl = nullptr;
     if (ctx) {
         ssl = SSL_new(ctx.get());
-        if (!ssl) return;
+        if (!ssl) return nullptr;
         SSL_set_fd(ssl, fd);
         SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     }
-    Connection conn(fd, ssl);
-    if (stopping_) return;
-    Deadline deadline = SteadyClock::now() + limits_.read_timeout;
-    if (ssl && !conn.handshake(deadline)) {
+    auto conn = std::make_unique<Connection>(fd, ssl, generation);
+    if (stopping_) return nullptr;
+    if (ssl && !conn->handshake(deadline)) {
         spdlog::debug("TLS handshake with {} failed: {}", remote, ERR_reason_error_string(ERR_peek_last_error())
                                                                      ? ERR_reason_error_string(ERR_peek_last_error())
                                                                      : "timeout or hang-up");
-        return;
+        return nullptr;
     }
+    return conn;
+}
 
-    std::string buf;  // bytes read and not yet used: a pipelined next request starts here
-    bool first = true;
-    char chunk[16384];
-    auto fill = [&](Deadline until) {  // reads more into buf; > 0 bytes read, else conn.read's code
-        long n = conn.read(chunk, sizeof chunk, until);
-        if (n <= 0) return n;
-        buf.append(chunk, static_cast<std::size_t>(n));
-        return n;
-    };
+HttpEngine::Next HttpEngine::await_request(Connection& conn, bool first, Deadline first_deadline) {
+    // The wait for a request's first byte is the idle timeout (the read timeout for a new
+    // connection); from there the whole request must arrive within read_timeout. Between
+    // requests the connection is "waiting": the first to go when the caps are reached, and
+    // ended when the TLS client policy changes.
+    if (!conn.buffer().empty()) return first || set_waiting(conn.fd(), false) ? Next::step : Next::close;
+    if (!first && !set_waiting(conn.fd(), true)) return Next::close;
+    long n = conn.fill(first ? first_deadline : SteadyClock::now() + limits_.idle_timeout);
+    if (!first && !set_waiting(conn.fd(), false)) return Next::close;
+    return n > 0 ? Next::step : Next::drop;
+}
 
-    while (!stopping_) {
-        // The wait for a request's first byte is the idle timeout (the read timeout for a
-        // new connection); from there the whole request must arrive within read_timeout.
-        // Between requests the connection is "waiting": the first to go when the caps are
-        // reached, and ended when the TLS client policy changes.
-        if (buf.empty()) {
-            if (!first && !set_waiting(fd, true)) break;
-            Deadline idle = first ? deadline : SteadyClock::now() + limits_.idle_timeout;
-            long n = fill(idle);
-            if (!first && !set_waiting(fd, false)) break;
-            if (n <= 0) return;
-        } else if (!first && !set_waiting(fd, false)) {
-            break;
-        }
-        first = false;
-        deadline = SteadyClock::now() + limits_.read_timeout;
-        Request req;
-        req.remote_address = remote;
-        req.client = client;
-        Response res;
-        bool close_after = false;
-        std::string matched;
+HttpEngine::Next HttpEngine::serve_request(Connection& conn, const std::string& remote, const std::string& client) {
+    const Deadline deadline = SteadyClock::now() + limits_.read_timeout;
+    Exchange ex;
+    ex.req.remote_address = remote;
+    ex.req.client = client;
+    Framing framing;
+    const Route* found = nullptr;
+    Next next = read_head(conn, ex, deadline, framing);
+    if (next == Next::step) next = route_and_guard(conn, ex, framing, found);
+    if (next == Next::step) next = admit_body(conn, ex, framing, deadline);
+    if (next == Next::step) next = read_body(conn, ex, framing, deadline);
+    if (next != Next::step) return next;
+    handle(*found, ex);
+    answer(conn, ex, ex.res, ex.req.method == "HEAD");
+    return ex.close_after ? Next::close : Next::request;
+}
 
-        auto answer = [&](const Response& r, bool head) {
-            std::vector<std::pair<std::string, std::string>> extra;
-            {
-                std::lock_guard lock(mu_);
-                extra = extra_headers_;
-                if (stopping_ || generation != tls_generation_) close_after = true;
-            }
-            if (r.close_connection) close_after = true;
-            std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + std::string(reason_phrase(r.status)) + "\r\n";
-            out += "Date: " + http_date() + "\r\n";
-            for (const auto& [k, v] : extra) out += k + ": " + v + "\r\n";
-            for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
-            out += "Content-Length: " + std::to_string(r.body_size()) + "\r\n";
-            out += close_after ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n";
-            Deadline until = SteadyClock::now() + limits_.write_timeout;
-            bool ok = true;
-            if (head) {
-                ok = conn.write_all(out, until);
-            } else if (r.pieces.empty()) {
-                out += r.body;
-                ok = conn.write_all(out, until);
-            } else {
-                ok = conn.write_all(out, until);
-                for (auto piece : r.pieces) {
-                    if (!ok) break;
-                    ok = conn.write_all(piece, until);
-                }
-            }
-            if (observer_) observer_(req, matched, r);
-            if (!ok) close_after = true;
-        };
-        // Answers, then ends the connection without reading on: what the client still
-        // sends (a body we refused) is discarded as it comes, never buffered.
-        auto refuse_and_close = [&](int status, std::string_view why) {
-            refuse(res, status, why);
-            close_after = true;
-            answer(res, false);
-            // Closing with unread input would reset the connection, and the client could
-            // lose the answer: half-close, then discard what it still sends, briefly.
-            conn.close_notify();
-            ::shutdown(fd, SHUT_WR);
-            Deadline linger = SteadyClock::now() + std::chrono::milliseconds(500);
-            std::size_t discarded = 0;
-            while (discarded < (1u << 20)) {
-                long n = conn.read(chunk, sizeof chunk, linger);
-                if (n <= 0) break;
-                discarded += static_cast<std::size_t>(n);
-            }
-        };
-        auto answer_and_continue = [&](bool body_pending) {
-            if (body_pending) close_after = true;  // its body is never read
-            answer(res, req.method == "HEAD");
-            return !close_after;
-        };
-
-        // Request line and headers (web/request_parser.h).
-        HeadResult head;
-        std::size_t scanned = 0;
-        while ((head = parse_request_head(buf, limits_, req, scanned)).state == HeadResult::State::incomplete) {
-            long n = fill(deadline);
-            if (n == -1) return refuse_and_close(408, "request not received in time");
-            if (n <= 0) return;
-        }
-        if (head.state == HeadResult::State::refused) return refuse_and_close(head.status, head.why);
-        buf.erase(0, head.consumed);
-        close_after = !head.keep_alive;
-        const Framing framing = head.framing;
-        const bool body_pending = framing.has_body();
-        // A GET or HEAD has no use for a body (RFC 9110 9.3.1): refused before a byte of
-        // it is read, so stalled bodies cannot pile up in memory.
-        if ((req.method == "GET" || req.method == "HEAD") && body_pending)
-            return refuse_and_close(400, req.method + " requests take no body");
-
-        std::string allowed;
-        const Route* route = find_route(req, allowed, req.path_params);
-        if (route) matched = route->pattern;
-        if (guard_ && !guard_(req, matched, res)) {
-            if (answer_and_continue(body_pending)) continue;
-            return;
-        }
-        if (!route) {
-            if (allowed.empty()) {
-                refuse(res, 404, "no such page");
-                res.body = "404 page not found\n";
-            } else {
-                refuse(res, 405, "use " + allowed);
-                res.set_header("Allow", allowed);
-            }
-            if (answer_and_continue(body_pending)) continue;
-            return;
-        }
-        if (framing.length > limits_.max_body_bytes)
-            return refuse_and_close(413, "body over " + std::to_string(limits_.max_body_bytes) + " bytes");
-        std::string_view encoding = req.header("Content-Encoding");
-        if (!encoding.empty() && !iequals(encoding, "identity") && !iequals(encoding, "gzip") &&
-            !iequals(encoding, "x-gzip") && !iequals(encoding, "deflate") && !iequals(encoding, "br"))
-            return refuse_and_close(415, "Content-Encoding must be gzip, deflate, br or identity");
-        if (std::string_view expect = req.header("Expect"); !expect.empty()) {
-            if (!iequals(expect, "100-continue")) return refuse_and_close(417, "only Expect: 100-continue");
-            if (body_pending && !conn.write_all("HTTP/1.1 100 Continue\r\n\r\n", deadline)) return;
-        }
-
-        // The body, within the deadline and the limit.
-        std::string raw;
-        if (framing.chunked) {
-            while (true) {
-                ChunkStep step = decode_chunk(buf, raw.size(), limits_.max_body_bytes, limits_.max_header_bytes);
-                if (step.state == ChunkStep::State::refused) return refuse_and_close(step.status, step.why);
-                if (step.state == ChunkStep::State::incomplete) {
-                    long n = fill(deadline);
-                    if (n == -1) return refuse_and_close(408, "request body not received in time");
-                    if (n <= 0) return;
-                    continue;
-                }
-                raw.append(step.data);
-                buf.erase(0, step.consumed);
-                if (step.state == ChunkStep::State::end) break;
-            }
-        } else if (framing.length > 0) {
-            while (buf.size() < framing.length) {
-                long n = fill(deadline);
-                if (n == -1) return refuse_and_close(408, "request body not received in time");
-                if (n <= 0) return;
-            }
-            raw = buf.substr(0, framing.length);
-            buf.erase(0, framing.length);
-        }
-        auto inflated = inflate_body(encoding, raw, limits_.max_body_bytes);
-        switch (inflated.status) {
-            case InflateStatus::ok: req.body = std::move(inflated.data); break;
-            case InflateStatus::too_large:
-                return refuse_and_close(413, "body over " + std::to_string(limits_.max_body_bytes) + " bytes once decoded");
-            case InflateStatus::corrupt: return refuse_and_close(400, "body does not decode as its Content-Encoding");
-            case InflateStatus::unsupported: return refuse_and_close(415, "unsupported Content-Encoding");
-        }
-
-        try {
-            route->handler(req, res);
-        } catch (const std::exception& e) {
-            spdlog::error("HTTP handler {} failed: {}", route->pattern, e.what());
-            res = Response{};
-            res.status = 500;
-            res.set_content("internal error\n", "text/plain; charset=utf-8");
-        }
-        answer(res, req.method == "HEAD");
-        if (close_after) break;
+// The request line and headers (web/request_parser.h).
+HttpEngine::Next HttpEngine::read_head(Connection& conn, Exchange& ex, Deadline deadline, Framing& framing) {
+    HeadResult head;
+    std::size_t scanned = 0;
+    while ((head = parse_request_head(conn.buffer(), limits_, ex.req, scanned)).state ==
+           HeadResult::State::incomplete) {
+        long n = conn.fill(deadline);
+        if (n == -1) return refuse_and_close(conn, ex, 408, "request not received in time");
+        if (n <= 0) return Next::drop;
     }
-    conn.close_notify();
+    if (head.state == HeadResult::State::refused) return refuse_and_close(conn, ex, head.status, head.why);
+    conn.buffer().erase(0, head.consumed);
+    ex.close_after = !head.keep_alive;
+    framing = head.framing;
+    // A GET or HEAD has no use for a body (RFC 9110 9.3.1): refused before a byte of it
+    // is read, so stalled bodies cannot pile up in memory.
+    if ((ex.req.method == "GET" || ex.req.method == "HEAD") && framing.has_body())
+        return refuse_and_close(conn, ex, 400, ex.req.method + " requests take no body");
+    return Next::step;
+}
+
+// The route, and the guard's verdict; a refusal or a miss is answered with the body, if
+// any, left unread (the connection then closes).
+HttpEngine::Next HttpEngine::route_and_guard(Connection& conn, Exchange& ex, const Framing& framing,
+                                             const Route*& found) {
+    std::string allowed;
+    found = find_route(ex.req, allowed, ex.req.path_params);
+    if (found) ex.matched = found->pattern;
+    const bool refused = guard_ && !guard_(ex.req, ex.matched, ex.res);
+    if (!refused && found) return Next::step;
+    if (!refused && allowed.empty()) {
+        refuse(ex.res, 404, "no such page");
+        ex.res.body = "404 page not found\n";
+    } else if (!refused) {
+        refuse(ex.res, 405, "use " + allowed);
+        ex.res.set_header("Allow", allowed);
+    }
+    if (framing.has_body()) ex.close_after = true;  // its body is never read
+    answer(conn, ex, ex.res, ex.req.method == "HEAD");
+    return ex.close_after ? Next::drop : Next::request;
+}
+
+// What the headers say of the body, before a byte of it is read: its size, its encoding,
+// and Expect: 100-continue.
+HttpEngine::Next HttpEngine::admit_body(Connection& conn, Exchange& ex, const Framing& framing, Deadline deadline) {
+    if (framing.length > limits_.max_body_bytes)
+        return refuse_and_close(conn, ex, 413, "body over " + std::to_string(limits_.max_body_bytes) + " bytes");
+    std::string_view encoding = ex.req.header("Content-Encoding");
+    if (!encoding.empty() && !iequals(encoding, "identity") && !iequals(encoding, "gzip") &&
+        !iequals(encoding, "x-gzip") && !iequals(encoding, "deflate") && !iequals(encoding, "br"))
+        return refuse_and_close(conn, ex, 415, "Content-Encoding must be gzip, deflate, br or identity");
+    if (std::string_view expect = ex.req.header("Expect"); !expect.empty()) {
+        if (!iequals(expect, "100-continue")) return refuse_and_close(conn, ex, 417, "only Expect: 100-continue");
+        if (framing.has_body() && !conn.write_all("HTTP/1.1 100 Continue\r\n\r\n", deadline)) return Next::drop;
+    }
+    return Next::step;
+}
+
+// The body, within the deadline and the limit, then its Content-Encoding undone (bounded
+// again: a small body may inflate to a huge one).
+HttpEngine::Next HttpEngine::read_body(Connection& conn, Exchange& ex, const Framing& framing, Deadline deadline) {
+    std::string& buf = conn.buffer();
+    std::string raw;
+    if (framing.chunked) {
+        while (true) {
+            ChunkStep step = decode_chunk(buf, raw.size(), limits_.max_body_bytes, limits_.max_header_bytes);
+            if (step.state == ChunkStep::State::refused) return refuse_and_close(conn, ex, step.status, step.why);
+            if (step.state == ChunkStep::State::incomplete) {
+                long n = conn.fill(deadline);
+                if (n == -1) return refuse_and_close(conn, ex, 408, "request body not received in time");
+                if (n <= 0) return Next::drop;
+                continue;
+            }
+            raw.append(step.data);
+            buf.erase(0, step.consumed);
+            if (step.state == ChunkStep::State::end) break;
+        }
+    } else if (framing.length > 0) {
+        while (buf.size() < framing.length) {
+            long n = conn.fill(deadline);
+            if (n == -1) return refuse_and_close(conn, ex, 408, "request body not received in time");
+            if (n <= 0) return Next::drop;
+        }
+        raw = buf.substr(0, framing.length);
+        buf.erase(0, framing.length);
+    }
+    auto inflated = inflate_body(ex.req.header("Content-Encoding"), raw, limits_.max_body_bytes);
+    switch (inflated.status) {
+        case InflateStatus::ok: ex.req.body = std::move(inflated.data); return Next::step;
+        case InflateStatus::too_large:
+            return refuse_and_close(conn, ex, 413,
+                                    "body over " + std::to_string(limits_.max_body_bytes) + " bytes once decoded");
+        case InflateStatus::corrupt:
+            return refuse_and_close(conn, ex, 400, "body does not decode as its Content-Encoding");
+        case InflateStatus::unsupported: return refuse_and_close(conn, ex, 415, "unsupported Content-Encoding");
+    }
+    return Next::step;
+}
+
+void HttpEngine::handle(const Route& route, Exchange& ex) {
+    try {
+        route.handler(ex.req, ex.res);
+    } catch (const std::exception& e) {
+        spdlog::error("HTTP handler {} failed: {}", route.pattern, e.what());
+        ex.res = Response{};
+        ex.res.status = 500;
+        ex.res.set_content("internal error\n", "text/plain; charset=utf-8");
+    }
+}
+
+void HttpEngine::answer(Connection& conn, Exchange& ex, const Response& r, bool head) {
+    std::vector<std::pair<std::string, std::string>> extra;
+    {
+        std::lock_guard lock(mu_);
+        extra = extra_headers_;
+        if (stopping_ || conn.generation() != tls_generation_) ex.close_after = true;
+    }
+    if (r.close_connection) ex.close_after = true;
+    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + std::string(reason_phrase(r.status)) + "\r\n";
+    out += "Date: " + http_date() + "\r\n";
+    for (const auto& [k, v] : extra) out += k + ": " + v + "\r\n";
+    for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
+    out += "Content-Length: " + std::to_string(r.body_size()) + "\r\n";
+    out += ex.close_after ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n";
+    Deadline until = SteadyClock::now() + limits_.write_timeout;
+    bool ok = true;
+    if (head) {
+        ok = conn.write_all(out, until);
+    } else if (r.pieces.empty()) {
+        out += r.body;
+        ok = conn.write_all(out, until);
+    } else {
+        ok = conn.write_all(out, until);
+        for (auto piece : r.pieces) {
+            if (!ok) break;
+            ok = conn.write_all(piece, until);
+        }
+    }
+    if (observer_) observer_(ex.req, ex.matched, r);
+    if (!ok) ex.close_after = true;
+}
+
+// What the client still sends (a body we refused) is discarded as it comes, never
+// buffered.
+HttpEngine::Next HttpEngine::refuse_and_close(Connection& conn, Exchange& ex, int status, std::string_view why) {
+    refuse(ex.res, status, why);
+    ex.close_after = true;
+    answer(conn, ex, ex.res, false);
+    conn.linger();
+    return Next::drop;
 }
 
 }  // namespace cargomon::web

@@ -4,7 +4,7 @@
 #include <string_view>
 #include <vector>
 
-namespace cargomon::web {
+namespace cargomon::exporters {
 
 // True when an Accept-Encoding header allows gzip (gzip, x-gzip or *, q above zero).
 bool accepts_gzip(std::string_view accept_encoding);
@@ -26,4 +26,4 @@ GzipTail gzip_tail(const std::vector<std::string_view>& pieces);
 // other; the trailer combines their CRCs (zlib's crc32_combine).
 std::string gzip_join(const std::vector<std::string_view>& head, const GzipTail& tail);
 
-}  // namespace cargomon::web
+}  // namespace cargomon::exporters

@@ -1,4 +1,4 @@
-#include "metrics/exposition.h"
+#include "exporters/exposition.h"
 
 #include <gtest/gtest.h>
 #include <prometheus/counter.h>
@@ -9,8 +9,10 @@
 #include <cmath>
 #include <limits>
 
-namespace cargomon::metrics {
+namespace cargomon::exporters {
 namespace {
+
+using namespace cargomon::metrics;
 
 const SystemTime t0{std::chrono::seconds{1'800'000'000}};
 constexpr double inf = std::numeric_limits<double>::infinity();
@@ -133,19 +135,6 @@ TEST(Exposition, RegistryAndStoreInOneAnswerAndEmptyFamiliesSkipped) {
               "# TYPE cargomon_up gauge\ncargomon_up 1\n# TYPE cargo_one gauge\ncargo_one 1\n");
 }
 
-TEST(Exposition, FormatValue) {
-    EXPECT_EQ(format_value(0), "0");
-    EXPECT_EQ(format_value(1), "1");
-    EXPECT_EQ(format_value(-1), "-1");
-    EXPECT_EQ(format_value(0.1), "0.1");
-    EXPECT_EQ(format_value(123456.789), "123456.789");
-    EXPECT_EQ(format_value(1e15), "1000000000000000");
-    EXPECT_EQ(format_value(1e300), "1e+300");
-    EXPECT_EQ(format_value(inf), "+Inf");
-    EXPECT_EQ(format_value(-inf), "-Inf");
-    EXPECT_EQ(format_value(std::nan("")), "NaN");
-}
-
 TEST(Exposition, NegotiatesTheFormatFromAccept) {
     EXPECT_EQ(negotiate_format(""), Format::text);
     EXPECT_EQ(negotiate_format("application/openmetrics-text; version=1.0.0"), Format::openmetrics);
@@ -165,10 +154,12 @@ TEST(Exposition, NegotiatesTheFormatFromAccept) {
 }
 
 }  // namespace
-}  // namespace cargomon::metrics
+}  // namespace cargomon::exporters
 
-namespace cargomon::metrics {
+namespace cargomon::exporters {
 namespace {
+
+using namespace cargomon::metrics;
 
 // A summary published by a collector: its quantiles, _sum and _count under one TYPE line,
 // in the store's order; the same in prometheus-cpp's form (Collect) for the web pages.
@@ -233,4 +224,4 @@ TEST(Exposition, AStoreRefusesSummaryPartsOutOfPlace) {
 }
 
 }  // namespace
-}  // namespace cargomon::metrics
+}  // namespace cargomon::exporters

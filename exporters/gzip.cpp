@@ -1,4 +1,4 @@
-#include "web/gzip.h"
+#include "exporters/gzip.h"
 
 #include <zlib.h>
 
@@ -9,7 +9,7 @@
 
 #include "common/text.h"
 
-namespace cargomon::web {
+namespace cargomon::exporters {
 
 bool accepts_gzip(std::string_view accept_encoding) {
     while (!accept_encoding.empty()) {
@@ -100,4 +100,4 @@ std::string gzip_join(const std::vector<std::string_view>& head, const GzipTail&
 
 std::string gzip_compress(const std::vector<std::string_view>& pieces) { return gzip_join({}, gzip_tail(pieces)); }
 
-}  // namespace cargomon::web
+}  // namespace cargomon::exporters

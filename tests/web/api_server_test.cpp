@@ -1,4 +1,4 @@
-#include "web/http_server.h"
+#include "web/api_server.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -17,18 +17,22 @@
 
 #include "common/net.h"
 #include "common/process.h"
-#include "metrics/exposition.h"
+#include "exporters/exposition.h"
+#include "tests/web/test_api.h"
 #include "tests/web/inflate.h"
 
 namespace cargomon::web {
 namespace {
 
 using testing_support::gunzip;
+using testing_support::TestApi;
+
+const DaemonStatus kStatus{.version = "9.9.9", .ready = true, .config_file = "/etc/cargomon.yml", .series = 60};
 
 const SystemTime t0{std::chrono::seconds{1'800'000'000}};
 
 std::string store_text(const metrics::MetricStore& store, metrics::Format format) {
-    return metrics::Exposition({}, store.view(), format).str();
+    return exporters::Exposition({}, store.view(), format).str();
 }
 
 metrics::Snapshot workflow_snapshot(int workflows) {
@@ -48,7 +52,7 @@ metrics::Snapshot workflow_snapshot(int workflows) {
     return metrics::Snapshot{{runs, failed}};
 }
 
-class HttpServerTest : public testing::Test {
+class ApiServerTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         store_ = new metrics::MetricStore;
@@ -60,14 +64,15 @@ protected:
                               .Add({{"collector", "workflows"}}, prometheus::Histogram::BucketBoundaries{0.1, 1, 10});
         histogram.Observe(0.5);
         store_->publish("workflows", workflow_snapshot(20), t0);
-        server_ = new HttpServer(*store_, *registry_,
-                                 {.status = [] { return std::string(R"({"status":"success","collectors":1})"); },
-                                  .reload =
-                                      [] {
-                                          std::lock_guard lock(reload_mu_);
-                                          return reload_error_;
-                                      }},
-                                 HttpOptions{.enable_lifecycle = true});
+        api_ = new TestApi(
+            *store_, *registry_,
+            [] {
+                std::lock_guard lock(reload_mu_);
+                return reload_error_;
+            },
+            ServerOptions{.enable_lifecycle = true});
+        api_->set_status(kStatus);
+        server_ = &api_->server;
         server_->add_route(Access::read, "GET", "/api/v1/extra",
                            [](const Request&, Response& res) { res.set_content("extra", "text/plain"); });
         server_->add_route(Access::read, "GET", "/api/v1/broken",
@@ -75,7 +80,7 @@ protected:
         server_->start("127.0.0.1:0");
     }
     static void TearDownTestSuite() {
-        delete server_;
+        delete api_;
         delete registry_;
         delete store_;
     }
@@ -107,25 +112,27 @@ protected:
 
     static metrics::MetricStore* store_;
     static prometheus::Registry* registry_;
-    static HttpServer* server_;
+    static TestApi* api_;
+    static ApiServer* server_;  // api_'s
     static std::mutex reload_mu_;
     static std::optional<std::string> reload_error_;
 };
 
-metrics::MetricStore* HttpServerTest::store_ = nullptr;
-prometheus::Registry* HttpServerTest::registry_ = nullptr;
-HttpServer* HttpServerTest::server_ = nullptr;
-std::mutex HttpServerTest::reload_mu_;
-std::optional<std::string> HttpServerTest::reload_error_;
+metrics::MetricStore* ApiServerTest::store_ = nullptr;
+prometheus::Registry* ApiServerTest::registry_ = nullptr;
+TestApi* ApiServerTest::api_ = nullptr;
+ApiServer* ApiServerTest::server_ = nullptr;
+std::mutex ApiServerTest::reload_mu_;
+std::optional<std::string> ApiServerTest::reload_error_;
 
-TEST_F(HttpServerTest, Healthz) {
+TEST_F(ApiServerTest, Healthz) {
     auto res = client().Get("/healthz");
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 200);
     EXPECT_EQ(res->body, "OK");
 }
 
-TEST_F(HttpServerTest, ReadyzFollowsTheReadinessFlag) {
+TEST_F(ApiServerTest, ReadyzFollowsTheReadinessFlag) {
     auto c = client();
     EXPECT_EQ(c.Get("/readyz")->status, 503);
     server_->set_ready(true);
@@ -134,11 +141,11 @@ TEST_F(HttpServerTest, ReadyzFollowsTheReadinessFlag) {
     EXPECT_EQ(c.Get("/readyz")->status, 503);
 }
 
-TEST_F(HttpServerTest, StatusComesFromTheCallback) {
-    EXPECT_EQ(get_ok("/api/v1/status", "application/json").body, R"({"status":"success","collectors":1})");
+TEST_F(ApiServerTest, StatusComesFromTheStatusSource) {
+    EXPECT_EQ(get_ok("/api/v1/status", "application/json").body, status_answer(kStatus));
 }
 
-TEST_F(HttpServerTest, ReloadReportsSuccessAndFailure) {
+TEST_F(ApiServerTest, ReloadReportsSuccessAndFailure) {
     auto c = client();
     set_reload_error(std::nullopt);
     auto ok = c.Post("/-/reload");
@@ -152,7 +159,7 @@ TEST_F(HttpServerTest, ReloadReportsSuccessAndFailure) {
     set_reload_error(std::nullopt);
 }
 
-TEST_F(HttpServerTest, WrongMethodIs405AndUnknownPathIs404) {
+TEST_F(ApiServerTest, WrongMethodIs405AndUnknownPathIs404) {
     auto c = client();
     auto get_reload = c.Get("/-/reload");
     ASSERT_TRUE(get_reload);
@@ -169,14 +176,14 @@ TEST_F(HttpServerTest, WrongMethodIs405AndUnknownPathIs404) {
     EXPECT_EQ(c.Get("/metrics/extra")->status, 404);
 }
 
-TEST_F(HttpServerTest, RootPageListsEveryEndpoint) {
+TEST_F(ApiServerTest, RootPageListsEveryEndpoint) {
     const httplib::Response res = get_ok("/", "text/html; charset=utf-8");
     for (const char* link : {"href=\"/metrics\"", "href=\"/healthz\"", "href=\"/readyz\"", "href=\"/api/v1/status\"",
                              "href=\"/api/v1/extra\"", "POST /-/reload"})
         EXPECT_NE(res.body.find(link), std::string::npos) << link;
 }
 
-TEST_F(HttpServerTest, AddedRoutesAreServedAndHandlerErrorsBecome500) {
+TEST_F(ApiServerTest, AddedRoutesAreServedAndHandlerErrorsBecome500) {
     auto c = client();
     EXPECT_EQ(c.Get("/api/v1/extra")->body, "extra");
     auto broken = c.Get("/api/v1/broken");
@@ -186,7 +193,7 @@ TEST_F(HttpServerTest, AddedRoutesAreServedAndHandlerErrorsBecome500) {
     EXPECT_THROW(server_->add_route(Access::read, "GET", "/late", [](const Request&, Response&) {}), std::logic_error);
 }
 
-TEST_F(HttpServerTest, MetricsServeRegistryAndStoreInText) {
+TEST_F(ApiServerTest, MetricsServeRegistryAndStoreInText) {
     client().Get("/healthz");
     // A request is counted once its answer is written, so the client can ask again (on
     // another connection) before: scrape until the count shows, or a hang's deadline.
@@ -202,14 +209,14 @@ TEST_F(HttpServerTest, MetricsServeRegistryAndStoreInText) {
     EXPECT_EQ(res.body.find("# EOF"), std::string::npos);
 }
 
-TEST_F(HttpServerTest, MetricsInOpenMetricsWhenAsked) {
+TEST_F(ApiServerTest, MetricsInOpenMetricsWhenAsked) {
     httplib::Headers headers{{"Accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"}};
     const httplib::Response res = get_ok("/metrics", "application/openmetrics-text; version=1.0.0; charset=utf-8", headers);
     EXPECT_NE(res.body.find("# TYPE cargo_batch_failed_runs counter\n"), std::string::npos);
     EXPECT_TRUE(res.body.ends_with(store_text(*store_, metrics::Format::openmetrics)));
 }
 
-TEST_F(HttpServerTest, MetricsGzipWhenAccepted) {
+TEST_F(ApiServerTest, MetricsGzipWhenAccepted) {
     auto res = client().Get("/metrics", {{"Accept-Encoding", "gzip, deflate"}});
     ASSERT_TRUE(res);
     EXPECT_EQ(res->get_header_value("Content-Encoding"), "gzip");
@@ -220,11 +227,11 @@ TEST_F(HttpServerTest, MetricsGzipWhenAccepted) {
 
 // The store part is rendered and compressed once per change: a scrape after a publish
 // must show the new snapshot, in both formats, compressed or not.
-TEST(HttpServer, ScrapesFollowEveryPublishInEveryFormat) {
+TEST(ApiServer, ScrapesFollowEveryPublishInEveryFormat) {
     metrics::MetricStore store;
     prometheus::Registry registry;
-    HttpServer server(store, registry, {.status = [] { return std::string("{}"); },
-                                       .reload = [] { return std::optional<std::string>{}; }});
+    TestApi api(store, registry);
+    ApiServer& server = api.server;
     server.start("127.0.0.1:0");
     httplib::Client c("127.0.0.1", server.port());
     c.set_decompress(false);
@@ -245,7 +252,7 @@ TEST(HttpServer, ScrapesFollowEveryPublishInEveryFormat) {
 }
 
 // Runs promtool's linter over a real scrape: it prints nothing for a clean exposition.
-TEST_F(HttpServerTest, PromtoolFindsNothingToCriticise) {
+TEST_F(ApiServerTest, PromtoolFindsNothingToCriticise) {
     if (find_executable("promtool").empty()) GTEST_SKIP() << "promtool not installed";
     auto res = client().Get("/metrics");
     ASSERT_TRUE(res);
@@ -266,42 +273,21 @@ TEST_F(HttpServerTest, PromtoolFindsNothingToCriticise) {
     EXPECT_EQ(status, 0);
 }
 
-HttpServer::Callbacks no_op_callbacks() {
-    return {.status = [] { return std::string("{}"); }, .reload = [] { return std::optional<std::string>{}; }};
-}
-
-// A server of an empty store and registry, its callbacks doing nothing, listening on
-// `address`.
+// The daemon's routes on an empty store and registry, listening on `address`.
 struct BareServer {
     explicit BareServer(const std::string& address) { server.start(address); }
     metrics::MetricStore store;
     prometheus::Registry registry;
-    HttpServer server{store, registry, no_op_callbacks()};
+    TestApi api{store, registry};
+    ApiServer& server = api.server;
 };
-
-// The cached rendering of one format must not keep a replaced view (every snapshot in
-// it) alive once a scrape in the other format has rendered the new one: at 100,000
-// series that is a second copy of the whole store, held until a scrape that may never
-// come (issue 11: flat memory).
-TEST(HttpServer, CacheLetsAReplacedViewGo) {
-    BareServer bare("127.0.0.1:0");
-    auto& store = bare.store;
-    httplib::Client c("127.0.0.1", bare.server.port());
-    store.publish("workflows", workflow_snapshot(5), t0);
-    std::weak_ptr<const metrics::StoreView> first = store.view();
-    ASSERT_TRUE(c.Get("/metrics"));  // cached: the text rendering of the first view
-    store.publish("workflows", workflow_snapshot(6), t0);
-    EXPECT_FALSE(first.expired()) << "the text rendering holds it until a newer one is made";
-    ASSERT_TRUE(c.Get("/metrics", {{"Accept", "application/openmetrics-text"}}));
-    EXPECT_TRUE(first.expired()) << "the OpenMetrics scrape of the new view left the old text rendering cached";
-}
 
 // The scheduler publishes a run's snapshot before it sets the run's success in the
 // self-metrics, so a scrape that reads the self-metrics first holds the data of every
 // success it shows (a test waiting for a collector's success, or an alert on its age,
 // never sees the success without the data). A thread plays the scheduler: publish
 // generation n, then set the gauge to n.
-TEST(HttpServer, AScrapeHoldsTheDataOfEverySuccessItShows) {
+TEST(ApiServer, AScrapeHoldsTheDataOfEverySuccessItShows) {
     BareServer bare("127.0.0.1:0");
     auto& succeeded = prometheus::BuildGauge()
                           .Name("cargomon_test_last_success_generation")
@@ -336,22 +322,44 @@ TEST(HttpServer, AScrapeHoldsTheDataOfEverySuccessItShows) {
     EXPECT_EQ(behind, 0) << "scrapes whose data was older than the success they showed";
 }
 
-TEST(HttpServer, RejectsMissingCallbacksAndBadAddresses) {
-    metrics::MetricStore store;
+// web/routes.cpp registers every route of the daemon, in this order, each at its access
+// level: with neither --web.enable-lifecycle nor --web.enable-admin-api, the writes are
+// refused for their flag and every read answers.
+TEST(ApiServerRoutes, EveryRouteIsRegisteredOnceAtItsAccessLevel) {
+    BareServer bare("127.0.0.1:0");
+    std::vector<std::string> routes;
+    for (const auto& r : bare.server.routes()) routes.push_back(r.method + " " + r.pattern);
+    EXPECT_EQ(routes, (std::vector<std::string>{
+                          "GET /", "GET /metrics", "GET /healthz", "GET /readyz", "GET /api/v1/status",
+                          "POST /-/reload", "GET /api/v1/alerts", "GET /api/v1/rules", "GET /api/v1/silences",
+                          "POST /api/v1/silences", "DELETE /api/v1/silences/:id", "GET /api/v1/actions"}));
+    httplib::Client c("127.0.0.1", bare.server.port());
+    for (const char* path : {"/", "/metrics", "/healthz", "/api/v1/status", "/api/v1/alerts", "/api/v1/rules",
+                             "/api/v1/silences", "/api/v1/actions"})
+        EXPECT_EQ(c.Get(path)->status, 200) << path;
+    EXPECT_EQ(c.Get("/readyz")->status, 503);  // the server was never set ready
+    auto refused_for = [](const httplib::Result& res) {
+        return res && res->status == 403 ? res->body : "not refused: " + std::to_string(res ? res->status : 0);
+    };
+    EXPECT_NE(refused_for(c.Post("/-/reload")).find("--web.enable-lifecycle"), std::string::npos);
+    EXPECT_NE(refused_for(c.Post("/api/v1/silences", "{}", "application/json")).find("--web.enable-admin-api"),
+              std::string::npos);
+    EXPECT_NE(refused_for(c.Delete("/api/v1/silences/x")).find("--web.enable-admin-api"), std::string::npos);
+}
+
+TEST(ApiServer, RejectsBadAddresses) {
     prometheus::Registry registry;
-    EXPECT_THROW(HttpServer(store, registry, {}), std::invalid_argument);
-    HttpServer server(store, registry, no_op_callbacks());
+    ApiServer server(registry);
     EXPECT_THROW(server.start("9464"), std::invalid_argument);
     EXPECT_THROW(server.start("127.0.0.1:99999"), std::invalid_argument);
     EXPECT_THROW(server.start("::1:9464"), std::invalid_argument);
 }
 
-TEST(HttpServer, PortInUseIsAnError) {
-    metrics::MetricStore store;
+TEST(ApiServer, PortInUseIsAnError) {
     prometheus::Registry first_registry, second_registry;
-    HttpServer first(store, first_registry, no_op_callbacks());
+    ApiServer first(first_registry);
     first.start("127.0.0.1:0");
-    HttpServer second(store, second_registry, no_op_callbacks());
+    ApiServer second(second_registry);
     try {
         second.start("127.0.0.1:" + std::to_string(first.port()));
         FAIL() << "bound a port already in use";
@@ -360,7 +368,7 @@ TEST(HttpServer, PortInUseIsAnError) {
     }
 }
 
-TEST(HttpServer, ListensOnAGivenPortAndOnIpv6Loopback) {
+TEST(ApiServer, ListensOnAGivenPortAndOnIpv6Loopback) {
     int port = free_loopback_port();
     {
         BareServer given("127.0.0.1:" + std::to_string(port));
@@ -381,7 +389,7 @@ TEST(HttpServer, ListensOnAGivenPortAndOnIpv6Loopback) {
     EXPECT_EQ(res->status, 200);
 }
 
-TEST(HttpServer, EmptyStoreAndRegistryGiveAnEmptyScrape) {
+TEST(ApiServer, EmptyStoreAndRegistryGiveAnEmptyScrape) {
     BareServer bare("127.0.0.1:0");
     httplib::Client c("127.0.0.1", bare.server.port());
     auto res = c.Get("/metrics");
@@ -393,9 +401,9 @@ TEST(HttpServer, EmptyStoreAndRegistryGiveAnEmptyScrape) {
     EXPECT_TRUE(om->body.ends_with("# EOF\n"));
 }
 
-TEST(HttpServer, StopsWithAnIdleKeepAliveConnectionOpen) {
+TEST(ApiServer, StopsWithAnIdleKeepAliveConnectionOpen) {
     BareServer bare("127.0.0.1:0");
-    HttpServer& server = bare.server;
+    ApiServer& server = bare.server;
     httplib::Client c("127.0.0.1", server.port());
     c.set_keep_alive(true);
     ASSERT_EQ(c.Get("/healthz")->status, 200);

@@ -1,6 +1,7 @@
 #pragma once
-// Renders prometheus-cpp families (the self-metrics Registry) and a StoreView in the
-// Prometheus text format 0.0.4 or OpenMetrics 1.0.0, straight from the store's snapshots.
+// The answer to a scrape: prometheus-cpp families (the self-metrics Registry) and a
+// StoreView in the Prometheus text format 0.0.4 or OpenMetrics 1.0.0, straight from the
+// sample lines the store rendered once per snapshot (metrics/text_format.h).
 #include <prometheus/metric_family.h>
 
 #include <deque>
@@ -10,14 +11,13 @@
 #include <vector>
 
 #include "metrics/metric_store.h"
+#include "metrics/text_format.h"
 
-namespace cargomon::metrics {
-
-enum class Format { text, openmetrics };
+namespace cargomon::exporters {
 
 // The format a scraper's Accept header prefers (q-values honoured); text when in doubt.
-Format negotiate_format(std::string_view accept);
-std::string_view content_type(Format format);
+metrics::Format negotiate_format(std::string_view accept);
+std::string_view content_type(metrics::Format format);
 
 // One scrape's answer: registry families first, then the store. The two must not share
 // metric names (the daemon's own metrics are `cargomon_*`, the store's `cargo_*`).
@@ -31,8 +31,8 @@ std::string_view content_type(Format format);
 class Exposition {
 public:
     // `store` may be null (no store families); `end` writes OpenMetrics' "# EOF" line.
-    Exposition(const std::vector<prometheus::MetricFamily>& registry, std::shared_ptr<const StoreView> store,
-               Format format, bool end = true);
+    Exposition(const std::vector<prometheus::MetricFamily>& registry, std::shared_ptr<const metrics::StoreView> store,
+               metrics::Format format, bool end = true);
     Exposition(const Exposition&) = delete;
     Exposition& operator=(const Exposition&) = delete;
 
@@ -44,18 +44,11 @@ private:
     void add(std::string_view piece);
     void flush();  // turns what was rendered since the last piece into an owned piece
 
-    std::shared_ptr<const StoreView> store_;
+    std::shared_ptr<const metrics::StoreView> store_;
     std::deque<std::string> owned_;  // a deque: pieces point into it, so elements never move
     std::string rendering_;
     std::vector<std::string_view> pieces_;
     std::size_t size_ = 0;
 };
 
-// A store family's sample lines; the same in both formats, since store counters are
-// already named `*_total`. MetricStore::publish renders them once per snapshot.
-std::string render_samples(const Family& family);
-
-// A sample value as Prometheus writes it: "+Inf", "-Inf", "NaN", integers without exponent.
-std::string format_value(double value);
-
-}  // namespace cargomon::metrics
+}  // namespace cargomon::exporters

@@ -1,4 +1,4 @@
-#include "web/http_server.h"
+#include "web/api_server.h"
 
 #include <spdlog/spdlog.h>
 
@@ -7,27 +7,11 @@
 #include <stdexcept>
 
 #include "common/text.h"
-#include "metrics/exposition.h"
 #include "metrics/self_metrics.h"
 #include "web/api.h"
-#include "web/gzip.h"
 
 namespace cargomon::web {
 namespace {
-
-std::string html_escape(std::string_view text) {
-    std::string out;
-    for (char c : text) {
-        switch (c) {
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '&': out += "&amp;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
-        }
-    }
-    return out;
-}
 
 // Prometheus' API error shape, so clients that read its errors read ours.
 void json_refusal(Response& res, int status, std::string_view type, std::string_view message) {
@@ -82,61 +66,32 @@ std::optional<std::string> not_json(const Request& req) {
 
 }  // namespace
 
-HttpServer::HttpServer(const metrics::MetricStore& store, prometheus::Registry& registry, Callbacks callbacks,
-                       HttpOptions options)
-    : store_(store),
-      registry_(registry),
-      requests_(metrics::counter_family(registry, "cargomon_http_requests_total",
+ApiServer::ApiServer(prometheus::Registry& registry, ServerOptions options)
+    : requests_(metrics::counter_family(registry, "cargomon_http_requests_total",
                                         "HTTP requests answered by cargomon, by handler (route pattern, \"other\" "
                                         "when none matched) and status code.")),
-      callbacks_(std::move(callbacks)),
       options_(options),
-      server_(options.limits),
+      engine_(options.limits),
       failed_logins_(options.auth_failures_per_minute,
                      std::chrono::milliseconds(60'000 / std::max(1, options.auth_failures_per_minute))) {
-    if (!callbacks_.status || !callbacks_.reload)
-        throw std::invalid_argument("HttpServer needs both a status and a reload callback");
-    server_.set_guard([this](const Request& req, const std::string& route, Response& res) {
+    engine_.set_guard([this](const Request& req, const std::string& route, Response& res) {
         return admit(req, route, res);
     });
-    server_.set_observer([this](const Request&, const std::string& route, const Response& res) {
+    engine_.set_observer([this](const Request&, const std::string& route, const Response& res) {
         count(route, res.status);
-    });
-
-    add_route(Access::read, "GET", "/", [this](const Request&, Response& res) { serve_root(res); });
-    add_route(Access::read, "GET", "/metrics", [this](const Request& req, Response& res) { serve_metrics(req, res); });
-    add_route(Access::read, "GET", "/healthz",
-              [](const Request&, Response& res) { res.set_content("OK", "text/plain; charset=utf-8"); });
-    add_route(Access::read, "GET", "/readyz", [this](const Request&, Response& res) {
-        if (ready_) {
-            res.set_content("OK", "text/plain; charset=utf-8");
-        } else {
-            res.status = 503;
-            res.set_content("not ready\n", "text/plain; charset=utf-8");
-        }
-    });
-    add_route(Access::read, "GET", "/api/v1/status",
-              [this](const Request&, Response& res) { res.set_content(callbacks_.status(), "application/json"); });
-    add_route(Access::lifecycle, "POST", "/-/reload", [this](const Request&, Response& res) {
-        if (auto error = callbacks_.reload()) {
-            res.status = 500;
-            res.set_content("reload failed: " + *error + "\n", "text/plain; charset=utf-8");
-        } else {
-            res.set_content("OK", "text/plain; charset=utf-8");
-        }
     });
 }
 
-HttpServer::~HttpServer() { stop(); }
+ApiServer::~ApiServer() { stop(); }
 
-void HttpServer::add_route(Access access, const std::string& method, const std::string& pattern, Handler handler) {
-    server_.route(method, pattern, std::move(handler));
+void ApiServer::add_route(Access access, const std::string& method, const std::string& pattern, Handler handler) {
+    engine_.route(method, pattern, std::move(handler));
     access_[method + " " + pattern] = access;
 }
 
-void HttpServer::set_security(Security security) {
-    server_.set_tls(std::move(security.tls), std::move(security.tls_client_policy));
-    server_.set_extra_headers(std::move(security.headers));
+void ApiServer::set_security(Security security) {
+    engine_.set_tls(std::move(security.tls), std::move(security.tls_client_policy));
+    engine_.set_extra_headers(std::move(security.headers));
     std::lock_guard lock(security_mu_);
     authenticate_ = std::move(security.authenticate);
     if (rate_interval_ != security.rate_limit_interval || rate_burst_ != security.rate_limit_burst) {
@@ -146,11 +101,11 @@ void HttpServer::set_security(Security security) {
     }
 }
 
-void HttpServer::start(const std::string& listen_address) { server_.start(listen_address); }
+void ApiServer::start(const std::string& listen_address) { engine_.start(listen_address); }
 
-void HttpServer::stop() { server_.stop(); }
+void ApiServer::stop() { engine_.stop(); }
 
-bool HttpServer::admit(const Request& req, const std::string& route, Response& res) {
+bool ApiServer::admit(const Request& req, const std::string& route, Response& res) {
     Security::Authenticate authenticate;
     std::shared_ptr<ClientBuckets> rate;
     {
@@ -218,63 +173,7 @@ bool HttpServer::admit(const Request& req, const std::string& route, Response& r
     return true;
 }
 
-// The registry (self-metrics, which change with every request) is rendered for each
-// scrape; the store part only changes when a collector publishes, so its rendering and
-// its compressed form are kept per view and format until the next change.
-void HttpServer::serve_metrics(const Request& req, Response& res) {
-    auto format = metrics::negotiate_format(req.header("Accept"));
-    // The registry before the view: a run is published before its success is set, so the
-    // scrape holds the data of every success its self-metrics show.
-    auto head = std::make_shared<const metrics::Exposition>(registry_.Collect(), nullptr, format, /*end=*/false);
-    auto view = store_.view();
-    const bool gzip = accepts_gzip(req.header("Accept-Encoding"));
-    std::shared_ptr<const StorePart> part;
-    {
-        std::lock_guard lock(cache_mu_);
-        auto& cached = store_parts_[format == metrics::Format::openmetrics ? 1 : 0];
-        if (cached && cached->view == view && (!gzip || cached->gzip)) part = cached;
-    }
-    if (!part) {
-        auto fresh = std::make_shared<StorePart>();
-        fresh->view = view;
-        fresh->exposition = std::make_shared<const metrics::Exposition>(
-            std::vector<prometheus::MetricFamily>{}, view, format, /*end=*/true);
-        if (gzip) fresh->gzip = std::make_shared<const GzipTail>(gzip_tail(fresh->exposition->pieces()));
-        std::lock_guard lock(cache_mu_);
-        // A part of an older view would keep that whole view (every snapshot it
-        // replaced) alive until the next scrape in its format, which may never come.
-        for (auto& other : store_parts_)
-            if (other && other->view != view) other.reset();
-        store_parts_[format == metrics::Format::openmetrics ? 1 : 0] = fresh;
-        part = fresh;
-    }
-    res.set_header("Content-Type", std::string(metrics::content_type(format)));
-    res.set_header("Vary", "Accept, Accept-Encoding");
-    if (gzip) {
-        res.set_header("Content-Encoding", "gzip");
-        res.body = gzip_join(head->pieces(), *part->gzip);
-        return;
-    }
-    // The pieces go out as they are: the store's sample lines are not copied.
-    res.pieces = head->pieces();
-    res.pieces.insert(res.pieces.end(), part->exposition->pieces().begin(), part->exposition->pieces().end());
-    res.owner = std::make_shared<std::pair<decltype(head), decltype(part)>>(head, part);
-}
-
-void HttpServer::serve_root(Response& res) const {
-    std::string html =
-        "<!DOCTYPE html>\n<html><head><title>cargomon</title></head><body>\n<h1>cargomon</h1>\n<ul>\n";
-    for (const auto& route : server_.routes()) {
-        if (route.pattern == "/") continue;
-        auto path = html_escape(route.pattern);
-        html += route.method == "GET" ? "<li><a href=\"" + path + "\">" + path + "</a></li>\n"
-                                      : "<li>" + route.method + " " + path + "</li>\n";
-    }
-    html += "</ul>\n</body></html>\n";
-    res.set_content(html, "text/html; charset=utf-8");
-}
-
-void HttpServer::count(const std::string& route, int status) {
+void ApiServer::count(const std::string& route, int status) {
     requests_.Add({{"handler", route.empty() ? "other" : route}, {"code", std::to_string(status)}}).Increment();
 }
 

@@ -1,14 +1,14 @@
-#include "web/gzip.h"
+#include "exporters/gzip.h"
 
 #include <gtest/gtest.h>
 
 #include "tests/support/predicate.h"
 #include "tests/web/inflate.h"
 
-namespace cargomon::web {
+namespace cargomon::exporters {
 namespace {
 
-using testing_support::gunzip;
+using web::testing_support::gunzip;
 
 TEST(Gzip, AcceptEncoding) {
     cargomon::testing::expect_accepts(accepts_gzip, {"gzip", "deflate, GZIP;q=0.5", "x-gzip", "*"},
@@ -44,4 +44,4 @@ TEST(Gzip, JoinedMemberIsOneValidStream) {
 }
 
 }  // namespace
-}  // namespace cargomon::web
+}  // namespace cargomon::exporters

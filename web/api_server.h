@@ -1,7 +1,6 @@
 #pragma once
-// The daemon's web endpoints on web::Server: /metrics, /healthz, /readyz,
-// /api/v1/status, /-/reload, a root page, and the routes other parts add (alerts, rules,
-// silences). Decides who may do what:
+// The daemon's API server on web::HttpEngine: the routes (all added by web/routes.h's
+// register_routes), their access levels, and who may do what:
 //  - reads are open unless the web config asks for basic auth (then every endpoint,
 //    /metrics included, wants it, as in exporter-toolkit);
 //  - state changes are off unless a flag turns them on, as in Prometheus:
@@ -13,7 +12,7 @@
 //    body and no Content-Type), 415 otherwise; a browser cannot send that cross-site
 //    without a CORS preflight, which cargomon never grants;
 //  - a failed login closes the connection; each client's failed logins are limited
-//    (HttpOptions::auth_failures_per_minute, 429 beyond, without a password check);
+//    (ServerOptions::auth_failures_per_minute, 429 beyond, without a password check);
 //  - the web config's rate limit applies per client, after authentication, so anonymous
 //    requests never spend an authenticated client's budget.
 //
@@ -30,17 +29,14 @@
 #include <string>
 #include <vector>
 
-#include "metrics/exposition.h"
-#include "metrics/metric_store.h"
 #include "web/client_buckets.h"
-#include "web/gzip.h"
-#include "web/server.h"
+#include "web/http_engine.h"
 
 namespace cargomon::web {
 
 enum class Access { read, lifecycle, admin };
 
-struct HttpOptions {
+struct ServerOptions {
     bool enable_lifecycle = false;  // --web.enable-lifecycle
     bool enable_admin_api = false;  // --web.enable-admin-api
     // Failed logins one client may make: a burst of this many, then this many a minute
@@ -54,7 +50,7 @@ struct HttpOptions {
 struct Security {
     std::shared_ptr<SSL_CTX> tls;
     // Which client certificates `tls` accepts (web/tls.h's client_policy()): a change
-    // closes the kept-alive connections admitted under the old one (Server::set_tls).
+    // closes the kept-alive connections admitted under the old one (HttpEngine::set_tls).
     std::string tls_client_policy;
     // Given the Authorization header ("" when absent) and the question to ask before a
     // costly password check (web/auth.h's BasicAuth::verify). Empty: no authentication.
@@ -68,51 +64,41 @@ struct Security {
     int rate_limit_burst = 0;
 };
 
-// Handlers run on the server's connection threads: security_mu_ guards authenticate_ and
-// the rate limit (rate_interval_, rate_burst_, rate_), cache_mu_ store_parts_.
-class HttpServer {
+// Handlers run on the engine's connection threads: security_mu_ guards authenticate_ and
+// the rate limit (rate_interval_, rate_burst_, rate_).
+class ApiServer {
 public:
-    struct Callbacks {
-        std::function<std::string()> status;                  // JSON body of /api/v1/status
-        std::function<std::optional<std::string>()> reload;  // nullopt on success, else why it failed
-    };
+    // Counts its answers in `registry` (cargomon_http_requests_total), which must outlive it.
+    explicit ApiServer(prometheus::Registry& registry, ServerOptions options = {});
+    ~ApiServer();
+    ApiServer(const ApiServer&) = delete;
+    ApiServer& operator=(const ApiServer&) = delete;
 
-    // /metrics serves `registry` (where this server also counts its requests as
-    // cargomon_http_requests_total) followed by `store`. Both must outlive the server.
-    // Throws std::invalid_argument when a callback is missing.
-    HttpServer(const metrics::MetricStore& store, prometheus::Registry& registry, Callbacks callbacks,
-               HttpOptions options = {});
-    ~HttpServer();
-    HttpServer(const HttpServer&) = delete;
-    HttpServer& operator=(const HttpServer&) = delete;
-
-    // Adds an endpoint (see Server::route for patterns); listed on the root page. Call
+    // Adds an endpoint (see HttpEngine::route for patterns) that `access` may call. Call
     // before start(). Handler exceptions are answered 500 and logged.
     void add_route(Access access, const std::string& method, const std::string& pattern, Handler handler);
+    // The routes added, in order (the root page lists them).
+    std::vector<HttpEngine::RouteInfo> routes() const { return engine_.routes(); }
 
     // Applies to requests from now on (TLS: to connections accepted from now on).
     void set_security(Security security);
 
-    // See Server::start and Server::stop.
+    // See HttpEngine::start and HttpEngine::stop.
     void start(const std::string& listen_address);
     void stop();
-    int port() const { return server_.port(); }
+    int port() const { return engine_.port(); }
 
-    // /readyz answers 503 until this is set.
+    // What /readyz answers: 503 until this is set.
     void set_ready(bool ready) { ready_ = ready; }
+    bool ready() const { return ready_; }
 
 private:
-    void serve_metrics(const Request& req, Response& res);
-    void serve_root(Response& res) const;
     bool admit(const Request& req, const std::string& route, Response& res);
     void count(const std::string& route, int status);
 
-    const metrics::MetricStore& store_;
-    prometheus::Registry& registry_;
     prometheus::Family<prometheus::Counter>& requests_;
-    Callbacks callbacks_;
-    HttpOptions options_;
-    Server server_;
+    ServerOptions options_;
+    HttpEngine engine_;
     std::map<std::string, Access> access_;  // "METHOD pattern" -> who may call it
     mutable std::mutex security_mu_;
     Security::Authenticate authenticate_;
@@ -121,14 +107,6 @@ private:
     std::shared_ptr<ClientBuckets> rate_;  // the rate limit's buckets; null when none
     ClientBuckets failed_logins_;
     std::atomic<bool> ready_{false};
-
-    struct StorePart {
-        std::shared_ptr<const metrics::StoreView> view;  // what it was rendered from
-        std::shared_ptr<const metrics::Exposition> exposition;
-        std::shared_ptr<const GzipTail> gzip;  // made on the first gzip scrape of this view
-    };
-    std::mutex cache_mu_;
-    std::shared_ptr<const StorePart> store_parts_[2];  // text, OpenMetrics
 };
 
 }  // namespace cargomon::web

@@ -1,7 +1,9 @@
 #pragma once
-// cargomon's HTTP/1.1 server, plain or TLS, written for a port that hostile clients can
-// reach. Each connection has its own thread, up to Limits::max_connections; every read
-// and write has a deadline, so a slow client is dropped and never holds up another one.
+// The HTTP/1.1 engine: connections (plain or TLS), limits and deadlines, and routing to
+// handlers; what the endpoints are and who may call them is web/api_server.h's job.
+// Written for a port that hostile clients can reach. Each connection has its own thread,
+// up to Limits::max_connections; every read and write has a deadline, so a slow client
+// is dropped and never holds up another one.
 // Request lines, headers and bodies (after decompression) are bounded; each refusal is
 // answered with its true status (400, 408, 411, 413, 414, 415, 431, 501, 503).
 //
@@ -27,17 +29,19 @@
 #include <vector>
 
 #include "web/http.h"
+#include "web/request_parser.h"
 
 namespace cargomon::web {
 
+using Deadline = std::chrono::steady_clock::time_point;
 using Handler = std::function<void(const Request&, Response&)>;
 
-class Server {
+class HttpEngine {
 public:
-    explicit Server(Limits limits = {});
-    ~Server();
-    Server(const Server&) = delete;
-    Server& operator=(const Server&) = delete;
+    explicit HttpEngine(Limits limits = {});
+    ~HttpEngine();
+    HttpEngine(const HttpEngine&) = delete;
+    HttpEngine& operator=(const HttpEngine&) = delete;
 
     // `pattern` is a path whose segments are literal or ":name" (one segment, captured
     // into Request::path_params). GET routes also answer HEAD.
@@ -97,8 +101,38 @@ private:
         std::uint64_t generation = 0;  // tls_generation_ when it was accepted
     };
 
+    // One request's answer so far, as serve()'s steps pass it on.
+    struct Exchange {
+        Request req;
+        Response res;
+        std::string matched;  // the route pattern, "" when none matched
+        bool close_after = false;
+    };
+    // What a step of serve() leaves to do: go on to the next step, read the next request,
+    // close the connection (TLS close_notify first), or drop it as it is.
+    enum class Next { step, request, close, drop };
+
     void accept_loop();
+    // A connection's life, in steps: open_connection() (TLS handshake), then for each
+    // request await_request() (the keep-alive wait), read_head(), route_and_guard(),
+    // admit_body(), read_body(), handle(), answer(); a refusal goes through
+    // refuse_and_close() (the lingering close). Each read and write keeps the deadlines of
+    // Limits.
     void serve(int fd, std::string remote, std::string client, std::uint64_t generation);
+    std::unique_ptr<Connection> open_connection(int fd, std::uint64_t generation, const std::string& remote,
+                                                Deadline deadline);
+    Next await_request(Connection& conn, bool first, Deadline first_deadline);
+    Next serve_request(Connection& conn, const std::string& remote, const std::string& client);
+    Next read_head(Connection& conn, Exchange& ex, Deadline deadline, Framing& framing);
+    Next route_and_guard(Connection& conn, Exchange& ex, const Framing& framing, const Route*& found);
+    Next admit_body(Connection& conn, Exchange& ex, const Framing& framing, Deadline deadline);
+    Next read_body(Connection& conn, Exchange& ex, const Framing& framing, Deadline deadline);
+    void handle(const Route& route, Exchange& ex);
+    // Writes `res` (headers only for a HEAD); sets ex.close_after when the connection must
+    // end after it.
+    void answer(Connection& conn, Exchange& ex, const Response& res, bool head);
+    // Answers a refusal, then ends the connection without reading on.
+    Next refuse_and_close(Connection& conn, Exchange& ex, int status, std::string_view why);
     // Under mu_: shuts down the connection of `among` (any client when empty) that has waited
     // longest for its next request, and frees its place; false when none is waiting.
     bool evict_waiting(const std::string& among);
