@@ -325,8 +325,9 @@ struct Loaded {
 
 class Evaluator {
 public:
-    Evaluator(const Queryable& source, const Limits& limits, std::int64_t start, std::int64_t end, std::int64_t step)
-        : source_(source), limits_(limits), start_(start), end_(end), step_(step), deadline_(Steady::now() + limits.timeout) {}
+    // [start, end]: the query's first and last evaluation time (what @ start() and @ end() mean).
+    Evaluator(const Queryable& source, const Limits& limits, std::int64_t start, std::int64_t end)
+        : source_(source), limits_(limits), start_(start), end_(end), deadline_(Steady::now() + limits.timeout) {}
 
     // Works out the window each selector reads over the query's steps.
     void plan(const Expr& expr) { plan(expr, start_, end_); }
@@ -710,7 +711,7 @@ private:
 
     const Queryable& source_;
     const Limits& limits_;
-    std::int64_t start_, end_, step_;
+    std::int64_t start_, end_;
     Steady::time_point deadline_;
     std::size_t held_ = 0;
     std::unordered_map<const SelectorNode*, Loaded> loaded_;
@@ -769,7 +770,7 @@ std::int64_t lookbehind(const Expr& expr, const Limits& limits) {
 
 Evaluation evaluate_checked(const Expr& expr, const Queryable& source, std::int64_t t_ms, const Limits& limits) {
     try {
-        Evaluator evaluator(source, limits, t_ms, t_ms, 0);
+        Evaluator evaluator(source, limits, t_ms, t_ms);
         evaluator.plan(expr);
         return Evaluation{evaluator.eval(expr, t_ms), {}};
     } catch (const EvalError& e) {
@@ -789,7 +790,7 @@ Evaluation evaluate_range(const Expr& expr, const Queryable& source, std::int64_
         return Evaluation{Matrix{}, "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
                                     "resolution (?step=XX)"};
     try {
-        Evaluator evaluator(source, limits, start_ms, end_ms, step_ms);
+        Evaluator evaluator(source, limits, start_ms, end_ms);
         evaluator.plan(expr);
         Matrix out;
         std::unordered_map<std::string, std::size_t> index;

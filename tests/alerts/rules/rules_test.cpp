@@ -75,6 +75,12 @@ TEST(RuleFiles, RuleProblems) {
               Lines{"bad.rules.yml:4:9: recording rules (\"record\") are not supported; cargomon evaluates alerting rules only"});
     EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - expr: up == 0\n"),
               Lines{"bad.rules.yml:4:9: a rule needs an \"alert\" name"});
+    // A rule evaluates to alerts: its expression is an instant vector or a scalar.
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: up[5m]\n"),
+              Lines{"bad.rules.yml:5:15: bad expr: a rule's expression must be an instant vector or a scalar, not a range vector"});
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: '\"up\"'\n"),
+              Lines{"bad.rules.yml:5:16: bad expr: a rule's expression must be an instant vector or a scalar, not a string"});
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: increase(up[1h]) > 3\n"), Lines{});
     EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: up\n        labels:\n          1severity: x\n"),
               Lines{"bad.rules.yml:7:11: invalid label name \"1severity\" (letters, digits and _, not starting with a digit)"});
     EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: up\n        annotations: [a]\n"),
