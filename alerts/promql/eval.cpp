@@ -473,20 +473,26 @@ private:
         std::int64_t from = ts - node.range_ms;
         std::int64_t start = step * (from / step);
         if (start < from) start += step;
+        // The operand at a time is the same whichever step asks: successive steps of a range
+        // query (or of an enclosing subquery) reuse the points they share. Steps before this
+        // window are dropped, as the steps asking mostly move forward.
+        auto& memo = subquery_memo_[&node];
+        for (auto it = memo.begin(); it != memo.end() && it->first < start; it = memo.erase(it)) held_ -= it->second.size();
         Matrix out;
         std::unordered_map<std::string, std::size_t> index;
-        std::size_t points = 0;
         for (std::int64_t at = start; at <= ts; at += step) {
-            Value value = eval(*node.operand, at);
-            for (auto& sample : std::get<Vector>(value)) {
-                auto [it, inserted] = index.try_emplace(metrics::series_key(sample.labels), out.size());
-                if (inserted) out.push_back(Series{std::move(sample.labels), {}});
-                out[it->second].samples.push_back(Sample{at, sample.value});
-                ++points;
+            auto found = memo.find(at);
+            if (found == memo.end()) {
+                Vector points = std::get<Vector>(eval(*node.operand, at));
+                hold(points.size());
+                found = memo.emplace(at, std::move(points)).first;
             }
-            hold(std::get<Vector>(value).size());
+            for (const auto& sample : found->second) {
+                auto [it, inserted] = index.try_emplace(metrics::series_key(sample.labels), out.size());
+                if (inserted) out.push_back(Series{sample.labels, {}});
+                out[it->second].samples.push_back(Sample{at, sample.value});
+            }
         }
-        held_ -= points;
         return out;
     }
 
@@ -715,6 +721,7 @@ private:
     Steady::time_point deadline_;
     std::size_t held_ = 0;
     std::unordered_map<const SelectorNode*, Loaded> loaded_;
+    std::unordered_map<const SubqueryNode*, std::map<std::int64_t, Vector>> subquery_memo_;
 };
 
 // False when a selector names no metric.
