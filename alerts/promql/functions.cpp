@@ -152,7 +152,8 @@ Value date_function(CallArgs& a, F&& f) {
         return Vector{VectorSample{{}, static_cast<double>(f(tm)), a.t}};
     }
     return map_values(a, [&](double v) {
-        if (std::isnan(v) || std::isinf(v)) return kNaN;
+        // Beyond any calendar gmtime can represent (Go's answer there is meaningless too).
+        if (!(std::fabs(v) < 1e15)) return kNaN;
         std::time_t secs = static_cast<std::time_t>(v);
         std::tm tm{};
         gmtime_r(&secs, &tm);

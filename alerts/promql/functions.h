@@ -22,7 +22,7 @@ struct CallArgs {
     std::int64_t t = 0;                 // evaluation time, ms
     std::vector<Value>& args;           // as the table's argument types say
     // For a range-vector argument: the window it covers (the selector's or subquery's
-    // evaluation time minus its range, and that time) and its range in seconds.
+    // evaluation time minus its range, and that time).
     std::int64_t window_start = 0;
     std::int64_t window_end = 0;
 };

@@ -357,6 +357,8 @@ std::int64_t duration_ms(const Token& token) {
         while (digits < text.size() && is_digit(text[digits])) ++digits;
         if (digits == 0 || digits > 12) bad();
         std::int64_t n = std::strtoll(std::string(text.substr(0, digits)).c_str(), nullptr, 10);
+        // Bounded so that times minus offsets, ranges and the lookback stay far from overflow.
+        constexpr std::int64_t kMaxDurationMs = std::int64_t{1} << 60;
         text.remove_prefix(digits);
         std::size_t length = text.starts_with("ms") ? 2 : 1;
         std::string_view unit = text.substr(0, length);
@@ -364,6 +366,7 @@ std::int64_t duration_ms(const Token& token) {
         while (u < std::size(units) && units[u].first != unit) ++u;
         if (u == std::size(units)) bad();
         next_unit = u + 1;
+        if (n > (kMaxDurationMs - total) / units[u].second) bad();
         total += n * units[u].second;
         text.remove_prefix(length);
     }
@@ -559,7 +562,9 @@ private:
         double seconds = number_value(token_.text) * (negative ? -1 : 1);
         std::size_t offset = token_.offset;
         advance();
-        if (!std::isfinite(seconds) || std::fabs(seconds) >= 9.2e15) {
+        // Prometheus refuses what overflows int64 seconds; cargomon what would come near it
+        // in milliseconds once offsets and ranges are subtracted.
+        if (!std::isfinite(seconds) || std::fabs(seconds) >= 4.6e15) {
             // Go's %f, which spells the infinities +Inf and -Inf.
             char buffer[64];
             std::snprintf(buffer, sizeof buffer, "%f", seconds);

@@ -86,8 +86,8 @@ struct Limits {
 };
 
 // What Prometheus reports as a query error at run time (many-to-one matching without
-// group_left, too many samples, a timeout, ...): `value` is then an empty vector and
-// `error` says why, in Prometheus' words.
+// group_left, too many samples, a timeout, ...): `value` is then an empty vector (an
+// empty matrix from evaluate_range) and `error` says why, in Prometheus' words.
 struct Evaluation {
     Value value;
     std::string error;  // empty when the evaluation succeeded

@@ -409,6 +409,8 @@ INSTANTIATE_TEST_SUITE_P(
         Refusal{"sum(foo) @ 1", 9, "@ modifier must be preceded by an instant vector selector"},
         Refusal{"foo @ 1 @ 2", 8, "@ <timestamp> may not be set multiple times"},
         Refusal{"foo @ Inf", 6, "timestamp out of bounds for @ modifier: +Inf"},
+        Refusal{"foo @ 5e15", 6, "timestamp out of bounds for @ modifier: 5000000000000000.000000"},
+        Refusal{"foo[99999999999y]", 4, "not a valid duration string"},
         Refusal{"foo @ bar", 6, "unexpected \"bar\" in @, expected timestamp"},
         Refusal{"foo[5m][1m:]", 7, "subquery is only allowed on instant vector, got range vector instead"},
         Refusal{"foo[5mm]", 4, "not a valid duration string: \"5mm\""},
