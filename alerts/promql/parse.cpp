@@ -514,15 +514,18 @@ private:
             ValueType type = operand->type;
             return std::make_unique<Expr>(UnaryNode{negate, std::move(operand)}, type);
         }
+        // The tree keeps no parentheses, but Prometheus refuses a range, offset or @ on a
+        // parenthesized selector: remember it for the postfix.
+        bool parenthesized = token_.kind == Tok::lparen;
         auto expr = parse_primary();
-        return parse_postfix(std::move(expr));
+        return parse_postfix(std::move(expr), parenthesized);
     }
 
     // Range selectors, subqueries, offset and @ after a primary expression.
-    std::unique_ptr<Expr> parse_postfix(std::unique_ptr<Expr> expr) {
-        for (;;) {
+    std::unique_ptr<Expr> parse_postfix(std::unique_ptr<Expr> expr, bool parenthesized) {
+        for (;; parenthesized = false) {
             if (token_.kind == Tok::lbracket) {
-                expr = parse_range(std::move(expr));
+                expr = parse_range(std::move(expr), parenthesized);
             } else if (at_word("offset")) {
                 std::size_t offset = token_.offset;
                 advance();
@@ -531,7 +534,7 @@ private:
                 if (token_.kind != Tok::duration) unexpected("in offset, expected duration");
                 std::int64_t ms = duration_ms(token_);
                 advance();
-                TimeModifier& time = time_modifier(*expr, offset, "offset");
+                TimeModifier& time = time_modifier(*expr, offset, "offset", parenthesized);
                 if (time.offset_ms != 0 || offset_set_.contains(&time))
                     throw ExprError(offset, "offset may not be set multiple times");
                 offset_set_.insert(&time);
@@ -539,7 +542,7 @@ private:
             } else if (token_.kind == Tok::at) {
                 std::size_t offset = token_.offset;
                 advance();
-                TimeModifier& time = time_modifier(*expr, offset, "@");
+                TimeModifier& time = time_modifier(*expr, offset, "@", parenthesized);
                 if (time.at != TimeModifier::At::none) throw ExprError(offset, "@ <timestamp> may not be set multiple times");
                 parse_at(time);
             } else {
@@ -576,14 +579,15 @@ private:
     }
 
     // The modifiers of a selector or subquery that offset/@ is applied to.
-    TimeModifier& time_modifier(Expr& expr, std::size_t offset, std::string_view what) {
-        if (auto* selector = std::get_if<SelectorNode>(&expr.node)) return selector->time;
+    TimeModifier& time_modifier(Expr& expr, std::size_t offset, std::string_view what, bool parenthesized) {
+        auto* selector = std::get_if<SelectorNode>(&expr.node);
+        if (selector && !parenthesized) return selector->time;
         if (auto* subquery = std::get_if<SubqueryNode>(&expr.node)) return subquery->time;
         throw ExprError(offset, std::string(what) +
                                     " modifier must be preceded by an instant vector selector or range vector selector or a subquery");
     }
 
-    std::unique_ptr<Expr> parse_range(std::unique_ptr<Expr> expr) {
+    std::unique_ptr<Expr> parse_range(std::unique_ptr<Expr> expr, bool parenthesized) {
         std::size_t offset = token_.offset;
         advance();
         if (token_.kind != Tok::duration) unexpected("in range, expected duration");
@@ -605,7 +609,8 @@ private:
         }
         expect(Tok::rbracket, "in range, expected \"]\" or \":\"");
         auto* selector = std::get_if<SelectorNode>(&expr->node);
-        if (!selector || expr->type != ValueType::vector) throw ExprError(offset, "ranges only allowed for vector selectors");
+        if (!selector || parenthesized || expr->type != ValueType::vector)
+            throw ExprError(offset, "ranges only allowed for vector selectors");
         if (selector->time.offset_ms != 0 || offset_set_.contains(&selector->time))
             throw ExprError(offset, "no offset modifiers allowed before range");
         if (selector->time.at != TimeModifier::At::none) throw ExprError(offset, "no @ modifiers allowed before range");
