@@ -55,7 +55,7 @@ Alerting::Alerting(AlertingSetup setup, const std::string& state_db, metrics::Me
     rules_ = std::make_unique<alerts::RuleManager>(
         std::vector<alerts::RuleGroup>{},
         // Called inside evaluate_due(), which runs with mu_ held.
-        [this](const alerts::AlertingRule& rule) { return alerts::series_evaluator(*source_)(rule); },
+        [this](const alerts::AlertingRule& rule) { return alerts::series_evaluator(*source_, source_->at_ms())(rule); },
         [this](std::vector<alerts::Alert> alerts) { dispatcher_->put(alerts); }, clock_, registry_,
         alerts::RuleManagerOptions{.external_url = setup.alerting.external_url});
     replace(std::move(setup));
@@ -135,7 +135,9 @@ void Alerting::evaluate_once() {
         // Between evaluations alerts do not change: no view of the store, no ALERTS, no
         // save until a group is due (idle costs nothing with thousands of alerts).
         if (rules_->next_due() <= clock_.monotonic()) {
-            source_ = std::make_shared<alerts::StoreSource>(store_.view(), registry_.Collect());
+            source_ = std::make_shared<alerts::promql::StoreSource>(
+                store_.view(), registry_.Collect(),
+                std::chrono::floor<std::chrono::milliseconds>(clock_.now()).time_since_epoch().count());
             rules_->evaluate_due();
             source_.reset();
             log_transitions(rules_->alerts());

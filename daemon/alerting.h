@@ -31,7 +31,9 @@ class Outbox;
 class Receivers;
 class RuleManager;
 class SilenceStore;
+namespace promql {
 class StoreSource;
+}
 }  // namespace cargomon::alerts
 
 namespace cargomon::daemon {
@@ -96,7 +98,7 @@ private:
     // only with both held (dispatch_mu_ first), so either one is enough to use them.
     std::mutex dispatch_mu_;
     mutable std::mutex mu_;  // guards everything below
-    std::shared_ptr<const alerts::StoreSource> source_;
+    std::shared_ptr<const alerts::promql::StoreSource> source_;
     std::unique_ptr<alerts::AlertingConfig> alerting_;
     std::unique_ptr<alerts::Receivers> receivers_;
     std::unique_ptr<alerts::Dispatcher> dispatcher_;

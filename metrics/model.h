@@ -1,5 +1,6 @@
 #pragma once
 // The series a collector produces: one Snapshot is one complete collection.
+#include <bit>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,6 +16,13 @@ enum class MetricType { gauge, counter, summary };
 enum class SamplePart : std::uint8_t { value, sum, count };
 // The suffix a part adds to its family's name: "", "_sum", "_count".
 std::string_view part_suffix(SamplePart part);
+
+// Prometheus' staleness marker: a NaN with this exact bit pattern (value.StaleNaN) stored
+// as a series' sample when the series disappears, so selectors stop returning its last
+// value at once instead of for the whole lookback. Any other NaN is an ordinary value.
+inline constexpr std::uint64_t kStaleNaNBits = 0x7ff0000000000002ULL;
+inline double stale_nan() { return std::bit_cast<double>(kStaleNaNBits); }
+inline bool is_stale_nan(double v) { return std::bit_cast<std::uint64_t>(v) == kStaleNaNBits; }
 
 // Sorted by name, no duplicate names (MetricStore::publish sorts and checks).
 using Labels = std::vector<std::pair<std::string, std::string>>;

@@ -1,22 +1,26 @@
-// Instant evaluation of a parsed expression, following Prometheus' engine (2.x): label
-// dropping, vector matching, set operations, aggregations and their NaN rules.
+// Evaluation following Prometheus' engine (v2.42): every node is evaluated at one time;
+// a range query evaluates the same tree at each step. Selectors read their series once per
+// query (the window every step and subquery needs) and slice it per step.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "alerts/promql/ast.h"
+#include "alerts/promql/functions.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::promql {
 namespace {
 
 constexpr std::string_view kName = "__name__";
+constexpr std::int64_t kDefaultSubqueryStepMs = 60'000;  // Prometheus' default evaluation interval
+constexpr std::int64_t kMaxRangePoints = 11'000;         // Prometheus' /api/v1/query_range bound
 
-// What Prometheus reports as a query error at run time.
-struct EvalError {
-    std::string message;
-};
+using Steady = std::chrono::steady_clock;
 
 bool contains(const std::vector<std::string>& names, std::string_view name) {
     return std::find(names.begin(), names.end(), name) != names.end();
@@ -62,7 +66,19 @@ bool names_differ(const Vector& vector) {
     return false;
 }
 
+bool matrix_names_differ(const Matrix& matrix) {
+    const std::string* first = nullptr;
+    for (const auto& series : matrix) {
+        const std::string* name = metrics::find_label(series.labels, kName);
+        if (!name) continue;
+        if (first && *first != *name) return true;
+        first = name;
+    }
+    return false;
+}
+
 void check_unique(const Vector& vector) {
+    if (vector.size() < 2) return;
     std::unordered_set<std::string> seen;
     seen.reserve(vector.size());
     for (const auto& sample : vector)
@@ -70,23 +86,10 @@ void check_unique(const Vector& vector) {
             throw EvalError{"vector cannot contain metrics with the same labelset"};
 }
 
-// Go's math.Max/math.Min: an infinity wins over NaN, NaN over numbers, +0 over -0.
-double go_max(double a, double b) {
-    if (std::isinf(a) && a > 0) return a;
-    if (std::isinf(b) && b > 0) return b;
-    if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<double>::quiet_NaN();
-    if (a == 0 && b == 0) return std::signbit(a) ? b : a;
-    return a > b ? a : b;
+// Arithmetic drops the metric name; comparisons (without bool) and atan2 keep it.
+bool drops_name(BinaryOp op, bool return_bool) {
+    return return_bool || (op >= BinaryOp::add && op <= BinaryOp::pow);
 }
-
-double go_min(double a, double b) {
-    if (std::isinf(a) && a < 0) return a;
-    if (std::isinf(b) && b < 0) return b;
-    if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<double>::quiet_NaN();
-    if (a == 0 && b == 0) return std::signbit(a) ? a : b;
-    return a < b ? a : b;
-}
-
 
 // The value and whether a comparison keeps the sample, as Prometheus' vectorElemBinop.
 std::pair<double, bool> apply(BinaryOp op, double l, double r) {
@@ -96,6 +99,8 @@ std::pair<double, bool> apply(BinaryOp op, double l, double r) {
         case BinaryOp::mul: return {l * r, true};
         case BinaryOp::div: return {l / r, true};
         case BinaryOp::mod: return {std::fmod(l, r), true};
+        case BinaryOp::pow: return {std::pow(l, r), true};
+        case BinaryOp::atan2: return {std::atan2(l, r), true};
         case BinaryOp::eq: return {l, l == r};
         case BinaryOp::ne: return {l, l != r};
         case BinaryOp::gt: return {l, l > r};
@@ -106,16 +111,114 @@ std::pair<double, bool> apply(BinaryOp op, double l, double r) {
     }
 }
 
-// Groups samples by their by/without labels and folds their values as Prometheus does.
+// Go's strconv.FormatFloat(v, 'f', -1, 64): the shortest decimal that reads back exactly,
+// without an exponent.
+std::string format_float(double v) {
+    if (std::isnan(v)) return "NaN";
+    if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+    char buffer[512];
+    auto result = std::to_chars(buffer, buffer + sizeof buffer, v, std::chars_format::fixed);
+    return std::string(buffer, result.ptr);
+}
+
+// Groups samples by their by/without labels and folds their values as Prometheus'
+// aggregation() does.
 class Aggregation {
 public:
-    explicit Aggregation(const AggregateNode& node) : node_(node) {}
+    Aggregation(const AggregateNode& node, double param, std::string value_label)
+        : node_(node), param_(param), value_label_(std::move(value_label)) {
+        if (node.op == AggregateOp::count_values) {
+            if (!metrics::is_label_name(value_label_)) throw EvalError{"invalid label name \"" + value_label_ + "\""};
+            grouping_ = node.grouping;
+            if (!node.without) {
+                grouping_.push_back(value_label_);
+                std::sort(grouping_.begin(), grouping_.end());
+            }
+        }
+    }
 
-    // `labels` may lack __name__ and hold empty values (straight from a source); `name`,
-    // when given, is the series' metric name.
-    void add(const metrics::Labels& labels, const std::string* name, double v) {
+    // `labels` may hold empty values and, when `name` is given (the series' metric name,
+    // straight from a selector), may lack __name__ or hold it with that value.
+    void add(const metrics::Labels& labels, std::optional<std::string_view> name, double v) {
+        if (node_.op == AggregateOp::count_values) {
+            metrics::Labels with_value = labels;
+            std::erase_if(with_value, [](const auto& l) { return l.second.empty(); });
+            if (name) metrics::set_label(with_value, std::string(kName), std::string(*name));
+            metrics::set_label(with_value, value_label_, format_float(v));
+            return add_to_group(with_value, std::nullopt, v);
+        }
+        add_to_group(labels, name, v);
+    }
+
+    Vector result(std::int64_t t) {
+        Vector out;
+        out.reserve(groups_.size());
+        for (auto& g : groups_) {
+            switch (node_.op) {
+                case AggregateOp::avg: out.push_back({std::move(g.labels), g.mean, t}); break;
+                case AggregateOp::count:
+                case AggregateOp::count_values: out.push_back({std::move(g.labels), static_cast<double>(g.count), t}); break;
+                case AggregateOp::group: out.push_back({std::move(g.labels), 1, t}); break;
+                case AggregateOp::stdvar: out.push_back({std::move(g.labels), g.value / static_cast<double>(g.count), t}); break;
+                case AggregateOp::stddev:
+                    out.push_back({std::move(g.labels), std::sqrt(g.value / static_cast<double>(g.count)), t});
+                    break;
+                case AggregateOp::quantile: out.push_back({std::move(g.labels), quantile(g.values), t}); break;
+                case AggregateOp::topk:
+                case AggregateOp::bottomk:
+                    for (auto& s : g.members) {
+                        s.t = t;
+                        out.push_back(std::move(s));
+                    }
+                    break;
+                default: out.push_back({std::move(g.labels), g.value, t}); break;
+            }
+        }
+        return out;
+    }
+
+private:
+    struct Group {
+        metrics::Labels labels;
+        double value = 0;
+        double mean = 0;
+        std::size_t count = 0;
+        std::vector<double> values;  // quantile
+        Vector members;              // topk, bottomk: the best so far, best first
+    };
+
+    const std::vector<std::string>& grouping() const { return node_.op == AggregateOp::count_values ? grouping_ : node_.grouping; }
+
+    bool keeps(std::string_view label) const {
+        bool listed = contains(grouping(), label);
+        return node_.without ? (!listed && label != kName) : listed;
+    }
+
+    // The group's labels in order: by keeps the listed ones, without drops them and __name__.
+    template <typename Fn>
+    void for_each_group_label(const metrics::Labels& labels, std::optional<std::string_view> name, Fn&& fn) const {
+        bool name_pending = name && keeps(kName);
+        for (const auto& [n, value] : labels) {
+            if (name && n == kName) continue;
+            if (name_pending && n > kName) {
+                fn(kName, *name);
+                name_pending = false;
+            }
+            if (!value.empty() && keeps(n)) fn(n, value);
+        }
+        if (name_pending) fn(kName, *name);
+    }
+
+    // topk keeps the k largest (NaN counts as smallest), bottomk the k smallest (NaN as largest).
+    bool better(double a, double b) const {
+        if (std::isnan(b)) return !std::isnan(a);
+        if (std::isnan(a)) return false;
+        return node_.op == AggregateOp::topk ? a > b : a < b;
+    }
+
+    void add_to_group(const metrics::Labels& labels, std::optional<std::string_view> name, double v) {
         key_.clear();
-        for_each_group_label(labels, name, [&](const std::string& n, const std::string& value) {
+        for_each_group_label(labels, name, [&](std::string_view n, std::string_view value) {
             key_ += n;
             key_ += '\xff';
             key_ += value;
@@ -123,11 +226,15 @@ public:
         });
         auto [it, inserted] = index_.try_emplace(key_, groups_.size());
         if (inserted) {
-            metrics::Labels group_labels;
-            for_each_group_label(labels, name,
-                                 [&](const std::string& n, const std::string& value) { group_labels.emplace_back(n, value); });
-            groups_.push_back(Group{v, v, 1});
-            out_.push_back(VectorSample{std::move(group_labels), 0});
+            Group g;
+            for_each_group_label(labels, name, [&](std::string_view n, std::string_view value) { g.labels.emplace_back(n, value); });
+            g.value = v;
+            g.mean = v;
+            g.count = 1;
+            if (node_.op == AggregateOp::stddev || node_.op == AggregateOp::stdvar) g.value = 0;
+            groups_.push_back(std::move(g));
+            if (node_.op == AggregateOp::quantile) groups_.back().values.push_back(v);
+            if (node_.op == AggregateOp::topk || node_.op == AggregateOp::bottomk) add_member(groups_.back(), labels, name, v);
             return;
         }
         Group& g = groups_[it->second];
@@ -148,182 +255,295 @@ public:
             case AggregateOp::min:
                 if (g.value > v || std::isnan(g.value)) g.value = v;
                 break;
-            case AggregateOp::count: break;
-        }
-    }
-
-    Vector result() {
-        for (std::size_t i = 0; i < out_.size(); ++i) {
-            const Group& g = groups_[i];
-            out_[i].value = node_.op == AggregateOp::avg     ? g.mean
-                            : node_.op == AggregateOp::count ? static_cast<double>(g.count)
-                                                             : g.value;
-        }
-        return std::move(out_);
-    }
-
-private:
-    struct Group {
-        double value = 0;
-        double mean = 0;
-        std::size_t count = 0;
-    };
-
-    bool keeps(std::string_view label) const {
-        bool listed = contains(node_.grouping, label);
-        return node_.without ? (!listed && label != kName) : listed;
-    }
-
-    // The group's labels in order: by keeps the listed ones, without drops them and __name__.
-    template <typename Fn>
-    void for_each_group_label(const metrics::Labels& labels, const std::string* name, Fn&& fn) const {
-        static const std::string name_label(kName);
-        bool name_pending = name && keeps(kName);
-        for (const auto& [n, value] : labels) {
-            if (name_pending && n > name_label) {
-                fn(name_label, *name);
-                name_pending = false;
+            case AggregateOp::stddev:
+            case AggregateOp::stdvar: {
+                double delta = v - g.mean;
+                g.mean += delta / static_cast<double>(g.count);
+                g.value += delta * (v - g.mean);
+                break;
             }
-            if (!value.empty() && keeps(n)) fn(n, value);
+            case AggregateOp::quantile: g.values.push_back(v); break;
+            case AggregateOp::topk:
+            case AggregateOp::bottomk: add_member(g, labels, name, v); break;
+            default: break;
         }
-        if (name_pending) fn(name_label, *name);
+    }
+
+    void add_member(Group& g, const metrics::Labels& labels, std::optional<std::string_view> name, double v) {
+        auto k = static_cast<std::size_t>(param_);
+        if (g.members.size() >= k && !better(v, g.members.back().value)) return;
+        VectorSample sample;
+        for (const auto& label : labels)
+            if (!label.second.empty()) sample.labels.push_back(label);
+        if (name) metrics::set_label(sample.labels, std::string(kName), std::string(*name));
+        sample.value = v;
+        // After every member that is at least as good: equal values keep their input order.
+        auto at = std::find_if(g.members.begin(), g.members.end(), [&](const VectorSample& m) { return better(v, m.value); });
+        g.members.insert(at, std::move(sample));
+        if (g.members.size() > k) g.members.pop_back();
+    }
+
+    double quantile(std::vector<double>& values) const {
+        double q = param_;
+        if (values.empty() || std::isnan(q)) return std::numeric_limits<double>::quiet_NaN();
+        if (q < 0) return -std::numeric_limits<double>::infinity();
+        if (q > 1) return std::numeric_limits<double>::infinity();
+        std::sort(values.begin(), values.end(), [](double x, double y) { return x < y || (std::isnan(x) && !std::isnan(y)); });
+        double n = static_cast<double>(values.size());
+        double rank = q * (n - 1);
+        double lower = std::max(0.0, std::floor(rank));
+        double upper = std::min(n - 1, lower + 1);
+        double weight = rank - std::floor(rank);
+        return values[static_cast<std::size_t>(lower)] * (1 - weight) + values[static_cast<std::size_t>(upper)] * weight;
     }
 
     const AggregateNode& node_;
+    double param_;
+    std::string value_label_;
+    std::vector<std::string> grouping_;  // count_values: the grouping with its label
     std::string key_;
     std::unordered_map<std::string, std::size_t> index_;
     std::vector<Group> groups_;
-    Vector out_;
+};
+
+// A selector's series as read from the source, once per query.
+struct Loaded {
+    struct Series {
+        metrics::Labels labels;  // with __name__, without empty values
+        std::string name;
+        std::vector<Sample> samples;
+    };
+    bool done = false;
+    // Read at one time only (an instant query outside subqueries): each evaluation reads
+    // the source directly, without copying the series.
+    bool stream = true;
+    std::optional<std::int64_t> time;
+    std::int64_t mint = std::numeric_limits<std::int64_t>::max();
+    std::int64_t maxt = std::numeric_limits<std::int64_t>::min();
+    std::vector<Series> series;
 };
 
 class Evaluator {
 public:
-    explicit Evaluator(const SeriesSource& source) : source_(source) {}
+    // [start, end]: the query's first and last evaluation time (what @ start() and @ end() mean).
+    Evaluator(const Queryable& source, const Limits& limits, std::int64_t start, std::int64_t end)
+        : source_(source), limits_(limits), start_(start), end_(end), deadline_(Steady::now() + limits.timeout) {}
 
-    Value eval(const Expr& expr) {
-        if (expr.scalar) return scalar(expr);
-        return vector(expr);
+    // Works out the window each selector reads over the query's steps.
+    void plan(const Expr& expr) { plan(expr, start_, end_); }
+
+    Value eval(const Expr& expr, std::int64_t t) {
+        if (Steady::now() >= deadline_) throw EvalError{"query timed out in expression evaluation"};
+        return std::visit([&](const auto& node) -> Value { return eval_node(node, expr, t); }, expr.node);
+    }
+
+    // Samples held beyond what one step releases: loaded series and range results.
+    void hold(std::size_t samples) {
+        held_ += samples;
+        if (held_ > limits_.max_samples)
+            throw EvalError{"query processing would load too many samples into memory in query execution"};
     }
 
 private:
-    double scalar(const Expr& expr) {
-        return std::visit(
-            [&](const auto& node) -> double {
-                using T = std::decay_t<decltype(node)>;
-                if constexpr (std::is_same_v<T, NumberNode>) {
-                    return node.value;
-                } else if constexpr (std::is_same_v<T, UnaryNode>) {
-                    double value = scalar(*node.operand);
-                    return node.negate ? -value : value;
-                } else if constexpr (std::is_same_v<T, BinaryNode>) {
-                    auto [value, keep] = apply(node.op, scalar(*node.lhs), scalar(*node.rhs));
-                    if (node.return_bool) return keep ? 1.0 : 0.0;
-                    return value;
-                } else {
-                    return 0.0;  // the parser types every other node as a vector
-                }
-            },
-            expr.node);
+    std::int64_t base_time(const TimeModifier& time, std::int64_t t) const {
+        switch (time.at) {
+            case TimeModifier::At::time: return time.at_ms;
+            case TimeModifier::At::start: return start_;
+            case TimeModifier::At::end: return end_;
+            case TimeModifier::At::none: break;
+        }
+        return t;
     }
 
-    Vector vector(const Expr& expr) {
-        return std::visit(
-            [&](const auto& node) -> Vector {
+    // [lo, hi]: the times the node is evaluated at.
+    void plan(const Expr& expr, std::int64_t lo, std::int64_t hi) {
+        std::visit(
+            [&](const auto& node) {
                 using T = std::decay_t<decltype(node)>;
                 if constexpr (std::is_same_v<T, SelectorNode>) {
-                    return select(node);
+                    std::int64_t from = base_time(node.time, lo) - node.time.offset_ms;
+                    std::int64_t to = base_time(node.time, hi) - node.time.offset_ms;
+                    Loaded& loaded = loaded_[&node];
+                    if (from != to || (loaded.time && *loaded.time != from)) loaded.stream = false;
+                    loaded.time = from;
+                    loaded.mint = std::min(loaded.mint, from - (node.range_ms > 0 ? node.range_ms : limits_.lookback_ms));
+                    loaded.maxt = std::max(loaded.maxt, to);
+                } else if constexpr (std::is_same_v<T, SubqueryNode>) {
+                    std::int64_t from = base_time(node.time, lo) - node.time.offset_ms;
+                    std::int64_t to = base_time(node.time, hi) - node.time.offset_ms;
+                    plan(*node.operand, from - node.range_ms, to);
                 } else if constexpr (std::is_same_v<T, UnaryNode>) {
-                    Vector out = vector(*node.operand);
-                    if (!node.negate) return out;
-                    bool may_collide = names_differ(out);
-                    for (auto& sample : out) {
-                        drop_name(sample.labels);
-                        sample.value = -sample.value;
-                    }
-                    if (may_collide) check_unique(out);
-                    return out;
+                    plan(*node.operand, lo, hi);
                 } else if constexpr (std::is_same_v<T, BinaryNode>) {
-                    return binary(node);
+                    plan(*node.lhs, lo, hi);
+                    plan(*node.rhs, lo, hi);
                 } else if constexpr (std::is_same_v<T, AggregateNode>) {
-                    return aggregate(node);
+                    if (node.param) plan(*node.param, lo, hi);
+                    plan(*node.operand, lo, hi);
                 } else if constexpr (std::is_same_v<T, CallNode>) {
-                    return call(node);
-                } else {
-                    return {};  // a number is never typed as a vector
+                    for (const auto& arg : node.args) plan(*arg, lo, hi);
                 }
             },
             expr.node);
     }
 
-    // Calls fn(labels without __name__, name, value) for every selected series, straight
-    // from the source: what only counts or groups them need not copy their labels.
+    Loaded& load(const SelectorNode& node) {
+        Loaded& loaded = loaded_[&node];
+        if (loaded.done) return loaded;
+        loaded.done = true;
+        source_.select(node.matchers, loaded.mint, loaded.maxt,
+                       [&](std::string_view name, const metrics::Labels& labels, std::span<const Sample> samples) {
+                           if (samples.empty()) return;
+                           hold(samples.size());
+                           Loaded::Series series;
+                           series.labels.reserve(labels.size() + 1);
+                           for (const auto& label : labels)
+                               if (!label.second.empty() && label.first != kName) series.labels.push_back(label);
+                           series.name = std::string(name);
+                           metrics::set_label(series.labels, std::string(kName), series.name);
+                           series.samples.assign(samples.begin(), samples.end());
+                           loaded.series.push_back(std::move(series));
+                       });
+        if (Steady::now() >= deadline_) throw EvalError{"query timed out in expression evaluation"};
+        return loaded;
+    }
+
+    // Calls fn(name, labels, sample) for every series with a sample at `ts`: the latest at
+    // or before it within the lookback, unless that is a staleness marker. `labels` may
+    // hold empty values and may lack __name__, as Queryable::select passes them.
     template <typename Fn>
-    void for_each_selected(const SelectorNode& node, Fn&& fn) {
-        std::vector<const metrics::Matcher*> label_matchers;
-        std::vector<const metrics::Matcher*> name_matchers;
-        for (const auto& m : node.matchers) (m.name() == kName ? name_matchers : label_matchers).push_back(&m);
-        auto name_matches = [&](std::string_view name) {
-            return std::all_of(name_matchers.begin(), name_matchers.end(),
-                               [&](const metrics::Matcher* m) { return m->matches(name); });
-        };
-        std::vector<std::string> names;
-        if (!node.name.empty()) {
-            if (name_matches(node.name)) names.push_back(node.name);
-        } else {
-            source_.visit_names([&](std::string_view name) {
-                if (name_matches(name)) names.emplace_back(name);
-            });
+    void for_each_instant(const SelectorNode& node, std::int64_t t, Fn&& fn) {
+        std::int64_t ts = base_time(node.time, t) - node.time.offset_ms;
+        Loaded& loaded = loaded_[&node];
+        if (loaded.stream) {
+            source_.select(node.matchers, ts - limits_.lookback_ms, ts,
+                           [&](std::string_view name, const metrics::Labels& labels, std::span<const Sample> samples) {
+                               if (samples.empty() || metrics::is_stale_nan(samples.back().v)) return;
+                               hold(1);
+                               fn(name, labels, samples.back());
+                           });
+            if (Steady::now() >= deadline_) throw EvalError{"query timed out in expression evaluation"};
+            return;
         }
-        std::vector<SeriesSource::LabelValue> required;
-        for (const metrics::Matcher* m : label_matchers)
-            if (m->op() == metrics::Matcher::Op::equal && !m->value().empty()) required.emplace_back(m->name(), m->value());
-        for (const auto& name : names) {
-            source_.visit_candidates(name, required, [&](const metrics::Labels& labels, double value) {
-                for (const metrics::Matcher* m : label_matchers) {
-                    if (!m->matches(metrics::label_value(labels, m->name()))) return;
-                }
-                fn(labels, name, value);
-            });
+        for (const auto& series : load(node).series) {
+            const auto& s = series.samples;
+            auto after = std::upper_bound(s.begin(), s.end(), ts, [](std::int64_t v, const Sample& x) { return v < x.t; });
+            if (after == s.begin()) continue;
+            const Sample& sample = *(after - 1);
+            if (sample.t < ts - limits_.lookback_ms || metrics::is_stale_nan(sample.v)) continue;
+            fn(std::string_view(series.name), series.labels, sample);
         }
     }
 
-    Vector select(const SelectorNode& node) {
-        Vector out;
-        for_each_selected(node, [&](const metrics::Labels& labels, const std::string& name, double value) {
-            VectorSample sample;
-            sample.labels.reserve(labels.size() + 1);
-            for (const auto& label : labels)
-                if (!label.second.empty()) sample.labels.push_back(label);
-            metrics::set_label(sample.labels, std::string(kName), name);
-            sample.value = value;
-            out.push_back(std::move(sample));
-        });
+    Value eval_node(const NumberNode& node, const Expr&, std::int64_t) { return node.value; }
+    Value eval_node(const StringNode& node, const Expr&, std::int64_t) { return String{node.value}; }
+
+    Value eval_node(const SelectorNode& node, const Expr&, std::int64_t t) {
+        if (node.range_ms == 0) {
+            Vector out;
+            for_each_instant(node, t, [&](std::string_view name, const metrics::Labels& labels, const Sample& sample) {
+                VectorSample& out_sample = out.emplace_back();
+                out_sample.labels.reserve(labels.size() + 1);
+                for (const auto& label : labels)
+                    if (!label.second.empty() && label.first != kName) out_sample.labels.push_back(label);
+                metrics::set_label(out_sample.labels, std::string(kName), std::string(name));
+                out_sample.value = sample.v;
+                out_sample.t = sample.t;
+            });
+            return out;
+        }
+        std::int64_t ts = base_time(node.time, t) - node.time.offset_ms;
+        Matrix out;
+        for (const auto& series : load(node).series) {
+            const auto& s = series.samples;
+            auto from = std::lower_bound(s.begin(), s.end(), ts - node.range_ms, [](const Sample& x, std::int64_t v) { return x.t < v; });
+            Series window{series.labels, {}};
+            for (auto it = from; it != s.end() && it->t <= ts; ++it)
+                if (!metrics::is_stale_nan(it->v)) window.samples.push_back(*it);
+            if (window.samples.empty()) continue;
+            out.push_back(std::move(window));
+        }
         return out;
     }
 
-    Vector binary(const BinaryNode& node) {
-        if (node.lhs->scalar || node.rhs->scalar) {
-            bool scalar_left = node.lhs->scalar;
-            Vector vec = vector(scalar_left ? *node.rhs : *node.lhs);
-            bool may_collide = (!is_comparison(node.op) || node.return_bool) && names_differ(vec);
-            Vector out = vector_scalar(node.op, std::move(vec), scalar(scalar_left ? *node.lhs : *node.rhs), scalar_left,
-                                       node.return_bool);
+    Value eval_node(const SubqueryNode& node, const Expr&, std::int64_t t) {
+        std::int64_t ts = base_time(node.time, t) - node.time.offset_ms;
+        std::int64_t step = node.step_ms > 0 ? node.step_ms : kDefaultSubqueryStepMs;
+        // The first multiple of the step inside the range, as Prometheus aligns subqueries.
+        std::int64_t from = ts - node.range_ms;
+        std::int64_t start = step * (from / step);
+        if (start < from) start += step;
+        // The operand at a time is the same whichever step asks: successive steps of a range
+        // query (or of an enclosing subquery) reuse the points they share. Steps before this
+        // window are dropped, as the steps asking mostly move forward.
+        auto& memo = subquery_memo_[&node];
+        for (auto it = memo.begin(); it != memo.end() && it->first < start; it = memo.erase(it)) held_ -= it->second.size();
+        Matrix out;
+        std::unordered_map<std::string, std::size_t> index;
+        for (std::int64_t at = start; at <= ts; at += step) {
+            auto found = memo.find(at);
+            if (found == memo.end()) {
+                Vector points = std::get<Vector>(eval(*node.operand, at));
+                hold(points.size());
+                found = memo.emplace(at, std::move(points)).first;
+            }
+            for (const auto& sample : found->second) {
+                auto [it, inserted] = index.try_emplace(metrics::series_key(sample.labels), out.size());
+                if (inserted) out.push_back(Series{sample.labels, {}});
+                out[it->second].samples.push_back(Sample{at, sample.value});
+            }
+        }
+        return out;
+    }
+
+    Value eval_node(const UnaryNode& node, const Expr&, std::int64_t t) {
+        Value value = eval(*node.operand, t);
+        if (auto* scalar = std::get_if<double>(&value)) return node.negate ? -*scalar : *scalar;
+        Vector out = std::get<Vector>(std::move(value));
+        if (!node.negate) return out;
+        bool may_collide = names_differ(out);
+        for (auto& sample : out) {
+            drop_name(sample.labels);
+            sample.value = -sample.value;
+            sample.t = t;
+        }
+        if (may_collide) check_unique(out);
+        return out;
+    }
+
+    Value eval_node(const BinaryNode& node, const Expr& expr, std::int64_t t) {
+        if (expr.scalar()) {
+            auto [value, keep] = apply(node.op, std::get<double>(eval(*node.lhs, t)), std::get<double>(eval(*node.rhs, t)));
+            if (node.return_bool) return keep ? 1.0 : 0.0;
+            return value;
+        }
+        if (node.lhs->scalar() || node.rhs->scalar()) {
+            bool scalar_left = node.lhs->scalar();
+            Value left = eval(*node.lhs, t);
+            Value right = eval(*node.rhs, t);
+            Vector vec = std::get<Vector>(std::move(scalar_left ? right : left));
+            bool may_collide = drops_name(node.op, node.return_bool) && names_differ(vec);
+            Vector out = vector_scalar(node.op, std::move(vec), std::get<double>(scalar_left ? left : right), scalar_left,
+                                       node.return_bool, t);
             if (may_collide) check_unique(out);
             return out;
         }
         // Vector matching and set operations cannot yield two series with the same labels:
         // each output's labels determine its match group, and each group yields one output.
-        Vector lhs = vector(*node.lhs);
-        Vector rhs = vector(*node.rhs);
+        Vector lhs = std::get<Vector>(eval(*node.lhs, t));
+        Vector rhs = std::get<Vector>(eval(*node.rhs, t));
+        Vector out;
         switch (node.op) {
-            case BinaryOp::and_: return set_and(node, std::move(lhs), rhs);
-            case BinaryOp::or_: return set_or(node, std::move(lhs), std::move(rhs));
-            case BinaryOp::unless: return set_unless(node, std::move(lhs), rhs);
-            default: return vector_vector(node, std::move(lhs), std::move(rhs));
+            case BinaryOp::and_: out = set_and(node, std::move(lhs), rhs); break;
+            case BinaryOp::or_: out = set_or(node, std::move(lhs), std::move(rhs)); break;
+            case BinaryOp::unless: out = set_unless(node, std::move(lhs), rhs); break;
+            default: out = vector_vector(node, std::move(lhs), std::move(rhs)); break;
         }
+        for (auto& sample : out) sample.t = t;
+        return out;
     }
 
-    static Vector vector_scalar(BinaryOp op, Vector vec, double scalar, bool scalar_left, bool return_bool) {
+    static Vector vector_scalar(BinaryOp op, Vector vec, double scalar, bool scalar_left, bool return_bool, std::int64_t t) {
         Vector out;
         out.reserve(vec.size());
         for (auto& sample : vec) {
@@ -337,8 +557,9 @@ private:
                 keep = true;
             }
             if (!keep) continue;
-            if (!is_comparison(op) || return_bool) drop_name(sample.labels);
+            if (drops_name(op, return_bool)) drop_name(sample.labels);
             sample.value = value;
+            sample.t = t;
             out.push_back(std::move(sample));
         }
         return out;
@@ -350,7 +571,7 @@ private:
         if (swapped) std::swap(lhs, rhs);
         struct OneSide {
             const VectorSample* sample;
-            bool matched = false;  // one-to-one: a left sample already used it
+            bool matched = false;                      // one-to-one: a left sample already used it
             std::unordered_set<std::string> produced;  // many-to-one: the output label sets so far
         };
         std::unordered_map<std::string, OneSide> one_side;
@@ -361,8 +582,7 @@ private:
                 throw EvalError{"found duplicate series for the match group " +
                                 metrics::labels_text(matched_labels(sample.labels, node.on, node.matching)) + " on the " +
                                 (swapped ? "left" : "right") + " hand-side of the operation: [" +
-                                metrics::labels_text(sample.labels) + ", " +
-                                metrics::labels_text(it->second.sample->labels) +
+                                metrics::labels_text(sample.labels) + ", " + metrics::labels_text(it->second.sample->labels) +
                                 "];many-to-many matching not allowed: matching labels must be unique on one side"};
         }
         Vector out;
@@ -393,7 +613,7 @@ private:
     }
 
     static metrics::Labels result_labels(const BinaryNode& node, metrics::Labels labels, const metrics::Labels& one) {
-        if (!is_comparison(node.op) || node.return_bool) drop_name(labels);
+        if (drops_name(node.op, node.return_bool)) drop_name(labels);
         if (node.card == Cardinality::one_to_one) {
             std::erase_if(labels, [&](const auto& label) { return contains(node.matching, label.first) != node.on; });
         }
@@ -431,41 +651,77 @@ private:
         return lhs;
     }
 
-    Vector aggregate(const AggregateNode& node) {
-        Aggregation aggregation(node);
+    Value eval_node(const AggregateNode& node, const Expr&, std::int64_t t) {
+        double param = 0;
+        std::string value_label;
+        if (node.param) {
+            Value p = eval(*node.param, t);
+            if (auto* s = std::get_if<String>(&p)) {
+                value_label = s->value;
+            } else {
+                param = std::get<double>(p);
+            }
+        }
+        if (node.op == AggregateOp::topk || node.op == AggregateOp::bottomk) {
+            if (!(param > -9.2e18 && param < 9.2e18)) throw EvalError{"Scalar value " + format_float(param) + " overflows int64"};
+            if (static_cast<std::int64_t>(param) < 1) return Vector{};
+            param = static_cast<double>(static_cast<std::int64_t>(param));
+        }
+        Aggregation aggregation(node, param, std::move(value_label));
         if (const auto* selector = std::get_if<SelectorNode>(&node.operand->node)) {
-            for_each_selected(*selector, [&](const metrics::Labels& labels, const std::string& name, double value) {
-                aggregation.add(labels, &name, value);
+            // Straight from the selector's series: no vector of copies in between.
+            for_each_instant(*selector, t, [&](std::string_view name, const metrics::Labels& labels, const Sample& sample) {
+                aggregation.add(labels, name, sample.v);
             });
         } else {
-            for (const auto& sample : vector(*node.operand)) aggregation.add(sample.labels, nullptr, sample.value);
+            Value operand = eval(*node.operand, t);
+            for (const auto& sample : std::get<Vector>(operand)) aggregation.add(sample.labels, std::nullopt, sample.value);
         }
-        return aggregation.result();
+        return aggregation.result(t);
     }
 
-    Vector call(const CallNode& node) {
-        if (node.function == Function::absent) {
-            bool any = false;
-            if (const auto* selector = std::get_if<SelectorNode>(&node.args[0]->node)) {
-                for_each_selected(*selector, [&](const metrics::Labels&, const std::string&, double) { any = true; });
-            } else {
-                any = !vector(*node.args[0]).empty();
+    Value eval_node(const CallNode& node, const Expr&, std::int64_t t) {
+        std::vector<Value> args;
+        args.reserve(node.args.size());
+        CallArgs call{node, t, args};
+        std::size_t held = 0;
+        bool may_collide = node.function->rewrites_labels;
+        for (const auto& arg : node.args) {
+            args.push_back(eval(*arg, t));
+            if (auto* vector = std::get_if<Vector>(&args.back())) may_collide = may_collide || names_differ(*vector);
+            if (auto* matrix = std::get_if<Matrix>(&args.back())) {
+                // The window the range argument covers, for the functions that extrapolate.
+                const TimeModifier* time = nullptr;
+                std::int64_t range = 0;
+                if (const auto* selector = std::get_if<SelectorNode>(&arg->node)) {
+                    time = &selector->time;
+                    range = selector->range_ms;
+                } else if (const auto* subquery = std::get_if<SubqueryNode>(&arg->node)) {
+                    time = &subquery->time;
+                    range = subquery->range_ms;
+                }
+                if (time) {
+                    call.window_end = base_time(*time, t) - time->offset_ms;
+                    call.window_start = call.window_end - range;
+                }
+                for (const auto& series : *matrix) held += series.samples.size();
+                may_collide = may_collide || matrix_names_differ(*matrix);
             }
-            if (any) return {};
-            return Vector{VectorSample{node.absent_labels, 1}};
         }
-        Vector input = vector(*node.args[0]);
-        bool may_collide = names_differ(input);
-        double bound = scalar(*node.args[1]);
-        for (auto& sample : input) {
-            drop_name(sample.labels);
-            sample.value = node.function == Function::clamp_min ? go_max(bound, sample.value) : go_min(bound, sample.value);
-        }
-        if (may_collide) check_unique(input);
-        return input;
+        hold(held);
+        Value out = node.function->impl(call);
+        held_ -= held;
+        if (auto* vector = std::get_if<Vector>(&out); vector && may_collide) check_unique(*vector);
+        return out;
     }
 
-    const SeriesSource& source_;
+    const Queryable& source_;
+    const Limits& limits_;
+    std::int64_t start_, end_;
+    Steady::time_point deadline_;
+    std::size_t held_ = 0;
+    std::unordered_map<const SelectorNode*, Loaded> loaded_;
+    std::unordered_map<const SubqueryNode*, std::map<std::int64_t, Vector>> subquery_memo_;
 };
 
 // False when a selector names no metric.
@@ -477,15 +733,14 @@ bool collect_names(const Expr& expr, std::vector<std::string>& names) {
                 if (node.name.empty()) return false;
                 names.push_back(node.name);
                 return true;
-            } else if constexpr (std::is_same_v<T, UnaryNode>) {
+            } else if constexpr (std::is_same_v<T, SubqueryNode> || std::is_same_v<T, UnaryNode>) {
                 return collect_names(*node.operand, names);
             } else if constexpr (std::is_same_v<T, BinaryNode>) {
                 return collect_names(*node.lhs, names) && collect_names(*node.rhs, names);
             } else if constexpr (std::is_same_v<T, AggregateNode>) {
-                return collect_names(*node.operand, names);
+                return collect_names(*node.operand, names) && (!node.param || collect_names(*node.param, names));
             } else if constexpr (std::is_same_v<T, CallNode>) {
-                return std::all_of(node.args.begin(), node.args.end(),
-                                   [&](const auto& arg) { return collect_names(*arg, names); });
+                return std::all_of(node.args.begin(), node.args.end(), [&](const auto& arg) { return collect_names(*arg, names); });
             } else {
                 return true;
             }
@@ -493,17 +748,81 @@ bool collect_names(const Expr& expr, std::vector<std::string>& names) {
         expr.node);
 }
 
+std::int64_t lookbehind(const Expr& expr, const Limits& limits) {
+    return std::visit(
+        [&](const auto& node) -> std::int64_t {
+            using T = std::decay_t<decltype(node)>;
+            if constexpr (std::is_same_v<T, SelectorNode>) {
+                return std::max<std::int64_t>(0, node.time.offset_ms) + (node.range_ms > 0 ? node.range_ms : limits.lookback_ms);
+            } else if constexpr (std::is_same_v<T, SubqueryNode>) {
+                return std::max<std::int64_t>(0, node.time.offset_ms) + node.range_ms + lookbehind(*node.operand, limits);
+            } else if constexpr (std::is_same_v<T, UnaryNode>) {
+                return lookbehind(*node.operand, limits);
+            } else if constexpr (std::is_same_v<T, BinaryNode>) {
+                return std::max(lookbehind(*node.lhs, limits), lookbehind(*node.rhs, limits));
+            } else if constexpr (std::is_same_v<T, AggregateNode>) {
+                return std::max(lookbehind(*node.operand, limits), node.param ? lookbehind(*node.param, limits) : 0);
+            } else if constexpr (std::is_same_v<T, CallNode>) {
+                std::int64_t most = 0;
+                for (const auto& arg : node.args) most = std::max(most, lookbehind(*arg, limits));
+                return most;
+            } else {
+                return 0;
+            }
+        },
+        expr.node);
+}
+
 }  // namespace
 
-Evaluation evaluate_checked(const Expr& expr, const SeriesSource& source) {
+Evaluation evaluate_checked(const Expr& expr, const Queryable& source, std::int64_t t_ms, const Limits& limits) {
     try {
-        return Evaluation{Evaluator(source).eval(expr), {}};
+        Evaluator evaluator(source, limits, t_ms, t_ms);
+        evaluator.plan(expr);
+        return Evaluation{evaluator.eval(expr, t_ms), {}};
     } catch (const EvalError& e) {
         return Evaluation{Vector{}, e.message};
     }
 }
 
-Value evaluate(const Expr& expr, const SeriesSource& source) { return evaluate_checked(expr, source).value; }
+Evaluation evaluate_range(const Expr& expr, const Queryable& source, std::int64_t start_ms, std::int64_t end_ms,
+                          std::int64_t step_ms, const Limits& limits) {
+    if (expr.type != ValueType::scalar && expr.type != ValueType::vector)
+        return Evaluation{Matrix{}, "invalid expression type \"" + std::string(type_name(expr.type)) +
+                                        "\" for range query, must be Scalar or instant Vector"};
+    if (step_ms <= 0)
+        return Evaluation{Matrix{}, "zero or negative query resolution step widths are not accepted. Try a positive integer"};
+    if (end_ms < start_ms) return Evaluation{Matrix{}, "end timestamp must not be before start time"};
+    if ((end_ms - start_ms) / step_ms >= kMaxRangePoints)
+        return Evaluation{Matrix{}, "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
+                                    "resolution (?step=XX)"};
+    try {
+        Evaluator evaluator(source, limits, start_ms, end_ms);
+        evaluator.plan(expr);
+        Matrix out;
+        std::unordered_map<std::string, std::size_t> index;
+        for (std::int64_t t = start_ms; t <= end_ms; t += step_ms) {
+            Value value = evaluator.eval(expr, t);
+            if (const double* scalar = std::get_if<double>(&value)) {
+                if (out.empty()) out.push_back(Series{});
+                out[0].samples.push_back(Sample{t, *scalar});
+                evaluator.hold(1);
+                continue;
+            }
+            auto& vector = std::get<Vector>(value);
+            evaluator.hold(vector.size());
+            for (auto& sample : vector) {
+                auto [it, inserted] = index.try_emplace(metrics::series_key(sample.labels), out.size());
+                if (inserted) out.push_back(Series{std::move(sample.labels), {}});
+                out[it->second].samples.push_back(Sample{t, sample.value});
+            }
+        }
+        std::sort(out.begin(), out.end(), [](const Series& a, const Series& b) { return a.labels < b.labels; });
+        return Evaluation{std::move(out), {}};
+    } catch (const EvalError& e) {
+        return Evaluation{Matrix{}, e.message};
+    }
+}
 
 std::optional<std::vector<std::string>> selected_metric_names(const Expr& expr) {
     std::vector<std::string> names;
@@ -513,4 +832,6 @@ std::optional<std::vector<std::string>> selected_metric_names(const Expr& expr) 
     return names;
 }
 
-}  // namespace cargomon::alerts
+std::int64_t lookbehind_ms(const Expr& expr, const Limits& limits) { return lookbehind(expr, limits); }
+
+}  // namespace cargomon::alerts::promql

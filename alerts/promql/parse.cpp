@@ -1,5 +1,5 @@
-// Lexer and recursive-descent parser for the PromQL subset. Precedence and associativity
-// follow Prometheus' grammar; everything outside the subset is refused by name.
+// Lexer and recursive-descent parser for PromQL as Prometheus v2.42 parses it: precedence,
+// associativity, type checks and their messages follow Prometheus' grammar and checkAST.
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -7,12 +7,14 @@
 #include <limits>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "alerts/promql/ast.h"
+#include "alerts/promql/functions.h"
 #include "common/text.h"
 #include "metrics/names.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::promql {
 namespace {
 
 enum class Tok {
@@ -266,45 +268,25 @@ std::string describe(const Token& token) {
     }
 }
 
-constexpr std::string_view kSupported = "supported functions: absent, clamp_min, clamp_max";
-
-// Functions Prometheus knows that the subset leaves out: refused by name rather than as unknown.
-bool is_prometheus_function(std::string_view name) {
-    static const std::unordered_set<std::string_view> names = {
-        "abs", "absent_over_time", "acos", "acosh", "asin", "asinh", "atan", "atanh", "avg_over_time", "ceil",
-        "changes", "clamp", "cos", "cosh", "count_over_time", "days_in_month", "day_of_month", "day_of_week",
-        "day_of_year", "deg", "delta", "deriv", "exp", "floor", "histogram_avg", "histogram_count",
-        "histogram_fraction", "histogram_quantile", "histogram_stddev", "histogram_stdvar", "histogram_sum",
-        "holt_winters", "double_exponential_smoothing", "hour", "idelta", "increase", "info", "irate",
-        "label_join", "label_replace", "last_over_time", "ln", "log10", "log2", "mad_over_time",
-        "max_over_time", "min_over_time", "minute", "month", "pi", "predict_linear", "present_over_time",
-        "quantile_over_time", "rad", "rate", "resets", "round", "scalar", "sgn", "sin", "sinh", "sort",
-        "sort_by_label", "sort_by_label_desc", "sort_desc", "sqrt", "stddev_over_time", "stdvar_over_time",
-        "sum_over_time", "tan", "tanh", "time", "timestamp", "vector", "year"};
-    return names.contains(name);
-}
-
-bool is_refused_aggregation(std::string_view word) {
-    for (std::string_view name : {"stddev", "stdvar", "topk", "bottomk", "quantile", "count_values", "group",
-                                  "limitk", "limit_ratio"})
-        if (iequals(word, name)) return true;
-    return false;
-}
-
 std::optional<AggregateOp> aggregation(std::string_view word) {
-    if (iequals(word, "sum")) return AggregateOp::sum;
-    if (iequals(word, "avg")) return AggregateOp::avg;
-    if (iequals(word, "min")) return AggregateOp::min;
-    if (iequals(word, "max")) return AggregateOp::max;
-    if (iequals(word, "count")) return AggregateOp::count;
+    static const std::pair<std::string_view, AggregateOp> ops[] = {
+        {"sum", AggregateOp::sum},         {"avg", AggregateOp::avg},       {"min", AggregateOp::min},
+        {"max", AggregateOp::max},         {"count", AggregateOp::count},   {"group", AggregateOp::group},
+        {"stddev", AggregateOp::stddev},   {"stdvar", AggregateOp::stdvar}, {"topk", AggregateOp::topk},
+        {"bottomk", AggregateOp::bottomk}, {"quantile", AggregateOp::quantile},
+        {"count_values", AggregateOp::count_values}};
+    for (const auto& [name, op] : ops)
+        if (iequals(word, name)) return op;
     return std::nullopt;
 }
 
-std::optional<Function> function(std::string_view name) {
-    if (name == "absent") return Function::absent;
-    if (name == "clamp_min") return Function::clamp_min;
-    if (name == "clamp_max") return Function::clamp_max;
-    return std::nullopt;
+// The aggregation's parameter type, if it takes one.
+std::optional<ValueType> aggregation_param(AggregateOp op) {
+    switch (op) {
+        case AggregateOp::topk: case AggregateOp::bottomk: case AggregateOp::quantile: return ValueType::scalar;
+        case AggregateOp::count_values: return ValueType::string;
+        default: return std::nullopt;
+    }
 }
 
 // Words that cannot name a metric. Prometheus lets the other keywords (and, by, offset,
@@ -315,9 +297,11 @@ bool is_reserved(std::string_view word) {
     return false;
 }
 
+constexpr int kPowPrecedence = 6;
+
 int precedence(const Token& token) {
     switch (token.kind) {
-        case Tok::caret: return 6;
+        case Tok::caret: return kPowPrecedence;
         case Tok::star: case Tok::slash: case Tok::percent: return 5;
         case Tok::plus: case Tok::minus: return 4;
         case Tok::eq: case Tok::ne: case Tok::lt: case Tok::le: case Tok::gt: case Tok::ge: return 3;
@@ -332,6 +316,7 @@ int precedence(const Token& token) {
 
 BinaryOp binary_op(const Token& token) {
     switch (token.kind) {
+        case Tok::caret: return BinaryOp::pow;
         case Tok::star: return BinaryOp::mul;
         case Tok::slash: return BinaryOp::div;
         case Tok::percent: return BinaryOp::mod;
@@ -347,10 +332,9 @@ BinaryOp binary_op(const Token& token) {
     }
     if (iequals(token.text, "and")) return BinaryOp::and_;
     if (iequals(token.text, "or")) return BinaryOp::or_;
+    if (iequals(token.text, "atan2")) return BinaryOp::atan2;
     return BinaryOp::unless;
 }
-
-bool is_set_op(BinaryOp op) { return op == BinaryOp::and_ || op == BinaryOp::or_ || op == BinaryOp::unless; }
 
 metrics::Matcher make_selector_matcher(std::string name, metrics::Matcher::Op op, std::string value, std::size_t offset) {
     auto made = metrics::make_matcher(std::move(name), op, std::move(value));
@@ -358,11 +342,44 @@ metrics::Matcher make_selector_matcher(std::string name, metrics::Matcher::Op op
     return std::get<metrics::Matcher>(std::move(made));
 }
 
+// Prometheus' model.ParseDuration: units y, w, d, h, m, s, ms, largest first, each once.
+std::int64_t duration_ms(const Token& token) {
+    static constexpr std::pair<std::string_view, std::int64_t> units[] = {
+        {"y", 365LL * 24 * 3600 * 1000}, {"w", 7LL * 24 * 3600 * 1000}, {"d", 24LL * 3600 * 1000},
+        {"h", 3600LL * 1000},            {"m", 60LL * 1000},            {"s", 1000},
+        {"ms", 1}};
+    std::string_view text = token.text;
+    std::int64_t total = 0;
+    std::size_t next_unit = 0;
+    auto bad = [&] { throw ExprError(token.offset, "not a valid duration string: \"" + std::string(token.text) + "\""); };
+    while (!text.empty()) {
+        std::size_t digits = 0;
+        while (digits < text.size() && is_digit(text[digits])) ++digits;
+        if (digits == 0 || digits > 12) bad();
+        std::int64_t n = std::strtoll(std::string(text.substr(0, digits)).c_str(), nullptr, 10);
+        // Bounded so that times minus offsets, ranges and the lookback stay far from overflow.
+        constexpr std::int64_t kMaxDurationMs = std::int64_t{1} << 60;
+        text.remove_prefix(digits);
+        std::size_t length = text.starts_with("ms") ? 2 : 1;
+        std::string_view unit = text.substr(0, length);
+        std::size_t u = next_unit;
+        while (u < std::size(units) && units[u].first != unit) ++u;
+        if (u == std::size(units)) bad();
+        next_unit = u + 1;
+        if (n > (kMaxDurationMs - total) / units[u].second) bad();
+        total += n * units[u].second;
+        text.remove_prefix(length);
+    }
+    return total;
+}
+
 // The parser, the evaluator and the tree's destructor all recurse, and rule files are
 // user input: both the nesting of the text (parentheses, signs, arguments) and the
 // height of the tree ("a + a + a ..." grows it without nesting) stop at this, so a
 // hostile expr is a parse error rather than a stack overflow.
 constexpr int kMaxExprDepth = 128;
+
+std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
 class Parser {
 public:
@@ -405,17 +422,14 @@ private:
             int prec = precedence(token_);
             if (prec == 0 || prec < min_precedence) return lhs;
             Token op_token = token_;
-            if (op_token.kind == Tok::caret)
-                throw ExprError(op_token.offset, "the ^ (power) operator is not supported");
-            if (iequals(op_token.text, "atan2"))
-                throw ExprError(op_token.offset, "the atan2 operator is not supported");
             advance();
             BinaryNode node;
             node.op = binary_op(op_token);
             parse_modifiers(node);
             node.lhs = std::move(lhs);
             int lhs_height = height_;
-            node.rhs = parse_binary(prec + 1);
+            // ^ is right-associative; every other operator left-associative.
+            node.rhs = parse_binary(node.op == BinaryOp::pow ? prec : prec + 1);
             grow(std::max(lhs_height, height_), op_token.offset);
             lhs = check_binary(std::move(node), op_token.offset);
         }
@@ -440,8 +454,11 @@ private:
     }
 
     std::unique_ptr<Expr> check_binary(BinaryNode node, std::size_t offset) {
-        bool lhs_scalar = node.lhs->scalar;
-        bool rhs_scalar = node.rhs->scalar;
+        auto operand_ok = [](const Expr& e) { return e.type == ValueType::scalar || e.type == ValueType::vector; };
+        if (!operand_ok(*node.lhs) || !operand_ok(*node.rhs))
+            throw ExprError(offset, "binary expression must contain only scalar and instant vector types");
+        bool lhs_scalar = node.lhs->scalar();
+        bool rhs_scalar = node.rhs->scalar();
         std::string op_name = op_text(node.op);
         if (node.return_bool && !is_comparison(node.op))
             throw ExprError(offset, "bool modifier can only be used on comparison operators");
@@ -460,8 +477,8 @@ private:
         } else if ((lhs_scalar || rhs_scalar) && (!node.matching.empty() || node.card != Cardinality::one_to_one)) {
             throw ExprError(offset, "vector matching only allowed between instant vectors");
         }
-        bool scalar = lhs_scalar && rhs_scalar;
-        return std::make_unique<Expr>(std::move(node), scalar);
+        ValueType type = lhs_scalar && rhs_scalar ? ValueType::scalar : ValueType::vector;
+        return std::make_unique<Expr>(std::move(node), type);
     }
 
     static std::string op_text(BinaryOp op) {
@@ -484,47 +501,137 @@ private:
             bool negate = token_.kind == Tok::minus;
             std::size_t offset = token_.offset;
             advance();
-            auto operand = parse_unary();
+            // A sign binds less tightly than ^: -2^2 is -(2^2), as in Prometheus.
+            auto operand = parse_binary(kPowPrecedence);
             if (auto* number = std::get_if<NumberNode>(&operand->node)) {
                 if (negate) number->value = -number->value;
                 return operand;
             }
+            if (operand->type != ValueType::scalar && operand->type != ValueType::vector)
+                throw ExprError(offset, "unary expression only allowed on expressions of type scalar or instant vector, got \"" +
+                                            std::string(type_name(operand->type)) + "\"");
             grow(height_, offset);
-            bool scalar = operand->scalar;
-            return std::make_unique<Expr>(UnaryNode{negate, std::move(operand)}, scalar);
+            ValueType type = operand->type;
+            return std::make_unique<Expr>(UnaryNode{negate, std::move(operand)}, type);
         }
+        // The tree keeps no parentheses, but Prometheus refuses a range, offset or @ on a
+        // parenthesized selector: remember it for the postfix.
+        bool parenthesized = token_.kind == Tok::lparen;
         auto expr = parse_primary();
-        refuse_postfix();
+        return parse_postfix(std::move(expr), parenthesized);
+    }
+
+    // Range selectors, subqueries, offset and @ after a primary expression.
+    std::unique_ptr<Expr> parse_postfix(std::unique_ptr<Expr> expr, bool parenthesized) {
+        for (;; parenthesized = false) {
+            if (token_.kind == Tok::lbracket) {
+                expr = parse_range(std::move(expr), parenthesized);
+            } else if (at_word("offset")) {
+                std::size_t offset = token_.offset;
+                advance();
+                bool negative = token_.kind == Tok::minus;
+                if (negative || token_.kind == Tok::plus) advance();
+                if (token_.kind != Tok::duration) unexpected("in offset, expected duration");
+                std::int64_t ms = duration_ms(token_);
+                advance();
+                TimeModifier& time = time_modifier(*expr, offset, "offset", parenthesized);
+                if (time.offset_ms != 0 || offset_set_.contains(&time))
+                    throw ExprError(offset, "offset may not be set multiple times");
+                offset_set_.insert(&time);
+                time.offset_ms = negative ? -ms : ms;
+            } else if (token_.kind == Tok::at) {
+                std::size_t offset = token_.offset;
+                advance();
+                TimeModifier& time = time_modifier(*expr, offset, "@", parenthesized);
+                if (time.at != TimeModifier::At::none) throw ExprError(offset, "@ <timestamp> may not be set multiple times");
+                parse_at(time);
+            } else {
+                return expr;
+            }
+        }
+    }
+
+    void parse_at(TimeModifier& time) {
+        if (at_word("start") || at_word("end")) {
+            time.at = at_word("start") ? TimeModifier::At::start : TimeModifier::At::end;
+            advance();
+            expect(Tok::lparen, "in @, expected \"(\"");
+            expect(Tok::rparen, "in @, expected \")\"");
+            return;
+        }
+        bool negative = token_.kind == Tok::minus;
+        if (negative || token_.kind == Tok::plus) advance();
+        if (token_.kind != Tok::number) unexpected("in @, expected timestamp");
+        double seconds = number_value(token_.text) * (negative ? -1 : 1);
+        std::size_t offset = token_.offset;
+        advance();
+        // Prometheus refuses what overflows int64 seconds; cargomon what would come near it
+        // in milliseconds once offsets and ranges are subtracted.
+        if (!std::isfinite(seconds) || std::fabs(seconds) >= 4.6e15) {
+            // Go's %f, which spells the infinities +Inf and -Inf.
+            char buffer[64];
+            std::snprintf(buffer, sizeof buffer, "%f", seconds);
+            std::string text = std::isnan(seconds) ? "NaN" : std::isinf(seconds) ? (seconds > 0 ? "+Inf" : "-Inf") : buffer;
+            throw ExprError(offset, "timestamp out of bounds for @ modifier: " + text);
+        }
+        time.at = TimeModifier::At::time;
+        time.at_ms = static_cast<std::int64_t>(std::round(seconds * 1000));
+    }
+
+    // The modifiers of a selector or subquery that offset/@ is applied to.
+    TimeModifier& time_modifier(Expr& expr, std::size_t offset, std::string_view what, bool parenthesized) {
+        auto* selector = std::get_if<SelectorNode>(&expr.node);
+        if (selector && !parenthesized) return selector->time;
+        if (auto* subquery = std::get_if<SubqueryNode>(&expr.node)) return subquery->time;
+        throw ExprError(offset, std::string(what) +
+                                    " modifier must be preceded by an instant vector selector or range vector selector or a subquery");
+    }
+
+    std::unique_ptr<Expr> parse_range(std::unique_ptr<Expr> expr, bool parenthesized) {
+        std::size_t offset = token_.offset;
+        advance();
+        if (token_.kind != Tok::duration) unexpected("in range, expected duration");
+        std::int64_t range = duration_ms(token_);
+        advance();
+        if (token_.kind == Tok::colon) {
+            advance();
+            std::int64_t step = 0;
+            if (token_.kind == Tok::duration) {
+                step = duration_ms(token_);
+                advance();
+            }
+            expect(Tok::rbracket, "in subquery, expected \"]\"");
+            if (expr->type != ValueType::vector)
+                throw ExprError(offset, "subquery is only allowed on instant vector, got " + std::string(type_name(expr->type)) +
+                                            " instead");
+            grow(height_, offset);
+            return std::make_unique<Expr>(SubqueryNode{std::move(expr), range, step, {}}, ValueType::matrix);
+        }
+        expect(Tok::rbracket, "in range, expected \"]\" or \":\"");
+        auto* selector = std::get_if<SelectorNode>(&expr->node);
+        if (!selector || parenthesized || expr->type != ValueType::vector)
+            throw ExprError(offset, "ranges only allowed for vector selectors");
+        if (selector->time.offset_ms != 0 || offset_set_.contains(&selector->time))
+            throw ExprError(offset, "no offset modifiers allowed before range");
+        if (selector->time.at != TimeModifier::At::none) throw ExprError(offset, "no @ modifiers allowed before range");
+        if (range <= 0) throw ExprError(offset, "range must be greater than 0");
+        selector->range_ms = range;
+        expr->type = ValueType::matrix;
         return expr;
     }
 
-    // Range vectors, subqueries, offset and @ all select over time: outside the subset.
-    void refuse_postfix() {
-        if (token_.kind == Tok::lbracket) {
-            std::size_t offset = token_.offset;
-            std::string range = "[";
-            advance();
-            while (token_.kind != Tok::rbracket && token_.kind != Tok::end) {
-                range += token_.text;
-                advance();
-            }
-            range += "]";
-            throw ExprError(offset, "range vectors like " + range +
-                                        " are not supported: rules are evaluated over the current series only");
-        }
-        if (at_word("offset"))
-            throw ExprError(token_.offset, "offset modifiers are not supported: rules are evaluated over the current series only");
-        if (token_.kind == Tok::at)
-            throw ExprError(token_.offset, "@ modifiers are not supported: rules are evaluated over the current series only");
-    }
-
     std::unique_ptr<Expr> parse_primary() {
-        height_ = 1;  // a number or selector; parentheses, calls and aggregations set their own
+        height_ = 1;  // a literal or selector; parentheses, calls and aggregations set their own
         switch (token_.kind) {
             case Tok::number: {
                 double value = number_value(token_.text);
                 advance();
-                return std::make_unique<Expr>(NumberNode{value}, true);
+                return std::make_unique<Expr>(NumberNode{value}, ValueType::scalar);
+            }
+            case Tok::string: {
+                std::string value = token_.value;
+                advance();
+                return std::make_unique<Expr>(StringNode{std::move(value)}, ValueType::string);
             }
             case Tok::lparen: {
                 advance();
@@ -533,9 +640,6 @@ private:
                 return inner;
             }
             case Tok::lbrace: return parse_selector("", token_.offset);
-            case Tok::string:
-                throw ExprError(token_.offset, "string literals are only allowed as function arguments, and no supported "
-                                               "function takes one");
             case Tok::identifier: break;
             default: unexpected("");
         }
@@ -543,23 +647,18 @@ private:
         Token next = Lexer(lexer_).next();
         bool starts_aggregation = next.kind == Tok::lparen || (next.kind == Tok::identifier &&
                                                                (iequals(next.text, "by") || iequals(next.text, "without")));
-        if (starts_aggregation) {
+        if (starts_aggregation)
             if (auto op = aggregation(word.text)) return parse_aggregation(*op);
-            if (is_refused_aggregation(word.text))
-                throw ExprError(word.offset, "aggregation \"" + std::string(word.text) +
-                                                 "\" is not supported (supported: sum, avg, min, max, count)");
-        }
         if (is_reserved(word.text)) unexpected("");
         advance();
         if (token_.kind == Tok::lparen) {
             std::string name(word.text);
-            auto fn = function(name);
-            if (!fn) {
-                if (is_prometheus_function(name))
-                    throw ExprError(word.offset, "function \"" + name + "\" is not supported (" + std::string(kSupported) + ")");
-                throw ExprError(word.offset, "unknown function with name \"" + name + "\"");
-            }
-            return parse_call(*fn, name, word.offset);
+            const FunctionDef* fn = find_function(name);
+            if (!fn) throw ExprError(word.offset, "unknown function with name \"" + name + "\"");
+            if (!fn->impl)
+                throw ExprError(word.offset, "function \"" + name +
+                                                 "\" is not supported: it reads native histograms, which cargomon does not store");
+            return parse_call(*fn, word.offset);
         }
         return parse_selector(std::string(word.text), word.offset);
     }
@@ -569,6 +668,7 @@ private:
         expect(Tok::lparen, "");
         if (token_.kind == Tok::rparen) {
             advance();
+            height_ = 1;
             return args;
         }
         int tallest = 0;
@@ -583,20 +683,35 @@ private:
         return args;
     }
 
-    std::unique_ptr<Expr> parse_call(Function fn, const std::string& name, std::size_t offset) {
+    // Prometheus' checkAST for calls: the argument count, then each argument's type.
+    std::unique_ptr<Expr> parse_call(const FunctionDef& fn, std::size_t offset) {
         auto args = parse_args();
-        std::size_t wanted = fn == Function::absent ? 1 : 2;
-        if (args.size() != wanted)
-            throw ExprError(offset, "expected " + std::to_string(wanted) + " argument(s) in call to \"" + name + "\", got " +
-                                        std::to_string(args.size()));
-        if (args[0]->scalar)
-            throw ExprError(offset, "expected type instant vector in call to function \"" + name + "\", got scalar");
-        if (wanted == 2 && !args[1]->scalar)
-            throw ExprError(offset, "expected type scalar in call to function \"" + name + "\", got instant vector");
+        const std::string name = quoted(fn.name);
+        const std::size_t nargs = fn.arg_types.size();
+        if (fn.variadic == 0) {
+            if (nargs != args.size())
+                throw ExprError(offset, "expected " + std::to_string(nargs) + " argument(s) in call to " + name + ", got " +
+                                            std::to_string(args.size()));
+        } else {
+            std::size_t required = nargs - 1;
+            if (required > args.size())
+                throw ExprError(offset, "expected at least " + std::to_string(required) + " argument(s) in call to " + name +
+                                            ", got " + std::to_string(args.size()));
+            std::size_t most = required + static_cast<std::size_t>(std::max(fn.variadic, 0));
+            if (fn.variadic > 0 && most < args.size())
+                throw ExprError(offset, "expected at most " + std::to_string(most) + " argument(s) in call to " + name +
+                                            ", got " + std::to_string(args.size()));
+        }
+        for (std::size_t i = 0; i < args.size(); ++i) {
+            ValueType wanted = fn.arg_types[std::min(i, nargs - 1)];
+            if (args[i]->type != wanted)
+                throw ExprError(offset, "expected type " + std::string(type_name(wanted)) + " in call to function " + name +
+                                            ", got " + std::string(type_name(args[i]->type)));
+        }
         grow(height_, offset);
-        CallNode node{fn, std::move(args), {}};
-        if (fn == Function::absent) node.absent_labels = absent_labels(*node.args[0]);
-        return std::make_unique<Expr>(std::move(node), false);
+        CallNode node{&fn, std::move(args), {}};
+        if (fn.name == "absent" || fn.name == "absent_over_time") node.absent_labels = absent_labels(*node.args[0]);
+        return std::make_unique<Expr>(std::move(node), fn.return_type);
     }
 
     // Prometheus: the equality matchers' labels, except a label also matched another way
@@ -638,16 +753,23 @@ private:
         if (token_.kind != Tok::lparen) unexpected("in aggregation, expected \"(\"");
         auto args = parse_args();
         if (!grouped) grouping();
-        if (args.size() != 1)
-            throw ExprError(offset, "wrong number of arguments for aggregate expression provided, expected 1, got " +
-                                        std::to_string(args.size()));
-        if (args[0]->scalar)
-            throw ExprError(offset, "expected type instant vector in aggregation expression, got scalar");
+        auto param_type = aggregation_param(op);
+        std::size_t wanted = param_type ? 2 : 1;
+        if (args.size() != wanted)
+            throw ExprError(offset, "wrong number of arguments for aggregate expression provided, expected " +
+                                        std::to_string(wanted) + ", got " + std::to_string(args.size()));
+        if (param_type && args[0]->type != *param_type)
+            throw ExprError(offset, "expected type " + std::string(type_name(*param_type)) +
+                                        " in aggregation parameter, got " + std::string(type_name(args[0]->type)));
+        if (args.back()->type != ValueType::vector)
+            throw ExprError(offset, "expected type instant vector in aggregation expression, got " +
+                                        std::string(type_name(args.back()->type)));
         grow(height_, offset);
-        node.operand = std::move(args[0]);
+        node.operand = std::move(args.back());
+        if (param_type) node.param = std::move(args[0]);
         std::sort(node.grouping.begin(), node.grouping.end());
         node.grouping.erase(std::unique(node.grouping.begin(), node.grouping.end()), node.grouping.end());
-        return std::make_unique<Expr>(std::move(node), false);
+        return std::make_unique<Expr>(std::move(node), ValueType::vector);
     }
 
     std::string parse_label_name(std::string_view context) {
@@ -714,17 +836,30 @@ private:
                 node.name = m.value();
                 break;
             }
-        return std::make_unique<Expr>(std::move(node), false);
+        return std::make_unique<Expr>(std::move(node), ValueType::vector);
     }
 
     Lexer lexer_;
     Token token_;
     int nesting_ = 0;  // parse_unary calls on the stack
     int height_ = 0;   // of the tree the last parse_* call returned
+    std::unordered_set<const TimeModifier*> offset_set_;  // "offset 0s" counts as set
 };
 
 }  // namespace
 
 std::shared_ptr<const Expr> parse_expr(std::string_view text) { return Parser(text).parse(); }
 
-}  // namespace cargomon::alerts
+ValueType expr_type(const Expr& expr) { return expr.type; }
+
+std::string_view type_name(ValueType type) {
+    switch (type) {
+        case ValueType::scalar: return "scalar";
+        case ValueType::vector: return "instant vector";
+        case ValueType::matrix: return "range vector";
+        case ValueType::string: return "string";
+    }
+    return "";
+}
+
+}  // namespace cargomon::alerts::promql

@@ -1,50 +1,66 @@
 #pragma once
-// The PromQL subset rules are written in, evaluated at one instant over the daemon's
-// current series (its own cargomon_* ones included). Semantics follow Prometheus.
+// PromQL as Prometheus 2.x (v2.42) evaluates it: instant and range evaluation over a
+// Queryable (sample history, or the current store as one sample per series). docs/promql.md
+// lists what is supported, the semantics chosen and every refusal.
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
-#include <stdexcept>
 #include <optional>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <variant>
 #include <vector>
 
+#include "metrics/labels.h"
 #include "metrics/model.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::promql {
 
-// Labels include "__name__" for selected series; sorted by name like metrics::Labels.
+// One sample of a series: t in milliseconds since the epoch. Same layout as tsdb::Sample.
+struct Sample {
+    std::int64_t t = 0;
+    double v = 0;
+};
+
+// Labels include "__name__" where the series keeps its name; sorted by name like
+// metrics::Labels. `t` is the evaluation time, except straight out of an instant selector
+// where it is the selected sample's own time (what timestamp() reports).
 struct VectorSample {
     metrics::Labels labels;
     double value = 0;
+    std::int64_t t = 0;
 };
 using Vector = std::vector<VectorSample>;
-using Value = std::variant<double, Vector>;  // scalar or instant vector
+struct Series {
+    metrics::Labels labels;
+    std::vector<Sample> samples;  // ascending t
+};
+using Matrix = std::vector<Series>;
+struct String {
+    std::string value;
+};
+// scalar, instant vector, range vector, string: what an expression evaluates to.
+using Value = std::variant<double, Vector, Matrix, String>;
 
-// Where selectors read from. `visit` calls `fn` for every series whose metric name is
-// `name` (labels without __name__).
-class SeriesSource {
+// Where selectors read from. `select` calls `fn` once for every series matching all
+// `matchers` (a matcher on "__name__" matches the metric name; an absent label matches as
+// ""), with the series' samples in [mint_ms, maxt_ms] in ascending time, staleness markers
+// (metrics::stale_nan()) included. `labels` may or may not hold "__name__" (when it does,
+// its value is `name`); labels with an empty value count as absent. Spans and labels are
+// valid during the call only. An adapter over tsdb::Head::select is a forwarding lambda.
+class Queryable {
 public:
-    virtual ~SeriesSource() = default;
-    virtual void visit(std::string_view name,
-                       const std::function<void(const metrics::Labels&, double)>& fn) const = 0;
-    // Like `visit`, for a selector that also requires these (label, value) pairs: a source
-    // with an index answers with fewer series. It may pass series that lack some pair (the
-    // caller checks every matcher), never skip one that has them all.
-    using LabelValue = std::pair<std::string_view, std::string_view>;
-    virtual void visit_candidates(std::string_view name, const std::vector<LabelValue>& /*required*/,
-                                  const std::function<void(const metrics::Labels&, double)>& fn) const {
-        visit(name, fn);
-    }
-    // Every metric name it holds, for selectors that match __name__ by regex or inequality;
-    // a source that cannot list its names leaves it empty and such selectors find nothing.
-    virtual void visit_names(const std::function<void(std::string_view)>& /*fn*/) const {}
+    virtual ~Queryable() = default;
+    using SeriesFn = std::function<void(std::string_view name, const metrics::Labels& labels, std::span<const Sample> samples)>;
+    virtual void select(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms, std::int64_t maxt_ms,
+                        const SeriesFn& fn) const = 0;
 };
 
-// A parse failure or a feature outside the subset. `offset` is the byte offset in the
-// expression; the message names the construct ("range vectors are not supported: rate(...)").
+// A parse failure or a construct cargomon refuses. `offset` is the byte offset in the
+// expression; the message names the construct, in Prometheus' words where it has them.
 class ExprError : public std::runtime_error {
 public:
     ExprError(std::size_t offset, const std::string& message) : std::runtime_error(message), offset_(offset) {}
@@ -54,22 +70,43 @@ private:
     std::size_t offset_;
 };
 
+enum class ValueType { scalar, vector, matrix, string };
+std::string_view type_name(ValueType type);  // Prometheus' words: "instant vector", ...
+
 class Expr;  // immutable, shareable across threads
 std::shared_ptr<const Expr> parse_expr(std::string_view text);  // throws ExprError
-Value evaluate(const Expr& expr, const SeriesSource& source);   // never throws on data
+ValueType expr_type(const Expr& expr);
+
+// Bounds of one evaluation (Prometheus' --query.lookback-delta, --query.max-samples,
+// --query.timeout, with the same defaults).
+struct Limits {
+    std::int64_t lookback_ms = 5 * 60 * 1000;
+    std::size_t max_samples = 50'000'000;   // samples held at once: selected, windows, results
+    std::chrono::milliseconds timeout{120'000};
+};
 
 // What Prometheus reports as a query error at run time (many-to-one matching without
-// group_left/group_right, a result with two series of the same labels): `value` is then
-// an empty vector and `error` says why, in Prometheus' words. `evaluate` is this without
-// the error.
+// group_left, too many samples, a timeout, ...): `value` is then an empty vector (an
+// empty matrix from evaluate_range) and `error` says why, in Prometheus' words.
 struct Evaluation {
     Value value;
     std::string error;  // empty when the evaluation succeeded
 };
-Evaluation evaluate_checked(const Expr& expr, const SeriesSource& source);
+
+// Prometheus' instant query at `t_ms`.
+Evaluation evaluate_checked(const Expr& expr, const Queryable& source, std::int64_t t_ms, const Limits& limits = {});
+// Prometheus' range query: the expression at start, start+step, ... <= end (step > 0), each
+// step evaluated as the instant query at that time; `value` is a Matrix sorted by labels
+// (a scalar expression gives one series without labels).
+Evaluation evaluate_range(const Expr& expr, const Queryable& source, std::int64_t start_ms, std::int64_t end_ms,
+                          std::int64_t step_ms, const Limits& limits = {});
 
 // The metric names an expression selects (for `rules preview`: what to collect), sorted;
 // nullopt when a selector names no metric ({__name__=~"..."}): it may read any.
 std::optional<std::vector<std::string>> selected_metric_names(const Expr& expr);
 
-}  // namespace cargomon::alerts
+// The longest time before the evaluation time any selector of `expr` reads (ranges,
+// offsets, subqueries, the lookback), in ms: how much history its rules need.
+std::int64_t lookbehind_ms(const Expr& expr, const Limits& limits = {});
+
+}  // namespace cargomon::alerts::promql

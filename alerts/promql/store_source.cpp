@@ -4,7 +4,7 @@
 #include <charconv>
 #include <cmath>
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::promql {
 namespace {
 
 // Bucket bounds and quantiles as prometheus-cpp's text serializer writes them, so a rule
@@ -34,8 +34,8 @@ metrics::Labels with_label(metrics::Labels labels, std::string name, std::string
 }  // namespace
 
 StoreSource::StoreSource(std::shared_ptr<const metrics::StoreView> view,
-                         const std::vector<prometheus::MetricFamily>& self_metrics)
-    : view_(std::move(view)) {
+                         const std::vector<prometheus::MetricFamily>& self_metrics, std::int64_t at_ms)
+    : view_(std::move(view)), at_ms_(at_ms) {
     for (const auto& family : self_metrics) {
         for (const auto& metric : family.metric) {
             auto labels = labels_of(metric);
@@ -135,6 +135,38 @@ void StoreSource::visit_candidates(std::string_view name, const std::vector<Labe
     }
 }
 
+void StoreSource::select(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms, std::int64_t maxt_ms,
+                         const SeriesFn& fn) const {
+    if (at_ms_ < mint_ms || at_ms_ > maxt_ms) return;
+    std::vector<const metrics::Matcher*> label_matchers;
+    std::vector<const metrics::Matcher*> name_matchers;
+    for (const auto& m : matchers) (m.name() == "__name__" ? name_matchers : label_matchers).push_back(&m);
+    auto name_matches = [&](std::string_view name) {
+        return std::all_of(name_matchers.begin(), name_matchers.end(), [&](const metrics::Matcher* m) { return m->matches(name); });
+    };
+    std::vector<std::string> names;
+    auto equal_name = std::find_if(name_matchers.begin(), name_matchers.end(),
+                                   [](const metrics::Matcher* m) { return m->op() == metrics::Matcher::Op::equal; });
+    if (equal_name != name_matchers.end()) {
+        if (name_matches((*equal_name)->value())) names.push_back((*equal_name)->value());
+    } else {
+        visit_names([&](std::string_view name) {
+            if (name_matches(name)) names.emplace_back(name);
+        });
+    }
+    std::vector<LabelValue> required;
+    for (const metrics::Matcher* m : label_matchers)
+        if (m->op() == metrics::Matcher::Op::equal && !m->value().empty()) required.emplace_back(m->name(), m->value());
+    for (const auto& name : names) {
+        visit_candidates(name, required, [&](const metrics::Labels& labels, double value) {
+            for (const metrics::Matcher* m : label_matchers)
+                if (!m->matches(metrics::label_value(labels, m->name()))) return;
+            const Sample sample{at_ms_, value};
+            fn(name, labels, std::span<const Sample>(&sample, 1));
+        });
+    }
+}
+
 void StoreSource::visit_names(const std::function<void(std::string_view)>& fn) const {
     std::vector<std::string_view> names;
     if (view_)
@@ -145,4 +177,4 @@ void StoreSource::visit_names(const std::function<void(std::string_view)>& fn) c
     for (auto name : names) fn(name);
 }
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::promql

@@ -45,7 +45,7 @@ double unix_seconds(SystemTime t) { return duration<double>(t.time_since_epoch()
 
 }  // namespace
 
-metrics::Labels alert_labels(const AlertingRule& rule, const VectorSample& sample) {
+metrics::Labels alert_labels(const AlertingRule& rule, const promql::VectorSample& sample) {
     metrics::Labels labels = sorted(sample.labels);
     std::erase_if(labels, [](const auto& l) { return l.first == "__name__"; });
     for (const auto& [name, tmpl] : rule.labels) metrics::set_label(labels, name, tmpl.expand(sample.labels, sample.value));
@@ -53,8 +53,8 @@ metrics::Labels alert_labels(const AlertingRule& rule, const VectorSample& sampl
     return labels;
 }
 
-RuleEvaluator series_evaluator(const SeriesSource& source) {
-    return [&source](const AlertingRule& rule) { return evaluate_checked(*rule.expr, source); };
+RuleEvaluator series_evaluator(const promql::Queryable& source, std::int64_t t_ms) {
+    return [&source, t_ms](const AlertingRule& rule) { return promql::evaluate_checked(*rule.expr, source, t_ms); };
 }
 
 RuleManager::RuleManager(std::vector<RuleGroup> groups, RuleEvaluator evaluator, AlertSink sink, const Clock& clock,
@@ -166,20 +166,20 @@ std::vector<Alert> RuleManager::evaluate_group(GroupSlot& slot, SystemTime now) 
 bool RuleManager::evaluate_rule(GroupSlot& group, std::size_t index, SystemTime now) {
     const AlertingRule& rule = group.group.rules[index];
     RuleSlot& slot = group.rules[index];
-    Evaluation result = evaluator_(rule);
+    promql::Evaluation result = evaluator_(rule);
     if (!result.error.empty()) {
         spdlog::warn("rule group {}: alert {}: {}", group.group.key(), rule.name, result.error);
         slot.last_error = result.error;
         return false;
     }
-    Vector samples;
+    promql::Vector samples;
     if (const double* scalar = std::get_if<double>(&result.value))
         samples.push_back({{}, *scalar});
     else
-        samples = std::move(std::get<Vector>(result.value));
+        samples = std::move(std::get<promql::Vector>(result.value));
 
     std::map<std::string, Alert> fresh;  // by fingerprint
-    for (const VectorSample& sample : samples) {
+    for (const promql::VectorSample& sample : samples) {
         Alert alert{.labels = alert_labels(rule, sample), .state = AlertState::pending, .value = sample.value, .active_at = now};
         for (const auto& [name, tmpl] : rule.annotations) alert.annotations.emplace_back(name, tmpl.expand(sample.labels, sample.value));
         alert.fingerprint = fingerprint(alert.labels);

@@ -52,12 +52,13 @@ struct RuleManagerOptions {
 
 // How a rule's expression is evaluated: evaluate_checked over the daemon's series, or
 // canned results in tests.
-using RuleEvaluator = std::function<Evaluation(const AlertingRule&)>;
+using RuleEvaluator = std::function<promql::Evaluation(const AlertingRule&)>;
 // The labels of the alert a rule makes of one sample: the sample's labels without
 // __name__, the rule's (expanded) labels, and alertname.
-metrics::Labels alert_labels(const AlertingRule& rule, const VectorSample& sample);
+metrics::Labels alert_labels(const AlertingRule& rule, const promql::VectorSample& sample);
 
-RuleEvaluator series_evaluator(const SeriesSource& source);  // `source` must outlive the evaluator
+// Evaluates at `t_ms`; `source` must outlive the evaluator.
+RuleEvaluator series_evaluator(const promql::Queryable& source, std::int64_t t_ms);
 
 // Receives, after each group evaluation, the alerts to notify: firing ones (again every
 // resend_delay) and resolved ones (with ends_at), as Prometheus hands them to its notifier.

@@ -93,8 +93,13 @@ private:
             if (auto text = raw_string(expr)) {
                 r.expr_text = *text;
                 try {
-                    r.expr = parse_expr(r.expr_text);
-                } catch (const ExprError& e) {
+                    r.expr = promql::parse_expr(r.expr_text);
+                    // As Prometheus' rule evaluation requires ("rule result is not a vector or scalar").
+                    auto type = promql::expr_type(*r.expr);
+                    if (type != promql::ValueType::vector && type != promql::ValueType::scalar)
+                        throw promql::ExprError(0, "a rule's expression must be an instant vector or a scalar, not a " +
+                                                       std::string(promql::type_name(type)));
+                } catch (const promql::ExprError& e) {
                     error_in_scalar(expr, e.offset(), std::string("bad expr: ") + e.what());
                 }
             }

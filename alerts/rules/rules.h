@@ -22,7 +22,7 @@ inline constexpr Millis kDefaultEvaluationInterval{std::chrono::minutes{1}};
 struct AlertingRule {
     std::string name;  // `alert:`, the alertname label
     std::string expr_text;
-    std::shared_ptr<const Expr> expr;
+    std::shared_ptr<const promql::Expr> expr;
     Millis for_duration{0};
     Millis keep_firing_for{0};
     std::vector<std::pair<std::string, Template>> labels;  // sorted by name

@@ -94,21 +94,21 @@ int main() {
 
     // cargomon's engine: rounds as the rule manager runs them, and each rule's results.
     std::vector<std::string> exprs;
-    std::vector<std::shared_ptr<const alerts::Expr>> rules;
+    std::vector<std::shared_ptr<const alerts::promql::Expr>> rules;
     for (std::size_t i = 0; i < kRules; ++i) {
         exprs.push_back(rule(i, work.workflows));
-        rules.push_back(alerts::parse_expr(exprs.back()));
+        rules.push_back(alerts::promql::parse_expr(exprs.back()));
     }
     std::vector<double> ours_ms;
     std::map<std::string, std::set<std::string>> ours;  // record name -> result series
     for (int round = 0; round < 10; ++round) {
         auto start = Steady::now();
-        alerts::StoreSource source(store.view(), {});
+        alerts::promql::StoreSource source(store.view(), {}, 0);
         for (std::size_t i = 0; i < rules.size(); ++i) {
-            auto result = alerts::evaluate_checked(*rules[i], source);
+            auto result = alerts::promql::evaluate_checked(*rules[i], source, 0);
             if (round > 0) continue;
             auto& set = ours["bench_rule_" + std::to_string(i)];
-            if (const auto* vector = std::get_if<alerts::Vector>(&result.value))
+            if (const auto* vector = std::get_if<alerts::promql::Vector>(&result.value))
                 for (const auto& s : *vector) set.insert(key({s.labels.begin(), s.labels.end()}));
         }
         ours_ms.push_back(std::chrono::duration<double, std::milli>(Steady::now() - start).count());

@@ -39,8 +39,8 @@ int main() {
     auto work = workload();
     metrics::MetricStore store;
     store.publish("workflows", std::move(work.snapshot), SystemTime{});
-    std::vector<std::shared_ptr<const alerts::Expr>> rules;
-    for (std::size_t i = 0; i < kRules; ++i) rules.push_back(alerts::parse_expr(rule(i, work.workflows)));
+    std::vector<std::shared_ptr<const alerts::promql::Expr>> rules;
+    for (std::size_t i = 0; i < kRules; ++i) rules.push_back(alerts::promql::parse_expr(rule(i, work.workflows)));
 
     std::vector<double> wall_ms;
     std::vector<double> cpu_ms_per_round;
@@ -49,12 +49,12 @@ int main() {
     for (int round = 0; round < 10; ++round) {
         auto start = Steady::now();
         double cpu_start = cpu_ms();
-        alerts::StoreSource source(store.view(), {});
+        alerts::promql::StoreSource source(store.view(), {}, 0);
         firing = errors = 0;
         for (const auto& expr : rules) {
-            auto result = alerts::evaluate_checked(*expr, source);
+            auto result = alerts::promql::evaluate_checked(*expr, source, 0);
             if (!result.error.empty()) ++errors;
-            if (const auto* vector = std::get_if<alerts::Vector>(&result.value)) firing += vector->size();
+            if (const auto* vector = std::get_if<alerts::promql::Vector>(&result.value)) firing += vector->size();
         }
         wall_ms.push_back(std::chrono::duration<double, std::milli>(Steady::now() - start).count());
         cpu_ms_per_round.push_back(cpu_ms() - cpu_start);

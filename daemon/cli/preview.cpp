@@ -59,7 +59,7 @@ std::optional<std::set<std::string>> metrics_read(const std::vector<alerts::Rule
     std::set<std::string> names;
     for (const auto& group : groups)
         for (const auto& rule : group.rules) {
-            auto selected = alerts::selected_metric_names(*rule.expr);
+            auto selected = alerts::promql::selected_metric_names(*rule.expr);
             if (!selected) return std::nullopt;
             names.insert(selected->begin(), selected->end());
         }
@@ -117,24 +117,24 @@ struct Tally {
     std::size_t firing = 0, pending = 0, silent = 0, failed = 0;
 };
 
-void preview_rule(const alerts::RuleGroup& group, const alerts::AlertingRule& rule, const alerts::SeriesSource& source,
+void preview_rule(const alerts::RuleGroup& group, const alerts::AlertingRule& rule, const alerts::promql::StoreSource& source,
                   std::ostream& out, Tally& tally) {
     // A multi-line expr (a YAML block) indented as a whole, without its final newline.
     std::string expr = rule.expr_text.substr(0, rule.expr_text.find_last_not_of(" \n") + 1);
     for (auto at = expr.find('\n'); at != std::string::npos; at = expr.find('\n', at + 3)) expr.insert(at + 1, "  ");
     out << "\n" << rule.name << "  (group " << group.name << " in " << group.file << ", for "
         << format_duration(rule.for_duration) << ")\n  " << expr << "\n";
-    alerts::Evaluation result = alerts::evaluate_checked(*rule.expr, source);
+    alerts::promql::Evaluation result = alerts::promql::evaluate_checked(*rule.expr, source, source.at_ms());
     if (!result.error.empty()) {
         out << "  evaluation failed: " << result.error << ": would not fire\n";
         ++tally.failed;
         return;
     }
-    alerts::Vector samples;
+    alerts::promql::Vector samples;
     if (const double* scalar = std::get_if<double>(&result.value))
         samples.push_back({{}, *scalar});
     else
-        samples = std::get<alerts::Vector>(std::move(result.value));
+        samples = std::get<alerts::promql::Vector>(std::move(result.value));
     if (samples.empty()) {
         out << "  no series: would not fire\n";
         ++tally.silent;
@@ -181,7 +181,9 @@ int run(const Options& options, std::ostream& out, std::ostream& err) {
         return 1;
     }
 
-    const alerts::StoreSource source(collected.store.view(), collected.registry.Collect());
+    const alerts::promql::StoreSource source(
+        collected.store.view(), collected.registry.Collect(),
+        std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now()).time_since_epoch().count());
     Tally tally;
     std::size_t total = 0;
     for (const auto& group : groups)

@@ -13,7 +13,7 @@ namespace cargomon::web {
 namespace {
 
 using namespace std::chrono_literals;
-using alerts::AlertingRule, alerts::Evaluation, alerts::Vector;
+using alerts::AlertingRule, alerts::promql::Evaluation, alerts::promql::Vector;
 
 AlertingRule rule(const std::string& severity, Millis for_duration) {
     AlertingRule r{.name = "ErrorRate", .expr_text = "cargo_workflow_error_ratio > 0.1", .for_duration = for_duration};
@@ -25,7 +25,7 @@ TEST(RulesAnswer, EachRuleListsItsOwnAlertsWithHealthAndLastEvaluation) {
     FakeClock clock;
     prometheus::Registry registry;
     alerts::RuleEvaluator evaluator = [](const AlertingRule& r) {
-        alerts::VectorSample a{{{"workflow_name", "enrich"}}, 0.6}, b{{{"workflow_name", "score"}}, 0.2};
+        alerts::promql::VectorSample a{{{"workflow_name", "enrich"}}, 0.6}, b{{{"workflow_name", "score"}}, 0.2};
         return r.labels.at(0).second.text() == "critical" ? Evaluation{Vector{a}, ""} : Evaluation{Vector{a, b}, ""};
     };
     alerts::RuleManager m({{.file = "r.yml", .name = "g", .interval = 1min, .rules = {rule("warning", 5min), rule("critical", 0ms)}}},

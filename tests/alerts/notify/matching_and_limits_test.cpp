@@ -47,9 +47,9 @@ TEST(MatcherAgreement, RuleSelectorsRoutesAndSilencesAnswerAlike) {
         metrics::MetricStore store;
         metrics::Snapshot snapshot{.families = {{.name = "m", .help = "h", .samples = {{{{"l", c.value}}, 1}}}}};
         store.publish("test", snapshot, SystemTime{});
-        StoreSource source(store.view(), {});
-        const Value value = evaluate(*parse_expr("m{" + matcher + "}"), source);
-        const auto* selected = std::get_if<Vector>(&value);
+        promql::StoreSource source(store.view(), {}, 0);
+        const promql::Value value = promql::evaluate_checked(*promql::parse_expr("m{" + matcher + "}"), source, 0).value;
+        const auto* selected = std::get_if<promql::Vector>(&value);
         ASSERT_NE(selected, nullptr);
         EXPECT_EQ(!selected->empty(), c.matches) << "rule selector";
 

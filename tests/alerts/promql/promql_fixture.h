@@ -12,7 +12,7 @@
 #include "alerts/promql/store_source.h"
 #include "metrics/metric_store.h"
 
-namespace cargomon::alerts::testing {
+namespace cargomon::alerts::promql::testing {
 
 inline std::string value_text(double v) {
     if (std::isnan(v)) return "NaN";
@@ -67,4 +67,4 @@ private:
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-}  // namespace cargomon::alerts::testing
+}  // namespace cargomon::alerts::promql::testing

@@ -4,7 +4,7 @@
 #include "alerts/promql/promql.h"
 #include "promql_fixture.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::promql {
 namespace {
 
 using namespace testing;
@@ -43,14 +43,14 @@ protected:
             .add("runs_total", {{"status", "success"}, {"workflow", "w2"}}, 4);
         store_ = new metrics::MetricStore;
         store_->publish("test", series.snapshot(), SystemTime{});
-        source_ = new StoreSource(store_->view(), {});
+        source_ = new StoreSource(store_->view(), {}, 0);
     }
     static void TearDownTestSuite() {
         delete source_;
         delete store_;
     }
 
-    static Evaluation run(const std::string& expr) { return evaluate_checked(*parse_expr(expr), *source_); }
+    static Evaluation run(const std::string& expr) { return evaluate_checked(*parse_expr(expr), *source_, 0); }
 
     static Texts vec(const std::string& expr) {
         auto result = run(expr);
@@ -269,8 +269,8 @@ TEST_F(PromQL, ResultsWithTheSameLabelsAreAnError) {
     EXPECT_EQ(runtime_error("clamp_min({__name__=~\"foo2?\"}, 0)"), same);
     EXPECT_EQ(runtime_error("{__name__=~\"foo2?\"} > bool 0"), same);
     EXPECT_EQ(vec("{__name__=~\"foo2?\"} > 0").size(), 3u);  // filters keep the name
-    auto failed = evaluate(*parse_expr("{__name__=~\"foo2?\"} + 1"), *source_);
-    EXPECT_TRUE(std::get<Vector>(failed).empty());
+    auto failed = run("{__name__=~\"foo2?\"} + 1");
+    EXPECT_TRUE(std::get<Vector>(failed.value).empty());
 }
 
 TEST_F(PromQL, SetOperators) {
@@ -350,21 +350,14 @@ TEST_F(PromQL, ClampKeepsLabelsWithoutTheName) {
     EXPECT_EQ(vec("clamp_min(nothing, 0)"), Texts{});
 }
 
-// A source with only `visit`: the interface's defaults scan it and list no names.
-class ScanOnlySource : public SeriesSource {
-public:
-    void visit(std::string_view name, const std::function<void(const metrics::Labels&, double)>& fn) const override {
-        if (name == "up") {
-            fn({{"job", "a"}}, 1);
-            fn({{"job", "b"}}, 0);
-        }
-    }
-};
-
-TEST(PromQLSource, DefaultsScanTheSourceAndKnowNoNames) {
-    ScanOnlySource source;
-    EXPECT_EQ(vector_text(std::get<Vector>(evaluate(*parse_expr("up{job=\"b\"}"), source))), (Texts{"up{job=\"b\"} 0"}));
-    EXPECT_EQ(vector_text(std::get<Vector>(evaluate(*parse_expr("{__name__=~\"up\"}"), source))), Texts{});
+// The store has no history: its series are samples at the source's time only.
+TEST_F(PromQL, TheStoreIsOneSampleAtItsTime) {
+    EXPECT_EQ(vec("foo offset 1m"), Texts{});
+    EXPECT_EQ(vec("foo @ 301"), Texts{});  // beyond the 5m lookback of the sample at 0
+    EXPECT_EQ(vec("count_over_time(foo[5m])"), (Texts{"{a=\"1\", b=\"x\"} 1", "{a=\"2\", b=\"x\"} 1"}));
+    EXPECT_EQ(vec("rate(foo[5m])"), Texts{});  // one sample: no rate
+    EXPECT_EQ(vec("timestamp(foo)"), (Texts{"{a=\"1\", b=\"x\"} 0", "{a=\"2\", b=\"x\"} 0"}));
+    EXPECT_EQ(vector_text(std::get<Vector>(evaluate_checked(*parse_expr("foo"), *source_, 301'000).value)), Texts{});
 }
 
 TEST_F(PromQL, SelectedMetricNames) {
@@ -401,26 +394,39 @@ TEST_P(Refusals, NameTheConstructAndWhereItIs) {
 INSTANTIATE_TEST_SUITE_P(
     PromQL, Refusals,
     ::testing::Values(
-        Refusal{"rate(foo[5m])", 0, "function \"rate\" is not supported"},
-        Refusal{"sum(increase(foo[1h]))", 4, "function \"increase\" is not supported"},
-        Refusal{"histogram_quantile(0.9, foo)", 0, "function \"histogram_quantile\" is not supported"},
-        Refusal{"label_replace(foo, \"a\", \"b\", \"c\", \"d\")", 0, "function \"label_replace\" is not supported"},
-        Refusal{"time()", 0, "function \"time\" is not supported"},
-        Refusal{"vector(1)", 0, "function \"vector\" is not supported"},
-        Refusal{"scalar(foo)", 0, "function \"scalar\" is not supported"},
+        Refusal{"histogram_count(foo)", 0, "function \"histogram_count\" is not supported: it reads native histograms"},
         Refusal{"frobnicate(foo)", 0, "unknown function with name \"frobnicate\""},
-        Refusal{"foo[5m]", 3, "range vectors like [5m] are not supported"},
-        Refusal{"(foo)[5m:1m]", 5, "range vectors like [5m:1m] are not supported"},
-        Refusal{"foo offset 5m", 4, "offset modifiers are not supported"},
-        Refusal{"foo @ 100", 4, "@ modifiers are not supported"},
-        Refusal{"foo ^ 2", 4, "the ^ (power) operator is not supported"},
-        Refusal{"foo atan2 bar", 4, "the atan2 operator is not supported"},
-        Refusal{"topk(3, foo)", 0, "aggregation \"topk\" is not supported"},
-        Refusal{"quantile(0.9, foo)", 0, "aggregation \"quantile\" is not supported"},
-        Refusal{"stddev(foo)", 0, "aggregation \"stddev\" is not supported"},
-        Refusal{"count_values(\"v\", foo)", 0, "aggregation \"count_values\" is not supported"},
-        Refusal{"group(foo)", 0, "aggregation \"group\" is not supported"},
-        Refusal{"\"text\"", 0, "string literals are only allowed as function arguments"},
+        Refusal{"rate(foo)", 0, "expected type range vector in call to function \"rate\", got instant vector"},
+        Refusal{"abs(foo[5m])", 0, "expected type instant vector in call to function \"abs\", got range vector"},
+        Refusal{"foo[5m] + 1", 8, "binary expression must contain only scalar and instant vector types"},
+        Refusal{"sum(foo[5m])", 0, "expected type instant vector in aggregation expression, got range vector"},
+        Refusal{"(foo + 1)[5m]", 9, "ranges only allowed for vector selectors"},
+        Refusal{"(foo)[5m]", 5, "ranges only allowed for vector selectors"},
+        Refusal{"(foo) offset 1m", 6, "offset modifier must be preceded by an instant vector selector"},
+        Refusal{"(foo[5m]) @ 1", 10, "@ modifier must be preceded by an instant vector selector"},
+        Refusal{"foo offset 1m[5m]", 13, "no offset modifiers allowed before range"},
+        Refusal{"foo @ 10[5m]", 8, "no @ modifiers allowed before range"},
+        Refusal{"foo offset 1m offset 2m", 14, "offset may not be set multiple times"},
+        Refusal{"foo offset 0s offset 2m", 14, "offset may not be set multiple times"},
+        Refusal{"sum(foo) offset 1m", 9, "offset modifier must be preceded by an instant vector selector"},
+        Refusal{"sum(foo) @ 1", 9, "@ modifier must be preceded by an instant vector selector"},
+        Refusal{"foo @ 1 @ 2", 8, "@ <timestamp> may not be set multiple times"},
+        Refusal{"foo @ Inf", 6, "timestamp out of bounds for @ modifier: +Inf"},
+        Refusal{"foo @ 5e15", 6, "timestamp out of bounds for @ modifier: 5000000000000000.000000"},
+        Refusal{"foo[99999999999y]", 4, "not a valid duration string"},
+        Refusal{"foo @ bar", 6, "unexpected \"bar\" in @, expected timestamp"},
+        Refusal{"foo[5m][1m:]", 7, "subquery is only allowed on instant vector, got range vector instead"},
+        Refusal{"foo[5mm]", 4, "not a valid duration string: \"5mm\""},
+        Refusal{"foo[5m1h]", 4, "not a valid duration string"},
+        Refusal{"foo[0s]", 3, "range must be greater than 0"},
+        Refusal{"foo[5]", 4, "unexpected number \"5\" in range, expected duration"},
+        Refusal{"topk(foo)", 0, "wrong number of arguments for aggregate expression provided, expected 2, got 1"},
+        Refusal{"topk(\"a\", foo)", 0, "expected type scalar in aggregation parameter, got string"},
+        Refusal{"count_values(1, foo)", 0, "expected type string in aggregation parameter, got scalar"},
+        Refusal{"round(foo, 1, 2)", 0, "expected at most 2 argument(s) in call to \"round\", got 3"},
+        Refusal{"label_join(foo, \"a\")", 0, "expected at least 3 argument(s) in call to \"label_join\", got 2"},
+        Refusal{"-\"a\"", 0, "unary expression only allowed on expressions of type scalar or instant vector, got \"string\""},
+        Refusal{"\"a\" + 1", 4, "binary expression must contain only scalar and instant vector types"},
         Refusal{"{}", 0, "vector selector must contain at least one non-empty matcher"},
         Refusal{"{a=\"\"}", 0, "vector selector must contain at least one non-empty matcher"},
         Refusal{"{a=~\".*\", b!=\"x\"}", 0, "vector selector must contain at least one non-empty matcher"},
@@ -463,4 +469,4 @@ INSTANTIATE_TEST_SUITE_P(
         Refusal{"foo and", 7, "unexpected end of input"}));
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::promql

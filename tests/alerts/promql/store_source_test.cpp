@@ -10,14 +10,14 @@
 
 #include "promql_fixture.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::promql {
 namespace {
 
 using namespace testing;
 using Texts = std::multiset<std::string>;
 
-Texts eval(const std::string& expr, const SeriesSource& source) {
-    auto result = evaluate_checked(*parse_expr(expr), source);
+Texts eval(const std::string& expr, const StoreSource& source) {
+    auto result = evaluate_checked(*parse_expr(expr), source, source.at_ms());
     EXPECT_EQ(result.error, "");
     return vector_text(std::get<Vector>(result.value));
 }
@@ -31,7 +31,7 @@ TEST(StoreSource, MergesSameNamedFamiliesOfAllCollectors) {
                       .add("cargo_batch_failed_runs_total", {{"workflow_uuid", "w2"}}, 1)
                       .snapshot(),
                   SystemTime{});
-    StoreSource source(store.view(), {});
+    StoreSource source(store.view(), {}, 0);
     EXPECT_EQ(eval("cargo_workflow_runs", source),
               (Texts{"cargo_workflow_runs{workflow_uuid=\"w1\"} 3", "cargo_workflow_runs{workflow_uuid=\"w2\"} 4"}));
     EXPECT_EQ(eval("sum(cargo_workflow_runs)", source), (Texts{"{} 7"}));
@@ -44,7 +44,7 @@ TEST(StoreSource, MergesSameNamedFamiliesOfAllCollectors) {
 TEST(StoreSource, ReadsTheViewItWasGivenNotLaterPublications) {
     metrics::MetricStore store;
     store.publish("workflows", SeriesBuilder().add("cargo_workflow_runs", {}, 1).snapshot(), SystemTime{});
-    StoreSource source(store.view(), {});
+    StoreSource source(store.view(), {}, 0);
     store.publish("workflows", SeriesBuilder().add("cargo_workflow_runs", {}, 2).snapshot(), SystemTime{});
     EXPECT_EQ(eval("cargo_workflow_runs", source), (Texts{"cargo_workflow_runs{} 1"}));
 }
@@ -64,7 +64,7 @@ TEST(StoreSource, ExposesSelfMetricsAsAScrapeWould) {
 
     metrics::MetricStore store;
     store.publish("workflows", SeriesBuilder().add("cargo_workflow_runs", {}, 1).snapshot(), SystemTime{});
-    StoreSource source(store.view(), registry.Collect());
+    StoreSource source(store.view(), registry.Collect(), 0);
 
     EXPECT_EQ(eval("cargomon_collections_total", source), (Texts{"cargomon_collections_total{collector=\"runs\"} 5"}));
     EXPECT_EQ(eval("cargomon_up == 1", source), (Texts{"cargomon_up{} 1"}));
@@ -78,9 +78,13 @@ TEST(StoreSource, ExposesSelfMetricsAsAScrapeWould) {
     EXPECT_EQ(eval("cargomon_eval_seconds_count", source), (Texts{"cargomon_eval_seconds_count{} 1"}));
     EXPECT_EQ(eval("cargo_workflow_runs + on() cargomon_up", source), (Texts{"{} 2"}));
 
-    std::vector<std::string> names;
-    source.visit_names([&](std::string_view name) { names.emplace_back(name); });
-    EXPECT_EQ(names, (std::vector<std::string>{"cargo_workflow_runs", "cargomon_collect_seconds_bucket",
+    std::set<std::string> names;
+    source.select({std::get<metrics::Matcher>(metrics::parse_matcher("__name__=~\".+\""))}, 0, 0,
+                  [&](std::string_view name, const metrics::Labels&, std::span<const Sample> samples) {
+                      EXPECT_EQ(samples.size(), 1u);
+                      names.emplace(name);
+                  });
+    EXPECT_EQ(names, (std::set<std::string>{"cargo_workflow_runs", "cargomon_collect_seconds_bucket",
                                                "cargomon_collect_seconds_count", "cargomon_collect_seconds_sum",
                                                "cargomon_collections_total", "cargomon_eval_seconds",
                                                "cargomon_eval_seconds_count", "cargomon_eval_seconds_sum",
@@ -88,4 +92,4 @@ TEST(StoreSource, ExposesSelfMetricsAsAScrapeWould) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::promql

@@ -9,6 +9,8 @@
 namespace cargomon::alerts {
 namespace {
 
+using promql::Evaluation, promql::Vector, promql::VectorSample;
+
 using namespace std::chrono_literals;
 
 AlertingRule make_rule(std::string name, Millis for_duration, Millis keep_firing_for = 0ms,

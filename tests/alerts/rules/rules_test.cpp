@@ -75,6 +75,12 @@ TEST(RuleFiles, RuleProblems) {
               Lines{"bad.rules.yml:4:9: recording rules (\"record\") are not supported; cargomon evaluates alerting rules only"});
     EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - expr: up == 0\n"),
               Lines{"bad.rules.yml:4:9: a rule needs an \"alert\" name"});
+    // A rule evaluates to alerts: its expression is an instant vector or a scalar.
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: up[5m]\n"),
+              Lines{"bad.rules.yml:5:15: bad expr: a rule's expression must be an instant vector or a scalar, not a range vector"});
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: '\"up\"'\n"),
+              Lines{"bad.rules.yml:5:16: bad expr: a rule's expression must be an instant vector or a scalar, not a string"});
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: increase(up[1h]) > 3\n"), Lines{});
     EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: up\n        labels:\n          1severity: x\n"),
               Lines{"bad.rules.yml:7:11: invalid label name \"1severity\" (letters, digits and _, not starting with a digit)"});
     EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: up\n        annotations: [a]\n"),
@@ -92,25 +98,25 @@ TEST(RuleFiles, YamlSyntax) {
 // plus the offset on one line, the right line inside a literal block.
 std::size_t expr_offset(std::string_view expr) {
     try {
-        parse_expr(expr);
-    } catch (const ExprError& e) {
+        promql::parse_expr(expr);
+    } catch (const promql::ExprError& e) {
         return e.offset();
     }
-    ADD_FAILURE() << "parse_expr accepted " << expr;
+    ADD_FAILURE() << "promql::parse_expr accepted " << expr;
     return 0;
 }
 
 std::string expr_message(std::string_view expr) {
     try {
-        parse_expr(expr);
-    } catch (const ExprError& e) {
+        promql::parse_expr(expr);
+    } catch (const promql::ExprError& e) {
         return e.what();
     }
     return "";
 }
 
 TEST(RuleFiles, ExprErrorsPointIntoTheExpression) {
-    const std::string bad = "sum(up) > rate(up[5m])";
+    const std::string bad = "sum(up) > frobnicate(up)";
     const std::string head = "groups:\n  - name: a\n    rules:\n      - alert: X\n";
     const auto col = [&](std::size_t base) { return std::to_string(base + expr_offset(bad)); };
     EXPECT_EQ(errors_of(head + "        expr: " + bad + "\n"),
@@ -118,14 +124,14 @@ TEST(RuleFiles, ExprErrorsPointIntoTheExpression) {
     EXPECT_EQ(errors_of(head + "        expr: \"" + bad + "\"\n"),
               Lines{"bad.rules.yml:5:" + col(16) + ": bad expr: " + expr_message(bad)});
     // In a literal block, the second line of the expression.
-    const std::string two_lines = "sum(up)\n  > rate(up[5m])";
+    const std::string two_lines = "sum(up)\n  > frobnicate(up)";
     std::size_t offset = expr_offset(two_lines);
     ASSERT_GT(offset, 8u);
-    EXPECT_EQ(errors_of(head + "        expr: |\n          sum(up)\n            > rate(up[5m])\n"),
+    EXPECT_EQ(errors_of(head + "        expr: |\n          sum(up)\n            > frobnicate(up)\n"),
               Lines{"bad.rules.yml:7:" + std::to_string(11 + offset - 8) + ": bad expr: " + expr_message(two_lines)});
     // A folded scalar is not spelled as written: the error points at its start.
-    EXPECT_EQ(errors_of(head + "        expr: >\n          sum(up)\n          > rate(up[5m])\n"),
-              Lines{"bad.rules.yml:5:15: bad expr: " + expr_message("sum(up) > rate(up[5m])\n")});
+    EXPECT_EQ(errors_of(head + "        expr: >\n          sum(up)\n          > frobnicate(up)\n"),
+              Lines{"bad.rules.yml:5:15: bad expr: " + expr_message("sum(up) > frobnicate(up)\n")});
 }
 
 TEST(RuleFiles, TemplateErrorsPointIntoTheTemplate) {

@@ -12,6 +12,8 @@
 namespace cargomon::alerts {
 namespace {
 
+using promql::Evaluation, promql::Vector, promql::VectorSample;
+
 using namespace std::chrono_literals;
 using cargomon::testing::TempDir;
 
