@@ -25,11 +25,11 @@ namespace cargomon::daemon {
 AlertingSetup load_alerting(const config::Config& config) {
     AlertingSetup setup;
     std::string errors;
-    auto rules = alerts::load_rule_globs(config.rule_files);
-    if (auto* e = std::get_if<std::vector<alerts::RuleError>>(&rules)) {
+    auto rules = alerts::rules::load_rule_globs(config.rule_files);
+    if (auto* e = std::get_if<std::vector<alerts::rules::RuleError>>(&rules)) {
         for (const auto& error : *e) errors += error.to_string() + "\n";
     } else {
-        setup.groups = std::get<std::vector<alerts::RuleGroup>>(std::move(rules));
+        setup.groups = std::get<std::vector<alerts::rules::RuleGroup>>(std::move(rules));
     }
     setup.alerting = config.alerting;
     if (!errors.empty()) {
@@ -50,15 +50,15 @@ Alerting::Alerting(AlertingSetup setup, const std::string& state_db, metrics::Me
                                .Help("Saves of alert state that failed (logged; the changes are kept for the next save)")
                                .Register(registry)
                                .Add({})) {
-    state_ = std::make_unique<alerts::AlertStateStore>(state_db);
-    outbox_ = std::make_unique<alerts::Outbox>(state_db, clock_, setup.alerting.delivery);
-    silences_ = std::make_unique<alerts::SilenceStore>(state_db, clock_);
-    rules_ = std::make_unique<alerts::RuleManager>(
-        std::vector<alerts::RuleGroup>{},
+    state_ = std::make_unique<alerts::rules::AlertStateStore>(state_db);
+    outbox_ = std::make_unique<alerts::notify::Outbox>(state_db, clock_, setup.alerting.delivery);
+    silences_ = std::make_unique<alerts::notify::SilenceStore>(state_db, clock_);
+    rules_ = std::make_unique<alerts::rules::RuleManager>(
+        std::vector<alerts::rules::RuleGroup>{},
         // Called inside evaluate_due(), which runs with mu_ held.
-        [this](const alerts::AlertingRule& rule) { return alerts::series_evaluator(*source_)(rule); },
+        [this](const alerts::rules::AlertingRule& rule) { return alerts::rules::series_evaluator(*source_)(rule); },
         [this](std::vector<alerts::Alert> alerts) { dispatcher_->put(alerts); }, clock_, registry_,
-        alerts::RuleManagerOptions{.external_url = setup.alerting.external_url});
+        alerts::rules::RuleManagerOptions{.external_url = setup.alerting.external_url});
     replace(std::move(setup));
     // After the groups are installed: restore() keeps only states whose rule exists.
     rules_->restore(state_->load());
@@ -69,20 +69,20 @@ Alerting::~Alerting() { stop(); }
 void Alerting::replace(AlertingSetup setup) {
     // The old world is released after the swap, in this order: delivery (it sends through
     // the receivers), dispatcher, receivers, then the config they all point into.
-    std::unique_ptr<alerts::AlertingConfig> old_alerting;
-    std::unique_ptr<alerts::Receivers> old_receivers;
-    std::unique_ptr<alerts::Dispatcher> old_dispatcher;
-    std::unique_ptr<alerts::Delivery> old_delivery;
+    std::unique_ptr<alerts::notify::AlertingConfig> old_alerting;
+    std::unique_ptr<alerts::notify::Receivers> old_receivers;
+    std::unique_ptr<alerts::notify::Dispatcher> old_dispatcher;
+    std::unique_ptr<alerts::notify::Delivery> old_delivery;
     // Everything that can throw (a receiver's URL, a TLS setting) is built before anything
     // is swapped: a reload that fails here leaves the running alerting setup whole.
-    auto alerting = std::make_unique<alerts::AlertingConfig>(std::move(setup.alerting));
-    auto receivers = std::make_unique<alerts::Receivers>(*alerting);
+    auto alerting = std::make_unique<alerts::notify::AlertingConfig>(std::move(setup.alerting));
+    auto receivers = std::make_unique<alerts::notify::Receivers>(*alerting);
     std::lock_guard dispatching(dispatch_mu_);
     {
         std::lock_guard lock(mu_);
-        auto dispatcher = std::make_unique<alerts::Dispatcher>(*alerting, *receivers, *outbox_, silences_.get(), clock_,
+        auto dispatcher = std::make_unique<alerts::notify::Dispatcher>(*alerting, *receivers, *outbox_, silences_.get(), clock_,
                                                                registry_);
-        auto delivery = std::make_unique<alerts::Delivery>(*outbox_, *receivers, clock_, registry_);
+        auto delivery = std::make_unique<alerts::notify::Delivery>(*outbox_, *receivers, clock_, registry_);
         // The alerts being notified live on in the new dispatcher, routed by the new routes:
         // one whose rule is gone is still resolved after resolve_timeout.
         if (dispatcher_) dispatcher->adopt(dispatcher_->held());
@@ -116,7 +116,7 @@ void Alerting::register_routes(web::HttpServer& http) {
                    });
     http.add_route(Access::read, "GET", "/api/v1/rules",
                    [this](const Request&, Response& res) {
-                       std::vector<alerts::GroupStatus> groups;
+                       std::vector<alerts::rules::GroupStatus> groups;
                        {
                            std::lock_guard lock(mu_);
                            groups = rules_->groups();
@@ -154,7 +154,7 @@ void Alerting::stop() {
 }
 
 void Alerting::evaluate_once() {
-    alerts::AlertStateChanges changes;
+    alerts::rules::AlertStateChanges changes;
     {
         std::lock_guard lock(mu_);
         // Between evaluations alerts do not change: no view of the store, no ALERTS, no
@@ -169,7 +169,7 @@ void Alerting::evaluate_once() {
         if (publish_alerts_) {
             publish_alerts_ = false;
             try {
-                store_.publish(std::string(alerts::kRulesCollector), rules_->alerts_snapshot(), clock_.now());
+                store_.publish(std::string(alerts::rules::kRulesCollector), rules_->alerts_snapshot(), clock_.now());
             } catch (const std::exception& e) {
                 spdlog::error("cannot publish ALERTS series: {}", e.what());
             }
@@ -208,7 +208,7 @@ void Alerting::log_transitions(const std::vector<alerts::Alert>& alerts) {
         auto before = logged_states_.find(a.fingerprint);
         if (before != logged_states_.end() && before->second == a.state) continue;
         spdlog::info("alert {} {} value={}", alerts::state_name(a.state), metrics::labels_text(a.labels),
-                     alerts::go_float(a.value));
+                     alerts::rules::go_float(a.value));
     }
     logged_states_ = std::move(now);
 }

@@ -24,22 +24,26 @@
 #include "metrics/metric_store.h"
 
 namespace cargomon::alerts {
+class StoreSource;
+}  // namespace cargomon::alerts
+namespace cargomon::alerts::rules {
 class AlertStateStore;
+class RuleManager;
+}  // namespace cargomon::alerts::rules
+namespace cargomon::alerts::notify {
 class Delivery;
 class Dispatcher;
 class Outbox;
 class Receivers;
-class RuleManager;
 class SilenceStore;
-class StoreSource;
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify
 
 namespace cargomon::daemon {
 
 // What the alerting half runs on: the rule files' groups and the config's `alerting:`.
 struct AlertingSetup {
-    std::vector<alerts::RuleGroup> groups;
-    alerts::AlertingConfig alerting;
+    std::vector<alerts::rules::RuleGroup> groups;
+    alerts::notify::AlertingConfig alerting;
 };
 // Reads and validates the rule files config.rule_files names (on every call: they may
 // change while the config file does not) and takes config.alerting, already validated by
@@ -82,9 +86,9 @@ private:
     std::function<bool()> data_ready_;
     prometheus::Counter& state_save_failures_;
 
-    std::unique_ptr<alerts::AlertStateStore> state_;
-    std::unique_ptr<alerts::Outbox> outbox_;
-    std::unique_ptr<alerts::SilenceStore> silences_;
+    std::unique_ptr<alerts::rules::AlertStateStore> state_;
+    std::unique_ptr<alerts::notify::Outbox> outbox_;
+    std::unique_ptr<alerts::notify::SilenceStore> silences_;
     SteadyTime next_silence_gc_{};  // start(), then the loop thread only
 
     // Silences are matched while dispatching, and how many there are is up to the API's
@@ -94,11 +98,11 @@ private:
     std::mutex dispatch_mu_;
     mutable std::mutex mu_;  // guards everything below
     std::shared_ptr<const alerts::StoreSource> source_;
-    std::unique_ptr<alerts::AlertingConfig> alerting_;
-    std::unique_ptr<alerts::Receivers> receivers_;
-    std::unique_ptr<alerts::Dispatcher> dispatcher_;
-    std::unique_ptr<alerts::Delivery> delivery_;
-    std::unique_ptr<alerts::RuleManager> rules_;
+    std::unique_ptr<alerts::notify::AlertingConfig> alerting_;
+    std::unique_ptr<alerts::notify::Receivers> receivers_;
+    std::unique_ptr<alerts::notify::Dispatcher> dispatcher_;
+    std::unique_ptr<alerts::notify::Delivery> delivery_;
+    std::unique_ptr<alerts::rules::RuleManager> rules_;
     std::map<std::string, alerts::AlertState> logged_states_;  // by fingerprint: what the log last said
     bool publish_alerts_ = true;  // ALERTS is out of date (an evaluation or a reload since it was published)
 

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 // A group whose flush failed is tried again this soon (or at its group_interval, if sooner):
@@ -213,4 +213,4 @@ std::size_t Dispatcher::flush(const std::string& key, Group& group, const Silenc
     return queued;
 }
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

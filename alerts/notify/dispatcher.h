@@ -30,7 +30,7 @@
 #include "alerts/notify/silences.h"
 #include "common/clock.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 
 class Dispatcher {
 public:
@@ -95,4 +95,4 @@ private:
     std::map<std::string, Group> groups_;  // by group key
 };
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

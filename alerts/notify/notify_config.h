@@ -4,7 +4,7 @@
 // in alerts::, so the notify stage reads as before: alerts::Route, alerts::AlertingConfig...
 #include "config/alerting.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 
 using config::AlertingConfig;
 using config::AlertmanagerConfig;
@@ -18,4 +18,4 @@ using config::Route;
 using config::SlackConfig;
 using config::WebhookConfig;
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

@@ -8,7 +8,7 @@
 
 #include "common/sqlite.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 using sqlite::Statement;
@@ -326,4 +326,4 @@ void Outbox::prune() {
     log.run();
 }
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

@@ -26,7 +26,7 @@ namespace cargomon::sqlite {
 class Database;
 }
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 
 // What was last notified for one group to one integration of a receiver (Alertmanager's nflog).
 struct NotifyLogEntry {
@@ -119,4 +119,4 @@ private:
     std::map<std::int64_t, Scheduled> pending_;  // by id: every pending item
 };
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

@@ -13,7 +13,7 @@
 
 #include "common/timefmt.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
@@ -441,4 +441,4 @@ Integration* Receivers::find(std::string_view receiver, std::size_t index) const
     return index < list.size() ? list[index].get() : nullptr;
 }
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

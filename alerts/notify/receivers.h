@@ -15,7 +15,7 @@
 #include "alerts/alert.h"
 #include "alerts/notify/notify_config.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 
 // One group's notification for one receiver.
 struct Notification {
@@ -80,4 +80,4 @@ std::string render_alertmanager_body(const Notification& notification, SystemTim
 // "t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">", the X-Cargomon-Signature value.
 std::string webhook_signature(const std::string& secret, long long unix_seconds, const std::string& body);
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

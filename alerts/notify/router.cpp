@@ -1,6 +1,6 @@
 #include "alerts/notify/router.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 void walk(const Route& route, const metrics::Labels& labels, std::vector<const Route*>& out) {
@@ -21,4 +21,4 @@ std::vector<const Route*> Router::match(const metrics::Labels& labels) const {
     return out;
 }
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

@@ -6,7 +6,7 @@
 
 #include "alerts/notify/notify_config.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 
 class Router {
 public:
@@ -18,4 +18,4 @@ private:
     const Route& root_;
 };
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

@@ -22,7 +22,7 @@ namespace cargomon::sqlite {
 class Database;
 }
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 
 struct Silence {
     std::string id;
@@ -80,4 +80,4 @@ private:
     std::shared_ptr<const std::vector<Silence>> snapshot() const;
 };
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <set>
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::rules {
 namespace {
 
 using std::chrono::duration;
@@ -407,4 +407,4 @@ std::vector<GroupStatus> RuleManager::groups() const {
     return out;
 }
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::rules

@@ -32,7 +32,7 @@ double cpu_seconds() {
     return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
-alerts::AlertingConfig alerting_config() {
+alerts::notify::AlertingConfig alerting_config() {
     auto parsed = config::parse_alerting(R"(
 route: {receiver: quiet, group_by: [id], group_wait: 1s, group_interval: 1m, repeat_interval: 4h}
 receivers: [{name: quiet}]
@@ -41,7 +41,7 @@ receivers: [{name: quiet}]
         std::fprintf(stderr, "bad config: %s\n", errors->front().to_string().c_str());
         std::exit(1);
     }
-    return std::get<alerts::AlertingConfig>(std::move(parsed));
+    return std::get<alerts::notify::AlertingConfig>(std::move(parsed));
 }
 
 // Cores used by an Alerting over `alerts` series during `window`, measured after `settle`
@@ -60,8 +60,8 @@ double idle_cores(const std::filesystem::path& dir, int alerts, std::chrono::sec
         const auto file = (dir / "rules.yml").string();
         std::ofstream(file) << "groups:\n  - name: idle\n    interval: 1m\n    rules:\n"
                                "      - alert: Up\n        expr: bench_up > 0\n";
-        auto groups = alerts::load_rule_files({file});
-        setup.groups = std::get<std::vector<alerts::RuleGroup>>(std::move(groups));
+        auto groups = alerts::rules::load_rule_files({file});
+        setup.groups = std::get<std::vector<alerts::rules::RuleGroup>>(std::move(groups));
     }
     prometheus::Registry registry;
     SystemClock clock;

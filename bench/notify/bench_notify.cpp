@@ -20,6 +20,7 @@
 
 using namespace cargomon;
 using namespace cargomon::alerts;
+using namespace cargomon::alerts::notify;
 using Steady = std::chrono::steady_clock;
 
 namespace {

@@ -258,7 +258,7 @@ int add(const Daemon& d, const Args& args, std::ostream& out) {
     const std::string author = args.values.contains("author") ? args.values.at("author") : env_or("USER", "");
     const std::string comment = args.values.contains("comment") ? args.values.at("comment") : "";
 
-    const alerts::Silence silence{
+    const alerts::notify::Silence silence{
         .matchers = std::move(matchers), .ends_at = ends_at, .created_by = author, .comment = comment};
     httplib::Response res = call(d, "POST", "/api/v1/silences", web::silence_request(silence));
     if (res.status != 200) throw Failure("cargomon at " + d.url + " refused the silence: " + refusal(res));

@@ -27,10 +27,10 @@ protected:
         const std::string rules = dir.file("r.yml");
         std::ofstream(rules) << "groups:\n  - name: g\n    interval: 1s\n    rules:\n"
                                 "      - alert: Up\n        expr: test_up > 0\n";
-        groups = std::get<std::vector<alerts::RuleGroup>>(alerts::load_rule_files({rules}));
+        groups = std::get<std::vector<alerts::rules::RuleGroup>>(alerts::rules::load_rule_files({rules}));
     }
     AlertingSetup setup(const std::string& alerting_yaml) {
-        return AlertingSetup{.groups = groups, .alerting = alerts::testing::config_from(alerting_yaml)};
+        return AlertingSetup{.groups = groups, .alerting = alerts::notify::testing::config_from(alerting_yaml)};
     }
     static bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit) {
         for (auto until = Steady::now() + limit; Steady::now() < until; std::this_thread::sleep_for(20ms))
@@ -38,12 +38,12 @@ protected:
         return done();
     }
 
-    alerts::testing::TempDir dir;
+    alerts::notify::testing::TempDir dir;
     SystemClock clock;
     metrics::MetricStore store;
     prometheus::Registry registry;
-    std::vector<alerts::RuleGroup> groups;
-    alerts::testing::HttpReceiver receiver;
+    std::vector<alerts::rules::RuleGroup> groups;
+    alerts::notify::testing::HttpReceiver receiver;
 };
 
 // Issue 10: `state_->save(...); dispatcher_->tick();` skipped dispatch whenever the save
@@ -58,17 +58,17 @@ TEST_F(AlertingFaults, AFailingStateSaveHoldsNoNotificationBack) {
         "CREATE TRIGGER no_save BEFORE INSERT ON alert_state BEGIN SELECT RAISE(ABORT, 'disk full (injected)'); END");
     alerting.start();
     EXPECT_TRUE(eventually([&] { return !receiver.accepted().empty(); }, 10s)) << "no notification";
-    EXPECT_GE(alerts::testing::sample(registry, "cargomon_alert_state_save_failures_total"), 1);
+    EXPECT_GE(alerts::notify::testing::sample(registry, "cargomon_alert_state_save_failures_total"), 1);
     alerting.stop();
 }
 
 // Issue 10: six webhooks that accept and never answer (10 s timeout each) beside a healthy
 // one. The healthy one is notified at once; a reload and a stop return promptly.
 TEST_F(AlertingFaults, HangingWebhooksDelayNeitherOthersNorReloadNorStop) {
-    std::vector<std::unique_ptr<alerts::testing::HangingListener>> hanging;
+    std::vector<std::unique_ptr<alerts::notify::testing::HangingListener>> hanging;
     std::string hooks;
     for (int i = 0; i < 6; ++i) {
-        hooks += "      - {url: '" + hanging.emplace_back(std::make_unique<alerts::testing::HangingListener>())->url() + "'}\n";
+        hooks += "      - {url: '" + hanging.emplace_back(std::make_unique<alerts::notify::testing::HangingListener>())->url() + "'}\n";
     }
     receiver.start();
     const std::string yaml = "route:\n  receiver: ok\n  group_wait: 0s\n  routes:\n"

@@ -13,7 +13,7 @@
 #include "tests/support/prom_process.h"
 #include "tests/support/tools.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 using namespace std::chrono_literals;
@@ -157,4 +157,4 @@ TEST_F(AlertmanagerResend, BasicAuthIsSentOnEveryRequest) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

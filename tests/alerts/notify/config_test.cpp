@@ -7,7 +7,7 @@
 #include "config/config.h"
 #include "fixtures.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 using testing::config_from;
@@ -181,4 +181,4 @@ TEST(NotifyConfig, RejectsStructuralMistakes) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

@@ -15,7 +15,7 @@
 #include "common/sqlite.h"
 #include "fixtures.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 using namespace std::chrono_literals;
@@ -581,4 +581,4 @@ TEST_F(DeliveryTest, SlackMessagesKeepBlockKitStructure) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

@@ -4,7 +4,7 @@
 #include "alerts/notify/dispatcher.h"
 #include "fixtures.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 using namespace std::chrono_literals;
@@ -259,9 +259,9 @@ TEST_F(DispatcherTest, ARestartDoesNotRepeatWhatWasNotified) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 // A reload whose rule files no longer have a firing alert's rule: the rules stop putting
@@ -292,4 +292,4 @@ TEST_F(DispatcherTest, AnAlertCarriedAcrossAReloadResolvesAfterResolveTimeout) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

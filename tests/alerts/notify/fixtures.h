@@ -25,7 +25,7 @@
 #include "tests/support/temp_dir.h"
 #include <prometheus/registry.h>
 
-namespace cargomon::alerts::testing {
+namespace cargomon::alerts::notify::testing {
 
 using cargomon::testing::TempDir;
 
@@ -94,4 +94,4 @@ inline double sample(const prometheus::Registry& registry, const std::string& na
     return cargomon::testing::sample_value(registry, name, labels).value_or(0);
 }
 
-}  // namespace cargomon::alerts::testing
+}  // namespace cargomon::alerts::notify::testing

@@ -9,7 +9,7 @@
 #include "alerts/promql/store_source.h"
 #include "fixtures.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 using namespace std::chrono_literals;
@@ -166,4 +166,4 @@ TEST(SilenceRetention, GcDropsOnlySilencesExpiredPastTheRetention) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

@@ -16,16 +16,16 @@ namespace {
 using namespace std::chrono_literals;
 
 std::string add_silence(const std::string& db, const Clock& clock, std::chrono::hours lasting) {
-    alerts::SilenceStore store(db, clock);
+    alerts::notify::SilenceStore store(db, clock);
     auto matcher = std::get<metrics::Matcher>(metrics::parse_matcher("alertname=Down"));
     auto added = store.add({.matchers = {matcher}, .ends_at = clock.now() + lasting, .comment = "c"});
     return std::get<std::string>(added);
 }
 
-std::size_t stored(const std::string& db, const Clock& clock) { return alerts::SilenceStore(db, clock).list().size(); }
+std::size_t stored(const std::string& db, const Clock& clock) { return alerts::notify::SilenceStore(db, clock).list().size(); }
 
 TEST(AlertingSilenceGc, DropsExpiredSilencesOnStartAndEveryMinute) {
-    alerts::testing::TempDir dir;
+    alerts::notify::testing::TempDir dir;
     const std::string db = dir.file("silences.db");
     FakeClock clock;
     const auto past_retention = 5 * 24h + 1h + 1min;  // the store's default retention is five days
