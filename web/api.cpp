@@ -4,7 +4,6 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "alerts/notify/receivers.h"
 #include "alerts/rules/template.h"
 #include "common/json.h"
 #include "common/timefmt.h"
@@ -48,9 +47,9 @@ void write_templates(Writer& w, const std::vector<std::pair<std::string, alerts:
 void write_alert(Writer& w, const alerts::Alert& a) {
     w.StartObject();
     w.Key("labels");
-    alerts::notify::write_labels(w, a.labels);
+    metrics::write_labels_json(w, a.labels);
     w.Key("annotations");
-    alerts::notify::write_labels(w, a.annotations);
+    metrics::write_labels_json(w, a.annotations);
     member(w, "state", alerts::state_name(a.state));
     member(w, "activeAt", format_iso8601(a.active_at));
     member(w, "value", alerts::rules::go_float_exponent(a.value));

@@ -46,8 +46,7 @@ double unix_seconds(SystemTime t) { return duration<double>(t.time_since_epoch()
 }  // namespace
 
 metrics::Labels alert_labels(const AlertingRule& rule, const VectorSample& sample) {
-    metrics::Labels labels = sorted(sample.labels);
-    std::erase_if(labels, [](const auto& l) { return l.first == "__name__"; });
+    metrics::Labels labels = metrics::without_name(sorted(sample.labels));
     for (const auto& [name, tmpl] : rule.labels) metrics::set_label(labels, name, tmpl.expand(sample.labels, sample.value));
     metrics::set_label(labels, "alertname", rule.name);
     return labels;

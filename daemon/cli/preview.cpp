@@ -107,10 +107,8 @@ void collect_once(const config::Config& config, const std::optional<std::set<std
 }
 
 // metric{a="x", b="y"}, as a series is written in PromQL.
-std::string series_text(metrics::Labels labels) {
-    const std::string name(metrics::label_value(labels, "__name__"));
-    std::erase_if(labels, [](const auto& label) { return label.first == "__name__"; });
-    return name + metrics::labels_text(labels);
+std::string series_text(const metrics::Labels& labels) {
+    return std::string(metrics::label_value(labels, "__name__")) + metrics::labels_text(metrics::without_name(labels));
 }
 
 struct Tally {

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "alerts/notify/receivers.h"
+#include "alerts/notify/receivers/slack.h"
 #include "alerts/rules/rules.h"
 
 namespace cargomon::alerts::notify {
