@@ -7,6 +7,7 @@
 
 #include "cargo/decode.h"
 #include "cargo/errors.h"
+#include "common/http_client.h"
 #include "common/text.h"
 
 namespace cargomon::cargo {
@@ -53,18 +54,21 @@ void fetch_signed_url(const std::string& url, const ClientOptions& options, cons
                                                      status, setting, cap));
     };
 
-    httplib::Client client(where.origin);
-    client.set_connection_timeout(options.connect_timeout);
-    client.set_read_timeout(options.timeout);
-    client.set_follow_location(false);
-    client.set_decompress(false);  // the file as stored: runs/download's gzip is inflated by the caller
+    // The file as stored (runs/download's gzip is inflated by the caller), no redirect
+    // followed: make_http_client's clients do neither.
+    std::unique_ptr<httplib::Client> client;
+    try {
+        client = make_http_client(where.origin, http_client_config(options));
+    } catch (const std::invalid_argument&) {
+        throw ParseError("the download URL the API gave has no usable host", 200, "", "");
+    }
 
     int status = 0;
     std::uint64_t received = 0;
     std::string error_body;
     std::exception_ptr failure;  // what the sink threw, or the cap: httplib only sees "stop"
     httplib::Headers headers{{"user-agent", "cargomon/" CARGOMON_VERSION}};
-    httplib::Result result = client.Get(
+    httplib::Result result = client->Get(
         where.target, headers,
         [&](const httplib::Response& response) {
             status = response.status;

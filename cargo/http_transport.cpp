@@ -10,6 +10,7 @@
 
 #include "cargo/errors.h"
 #include "cargo/transport.h"
+#include "common/http_client.h"
 #include "common/inflate.h"
 #include "common/text.h"
 
@@ -135,7 +136,7 @@ class HttpTransport final : public Transport {
 public:
     explicit HttpTransport(const ClientOptions& options)
         : origin_(split_base_url(options.base_url).origin),
-          connect_timeout_(options.connect_timeout),
+          http_(http_client_config(options)),
           limits_(options.answers) {}
 
     Response send(const Request& request, Millis timeout) override {
@@ -203,11 +204,9 @@ private:
                 return client;
             }
         }
-        auto client = std::make_unique<httplib::Client>(origin_);
+        // It does not inflate (Body does, within its caps) nor follow redirects.
+        auto client = make_http_client(origin_, http_);
         client->set_keep_alive(true);
-        client->set_decompress(false);  // Body inflates, within its caps
-        client->set_tcp_nodelay(true);  // small requests on a kept-alive connection would wait on delayed ACKs
-        client->set_connection_timeout(connect_timeout_);
         return client;
     }
 
@@ -217,7 +216,7 @@ private:
     }
 
     std::string origin_;
-    Millis connect_timeout_;
+    HttpClientConfig http_;
     SizeLimits limits_;
     std::mutex mu_;
     std::vector<std::unique_ptr<httplib::Client>> idle_;

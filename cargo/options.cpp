@@ -22,6 +22,10 @@ BaseUrl split_base_url(const std::string& base_url) {
     return {std::string(url.substr(0, scheme_end + 3 + authority.size())), std::string(path) + "/v1"};
 }
 
+HttpClientConfig http_client_config(const ClientOptions& options) {
+    return HttpClientConfig{.connect_timeout = options.connect_timeout, .timeout = options.timeout};
+}
+
 void validate(const ClientOptions& o) {
     auto bad = [](const std::string& what) { throw std::invalid_argument(what); };
     split_base_url(o.base_url);

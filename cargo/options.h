@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/http_client.h"
+
 namespace cargomon::cargo {
 
 using Millis = std::chrono::milliseconds;
@@ -45,6 +47,10 @@ struct ClientOptions {
 
 // Throws std::invalid_argument naming the first bad field.
 void validate(const ClientOptions& options);
+
+// The HTTP client settings of the API's and the downloads' connections: the timeouts
+// (the token goes in each request's headers, from ApiClient).
+HttpClientConfig http_client_config(const ClientOptions& options);
 
 // "https://api.getcargo.io/proxy" -> origin "https://api.getcargo.io", prefix "/proxy/v1".
 // Throws std::invalid_argument unless the URL is http(s)://host[:port][/path].

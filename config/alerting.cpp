@@ -130,22 +130,23 @@ private:
                 }
             }
         }
-        if (std::optional<std::string> token = secret(node, "bearer_token", false)) http.bearer_token = *token;
+        if (std::optional<std::string> token = secret(node, "bearer_token", false); token && !token->empty())
+            http.client.authorization = HttpAuthorization{.type = "Bearer", .credentials = *token};
         if (const YAML::Node auth = node["basic_auth"]) {
             if (r_.check_map(auth, kBasicAuthKeys, "in basic_auth")) {
-                BasicAuth basic;
+                HttpBasicAuth basic;
                 if (auth["username"])
                     basic.username = r_.string(auth["username"]).value_or("");
                 else
                     r_.error(auth, "basic_auth: missing username");
                 basic.password = secret(auth, "password", true).value_or("");
-                http.basic_auth = basic;
+                http.client.basic_auth = basic;
             }
         }
-        if (!http.bearer_token.empty() && http.basic_auth)
+        if (http.client.authorization && http.client.basic_auth)
             r_.error(node["basic_auth"], "set either bearer_token or basic_auth, not both");
         if (const YAML::Node t = node["timeout"])
-            if (auto d = r_.positive_duration(t, "timeout")) http.timeout = *d;
+            if (auto d = r_.positive_duration(t, "timeout")) http.client.connect_timeout = http.client.timeout = *d;
         return http;
     }
 

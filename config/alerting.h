@@ -5,7 +5,7 @@
 // Config::alerting (config/config.h), so it is validated, positioned in errors and
 // compared on reload like every other key. Values are final: ${ENV} is expanded, `*_file`
 // secrets are read (relative paths against the config file's folder), matchers compiled.
-// alerts/notify uses these types as they are (under the same names in alerts::).
+// alerts/notify takes these types as they are, as config::Route, config::AlertingConfig...
 #include <cstddef>
 #include <map>
 #include <optional>
@@ -15,22 +15,17 @@
 #include <vector>
 
 #include "common/duration.h"
+#include "common/http_client.h"
 #include "metrics/labels.h"
 
 namespace cargomon::config {
 
-struct BasicAuth {
-    std::string username;
-    std::string password;  // secret
-    bool operator==(const BasicAuth&) const = default;
-};
-
+// Where and how an integration posts: `bearer_token` is client.authorization (Bearer),
+// `basic_auth` client.basic_auth (never both), `timeout` both of client's timeouts.
 struct HttpOptions {
     std::string url;  // may hold a token (Slack's do): a secret
     std::map<std::string, std::string> headers;
-    std::string bearer_token;  // secret; empty: none
-    std::optional<BasicAuth> basic_auth;  // never set together with bearer_token
-    Millis timeout{10'000};
+    HttpClientConfig client{.connect_timeout = Millis{10'000}, .timeout = Millis{10'000}};
     bool operator==(const HttpOptions&) const = default;
 };
 

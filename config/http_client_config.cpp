@@ -17,7 +17,7 @@ using detail::read_file;
 using detail::YamlReader;
 using Keys = std::vector<std::string_view>;
 
-const Keys kTopKeys{"basic_auth", "authorization", "tls_config"};
+const Keys kTopKeys{"basic_auth", "authorization", "tls_config", "proxy_url"};
 const Keys kBasicAuthKeys{"username", "password", "password_file"};
 const Keys kAuthorizationKeys{"type", "credentials", "credentials_file"};
 const Keys kTlsKeys{"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"};
@@ -34,6 +34,11 @@ public:
         if (auto n = root["basic_auth"]; n && !n.IsNull()) read_basic_auth(n, c);
         if (auto n = root["authorization"]; n && !n.IsNull()) read_authorization(n, c);
         if (auto n = root["tls_config"]; n && !n.IsNull()) read_tls(n, c.tls);
+        c.proxy_url = text(root, "proxy_url");
+        // Only a plain-HTTP proxy, and no credentials in its URL (they would be on show).
+        if (!c.proxy_url.empty() &&
+            (!c.proxy_url.starts_with("http://") || c.proxy_url.size() == 7 || c.proxy_url.find('@') != std::string::npos))
+            r_.error(root["proxy_url"], "proxy_url: expected http://HOST[:PORT], without credentials");
         if (c.basic_auth && c.authorization) {
             // At the second key of the two, where the reader sees the conflict.
             YAML::Mark at = root["authorization"].Mark();

@@ -6,46 +6,21 @@
 //   basic_auth:    {username, password | password_file}
 //   authorization: {type (default Bearer), credentials | credentials_file}
 //   tls_config:    {ca_file, cert_file, key_file, server_name, insecure_skip_verify}
+//   proxy_url:     http://HOST[:PORT]
 //
 // Relative files resolve against the config file's folder; secret files are read (and
 // trimmed of surrounding whitespace) when the file is loaded. No error quotes a secret.
-#include <optional>
+// The result is the one client-config type, common/http_client.h's HttpClientConfig
+// (its timeouts keep their defaults: this file does not set them).
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include "common/http_client.h"
 #include "config/config.h"
 
 namespace cargomon::config {
-
-struct HttpBasicAuth {
-    std::string username;
-    std::string password;  // secret; from password_file when that was given
-    bool operator==(const HttpBasicAuth&) const = default;
-};
-
-struct HttpAuthorization {
-    std::string type = "Bearer";
-    std::string credentials;  // secret; from credentials_file when that was given
-    bool operator==(const HttpAuthorization&) const = default;
-};
-
-struct HttpTlsConfig {
-    std::string ca_file;    // absolute; empty: the system's CAs
-    std::string cert_file;  // client certificate, absolute; with key_file
-    std::string key_file;
-    std::string server_name;  // the name to verify (and send as SNI) instead of the URL's host
-    bool insecure_skip_verify = false;
-    bool operator==(const HttpTlsConfig&) const = default;
-};
-
-struct HttpClientConfig {
-    std::optional<HttpBasicAuth> basic_auth;
-    std::optional<HttpAuthorization> authorization;  // at most one of the two
-    HttpTlsConfig tls;
-    bool operator==(const HttpClientConfig&) const = default;
-};
 
 using HttpClientConfigResult = std::variant<HttpClientConfig, std::vector<ConfigError>>;
 

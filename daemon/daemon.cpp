@@ -48,8 +48,8 @@ config::Config load_or_throw(const std::string& path) {
 }
 
 // The collectors' world is built from everything in the config but `alerting:`, which
-// Alerting::replace swaps in on every reload (with the rule files): a change to routes or
-// receivers alone restarts no collector.
+// alerts::Engine::replace swaps in on every reload (with the rule files): a change to
+// routes or receivers alone restarts no collector.
 bool same_world(const config::Config& running, config::Config next) {
     next.alerting = running.alerting;
     next.actions = running.actions;  // the actions engine is rebuilt apart (Daemon::reload)
@@ -88,7 +88,7 @@ Daemon::Daemon(DaemonOptions options)
         .Register(registry_)
         .Add({{"version", CARGOMON_VERSION}, {"compiler", __VERSION__}})
         .Set(1);
-    AlertingSetup alerting = load_alerting(config);
+    alerts::EngineSetup alerting = load_alerting(config);
     action_store_ = std::make_unique<actions::ActionStore>(state.path, clock_.now());
     metrics::gauge_family(registry_, "cargomon_actions_epoch_timestamp_seconds",
                           "The actions epoch: batches that finished before it are never acted on (docs/actions.md).")
@@ -104,17 +104,18 @@ Daemon::Daemon(DaemonOptions options)
     world_ = build_world(config);
     actions_ = std::make_unique<actions::Engine>(config, catalog_, *action_store_, registry_, clock_,
                                                  world_->connection.client->pacer());
-    alerting_ = std::make_unique<Alerting>(std::move(alerting), state.path, store_, registry_, clock_,
-                                           [this] { return collectors_have_run(); });
+    alerting_ = std::make_unique<alerts::Engine>(std::move(alerting), state.path, store_, registry_, clock_,
+                                                 [this] { return collectors_have_run(); });
     reload_successful_.Set(1);
     reload_success_time_.Set(std::chrono::duration<double>(clock_.now().time_since_epoch()).count());
     metrics_ = std::make_unique<exporters::MetricsHandler>(store_, registry_);
     http_ = std::make_unique<web::ApiServer>(registry_, options_.http);
     http_->set_security(load_web_security());
+    alerting_sources_ = std::make_unique<AlertingSources>(*alerting_);
     web::register_routes(*http_, web::Sources{.status = *this,
                                               .lifecycle = *this,
-                                              .alerts = *alerting_,
-                                              .rules = *alerting_,
+                                              .alerts = *alerting_sources_,
+                                              .rules = *alerting_sources_,
                                               .silences = alerting_->silences(),
                                               .actions = *this,
                                               .metrics = *metrics_});
@@ -189,7 +190,7 @@ std::optional<std::string> Daemon::reload() {
         return error;
     };
     config::Config config;
-    AlertingSetup alerting;
+    alerts::EngineSetup alerting;
     web::Security security;
     // Everything is read and checked before anything is swapped: a failed reload changes nothing.
     try {

@@ -39,9 +39,6 @@ struct DaemonOptions {
     bool actions_enabled = true;
 };
 
-// The Cargo API client's options as the config sets them (collectors/factory.h).
-using collectors::client_options;
-
 // Thread-safe: start() from main's thread, then reload() and stop() from main (signals)
 // or a /-/reload handler; the API's reads (web/sources.h) run on HTTP threads. world_mu_ guards world_,
 // reload_mu_ serializes reload() and stop() and guards stopped_.
@@ -85,7 +82,8 @@ private:
     mutable std::mutex world_mu_;  // guards world_
     std::mutex reload_mu_;         // serializes reload() and stop()
     std::unique_ptr<World> world_;
-    std::unique_ptr<Alerting> alerting_;
+    std::unique_ptr<alerts::Engine> alerting_;
+    std::unique_ptr<AlertingSources> alerting_sources_;  // the API's view of alerting_
     std::unique_ptr<actions::ActionStore> action_store_;
     std::unique_ptr<actions::Engine> actions_;  // replaced under reload_mu_ when the config changes
     std::unique_ptr<exporters::MetricsHandler> metrics_;  // /metrics; before http_, which serves it

@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     cargomon::parse_json_in_place(copy, doc, {.nan_and_inf = true});
 
     static cargomon::SystemClock clock;
-    static cargomon::alerts::SilenceStore store(":memory:", clock);
+    static cargomon::alerts::notify::SilenceStore store(":memory:", clock);
     cargomon::web::create_silence_answer(store, text);
     return 0;
 }

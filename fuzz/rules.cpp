@@ -3,6 +3,6 @@
 #include "fuzz/fuzz.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    cargomon::alerts::parse_rules(fuzz_text(data, size), "fuzz.rules.yml");
+    cargomon::alerts::rules::parse_rules(fuzz_text(data, size), "fuzz.rules.yml");
     return 0;
 }

@@ -9,11 +9,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     using namespace cargomon;
     std::string_view text = fuzz_text(data, size);
     try {
-        alerts::Template t = alerts::Template::parse(text);
+        alerts::rules::Template t = alerts::rules::Template::parse(text);
         metrics::Labels labels{{"format", std::string(text)}, {"job", "api"}};
         t.expand(labels, 0.25);
         t.expand(labels, -1e308);
-    } catch (const alerts::TemplateError&) {
+    } catch (const alerts::rules::TemplateError&) {
     }
     return 0;
 }

@@ -57,6 +57,11 @@ void set_label(Labels& labels, const std::string& name, std::string value) {
         labels.emplace(it, name, std::move(value));
 }
 
+Labels without_name(Labels labels) {
+    std::erase_if(labels, [](const auto& label) { return label.first == "__name__"; });
+    return labels;
+}
+
 std::string labels_text(const Labels& labels) {
     std::string text = "{";
     for (const auto& [name, value] : labels) {
@@ -211,15 +216,19 @@ std::variant<std::vector<Matcher>, std::string> matchers_from_json(const rapidjs
     return out;
 }
 
-std::string labels_to_json(const Labels& labels) {
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+void write_labels_json(rapidjson::Writer<rapidjson::StringBuffer>& w, const Labels& labels) {
     w.StartObject();
     for (const auto& [name, value] : labels) {
         w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
         w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
     }
     w.EndObject();
+}
+
+std::string labels_to_json(const Labels& labels) {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    write_labels_json(w, labels);
     return {buffer.GetString(), buffer.GetSize()};
 }
 

@@ -10,6 +10,8 @@
 // used from any number of threads at once (RE2 matching is thread-safe); copies share
 // the compiled program.
 #include <rapidjson/fwd.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <cstddef>
 #include <memory>
@@ -42,6 +44,8 @@ const std::string* find_label(const Labels& labels, std::string_view name);
 std::string_view label_value(const Labels& labels, std::string_view name);
 // Sets label `name` in a sorted set, where it sorts (replacing its value if present).
 void set_label(Labels& labels, const std::string& name, std::string value);
+// The set without its metric name (__name__), as a rule's alert and a series' text take it.
+Labels without_name(Labels labels);
 
 // Prometheus' labels.String(): {a="1", b="2"}, each value quoted as PromQL writes it
 // (common/text.h quoted()). For people: logs, errors, `rules preview`.
@@ -116,6 +120,8 @@ std::variant<std::vector<Matcher>, std::string> matchers_from_json(const rapidjs
 // write labels. labels_from_json gives nullopt for anything else (another shape, a
 // non-string value, a repeated name, a document nested past common/json's bound).
 std::string labels_to_json(const Labels& labels);
+// The same object written into a document being built (API answers, notification bodies).
+void write_labels_json(rapidjson::Writer<rapidjson::StringBuffer>& w, const Labels& labels);
 std::optional<Labels> labels_from_json(std::string_view json);
 
 }  // namespace cargomon::metrics

@@ -4,7 +4,6 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "alerts/notify/receivers.h"
 #include "alerts/rules/template.h"
 #include "common/json.h"
 #include "common/timefmt.h"
@@ -39,7 +38,7 @@ void member_or_null(Writer& w, const char* key, const std::optional<std::string>
 }
 
 // A rule's labels or annotations as written, templates unexpanded.
-void write_templates(Writer& w, const std::vector<std::pair<std::string, alerts::Template>>& templates) {
+void write_templates(Writer& w, const std::vector<std::pair<std::string, alerts::rules::Template>>& templates) {
     w.StartObject();
     for (const auto& [k, t] : templates) member(w, k.c_str(), t.text());
     w.EndObject();
@@ -48,12 +47,12 @@ void write_templates(Writer& w, const std::vector<std::pair<std::string, alerts:
 void write_alert(Writer& w, const alerts::Alert& a) {
     w.StartObject();
     w.Key("labels");
-    alerts::write_labels(w, a.labels);
+    metrics::write_labels_json(w, a.labels);
     w.Key("annotations");
-    alerts::write_labels(w, a.annotations);
+    metrics::write_labels_json(w, a.annotations);
     member(w, "state", alerts::state_name(a.state));
     member(w, "activeAt", format_iso8601(a.active_at));
-    member(w, "value", alerts::go_float_exponent(a.value));
+    member(w, "value", alerts::rules::go_float_exponent(a.value));
     w.EndObject();
 }
 
@@ -90,18 +89,18 @@ std::string success_answer(const char* key, WriteItems write_items) {
     });
 }
 
-constexpr std::string_view silence_state_name(alerts::SilenceState s) {
+constexpr std::string_view silence_state_name(alerts::notify::SilenceState s) {
     switch (s) {
-        case alerts::SilenceState::pending: return "pending";
-        case alerts::SilenceState::active: return "active";
-        case alerts::SilenceState::expired: return "expired";
+        case alerts::notify::SilenceState::pending: return "pending";
+        case alerts::notify::SilenceState::active: return "active";
+        case alerts::notify::SilenceState::expired: return "expired";
     }
     return "";
 }
 
 // A silence's own fields, as the API lists them and its client posts them (startsAt
 // only when set: the client leaves it to the daemon).
-void write_silence_fields(Writer& w, const alerts::Silence& s) {
+void write_silence_fields(Writer& w, const alerts::notify::Silence& s) {
     const std::string matchers = metrics::matchers_to_json(s.matchers);
     w.Key("matchers");
     w.RawValue(matchers.data(), matchers.size(), rapidjson::kArrayType);
@@ -117,11 +116,11 @@ Answer silence_error(int status, const std::string& message) {
 
 // The POSTed silence, or why it cannot be one. startsAt, when absent, is left at the
 // epoch: the store starts it now.
-std::variant<alerts::Silence, std::string> read_silence_request(std::string_view body) {
+std::variant<alerts::notify::Silence, std::string> read_silence_request(std::string_view body) {
     rapidjson::Document doc;
     if (auto error = parse_json(body, doc)) return "body is not JSON: " + *error;
     if (!doc.IsObject()) return std::string("body must be a JSON object");
-    alerts::Silence silence;
+    alerts::notify::Silence silence;
     if (!doc.HasMember("matchers")) return std::string("missing matchers");
     auto matchers = metrics::matchers_from_json(doc["matchers"]);
     if (auto* error = std::get_if<std::string>(&matchers)) return *error;
@@ -180,11 +179,11 @@ std::string error_answer(std::string_view type, std::string_view message) {
     });
 }
 
-Answer list_silences_answer(const alerts::SilenceStore& store) {
+Answer list_silences_answer(const alerts::notify::SilenceStore& store) {
     rapidjson::StringBuffer buffer;
     Writer w(buffer);
     w.StartArray();
-    for (const alerts::Silence& s : store.list()) {
+    for (const alerts::notify::Silence& s : store.list()) {
         w.StartObject();
         member(w, "id", s.id);
         w.Key("status");
@@ -198,20 +197,20 @@ Answer list_silences_answer(const alerts::SilenceStore& store) {
     return {200, buffer.GetString()};
 }
 
-Answer create_silence_answer(alerts::SilenceStore& store, std::string_view body) {
+Answer create_silence_answer(alerts::notify::SilenceStore& store, std::string_view body) {
     auto silence = read_silence_request(body);
     if (auto* error = std::get_if<std::string>(&silence)) return silence_error(400, *error);
-    auto added = store.add(std::get<alerts::Silence>(std::move(silence)));
-    if (auto* rejected = std::get_if<alerts::SilenceRejected>(&added)) return silence_error(400, rejected->reason);
+    auto added = store.add(std::get<alerts::notify::Silence>(std::move(silence)));
+    if (auto* rejected = std::get_if<alerts::notify::SilenceRejected>(&added)) return silence_error(400, rejected->reason);
     return {200, object_json([&](Writer& w) { member(w, "silenceID", std::get<std::string>(added)); })};
 }
 
-Answer expire_silence_answer(alerts::SilenceStore& store, const std::string& id) {
+Answer expire_silence_answer(alerts::notify::SilenceStore& store, const std::string& id) {
     if (!store.expire(id)) return silence_error(404, "no active or pending silence with that id");
     return {200, ""};
 }
 
-std::string silence_request(const alerts::Silence& silence) {
+std::string silence_request(const alerts::notify::Silence& silence) {
     return object_json([&](Writer& w) { write_silence_fields(w, silence); });
 }
 
@@ -270,7 +269,7 @@ std::string alerts_answer(const std::vector<alerts::Alert>& alerts) {
     });
 }
 
-std::string rules_answer(const std::vector<alerts::GroupStatus>& groups) {
+std::string rules_answer(const std::vector<alerts::rules::GroupStatus>& groups) {
     return success_answer("groups", [&](Writer& w) {
         for (const auto& g : groups) {
             w.StartObject();

@@ -28,7 +28,7 @@ namespace cargomon::web {
 // {"status":"success","data":{"alerts":[...]}}: pending and firing alerts.
 std::string alerts_answer(const std::vector<alerts::Alert>& alerts);
 // {"status":"success","data":{"groups":[...]}}.
-std::string rules_answer(const std::vector<alerts::GroupStatus>& groups);
+std::string rules_answer(const std::vector<alerts::rules::GroupStatus>& groups);
 
 // What /api/v1/status shows: the daemon, then each collector's last run.
 struct DaemonStatus {
@@ -62,13 +62,13 @@ struct Answer {
 // comment}, answered {"silenceID": "..."}. DELETE /api/v1/silences/:id: an empty 200.
 // Errors are {"error": "..."} with 400 (a bad body, or a silence the store refuses) or
 // 404 (no active or pending silence with that id).
-Answer list_silences_answer(const alerts::SilenceStore& store);
-Answer create_silence_answer(alerts::SilenceStore& store, std::string_view body);
-Answer expire_silence_answer(alerts::SilenceStore& store, const std::string& id);
+Answer list_silences_answer(const alerts::notify::SilenceStore& store);
+Answer create_silence_answer(alerts::notify::SilenceStore& store, std::string_view body);
+Answer expire_silence_answer(alerts::notify::SilenceStore& store, const std::string& id);
 
 // The client's side of the silence API (`cargomon silence`). The body that POSTs
 // `silence` (its id is the daemon's to give; startsAt only when set, else the daemon's now).
-std::string silence_request(const alerts::Silence& silence);
+std::string silence_request(const alerts::notify::Silence& silence);
 // What the client reads back, from a parsed answer. Fields missing or of another type
 // read as "" (the peer may be another version).
 // The "error" of a refusal, nullopt when it has none.

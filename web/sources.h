@@ -16,7 +16,9 @@
 #include "web/api.h"
 
 namespace cargomon::alerts {
+namespace notify {
 class SilenceStore;
+}
 }
 namespace cargomon::exporters {
 class MetricsHandler;
@@ -50,7 +52,7 @@ public:
 class RulesSource {
 public:
     virtual ~RulesSource() = default;
-    virtual std::vector<alerts::GroupStatus> rule_groups() const = 0;
+    virtual std::vector<alerts::rules::GroupStatus> rule_groups() const = 0;
 };
 
 // GET /api/v1/actions: the automatic actions' recent decisions, newest first.
@@ -66,7 +68,7 @@ struct Sources {
     Lifecycle& lifecycle;
     const AlertsSource& alerts;
     const RulesSource& rules;
-    alerts::SilenceStore& silences;  // thread-safe itself (alerts/notify/silences.h)
+    alerts::notify::SilenceStore& silences;  // thread-safe itself (alerts/notify/silences.h)
     const ActionsSource& actions;
     exporters::MetricsHandler& metrics;
 };

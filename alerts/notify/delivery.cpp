@@ -4,7 +4,7 @@
 
 #include <functional>
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 constexpr std::size_t kBatch = 256;
@@ -201,4 +201,4 @@ void Delivery::wake() {
     cv_.notify_all();
 }
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

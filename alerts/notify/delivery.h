@@ -29,7 +29,7 @@
 #include "alerts/notify/receivers.h"
 #include "common/clock.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 
 // Thread-safety: run_due() only while not started (tests drive it), start(), stop() and
 // wake() from any thread; mu_ guards wakes_ and workers_ (with cv_).
@@ -81,4 +81,4 @@ private:
     std::vector<std::unique_ptr<Worker>> workers_;
 };
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 // A group whose flush failed is tried again this soon (or at its group_interval, if sooner):
@@ -12,7 +12,7 @@ namespace {
 // the log readable while a lasting one (disk full) goes on.
 constexpr Millis kFlushRetry{10'000};
 
-metrics::Labels group_labels(const Route& route, const metrics::Labels& labels) {
+metrics::Labels group_labels(const config::Route& route, const metrics::Labels& labels) {
     if (route.group_by_all) return labels;
     metrics::Labels out;
     for (const auto& kv : labels) {
@@ -21,12 +21,10 @@ metrics::Labels group_labels(const Route& route, const metrics::Labels& labels) 
     return out;
 }
 
-std::string group_key(const Route& route, const metrics::Labels& labels) {
-    std::string key = route.key + ":{";
-    for (std::size_t i = 0; i < labels.size(); ++i) {
-        key += (i ? "," : "") + labels[i].first + "=\"" + labels[i].second + "\"";
-    }
-    return key + "}";
+// Alertmanager's group key, route key and group labels: `{}/{severity="page"}:{a="1", b="2"}`,
+// the values quoted, so no value can pass for another label (`a="1\", b=\"2"` is one).
+std::string group_key(const config::Route& route, const metrics::Labels& labels) {
+    return route.key + ":" + metrics::labels_text(labels);
 }
 
 bool subset(const std::set<std::string>& small, const std::set<std::string>& big) {
@@ -49,7 +47,7 @@ bool needs_update(const std::optional<NotifyLogEntry>& last, const std::set<std:
 
 }  // namespace
 
-Dispatcher::Dispatcher(const AlertingConfig& config, const Receivers& receivers, Outbox& outbox,
+Dispatcher::Dispatcher(const config::AlertingConfig& config, const Receivers& receivers, Outbox& outbox,
                        const SilenceStore* silences, const Clock& clock, prometheus::Registry& registry)
     : config_(config), receivers_(receivers), outbox_(outbox), silences_(silences), clock_(clock),
       router_(config.route),
@@ -90,7 +88,7 @@ void Dispatcher::put_locked(const Alert& alert, SystemTime updated, SteadyTime u
     const SteadyTime mono = clock_.monotonic();
     if (alert.state == AlertState::pending && !alert.ends_at) return;
     if (alert.state == AlertState::inactive && !alert.ends_at) return;
-    for (const Route* route : router_.match(alert.labels)) {
+    for (const config::Route* route : router_.match(alert.labels)) {
         metrics::Labels labels = group_labels(*route, alert.labels);
         std::string key = group_key(*route, labels);
         auto [it, created] = groups_.try_emplace(key);
@@ -213,4 +211,4 @@ std::size_t Dispatcher::flush(const std::string& key, Group& group, const Silenc
     return queued;
 }
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

@@ -23,19 +23,19 @@
 #include <vector>
 
 #include "alerts/alert.h"
-#include "alerts/notify/notify_config.h"
+#include "config/alerting.h"
 #include "alerts/notify/outbox.h"
 #include "alerts/notify/receivers.h"
 #include "alerts/notify/router.h"
 #include "alerts/notify/silences.h"
 #include "common/clock.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 
 class Dispatcher {
 public:
     // All references must outlive the dispatcher; `silences` may be null.
-    Dispatcher(const AlertingConfig& config, const Receivers& receivers, Outbox& outbox,
+    Dispatcher(const config::AlertingConfig& config, const Receivers& receivers, Outbox& outbox,
                const SilenceStore* silences, const Clock& clock, prometheus::Registry& registry);
 
     // Alerts from the rule engine: firing ones and resolved ones (ends_at set) are
@@ -64,7 +64,7 @@ public:
 
 private:
     struct Group {
-        const Route* route = nullptr;
+        const config::Route* route = nullptr;
         metrics::Labels labels;
         struct Entry {
             Alert alert;
@@ -84,7 +84,7 @@ private:
     // Returns how many notifications it queued; throws when the outbox does.
     std::size_t flush(const std::string& key, Group& group, const Silenced& silenced);
 
-    const AlertingConfig& config_;
+    const config::AlertingConfig& config_;
     const Receivers& receivers_;
     Outbox& outbox_;
     const SilenceStore* silences_;
@@ -95,4 +95,4 @@ private:
     std::map<std::string, Group> groups_;  // by group key
 };
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

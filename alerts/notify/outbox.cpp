@@ -8,7 +8,7 @@
 
 #include "common/sqlite.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 using sqlite::Statement;
@@ -63,7 +63,7 @@ std::string hex16(const std::string& text) {
 
 }  // namespace
 
-Outbox::Outbox(const std::string& path, const Clock& clock, DeliveryOptions options)
+Outbox::Outbox(const std::string& path, const Clock& clock, config::DeliveryOptions options)
     : clock_(clock), options_(options), db_(std::make_unique<sqlite::Database>(path)) {
     db_->exec(R"(
         CREATE TABLE IF NOT EXISTS notify_log (
@@ -326,4 +326,4 @@ void Outbox::prune() {
     log.run();
 }
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

@@ -19,14 +19,14 @@
 #include <string>
 #include <vector>
 
-#include "alerts/notify/notify_config.h"
+#include "config/alerting.h"
 #include "common/clock.h"
 
 namespace cargomon::sqlite {
 class Database;
 }
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 
 // What was last notified for one group to one integration of a receiver (Alertmanager's nflog).
 struct NotifyLogEntry {
@@ -66,7 +66,7 @@ enum class OutboxState { pending, delivered, failed, dropped };
 class Outbox {
 public:
     // `path` is created if missing; throws std::runtime_error when SQLite cannot open it.
-    Outbox(const std::string& path, const Clock& clock, DeliveryOptions options);
+    Outbox(const std::string& path, const Clock& clock, config::DeliveryOptions options);
     ~Outbox();
     Outbox(const Outbox&) = delete;
     Outbox& operator=(const Outbox&) = delete;
@@ -113,10 +113,10 @@ private:
     std::vector<OutboxItem> read_items(const std::vector<std::int64_t>& ids) const;  // caller holds mu_
 
     const Clock& clock_;
-    DeliveryOptions options_;
+    config::DeliveryOptions options_;
     mutable std::mutex mu_;
     std::unique_ptr<sqlite::Database> db_;
     std::map<std::int64_t, Scheduled> pending_;  // by id: every pending item
 };
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

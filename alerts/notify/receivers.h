@@ -1,11 +1,10 @@
 #pragma once
 // Where notifications go: an Integration renders a group's alerts into the body its
-// peer expects (Alertmanager webhook v4, Slack Block Kit, Alertmanager API v2) and posts
-// a stored body over HTTP. Rendering happens once, when the outbox takes the
-// notification; sending may happen many times.
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
+// peer expects and posts a stored body over HTTP. Rendering happens once, when the
+// outbox takes the notification; sending may happen many times. One file per
+// integration, as Alertmanager's notify/<integration>/: receivers/webhook.h (Alertmanager
+// webhook v4), receivers/slack.h (Block Kit), receivers/alertmanager.h (API v2); what
+// they share, posting and reading the answer, is receivers/http_poster.h.
 #include <map>
 #include <memory>
 #include <string>
@@ -13,9 +12,9 @@
 #include <vector>
 
 #include "alerts/alert.h"
-#include "alerts/notify/notify_config.h"
+#include "config/alerting.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 
 // One group's notification for one receiver.
 struct Notification {
@@ -28,6 +27,8 @@ struct Notification {
 };
 
 bool is_resolved(const Alert& alert);
+// Whether any alert of the notification still fires (the group's status).
+bool any_firing(const Notification& notification);
 
 struct SendResult {
     enum class Outcome { delivered, retry, failed };
@@ -53,12 +54,13 @@ private:
     bool send_resolved_;
 };
 
-std::unique_ptr<Integration> make_integration(const IntegrationSpec& spec);
+// The integration a receiver's config entry describes.
+std::unique_ptr<Integration> make_integration(const config::IntegrationSpec& spec);
 
 // The integrations of every configured receiver, in configuration order.
 class Receivers {
 public:
-    explicit Receivers(const AlertingConfig& config);
+    explicit Receivers(const config::AlertingConfig& config);
     // Empty when the receiver is unknown or has no integrations.
     const std::vector<std::unique_ptr<Integration>>& integrations(std::string_view receiver) const;
     Integration* find(std::string_view receiver, std::size_t index) const;
@@ -69,15 +71,4 @@ private:
     ByName by_name_;
 };
 
-// The bodies, exposed for tests and `rules preview`.
-// Labels as a JSON object, the shape every Prometheus and Alertmanager API uses.
-void write_labels(rapidjson::Writer<rapidjson::StringBuffer>& w, const metrics::Labels& labels);
-
-std::string render_webhook_body(const Notification& notification, std::size_t max_alerts);
-std::string render_slack_body(const Notification& notification, const std::string& channel);
-std::string render_alertmanager_body(const Notification& notification, SystemTime now);
-
-// "t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">", the X-Cargomon-Signature value.
-std::string webhook_signature(const std::string& secret, long long unix_seconds, const std::string& body);
-
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

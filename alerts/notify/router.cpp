@@ -1,11 +1,11 @@
 #include "alerts/notify/router.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
-void walk(const Route& route, const metrics::Labels& labels, std::vector<const Route*>& out) {
+void walk(const config::Route& route, const metrics::Labels& labels, std::vector<const config::Route*>& out) {
     const std::size_t before = out.size();
-    for (const Route& child : route.routes) {
+    for (const config::Route& child : route.routes) {
         if (!metrics::matches_all(child.matchers, labels)) continue;
         walk(child, labels, out);
         if (!child.continue_matching) break;
@@ -15,10 +15,10 @@ void walk(const Route& route, const metrics::Labels& labels, std::vector<const R
 
 }  // namespace
 
-std::vector<const Route*> Router::match(const metrics::Labels& labels) const {
-    std::vector<const Route*> out;
+std::vector<const config::Route*> Router::match(const metrics::Labels& labels) const {
+    std::vector<const config::Route*> out;
     walk(root_, labels, out);
     return out;
 }
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

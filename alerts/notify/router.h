@@ -4,18 +4,18 @@
 // of whose children match takes the alert itself.
 #include <vector>
 
-#include "alerts/notify/notify_config.h"
+#include "config/alerting.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 
 class Router {
 public:
-    explicit Router(const Route& root) : root_(root) {}
+    explicit Router(const config::Route& root) : root_(root) {}
     // The routes that handle an alert with these labels; never empty (the root catches all).
-    std::vector<const Route*> match(const metrics::Labels& labels) const;
+    std::vector<const config::Route*> match(const metrics::Labels& labels) const;
 
 private:
-    const Route& root_;
+    const config::Route& root_;
 };
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

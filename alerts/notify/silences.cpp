@@ -10,7 +10,7 @@
 #include "common/json.h"
 #include "common/text.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 using sqlite::Statement;
@@ -153,4 +153,4 @@ void SilenceStore::gc() {
     silences_ = std::move(next);
 }
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

@@ -1,7 +1,7 @@
 #pragma once
 // Silences: matchers and a time window during which matching alerts are not notified.
 // Persisted in SQLite; an expired silence stays listed (state "expired") until it is
-// older than the retention and gc() runs (the daemon runs it on start and every minute).
+// older than the retention and gc() runs (alerts::Engine runs it on start and every minute).
 // Anyone who can reach the API can add silences, so the store is bounded: SilenceLimits
 // caps how many and how large. The domain only: web/api.h reads and writes the
 // silence API's JSON (Alertmanager's v2 shape) and daemon/alerting.cpp serves it.
@@ -15,14 +15,14 @@
 #include <variant>
 #include <vector>
 
-#include "alerts/notify/notify_config.h"
+#include "config/alerting.h"
 #include "common/clock.h"
 
 namespace cargomon::sqlite {
 class Database;
 }
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 
 struct Silence {
     std::string id;
@@ -80,4 +80,4 @@ private:
     std::shared_ptr<const std::vector<Silence>> snapshot() const;
 };
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <set>
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::rules {
 namespace {
 
 using std::chrono::duration;
@@ -46,8 +46,7 @@ double unix_seconds(SystemTime t) { return duration<double>(t.time_since_epoch()
 }  // namespace
 
 metrics::Labels alert_labels(const AlertingRule& rule, const promql::VectorSample& sample) {
-    metrics::Labels labels = sorted(sample.labels);
-    std::erase_if(labels, [](const auto& l) { return l.first == "__name__"; });
+    metrics::Labels labels = metrics::without_name(sorted(sample.labels));
     for (const auto& [name, tmpl] : rule.labels) metrics::set_label(labels, name, tmpl.expand(sample.labels, sample.value));
     metrics::set_label(labels, "alertname", rule.name);
     return labels;
@@ -407,4 +406,4 @@ std::vector<GroupStatus> RuleManager::groups() const {
     return out;
 }
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::rules

@@ -23,7 +23,7 @@
 #include "common/clock.h"
 #include "metrics/model.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::rules {
 
 // One alert of one rule, everything needed to carry it across a restart or a reload.
 struct ActiveAlertState {
@@ -171,4 +171,4 @@ private:
     std::set<StateKey> changed_;  // since the last take_changes()
 };
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::rules

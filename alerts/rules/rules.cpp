@@ -11,7 +11,7 @@
 #include "config/yaml_reader.h"
 #include "metrics/labels.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::rules {
 namespace {
 
 using config::detail::describe;
@@ -248,4 +248,4 @@ RulesResult load_rule_globs(const std::vector<std::string>& globs, Millis defaul
     return load_rule_files(files, default_interval);
 }
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::rules

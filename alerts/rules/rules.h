@@ -14,7 +14,7 @@
 #include "common/duration.h"
 #include "config/config.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::rules {
 
 // Prometheus' global evaluation_interval default, for groups without `interval`.
 inline constexpr Millis kDefaultEvaluationInterval{std::chrono::minutes{1}};
@@ -52,4 +52,4 @@ RulesResult load_rule_files(const std::vector<std::string>& files, Millis defaul
 // as in Prometheus), then load_rule_files.
 RulesResult load_rule_globs(const std::vector<std::string>& globs, Millis default_interval = kDefaultEvaluationInterval);
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::rules

@@ -5,7 +5,7 @@
 
 #include "metrics/labels.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::rules {
 namespace {
 
 metrics::Labels parse_labels(const std::string& json) {
@@ -104,4 +104,4 @@ std::vector<ActiveAlertState> AlertStateStore::load() {
     return out;
 }
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::rules

@@ -7,7 +7,7 @@
 #include "common/sqlite.h"
 #include "alerts/rules/rule_manager.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::rules {
 
 class AlertStateStore {
 public:
@@ -26,4 +26,4 @@ private:
     sqlite::Database db_;
 };
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::rules

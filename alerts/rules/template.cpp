@@ -10,7 +10,7 @@
 
 #include "metrics/labels.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::rules {
 namespace {
 
 enum class Func { humanize, humanize1024, humanize_percentage, humanize_duration, printf, to_upper, to_lower, title };
@@ -579,4 +579,4 @@ std::string humanize_duration(double v) {
     return format_g(v, 4) + prefix + "s";
 }
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::rules

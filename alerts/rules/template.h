@@ -19,7 +19,7 @@
 
 #include "metrics/model.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::rules {
 
 // `offset` is the byte offset in the template text where the problem is.
 class TemplateError : public std::runtime_error {
@@ -60,4 +60,4 @@ std::string go_float(double v);
 // alert values: "2e-01", "3.75e-01", "1e+00".
 std::string go_float_exponent(double v);
 
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::rules

@@ -1,7 +1,8 @@
-// CPU the alerting half uses between evaluations: N active (firing) alerts from one rule
-// group evaluated every minute, one notification group per alert (group_interval 1m),
+// CPU the alert engine (alerts/engine.h) uses between evaluations: N active (firing)
+// alerts from one rule group evaluated every minute, one notification group per alert
+// (group_interval 1m),
 // measured with getrusage over an idle window that holds no evaluation and no flush.
-// The baseline, in the same run, is the same daemon half with no rules: what idling
+// The baseline, in the same run, is the same engine with no rules: what idling
 // costs anyway. Target (issue 11): under 0.01 cores with 10,000 alerts.
 // Usage: bench_alerting_idle [N] [window seconds] (defaults 10000, 20).
 #include <prometheus/registry.h>
@@ -16,8 +17,8 @@
 #include <string>
 #include <thread>
 
+#include "alerts/engine.h"
 #include "config/config.h"
-#include "daemon/alerting.h"
 #include "metrics/metric_store.h"
 
 using namespace cargomon;
@@ -32,7 +33,7 @@ double cpu_seconds() {
     return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
-alerts::AlertingConfig alerting_config() {
+config::AlertingConfig alerting_config() {
     auto parsed = config::parse_alerting(R"(
 route: {receiver: quiet, group_by: [id], group_wait: 1s, group_interval: 1m, repeat_interval: 4h}
 receivers: [{name: quiet}]
@@ -41,10 +42,10 @@ receivers: [{name: quiet}]
         std::fprintf(stderr, "bad config: %s\n", errors->front().to_string().c_str());
         std::exit(1);
     }
-    return std::get<alerts::AlertingConfig>(std::move(parsed));
+    return std::get<config::AlertingConfig>(std::move(parsed));
 }
 
-// Cores used by an Alerting over `alerts` series during `window`, measured after `settle`
+// Cores used by an alerts::Engine over `alerts` series during `window`, measured after `settle`
 // (the first evaluation, the first flushes and the state's first save).
 double idle_cores(const std::filesystem::path& dir, int alerts, std::chrono::seconds settle, std::chrono::seconds window) {
     std::filesystem::remove_all(dir);
@@ -54,26 +55,26 @@ double idle_cores(const std::filesystem::path& dir, int alerts, std::chrono::sec
     for (int i = 0; i < alerts; ++i) up.samples.push_back({{{"id", std::to_string(i)}}, 1});
     store.publish("bench", metrics::Snapshot{{std::move(up)}}, std::chrono::system_clock::now());
 
-    daemon::AlertingSetup setup;
+    alerts::EngineSetup setup;
     setup.alerting = alerting_config();
     if (alerts > 0) {
         const auto file = (dir / "rules.yml").string();
         std::ofstream(file) << "groups:\n  - name: idle\n    interval: 1m\n    rules:\n"
                                "      - alert: Up\n        expr: bench_up > 0\n";
-        auto groups = alerts::load_rule_files({file});
-        setup.groups = std::get<std::vector<alerts::RuleGroup>>(std::move(groups));
+        auto groups = alerts::rules::load_rule_files({file});
+        setup.groups = std::get<std::vector<alerts::rules::RuleGroup>>(std::move(groups));
     }
     prometheus::Registry registry;
     SystemClock clock;
-    daemon::Alerting alerting(std::move(setup), (dir / "cargomon.db").string(), store, registry, clock, [] { return true; });
-    alerting.start();
+    alerts::Engine engine(std::move(setup), (dir / "cargomon.db").string(), store, registry, clock, [] { return true; });
+    engine.start();
     std::this_thread::sleep_for(settle);
     const double before = cpu_seconds();
     const auto started = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(window);
     const double used = cpu_seconds() - before;
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    alerting.stop();
+    engine.stop();
     return used / elapsed;
 }
 

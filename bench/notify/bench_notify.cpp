@@ -20,6 +20,7 @@
 
 using namespace cargomon;
 using namespace cargomon::alerts;
+using namespace cargomon::alerts::notify;
 using Steady = std::chrono::steady_clock;
 
 namespace {
@@ -62,11 +63,11 @@ int main(int argc, char** argv) {
     }
     std::thread listener([&] { server.listen_after_bind(); });
 
-    AlertingConfig config;
+    config::AlertingConfig config;
     config.route.receiver = "bench";
-    config.receivers.push_back(ReceiverConfig{
+    config.receivers.push_back(config::ReceiverConfig{
         .name = "bench",
-        .integrations = {IntegrationSpec{.config = WebhookConfig{.http = {.url = "http://127.0.0.1:" +
+        .integrations = {config::IntegrationSpec{.config = config::WebhookConfig{.http = {.url = "http://127.0.0.1:" +
                                                                                  std::to_string(port) + "/hook"}}}}});
     Receivers receivers(config);
     Integration& hook = *receivers.find("bench", 0);

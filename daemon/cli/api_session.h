@@ -1,8 +1,8 @@
 #pragma once
 // What a one-shot command that talks to the Cargo API needs (cargomon batch, cargomon
-// export): the daemon's config file read, its API client built as the daemon builds it
-// (URL, token, workspace, timeouts, retries, rate limit), and the API's refusals in plain
-// words.
+// export): the daemon's config file read, its API client built by the collectors'
+// make_connection, as the daemon's is (URL, token, workspace, timeouts, retries, rate
+// limit), and the API's refusals in plain words.
 #include <prometheus/registry.h>
 
 #include <map>
@@ -14,12 +14,10 @@
 #include <vector>
 
 #include "cargo/client.h"
-#include "cargo/sleeper.h"
-#include "cargo/transport.h"
+#include "collectors/factory.h"
 #include "common/clock.h"
 #include "common/text.h"
 #include "config/config.h"
-#include "daemon/daemon.h"
 
 namespace cargomon::cli {
 
@@ -36,17 +34,15 @@ inline std::optional<config::Config> load_cli_config(const std::string& file, st
 // Throws std::invalid_argument on a client option the daemon would refuse too.
 struct ApiSession {
     explicit ApiSession(const config::Config& config)
-        : options(daemon::client_options(config)),
-          transport(cargo::make_http_transport(options)),
-          sleeper(clock),
-          client(options, *transport, registry, clock, sleeper) {}
+        : options(collectors::client_options(config)),
+          connection(collectors::make_connection(config, registry, clock)),
+          client(*connection.client) {}
 
     SystemClock clock;
-    cargo::ClientOptions options;
-    std::unique_ptr<cargo::Transport> transport;
-    cargo::ClockSleeper sleeper;
     prometheus::Registry registry;  // the client counts its calls; nobody scrapes a one-shot command
-    cargo::ApiClient client;
+    cargo::ClientOptions options;   // what the connection was built with (downloads use it too)
+    collectors::Connection connection;
+    cargo::ApiClient& client;
 };
 
 // An API error in plain words: the command's own words for the API's reason (`words`: what

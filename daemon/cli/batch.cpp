@@ -319,7 +319,7 @@ int follow(ApiSession& api, const std::string& created, const Options& options, 
                 << format_duration(options.wait_for) << "; follow it with: cargomon batch doctor " << created << "\n";
             return 1;
         }
-        api.sleeper.sleep_until(api.clock.monotonic() + delay);
+        api.connection.sleeper->sleep_until(api.clock.monotonic() + delay);
     }
 }
 

@@ -96,15 +96,15 @@ int check_rules_main(const std::vector<std::string>& args, std::ostream& out, st
     if (parsed.status >= 0) return parsed.status;
     bool ok = true;
     for (const std::string& file : parsed.files) {
-        auto result = alerts::load_rule_files({file});
-        if (auto* errors = std::get_if<std::vector<alerts::RuleError>>(&result)) {
+        auto result = alerts::rules::load_rule_files({file});
+        if (auto* errors = std::get_if<std::vector<alerts::rules::RuleError>>(&result)) {
             ok = false;
-            for (const alerts::RuleError& e : *errors) err << e.to_string() << "\n";
+            for (const alerts::rules::RuleError& e : *errors) err << e.to_string() << "\n";
             continue;
         }
-        const auto& groups = std::get<std::vector<alerts::RuleGroup>>(result);
+        const auto& groups = std::get<std::vector<alerts::rules::RuleGroup>>(result);
         std::size_t rules = 0;
-        for (const alerts::RuleGroup& g : groups) rules += g.rules.size();
+        for (const alerts::rules::RuleGroup& g : groups) rules += g.rules.size();
         out << file << ": OK, " << groups.size() << (groups.size() == 1 ? " group, " : " groups, ") << rules
             << (rules == 1 ? " rule" : " rules") << "\n";
     }

@@ -55,7 +55,7 @@ bool parse_options(const std::vector<std::string>& args, Options& options, std::
 
 // The metrics the rules read; nullopt when some selector names none (then every
 // collector runs).
-std::optional<std::set<std::string>> metrics_read(const std::vector<alerts::RuleGroup>& groups) {
+std::optional<std::set<std::string>> metrics_read(const std::vector<alerts::rules::RuleGroup>& groups) {
     std::set<std::string> names;
     for (const auto& group : groups)
         for (const auto& rule : group.rules) {
@@ -107,17 +107,15 @@ void collect_once(const config::Config& config, const std::optional<std::set<std
 }
 
 // metric{a="x", b="y"}, as a series is written in PromQL.
-std::string series_text(metrics::Labels labels) {
-    const std::string name(metrics::label_value(labels, "__name__"));
-    std::erase_if(labels, [](const auto& label) { return label.first == "__name__"; });
-    return name + metrics::labels_text(labels);
+std::string series_text(const metrics::Labels& labels) {
+    return std::string(metrics::label_value(labels, "__name__")) + metrics::labels_text(metrics::without_name(labels));
 }
 
 struct Tally {
     std::size_t firing = 0, pending = 0, silent = 0, failed = 0;
 };
 
-void preview_rule(const alerts::RuleGroup& group, const alerts::AlertingRule& rule, const alerts::promql::StoreSource& source,
+void preview_rule(const alerts::rules::RuleGroup& group, const alerts::rules::AlertingRule& rule, const alerts::promql::StoreSource& source,
                   std::ostream& out, Tally& tally) {
     // A multi-line expr (a YAML block) indented as a whole, without its final newline.
     std::string expr = rule.expr_text.substr(0, rule.expr_text.find_last_not_of(" \n") + 1);
@@ -145,7 +143,7 @@ void preview_rule(const alerts::RuleGroup& group, const alerts::AlertingRule& ru
                                     : "pending, fires after " + format_duration(rule.for_duration) + " if it holds";
     // The alert's own labels (alertname and the rule's labels added), as notifications carry them.
     for (const auto& sample : samples)
-        out << "  " << series_text(alerts::alert_labels(rule, sample)) << " = " << metrics::format_value(sample.value)
+        out << "  " << series_text(alerts::rules::alert_labels(rule, sample)) << " = " << metrics::format_value(sample.value)
             << ": " << verdict << "\n";
     ++(rule.for_duration.count() == 0 ? tally.firing : tally.pending);
 }
@@ -157,13 +155,13 @@ int run(const Options& options, std::ostream& out, std::ostream& err) {
         return 1;
     }
     const auto& config = std::get<config::Config>(loaded);
-    auto rules = options.rule_files.empty() ? alerts::load_rule_globs(config.rule_files)
-                                            : alerts::load_rule_files(options.rule_files);
-    if (auto* errors = std::get_if<std::vector<alerts::RuleError>>(&rules)) {
+    auto rules = options.rule_files.empty() ? alerts::rules::load_rule_globs(config.rule_files)
+                                            : alerts::rules::load_rule_files(options.rule_files);
+    if (auto* errors = std::get_if<std::vector<alerts::rules::RuleError>>(&rules)) {
         for (const auto& e : *errors) err << e.to_string() << "\n";
         return 1;
     }
-    const auto& groups = std::get<std::vector<alerts::RuleGroup>>(rules);
+    const auto& groups = std::get<std::vector<alerts::rules::RuleGroup>>(rules);
     if (groups.empty()) {
         err << "cargomon: no rules to preview (no FILE given and the config's rule_files hold none)\n";
         return 1;

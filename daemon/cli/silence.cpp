@@ -1,8 +1,6 @@
 #include "daemon/cli/silence.h"
 
 #include <httplib.h>
-#include <netdb.h>
-#include <sys/socket.h>
 #include <rapidjson/document.h>
 
 #include <algorithm>
@@ -17,6 +15,7 @@
 #include "common/cli.h"
 #include "common/clock.h"
 #include "common/duration.h"
+#include "common/http_client.h"
 #include "common/json.h"
 #include "common/timefmt.h"
 #include "config/http_client_config.h"
@@ -69,6 +68,7 @@ std::unique_ptr<CLI::App> make_silence_app(const std::string& command, Args& arg
            "authorization: {type, credentials | credentials_file}\n"
            "tls_config: {ca_file, cert_file, key_file, server_name,\n"
            "             insecure_skip_verify}\n"
+           "proxy_url: http://HOST[:PORT]\n"
            "(docs/security.md, \"Clients\")");
     if (command == "add" || command.empty()) {
         valued("duration", "D", "how long the new silence lasts, from now (default 1h)");
@@ -87,15 +87,13 @@ std::string env_or(const char* name, const std::string& fallback) {
     return value && *value ? value : fallback;
 }
 
-// The daemon's base URL split for httplib, which takes the host, the port and the paths apart.
+// The daemon's base URL split into the origin a client connects to and the path prefix
+// requests go under.
 struct Daemon {
     std::string url;     // as given, for messages
     std::string origin;  // scheme://host[:port]
     std::string prefix;  // a path it is served under behind a proxy, without trailing '/'
-    bool https = false;
-    std::string host;  // without the brackets of an IPv6 address
-    int port = 80;
-    config::HttpClientConfig http;  // --http.config.file
+    HttpClientConfig http;  // --http.config.file (its timeouts: connect 5 s, read 30 s)
 };
 
 Daemon parse_daemon_url(const std::string& url) {
@@ -104,83 +102,19 @@ Daemon parse_daemon_url(const std::string& url) {
     const std::size_t host = url.find("://") + 3;
     const std::size_t slash = url.find('/', host);
     Daemon d{.url = url, .origin = url.substr(0, slash), .prefix = slash == std::string::npos ? "" : url.substr(slash)};
-    if (d.origin.size() == host) throw UsageError("--url: no host in \"" + url + "\"");
     while (d.prefix.ends_with('/')) d.prefix.pop_back();
-    std::string authority = d.origin.substr(host);
     // The URL is printed in messages; a password in it would be too.
-    if (authority.find('@') != std::string::npos)
+    if (d.origin.find('@', host) != std::string::npos)
         throw UsageError("--url: put credentials in --http.config.file (basic_auth), not in the URL");
-    d.https = url.starts_with("https://");
-    d.port = d.https ? 443 : 80;
-    std::string port;
-    if (authority.starts_with('[')) {
-        const std::size_t close = authority.find(']');
-        if (close == std::string::npos) throw UsageError("--url: unclosed '[' in \"" + url + "\"");
-        d.host = authority.substr(1, close - 1);
-        if (close + 1 < authority.size()) {
-            if (authority[close + 1] != ':') throw UsageError("--url: bad host in \"" + url + "\"");
-            port = authority.substr(close + 2);
-        }
-    } else if (const std::size_t colon = authority.rfind(':'); colon != std::string::npos) {
-        d.host = authority.substr(0, colon);
-        port = authority.substr(colon + 1);
-    } else {
-        d.host = authority;
+    // The host and port are read as the client will read them (common/http_client.h).
+    try {
+        make_http_client(d.origin, HttpClientConfig{});
+    } catch (const std::invalid_argument& e) {
+        std::string why = e.what();
+        if (why.starts_with("URL: ")) why.erase(0, 5);
+        throw UsageError("--url: " + why + " in \"" + url + "\"");
     }
-    if (!port.empty()) {
-        const bool digits = port.size() <= 5 && std::all_of(port.begin(), port.end(), [](unsigned char c) {
-            return std::isdigit(c);
-        });
-        if (!digits || std::stoi(port) == 0 || std::stoi(port) > 65535)
-            throw UsageError("--url: bad port in \"" + url + "\"");
-        d.port = std::stoi(port);
-    }
-    if (d.host.empty()) throw UsageError("--url: no host in \"" + url + "\"");
     return d;
-}
-
-// The first address of `host`, numeric, for connecting to it under another TLS name.
-std::string numeric_address(const std::string& host) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* found = nullptr;
-    if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || !found)
-        throw Failure("cannot resolve \"" + host + "\"");
-    char text[NI_MAXHOST] = {};
-    const int rc = getnameinfo(found->ai_addr, found->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST);
-    freeaddrinfo(found);
-    if (rc != 0) throw Failure("cannot resolve \"" + host + "\"");
-    return text;
-}
-
-// A client for the daemon with --http.config.file applied: TLS settings for https://,
-// credentials on every request.
-std::unique_ptr<httplib::ClientImpl> make_client(const Daemon& d) {
-    std::unique_ptr<httplib::ClientImpl> client;
-    if (d.https) {
-        const config::HttpTlsConfig& tls = d.http.tls;
-        // server_name is both what the certificate must name and the SNI sent; the
-        // connection still goes to the URL's host.
-        const std::string name = tls.server_name.empty() ? d.host : tls.server_name;
-        auto ssl = tls.cert_file.empty()
-                       ? std::make_unique<httplib::SSLClient>(name, d.port)
-                       : std::make_unique<httplib::SSLClient>(name, d.port, tls.cert_file, tls.key_file);
-        if (!ssl->is_valid())
-            throw Failure("cannot use the client certificate \"" + tls.cert_file + "\" with key \"" + tls.key_file +
-                          "\" of tls_config");
-        if (name != d.host) ssl->set_hostname_addr_map({{name, numeric_address(d.host)}});
-        if (!tls.ca_file.empty()) ssl->set_ca_cert_path(tls.ca_file);
-        if (tls.insecure_skip_verify) ssl->enable_server_certificate_verification(false);
-        client = std::move(ssl);
-    } else {
-        client = std::make_unique<httplib::ClientImpl>(d.host, d.port);
-    }
-    if (d.http.basic_auth) client->set_basic_auth(d.http.basic_auth->username, d.http.basic_auth->password);
-    if (d.http.authorization)
-        client->set_default_headers(
-            {{"Authorization", d.http.authorization->type + " " + d.http.authorization->credentials}});
-    return client;
 }
 
 // The daemon's own reason in a refusal, else the status.
@@ -207,9 +141,12 @@ std::string transport_error(httplib::Error error) {
 
 httplib::Response call(const Daemon& d, const std::string& method, const std::string& path,
                        const std::string& body = "") {
-    std::unique_ptr<httplib::ClientImpl> client = make_client(d);
-    client->set_connection_timeout(std::chrono::seconds{5});
-    client->set_read_timeout(std::chrono::seconds{30});
+    std::unique_ptr<httplib::Client> client;
+    try {
+        client = make_http_client(d.origin, d.http);
+    } catch (const std::exception& e) {
+        throw Failure(std::string(e.what()) + " (tls_config)");
+    }
     const std::string target = d.prefix + path;
     httplib::Result result = method == "GET"    ? client->Get(target.c_str())
                              : method == "POST" ? client->Post(target.c_str(), body, "application/json")
@@ -258,7 +195,7 @@ int add(const Daemon& d, const Args& args, std::ostream& out) {
     const std::string author = args.values.contains("author") ? args.values.at("author") : env_or("USER", "");
     const std::string comment = args.values.contains("comment") ? args.values.at("comment") : "";
 
-    const alerts::Silence silence{
+    const alerts::notify::Silence silence{
         .matchers = std::move(matchers), .ends_at = ends_at, .created_by = author, .comment = comment};
     httplib::Response res = call(d, "POST", "/api/v1/silences", web::silence_request(silence));
     if (res.status != 200) throw Failure("cargomon at " + d.url + " refused the silence: " + refusal(res));
@@ -365,7 +302,7 @@ int silence_main(const std::vector<std::string>& words, std::ostream& out, std::
                 for (const auto& e : *errors) text += (text.empty() ? "" : "\n") + e.to_string();
                 throw Failure("bad --http.config.file:\n" + text);
             }
-            d.http = std::get<config::HttpClientConfig>(std::move(loaded));
+            d.http = std::get<HttpClientConfig>(std::move(loaded));
         }
         if (command == "add") return add(d, args, out);
         if (command == "list") return list(d, args, out);

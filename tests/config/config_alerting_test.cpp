@@ -99,9 +99,9 @@ TEST(ConfigAlerting, FileSecretsAreReadFromTheConfigFilesFolder) {
     const ReceiverConfig* r = std::get<Config>(result).alerting.receiver("r");
     ASSERT_NE(r, nullptr);
     ASSERT_EQ(r->integrations.size(), 3u);
-    EXPECT_EQ(std::get<WebhookConfig>(r->integrations[0].config).http.bearer_token, "tok");
+    EXPECT_EQ(std::get<WebhookConfig>(r->integrations[0].config).http.client.authorization->credentials, "tok");
     EXPECT_EQ(std::get<SlackConfig>(r->integrations[1].config).http.url, "https://hooks.example/T/SECRET");
-    EXPECT_EQ(std::get<AlertmanagerConfig>(r->integrations[2].config).http.basic_auth->password, "s3cret");
+    EXPECT_EQ(std::get<AlertmanagerConfig>(r->integrations[2].config).http.client.basic_auth->password, "s3cret");
 
     // A missing one is named by the path it was looked for at, never by its content.
     std::filesystem::remove(dir.file("secrets/pw"));

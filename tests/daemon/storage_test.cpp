@@ -106,7 +106,7 @@ TEST(StateDatabase, MergesTheFourOldFilesOnceInTodaysFormat) {
     EXPECT_EQ(counter->totals.at({"runs_total", totals_labels}), 42);
 
     // Alert state: nanoseconds became milliseconds, the flat array a label set.
-    auto alerts = alerts::AlertStateStore(state.path).load();
+    auto alerts = alerts::rules::AlertStateStore(state.path).load();
     ASSERT_EQ(alerts.size(), 1u);
     EXPECT_EQ(alerts[0].alert.labels, (metrics::Labels{{"alertname", "Down"}, {"job", "x"}}));
     EXPECT_EQ(alerts[0].alert.annotations, (metrics::Labels{{"summary", "down"}}));
@@ -118,16 +118,16 @@ TEST(StateDatabase, MergesTheFourOldFilesOnceInTodaysFormat) {
     // The outbox: the pending item is still due, the delivered one still known.
     FakeClock clock(kNow);
     {
-        alerts::Outbox outbox(state.path, clock, {});
-        EXPECT_EQ(outbox.state("key-42"), alerts::OutboxState::pending);
-        EXPECT_EQ(outbox.state("key-41"), alerts::OutboxState::delivered);
+        alerts::notify::Outbox outbox(state.path, clock, {});
+        EXPECT_EQ(outbox.state("key-42"), alerts::notify::OutboxState::pending);
+        EXPECT_EQ(outbox.state("key-41"), alerts::notify::OutboxState::delivered);
         auto due = outbox.due(10);
         ASSERT_EQ(due.size(), 1u);
         EXPECT_EQ(due[0].body, "{\"pending\":true}");
         EXPECT_TRUE(outbox.last_notified("team", 0, "{}:{alertname=\"Down\"}"));
     }
     // Silences.
-    auto silences = alerts::SilenceStore(state.path, clock).list();
+    auto silences = alerts::notify::SilenceStore(state.path, clock).list();
     ASSERT_EQ(silences.size(), 1u);
     EXPECT_EQ(silences[0].id, "s1");
     EXPECT_EQ(silences[0].comment, "maintenance");
@@ -135,8 +135,8 @@ TEST(StateDatabase, MergesTheFourOldFilesOnceInTodaysFormat) {
     // Once: a second start merges nothing and keeps what is there.
     const StateDatabase again = prepare_state_database(dir.path(), kNow);
     EXPECT_TRUE(again.migrated.empty());
-    EXPECT_EQ(alerts::AlertStateStore(again.path).load().size(), 1u);
-    EXPECT_EQ(alerts::SilenceStore(again.path, clock).list().size(), 1u);
+    EXPECT_EQ(alerts::rules::AlertStateStore(again.path).load().size(), 1u);
+    EXPECT_EQ(alerts::notify::SilenceStore(again.path, clock).list().size(), 1u);
 }
 
 // A start that committed the merge but died before renaming the old files renames them
@@ -145,11 +145,11 @@ TEST(StateDatabase, OldFilesLeftAfterACommittedMergeAreOnlyRenamed) {
     TempDir dir;
     write_old_files(dir);
     const StateDatabase state = prepare_state_database(dir.path(), kNow);
-    alerts::AlertStateStore(state.path).save({});  // the daemon resolved the alert since
+    alerts::rules::AlertStateStore(state.path).save({});  // the daemon resolved the alert since
     fs::rename(dir.file("alerts.db.migrated"), dir.file("alerts.db"));
     const StateDatabase again = prepare_state_database(dir.path(), kNow);
     EXPECT_EQ(again.migrated, std::vector<std::string>{dir.file("alerts.db")});
-    EXPECT_TRUE(alerts::AlertStateStore(again.path).load().empty());
+    EXPECT_TRUE(alerts::rules::AlertStateStore(again.path).load().empty());
 }
 
 TEST(StateDatabase, FreshDirectoryIsCreated) {
@@ -158,7 +158,7 @@ TEST(StateDatabase, FreshDirectoryIsCreated) {
     EXPECT_EQ(state.path, dir.file("a/b/cargomon.db"));
     EXPECT_TRUE(state.moved_aside.empty());
     EXPECT_TRUE(state.migrated.empty());
-    EXPECT_TRUE(alerts::AlertStateStore(state.path).load().empty());
+    EXPECT_TRUE(alerts::rules::AlertStateStore(state.path).load().empty());
 }
 
 // Garbage, or a real database cut in half: moved aside with its WAL, kept byte for byte,
@@ -190,7 +190,7 @@ TEST(StateDatabase, UnusableFileIsMovedAsideAndKept) {
         EXPECT_EQ(read_all(state.moved_aside[0]), before);
         EXPECT_EQ(read_all(state.moved_aside[0] + "-wal"), "not a wal either");
         // The fresh one works for every store.
-        alerts::AlertStateStore store(state.path);
+        alerts::rules::AlertStateStore store(state.path);
         EXPECT_TRUE(store.load().empty());
         EXPECT_FALSE(collectors::WatermarkStore(state.path).load("runs"));
 

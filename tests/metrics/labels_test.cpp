@@ -129,6 +129,12 @@ TEST(Labels, LookupSetAndText) {
     EXPECT_EQ(labels_text({}), "{}");
 }
 
+TEST(Labels, WithoutName) {
+    EXPECT_EQ(without_name({{"__name__", "up"}, {"a", "1"}}), (Labels{{"a", "1"}}));
+    EXPECT_EQ(without_name({{"a", "1"}}), (Labels{{"a", "1"}}));
+    EXPECT_EQ(without_name({}), Labels{});
+}
+
 TEST(MatchersJson, RoundTripsInAlertmanagersShape) {
     std::vector<Matcher> matchers{m("a=1"), m("b!=2"), m(R"(c=~"(?i)x|y")"), m("d!~z")};
     const std::string json = matchers_to_json(matchers);
@@ -168,6 +174,13 @@ TEST(LabelsJson, RoundTripsAndRefusesOtherShapes) {
     EXPECT_EQ(labels_from_json(json), labels);
     EXPECT_EQ(labels_from_json("{}"), Labels{});
     EXPECT_EQ(labels_to_json({}), "{}");
+    // Written into a larger document, the same object.
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    w.StartArray();
+    write_labels_json(w, labels);
+    w.EndArray();
+    EXPECT_EQ(std::string(buffer.GetString()), "[" + json + "]");
     for (const char* bad : {R"(["a","1"])", R"([["a","1"]])", R"({"a":1})", R"({"a":"1","a":"2"})", "{", "",
                             R"({"a":["1"]})"})
         EXPECT_FALSE(labels_from_json(bad)) << bad;

@@ -13,22 +13,22 @@ namespace cargomon::web {
 namespace {
 
 using namespace std::chrono_literals;
-using alerts::AlertingRule, alerts::promql::Evaluation, alerts::promql::Vector;
+using alerts::rules::AlertingRule, alerts::promql::Evaluation, alerts::promql::Vector;
 
 AlertingRule rule(const std::string& severity, Millis for_duration) {
     AlertingRule r{.name = "ErrorRate", .expr_text = "cargo_workflow_error_ratio > 0.1", .for_duration = for_duration};
-    r.labels.emplace_back("severity", alerts::Template::parse(severity));
+    r.labels.emplace_back("severity", alerts::rules::Template::parse(severity));
     return r;
 }
 
 TEST(RulesAnswer, EachRuleListsItsOwnAlertsWithHealthAndLastEvaluation) {
     FakeClock clock;
     prometheus::Registry registry;
-    alerts::RuleEvaluator evaluator = [](const AlertingRule& r) {
+    alerts::rules::RuleEvaluator evaluator = [](const AlertingRule& r) {
         alerts::promql::VectorSample a{{{"workflow_name", "enrich"}}, 0.6}, b{{{"workflow_name", "score"}}, 0.2};
         return r.labels.at(0).second.text() == "critical" ? Evaluation{Vector{a}, ""} : Evaluation{Vector{a, b}, ""};
     };
-    alerts::RuleManager m({{.file = "r.yml", .name = "g", .interval = 1min, .rules = {rule("warning", 5min), rule("critical", 0ms)}}},
+    alerts::rules::RuleManager m({{.file = "r.yml", .name = "g", .interval = 1min, .rules = {rule("warning", 5min), rule("critical", 0ms)}}},
                           evaluator, [](std::vector<alerts::Alert>) {}, clock, registry);
     m.evaluate_due();
     rapidjson::Document doc;
@@ -88,7 +88,7 @@ protected:
 
     testing::TempDir dir;
     FakeClock clock;
-    alerts::SilenceStore store{dir.file("s.db"), clock};
+    alerts::notify::SilenceStore store{dir.file("s.db"), clock};
     const std::string ends = format_iso8601(clock.now() + 2h);
 };
 
@@ -142,7 +142,7 @@ TEST_F(SilencesApi, BadRequestsGetClearErrors) {
 
 // `cargomon silence add` sends what the daemon takes, and reads back what it answers.
 TEST_F(SilencesApi, TheClientSideRoundTrips) {
-    const alerts::Silence sent{.matchers = {std::get<metrics::Matcher>(metrics::parse_matcher("team=~\"(?i)ops\"")),
+    const alerts::notify::Silence sent{.matchers = {std::get<metrics::Matcher>(metrics::parse_matcher("team=~\"(?i)ops\"")),
                                             std::get<metrics::Matcher>(metrics::parse_matcher("severity!=page"))},
                                .ends_at = clock.now() + 1h,
                                .created_by = "me",

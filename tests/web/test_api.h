@@ -45,7 +45,7 @@ public:
     DaemonStatus status() const override { return status_; }
     std::optional<std::string> reload() override { return reload_ ? reload_() : std::nullopt; }
     std::vector<alerts::Alert> active_alerts() const override { return {}; }
-    std::vector<alerts::GroupStatus> rule_groups() const override { return {}; }
+    std::vector<alerts::rules::GroupStatus> rule_groups() const override { return {}; }
     std::vector<actions::Action> recent_actions() const override { return {}; }
 
     void set_status(DaemonStatus status) { status_ = std::move(status); }  // before start()
@@ -53,7 +53,7 @@ public:
 private:
     cargomon::testing::TempDir dir_;
     SystemClock clock_;
-    alerts::SilenceStore silences_;
+    alerts::notify::SilenceStore silences_;
     exporters::MetricsHandler metrics_;
     Reload reload_;
     DaemonStatus status_{.version = "test", .ready = true};

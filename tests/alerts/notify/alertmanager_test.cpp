@@ -13,7 +13,7 @@
 #include "tests/support/prom_process.h"
 #include "tests/support/tools.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 using namespace std::chrono_literals;
@@ -54,7 +54,7 @@ TEST(RealAlertmanager, ReceivesOurAlertsAndForwardsThem) {
     const int am_port = am.port();
 
     SystemClock clock;
-    AlertingConfig config = testing::config_from(
+    config::AlertingConfig config = testing::config_from(
         "route: {receiver: am, group_wait: 0s, group_interval: 1s}\nreceivers:\n  - name: am\n"
         "    alertmanager_configs: [{url: 'http://127.0.0.1:" +
         std::to_string(am_port) + "'}]\n");
@@ -100,7 +100,7 @@ class AlertmanagerResend : public ::testing::Test {
 protected:
     void run(const std::string& auth_yaml, const std::string& expected_authorization) {
         hook.start();
-        AlertingConfig config = testing::config_from(
+        config::AlertingConfig config = testing::config_from(
             "route: {receiver: am, group_wait: 0s, group_interval: 30s, repeat_interval: 1h}\nreceivers:\n  - name: am\n"
             "    alertmanager_configs: [{url: '" + hook.url("") + "'" + auth_yaml + "}]\n");
         Receivers receivers(config);
@@ -157,4 +157,4 @@ TEST_F(AlertmanagerResend, BasicAuthIsSentOnEveryRequest) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

@@ -2,12 +2,12 @@
 
 #include <fstream>
 
-#include "alerts/notify/notify_config.h"
+#include "config/alerting.h"
 #include "alerts/notify/router.h"
 #include "config/config.h"
 #include "fixtures.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 using testing::config_from;
@@ -48,15 +48,15 @@ receivers:
   - name: second
 )";
 
-std::vector<std::string> receivers_for(const AlertingConfig& config, metrics::Labels labels) {
+std::vector<std::string> receivers_for(const config::AlertingConfig& config, metrics::Labels labels) {
     std::sort(labels.begin(), labels.end());
     std::vector<std::string> out;
-    for (const Route* r : Router(config.route).match(labels)) out.push_back(r->receiver);
+    for (const config::Route* r : Router(config.route).match(labels)) out.push_back(r->receiver);
     return out;
 }
 
 TEST(NotifyConfig, ChildrenInheritTimingsAndGrouping) {
-    AlertingConfig c = config_from(kTree);
+    config::AlertingConfig c = config_from(kTree);
     ASSERT_EQ(c.route.routes.size(), 3u);
     EXPECT_EQ(c.route.routes[0].group_wait, Millis{1000});
     EXPECT_EQ(c.route.routes[1].group_wait, Millis{10'000});
@@ -66,7 +66,7 @@ TEST(NotifyConfig, ChildrenInheritTimingsAndGrouping) {
 }
 
 TEST(Router, FirstMatchWinsUnlessContinue) {
-    AlertingConfig c = config_from(kTree);
+    config::AlertingConfig c = config_from(kTree);
     EXPECT_EQ(receivers_for(c, {{"alertname", "X"}}), std::vector<std::string>{"default"});
     // pager continues, so the billing branch is tried too; it does not continue, so the
     // third route (also critical) is never reached.
@@ -102,17 +102,17 @@ receivers:
       - url: http://127.0.0.1:9093/
         basic_auth: {username: u, password_file: )" + dir.file("pw") + "}\n",
                                          "cargomon.yml", env);
-    ASSERT_TRUE(std::holds_alternative<AlertingConfig>(parsed));
-    const auto& r = std::get<AlertingConfig>(parsed).receivers.at(0);
+    ASSERT_TRUE(std::holds_alternative<config::AlertingConfig>(parsed));
+    const auto& r = std::get<config::AlertingConfig>(parsed).receivers.at(0);
     ASSERT_EQ(r.integrations.size(), 3u);
-    const auto& hook = std::get<WebhookConfig>(r.integrations[0].config);
-    EXPECT_EQ(hook.http.bearer_token, "tok");
+    const auto& hook = std::get<config::WebhookConfig>(r.integrations[0].config);
+    EXPECT_EQ(hook.http.client.authorization->credentials, "tok");
     EXPECT_EQ(hook.http.headers.at("X-Team"), "ops");
     EXPECT_EQ(hook.max_alerts, 5u);
     EXPECT_FALSE(r.integrations[1].send_resolved);
-    const auto& am = std::get<AlertmanagerConfig>(r.integrations[2].config);
+    const auto& am = std::get<config::AlertmanagerConfig>(r.integrations[2].config);
     EXPECT_EQ(am.http.url, "http://127.0.0.1:9093");
-    EXPECT_EQ(am.http.basic_auth->password, "s3cret");
+    EXPECT_EQ(am.http.client.basic_auth->password, "s3cret");
 }
 
 TEST(NotifyConfig, ExpandsValuesLikeTheRestOfTheFile) {
@@ -128,12 +128,12 @@ receivers:
       - url: "http://${HOOK_HOST}/${HOOK_PATH:-hook}"
 )",
                                          "cargomon.yml", env);
-    ASSERT_TRUE(std::holds_alternative<AlertingConfig>(parsed));
-    const auto& r = std::get<AlertingConfig>(parsed).receivers.at(0);
+    ASSERT_TRUE(std::holds_alternative<config::AlertingConfig>(parsed));
+    const auto& r = std::get<config::AlertingConfig>(parsed).receivers.at(0);
     ASSERT_EQ(r.integrations.size(), 2u);
-    EXPECT_EQ(std::get<WebhookConfig>(r.integrations[0].config).http.url, "http://e/a$b");
-    EXPECT_EQ(std::get<WebhookConfig>(r.integrations[0].config).http.bearer_token, "p$wx$y");
-    EXPECT_EQ(std::get<WebhookConfig>(r.integrations[1].config).http.url, "http://hooks.test/hook");
+    EXPECT_EQ(std::get<config::WebhookConfig>(r.integrations[0].config).http.url, "http://e/a$b");
+    EXPECT_EQ(std::get<config::WebhookConfig>(r.integrations[0].config).http.client.authorization->credentials, "p$wx$y");
+    EXPECT_EQ(std::get<config::WebhookConfig>(r.integrations[1].config).http.url, "http://hooks.test/hook");
 
     const auto errors = errors_of("route: {receiver: r}\nreceivers: [{name: r, webhook_configs: [{url: \"${HOOK_URL}\"}]}]\n",
                                   env);
@@ -181,4 +181,4 @@ TEST(NotifyConfig, RejectsStructuralMistakes) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

@@ -16,10 +16,10 @@ using namespace std::chrono_literals;
 using Steady = std::chrono::steady_clock;
 
 TEST(DeliveryDaemon, SixHangingWebhooksDelayNeitherTheApiNorAReloadNorSigterm) {
-    std::vector<std::unique_ptr<alerts::testing::HangingListener>> hanging;
+    std::vector<std::unique_ptr<alerts::notify::testing::HangingListener>> hanging;
     std::string hooks;
     for (int i = 0; i < 6; ++i)
-        hooks += "          - {url: '" + hanging.emplace_back(std::make_unique<alerts::testing::HangingListener>())->url() +
+        hooks += "          - {url: '" + hanging.emplace_back(std::make_unique<alerts::notify::testing::HangingListener>())->url() +
                  "'}\n";
     HttpReceiver healthy;
     healthy.start();

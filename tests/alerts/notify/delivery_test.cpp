@@ -12,10 +12,11 @@
 
 #include "alerts/notify/delivery.h"
 #include "alerts/notify/dispatcher.h"
+#include "alerts/notify/receivers/slack.h"
 #include "common/sqlite.h"
 #include "fixtures.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 using namespace std::chrono_literals;
@@ -80,7 +81,7 @@ receivers:
     testing::TempDir dir;
     testing::HttpReceiver receiver;
     FakeClock clock;
-    AlertingConfig config;
+    config::AlertingConfig config;
     std::unique_ptr<Receivers> receivers;
     std::unique_ptr<Outbox> outbox;
     std::unique_ptr<Dispatcher> dispatcher;
@@ -281,7 +282,7 @@ TEST_F(DeliveryTest, RetriesBackOffFromMinBackoffDoublingToMaxBackoffWithJitter)
 }
 
 // docs/alerting.md: notifications for a receiver removed by a config reload fail (logged)
-// instead of going to the wrong place. The reload is what Alerting::replace does: new
+// instead of going to the wrong place. The reload is what alerts::Engine::replace does: new
 // config, receivers, dispatcher and delivery over the same outbox.
 TEST_F(DeliveryTest, NotificationsForAReceiverRemovedByAReloadFailInsteadOfGoingElsewhere) {
     build(webhook());
@@ -581,4 +582,4 @@ TEST_F(DeliveryTest, SlackMessagesKeepBlockKitStructure) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

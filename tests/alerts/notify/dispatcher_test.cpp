@@ -1,10 +1,12 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <set>
+
 #include "alerts/notify/dispatcher.h"
 #include "fixtures.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 using namespace std::chrono_literals;
@@ -13,7 +15,7 @@ using testing::resolved;
 
 // The webhook is never called here: the tests read what the dispatcher put in the outbox.
 // Most tests put an alert once, so it must not time out unless a test means it to.
-AlertingConfig make_config(bool send_resolved, const std::string& resolve_timeout) {
+config::AlertingConfig make_config(bool send_resolved, const std::string& resolve_timeout) {
     return testing::config_from("resolve_timeout: " + resolve_timeout + R"(
 route:
   receiver: hook
@@ -60,7 +62,7 @@ protected:
 
     testing::TempDir dir;
     FakeClock clock;
-    AlertingConfig config;
+    config::AlertingConfig config;
     std::unique_ptr<Receivers> receivers;
     std::unique_ptr<Outbox> outbox;
     std::unique_ptr<SilenceStore> silences;
@@ -111,6 +113,21 @@ TEST_F(DispatcherTest, GroupByMakesOneNotificationPerGroup) {
     std::map<std::string, unsigned> by_workflow;
     for (const auto& b : bodies) by_workflow[b["groupLabels"]["workflow_name"].GetString()] = b["alerts"].Size();
     EXPECT_EQ(by_workflow, (std::map<std::string, unsigned>{{"w1", 1}, {"w2", 2}}));
+}
+
+// The group key quotes the group's label values as Alertmanager's does: a value holding
+// `",name="` cannot pass for another label, so these two alerts are two groups (with the
+// values written as they came, both keys read {alertname="A",workflow_name="w"}).
+TEST_F(DispatcherTest, GroupKeysQuoteLabelValues) {
+    build();
+    dispatcher->put({firing_alert("A\",workflow_name=\"w", {}, clock.now()),
+                     firing_alert("A", {{"workflow_name", "w"}}, clock.now())});
+    EXPECT_EQ(dispatcher->group_count(), 2u);
+    advance_and_tick(30s);
+    std::set<std::string> keys;
+    for (const auto& body : sent()) keys.insert(body["groupKey"].GetString());
+    EXPECT_EQ(keys, (std::set<std::string>{R"({}:{alertname="A\",workflow_name=\"w"})",
+                                           R"({}:{alertname="A", workflow_name="w"})"}));
 }
 
 TEST_F(DispatcherTest, PendingAlertsAreNotNotified) {
@@ -259,9 +276,9 @@ TEST_F(DispatcherTest, ARestartDoesNotRepeatWhatWasNotified) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 // A reload whose rule files no longer have a firing alert's rule: the rules stop putting
@@ -292,4 +309,4 @@ TEST_F(DispatcherTest, AnAlertCarriedAcrossAReloadResolvesAfterResolveTimeout) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

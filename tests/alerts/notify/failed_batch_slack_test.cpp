@@ -9,15 +9,19 @@
 #include <algorithm>
 #include <vector>
 
-#include "alerts/notify/receivers.h"
+#include "alerts/notify/receivers/slack.h"
 #include "alerts/rules/rules.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
+
+using rules::AlertingRule;
+using rules::RuleError;
+using rules::RuleGroup;
 
 const AlertingRule& failed_batch_rule() {
     static const std::vector<RuleGroup> groups = [] {
-        auto result = load_rule_files({CARGOMON_SHIPPED_RULES});
+        auto result = rules::load_rule_files({CARGOMON_SHIPPED_RULES});
         if (auto* errors = std::get_if<std::vector<RuleError>>(&result))
             throw std::runtime_error(errors->front().to_string());
         return std::get<std::vector<RuleGroup>>(std::move(result));
@@ -83,4 +87,4 @@ TEST(FailedBatchSlack, WithoutWhereTheRunsFailedOnlyTheRerunCommandIsShown) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

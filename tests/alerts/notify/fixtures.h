@@ -17,7 +17,7 @@
 #include <thread>
 
 #include "alerts/alert.h"
-#include "alerts/notify/notify_config.h"
+#include "config/alerting.h"
 #include "config/config.h"
 #include "common/net.h"
 #include "tests/support/http_receiver.h"
@@ -25,7 +25,7 @@
 #include "tests/support/temp_dir.h"
 #include <prometheus/registry.h>
 
-namespace cargomon::alerts::testing {
+namespace cargomon::alerts::notify::testing {
 
 using cargomon::testing::TempDir;
 
@@ -51,14 +51,14 @@ inline Alert resolved(Alert a, SystemTime at) {
     return a;
 }
 
-inline AlertingConfig config_from(const std::string& yaml) {
+inline config::AlertingConfig config_from(const std::string& yaml) {
     auto parsed = config::parse_alerting(yaml, "test.yml", config::Environment::process());
     if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&parsed)) {
         std::string all;
         for (const auto& e : *errors) all += e.to_string() + "\n";
         throw std::runtime_error("bad test config:\n" + all);
     }
-    return std::get<AlertingConfig>(std::move(parsed));
+    return std::get<config::AlertingConfig>(std::move(parsed));
 }
 
 using cargomon::testing::HttpReceiver;
@@ -94,4 +94,4 @@ inline double sample(const prometheus::Registry& registry, const std::string& na
     return cargomon::testing::sample_value(registry, name, labels).value_or(0);
 }
 
-}  // namespace cargomon::alerts::testing
+}  // namespace cargomon::alerts::notify::testing

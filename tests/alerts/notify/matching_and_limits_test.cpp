@@ -9,7 +9,7 @@
 #include "alerts/promql/store_source.h"
 #include "fixtures.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 using namespace std::chrono_literals;
@@ -53,7 +53,7 @@ TEST(MatcherAgreement, RuleSelectorsRoutesAndSilencesAnswerAlike) {
         ASSERT_NE(selected, nullptr);
         EXPECT_EQ(!selected->empty(), c.matches) << "rule selector";
 
-        AlertingConfig config = testing::config_from("route:\n  receiver: other\n  routes:\n    - receiver: hit\n"
+        config::AlertingConfig config = testing::config_from("route:\n  receiver: other\n  routes:\n    - receiver: hit\n"
                                                      "      matchers: ['" + matcher + "']\n"
                                                      "receivers: [{name: other}, {name: hit}]\n");
         EXPECT_EQ(Router(config.route).match({{"l", c.value}})[0]->receiver == "hit", c.matches) << "route";
@@ -79,7 +79,7 @@ TEST(SilenceRegex, CaseInsensitiveFlagWorksInASilence) {
 }
 
 TEST(SilenceRegex, CaseInsensitiveFlagWorksInARoute) {
-    AlertingConfig config = testing::config_from(R"(
+    config::AlertingConfig config = testing::config_from(R"(
 route:
   receiver: default
   routes:
@@ -166,4 +166,4 @@ TEST(SilenceRetention, GcDropsOnlySilencesExpiredPastTheRetention) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

@@ -7,7 +7,7 @@
 #include "alerts/notify/silences.h"
 #include "fixtures.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::notify {
 namespace {
 
 using namespace std::chrono_literals;
@@ -98,4 +98,4 @@ TEST_F(Silences, RefuseSilencesThatCouldSilenceEverything) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::notify

@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::rules {
 namespace {
 
 using promql::Evaluation, promql::Vector, promql::VectorSample;
@@ -283,9 +283,9 @@ TEST(RuleManager, ReloadKeepsStateOfRulesThatRemain) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::rules
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::rules {
 namespace {
 
 // The usual warning/critical pair shares one `alert:` name; the rules API assigned
@@ -336,9 +336,9 @@ TEST(RuleManagerGroups, ARuleThatFailsReportsItsErrorUntilItSucceeds) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::rules
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::rules {
 namespace {
 
 std::set<std::string> workflows(const std::vector<ActiveAlertState>& states) {
@@ -392,4 +392,4 @@ TEST(RuleManager, ChangesNameOnlyTheAlertsThatChanged) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::rules

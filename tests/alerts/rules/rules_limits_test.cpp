@@ -8,7 +8,7 @@
 
 #include "alerts/rules/rules.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::rules {
 namespace {
 
 std::string rule_file(const std::string& expr, const std::string& summary = "x") {
@@ -45,4 +45,4 @@ TEST(RuleFileLimits, LongOperatorChainAndHugePrintfWidthAreErrors) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::rules

@@ -4,7 +4,7 @@
 
 #include <sstream>
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::rules {
 namespace {
 
 // Every error of `yaml`, as "file:line:col: message" lines.
@@ -208,4 +208,4 @@ TEST(RuleFiles, GlobsExpandSorted) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::rules

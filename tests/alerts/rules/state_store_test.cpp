@@ -9,7 +9,7 @@
 
 #include "tests/support/temp_dir.h"
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::rules {
 namespace {
 
 using promql::Evaluation, promql::Vector, promql::VectorSample;
@@ -119,9 +119,9 @@ TEST(AlertStateStore, AnUnopenableFileIsAClearError) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::rules
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::rules {
 namespace {
 
 // Issue 11: update() writes the changed alerts and deletes the removed ones, leaving every
@@ -146,4 +146,4 @@ TEST(AlertStateStore, UpdateWritesOnlyTheChanges) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::rules

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-namespace cargomon::alerts {
+namespace cargomon::alerts::rules {
 namespace {
 
 const metrics::Labels kLabels{{"__name__", "cargo_workflow_error_ratio"}, {"workflow_name", "enrich leads"}, {"window", "1h"}};
@@ -188,4 +188,4 @@ TEST(TemplateLimits, OutputIsCutAt64KiB) {
 }
 
 }  // namespace
-}  // namespace cargomon::alerts
+}  // namespace cargomon::alerts::rules

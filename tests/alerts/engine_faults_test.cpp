@@ -1,4 +1,4 @@
-// The daemon's alerting half under faults: a state save that fails does not hold
+// The alert engine under faults: a state save that fails does not hold
 // notifications back, and receivers that hang hold back neither a reload nor a stop.
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
@@ -8,17 +8,17 @@
 
 #include "alerts/rules/rules.h"
 #include "common/sqlite.h"
-#include "daemon/alerting.h"
-#include "fixtures.h"
+#include "alerts/engine.h"
+#include "tests/alerts/notify/fixtures.h"
 #include "metrics/metric_store.h"
 
-namespace cargomon::daemon {
+namespace cargomon::alerts {
 namespace {
 
 using namespace std::chrono_literals;
 using Steady = std::chrono::steady_clock;
 
-class AlertingFaults : public ::testing::Test {
+class EngineFaults : public ::testing::Test {
 protected:
     void SetUp() override {
         metrics::Family up{.name = "test_up", .help = "1", .type = metrics::MetricType::gauge, .samples = {}};
@@ -27,10 +27,10 @@ protected:
         const std::string rules = dir.file("r.yml");
         std::ofstream(rules) << "groups:\n  - name: g\n    interval: 1s\n    rules:\n"
                                 "      - alert: Up\n        expr: test_up > 0\n";
-        groups = std::get<std::vector<alerts::RuleGroup>>(alerts::load_rule_files({rules}));
+        groups = std::get<std::vector<rules::RuleGroup>>(rules::load_rule_files({rules}));
     }
-    AlertingSetup setup(const std::string& alerting_yaml) {
-        return AlertingSetup{.groups = groups, .alerting = alerts::testing::config_from(alerting_yaml)};
+    EngineSetup setup(const std::string& alerting_yaml) {
+        return EngineSetup{.groups = groups, .alerting = notify::testing::config_from(alerting_yaml)};
     }
     static bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit) {
         for (auto until = Steady::now() + limit; Steady::now() < until; std::this_thread::sleep_for(20ms))
@@ -38,56 +38,56 @@ protected:
         return done();
     }
 
-    alerts::testing::TempDir dir;
+    notify::testing::TempDir dir;
     SystemClock clock;
     metrics::MetricStore store;
     prometheus::Registry registry;
-    std::vector<alerts::RuleGroup> groups;
-    alerts::testing::HttpReceiver receiver;
+    std::vector<rules::RuleGroup> groups;
+    notify::testing::HttpReceiver receiver;
 };
 
 // Issue 10: `state_->save(...); dispatcher_->tick();` skipped dispatch whenever the save
 // threw. Every write to the alert state fails here (SQLite's own error, from a trigger).
-TEST_F(AlertingFaults, AFailingStateSaveHoldsNoNotificationBack) {
+TEST_F(EngineFaults, AFailingStateSaveHoldsNoNotificationBack) {
     receiver.start();
     const std::string db = dir.file("cargomon.db");
-    Alerting alerting(setup("route: {receiver: r, group_wait: 0s}\nreceivers:\n  - name: r\n"
+    Engine engine(setup("route: {receiver: r, group_wait: 0s}\nreceivers:\n  - name: r\n"
                             "    webhook_configs: [{url: '" + receiver.url() + "'}]\n"),
                       db, store, registry, clock, [] { return true; });
     sqlite::Database(db).exec(
         "CREATE TRIGGER no_save BEFORE INSERT ON alert_state BEGIN SELECT RAISE(ABORT, 'disk full (injected)'); END");
-    alerting.start();
+    engine.start();
     EXPECT_TRUE(eventually([&] { return !receiver.accepted().empty(); }, 10s)) << "no notification";
-    EXPECT_GE(alerts::testing::sample(registry, "cargomon_alert_state_save_failures_total"), 1);
-    alerting.stop();
+    EXPECT_GE(notify::testing::sample(registry, "cargomon_alert_state_save_failures_total"), 1);
+    engine.stop();
 }
 
 // Issue 10: six webhooks that accept and never answer (10 s timeout each) beside a healthy
 // one. The healthy one is notified at once; a reload and a stop return promptly.
-TEST_F(AlertingFaults, HangingWebhooksDelayNeitherOthersNorReloadNorStop) {
-    std::vector<std::unique_ptr<alerts::testing::HangingListener>> hanging;
+TEST_F(EngineFaults, HangingWebhooksDelayNeitherOthersNorReloadNorStop) {
+    std::vector<std::unique_ptr<notify::testing::HangingListener>> hanging;
     std::string hooks;
     for (int i = 0; i < 6; ++i) {
-        hooks += "      - {url: '" + hanging.emplace_back(std::make_unique<alerts::testing::HangingListener>())->url() + "'}\n";
+        hooks += "      - {url: '" + hanging.emplace_back(std::make_unique<notify::testing::HangingListener>())->url() + "'}\n";
     }
     receiver.start();
     const std::string yaml = "route:\n  receiver: ok\n  group_wait: 0s\n  routes:\n"
                              "    - {receiver: hang, continue: true}\n    - {receiver: ok}\n"
                              "receivers:\n  - name: hang\n    webhook_configs:\n" + hooks +
                              "  - name: ok\n    webhook_configs: [{url: '" + receiver.url() + "'}]\n";
-    Alerting alerting(setup(yaml), dir.file("cargomon.db"), store, registry, clock, [] { return true; });
-    alerting.start();
+    Engine engine(setup(yaml), dir.file("cargomon.db"), store, registry, clock, [] { return true; });
+    engine.start();
     EXPECT_TRUE(eventually([&] { return !receiver.accepted().empty(); }, 5s)) << "the healthy webhook waited";
     std::this_thread::sleep_for(300ms);  // the six requests are in flight
 
     auto started = Steady::now();
-    alerting.replace(setup(yaml));
+    engine.replace(setup(yaml));
     EXPECT_LT(Steady::now() - started, 2s) << "the reload waited on hanging webhooks";
     std::this_thread::sleep_for(300ms);  // in flight again, from the new delivery
     started = Steady::now();
-    alerting.stop();
+    engine.stop();
     EXPECT_LT(Steady::now() - started, 2s) << "the stop waited on hanging webhooks";
 }
 
 }  // namespace
-}  // namespace cargomon::daemon
+}  // namespace cargomon::alerts

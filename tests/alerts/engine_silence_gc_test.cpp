@@ -1,4 +1,4 @@
-// The daemon's alerting half keeps the silence store bounded in time: it drops silences
+// The alert engine keeps the silence store bounded in time: it drops silences
 // expired past their retention on start and then every kSilenceGcInterval.
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
@@ -6,26 +6,26 @@
 #include <thread>
 
 #include "alerts/notify/silences.h"
-#include "daemon/alerting.h"
-#include "fixtures.h"
+#include "alerts/engine.h"
+#include "tests/alerts/notify/fixtures.h"
 #include "metrics/metric_store.h"
 
-namespace cargomon::daemon {
+namespace cargomon::alerts {
 namespace {
 
 using namespace std::chrono_literals;
 
 std::string add_silence(const std::string& db, const Clock& clock, std::chrono::hours lasting) {
-    alerts::SilenceStore store(db, clock);
+    notify::SilenceStore store(db, clock);
     auto matcher = std::get<metrics::Matcher>(metrics::parse_matcher("alertname=Down"));
     auto added = store.add({.matchers = {matcher}, .ends_at = clock.now() + lasting, .comment = "c"});
     return std::get<std::string>(added);
 }
 
-std::size_t stored(const std::string& db, const Clock& clock) { return alerts::SilenceStore(db, clock).list().size(); }
+std::size_t stored(const std::string& db, const Clock& clock) { return notify::SilenceStore(db, clock).list().size(); }
 
-TEST(AlertingSilenceGc, DropsExpiredSilencesOnStartAndEveryMinute) {
-    alerts::testing::TempDir dir;
+TEST(EngineSilenceGc, DropsExpiredSilencesOnStartAndEveryMinute) {
+    notify::testing::TempDir dir;
     const std::string db = dir.file("silences.db");
     FakeClock clock;
     const auto past_retention = 5 * 24h + 1h + 1min;  // the store's default retention is five days
@@ -34,8 +34,8 @@ TEST(AlertingSilenceGc, DropsExpiredSilencesOnStartAndEveryMinute) {
 
     metrics::MetricStore store;
     prometheus::Registry registry;
-    Alerting alerting(AlertingSetup{}, db, store, registry, clock, [] { return false; });
-    alerting.start();
+    Engine engine(EngineSetup{}, db, store, registry, clock, [] { return false; });
+    engine.start();
     EXPECT_EQ(stored(db, clock), 0u) << "not collected on start";
 
     // Written behind the daemon's back; its gc() deletes from the file all the same.
@@ -44,8 +44,8 @@ TEST(AlertingSilenceGc, DropsExpiredSilencesOnStartAndEveryMinute) {
     // The loop runs every second of real time; the fake clock says a minute has passed.
     for (int i = 0; i < 50 && stored(db, clock) != 0; ++i) std::this_thread::sleep_for(100ms);
     EXPECT_EQ(stored(db, clock), 0u) << "not collected by the loop";
-    alerting.stop();
+    engine.stop();
 }
 
 }  // namespace
-}  // namespace cargomon::daemon
+}  // namespace cargomon::alerts

@@ -1,0 +1,126 @@
+#pragma once
+// The alert path as one running thing: rule groups evaluated over the metric store, the
+// alerts they make published as ALERTS and saved, handed to the dispatcher (routes,
+// groups, silences) and from there to the outbox and delivery; silences past their
+// retention dropped. Prometheus' rules.Manager and Alertmanager's dispatcher in one loop.
+// The daemon builds an Engine from its config (daemon/alerting.h: load_alerting), starts
+// it, replaces its rules and routes on reload and stops it; the HTTP API reads it.
+// Durable state (alert state, outbox, silences) lives in the state database, so a restart
+// (even kill -9) resumes it.
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "alerts/alert.h"
+#include "alerts/rules/rules.h"
+#include "common/clock.h"
+#include "config/alerting.h"
+#include "metrics/metric_store.h"
+
+namespace cargomon::alerts {
+
+namespace promql {
+class StoreSource;
+}
+
+namespace rules {
+class AlertStateStore;
+class RuleManager;
+struct GroupStatus;
+}  // namespace rules
+
+namespace notify {
+class Delivery;
+class Dispatcher;
+class Outbox;
+class Receivers;
+class SilenceStore;
+}  // namespace notify
+
+// What the engine runs: rule groups and the config's `alerting:` (receivers, routes,
+// delivery limits).
+struct EngineSetup {
+    std::vector<rules::RuleGroup> groups;
+    config::AlertingConfig alerting;
+};
+
+// Thread-safety: start() once, replace() from a reload, stop() from the owner; alerts(),
+// groups() and silences() from any thread (the HTTP handlers). Its loop thread shares it.
+// mu_ guards the rules, routing and source, dispatch_mu_ dispatching, wake_mu_ only the
+// loop's wait.
+class Engine {
+public:
+    // `data_ready` says when every collector has run once: before that an empty store
+    // would resolve alerts restored from the last run and restart their `for` timers.
+    // `state_db` is the state database holding alert state, the outbox and silences.
+    // Throws what building the receivers throws (a receiver's URL, a TLS setting) and
+    // std::runtime_error when the state database cannot be opened.
+    Engine(EngineSetup setup, const std::string& state_db, metrics::MetricStore& store,
+           prometheus::Registry& registry, const Clock& clock, std::function<bool()> data_ready);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // Expired silences past their retention are dropped on start() and this often after.
+    static constexpr std::chrono::minutes kSilenceGcInterval{1};
+
+    void start();
+    void stop();
+    // Swaps in new rules (alert state is kept) and new routes/receivers; on a throw
+    // (a receiver that cannot be built) the running setup is left whole.
+    void replace(EngineSetup setup);
+
+    // What the API shows: the active alerts and the rule groups' status, copied.
+    std::vector<Alert> alerts() const;
+    std::vector<rules::GroupStatus> groups() const;
+    // The silence store (thread-safe itself, see notify/silences.h).
+    notify::SilenceStore& silences() { return *silences_; }
+
+private:
+    void loop(std::stop_token stop);
+    void evaluate_once();
+    // Drops silences expired past their retention (never fails: a failure is logged).
+    void collect_silences();
+    void log_transitions(const std::vector<Alert>& alerts);
+
+    metrics::MetricStore& store_;
+    prometheus::Registry& registry_;
+    const Clock& clock_;
+    std::function<bool()> data_ready_;
+    prometheus::Counter& state_save_failures_;
+
+    std::unique_ptr<rules::AlertStateStore> state_;
+    std::unique_ptr<notify::Outbox> outbox_;
+    std::unique_ptr<notify::SilenceStore> silences_;
+    SteadyTime next_silence_gc_{};  // start(), then the loop thread only
+
+    // Silences are matched while dispatching, and how many there are is up to the API's
+    // users: so dispatching runs under dispatch_mu_ alone, and mu_, which the HTTP
+    // handlers and stop() take, is never held meanwhile. dispatcher_ and delivery_ change
+    // only with both held (dispatch_mu_ first), so either one is enough to use them.
+    std::mutex dispatch_mu_;
+    mutable std::mutex mu_;  // guards everything below
+    std::shared_ptr<const promql::StoreSource> source_;
+    std::unique_ptr<config::AlertingConfig> alerting_;
+    std::unique_ptr<notify::Receivers> receivers_;
+    std::unique_ptr<notify::Dispatcher> dispatcher_;
+    std::unique_ptr<notify::Delivery> delivery_;
+    std::unique_ptr<rules::RuleManager> rules_;
+    std::map<std::string, AlertState> logged_states_;  // by fingerprint: what the log last said
+    bool publish_alerts_ = true;  // ALERTS is out of date (an evaluation or a reload since it was published)
+
+    std::mutex wake_mu_;
+    std::condition_variable_any wake_;
+    std::jthread thread_;
+};
+
+}  // namespace cargomon::alerts
