@@ -26,6 +26,7 @@
 #include "common/text.h"
 #include "common/timefmt.h"
 #include "daemon/cli/api_session.h"
+#include "daemon/cli/path_flags.h"
 
 namespace cargomon::cli {
 namespace {
@@ -56,7 +57,7 @@ constexpr std::size_t kMaxMessage = 300;
 struct Options {
     std::string command;
     std::string batch_uuid;
-    std::string config_file = "/etc/cargomon/cargomon.yml";
+    std::string config_file;
     std::string output;
     std::string output_mode = "0600";
     mode_t mode = 0600;
@@ -103,9 +104,7 @@ bool parse_options(const std::vector<std::string>& args, Options& o, std::ostrea
     auto app = make_app(kUsage, '=', 26);
     app->add_option("COMMAND", o.command, "runs, outputs, batch, segment or query");
     app->add_option("BATCH_UUID", o.batch_uuid, "batch: the batch");
-    app->add_option("--config.file", o.config_file, "configuration file (the API URL, token, client)")
-        ->type_name("FILE")
-        ->default_str(o.config_file);
+    add_config_file_flag(*app, o.config_file, "configuration file (the API URL, token, client)");
     app->add_option("--output", o.output, "where to write; - for stdout (default: a name in the\ncurrent folder)")
         ->type_name("FILE");
     app->add_option("--output.mode", o.output_mode, "the file's permissions, in octal, whatever the umask")
@@ -776,8 +775,7 @@ int run(const Options& options, std::ostream& out, std::ostream& err) {
             << (output == "-" ? "stdout" : output) << "\n";
         return 0;
     } catch (const UsageError& e) {
-        err << "cargomon export: " << e.what() << "\n(see cargomon export --help)\n";
-        return 2;
+        return usage_error(err, "cargomon export", e.what());
     } catch (const cargo::ApiError& e) {
         if (e.reason() == "noRunsFound") {
             err << prefix << "nothing to export: " << explained(e) << "\n";
@@ -798,8 +796,7 @@ int export_main(const std::vector<std::string>& args, std::ostream& out, std::os
     try {
         if (!parse_options(args, options, out)) return 0;
     } catch (const UsageError& e) {
-        err << "cargomon export: " << e.what() << "\n(see cargomon export --help)\n";
-        return 2;
+        return usage_error(err, "cargomon export", e.what());
     }
     // The client logs its retries; what failed is in the report already.
     setup_logging("error", "logfmt", "cargomon");
