@@ -18,6 +18,7 @@
 #include "alerts/promql/store_source.h"
 #include "common/duration.h"
 #include "common/timefmt.h"
+#include "metrics/self_metrics.h"
 #include "web/api.h"
 
 namespace cargomon::daemon {
@@ -45,11 +46,10 @@ Alerting::Alerting(AlertingSetup setup, const std::string& state_db, metrics::Me
       registry_(registry),
       clock_(clock),
       data_ready_(std::move(data_ready)),
-      state_save_failures_(prometheus::BuildCounter()
-                               .Name("cargomon_alert_state_save_failures_total")
-                               .Help("Saves of alert state that failed (logged; the changes are kept for the next save)")
-                               .Register(registry)
-                               .Add({})) {
+      state_save_failures_(
+          metrics::counter_family(registry, "cargomon_alert_state_save_failures_total",
+                                  "Saves of alert state that failed (logged; the changes are kept for the next save)")
+              .Add({})) {
     state_ = std::make_unique<alerts::AlertStateStore>(state_db);
     outbox_ = std::make_unique<alerts::Outbox>(state_db, clock_, setup.alerting.delivery);
     silences_ = std::make_unique<alerts::SilenceStore>(state_db, clock_);
