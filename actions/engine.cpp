@@ -17,6 +17,7 @@
 #include "cargo/rerun_outcome.h"
 #include "collectors/grouped_sql.h"
 #include "collectors/series.h"
+#include "common/clock.h"
 #include "common/text.h"
 #include "metrics/self_metrics.h"
 
@@ -169,7 +170,7 @@ void Engine::run_cycle() {
     auto workflows = catalog_.get();
     if (!workflows) return;  // before the first discovery nothing is known of names
     decide_candidates(*workflows);
-    last_cycle_.Set(std::chrono::duration<double>(clock_.now().time_since_epoch()).count());
+    last_cycle_.Set(unix_seconds(clock_.now()));
 }
 
 void Engine::decide_candidates(const collectors::Workflows& workflows) {

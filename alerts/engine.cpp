@@ -11,6 +11,7 @@
 #include "alerts/notify/silences.h"
 #include "alerts/promql/store_source.h"
 #include "alerts/rules/rule_manager.h"
+#include "metrics/self_metrics.h"
 #include "alerts/rules/state_store.h"
 #include "alerts/rules/template.h"
 #include "metrics/labels.h"
@@ -23,11 +24,10 @@ Engine::Engine(EngineSetup setup, const std::string& state_db, metrics::MetricSt
       registry_(registry),
       clock_(clock),
       data_ready_(std::move(data_ready)),
-      state_save_failures_(prometheus::BuildCounter()
-                               .Name("cargomon_alert_state_save_failures_total")
-                               .Help("Saves of alert state that failed (logged; the changes are kept for the next save)")
-                               .Register(registry)
-                               .Add({})) {
+      state_save_failures_(
+          metrics::counter_family(registry, "cargomon_alert_state_save_failures_total",
+                                  "Saves of alert state that failed (logged; the changes are kept for the next save)")
+              .Add({})) {
     state_ = std::make_unique<rules::AlertStateStore>(state_db);
     outbox_ = std::make_unique<notify::Outbox>(state_db, clock_, setup.alerting.delivery);
     silences_ = std::make_unique<notify::SilenceStore>(state_db, clock_);

@@ -11,28 +11,17 @@
 
 #include "cargo/decode.h"
 #include "cargo/retry.h"
+#include "common/text.h"
 #include "common/timefmt.h"
+#include "metrics/self_metrics.h"
 
 namespace cargomon::cargo {
 namespace {
 
-// encodeURIComponent with axios' exceptions (':', '$', ',' stay literal). Space is sent
-// as "%20" rather than axios' "+": the same to the API, and httplib servers (the sim)
-// do not read "+" as a space.
-std::string url_encode(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (unsigned char c : text) {
-        if (std::isalnum(c) || std::string_view("-_.!~*'():$,").find(static_cast<char>(c)) != std::string_view::npos) {
-            out += static_cast<char>(c);
-        } else {
-            char buf[4];
-            std::snprintf(buf, sizeof buf, "%%%02X", c);
-            out += buf;
-        }
-    }
-    return out;
-}
+// encodeURIComponent (which leaves "!*'()" too) with axios' exceptions (':', '$', ','
+// stay literal). Space is sent as "%20" rather than axios' "+": the same to the API, and
+// httplib servers (the sim) do not read "+" as a space.
+std::string url_encode(std::string_view text) { return percent_encode(text, "!*'():$,"); }
 
 // GET parameters, serialised like axios: absent values left out, lists as key[]=a&key[]=b.
 class Params {
@@ -130,8 +119,8 @@ const std::vector<double> kDurationBuckets = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 
 }  // namespace
 
-ApiClient::ApiClient(ClientOptions options, Transport& transport, prometheus::Registry& registry,
-                     const Clock& clock, Sleeper& sleeper, std::shared_ptr<Pacer> pacer, std::uint64_t jitter_seed)
+ApiClient::ApiClient(ClientOptions options, Transport& transport, prometheus::Registry& registry, const Clock& clock,
+                     Sleeper& sleeper, std::shared_ptr<Pacer> pacer, std::uint64_t jitter_seed)
     : options_((validate(options), std::move(options))),
       prefix_(split_base_url(options_.base_url).prefix),
       transport_(transport),
@@ -140,23 +129,16 @@ ApiClient::ApiClient(ClientOptions options, Transport& transport, prometheus::Re
       pacer_(pacer ? std::move(pacer)
                    : std::make_shared<Pacer>(options_.rate_limit_per_s, options_.max_in_flight, clock)),
       rng_(jitter_seed),
-      requests_(prometheus::BuildCounter()
-                    .Name("cargomon_api_requests_total")
-                    .Help("Requests sent to the Cargo API, by endpoint and HTTP status (\"error\": no answer).")
-                    .Register(registry)),
-      durations_(prometheus::BuildHistogram()
-                     .Name("cargomon_api_request_duration_seconds")
-                     .Help("Time from sending a request to the Cargo API to its answer or failure.")
-                     .Register(registry)),
-      retries_(prometheus::BuildCounter()
-                   .Name("cargomon_api_retries_total")
-                   .Help("Retried Cargo API requests, by endpoint and reason (network, 5xx, 429).")
-                   .Register(registry)),
-      network_errors_(prometheus::BuildCounter()
-                          .Name("cargomon_api_network_errors_total")
-                          .Help("Cargo API requests that got no answer, by endpoint and kind (connect, timeout, "
-                                "closed, other).")
-                          .Register(registry)) {}
+      requests_(metrics::counter_family(
+          registry, "cargomon_api_requests_total",
+          "Requests sent to the Cargo API, by endpoint and HTTP status (\"error\": no answer).")),
+      durations_(metrics::histogram_family(registry, "cargomon_api_request_duration_seconds",
+                                           "Time from sending a request to the Cargo API to its answer or failure.")),
+      retries_(metrics::counter_family(registry, "cargomon_api_retries_total",
+                                       "Retried Cargo API requests, by endpoint and reason (network, 5xx, 429).")),
+      network_errors_(metrics::counter_family(
+          registry, "cargomon_api_network_errors_total",
+          "Cargo API requests that got no answer, by endpoint and kind (connect, timeout, closed, other).")) {}
 
 namespace {
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "collectors/series.h"
+#include "metrics/self_metrics.h"
 
 namespace cargomon::collectors {
 
@@ -64,13 +65,11 @@ void for_each_row_by_workflow(cargo::ApiClient& client, const CollectContext& co
 SqlStrategy::SqlStrategy(std::string collector, config::CountStrategy strategy, prometheus::Registry* registry)
     : collector_(std::move(collector)),
       strategy_(strategy),
-      fallbacks_(registry ? &prometheus::BuildCounter()
-                                 .Name("cargomon_collector_sql_fallbacks_total")
-                                 .Help("Collections with strategy auto whose SQL query was refused, so they called "
-                                       "the API per workflow instead")
-                                 .Register(*registry)
+      fallbacks_(registry ? &metrics::counter_family(*registry, "cargomon_collector_sql_fallbacks_total",
+                                                     "Collections with strategy auto whose SQL query was refused, so "
+                                                     "they called the API per workflow instead")
                                  .Add({{"collector", collector_}})
-                           : nullptr) {}
+                          : nullptr) {}
 
 bool SqlStrategy::run(const std::function<void()>& sql, const std::function<void()>& api) {
     if (strategy_ == config::CountStrategy::api) {

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "collectors/series.h"
+#include "metrics/self_metrics.h"
 
 namespace cargomon::collectors {
 
@@ -106,11 +107,9 @@ QueryCollector::QueryCollector(std::string name, config::QuerySpec spec, const c
         if (m.type != config::MetricType::counter) continue;
         has_counters_ = true;
         if (registry)
-            rejected_[m.name] = &prometheus::BuildCounter()
-                                     .Name("cargomon_query_rejected_rows_total")
-                                     .Help("Rows a query collector left out of a counter because their value was "
-                                           "not a finite non-negative number")
-                                     .Register(*registry)
+            rejected_[m.name] = &metrics::counter_family(*registry, "cargomon_query_rejected_rows_total",
+                                                         "Rows a query collector left out of a counter because their "
+                                                         "value was not a finite non-negative number")
                                      .Add({{"collector", name_}, {"metric", m.name}});
     }
     if (has_counters_ && !watermarks_)

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "collectors/run_once.h"
+#include "common/clock.h"
 #include "common/duration.h"
 #include "common/timefmt.h"
 #include "metrics/self_metrics.h"
@@ -32,10 +33,6 @@ std::uint64_t spread_hash(std::string_view name, std::uint64_t seed) {
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;
     return h;
-}
-
-double seconds_since_epoch(SystemTime t) {
-    return duration_cast<std::chrono::duration<double>>(t.time_since_epoch()).count();
 }
 
 }  // namespace
@@ -249,7 +246,7 @@ void Scheduler::run(std::size_t index) {
         slot.last_error.clear();
         slot.published_at = start.started_wall;
         slot.up_gauge->Set(1);
-        slot.last_success_gauge->Set(seconds_since_epoch(start.started_wall));
+        slot.last_success_gauge->Set(unix_seconds(start.started_wall));
     }
     slot.busy = slot.running = slot.finishing = slot.abandoned = false;
     idle_.notify_all();

@@ -2,6 +2,8 @@
 
 #include <prometheus/gauge.h>
 
+#include "metrics/self_metrics.h"
+
 namespace cargomon::collectors {
 
 namespace {
@@ -32,10 +34,9 @@ SystemTime whole_seconds(SystemTime t) { return std::chrono::floor<std::chrono::
 
 prometheus::Counter* duplicate_rows_counter(prometheus::Registry* registry, const std::string& collector) {
     if (!registry) return nullptr;
-    return &prometheus::BuildCounter()
-                .Name("cargomon_collector_duplicate_rows_total")
-                .Help("Rows the API repeated within one answer (same uuid), dropped so each is exported once")
-                .Register(*registry)
+    return &metrics::counter_family(
+                *registry, "cargomon_collector_duplicate_rows_total",
+                "Rows the API repeated within one answer (same uuid), dropped so each is exported once")
                 .Add({{"collector", collector}});
 }
 
@@ -79,10 +80,9 @@ private:
 std::unique_ptr<Collector> limit_series(std::unique_ptr<Collector> collector, std::size_t max_series,
                                         prometheus::Registry* registry) {
     if (registry)
-        prometheus::BuildGauge()
-            .Name("cargomon_collector_series_limit")
-            .Help("Series one collection of the collector may publish (max_series); more fail the collection")
-            .Register(*registry)
+        metrics::gauge_family(
+            *registry, "cargomon_collector_series_limit",
+            "Series one collection of the collector may publish (max_series); more fail the collection")
             .Add({{"collector", collector->name()}})
             .Set(static_cast<double>(max_series));
     return std::make_unique<SeriesLimited>(std::move(collector), max_series);

@@ -5,6 +5,7 @@
 
 #include "collectors/families.h"
 #include "collectors/series.h"
+#include "common/clock.h"
 
 namespace cargomon::collectors {
 
@@ -71,7 +72,7 @@ metrics::Snapshot SubscriptionCollector::collect(const CollectContext& context) 
         family.add(std::move(labels), value);
         return std::move(family).take();
     };
-    const double reset = std::chrono::duration<double>(s.reset_at.time_since_epoch()).count();
+    const double reset = unix_seconds(s.reset_at);
     metrics::Snapshot snapshot;
     snapshot.families.push_back(gauge(kAvailable, s.available_credits));
     snapshot.families.push_back(gauge(kAdditional, s.additional_credits));

@@ -9,6 +9,10 @@ namespace cargomon {
 using SystemTime = std::chrono::system_clock::time_point;
 using SteadyTime = std::chrono::steady_clock::time_point;
 
+// Seconds since the Unix epoch, fraction included: what a Prometheus gauge of an instant
+// holds (*_timestamp_seconds, *_time_seconds) and what PromQL's time() returns.
+inline double unix_seconds(SystemTime t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
+
 class Clock {
 public:
     virtual ~Clock() = default;

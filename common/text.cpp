@@ -126,4 +126,23 @@ std::string format_byte_size(std::uint64_t bytes) {
     return std::to_string(bytes);
 }
 
+std::string percent_encode(std::string_view text, std::string_view also_literal) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        const bool unreserved = (u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || c == '-' ||
+                                c == '_' || c == '.' || c == '~';
+        if (unreserved || (u != 0 && also_literal.find(c) != std::string_view::npos)) {
+            out += c;
+        } else {
+            out += '%';
+            out += kHex[u >> 4];
+            out += kHex[u & 0xF];
+        }
+    }
+    return out;
+}
+
 }  // namespace cargomon

@@ -25,6 +25,11 @@ bool iequals(std::string_view a, std::string_view b);
 // message can neither rewrite a terminal nor flood a log or a label.
 std::string printable(std::string_view text, std::size_t max_bytes = 200);
 
+// Percent-encoding (RFC 3986) for a URL's path segment or query: every byte but the
+// unreserved ones (letters, digits, "-_.~") and those in `also_literal` becomes %XX.
+// Space is "%20", never "+".
+std::string percent_encode(std::string_view text, std::string_view also_literal = "");
+
 // A size in bytes as flags and the config write it: a whole number, optionally followed
 // by KiB, MiB, GiB or TiB (powers of 1024): "1048576", "512KiB", "64MiB". nullopt when
 // malformed or past 2^63.

@@ -8,14 +8,11 @@
 #include <set>
 
 #include "config/config.h"
+#include "config/detail/sections.h"
 #include "config/yaml_reader.h"
 
 namespace cargomon::config {
 namespace {
-
-using detail::quote;
-using detail::YamlReader;
-using Keys = std::vector<std::string_view>;
 
 const Keys kActionsKeys{"mode", "interval", "lookback", "reconcile_after", "rules"};
 const Keys kActionRuleKeys{"name",
@@ -164,9 +161,7 @@ std::string_view mode_name(ActionMode mode) { return mode == ActionMode::enabled
 
 namespace detail {
 ActionsConfig read_actions(YamlReader& reader, const YAML::Node& node) { return ActionsReader(reader).read(node); }
-}  // namespace detail
 
-namespace detail {
 std::vector<KnownKeys> actions_known_keys() { return {{"actions", kActionsKeys}, {"actions.rules[]", kActionRuleKeys}}; }
 }  // namespace detail
 

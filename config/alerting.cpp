@@ -13,14 +13,11 @@
 #include <sstream>
 
 #include "config/config.h"
+#include "config/detail/sections.h"
 #include "config/yaml_reader.h"
 
 namespace cargomon::config {
 namespace {
-
-using detail::quote;
-using detail::YamlReader;
-using Keys = std::vector<std::string_view>;
 
 const Keys kAlertingKeys{"external_url", "resolve_timeout", "route", "receivers", "delivery"};
 const Keys kRouteKeys{"receiver", "matchers", "group_by", "group_wait", "group_interval", "repeat_interval",
@@ -38,7 +35,7 @@ bool valid_url(std::string_view url) {
     return (url.starts_with("http://") && url.size() > 7) || (url.starts_with("https://") && url.size() > 8);
 }
 
-class AlertingReader : public detail::DocumentReader {
+class AlertingReader : public DocumentReader {
 public:
     using DocumentReader::DocumentReader;
 
@@ -113,7 +110,7 @@ private:
         if (const YAML::Node headers = node["headers"]) {
             if (!headers.IsMap()) {
                 r_.error(headers, "headers: expected a mapping of header names to values, got " +
-                                      detail::describe(headers));
+                                      describe(headers));
             } else {
                 for (const auto& kv : headers) {
                     const std::string name = kv.first.IsScalar() ? kv.first.Scalar() : "";
@@ -302,7 +299,7 @@ AlertingConfig detail::read_alerting(YamlReader& reader, const YAML::Node& node,
 }
 
 AlertingResult parse_alerting(std::string_view yaml_text, std::string_view file_name, const Environment& env) {
-    return detail::read_document<AlertingConfig>(
+    return read_document<AlertingConfig>(
         yaml_text, file_name, env, [](YamlReader& reader, const YAML::Node& root, const std::filesystem::path& dir) {
             return detail::read_alerting(reader, root, dir);
         });

@@ -12,17 +12,12 @@
 namespace cargomon::config {
 namespace {
 
-using detail::quote;
-using detail::read_file;
-using detail::YamlReader;
-using Keys = std::vector<std::string_view>;
-
 const Keys kTopKeys{"basic_auth", "authorization", "tls_config", "proxy_url"};
 const Keys kBasicAuthKeys{"username", "password", "password_file"};
 const Keys kAuthorizationKeys{"type", "credentials", "credentials_file"};
 const Keys kTlsKeys{"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"};
 
-class Loader : public detail::DocumentReader {
+class Loader : public DocumentReader {
 public:
     using DocumentReader::DocumentReader;
 
@@ -65,13 +60,8 @@ private:
             return inline_value;
         }
         if (file.empty()) return inline_value;
-        std::string why;
-        auto content = read_file(file, &why);
-        if (!content) {
-            r_.error(map[file_key], std::string(file_key) + ": cannot read " + quote(file) + ": " + why);
-            return "";
-        }
-        return std::string(trim(*content));
+        auto content = read_key_file(map[file_key], file_key, file);
+        return content ? std::string(trim(*content)) : "";
     }
 
     void read_basic_auth(const YAML::Node& node, HttpClientConfig& c) {
@@ -116,8 +106,7 @@ private:
         for (const auto& [key, file] : files) {
             const std::string& path = *file;
             if (path.empty()) continue;
-            std::string why;
-            if (!read_file(path, &why)) r_.error(node[key], std::string(key) + ": cannot read " + quote(path) + ": " + why);
+            read_key_file(node[key], key, path);
         }
     }
 };
@@ -126,11 +115,11 @@ private:
 
 HttpClientConfigResult parse_http_client_config(std::string_view yaml_text, std::string_view file_name,
                                                 const Environment& env) {
-    return detail::read_document<HttpClientConfig>(yaml_text, file_name, env, detail::load_with<Loader>());
+    return read_document<HttpClientConfig>(yaml_text, file_name, env, load_with<Loader>());
 }
 
 HttpClientConfigResult load_http_client_config(const std::string& path, const Environment& env) {
-    return detail::load_document(path, "HTTP client config file", env, parse_http_client_config);
+    return load_document(path, "HTTP client config file", env, parse_http_client_config);
 }
 
 }  // namespace cargomon::config

@@ -1,22 +1,20 @@
 // Turns one YAML document into a Config: every key is read through YamlReader, so a
 // single pass reports every error; cross-checks (names, discovery, token) come last.
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
-#include <regex>
 
 #include "common/text.h"
 #include "config/config.h"
+#include "config/detail/sections.h"
 #include "config/yaml_reader.h"
 #include "metrics/labels.h"
 #include "metrics/names.h"
 
 namespace cargomon::config {
 namespace {
-
-using detail::quote;
-using detail::YamlReader;
-using Keys = std::vector<std::string_view>;
 
 // `alerting` (routes, receivers, delivery) is read in config/alerting.cpp.
 const Keys kTopKeys{"api_url",  "token",    "token_file", "workspace_uuid", "client",
@@ -38,8 +36,9 @@ const std::vector<Keys> kKindKeys{
 const Keys kMetricKeys{"name", "help", "type", "value", "labels", "const_labels"};
 const Keys kCreditDimensions{"workflow_uuid", "connector_uuid", "integration_slug", "model_uuid", "agent_uuid"};
 
-const std::regex kCollectorName{"[A-Za-z0-9_.-]+"};
-const std::regex kUuid{"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"};
+// RE2, as every pattern in cargomon: linear time whatever the input.
+const re2::RE2 kCollectorName{"[A-Za-z0-9_.-]+"};
+const re2::RE2 kUuid{"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"};
 
 bool ends_with(std::string_view text, std::string_view suffix) {
     return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
@@ -59,7 +58,7 @@ std::string normalize_api_url(std::string& url) {
     return "";
 }
 
-class Loader : public detail::DocumentReader {
+class Loader : public DocumentReader {
 public:
     using DocumentReader::DocumentReader;
 
@@ -95,7 +94,7 @@ private:
     void read_workspace_uuid(const YAML::Node& node, Config& c) {
         auto uuid = r_.string(node);
         if (!uuid) return;
-        if (!std::regex_match(*uuid, kUuid))
+        if (!re2::RE2::FullMatch(*uuid, kUuid))
             return r_.error(node, "workspace_uuid " + quote(*uuid) + " is not a UUID (8-4-4-4-12 hex digits)");
         c.workspace_uuid = *uuid;
     }
@@ -230,14 +229,14 @@ private:
 
     std::optional<CollectorConfig> read_collector(const YAML::Node& item, const Schedule& defaults) {
         if (!item.IsMap()) {
-            r_.error(item, "expected a collector (a mapping), got " + detail::describe(item));
+            r_.error(item, "expected a collector (a mapping), got " + describe(item));
             return std::nullopt;
         }
         CollectorConfig col{.schedule = defaults};
         std::string where = "in collector at line " + std::to_string(item.Mark().line + 1);
         if (auto n = item["name"]) {
             if (auto name = r_.non_empty_string(n, "name")) {
-                if (std::regex_match(*name, kCollectorName)) {
+                if (re2::RE2::FullMatch(*name, kCollectorName)) {
                     col.name = *name;
                     where = "in collector " + quote(col.name);
                 } else {
@@ -273,7 +272,7 @@ private:
         if (found != kKindNames.end()) return static_cast<CollectorKind>(found - kKindNames.begin());
         std::string message = "unknown collector kind " + quote(*text) + " (expected one of ";
         for (std::size_t i = 0; i < kKindNames.size(); ++i) message += (i ? ", " : "") + std::string(kKindNames[i]);
-        if (auto guess = detail::closest(*text, kKindNames)) message += "; did you mean " + quote(*guess) + "?";
+        if (auto guess = closest(*text, kKindNames)) message += "; did you mean " + quote(*guess) + "?";
         r_.error(n, message + ")");
         return std::nullopt;
     }
@@ -334,7 +333,7 @@ private:
                 ok = false;
             } else if (std::find(vocabulary.begin(), vocabulary.end(), *text) == vocabulary.end()) {
                 std::string message = "unknown " + std::string(word) + " " + quote(*text);
-                if (auto guess = detail::closest(*text, vocabulary))
+                if (auto guess = closest(*text, vocabulary))
                     message += " (did you mean " + quote(*guess) + "?)";
                 r_.error(item, message);
                 ok = false;
@@ -464,7 +463,7 @@ private:
 
     std::optional<QueryMetric> read_metric(const YAML::Node& node, const std::string& collector) {
         if (!node.IsMap()) {
-            r_.error(node, "expected a metric (a mapping), got " + detail::describe(node));
+            r_.error(node, "expected a metric (a mapping), got " + describe(node));
             return std::nullopt;
         }
         QueryMetric m;
@@ -536,7 +535,7 @@ private:
 
     void read_const_labels(const YAML::Node& node, QueryMetric& m) {
         if (!node.IsMap())
-            return r_.error(node, "expected a mapping of label names to values, got " + detail::describe(node));
+            return r_.error(node, "expected a mapping of label names to values, got " + describe(node));
         for (const auto& entry : node) {
             auto name = r_.non_empty_string(entry.first, "label name");
             auto value = r_.string(entry.second);
@@ -578,7 +577,7 @@ private:
 
     std::string read_token_file(const YAML::Node& at, const std::string& path) {
         std::string why;
-        const std::optional<std::string> text = detail::read_file(path, &why);
+        const std::optional<std::string> text = read_file(path, &why);
         if (!text) {
             r_.error(at, "cannot read token_file " + quote(path) + ": " + why);
             return "";
@@ -604,7 +603,7 @@ void apply_url_override(const Environment& env, YamlReader& reader, Config& c) {
 }  // namespace
 
 LoadResult parse_config(std::string_view yaml_text, std::string_view file_name, const Environment& env) {
-    return detail::read_document<Config>(yaml_text, file_name, env,
+    return read_document<Config>(yaml_text, file_name, env,
                                          [&](YamlReader& reader, const YAML::Node& root, const std::filesystem::path& dir) {
                                              Config config = Loader(reader, dir).load(root);
                                              apply_url_override(env, reader, config);
@@ -628,7 +627,7 @@ std::vector<KnownKeys> known_keys() {
 }
 
 LoadResult load_config(const std::string& path, const Environment& env) {
-    return detail::load_document(path, "config file", env, parse_config);
+    return load_document(path, "config file", env, parse_config);
 }
 
 }  // namespace cargomon::config

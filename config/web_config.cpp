@@ -17,11 +17,6 @@
 namespace cargomon::config {
 namespace {
 
-using detail::quote;
-using detail::read_file;
-using detail::YamlReader;
-using Keys = std::vector<std::string_view>;
-
 const Keys kTopKeys{"tls_server_config", "http_server_config", "rate_limit", "basic_auth_users"};
 const Keys kTlsKeys{"cert",           "key",           "client_ca",     "cert_file",
                     "key_file",       "client_auth_type", "client_ca_file", "cipher_suites",
@@ -108,7 +103,7 @@ std::unique_ptr<EVP_PKEY, KeyFree> private_key(const std::string& pem, std::stri
     return key;
 }
 
-class Loader : public detail::DocumentReader {
+class Loader : public DocumentReader {
 public:
     using DocumentReader::DocumentReader;
 
@@ -126,14 +121,6 @@ public:
     }
 
 private:
-    // A file's text for a key, or an error at the key's value naming the resolved path.
-    std::optional<std::string> file_text(const YAML::Node& node, const std::string& path, std::string_view key) {
-        std::string why;
-        auto text = read_file(path, &why);
-        if (!text) r_.error(node, std::string(key) + ": cannot read " + quote(path) + ": " + why);
-        return text;
-    }
-
     void read_tls(const YAML::Node& node, WebConfig& c) {
         if (!r_.check_map(node, kTlsKeys, "in tls_server_config")) return;
         TlsServerConfig t;
@@ -243,13 +230,13 @@ private:
         std::unique_ptr<EVP_PKEY, KeyFree> key;
         std::string why;
         if (!t.cert_file.empty() || !t.cert.empty()) {
-            auto pem = t.cert.empty() ? file_text(cert_node, t.cert_file, "cert_file") : std::optional(t.cert);
+            auto pem = t.cert.empty() ? read_key_file(cert_node, "cert_file", t.cert_file) : std::optional(t.cert);
             if (pem && !(cert = first_certificate(*pem, &why)))
                 r_.error(cert_node, (t.cert.empty() ? "cert_file " + quote(t.cert_file) : std::string("cert")) +
                                         ": " + why);
         }
         if (!t.key_file.empty() || !t.key.empty()) {
-            auto pem = t.key.empty() ? file_text(key_node, t.key_file, "key_file") : std::optional(t.key);
+            auto pem = t.key.empty() ? read_key_file(key_node, "key_file", t.key_file) : std::optional(t.key);
             // The key's reason only: its text is a secret.
             if (pem && !(key = private_key(*pem, &why)))
                 r_.error(key_node, (t.key.empty() ? "key_file " + quote(t.key_file) : std::string("key")) + ": " + why);
@@ -261,7 +248,7 @@ private:
         }
         if (has_ca) {
             const YAML::Node ca_node = node["client_ca_file"] ? node["client_ca_file"] : node["client_ca"];
-            auto pem = t.client_ca.empty() ? file_text(ca_node, t.client_ca_file, "client_ca_file")
+            auto pem = t.client_ca.empty() ? read_key_file(ca_node, "client_ca_file", t.client_ca_file)
                                            : std::optional(t.client_ca);
             if (pem && !first_certificate(*pem, &why))
                 r_.error(ca_node, (t.client_ca.empty() ? "client_ca_file " + quote(t.client_ca_file)
@@ -286,7 +273,7 @@ private:
             auto rule = allowed.find(key.Scalar());
             if (rule == allowed.end()) {
                 std::string message = "HTTP header " + quote(key.Scalar()) + " can not be configured";
-                if (auto guess = detail::closest(key.Scalar(), names)) message += " (did you mean " + quote(*guess) + "?)";
+                if (auto guess = closest(key.Scalar(), names)) message += " (did you mean " + quote(*guess) + "?)";
                 r_.error(key, message);
                 continue;
             }
@@ -365,11 +352,11 @@ std::optional<CipherName> openssl_cipher_name(std::string_view go_name) {
 }
 
 WebConfigResult parse_web_config(std::string_view yaml_text, std::string_view file_name, const Environment& env) {
-    return detail::read_document<WebConfig>(yaml_text, file_name, env, detail::load_with<Loader>());
+    return read_document<WebConfig>(yaml_text, file_name, env, load_with<Loader>());
 }
 
 WebConfigResult load_web_config(const std::string& path, const Environment& env) {
-    return detail::load_document(path, "web config file", env, parse_web_config);
+    return load_document(path, "web config file", env, parse_web_config);
 }
 
 }  // namespace cargomon::config

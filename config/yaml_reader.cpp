@@ -13,7 +13,7 @@
 
 #include "common/text.h"
 
-namespace cargomon::config::detail {
+namespace cargomon::config {
 namespace {
 
 bool is_var_name(std::string_view name) {
@@ -103,7 +103,7 @@ std::optional<std::string_view> closest(std::string_view word, const std::vector
     return best;
 }
 
-void sort_errors(std::vector<ConfigError>& errors) {
+void detail::sort_errors(std::vector<ConfigError>& errors) {
     std::stable_sort(errors.begin(), errors.end(), [](const ConfigError& a, const ConfigError& b) {
         auto key = [](const ConfigError& e) { return std::pair(e.line == 0 ? INT_MAX : e.line, e.column); };
         return key(a) < key(b);
@@ -115,6 +115,14 @@ std::string quote(std::string_view text) { return "\"" + std::string(text) + "\"
 std::string DocumentReader::resolve(const std::string& path) const {
     if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
     return (dir_ / path).lexically_normal().string();
+}
+
+std::optional<std::string> DocumentReader::read_key_file(const YAML::Node& at, std::string_view key,
+                                                         const std::string& path) {
+    std::string why;
+    std::optional<std::string> text = read_file(path, &why);
+    if (!text) r_.error(at, std::string(key) + ": cannot read " + quote(path) + ": " + why);
+    return text;
 }
 
 std::optional<std::string> read_file(const std::string& path, std::string* why) {
@@ -347,4 +355,4 @@ std::vector<metrics::Matcher> YamlReader::matchers(const YAML::Node& node) {
     return out;
 }
 
-}  // namespace cargomon::config::detail
+}  // namespace cargomon::config

@@ -1,6 +1,9 @@
 #pragma once
-// Internal: typed reads of YAML nodes that expand ${ENV} and collect positioned errors
-// instead of throwing, so one pass over a file reports everything wrong with it.
+// How every YAML document of cargomon is read (the config with its alerting and actions
+// sections, the web config, the HTTP client config, rule files in alerts/rules): typed
+// reads of YAML nodes that expand ${ENV} and collect positioned errors instead of
+// throwing, so one pass over a file reports everything wrong with it. Public: a reader of
+// a new document builds on it. What only config/ itself uses is in config/detail/.
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
@@ -13,13 +16,16 @@
 
 #include "config/config.h"
 
-namespace cargomon::config::detail {
+namespace cargomon::config {
 
 // Expands ${VAR}, ${VAR:-default} and $$; any other $ stays as is (SQL uses $__from).
 std::optional<std::string> expand_env(std::string_view text, const Environment& env, std::string* error);
 
 // The allowed word closest to `word`, if close enough to be a plausible typo.
 std::optional<std::string_view> closest(std::string_view word, const std::vector<std::string_view>& allowed);
+
+// The keys a mapping allows (check_map, top_level), each document's tables of them.
+using Keys = std::vector<std::string_view>;
 
 class YamlReader {
 public:
@@ -85,20 +91,18 @@ public:
 protected:
     // `path` relative to the document's folder; an empty or absolute one as it is.
     std::string resolve(const std::string& path) const;
+    // The text of the file at `path` (resolved already) that `key` names, or nullopt with
+    // the error "<key>: cannot read <path>: <reason>" at `at`.
+    std::optional<std::string> read_key_file(const YAML::Node& at, std::string_view key, const std::string& path);
 
     YamlReader& r_;
     std::filesystem::path dir_;
 };
 
-// The `alerting:` section (config/alerting.cpp); relative `*_file` paths are read from `dir`.
-AlertingConfig read_alerting(YamlReader& reader, const YAML::Node& node, const std::filesystem::path& dir);
-
-// The `actions:` section (config/actions.cpp), and the places of its keys.
-ActionsConfig read_actions(YamlReader& reader, const YAML::Node& node);
-std::vector<KnownKeys> actions_known_keys();
-
-// Errors in file order; those without a position last.
+namespace detail {
+// read_document's: errors in file order, those without a position last.
 void sort_errors(std::vector<ConfigError>& errors);
+}  // namespace detail
 
 // Parses `yaml_text` (named `file_name` in errors) and reads its root with
 // `load(reader, root, dir)`, `dir` being the absolute folder of the file (what relative
@@ -119,7 +123,7 @@ std::variant<T, std::vector<ConfigError>> read_document(std::string_view yaml_te
     T value = load(reader, root, std::filesystem::absolute(dir));
     std::vector<ConfigError> errors = reader.take_errors();
     if (errors.empty()) return value;
-    sort_errors(errors);
+    detail::sort_errors(errors);
     return errors;
 }
 
@@ -150,4 +154,4 @@ auto load_with() {
 std::string describe(const YAML::Node& node);
 std::string quote(std::string_view text);
 
-}  // namespace cargomon::config::detail
+}  // namespace cargomon::config

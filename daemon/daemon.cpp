@@ -14,6 +14,7 @@
 
 #include "collectors/factory.h"
 #include "collectors/scheduler.h"
+#include "common/clock.h"
 #include "common/timefmt.h"
 #include "daemon/storage.h"
 #include "metrics/self_metrics.h"
@@ -75,17 +76,13 @@ Daemon::Daemon(DaemonOptions options)
                                .Add({})) {
     config::Config config = load_or_throw(options_.config_file);
     const StateDatabase state = prepare_state_database(options_.storage_path, clock_.now());
-    prometheus::BuildCounter()
-        .Name("cargomon_state_db_recovered_total")
-        .Help("State database files found unusable at start and moved aside (the log names where).")
-        .Register(registry_)
+    metrics::counter_family(registry_, "cargomon_state_db_recovered_total",
+                            "State database files found unusable at start and moved aside (the log names where).")
         .Add({})
         .Increment(static_cast<double>(state.moved_aside.size()));
     watermarks_ = std::make_unique<collectors::WatermarkStore>(state.path);
-    prometheus::BuildGauge()
-        .Name("cargomon_build_info")
-        .Help("A metric with a constant '1' value labeled by the version of cargomon.")
-        .Register(registry_)
+    metrics::gauge_family(registry_, "cargomon_build_info",
+                          "A metric with a constant '1' value labeled by the version of cargomon.")
         .Add({{"version", CARGOMON_VERSION}, {"compiler", __VERSION__}})
         .Set(1);
     alerts::EngineSetup alerting = load_alerting(config);
@@ -93,7 +90,7 @@ Daemon::Daemon(DaemonOptions options)
     metrics::gauge_family(registry_, "cargomon_actions_epoch_timestamp_seconds",
                           "The actions epoch: batches that finished before it are never acted on (docs/actions.md).")
         .Add({})
-        .Set(std::chrono::duration<double>(action_store_->epoch().time_since_epoch()).count());
+        .Set(unix_seconds(action_store_->epoch()));
     if (action_store_->epoch_is_new())
         spdlog::warn("actions: {} has no actions epoch (a new, empty or recovered state database): set to {}; "
                      "batches that finished before it are never acted on",
@@ -107,7 +104,7 @@ Daemon::Daemon(DaemonOptions options)
     alerting_ = std::make_unique<alerts::Engine>(std::move(alerting), state.path, store_, registry_, clock_,
                                                  [this] { return collectors_have_run(); });
     reload_successful_.Set(1);
-    reload_success_time_.Set(std::chrono::duration<double>(clock_.now().time_since_epoch()).count());
+    reload_success_time_.Set(unix_seconds(clock_.now()));
     metrics_ = std::make_unique<exporters::MetricsHandler>(store_, registry_);
     http_ = std::make_unique<web::ApiServer>(registry_, options_.http);
     http_->set_security(load_web_security());
@@ -185,7 +182,7 @@ std::optional<std::string> Daemon::reload() {
     notify_systemd("RELOADING=1");
     auto finish = [&](std::optional<std::string> error) {
         reload_successful_.Set(error ? 0 : 1);
-        if (!error) reload_success_time_.Set(std::chrono::duration<double>(clock_.now().time_since_epoch()).count());
+        if (!error) reload_success_time_.Set(unix_seconds(clock_.now()));
         notify_systemd("READY=1");
         return error;
     };

@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "daemon/alerting.h"
 #include "config/web_config.h"
+#include "daemon/defaults.h"
 #include "web/api.h"
 #include "exporters/metrics_handler.h"
 #include "web/api_server.h"
@@ -31,7 +32,7 @@ namespace cargomon::daemon {
 struct DaemonOptions {
     std::string config_file;
     std::string listen_address = ":9464";
-    std::string storage_path = "/var/lib/cargomon";
+    std::string storage_path = kDefaultStoragePath;
     std::string web_config_file;  // --web.config.file; "" serves plain HTTP to anyone
     web::ServerOptions http;        // write endpoints and request limits
     // --actions.enabled: false runs a standby replica, whose actions never run (its config

@@ -1,9 +1,12 @@
 #pragma once
 // cargomon's own metrics (cargomon_*) live in a prometheus::Registry that /metrics serves
-// before the store (exporters/metrics_handler.h). These register one family of them in a call.
+// before the store (exporters/metrics_handler.h). These register one family of them in a call, and
+// are how every part of cargomon declares one: one place to find them all (docs/metrics.md
+// lists them, tests/docs holds the list to the code).
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include <string>
@@ -20,6 +23,11 @@ inline prometheus::Family<prometheus::Gauge>& gauge_family(prometheus::Registry&
 inline prometheus::Family<prometheus::Counter>& counter_family(prometheus::Registry& registry, const std::string& name,
                                                                const std::string& help) {
     return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
+}
+// Each histogram's buckets are given when a child is added: family.Add(labels, buckets).
+inline prometheus::Family<prometheus::Histogram>& histogram_family(prometheus::Registry& registry,
+                                                                   const std::string& name, const std::string& help) {
+    return prometheus::BuildHistogram().Name(name).Help(help).Register(registry);
 }
 
 }  // namespace cargomon::metrics

@@ -54,8 +54,7 @@ struct Flags {
 };
 
 [[noreturn]] void usage_error(const std::string& message) {
-    std::cerr << "cargomon-sim: " << message << "\n(see cargomon-sim --help)\n";
-    std::exit(2);
+    std::exit(cli::usage_error(std::cerr, "cargomon-sim", message));
 }
 
 long parse_int(const std::string& flag, const std::string& value, long min) {

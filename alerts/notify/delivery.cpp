@@ -4,6 +4,8 @@
 
 #include <functional>
 
+#include "metrics/self_metrics.h"
+
 namespace cargomon::alerts::notify {
 namespace {
 
@@ -23,30 +25,22 @@ Delivery::Delivery(Outbox& outbox, const Receivers& receivers, const Clock& cloc
     : outbox_(outbox),
       receivers_(receivers),
       clock_(clock),
-      notifications_(prometheus::BuildCounter()
-                         .Name("cargomon_notifications_total")
-                         .Help("Notification delivery outcomes by receiver and integration "
-                               "(delivered, retried, failed, dropped).")
-                         .Register(registry)),
-      outbox_length_(prometheus::BuildGauge()
-                         .Name("cargomon_notification_outbox_length")
-                         .Help("Notifications in the outbox not yet delivered, failed or dropped.")
-                         .Register(registry)
+      notifications_(metrics::counter_family(
+          registry, "cargomon_notifications_total",
+          "Notification delivery outcomes by receiver and integration (delivered, retried, failed, dropped).")),
+      outbox_length_(metrics::gauge_family(registry, "cargomon_notification_outbox_length",
+                                           "Notifications in the outbox not yet delivered, failed or dropped.")
                          .Add({})),
-      oldest_age_(prometheus::BuildGauge()
-                      .Name("cargomon_notification_outbox_oldest_age_seconds")
-                      .Help("Age of the oldest undelivered notification (0 when there is none).")
-                      .Register(registry)
+      oldest_age_(metrics::gauge_family(registry, "cargomon_notification_outbox_oldest_age_seconds",
+                                        "Age of the oldest undelivered notification (0 when there is none).")
                       .Add({})),
-      redelivered_(prometheus::BuildCounter()
-                       .Name("cargomon_notifications_redelivered_total")
-                       .Help("Notifications sent again after a process stopped between sending them and recording "
-                             "the answer: the receiver may have got them twice (same Idempotency-Key).")
-                       .Register(registry)),
-      latency_(prometheus::BuildHistogram()
-                   .Name("cargomon_notification_delivery_latency_seconds")
-                   .Help("From the decision to notify to the receiver's acceptance, retries included.")
-                   .Register(registry)) {}
+      redelivered_(
+          metrics::counter_family(registry, "cargomon_notifications_redelivered_total",
+                                  "Notifications sent again after a process stopped between sending them and recording "
+                                  "the answer: the receiver may have got them twice (same Idempotency-Key).")),
+      latency_(
+          metrics::histogram_family(registry, "cargomon_notification_delivery_latency_seconds",
+                                    "From the decision to notify to the receiver's acceptance, retries included.")) {}
 
 Delivery::~Delivery() { stop(); }
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "metrics/self_metrics.h"
+
 namespace cargomon::alerts::notify {
 namespace {
 
@@ -49,13 +51,15 @@ bool needs_update(const std::optional<NotifyLogEntry>& last, const std::set<std:
 
 Dispatcher::Dispatcher(const config::AlertingConfig& config, const Receivers& receivers, Outbox& outbox,
                        const SilenceStore* silences, const Clock& clock, prometheus::Registry& registry)
-    : config_(config), receivers_(receivers), outbox_(outbox), silences_(silences), clock_(clock),
+    : config_(config),
+      receivers_(receivers),
+      outbox_(outbox),
+      silences_(silences),
+      clock_(clock),
       router_(config.route),
-      failures_(prometheus::BuildCounter()
-                    .Name("cargomon_notification_group_failures_total")
-                    .Help("Flushes of a notification group that failed, by receiver (logged; the group is retried, "
-                          "the others go on)")
-                    .Register(registry)) {}
+      failures_(metrics::counter_family(registry, "cargomon_notification_group_failures_total",
+                                        "Flushes of a notification group that failed, by receiver (logged; the group "
+                                        "is retried, the others go on)")) {}
 
 void Dispatcher::put(const std::vector<Alert>& alerts) {
     const SystemTime now = clock_.now();

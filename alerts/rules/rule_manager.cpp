@@ -7,6 +7,9 @@
 #include <cstdio>
 #include <set>
 
+#include "common/clock.h"
+#include "metrics/self_metrics.h"
+
 namespace cargomon::alerts::rules {
 namespace {
 
@@ -41,8 +44,6 @@ bool needs_sending(const ActiveAlertState& a, SystemTime now, Millis resend_dela
     return *a.last_sent_at + resend_delay < now;
 }
 
-double unix_seconds(SystemTime t) { return duration<double>(t.time_since_epoch()).count(); }
-
 }  // namespace
 
 metrics::Labels alert_labels(const AlertingRule& rule, const promql::VectorSample& sample) {
@@ -62,19 +63,14 @@ RuleManager::RuleManager(std::vector<RuleGroup> groups, RuleEvaluator evaluator,
       sink_(std::move(sink)),
       clock_(clock),
       options_(std::move(options)),
-      evaluations_(prometheus::BuildCounter()
-                       .Name("cargomon_rule_evaluations_total")
-                       .Help("Rule evaluations, by rule group (\"file;group\")")
-                       .Register(registry)),
-      failures_(prometheus::BuildCounter()
-                    .Name("cargomon_rule_evaluation_failures_total")
-                    .Help("Rule evaluations that failed, by rule group; the alerts of a failed rule keep their state")
-                    .Register(registry)),
-      last_duration_(prometheus::BuildGauge()
-                         .Name("cargomon_rule_group_last_duration_seconds")
-                         .Help("How long the last evaluation of the rule group took")
-                         .Register(registry)),
-      alert_counts_(prometheus::BuildGauge().Name("cargomon_alerts").Help("Alerts by state").Register(registry)),
+      evaluations_(metrics::counter_family(registry, "cargomon_rule_evaluations_total",
+                                           "Rule evaluations, by rule group (\"file;group\")")),
+      failures_(metrics::counter_family(
+          registry, "cargomon_rule_evaluation_failures_total",
+          "Rule evaluations that failed, by rule group; the alerts of a failed rule keep their state")),
+      last_duration_(metrics::gauge_family(registry, "cargomon_rule_group_last_duration_seconds",
+                                           "How long the last evaluation of the rule group took")),
+      alert_counts_(metrics::gauge_family(registry, "cargomon_alerts", "Alerts by state")),
       pending_count_(alert_counts_.Add({{"state", "pending"}})),
       firing_count_(alert_counts_.Add({{"state", "firing"}})) {
     std::lock_guard lock(mu_);

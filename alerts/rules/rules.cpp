@@ -14,9 +14,9 @@
 namespace cargomon::alerts::rules {
 namespace {
 
-using config::detail::describe;
-using config::detail::quote;
-using config::detail::YamlReader;
+using config::describe;
+using config::quote;
+using config::YamlReader;
 
 const std::vector<std::string_view> kFileKeys{"groups"};
 const std::vector<std::string_view> kGroupKeys{"name", "interval", "limit", "rules"};

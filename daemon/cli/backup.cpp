@@ -4,6 +4,7 @@
 
 #include "common/cli.h"
 #include "common/sqlite.h"
+#include "daemon/cli/path_flags.h"
 #include "daemon/storage.h"
 
 namespace cargomon::cli {
@@ -20,20 +21,17 @@ To restore: stop cargomon, copy FILE to DIR/cargomon.db, start.
 }  // namespace
 
 int backup_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-    std::string storage_path = "/var/lib/cargomon";
+    std::string storage_path;
     std::string file;
     auto app = make_app(kUsage);
-    app->add_option("--storage.path", storage_path, "the daemon's --storage.path")
-        ->type_name("DIR")
-        ->default_str(storage_path);
+    add_storage_path_flag(*app, storage_path, "the daemon's --storage.path");
     app->add_option("FILE", file, "where the copy goes");
     finish(*app);
     try {
         if (!parse(*app, args, out)) return 0;
         if (file.empty()) throw UsageError("the backup's FILE is missing");
     } catch (const UsageError& e) {
-        err << "cargomon backup: " << e.what() << "\n(see cargomon backup --help)\n";
-        return 2;
+        return usage_error(err, "cargomon backup", e.what());
     }
     const std::string source = (std::filesystem::path(storage_path) / daemon::kStateFile).string();
     // Opening a missing file would create an empty database and back that up.

@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/timefmt.h"
 #include "daemon/cli/api_session.h"
+#include "daemon/cli/path_flags.h"
 
 namespace cargomon::cli {
 namespace {
@@ -52,7 +53,7 @@ constexpr std::size_t kIdsShown = 20;
 struct Options {
     std::string command;
     std::string batch_uuid;
-    std::string config_file = "/etc/cargomon/cargomon.yml";
+    std::string config_file;
     std::string output = "table";
     std::string kind = "runs";
     std::string reset = "firstNode";
@@ -67,9 +68,7 @@ bool parse_options(const std::vector<std::string>& args, Options& options, std::
     auto app = make_app(kUsage, '=', 24);
     app->add_option("COMMAND", options.command, "doctor or rerun");
     app->add_option("BATCH_UUID", options.batch_uuid, "the batch");
-    app->add_option("--config.file", options.config_file, "configuration file (the API URL, token, client)")
-        ->type_name("FILE")
-        ->default_str(options.config_file);
+    add_config_file_flag(*app, options.config_file, "configuration file (the API URL, token, client)");
     app->add_option("--output", options.output, "doctor: table (for people) or json (for scripts)")
         ->type_name("FORMAT")
         ->default_str(options.output);
@@ -405,8 +404,7 @@ int batch_main(const std::vector<std::string>& args, std::istream& in, std::ostr
     try {
         if (!parse_options(args, options, out)) return 0;
     } catch (const UsageError& e) {
-        err << "cargomon batch: " << e.what() << "\n(see cargomon batch --help)\n";
-        return 2;
+        return usage_error(err, "cargomon batch", e.what());
     }
     // The client logs its retries; what failed is in the report already.
     setup_logging("error", "logfmt", "cargomon");

@@ -21,6 +21,7 @@
 #include "common/duration.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "daemon/cli/path_flags.h"
 #include "metrics/text_format.h"
 #include "metrics/labels.h"
 #include "metrics/metric_store.h"
@@ -39,16 +40,14 @@ alert's labels, its value and whether it would fire now.
 
 struct Options {
     std::vector<std::string> rule_files;
-    std::string config_file = "/etc/cargomon/cargomon.yml";
+    std::string config_file;
 };
 
 // --help prints and returns false.
 bool parse_options(const std::vector<std::string>& args, Options& options, std::ostream& out) {
     auto app = make_app(kUsage, '=', 22);
     app->add_option("FILE", options.rule_files, "rule files");
-    app->add_option("--config.file", options.config_file, "configuration file")
-        ->type_name("FILE")
-        ->default_str(options.config_file);
+    add_config_file_flag(*app, options.config_file);
     finish(*app);
     return parse(*app, args, out, UnknownFlag::whole);
 }

@@ -10,6 +10,7 @@
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/text.h"
+#include "daemon/cli/path_flags.h"
 #include "daemon/daemon.h"
 #include "metrics/allocator.h"
 
@@ -27,6 +28,8 @@ constexpr const char* kUsage = R"(usage: cargomon [flags]
                                          copy the state database, safe while the daemon runs
        cargomon batch doctor|rerun BATCH_UUID
                                          why a batch's runs failed; re-run only them (see cargomon batch --help)
+       cargomon export runs|outputs|batch|segment|query
+                                         download runs, outputs, records or a query's rows to a file (see cargomon export --help)
 
 Watches a Cargo workspace through Cargo's API and exports Prometheus metrics.
 
@@ -37,7 +40,7 @@ constexpr const char* kFooter = R"(Signals: SIGHUP reloads the configuration and
 Environment: CARGO_API_URL and CARGO_API_TOKEN override api_url and token of the file.)";
 
 struct Flags {
-    std::string config_file = "/etc/cargomon/cargomon.yml";
+    std::string config_file;
     std::string listen_address = ":9464";
     std::string web_config_file;
     std::string enable_lifecycle = "false";
@@ -47,7 +50,7 @@ struct Flags {
     std::string auth_failures_per_minute = "10";
     std::string read_timeout = "10s";
     std::string max_request_bytes = "1MiB";
-    std::string storage_path = "/var/lib/cargomon";
+    std::string storage_path;
     std::string actions_enabled = "true";
     std::string log_level = "info";
     std::string log_format = "logfmt";
@@ -88,9 +91,7 @@ web::ServerOptions http_options(const Flags& flags) {
 bool parse_flags(const std::vector<std::string>& args, Flags& flags) {
     auto app = make_app(kUsage, '=', 32);
     app->footer(kFooter);
-    app->add_option("--config.file", flags.config_file, "configuration file")
-        ->type_name("FILE")
-        ->default_str(flags.config_file);
+    add_config_file_flag(*app, flags.config_file);
     app->add_option("--web.listen-address", flags.listen_address, "address for /metrics and the API")
         ->type_name("ADDR")
         ->default_str(flags.listen_address);
@@ -120,9 +121,7 @@ bool parse_flags(const std::vector<std::string>& args, Flags& flags) {
     app->add_option("--web.max-request-bytes", flags.max_request_bytes,
                     "largest request body, after decompression; more get 413\n(default 1MiB; suffixes KiB, MiB)")
         ->type_name("N");
-    app->add_option("--storage.path", flags.storage_path, "durable state: watermarks, alert state, outbox, silences")
-        ->type_name("DIR")
-        ->default_str(flags.storage_path);
+    add_storage_path_flag(*app, flags.storage_path, "durable state: watermarks, alert state, outbox, silences");
     app->add_flag("--actions.enabled,!--no-actions.enabled", flags.actions_enabled,
                   "run the config's automatic actions (default on); =false on a standby replica\n"
                   "(docs/actions.md)");

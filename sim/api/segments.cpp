@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 
+#include "common/clock.h"
 #include "common/timefmt.h"
 #include "sim/api/internal.h"
 
@@ -101,7 +102,7 @@ double instant(const rapidjson::Value& c, const char* name, const std::string& w
     const std::string s = text(optional_member(c, name), where + name);
     const auto t = parse_iso8601(s);
     if (!t) throw bad_filter(where + name + " must be an ISO-8601 date or datetime, got \"" + s + "\"");
-    return std::chrono::duration<double>(t->time_since_epoch()).count();
+    return unix_seconds(*t);
 }
 
 std::vector<std::string> values(const rapidjson::Value& c, const std::string& where) {

@@ -9,23 +9,10 @@
 #include <thread>
 
 #include "common/net.h"
+#include "common/text.h"
 
 namespace cargomon::sim {
 namespace {
-
-std::string url_encode(std::string_view s) {
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            char buf[4];
-            std::snprintf(buf, sizeof buf, "%%%02X", c);
-            out += buf;
-        }
-    }
-    return out;
-}
 
 // "Code: 396, e.displayText() = ..." -> 396
 int error_code_of(const std::string& body) {
@@ -116,12 +103,12 @@ std::string ClickHouseClient::query(std::string_view sql, const Settings& settin
     // Buffer the whole answer server-side so an error mid-result is an HTTP error,
     // not a 200 with a truncated body.
     std::string path = "/?wait_end_of_query=1";
-    for (const auto& [k, v] : settings) path += "&" + url_encode(k) + "=" + url_encode(v);
+    for (const auto& [k, v] : settings) path += "&" + percent_encode(k) + "=" + percent_encode(v);
     return post(path, std::string(sql), 120, true);
 }
 
 void ClickHouseClient::insert(std::string_view table, std::string_view format, std::string data) const {
-    std::string path = "/?query=" + url_encode("INSERT INTO " + std::string(table) + " FORMAT " + std::string(format));
+    std::string path = "/?query=" + percent_encode("INSERT INTO " + std::string(table) + " FORMAT " + std::string(format));
     post(path, data, 300, false);
 }
 

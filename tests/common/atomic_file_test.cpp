@@ -3,7 +3,9 @@
 #include "common/atomic_file.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -128,6 +130,39 @@ TEST(AtomicFile, ASymlinkAtTheDestinationIsReplacedNotFollowed) {
     EXPECT_FALSE(fs::is_symlink(dir.file("out.csv")));
     EXPECT_EQ(read(dir.file("out.csv")), "rows\n");
     EXPECT_EQ(read(dir.file("victim")), "untouched\n");
+}
+
+// remove_on_signal: SIGINT, SIGTERM or SIGHUP while a named temporary file is being
+// written removes it, then ends the process by that signal (the exit status a shell sees).
+// A child process takes the signal, so the test's own handlers stay as they are.
+TEST(AtomicFile, ASignalRemovesTheNamedTemporaryFileAndStillEndsTheProcess) {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+        TempDir dir;
+        int ready[2];
+        ASSERT_EQ(::pipe(ready), 0);
+        const pid_t child = ::fork();
+        ASSERT_GE(child, 0);
+        if (child == 0) {
+            ::close(ready[0]);
+            AtomicFile file(dir.file("out.csv"), {.named = true, .remove_on_signal = true});
+            file.write("half of it");
+            const char named = file.temp_path().empty() ? '0' : '1';
+            if (::write(ready[1], &named, 1) != 1) ::_exit(3);
+            ::pause();
+            ::_exit(4);  // the signal should have ended the process
+        }
+        ::close(ready[1]);
+        char named = 0;
+        ASSERT_EQ(::read(ready[0], &named, 1), 1);
+        ::close(ready[0]);
+        EXPECT_EQ(named, '1');
+        EXPECT_EQ(entries(dir.path()).size(), 1u) << "the temporary file while it is written";
+        ASSERT_EQ(::kill(child, sig), 0);
+        int status = 0;
+        ASSERT_EQ(::waitpid(child, &status, 0), child);
+        EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == sig) << "signal " << sig << ", status " << status;
+        EXPECT_TRUE(entries(dir.path()).empty()) << "signal " << sig;
+    }
 }
 
 }  // namespace

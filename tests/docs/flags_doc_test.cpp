@@ -3,6 +3,7 @@
 // on one side only fails here, named.
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -96,6 +97,24 @@ TEST(FlagsDoc, Batch) {
 TEST(FlagsDoc, Export) {
     expect_same(help_flags(help_of({"export", "--help"})), documented_flags({{"docs/export.md", "Flags"}}),
                 "cargomon export");
+}
+
+// Every subcommand daemon/main.cpp dispatches (`first == "export"`, and "rules preview"
+// with its second word) has its usage line in `cargomon --help`: a subcommand added to
+// the switch and not to the help fails here, named.
+TEST(FlagsDoc, HelpListsEverySubcommand) {
+    const std::string main_cpp = read_source_file("daemon/main.cpp");
+    const std::regex dispatch(R"re(first == "([a-z-]+)"(?:[^\n]*args\[1\] == "([a-z-]+)")?)re");
+    std::vector<std::string> subcommands;
+    for (auto it = std::sregex_iterator(main_cpp.begin(), main_cpp.end(), dispatch); it != std::sregex_iterator(); ++it)
+        subcommands.push_back((*it)[1].str() + ((*it)[2].matched ? " " + (*it)[2].str() : ""));
+    ASSERT_GE(subcommands.size(), 8u) << "daemon/main.cpp's dispatch was not read";
+    const std::string help = help_of({"--help"});
+    for (const auto& name : subcommands) {
+        // Each subcommand's usage line, under "usage: cargomon [flags]".
+        EXPECT_NE(help.find("\n       cargomon " + name + " "), std::string::npos)
+            << "cargomon --help has no usage line for \"" << name << "\":\n" << help;
+    }
 }
 
 TEST(FlagsDoc, Simulator) {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/net.h"
+#include "common/text.h"
 
 namespace cargomon::testing {
 
@@ -23,21 +24,6 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 }
 
 }  // namespace
-
-std::string url_encode(const std::string& text) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
 
 ToolServer::ToolServer(const std::string& program, std::vector<std::string> argv,
                        const std::map<std::string, std::string>& files) {
@@ -111,7 +97,7 @@ PrometheusServer::PrometheusServer(const std::string& config, const std::map<std
                  with(files, "prometheus.yml", config)) {}
 
 std::vector<PromSample> PrometheusServer::query(const std::string& expr) const {
-    auto doc = get_json("/api/v1/query?query=" + url_encode(expr));
+    auto doc = get_json("/api/v1/query?query=" + percent_encode(expr));
     const auto& data = doc["data"];
     if (std::string(data["resultType"].GetString()) != "vector")
         throw std::runtime_error("query " + expr + " is not an instant vector");

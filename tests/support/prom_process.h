@@ -59,6 +59,4 @@ public:
     explicit AlertmanagerServer(const std::string& config, const std::map<std::string, std::string>& files = {});
 };
 
-std::string url_encode(const std::string& text);
-
 }  // namespace cargomon::testing
