@@ -1,5 +1,6 @@
 #pragma once
 // The series a collector produces: one Snapshot is one complete collection.
+#include <bit>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -40,5 +41,9 @@ struct Family {
 struct Snapshot {
     std::vector<Family> families;
 };
+
+// Prometheus' staleness marker (value.StaleNaN): a NaN with this exact bit pattern.
+inline double stale_nan() { return std::bit_cast<double>(std::uint64_t{0x7ff0000000000002}); }
+inline bool is_stale_nan(double v) { return std::bit_cast<std::uint64_t>(v) == std::uint64_t{0x7ff0000000000002}; }
 
 }  // namespace cargomon::metrics
