@@ -110,7 +110,10 @@ public:
     };
     TruncateResult truncate(std::int64_t mint_ms, std::size_t max_bytes);
 
+    // Visits every series for oldest_ms: for a metrics tick, not a loop.
     HeadStats stats() const;
+    // HeadStats::bytes alone, without visiting the series.
+    std::size_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
 
     // Calls `fn` with a copy of each series (taken under its lock, `fn` called without).
     void for_each_series(const std::function<void(const SeriesData&)>& fn) const;
