@@ -23,6 +23,7 @@
 #include "web/api.h"
 #include "web/http_server.h"
 #include "metrics/metric_store.h"
+#include "tsdb/history.h"
 
 namespace cargomon::daemon {
 
@@ -35,6 +36,9 @@ struct DaemonOptions {
     // --actions.enabled: false runs a standby replica, whose actions never run (its config
     // is still checked and reloaded). docs/actions.md says why a second replica must.
     bool actions_enabled = true;
+    // --storage.history.*; the checkpoint goes to <storage_path>/history.ckpt (any path
+    // set here is replaced).
+    tsdb::HistoryOptions history;
 };
 
 // The Cargo API client's options as the config sets them (collectors/factory.h).
@@ -80,6 +84,7 @@ private:
     mutable std::mutex world_mu_;  // guards world_
     std::mutex reload_mu_;         // serializes reload() and stop()
     std::unique_ptr<World> world_;
+    std::unique_ptr<tsdb::History> history_;  // the store's observer from construction to ~Daemon
     std::unique_ptr<Alerting> alerting_;
     std::unique_ptr<actions::ActionStore> action_store_;
     std::unique_ptr<actions::Engine> actions_;  // replaced under reload_mu_ when the config changes
