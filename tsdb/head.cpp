@@ -46,11 +46,12 @@ void make_key(std::string& key, std::string_view name, const metrics::Labels& la
     }
 }
 
-// A rough count of what a series costs beyond its chunks: the object, its labels held
-// twice (the set and the key), and a map node and a postings entry per label.
+// A rough count of what a series costs beyond its chunks: the object, its key, its
+// labels (a pair of strings each, the longer ones on the heap), the two map nodes and
+// a postings entry per label.
 std::size_t overhead_of(const Series& s) {
-    std::size_t bytes = sizeof(Series) + 2 * s.key.size() + 128;
-    for (const auto& [n, v] : s.labels) bytes += n.size() + v.size() + 80;
+    std::size_t bytes = sizeof(Series) + s.key.size() + 2 * 64;
+    for (const auto& [n, v] : s.labels) bytes += sizeof(s.labels[0]) + 8 + (n.size() > 15 ? n.size() : 0) + (v.size() > 15 ? v.size() : 0);
     return bytes;
 }
 
@@ -125,7 +126,7 @@ SeriesRef Head::series(std::string_view name, const metrics::Labels& given) {
     created->key = key;
     created->overhead = overhead_of(*created);
     std::unique_lock lock(index_mu_);
-    auto [it, added] = by_key_.emplace(key, created);
+    auto [it, added] = by_key_.emplace(std::string_view(created->key), created);
     if (!added) return it->second;
     created->id = next_id_++;
     by_id_.emplace(created->id, created);
@@ -136,6 +137,7 @@ SeriesRef Head::series(std::string_view name, const metrics::Labels& given) {
         found->second.push_back(created->id);
     }
     bytes_.fetch_add(created->overhead, std::memory_order_relaxed);
+    overhead_bytes_.fetch_add(created->overhead, std::memory_order_relaxed);
     return created;
 }
 
@@ -172,6 +174,7 @@ void Head::forget(const SeriesRef& s) {
         if (values->second.empty()) postings_.erase(values);
     }
     bytes_.fetch_sub(s->overhead, std::memory_order_relaxed);
+    overhead_bytes_.fetch_sub(s->overhead, std::memory_order_relaxed);
 }
 
 std::vector<SeriesRef> Head::candidates(const std::vector<metrics::Matcher>& matchers) const {
@@ -364,6 +367,7 @@ HeadStats Head::stats() const {
     }
     stats.samples = samples_.load(std::memory_order_relaxed);
     stats.bytes = bytes_.load(std::memory_order_relaxed);
+    stats.chunk_bytes = stats.bytes - std::min(stats.bytes, overhead_bytes_.load(std::memory_order_relaxed));
     return stats;
 }
 

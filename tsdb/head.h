@@ -59,7 +59,8 @@ using SeriesRef = std::shared_ptr<Series>;
 struct HeadStats {
     std::size_t series = 0;
     std::size_t samples = 0;
-    std::size_t bytes = 0;                 // chunks plus an estimate of each series' labels and index entries
+    std::size_t bytes = 0;                 // chunks plus an estimate of each series' labels and index
+    std::size_t chunk_bytes = 0;           // the compressed samples alone (what Prometheus' ~1.3 bytes a sample counts) entries
     std::int64_t oldest_ms = kMaxTime;     // the oldest sample held; kMaxTime when none
 };
 
@@ -130,13 +131,14 @@ private:
 
     mutable std::shared_mutex index_mu_;
     std::uint64_t next_id_ = 1;
-    std::unordered_map<std::string, SeriesRef> by_key_;
+    std::unordered_map<std::string_view, SeriesRef> by_key_;  // views of each Series' own key
     std::unordered_map<std::uint64_t, SeriesRef> by_id_;
     // name -> value -> ids, ascending (ids only grow, so appending keeps them sorted)
     std::map<std::string, std::map<std::string, std::vector<std::uint64_t>, std::less<>>, std::less<>> postings_;
 
     std::atomic<std::size_t> samples_{0};
     std::atomic<std::size_t> bytes_{0};
+    std::atomic<std::size_t> overhead_bytes_{0};  // the part of bytes_ that is not chunks
 };
 
 }  // namespace cargomon::tsdb

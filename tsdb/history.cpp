@@ -42,6 +42,10 @@ History::History(HistoryOptions options, prometheus::Registry& registry, const C
                                    "Bytes the sample history holds: its compressed chunks and an estimate of its "
                                    "series' labels and index (what --storage.history.max-bytes bounds).")
                  .Add({})),
+      chunk_bytes_(metrics::gauge_family(registry, "cargomon_history_chunk_bytes",
+                                         "Bytes of the sample history's compressed samples alone (part of "
+                                         "cargomon_history_bytes).")
+                       .Add({})),
       oldest_(metrics::gauge_family(registry, "cargomon_history_oldest_sample_timestamp_seconds",
                                     "Time of the oldest sample in the sample history (0 when empty).")
                   .Add({})),
@@ -172,6 +176,7 @@ void History::maintain() {
     series_.Set(static_cast<double>(stats.series));
     samples_.Set(static_cast<double>(stats.samples));
     bytes_.Set(static_cast<double>(stats.bytes));
+    chunk_bytes_.Set(static_cast<double>(stats.chunk_bytes));
     oldest_.Set(stats.oldest_ms == kMaxTime ? 0 : static_cast<double>(stats.oldest_ms) / 1000);
     retention_.Set(seconds(retention()));
 }

@@ -114,6 +114,7 @@ private:
     prometheus::Gauge& series_;
     prometheus::Gauge& samples_;
     prometheus::Gauge& bytes_;
+    prometheus::Gauge& chunk_bytes_;
     prometheus::Gauge& oldest_;
     prometheus::Gauge& retention_;
     prometheus::Counter& dropped_out_of_order_;

@@ -3,9 +3,16 @@
 // grow by a few a minute, integer gauges that change now and then, ratio gauges. Prints
 // bytes per sample (goal <= 2; Prometheus' head ~1.3), append and select throughput, the
 // checkpoint's size and speed, and the resident memory the history adds.
+//
+// Twice: with timestamps on a regular grid (as Prometheus scrapes, and as the peers
+// bench loads samples), and as the collectors stamp them today: each run's start moves
+// by up to `jitter` (default 10%) of the interval either way, at random every run, which
+// no delta-of-delta encoding can make cheap (docs/performance.md).
+// `bench_history [SERIES]` runs fewer series, for a quick look.
 #include <sys/resource.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -21,7 +28,7 @@ using Steady = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::size_t kSeries = 100'000;
+std::size_t kSeries = 100'000;  // argv[1] may set fewer, for a quick look
 constexpr int kSamples = 360;
 constexpr std::int64_t kStepMs = 60'000;
 constexpr std::int64_t kStartMs = 1'800'000'000'000;
@@ -34,6 +41,13 @@ double rss_mib() {
 }
 
 double seconds_since(Steady::time_point start) { return std::chrono::duration<double>(Steady::now() - start).count(); }
+
+// CPU time of this process: what the work costs, whatever else shares the machine.
+double cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
 
 enum class Shape { counter, gauge, ratio };
 
@@ -88,9 +102,7 @@ void step(Series& s, std::mt19937_64& random) {
     }
 }
 
-}  // namespace
-
-int main() {
+void run(double jitter) {
     std::mt19937_64 random(20);
     auto series = make_series(random);
     const double rss_before = rss_mib();
@@ -98,31 +110,36 @@ int main() {
 
     // Appending as the history does on publish: a lookup by name and labels, then the append.
     const auto append_start = Steady::now();
+    const double append_cpu_start = cpu_seconds();
     for (int i = 0; i < kSamples; ++i) {
-        const std::int64_t t = kStartMs + i * kStepMs + static_cast<std::int64_t>(random() % 40);  // collection jitter
+        const auto spread = static_cast<std::int64_t>(jitter * static_cast<double>(kStepMs));
+        const std::int64_t t = kStartMs + i * kStepMs + (spread ? static_cast<std::int64_t>(random() % (2 * spread + 1)) - spread : 0);
         for (auto& s : series) {
             step(s, random);
             head.append(head.series(s.name, s.labels), t, s.value);
         }
     }
     const double append_s = seconds_since(append_start);
+    const double append_cpu = cpu_seconds() - append_cpu_start;
     const auto stats = head.stats();
     const double rss_after = rss_mib();
 
-    std::size_t chunk_bytes = 0;
-    head.for_each_series([&](const tsdb::SeriesData& d) {
-        for (const auto& c : d.chunks) chunk_bytes += c.bytes.size();
-    });
+    const std::size_t chunk_bytes = stats.chunk_bytes;
     const double samples = static_cast<double>(stats.samples);
+    std::printf("== timestamps %s\n", jitter > 0 ? "as collected (each run moved by up to 10% of the interval)"
+                                                  : "on a regular grid (as scraped)");
     std::printf("history: %zu series x %d samples at %llds (%.0f samples)\n", stats.series, kSamples,
                 static_cast<long long>(kStepMs / 1000), samples);
     std::printf("bytes per sample: %.2f in chunks, %.2f with the series' labels and index (cargomon_history_bytes "
                 "%.1f MiB)\n",
                 static_cast<double>(chunk_bytes) / samples, static_cast<double>(stats.bytes) / samples,
                 static_cast<double>(stats.bytes) / 1048576);
-    std::printf("resident memory added: %.1f MiB (%.2f bytes per sample)\n", rss_after - rss_before,
-                (rss_after - rss_before) * 1048576 / samples);
-    std::printf("append: %.2f s, %.2f M samples/s (lookup by labels included)\n", append_s, samples / append_s / 1e6);
+    if (rss_after > rss_before + 1)  // the second run reuses the first one's freed pages: nothing to say
+        std::printf("resident memory added: %.1f MiB (%.2f bytes per sample, %.0f bytes per series)\n",
+                    rss_after - rss_before, (rss_after - rss_before) * 1048576 / samples,
+                    (rss_after - rss_before) * 1048576 / static_cast<double>(stats.series));
+    std::printf("append: %.2f s wall, %.2f s CPU: %.2f M samples/s a core (lookup by labels included)\n", append_s,
+                append_cpu, samples / append_cpu / 1e6);
 
     // Selecting: one metric name over the last hour (10,000 series x 60 samples), and one
     // workflow over the whole 6 h (10 series x 360).
@@ -130,24 +147,24 @@ int main() {
         metrics::make_matcher("__name__", metrics::Matcher::Op::equal, "cargo_workflow_runs_total"))};
     const std::int64_t end = kStartMs + (kSamples - 1) * kStepMs + 59'999;
     std::size_t selected_series = 0, selected_samples = 0;
-    const auto select_start = Steady::now();
+    const double select_cpu_start = cpu_seconds();
     constexpr int kRounds = 10;
     for (int r = 0; r < kRounds; ++r)
         head.select(by_name, end - 3'600'000, end, [&](const metrics::Labels&, std::span<const tsdb::Sample> s) {
             ++selected_series;
             selected_samples += s.size();
         });
-    const double select_s = seconds_since(select_start);
-    std::printf("select by name, last 1h: %.1f ms for %zu series, %.1f M samples/s\n", select_s / kRounds * 1e3,
+    const double select_s = cpu_seconds() - select_cpu_start;
+    std::printf("select by name, last 1h: %.1f ms CPU for %zu series, %.1f M samples/s\n", select_s / kRounds * 1e3,
                 selected_series / kRounds, static_cast<double>(selected_samples) / select_s / 1e6);
     std::vector<metrics::Matcher> one = {std::get<metrics::Matcher>(
         metrics::make_matcher("workflow_uuid", metrics::Matcher::Op::equal, "wf-104242-3f9c2a7e"))};
     std::size_t one_samples = 0;
-    const auto one_start = Steady::now();
+    const double one_start = cpu_seconds();
     for (int r = 0; r < 1000; ++r)
         head.select(one, tsdb::kMinTime, tsdb::kMaxTime,
                     [&](const metrics::Labels&, std::span<const tsdb::Sample> s) { one_samples += s.size(); });
-    std::printf("select one workflow, 6h: %.1f us for %zu samples\n", seconds_since(one_start) / 1000 * 1e6,
+    std::printf("select one workflow, 6h: %.1f us CPU for %zu samples\n", (cpu_seconds() - one_start) / 1000 * 1e6,
                 one_samples / 1000);
 
     const auto path = std::filesystem::temp_directory_path() / "bench_history.ckpt";
@@ -163,5 +180,14 @@ int main() {
     std::printf("checkpoint: %.1f MiB written in %.2f s, read back in %.2f s (%zu series%s)\n",
                 static_cast<double>(written.bytes) / 1048576, write_s, load_s, read.series,
                 read.error ? ", ERROR" : "");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc > 1) kSeries = std::stoul(argv[1]);
+    run(0);
+    std::printf("\n");
+    run(0.1);
     return 0;
 }

@@ -122,6 +122,7 @@ TEST(Head, RetentionDropsWholeChunksAndEmptySeries) {
     EXPECT_EQ(head.stats().series, 0u);
     EXPECT_EQ(head.stats().samples, 0u);
     EXPECT_EQ(head.stats().bytes, 0u);
+    EXPECT_EQ(head.stats().chunk_bytes, 0u);
     EXPECT_TRUE(head.label_names().empty());
 }
 

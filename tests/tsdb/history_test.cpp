@@ -167,7 +167,8 @@ TEST_F(HistoryTest, MaintainTruncatesToTheRetentionAndSetsTheGauges) {
     EXPECT_LE(oldest, static_cast<double>(now - 3'600'000));
     EXPECT_GT(oldest, static_cast<double>(now - 3'600'000 - 120 * 60'000));
     EXPECT_EQ(metric("cargomon_history_samples"), (start + 599 * 60'000 - oldest) / 60'000 + 1);
-    EXPECT_GT(metric("cargomon_history_bytes"), 0);
+    EXPECT_GT(metric("cargomon_history_chunk_bytes"), 0);
+    EXPECT_GT(metric("cargomon_history_bytes"), metric("cargomon_history_chunk_bytes"));
 }
 
 TEST_F(HistoryTest, TheCapDropsAndCounts) {
