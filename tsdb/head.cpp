@@ -122,7 +122,7 @@ SeriesRef Head::series(std::string_view name, const metrics::Labels& given) {
     }
     auto created = std::make_shared<Series>();
     created->labels = labels;
-    metrics::set_label(created->labels, std::string(kNameLabel), std::string(name));
+    if (!name.empty()) metrics::set_label(created->labels, std::string(kNameLabel), std::string(name));
     created->key = key;
     created->overhead = overhead_of(*created);
     std::unique_lock lock(index_mu_);

@@ -86,7 +86,8 @@ public:
     // as is one at the same time with another value (duplicate); the same sample again
     // changes nothing (same), as in Prometheus.
     Appended append(const SeriesRef& series, std::int64_t t, double v);
-    // `labels` with __name__, sorted: for recording rules and ALERTS.
+    // `labels` with __name__, sorted: for recording rules (a set without __name__ is a
+    // series without one, as an empty-valued label is no label).
     Appended append(const metrics::Labels& labels, std::int64_t t, double v);
 
     // Calls `fn` for each series that all `matchers` select and that has samples in

@@ -4,6 +4,9 @@
 #include <atomic>
 #include <thread>
 
+#include "metrics/metric_store.h"
+#include "tests/support/temp_dir.h"
+#include "tsdb/history.h"
 #include "tsdb/head.h"
 
 namespace cargomon::tsdb {
@@ -56,6 +59,53 @@ TEST(HeadConcurrent, AppendSelectAndTruncateAtOnce) {
         EXPECT_EQ(samples.back().t, kSamples);
     });
     EXPECT_EQ(series, std::size_t{kWriters} * 20);
+}
+
+// The daemon's shape: collectors publishing to the store (so appending through the
+// observer), the maintenance thread appending self-metrics, truncating and checkpointing
+// every few milliseconds, a reader selecting, and a collector removed meanwhile.
+TEST(HistoryConcurrent, PublishMaintainCheckpointAndReadAtOnce) {
+    testing::TempDir dir;
+    SystemClock clock;
+    prometheus::Registry registry;
+    HistoryOptions options{.retention = std::chrono::hours{1},
+                           .checkpoint_interval = std::chrono::milliseconds{5},
+                           .self_metrics_interval = std::chrono::milliseconds{3},
+                           .checkpoint_path = dir.file(kCheckpointFile)};
+    History history(options, registry, clock, [&] { return registry.Collect(); });
+    metrics::MetricStore store;
+    store.set_observer(&history);
+    history.start();
+    std::atomic<bool> done{false};
+    auto collector = [&](std::string name) {
+        for (int run = 0; run < 200; ++run) {
+            metrics::Snapshot snapshot;
+            auto& family = snapshot.families.emplace_back();
+            family.name = "cargo_" + name;
+            for (int s = 0; s < 50; ++s)
+                if ((s + run) % 7 != 0)  // some series leave and come back: stale markers
+                    family.samples.push_back({.labels = {{"s", std::to_string(s)}}, .value = double(run)});
+            store.publish(name, std::move(snapshot), clock.now());
+        }
+    };
+    std::thread a(collector, "a"), b(collector, "b");
+    std::thread reader([&] {
+        while (!done) {
+            history.head().select({}, kMinTime, kMaxTime, [](const metrics::Labels&, std::span<const Sample> samples) {
+                for (std::size_t i = 1; i < samples.size(); ++i) ASSERT_LT(samples[i - 1].t, samples[i].t);
+            });
+            history.head().label_names();
+        }
+    });
+    a.join();
+    store.remove("b");
+    b.join();
+    done = true;
+    reader.join();
+    history.stop();
+    store.set_observer(nullptr);
+    EXPECT_GE(history.head().label_values("__name__").size(), 2u);
+    EXPECT_TRUE(std::filesystem::exists(options.checkpoint_path));
 }
 
 }  // namespace

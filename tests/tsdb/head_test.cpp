@@ -94,6 +94,9 @@ TEST(Head, EmptyLabelValuesAreDropped) {
     head.append({{"__name__", "x"}}, 2, 2);
     EXPECT_EQ(head.stats().series, 1u);
     EXPECT_EQ(head.label_names(), (std::vector<std::string>{"__name__"}));
+    head.append({{"__name__", ""}, {"b", "1"}}, 1, 1);  // an empty name is no name
+    EXPECT_EQ(head.label_values("__name__"), (std::vector<std::string>{"x"}));
+    EXPECT_EQ(head.label_values("b"), (std::vector<std::string>{"1"}));
 }
 
 TEST(Head, RetentionDropsWholeChunksAndEmptySeries) {
