@@ -16,6 +16,7 @@
 #include "collectors/scheduler.h"
 #include "common/clock.h"
 #include "common/timefmt.h"
+#include "alerts/promql/promql.h"
 #include "daemon/storage.h"
 #include "metrics/self_metrics.h"
 #include "web/auth.h"
@@ -57,6 +58,24 @@ bool same_world(const config::Config& running, config::Config next) {
     return running == next;
 }
 
+// The history the rules need (tsdb::derived_retention): their longest range plus offset
+// (none yet: today's rules have no range selector or offset), the lookback and two
+// intervals of the slowest group.
+// What the rules read furthest back (their longest range or offset; the lookback is
+// added by derived_retention) and their slowest group's interval.
+std::chrono::milliseconds rules_retention(const std::vector<alerts::rules::RuleGroup>& groups) {
+    Millis longest_interval = alerts::rules::kDefaultEvaluationInterval;
+    Millis longest_reach{0};
+    const alerts::promql::Limits limits;
+    for (const auto& group : groups) {
+        longest_interval = std::max(longest_interval, group.interval);
+        for (const auto& rule : group.rules)
+            longest_reach = std::max(longest_reach, Millis{alerts::promql::lookbehind_ms(*rule.expr, limits) -
+                                                           limits.lookback_ms});
+    }
+    return tsdb::derived_retention(longest_reach, longest_interval);
+}
+
 }  // namespace
 
 // Everything that depends on the config, built whole before it replaces the old one.
@@ -86,6 +105,13 @@ Daemon::Daemon(DaemonOptions options)
         .Add({{"version", CARGOMON_VERSION}, {"compiler", __VERSION__}})
         .Set(1);
     alerts::EngineSetup alerting = load_alerting(config);
+    // The history is read back before anything appends to it or evaluates a rule.
+    auto history_options = options_.history;
+    history_options.checkpoint_path = std::filesystem::path(options_.storage_path) / tsdb::kCheckpointFile;
+    history_ = std::make_unique<tsdb::History>(history_options, registry_, clock_, [this] { return registry_.Collect(); });
+    history_->set_rules_retention(rules_retention(alerting.groups));
+    history_->load();
+    store_.set_observer(history_.get());
     action_store_ = std::make_unique<actions::ActionStore>(state.path, clock_.now());
     metrics::gauge_family(registry_, "cargomon_actions_epoch_timestamp_seconds",
                           "The actions epoch: batches that finished before it are never acted on (docs/actions.md).")
@@ -120,7 +146,10 @@ Daemon::Daemon(DaemonOptions options)
 
 std::vector<actions::Action> Daemon::recent_actions() const { return action_store_->recent(kActionsListed); }
 
-Daemon::~Daemon() { stop(std::chrono::seconds{5}); }
+Daemon::~Daemon() {
+    stop(std::chrono::seconds{5});
+    store_.set_observer(nullptr);
+}
 
 std::unique_ptr<Daemon::World> Daemon::build_world(const config::Config& config) {
     auto world = std::make_unique<World>();
@@ -162,6 +191,7 @@ void Daemon::start() {
         std::lock_guard lock(world_mu_);
         world_->scheduler->start();
     }
+    history_->start();
     alerting_->start();
     if (options_.actions_enabled) actions_->start();
     // Readiness follows the first successful discovery; the catalog keeps it across reloads.
@@ -229,6 +259,7 @@ std::optional<std::string> Daemon::reload() {
         if (options_.actions_enabled) actions_->start();
     }
     // Rule files and routes may change while the config file does not: always swapped in.
+    history_->set_rules_retention(rules_retention(alerting.groups));
     alerting_->replace(std::move(alerting));
     if (!collectors_changed) {
         if (actions_changed) {
@@ -286,7 +317,9 @@ bool Daemon::stop(std::chrono::milliseconds budget) {
     world->connection.sleeper->interrupt();
     // A request in flight cannot be interrupted; do not let it hold the process past budget.
     auto stopped = std::async(std::launch::async, [w = world.get()] { w->scheduler->stop(); });
-    if (stopped.wait_for(budget) == std::future_status::ready) return true;
+    const bool collectors_stopped = stopped.wait_for(budget) == std::future_status::ready;
+    history_->stop();  // the last checkpoint, with whatever the collectors published last
+    if (collectors_stopped) return true;
     spdlog::warn("a collector is still in a request after {} ms; exiting without it", budget.count());
     world.release();  // its threads still use it: leave it to process exit
     std::thread([s = std::move(stopped)]() mutable { s.wait(); }).detach();

@@ -26,6 +26,7 @@
 #include "web/api_server.h"
 #include "web/sources.h"
 #include "metrics/metric_store.h"
+#include "tsdb/history.h"
 
 namespace cargomon::daemon {
 
@@ -38,6 +39,9 @@ struct DaemonOptions {
     // --actions.enabled: false runs a standby replica, whose actions never run (its config
     // is still checked and reloaded). docs/actions.md says why a second replica must.
     bool actions_enabled = true;
+    // --storage.history.*; the checkpoint goes to <storage_path>/history.ckpt (any path
+    // set here is replaced).
+    tsdb::HistoryOptions history;
 };
 
 // Thread-safe: start() from main's thread, then reload() and stop() from main (signals)
@@ -83,6 +87,7 @@ private:
     mutable std::mutex world_mu_;  // guards world_
     std::mutex reload_mu_;         // serializes reload() and stop()
     std::unique_ptr<World> world_;
+    std::unique_ptr<tsdb::History> history_;  // the store's observer from construction to ~Daemon
     std::unique_ptr<alerts::Engine> alerting_;
     std::unique_ptr<AlertingSources> alerting_sources_;  // the API's view of alerting_
     std::unique_ptr<actions::ActionStore> action_store_;

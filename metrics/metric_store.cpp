@@ -171,24 +171,40 @@ void MetricStore::publish(const std::string& collector, Snapshot snapshot, Syste
     Collectors next;
     for (const auto& entry : current->collectors)
         if (entry->collector != collector) next.push_back(entry);
+    const CollectorSnapshot& added = *published;
     next.push_back(std::move(published));
     install(std::move(next));
+    if (observer_) observer_->published(added);
 }
 
 void MetricStore::remove(const std::string& collector) {
     std::lock_guard lock(writers_);
     Collectors next;
-    for (const auto& entry : view()->collectors)
+    bool gone = false;
+    for (const auto& entry : view()->collectors) {
         if (entry->collector != collector) next.push_back(entry);
+        else gone = true;
+    }
     install(std::move(next));
+    if (gone && observer_) observer_->removed(collector);
 }
 
 void MetricStore::expire_older_than(SystemTime cutoff) {
     std::lock_guard lock(writers_);
     Collectors next;
-    for (const auto& entry : view()->collectors)
+    std::vector<std::string> gone;
+    for (const auto& entry : view()->collectors) {
         if (entry->collected_at >= cutoff) next.push_back(entry);
+        else gone.push_back(entry->collector);
+    }
     install(std::move(next));
+    if (observer_)
+        for (const auto& collector : gone) observer_->removed(collector);
+}
+
+void MetricStore::set_observer(StoreObserver* observer) {
+    std::lock_guard lock(writers_);
+    observer_ = observer;
 }
 
 void MetricStore::install(Collectors collectors) {

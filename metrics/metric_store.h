@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "metrics/model.h"
+#include "metrics/store_observer.h"
 
 namespace cargomon::metrics {
 
@@ -46,7 +47,8 @@ struct StoreView {
 };
 
 // Thread-safe: collector threads publish, scrapes and rule evaluations read, all at once;
-// writers_ serializes publish/remove/expire, current_mu_ guards only the current_ pointer.
+// writers_ serializes publish/remove/expire and guards observer_ (called under it),
+// current_mu_ guards only the current_ pointer.
 class MetricStore : public prometheus::Collectable {
 public:
     MetricStore();
@@ -62,6 +64,10 @@ public:
     // For max_staleness: drops every snapshot collected before `cutoff`.
     void expire_older_than(SystemTime cutoff);
 
+    // From now on `observer` (nullptr: none) hears of every publish and removal; the
+    // caller keeps it alive until it is replaced.
+    void set_observer(StoreObserver* observer);
+
     std::shared_ptr<const StoreView> view() const;
     std::size_t series_count() const;
     std::size_t series_count(const std::string& collector) const;
@@ -74,6 +80,7 @@ private:
     void install(Collectors collectors);  // caller holds writers_
 
     std::mutex writers_;             // serializes changes; readers never take it
+    StoreObserver* observer_ = nullptr;
     mutable std::mutex current_mu_;  // held only to copy or swap current_
     std::shared_ptr<const StoreView> current_;
 };

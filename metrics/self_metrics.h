@@ -9,7 +9,11 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <functional>
 #include <string>
+#include <vector>
+
+#include "metrics/model.h"
 
 namespace cargomon::metrics {
 
@@ -29,5 +33,12 @@ inline prometheus::Family<prometheus::Histogram>& histogram_family(prometheus::R
                                                                    const std::string& name, const std::string& help) {
     return prometheus::BuildHistogram().Name(name).Help(help).Register(registry);
 }
+
+// Every sample of `families` (a registry's Collect()) as the series a scrape of it would
+// give: a histogram's _bucket (with `le`), _sum and _count, a summary's quantiles (with
+// `quantile`), _sum and _count; labels sorted. Bounds and quantiles are written as
+// prometheus-cpp's text serializer writes them, so le="0.5" is the scraped label value.
+void for_each_client_sample(const std::vector<prometheus::MetricFamily>& families,
+                            const std::function<void(const std::string& name, const Labels& labels, double value)>& fn);
 
 }  // namespace cargomon::metrics

@@ -1,67 +1,17 @@
 #include "alerts/promql/store_source.h"
 
 #include <algorithm>
-#include <charconv>
-#include <cmath>
+
+#include "metrics/self_metrics.h"
 
 namespace cargomon::alerts::promql {
-namespace {
-
-// Bucket bounds and quantiles as prometheus-cpp's text serializer writes them, so a rule
-// matches le="0.5" exactly as it would after a scrape.
-std::string bound_text(double value) {
-    if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-    if (std::isnan(value)) return "NaN";
-    char buffer[64];
-    auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-    return std::string(buffer, result.ptr);
-}
-
-metrics::Labels labels_of(const prometheus::ClientMetric& metric) {
-    metrics::Labels labels;
-    labels.reserve(metric.label.size() + 1);
-    for (const auto& label : metric.label) labels.emplace_back(label.name, label.value);
-    std::sort(labels.begin(), labels.end());
-    return labels;
-}
-
-metrics::Labels with_label(metrics::Labels labels, std::string name, std::string value) {
-    labels.emplace_back(std::move(name), std::move(value));
-    std::sort(labels.begin(), labels.end());
-    return labels;
-}
-
-}  // namespace
 
 StoreSource::StoreSource(std::shared_ptr<const metrics::StoreView> view,
                          const std::vector<prometheus::MetricFamily>& self_metrics, std::int64_t at_ms)
     : view_(std::move(view)), at_ms_(at_ms) {
-    for (const auto& family : self_metrics) {
-        for (const auto& metric : family.metric) {
-            auto labels = labels_of(metric);
-            auto add = [&](std::string name, metrics::Labels series_labels, double value) {
-                self_.push_back(Series{std::move(name), std::move(series_labels), value});
-            };
-            switch (family.type) {
-                case prometheus::MetricType::Counter: add(family.name, labels, metric.counter.value); break;
-                case prometheus::MetricType::Gauge: add(family.name, labels, metric.gauge.value); break;
-                case prometheus::MetricType::Untyped: add(family.name, labels, metric.untyped.value); break;
-                case prometheus::MetricType::Histogram:
-                    for (const auto& bucket : metric.histogram.bucket)
-                        add(family.name + "_bucket", with_label(labels, "le", bound_text(bucket.upper_bound)),
-                            static_cast<double>(bucket.cumulative_count));
-                    add(family.name + "_sum", labels, metric.histogram.sample_sum);
-                    add(family.name + "_count", labels, static_cast<double>(metric.histogram.sample_count));
-                    break;
-                case prometheus::MetricType::Summary:
-                    for (const auto& quantile : metric.summary.quantile)
-                        add(family.name, with_label(labels, "quantile", bound_text(quantile.quantile)), quantile.value);
-                    add(family.name + "_sum", labels, metric.summary.sample_sum);
-                    add(family.name + "_count", labels, static_cast<double>(metric.summary.sample_count));
-                    break;
-            }
-        }
-    }
+    metrics::for_each_client_sample(self_metrics, [&](const std::string& name, const metrics::Labels& labels, double value) {
+        self_.push_back(Series{name, labels, value});
+    });
     std::stable_sort(self_.begin(), self_.end(), [](const Series& a, const Series& b) { return a.name < b.name; });
 }
 

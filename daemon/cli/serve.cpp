@@ -51,6 +51,9 @@ struct Flags {
     std::string read_timeout = "10s";
     std::string max_request_bytes = "1MiB";
     std::string storage_path;
+    std::string history_retention;  // "": derived from the rules
+    std::string history_max_bytes = "256MiB";
+    std::string history_checkpoint_interval = "1m";
     std::string actions_enabled = "true";
     std::string log_level = "info";
     std::string log_format = "logfmt";
@@ -84,6 +87,27 @@ web::ServerOptions http_options(const Flags& flags) {
     if (!timeout || timeout->count() <= 0)
         throw UsageError("--web.read-timeout wants a duration such as 10s, got \"" + flags.read_timeout + "\"");
     options.limits.read_timeout = *timeout;
+    return options;
+}
+
+Millis parse_positive_duration(const std::string& flag, const std::string& text) {
+    auto value = parse_duration(text);
+    if (!value || value->count() <= 0)
+        throw UsageError("--" + flag + " wants a duration such as 1m, got \"" + text + "\"");
+    return *value;
+}
+
+tsdb::HistoryOptions history_options(const Flags& flags) {
+    tsdb::HistoryOptions options;
+    if (!flags.history_retention.empty())
+        options.retention = parse_positive_duration("storage.history.retention", flags.history_retention);
+    const auto max_bytes = parse_byte_size(flags.history_max_bytes);
+    if (!max_bytes || *max_bytes < (std::uint64_t{1} << 20) || *max_bytes > (std::uint64_t{1} << 40))
+        throw UsageError("--storage.history.max-bytes wants a size from 1MiB to 1TiB, got \"" +
+                         flags.history_max_bytes + "\"");
+    options.max_bytes = static_cast<std::size_t>(*max_bytes);
+    options.checkpoint_interval =
+        parse_positive_duration("storage.history.checkpoint-interval", flags.history_checkpoint_interval);
     return options;
 }
 
@@ -122,6 +146,17 @@ bool parse_flags(const std::vector<std::string>& args, Flags& flags) {
                     "largest request body, after decompression; more get 413\n(default 1MiB; suffixes KiB, MiB)")
         ->type_name("N");
     add_storage_path_flag(*app, flags.storage_path, "durable state: watermarks, alert state, outbox, silences");
+    app->add_option("--storage.history.retention", flags.history_retention,
+                    "how long the sample history keeps samples (default: what the rules\nneed, their longest range and offset + 5m + two evaluation intervals)")
+        ->type_name("DURATION");
+    app->add_option("--storage.history.max-bytes", flags.history_max_bytes,
+                    "memory the sample history may hold; over it the oldest samples go\n(suffixes KiB, MiB, GiB)")
+        ->type_name("SIZE")
+        ->default_str(flags.history_max_bytes);
+    app->add_option("--storage.history.checkpoint-interval", flags.history_checkpoint_interval,
+                    "how often the sample history is written to <storage.path>/history.ckpt\n(and on stop)")
+        ->type_name("DURATION")
+        ->default_str(flags.history_checkpoint_interval);
     app->add_flag("--actions.enabled,!--no-actions.enabled", flags.actions_enabled,
                   "run the config's automatic actions (default on); =false on a standby replica\n"
                   "(docs/actions.md)");
@@ -136,7 +171,8 @@ bool parse_flags(const std::vector<std::string>& args, Flags& flags) {
     return parse(*app, args, std::cout);
 }
 
-int run_daemon(const Flags& flags, const web::ServerOptions& http, bool actions_enabled) {
+int run_daemon(const Flags& flags, const web::ServerOptions& http, bool actions_enabled,
+               const tsdb::HistoryOptions& history) {
     // Before any thread starts: arenas are made per thread (metrics/allocator.h says why).
     spdlog::info("malloc: {}", metrics::tune_allocator());
     // Signals are taken by sigwait() in this thread, never by a worker.
@@ -153,6 +189,7 @@ int run_daemon(const Flags& flags, const web::ServerOptions& http, bool actions_
         .web_config_file = flags.web_config_file,
         .http = http,
         .actions_enabled = actions_enabled,
+        .history = history,
     });
     d.start();
     while (true) {
@@ -178,6 +215,7 @@ int serve_main(const std::vector<std::string>& args) {
     Flags flags;
     web::ServerOptions http;
     bool actions_enabled = true;
+    tsdb::HistoryOptions history;
     try {
         if (!parse_flags(args, flags)) return 0;
         try {
@@ -187,11 +225,12 @@ int serve_main(const std::vector<std::string>& args) {
         }
         http = http_options(flags);
         actions_enabled = parse_switch("actions.enabled", flags.actions_enabled);
+        history = history_options(flags);
     } catch (const UsageError& e) {
         return usage_error(std::cerr, "cargomon", e.what());
     }
     try {
-        return run_daemon(flags, http, actions_enabled);
+        return run_daemon(flags, http, actions_enabled, history);
     } catch (const std::exception& e) {
         spdlog::error("cannot start: {}", e.what());
         std::cerr << "cargomon: " << e.what() << "\n";

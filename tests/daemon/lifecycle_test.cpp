@@ -355,6 +355,57 @@ TEST(DaemonE2eLifecycle, WatermarkedCounterSurvivesRestartWithoutDoubleCounting)
     EXPECT_GT(end.total - start.total, 0) << "the live sim should have added runs to count";
 }
 
+// The sample history after kill -9: a restart reads back the last checkpoint, so what
+// the history held before the last checkpoint written before the kill is there again
+// (at most one checkpoint interval is lost), its oldest sample included.
+TEST(DaemonE2eLifecycle, HistorySurvivesKillNine) {
+    TempDir storage;
+    const auto config = connection() + "collectors:\n" + kRunsCollector;
+    const DaemonOptions options{.storage_path = storage.path(),
+                                .extra_args = {"--storage.history.checkpoint-interval=1s",
+                                               "--storage.history.retention=1h"}};
+    auto value = [](const Scrape& s, const char* name) { return s.value(name).value_or(-1); };
+    double oldest = 0, samples = 0, series = 0;
+    {
+        DaemonProcess first(config, options);
+        // The history's gauges are set every 15 s: the second setting counts the collector's
+        // series (the first, at start, may come before its first run).
+        const auto at_start = first.scrape_until([&](const Scrape& s) { return value(s, "cargomon_history_samples") > 0; });
+        const auto grown = first.scrape_until(
+            [&](const Scrape& s) {
+                return value(s, "cargomon_history_samples") > value(at_start, "cargomon_history_samples") &&
+                       up(s, "runs") == 1;
+            },
+            60s);
+        oldest = value(grown, "cargomon_history_oldest_sample_timestamp_seconds");
+        samples = value(grown, "cargomon_history_samples");
+        series = value(grown, "cargomon_history_series");
+        ASSERT_GT(oldest, 0);
+        // Two checkpoints written after that scrape: everything it counted is on disk.
+        const double seen_at =
+            std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+        double last = 0;
+        int checkpoints = 0;
+        first.scrape_until([&](const Scrape& s) {
+            const double at = value(s, "cargomon_history_checkpoint_last_success_timestamp_seconds");
+            if (at > seen_at && at > last) {
+                last = at;
+                ++checkpoints;
+            }
+            return checkpoints >= 2;
+        });
+        first.process().kill_hard();
+    }
+    ASSERT_TRUE(std::filesystem::exists(storage.path() + "/history.ckpt"));
+    DaemonProcess second(config, options);
+    const auto restarted = second.scrape();
+    EXPECT_EQ(value(restarted, "cargomon_history_oldest_sample_timestamp_seconds"), oldest);
+    EXPECT_GE(value(restarted, "cargomon_history_samples"), samples);
+    EXPECT_GE(value(restarted, "cargomon_history_series"), series);
+    EXPECT_EQ(value(restarted, "cargomon_history_checkpoint_corruptions_total"), 0);
+    EXPECT_NE(second.log().find("history: loaded"), std::string::npos) << second.log();
+}
+
 }  // namespace
 }  // namespace cargomon::testing
 

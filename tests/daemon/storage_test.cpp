@@ -298,6 +298,25 @@ TEST(StateDatabaseDaemon, StartsFreshOnAnUnusableFile) {
     }
 }
 
+// A damaged history checkpoint beside the state database: the daemon starts, names the
+// file in its log, moves it aside unchanged and counts it; its state database is untouched.
+TEST(StateDatabaseDaemon, StartsOnADamagedHistoryCheckpoint) {
+    TempDir storage;
+    const std::string garbage = std::string("CMHISTCK\x01\x00\x00\x00", 12) + std::string(5000, '\x7f');
+    const std::string path = storage.write("history.ckpt", garbage);
+    testing::DaemonProcess daemon(kConfig, {.storage_path = storage.path(), .wait_ready = false});
+    const testing::Scrape scrape = daemon.scrape();
+    EXPECT_EQ(scrape.value("cargomon_history_checkpoint_corruptions_total"), 1.0);
+    EXPECT_EQ(scrape.value("cargomon_state_db_recovered_total"), 0.0);
+    std::vector<std::string> aside;
+    for (const auto& entry : fs::directory_iterator(storage.path()))
+        if (entry.path().filename().string().starts_with("history.ckpt.corrupt-")) aside.push_back(entry.path().string());
+    ASSERT_EQ(aside.size(), 1u);
+    EXPECT_EQ(read_all(aside[0]), garbage);
+    EXPECT_NE(daemon.log().find("history: checkpoint " + path + " is damaged (record 1: "), std::string::npos)
+        << daemon.log();
+}
+
 // `cargomon backup` while the daemon runs and another connection commits ten rows at a
 // time: every copy opens, passes integrity_check, and holds whole transactions only.
 TEST(StateDatabaseDaemon, BackupIsConsistentWhileWritersWrite) {

@@ -143,7 +143,7 @@ std::string family_of(const std::string& sample, const std::map<std::string, std
 std::set<std::string> source_metric_names() {
     static const std::regex literal{R"re("((?:cargo|cargomon)_[a-z0-9_]+|ALERTS|ALERTS_FOR_STATE)")re"};
     std::set<std::string> names;
-    for (const char* dir : {"collectors", "cargo", "web", "alerts", "daemon", "metrics", "actions"})
+    for (const char* dir : {"collectors", "cargo", "web", "alerts", "daemon", "metrics", "actions", "tsdb"})
         for (const auto& entry :
              std::filesystem::recursive_directory_iterator(std::filesystem::path(CARGOMON_SOURCE_DIR) / dir)) {
             const auto ext = entry.path().extension();

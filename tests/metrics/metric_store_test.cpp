@@ -104,6 +104,31 @@ TEST(MetricStore, ExpireDropsSnapshotsCollectedBeforeTheCutoff) {
     EXPECT_EQ(text.find("cargo_old"), std::string::npos);
 }
 
+// What the observer hears: each successful publish, and each collector that leaves,
+// whether by remove() or by expire_older_than(); a refused publish and removing a
+// collector that never published say nothing.
+TEST(MetricStore, TellsItsObserverOfEveryChange) {
+    struct Recorder : StoreObserver {
+        std::vector<std::string> heard;
+        void published(const CollectorSnapshot& s) override {
+            heard.push_back("published " + s.collector + " " + std::to_string(s.series));
+        }
+        void removed(const std::string& collector) override { heard.push_back("removed " + collector); }
+    } recorder;
+    MetricStore store;
+    store.set_observer(&recorder);
+    store.publish("a", runs(2), t0);
+    EXPECT_THROW(store.publish("a", Snapshot{{Family{.name = "bad name"}}}, t0), std::invalid_argument);
+    store.publish("b", Snapshot{{Family{.name = "cargo_b", .samples = {{{}, 1}}}}}, t0 + 60s);
+    store.remove("a");
+    store.remove("never-published");
+    store.expire_older_than(t0 + 120s);
+    store.set_observer(nullptr);
+    store.publish("c", runs(1), t0);
+    EXPECT_EQ(recorder.heard,
+              (std::vector<std::string>{"published a 2", "published b 1", "removed a", "removed b"}));
+}
+
 TEST(MetricStore, SameNameFamiliesOfTwoCollectorsMergeIntoOneBlock) {
     MetricStore store;
     auto family = [](std::string status, std::string help) {
