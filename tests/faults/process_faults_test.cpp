@@ -40,6 +40,7 @@
 #include "common/duration.h"
 #include "common/net.h"
 #include "common/sqlite.h"
+#include "tests/support/tools.h"
 #include "tests/daemon/daemon_process.h"
 #include "tests/daemon/sim_environment.h"
 #include "tests/support/env_duration.h"
@@ -414,7 +415,7 @@ private:
 
 TEST(ProcessFaults, DiskFullAndReadOnlyState) {
     const auto hold = duration_from_env("CARGOMON_FAULT_DISK_HOLD", 30s);
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs as the state directory (CI runs as root)";
+    CARGOMON_SKIP_UNLESS_OUTSIDE_CI(::geteuid() == 0, "needs root to mount a small tmpfs as the state directory");
     TempDir dir;
     const std::string state = dir.file("state");
     Tmpfs tmpfs(state);

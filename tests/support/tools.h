@@ -21,7 +21,24 @@ inline std::string missing_tool_message(const std::string& what) {
     return what + ": scripts/bootstrap installs it; set CARGOMON_ALLOW_MISSING_TOOLS=1 to skip instead";
 }
 
+// CI sets CI=true: there what CI provides (root: CI runs as root) is required, never a
+// reason to skip.
+inline bool in_ci() {
+    const char* ci = std::getenv("CI");
+    return ci && (std::string_view(ci) == "true" || std::string_view(ci) == "1");
+}
+
 }  // namespace cargomon::testing
+
+// In a test body or SetUp(): when `condition` is false, skips saying `why`, except in CI
+// (CI=true), where it fails: a skip there would hide a case CI is meant to run.
+#define CARGOMON_SKIP_UNLESS_OUTSIDE_CI(condition, why)                                             \
+    do {                                                                                           \
+        if (!(condition)) {                                                                        \
+            if (::cargomon::testing::in_ci()) FAIL() << (why) << " (CI=true: required in CI)";      \
+            GTEST_SKIP() << (why);                                                                 \
+        }                                                                                          \
+    } while (false)
 
 // In a test body or SetUp(): when `available` is false, skips (CARGOMON_ALLOW_MISSING_TOOLS=1)
 // or fails, saying `what` is missing; either way the test goes no further.

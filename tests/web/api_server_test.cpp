@@ -18,6 +18,7 @@
 #include "common/net.h"
 #include "common/process.h"
 #include "exporters/exposition.h"
+#include "tests/support/tools.h"
 #include "tests/web/test_api.h"
 #include "tests/web/inflate.h"
 
@@ -253,7 +254,7 @@ TEST(ApiServer, ScrapesFollowEveryPublishInEveryFormat) {
 
 // Runs promtool's linter over a real scrape: it prints nothing for a clean exposition.
 TEST_F(ApiServerTest, PromtoolFindsNothingToCriticise) {
-    if (find_executable("promtool").empty()) GTEST_SKIP() << "promtool not installed";
+    CARGOMON_REQUIRE_TOOL(!find_executable("promtool").empty(), "promtool");
     auto res = client().Get("/metrics");
     ASSERT_TRUE(res);
     char path[] = "/tmp/cargomon-scrape-XXXXXX";

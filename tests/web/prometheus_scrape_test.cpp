@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/process.h"
+#include "tests/support/tools.h"
 #include "tests/web/test_api.h"
 #include "web/api_server.h"
 #include "tests/support/prom_process.h"
@@ -23,7 +24,7 @@ std::optional<double> query_value(const testing::PrometheusServer& prometheus, c
 }
 
 TEST(PrometheusScrape, RealPrometheusIngestsTheExposition) {
-    if (find_executable("prometheus").empty()) GTEST_SKIP() << "prometheus not installed";
+    CARGOMON_REQUIRE_TOOL(!find_executable("prometheus").empty(), "prometheus");
     metrics::MetricStore store;
     prometheus::Registry registry;
     metrics::Family failed{.name = "cargo_batch_failed_runs_total", .help = "Failed runs \"so far\".\nBy workflow.",
