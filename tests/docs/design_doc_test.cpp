@@ -3,8 +3,9 @@
 // "`file`: `symbol`, `symbol`" names symbols that file declares; the routes table is
 // exactly what web/routes.cpp registers, and nothing else registers one; the fuzz targets
 // listed are exactly fuzz/'s; every folder under tests/ is named; the dependency order is
-// the one the CMakeLists.txt files link. A file moved, a symbol renamed, a route, a
-// target or a test folder added without the doc fails here, naming it.
+// the one the CMakeLists.txt files link; a detail/ header is included only beside it. A
+// file moved, a symbol renamed, a route, a target or a test folder added without the doc
+// fails here, naming it.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -238,6 +239,27 @@ TEST(DesignDoc, NamesEveryTestFolder) {
         EXPECT_TRUE(named.contains(path + "/") || named.contains(path)) << path << "/ is not in docs/design.md";
     }
     EXPECT_GE(folders, 20u);
+}
+
+// "nothing outside config/ includes them": a detail/ folder's headers are its parent's.
+TEST(DesignDoc, DetailHeadersAreIncludedOnlyInsideTheirFolder) {
+    std::size_t details = 0;
+    for (const auto& folder : source_folders())
+        for (const auto& entry : fs::recursive_directory_iterator(folder)) {
+            if (!entry.is_directory() || entry.path().filename() != "detail") continue;
+            ++details;
+            const std::string owner = fs::relative(entry.path().parent_path(), kRoot).string() + "/";
+            const std::string include = "#include \"" + owner + "detail/";
+            for (const auto& other : source_folders())
+                for (const auto& file : fs::recursive_directory_iterator(other)) {
+                    const std::string relative = fs::relative(file.path(), kRoot).string();
+                    if (!file.is_regular_file() || relative.starts_with(owner)) continue;
+                    if (file.path().extension() != ".h" && file.path().extension() != ".cpp") continue;
+                    EXPECT_EQ(read_source_file(relative).find(include), std::string::npos)
+                        << relative << " includes an internal header of " << owner;
+                }
+        }
+    EXPECT_GE(details, 1u) << "no detail/ folder found (docs/design.md names config/detail/)";
 }
 
 // Each library's cargomon libraries, as its CMakeLists.txt links them.
