@@ -4,7 +4,7 @@
 // older than the retention and gc() runs (alerts::Engine runs it on start and every minute).
 // Anyone who can reach the API can add silences, so the store is bounded: SilenceLimits
 // caps how many and how large. The domain only: web/api.h reads and writes the
-// silence API's JSON (Alertmanager's v2 shape) and daemon/alerting.cpp serves it.
+// silence API's JSON (Alertmanager's v2 shape) and web/routes.cpp serves it.
 //
 // Thread-safety: every SilenceStore method may be called from any thread. The store's
 // lock is held only to copy or swap its list, never while matching labels or touching

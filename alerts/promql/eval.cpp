@@ -26,10 +26,6 @@ bool contains(const std::vector<std::string>& names, std::string_view name) {
     return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-void drop_name(metrics::Labels& labels) {
-    std::erase_if(labels, [](const auto& label) { return label.first == kName; });
-}
-
 // The labels vector matching compares: on(...) keeps the listed ones, ignoring(...) drops
 // the listed ones and always __name__.
 metrics::Labels matched_labels(const metrics::Labels& labels, bool on, const std::vector<std::string>& names) {
@@ -163,7 +159,9 @@ public:
                 case AggregateOp::stddev:
                     out.push_back({std::move(g.labels), std::sqrt(g.value / static_cast<double>(g.count)), t});
                     break;
-                case AggregateOp::quantile: out.push_back({std::move(g.labels), quantile(g.values), t}); break;
+                case AggregateOp::quantile:
+                    out.push_back({std::move(g.labels), quantile(param_, std::move(g.values)), t});
+                    break;
                 case AggregateOp::topk:
                 case AggregateOp::bottomk:
                     for (auto& s : g.members) {
@@ -281,20 +279,6 @@ private:
         auto at = std::find_if(g.members.begin(), g.members.end(), [&](const VectorSample& m) { return better(v, m.value); });
         g.members.insert(at, std::move(sample));
         if (g.members.size() > k) g.members.pop_back();
-    }
-
-    double quantile(std::vector<double>& values) const {
-        double q = param_;
-        if (values.empty() || std::isnan(q)) return std::numeric_limits<double>::quiet_NaN();
-        if (q < 0) return -std::numeric_limits<double>::infinity();
-        if (q > 1) return std::numeric_limits<double>::infinity();
-        std::sort(values.begin(), values.end(), [](double x, double y) { return x < y || (std::isnan(x) && !std::isnan(y)); });
-        double n = static_cast<double>(values.size());
-        double rank = q * (n - 1);
-        double lower = std::max(0.0, std::floor(rank));
-        double upper = std::min(n - 1, lower + 1);
-        double weight = rank - std::floor(rank);
-        return values[static_cast<std::size_t>(lower)] * (1 - weight) + values[static_cast<std::size_t>(upper)] * weight;
     }
 
     const AggregateNode& node_;
@@ -503,7 +487,7 @@ private:
         if (!node.negate) return out;
         bool may_collide = names_differ(out);
         for (auto& sample : out) {
-            drop_name(sample.labels);
+            sample.labels = metrics::without_name(std::move(sample.labels));
             sample.value = -sample.value;
             sample.t = t;
         }
@@ -557,7 +541,7 @@ private:
                 keep = true;
             }
             if (!keep) continue;
-            if (drops_name(op, return_bool)) drop_name(sample.labels);
+            if (drops_name(op, return_bool)) sample.labels = metrics::without_name(std::move(sample.labels));
             sample.value = value;
             sample.t = t;
             out.push_back(std::move(sample));
@@ -613,7 +597,7 @@ private:
     }
 
     static metrics::Labels result_labels(const BinaryNode& node, metrics::Labels labels, const metrics::Labels& one) {
-        if (drops_name(node.op, node.return_bool)) drop_name(labels);
+        if (drops_name(node.op, node.return_bool)) labels = metrics::without_name(std::move(labels));
         if (node.card == Cardinality::one_to_one) {
             std::erase_if(labels, [&](const auto& label) { return contains(node.matching, label.first) != node.on; });
         }

@@ -12,18 +12,14 @@
 #include <numbers>
 #include <unordered_map>
 
+#include "metrics/labels.h"
 #include "metrics/names.h"
 
 namespace cargomon::alerts::promql {
 namespace {
 
-constexpr std::string_view kName = "__name__";
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-void drop_name(metrics::Labels& labels) {
-    std::erase_if(labels, [](const auto& label) { return label.first == kName; });
-}
 
 Vector& vector_arg(CallArgs& a, std::size_t i) { return std::get<Vector>(a.args[i]); }
 double scalar_arg(CallArgs& a, std::size_t i) { return std::get<double>(a.args[i]); }
@@ -35,7 +31,7 @@ template <typename F>
 Value map_values(CallArgs& a, F&& f) {
     Vector out = std::move(vector_arg(a, 0));
     for (auto& sample : out) {
-        drop_name(sample.labels);
+        sample.labels = metrics::without_name(std::move(sample.labels));
         sample.value = f(sample.value);
         sample.t = a.t;
     }
@@ -118,7 +114,7 @@ Value f_timestamp(CallArgs& a) {
     bool from_selector = std::holds_alternative<SelectorNode>(a.call.args[0]->node);
     Vector out = std::move(vector_arg(a, 0));
     for (auto& sample : out) {
-        drop_name(sample.labels);
+        sample.labels = metrics::without_name(std::move(sample.labels));
         sample.value = static_cast<double>(from_selector ? sample.t : a.t) / 1000;
         sample.t = a.t;
     }
@@ -338,7 +334,7 @@ Value f_histogram_quantile(CallArgs& a) {
         std::erase_if(sample.labels, [](const auto& l) { return l.first == "le"; });
         auto [it, inserted] = index.try_emplace(metrics::series_key(sample.labels), groups.size());
         if (inserted) {
-            drop_name(sample.labels);
+            sample.labels = metrics::without_name(std::move(sample.labels));
             groups.push_back(Group{std::move(sample.labels), {}});
         }
         groups[it->second].buckets.emplace_back(*bound, sample.value);
@@ -346,20 +342,6 @@ Value f_histogram_quantile(CallArgs& a) {
     Vector out;
     for (auto& g : groups) out.push_back(VectorSample{std::move(g.labels), bucket_quantile(q, g.buckets), a.t});
     return out;
-}
-
-// Prometheus' quantile over values: NaN sorts first, linear interpolation between ranks.
-double quantile(double q, std::vector<double> values) {
-    if (values.empty() || std::isnan(q)) return kNaN;
-    if (q < 0) return -kInf;
-    if (q > 1) return kInf;
-    std::sort(values.begin(), values.end(), [](double x, double y) { return x < y || (std::isnan(x) && !std::isnan(y)); });
-    double n = static_cast<double>(values.size());
-    double rank = q * (n - 1);
-    double lower = std::max(0.0, std::floor(rank));
-    double upper = std::min(n - 1, lower + 1);
-    double weight = rank - std::floor(rank);
-    return values[static_cast<std::size_t>(lower)] * (1 - weight) + values[static_cast<std::size_t>(upper)] * weight;
 }
 
 // Range-vector functions: one output per series with samples in its window, without the
@@ -371,7 +353,7 @@ Value over_time(CallArgs& a, std::size_t matrix_index, bool keep_name, F&& f) {
         if (series.samples.empty()) continue;
         auto value = f(std::span<const Sample>(series.samples));
         if (!value) continue;
-        if (!keep_name) drop_name(series.labels);
+        if (!keep_name) series.labels = metrics::without_name(std::move(series.labels));
         out.push_back(VectorSample{std::move(series.labels), *value, a.t});
     }
     return out;
@@ -683,6 +665,20 @@ const std::vector<FunctionDef>& table() {
 }
 
 }  // namespace
+
+// Prometheus' quantile over values (quantile_over_time and the quantile aggregation): NaN sorts first, linear interpolation between ranks.
+double quantile(double q, std::vector<double> values) {
+    if (values.empty() || std::isnan(q)) return kNaN;
+    if (q < 0) return -kInf;
+    if (q > 1) return kInf;
+    std::sort(values.begin(), values.end(), [](double x, double y) { return x < y || (std::isnan(x) && !std::isnan(y)); });
+    double n = static_cast<double>(values.size());
+    double rank = q * (n - 1);
+    double lower = std::max(0.0, std::floor(rank));
+    double upper = std::min(n - 1, lower + 1);
+    double weight = rank - std::floor(rank);
+    return values[static_cast<std::size_t>(lower)] * (1 - weight) + values[static_cast<std::size_t>(upper)] * weight;
+}
 
 const FunctionDef* find_function(std::string_view name) {
     const auto& functions = table();

@@ -45,4 +45,9 @@ const FunctionDef* find_function(std::string_view name);
 // The names of the functions cargomon evaluates, for messages and docs.
 std::vector<std::string_view> supported_functions();
 
+// The q-quantile of `values` as Prometheus computes it (NaN sorts first, linear
+// interpolation between ranks; q outside [0, 1] gives -Inf or +Inf): quantile_over_time
+// and the quantile aggregation both.
+double quantile(double q, std::vector<double> values);
+
 }  // namespace cargomon::alerts::promql

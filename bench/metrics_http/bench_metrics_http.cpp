@@ -12,11 +12,10 @@
 #include <thread>
 #include <vector>
 
+#include "bench/support/metrics_endpoint.h"
 #include "bench/support/scrape.h"
 #include "exporters/gzip.h"
-#include "web/api_server.h"
 #include "exporters/exposition.h"
-#include "exporters/metrics_handler.h"
 
 using namespace cargomon;
 using Steady = std::chrono::steady_clock;
@@ -78,12 +77,7 @@ int main() {
     std::printf("cargomon /metrics benchmark (2 shared cores; client and server in one process)\n");
     metrics::MetricStore store;
     prometheus::Registry registry;
-    // /metrics as the daemon serves it: the exporter's handler on the API server.
-    exporters::MetricsHandler metrics_handler(store, registry);
-    web::ApiServer server(registry);
-    server.add_route(web::Access::read, "GET", "/metrics",
-                     [&](const web::Request& req, web::Response& res) { metrics_handler.serve(req, res); });
-    server.start("127.0.0.1:0");
+    const bench::MetricsEndpoint server(store, registry);
     scrape(server.port(), 3, false);
     double idle_rss = vm_rss_mib();
     std::printf("VmRSS idle: %.1f MiB\n", idle_rss);

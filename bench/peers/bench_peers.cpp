@@ -21,12 +21,11 @@
 #include "alerts/promql/promql.h"
 #include "alerts/promql/store_source.h"
 #include "bench/rule_eval/workload.h"
+#include "bench/support/metrics_endpoint.h"
 #include "bench/support/scrape.h"
 #include "exporters/exposition.h"
-#include "exporters/metrics_handler.h"
 #include "metrics/metric_store.h"
 #include "tests/support/prom_process.h"
-#include "web/api_server.h"
 
 using namespace cargomon;
 using namespace cargomon::bench;
@@ -85,12 +84,7 @@ int main() {
     metrics::MetricStore store;
     store.publish("workflows", std::move(work.snapshot), SystemTime{});
     prometheus::Registry registry;
-    // /metrics as the daemon serves it: the exporter's handler on the API server.
-    exporters::MetricsHandler metrics_handler(store, registry);
-    web::ApiServer server(registry);
-    server.add_route(web::Access::read, "GET", "/metrics",
-                     [&](const web::Request& req, web::Response& res) { metrics_handler.serve(req, res); });
-    server.start("127.0.0.1:0");
+    const bench::MetricsEndpoint server(store, registry);
 
     // cargomon's engine: rounds as the rule manager runs them, and each rule's results.
     std::vector<std::string> exprs;

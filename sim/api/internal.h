@@ -1,5 +1,5 @@
 #pragma once
-// Pieces shared by the API's handlers (sim/api_*.cpp): errors, request fields, SQL
+// Pieces shared by the API's handlers (sim/api/*.cpp): errors, request fields, SQL
 // building, ClickHouse rows, JSON writing, download files. Not part of the sim's interface.
 #include <httplib.h>
 #include <rapidjson/document.h>

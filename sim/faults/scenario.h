@@ -14,7 +14,7 @@
 //     - {at: 4m, kind: api_fault, endpoint: /v1/orchestration/query, error_ratio: 1, for: 2m}
 //     - {at: 5m, kind: stuck_batch, workflow: "Enrich inbound leads", age: 2h}
 //
-// api_fault takes the fault fields of sim/faults.h; its `for` is optional (no `for`:
+// api_fault takes the fault fields of sim/faults/faults.h; its `for` is optional (no `for`:
 // until cleared).
 #include <condition_variable>
 #include <cstddef>

@@ -1,4 +1,4 @@
-// generate_history and load_history (sim/generator.h).
+// generate_history and load_history (sim/gen/generator.h).
 #include "sim/gen/generator.h"
 
 #include <spdlog/spdlog.h>

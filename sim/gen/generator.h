@@ -30,7 +30,7 @@ void validate(const GeneratorOptions& options);
 // kinds), deterministic for a seed. Validates the options first.
 std::vector<Workspace> generate_workspaces(const GeneratorOptions& options);
 
-// One row of each table of sim/schema.cpp, one field per column. The string views
+// One row of each table of sim/clickhouse/schema.cpp, one field per column. The string views
 // point into the workspace or the generator and are valid only during the RowSink call.
 using OptionalText = std::optional<std::string_view>;
 using OptionalTime = std::optional<SystemTime>;

@@ -68,7 +68,7 @@ std::string_view insert_table(Table table) {
     return "runs";
 }
 
-// Field order is the column order of sim/schema.cpp.
+// Field order is the column order of sim/clickhouse/schema.cpp.
 void append_row_binary(std::string& out, const BatchRow& r) {
     put_all(out, r.uuid, r.workspace_uuid, r.workflow_uuid, r.user_uuid, r.release_uuid, r.data, r.status,
             r.runs_status, r.runs_count, r.executed_runs_count, r.failed_runs_count, r.credits_used_count,

@@ -1,4 +1,4 @@
-// generate_workspaces (sim/generator.h): the workflows of each workspace, with GTM
+// generate_workspaces (sim/gen/generator.h): the workflows of each workspace, with GTM
 // names, node graphs and the knobs the history and live generators read.
 #include <algorithm>
 #include <map>
