@@ -1,11 +1,13 @@
 #include "web/routes.h"
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "exporters/metrics_handler.h"
 #include "web/api.h"
+#include "web/query_api.h"
 
 namespace cargomon::web {
 namespace {
@@ -105,10 +107,36 @@ void register_routes(ApiServer& server, const Sources& sources) {
                          json(res, actions_answer(actions.recent_actions()));
                      });
 
-    // Prometheus' query API goes here when cargomon answers PromQL over HTTP (Access::read,
-    // each through a source of its own): GET and POST /api/v1/query and
-    // /api/v1/query_range, /api/v1/series, /api/v1/labels, /api/v1/label/:name/values,
-    // GET /api/v1/metadata and /api/v1/status/buildinfo.
+    // Prometheus' query API over the sample history (web/query_api.h), GET and POST as
+    // Prometheus serves it (POST bodies form-encoded: Grafana's and promtool's way).
+    using Endpoint = Answer (*)(const QuerySource&, const QueryParams&, const Request&);
+    const std::pair<const char*, Endpoint> query_endpoints[] = {
+        {"/api/v1/query",
+         [](const QuerySource& q, const QueryParams& p, const Request&) {
+             const auto now = std::chrono::system_clock::now().time_since_epoch();
+             return query_answer(q, p, std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
+         }},
+        {"/api/v1/query_range", [](const QuerySource& q, const QueryParams& p, const Request&) { return query_range_answer(q, p); }},
+        {"/api/v1/series", [](const QuerySource& q, const QueryParams& p, const Request&) { return series_answer(q, p); }},
+        {"/api/v1/labels", [](const QuerySource& q, const QueryParams& p, const Request&) { return labels_answer(q, p); }},
+        {"/api/v1/label/:name/values",
+         [](const QuerySource& q, const QueryParams& p, const Request& req) {
+             return label_values_answer(q, p, req.path_params.at(0));
+         }},
+        {"/api/v1/metadata", [](const QuerySource& q, const QueryParams& p, const Request&) { return metadata_answer(q, p); }},
+    };
+    for (const auto& [pattern, endpoint] : query_endpoints)
+        for (const char* method : {"GET", "POST"})
+            server.add_route(Access::read, method, pattern,
+                             [&query = sources.query, endpoint](const Request& req, Response& res) {
+                                 Answer refusal;
+                                 auto params = read_query_params(req, refusal);
+                                 reply(res, params ? endpoint(query, *params, req) : std::move(refusal));
+                             });
+    server.add_route(Access::read, "GET", "/api/v1/status/buildinfo",
+                     [&query = sources.query](const Request&, Response& res) {
+                         json(res, buildinfo_answer(query.build_info()));
+                     });
 }
 
 }  // namespace cargomon::web
