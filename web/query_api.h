@@ -11,6 +11,7 @@
 //  - Answers: {"status":"success","data":...}; refusals Prometheus' error shape with its
 //    status codes: bad_data 400, execution 422, timeout 503.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
