@@ -111,6 +111,7 @@ Daemon::Daemon(DaemonOptions options)
     history_ = std::make_unique<tsdb::History>(history_options, registry_, clock_, [this] { return registry_.Collect(); });
     history_->set_rules_retention(rules_retention(alerting.groups));
     history_->load();
+    history_source_ = std::make_unique<alerts::promql::HistorySource>(history_->head());
     store_.set_observer(history_.get());
     action_store_ = std::make_unique<actions::ActionStore>(state.path, clock_.now());
     metrics::gauge_family(registry_, "cargomon_actions_epoch_timestamp_seconds",
@@ -141,6 +142,7 @@ Daemon::Daemon(DaemonOptions options)
                                               .rules = *alerting_sources_,
                                               .silences = alerting_->silences(),
                                               .actions = *this,
+                                              .query = *this,
                                               .metrics = *metrics_});
 }
 
@@ -346,5 +348,43 @@ web::DaemonStatus Daemon::status() const {
             .series = store_.series_count(),
             .collectors = world_->scheduler->status()};
 }
+
+std::vector<std::string> Daemon::label_names(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,
+                                             std::int64_t maxt_ms) const {
+    return history_->head().label_names(matchers, mint_ms, maxt_ms);
+}
+
+std::vector<std::string> Daemon::label_values(const std::string& name, const std::vector<metrics::Matcher>& matchers,
+                                              std::int64_t mint_ms, std::int64_t maxt_ms) const {
+    return history_->head().label_values(name, matchers, mint_ms, maxt_ms);
+}
+
+std::vector<web::MetricMetadata> Daemon::metadata() const {
+    std::vector<web::MetricMetadata> out;
+    for (const auto& family : store_.view()->families) {
+        const char* type = family.type == metrics::MetricType::counter ? "counter"
+                           : family.type == metrics::MetricType::summary ? "summary"
+                                                                          : "gauge";
+        out.push_back({std::string(family.name), type, std::string(family.help), ""});
+    }
+    // cargomon's own families, as they are appended to the history (those named cargomon_*).
+    for (const auto& family : registry_.Collect()) {
+        if (family.name.rfind("cargomon_", 0) != 0) continue;
+        const char* type = "unknown";
+        switch (family.type) {
+            case prometheus::MetricType::Counter: type = "counter"; break;
+            case prometheus::MetricType::Gauge: type = "gauge"; break;
+            case prometheus::MetricType::Summary: type = "summary"; break;
+            case prometheus::MetricType::Histogram: type = "histogram"; break;
+            default: break;
+        }
+        out.push_back({family.name, type, family.help, ""});
+    }
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    out.erase(std::unique(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name == b.name; }), out.end());
+    return out;
+}
+
+web::BuildInfo Daemon::build_info() const { return {.version = CARGOMON_VERSION, .compiler = __VERSION__}; }
 
 }  // namespace cargomon::daemon

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "actions/engine.h"
+#include "alerts/promql/history_source.h"
 #include "actions/store.h"
 #include "collectors/catalog.h"
 #include "collectors/factory.h"
@@ -47,7 +48,7 @@ struct DaemonOptions {
 // Thread-safe: start() from main's thread, then reload() and stop() from main (signals)
 // or a /-/reload handler; the API's reads (web/sources.h) run on HTTP threads. world_mu_ guards world_,
 // reload_mu_ serializes reload() and stop() and guards stopped_.
-class Daemon : public web::StatusSource, public web::Lifecycle, public web::ActionsSource {
+class Daemon : public web::StatusSource, public web::Lifecycle, public web::ActionsSource, public web::QuerySource {
 public:
     // Loads and validates the config; throws std::runtime_error listing every error
     // (the daemon refuses to start on a bad config).
@@ -67,6 +68,16 @@ public:
     // What /api/v1/status and /api/v1/actions show.
     web::DaemonStatus status() const override;
     std::vector<actions::Action> recent_actions() const override;
+
+    // The query API's (web/sources.h): the sample history, with Prometheus' default limits.
+    const alerts::promql::Queryable& history() const override { return *history_source_; }
+    alerts::promql::Limits query_limits() const override { return {}; }
+    std::vector<std::string> label_names(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,
+                                         std::int64_t maxt_ms) const override;
+    std::vector<std::string> label_values(const std::string& name, const std::vector<metrics::Matcher>& matchers,
+                                          std::int64_t mint_ms, std::int64_t maxt_ms) const override;
+    std::vector<web::MetricMetadata> metadata() const override;
+    web::BuildInfo build_info() const override;
 
 private:
     struct World;
@@ -88,6 +99,7 @@ private:
     std::mutex reload_mu_;         // serializes reload() and stop()
     std::unique_ptr<World> world_;
     std::unique_ptr<tsdb::History> history_;  // the store's observer from construction to ~Daemon
+    std::unique_ptr<alerts::promql::HistorySource> history_source_;  // the query API's view of history_
     std::unique_ptr<alerts::Engine> alerting_;
     std::unique_ptr<AlertingSources> alerting_sources_;  // the API's view of alerting_
     std::unique_ptr<actions::ActionStore> action_store_;

@@ -6,11 +6,13 @@
 //  - state changes are off unless a flag turns them on, as in Prometheus:
 //    Access::lifecycle (POST /-/reload) needs --web.enable-lifecycle and Access::admin
 //    (creating and expiring silences) --web.enable-admin-api; otherwise 403;
-//  - a request that changes state (any method but GET and HEAD) must come from no
+//  - a request that changes state (a lifecycle or admin route) must come from no
 //    browser or from a page of this server: a cross-site Origin or Sec-Fetch-Site is
 //    refused 403, and what it sends must be JSON (Content-Type: application/json, or no
 //    body and no Content-Type), 415 otherwise; a browser cannot send that cross-site
-//    without a CORS preflight, which cargomon never grants;
+//    without a CORS preflight, which cargomon never grants. A POST to a read route (the
+//    query API's, form-encoded as Prometheus takes them) changes nothing and is served
+//    like a GET: a cross-site page can send either but read neither's answer;
 //  - a failed login closes the connection; each client's failed logins are limited
 //    (ServerOptions::auth_failures_per_minute, 429 beyond, without a password check);
 //  - the web config's rate limit applies per client, after authentication, so anonymous

@@ -119,22 +119,23 @@ std::string parse_target(Request& req) {
     std::string_view raw_path = target.substr(0, qmark);
     if (!split_path_segments(raw_path, req.path_segments) || !percent_decode_strict(raw_path, req.path))
         return "malformed percent-encoding in the path";
-    if (qmark != std::string_view::npos) {
-        std::string_view q = target.substr(qmark + 1);
-        while (!q.empty()) {
-            auto amp = q.find('&');
-            std::string_view pair = q.substr(0, amp);
-            q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-            if (pair.empty()) continue;
-            auto eq = pair.find('=');
-            req.query.emplace_back(percent_decode_query(pair.substr(0, eq)),
-                                   eq == std::string_view::npos ? "" : percent_decode_query(pair.substr(eq + 1)));
-        }
-    }
+    if (qmark != std::string_view::npos) parse_query_string(target.substr(qmark + 1), req.query);
     return {};
 }
 
 }  // namespace
+
+void parse_query_string(std::string_view q, std::vector<std::pair<std::string, std::string>>& out) {
+    while (!q.empty()) {
+        auto amp = q.find('&');
+        std::string_view pair = q.substr(0, amp);
+        q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+        if (pair.empty()) continue;
+        auto eq = pair.find('=');
+        out.emplace_back(percent_decode_query(pair.substr(0, eq)),
+                         eq == std::string_view::npos ? "" : percent_decode_query(pair.substr(eq + 1)));
+    }
+}
 
 bool split_path_segments(std::string_view raw_path, std::vector<std::string>& segments) {
     segments.clear();

@@ -44,6 +44,10 @@ struct HeadResult {
 // byte at a time costs linear time. incomplete: read more and call again.
 HeadResult parse_request_head(std::string_view bytes, const Limits& limits, Request& req, std::size_t& scanned);
 
+// Appends the name=value pairs of a query string, or of an application/x-www-form-urlencoded
+// body (the same syntax), percent-decoded leniently with "+" as a space, in order.
+void parse_query_string(std::string_view query, std::vector<std::pair<std::string, std::string>>& out);
+
 // Splits a path into its segments and percent-decodes each one alone, as Go's ServeMux
 // matches them: "/a%2Fb/c" is two segments, "a/b" and "c". False on a malformed escape.
 bool split_path_segments(std::string_view raw_path, std::vector<std::string>& segments);

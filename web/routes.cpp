@@ -1,11 +1,13 @@
 #include "web/routes.h"
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "exporters/metrics_handler.h"
 #include "web/api.h"
+#include "web/query_api.h"
 
 namespace cargomon::web {
 namespace {
@@ -105,10 +107,45 @@ void register_routes(ApiServer& server, const Sources& sources) {
                          json(res, actions_answer(actions.recent_actions()));
                      });
 
-    // Prometheus' query API goes here when cargomon answers PromQL over HTTP (Access::read,
-    // each through a source of its own): GET and POST /api/v1/query and
-    // /api/v1/query_range, /api/v1/series, /api/v1/labels, /api/v1/label/:name/values,
-    // GET /api/v1/metadata and /api/v1/status/buildinfo.
+    // Prometheus' query API over the sample history (web/query_api.h), with the methods
+    // Prometheus registers for each (POST bodies form-encoded: Grafana's and promtool's way).
+    using Endpoint = Answer (*)(const QuerySource&, const QueryParams&, const Request&);
+    auto query_route = [&query = sources.query](Endpoint endpoint) {
+        return [&query, endpoint](const Request& req, Response& res) {
+            Answer refusal;
+            auto params = read_query_params(req, refusal);
+            reply(res, params ? endpoint(query, *params, req) : std::move(refusal));
+        };
+    };
+    const Endpoint instant = [](const QuerySource& q, const QueryParams& p, const Request&) {
+        const auto now = std::chrono::system_clock::now().time_since_epoch();
+        return query_answer(q, p, std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
+    };
+    const Endpoint range = [](const QuerySource& q, const QueryParams& p, const Request&) {
+        return query_range_answer(q, p);
+    };
+    const Endpoint series = [](const QuerySource& q, const QueryParams& p, const Request&) { return series_answer(q, p); };
+    const Endpoint labels = [](const QuerySource& q, const QueryParams& p, const Request&) { return labels_answer(q, p); };
+    const Endpoint values = [](const QuerySource& q, const QueryParams& p, const Request& req) {
+        return label_values_answer(q, p, req.path_params.at(0));
+    };
+    const Endpoint metadata = [](const QuerySource& q, const QueryParams& p, const Request&) {
+        return metadata_answer(q, p);
+    };
+    server.add_route(Access::read, "GET", "/api/v1/query", query_route(instant));
+    server.add_route(Access::read, "POST", "/api/v1/query", query_route(instant));
+    server.add_route(Access::read, "GET", "/api/v1/query_range", query_route(range));
+    server.add_route(Access::read, "POST", "/api/v1/query_range", query_route(range));
+    server.add_route(Access::read, "GET", "/api/v1/series", query_route(series));
+    server.add_route(Access::read, "POST", "/api/v1/series", query_route(series));
+    server.add_route(Access::read, "GET", "/api/v1/labels", query_route(labels));
+    server.add_route(Access::read, "POST", "/api/v1/labels", query_route(labels));
+    server.add_route(Access::read, "GET", "/api/v1/label/:name/values", query_route(values));
+    server.add_route(Access::read, "GET", "/api/v1/metadata", query_route(metadata));
+    server.add_route(Access::read, "GET", "/api/v1/status/buildinfo",
+                     [&query = sources.query](const Request&, Response& res) {
+                         json(res, buildinfo_answer(query.build_info()));
+                     });
 }
 
 }  // namespace cargomon::web

@@ -12,8 +12,10 @@
 
 #include "actions/store.h"
 #include "alerts/alert.h"
+#include "alerts/promql/promql.h"
 #include "alerts/rules/rule_manager.h"
 #include "web/api.h"
+#include "web/query_api.h"
 
 namespace cargomon::alerts {
 namespace notify {
@@ -62,6 +64,25 @@ public:
     virtual std::vector<actions::Action> recent_actions() const = 0;
 };
 
+// Prometheus' query API (web/query_api.h): the sample history, as PromQL reads it and as
+// its label index answers, and what is known of the metric families.
+class QuerySource {
+public:
+    virtual ~QuerySource() = default;
+    virtual const alerts::promql::Queryable& history() const = 0;
+    // The engine's bounds (max samples, timeout); a request may only lower the timeout.
+    virtual alerts::promql::Limits query_limits() const = 0;
+    // As tsdb::Head's: of the series `matchers` select (all, when empty) with samples in
+    // [mint_ms, maxt_ms]; sorted.
+    virtual std::vector<std::string> label_names(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,
+                                                 std::int64_t maxt_ms) const = 0;
+    virtual std::vector<std::string> label_values(const std::string& name, const std::vector<metrics::Matcher>& matchers,
+                                                  std::int64_t mint_ms, std::int64_t maxt_ms) const = 0;
+    // Every family published now (collectors and cargomon's own), sorted by name.
+    virtual std::vector<MetricMetadata> metadata() const = 0;
+    virtual BuildInfo build_info() const = 0;
+};
+
 // Everything register_routes() serves. Each must outlive the server's serving (its stop()).
 struct Sources {
     const StatusSource& status;
@@ -70,6 +91,7 @@ struct Sources {
     const RulesSource& rules;
     alerts::notify::SilenceStore& silences;  // thread-safe itself (alerts/notify/silences.h)
     const ActionsSource& actions;
+    const QuerySource& query;
     exporters::MetricsHandler& metrics;
 };
 

@@ -18,7 +18,6 @@ namespace {
 
 constexpr std::string_view kName = "__name__";
 constexpr std::int64_t kDefaultSubqueryStepMs = 60'000;  // Prometheus' default evaluation interval
-constexpr std::int64_t kMaxRangePoints = 11'000;         // Prometheus' /api/v1/query_range bound
 
 using Steady = std::chrono::steady_clock;
 
@@ -777,7 +776,7 @@ Evaluation evaluate_range(const Expr& expr, const Queryable& source, std::int64_
     if (step_ms <= 0)
         return Evaluation{Matrix{}, "zero or negative query resolution step widths are not accepted. Try a positive integer"};
     if (end_ms < start_ms) return Evaluation{Matrix{}, "end timestamp must not be before start time"};
-    if ((end_ms - start_ms) / step_ms >= kMaxRangePoints)
+    if ((end_ms - start_ms) / step_ms > kMaxRangeSteps)
         return Evaluation{Matrix{}, "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
                                     "resolution (?step=XX)"};
     try {

@@ -95,6 +95,10 @@ struct Evaluation {
 
 // Prometheus' instant query at `t_ms`.
 Evaluation evaluate_checked(const Expr& expr, const Queryable& source, std::int64_t t_ms, const Limits& limits = {});
+// Prometheus' bound on a range query (its /api/v1/query_range): (end - start) / step at
+// most this, so 11,001 points per series at most.
+inline constexpr std::int64_t kMaxRangeSteps = 11'000;
+
 // Prometheus' range query: the expression at start, start+step, ... <= end (step > 0), each
 // step evaluated as the instant query at that time; `value` is a Matrix sorted by labels
 // (a scalar expression gives one series without labels).

@@ -333,7 +333,11 @@ TEST(ApiServerRoutes, EveryRouteIsRegisteredOnceAtItsAccessLevel) {
     EXPECT_EQ(routes, (std::vector<std::string>{
                           "GET /", "GET /metrics", "GET /healthz", "GET /readyz", "GET /api/v1/status",
                           "POST /-/reload", "GET /api/v1/alerts", "GET /api/v1/rules", "GET /api/v1/silences",
-                          "POST /api/v1/silences", "DELETE /api/v1/silences/:id", "GET /api/v1/actions"}));
+                          "POST /api/v1/silences", "DELETE /api/v1/silences/:id", "GET /api/v1/actions",
+                          "GET /api/v1/query", "POST /api/v1/query", "GET /api/v1/query_range",
+                          "POST /api/v1/query_range", "GET /api/v1/series", "POST /api/v1/series", "GET /api/v1/labels",
+                          "POST /api/v1/labels", "GET /api/v1/label/:name/values", "GET /api/v1/metadata",
+                          "GET /api/v1/status/buildinfo"}));
     httplib::Client c("127.0.0.1", bare.server.port());
     for (const char* path : {"/", "/metrics", "/healthz", "/api/v1/status", "/api/v1/alerts", "/api/v1/rules",
                              "/api/v1/silences", "/api/v1/actions"})

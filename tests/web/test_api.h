@@ -1,16 +1,19 @@
 #pragma once
 // The daemon's API as web/routes.h registers it, on sources a test controls: /metrics of
 // the test's store and registry, a status and a reload the test gives, no alerts, rules
-// or actions, and an empty silence store in a temporary folder. The server is built and
+// or actions, an empty silence store in a temporary folder, and a query API over the
+// series a test adds to `history` (before start()) with `metadata` and `limits` it sets. The server is built and
 // its routes registered, not started; tests add their own routes before start().
 #include <prometheus/registry.h>
 
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 
 #include "alerts/notify/silences.h"
+#include "alerts/promql/memory_source.h"
 #include "common/clock.h"
 #include "exporters/metrics_handler.h"
 #include "metrics/metric_store.h"
@@ -21,7 +24,12 @@
 
 namespace cargomon::web::testing_support {
 
-class TestApi : public StatusSource, public Lifecycle, public AlertsSource, public RulesSource, public ActionsSource {
+class TestApi : public StatusSource,
+                public Lifecycle,
+                public AlertsSource,
+                public RulesSource,
+                public ActionsSource,
+                public QuerySource {
 public:
     using Reload = std::function<std::optional<std::string>()>;
 
@@ -38,6 +46,7 @@ public:
                                         .rules = *this,
                                         .silences = silences_,
                                         .actions = *this,
+                                        .query = *this,
                                         .metrics = metrics_});
     }
     ~TestApi() override { server.stop(); }  // before the sources its handlers read go
@@ -47,6 +56,31 @@ public:
     std::vector<alerts::Alert> active_alerts() const override { return {}; }
     std::vector<alerts::rules::GroupStatus> rule_groups() const override { return {}; }
     std::vector<actions::Action> recent_actions() const override { return {}; }
+
+    const alerts::promql::Queryable& history() const override { return history_source; }
+    alerts::promql::Limits query_limits() const override { return limits; }
+    // What tsdb::Head answers, computed from the series that select() finds.
+    std::vector<std::string> label_names(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,
+                                         std::int64_t maxt_ms) const override {
+        std::set<std::string> names;
+        history_source.select(matchers, mint_ms, maxt_ms, [&](std::string_view, const metrics::Labels& labels, auto samples) {
+            if (samples.empty()) return;
+            for (const auto& [name, value] : labels)
+                if (!value.empty()) names.insert(name);
+        });
+        return {names.begin(), names.end()};
+    }
+    std::vector<std::string> label_values(const std::string& label, const std::vector<metrics::Matcher>& matchers,
+                                          std::int64_t mint_ms, std::int64_t maxt_ms) const override {
+        std::set<std::string> values;
+        history_source.select(matchers, mint_ms, maxt_ms, [&](std::string_view, const metrics::Labels& labels, auto samples) {
+            if (samples.empty()) return;
+            if (auto value = metrics::label_value(labels, label); !value.empty()) values.emplace(value);
+        });
+        return {values.begin(), values.end()};
+    }
+    std::vector<MetricMetadata> metadata() const override { return metadata_list; }
+    BuildInfo build_info() const override { return {.version = "test-version", .compiler = "test-compiler"}; }
 
     void set_status(DaemonStatus status) { status_ = std::move(status); }  // before start()
 
@@ -59,6 +93,9 @@ private:
     DaemonStatus status_{.version = "test", .ready = true};
 
 public:
+    alerts::promql::MemorySource history_source;
+    alerts::promql::Limits limits;
+    std::vector<MetricMetadata> metadata_list;
     ApiServer server;
 };
 

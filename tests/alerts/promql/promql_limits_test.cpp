@@ -126,8 +126,10 @@ TEST(PromQLLimits, RangeQueriesAreBoundedAndChecked) {
     EXPECT_EQ(evaluate_range(*expr, history(), 0, 1, 0).error,
               "zero or negative query resolution step widths are not accepted. Try a positive integer");
     EXPECT_EQ(evaluate_range(*expr, history(), 10, 0, 1).error, "end timestamp must not be before start time");
-    EXPECT_EQ(evaluate_range(*expr, history(), 0, 11'000'000, 1'000).error,
+    // As Prometheus: (end - start) / step up to 11,000 (11,001 points), not one more.
+    EXPECT_EQ(evaluate_range(*expr, history(), 0, 11'001'000, 1'000).error,
               "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
+    EXPECT_EQ(evaluate_range(*expr, history(), 0, 11'000'000, 1'000).error, "");
     EXPECT_EQ(evaluate_range(*parse_expr("x[5m]"), history(), 0, 60'000, 1'000).error,
               "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector");
     EXPECT_EQ(evaluate_range(*expr, history(), 0, 10'999'000, 1'000, Limits{.max_samples = 10'000}).error, kTooManySamples);
