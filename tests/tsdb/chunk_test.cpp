@@ -74,10 +74,12 @@ TEST(Chunk, RandomValuesAndTimesRoundTrip) {
     std::mt19937_64 random(7);
     for (int round = 0; round < 200; ++round) {
         std::vector<Sample> in;
-        std::int64_t t = static_cast<std::int64_t>(random());
+        // Wrapping steps, in unsigned arithmetic (a signed overflow would be undefined):
+        // any 64-bit time after any other, huge deltas of both signs included.
+        std::uint64_t t = random();
         for (std::size_t i = 0; i < kSamplesPerChunk; ++i) {
-            t += static_cast<std::int64_t>(random() % 3 == 0 ? random() : random() % 100'000);
-            in.push_back({t, std::bit_cast<double>(random())});
+            t += random() % 3 == 0 ? random() : random() % 100'000;
+            in.push_back({static_cast<std::int64_t>(t), std::bit_cast<double>(random())});
         }
         expect_same(in, round_trip(in));
     }

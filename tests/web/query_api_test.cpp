@@ -229,9 +229,13 @@ TEST_F(QueryApiTest, ServedOverGetAndFormPost) {
     auto json_post = c.Post("/api/v1/query", R"({"query":"up"})", "application/json");
     ASSERT_TRUE(json_post);
     EXPECT_EQ(json_post->status, 400);
-    auto values = c.Post("/api/v1/label/job/values", "match[]=up", "application/x-www-form-urlencoded");
+    auto values = c.Get("/api/v1/label/job/values?match%5B%5D=up");
     ASSERT_TRUE(values);
     EXPECT_EQ(values->body, R"({"status":"success","data":["a","b"]})");
+    // Methods as Prometheus registers them: label values are GET only.
+    auto values_post = c.Post("/api/v1/label/job/values", "match[]=up", "application/x-www-form-urlencoded");
+    ASSERT_TRUE(values_post);
+    EXPECT_EQ(values_post->status, 405);
     auto bad = c.Get("/api/v1/query_range?query=up&start=10&end=5&step=1");
     ASSERT_TRUE(bad);
     EXPECT_EQ(bad->status, 400);
