@@ -82,14 +82,8 @@ Outbox::Outbox(const std::string& path, const Clock& clock, config::DeliveryOpti
     // Files from before these columns: `sending` is 1 from just before a send until its
     // outcome is written, so a 1 found by the next send means a process died in between;
     // `redeliveries` counts those sends (see begin_send).
-    {
-        std::set<std::string> columns;
-        Statement info(*db_, "PRAGMA table_info(outbox)");
-        while (info.step()) columns.insert(info.text(1));
-        if (!columns.count("sending")) db_->exec("ALTER TABLE outbox ADD COLUMN sending INTEGER NOT NULL DEFAULT 0");
-        if (!columns.count("redeliveries"))
-            db_->exec("ALTER TABLE outbox ADD COLUMN redeliveries INTEGER NOT NULL DEFAULT 0");
-    }
+    db_->add_column_if_missing("outbox", "sending", "INTEGER NOT NULL DEFAULT 0");
+    db_->add_column_if_missing("outbox", "redeliveries", "INTEGER NOT NULL DEFAULT 0");
     // Files from before notify_serial numbered each group from 1: start past all of those.
     db_->exec("INSERT OR IGNORE INTO notify_serial SELECT 0, COALESCE(MAX(sequence), 0) FROM notify_log");
 
