@@ -238,13 +238,17 @@ TEST_F(Batch, RerunWaitFollowsTheNewBatchToWhatItRecovered) {
     auto waiting = std::async(std::launch::async, [&] {
         return batch({"rerun", worst.at("uuid"), "--yes", "--wait", "--wait.timeout=2m"});
     });
-    std::string created;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (created.empty() && std::chrono::steady_clock::now() < deadline) {
-        for (const auto& u : reruns())
-            if (!seen.count(u)) created = u;
-        if (created.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    // The re-run the command creates while it waits: the one not in `before`.
+    auto created_since = [&](const std::set<std::string>& before) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (std::chrono::steady_clock::now() < deadline) {
+            for (const auto& u : reruns())
+                if (!before.count(u)) return u;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return std::string();
+    };
+    std::string created = created_since(seen);
     ASSERT_FALSE(created.empty()) << "the re-run was never created";
     const int failed = std::stoi(worst.at("failed"));
     Warehouse(sim()).finish(created, failed, 0);
@@ -261,12 +265,7 @@ TEST_F(Batch, RerunWaitFollowsTheNewBatchToWhatItRecovered) {
     auto failing = std::async(std::launch::async, [&] {
         return batch({"rerun", worst.at("uuid"), "--yes", "--wait", "--wait.timeout=2m"});
     });
-    created.clear();
-    while (created.empty() && std::chrono::steady_clock::now() < deadline + std::chrono::seconds(60)) {
-        for (const auto& u : reruns())
-            if (!seen_again.count(u)) created = u;
-        if (created.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    created = created_since(seen_again);
     ASSERT_FALSE(created.empty()) << "the second re-run was never created";
     Warehouse(sim()).finish(created, failed, 1);
     const auto still = failing.get();
