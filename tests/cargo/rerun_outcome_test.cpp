@@ -29,6 +29,13 @@ TEST(RerunOutcomeTest, FailedRunsAndRunsThatNeverEndedStillFail) {
     EXPECT_EQ(o->result, "still_failing");
     EXPECT_EQ(o->still_failing, 5);  // 3 failed + 2 never reached an end
     EXPECT_EQ(o->recovered, 5);
+    // A single run left failing is enough.
+    const auto one = rerun_outcome(batch("success", 10, 10, 1));
+    ASSERT_TRUE(one);
+    EXPECT_EQ(one->result, "still_failing");
+    const auto unended = rerun_outcome(batch("success", 10, 9, 0));
+    ASSERT_TRUE(unended);
+    EXPECT_EQ(unended->result, "still_failing");
 }
 
 TEST(RerunOutcomeTest, ABatchThatRanNothingRecoveredNothing) {
