@@ -406,7 +406,12 @@ std::string redact_urls(std::string_view value) {
             std::string_view authority = rest.substr(0, path_at);
             if (auto at = authority.rfind('@'); at != std::string_view::npos) authority = authority.substr(at + 1);
             std::string_view path = path_at == std::string_view::npos ? "" : rest.substr(path_at);
-            const std::size_t cut = path.find_first_of("?#");
+            std::size_t cut = path.find_first_of("?#");
+            // A plain anchor (docs/alerting.md#cargobatchstuck) carries nothing secret: kept.
+            if (cut != std::string_view::npos && path[cut] == '#' && cut + 1 < path.size() &&
+                path.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.", cut + 1) ==
+                    std::string_view::npos)
+                cut = std::string_view::npos;
             const bool cut_something = cut != std::string_view::npos || authority.size() != rest.substr(0, path_at).size();
             out += url.substr(0, scheme);
             out += authority;

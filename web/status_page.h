@@ -59,8 +59,9 @@ inline constexpr std::string_view kStatusPagePolicy =
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 // `text` with every http(s) URL cut to its scheme, host and path (user info, query and
-// fragment dropped: where signed URLs carry their signature and tokens their value), and
-// what follows "Bearer " hidden.
+// fragment dropped: where signed URLs carry their signature and tokens their value; a
+// fragment that is a plain anchor, letters, digits, "-", "_", ".", is kept), and what
+// follows "Bearer " hidden.
 std::string redact_urls(std::string_view text);
 
 std::string html_escape(std::string_view text);

@@ -4,7 +4,8 @@
 // the firing alerts, creates a silence and expires it through the page, finds the charts
 // drawn, no console error and no request outside the daemon, and a label value holding
 // <script> shown as text. Screenshots at 1280 and 360 px wide are left in
-// <build>/artifacts/ (status-page-1280.png, status-page-360.png).
+// <build>/artifacts/ (status-page-1280.png and status-page-360.png, the whole page;
+// status-page-1280-top.png, the first 900 px, as docs/status-page.png shows it).
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <openssl/evp.h>
@@ -189,7 +190,7 @@ TEST(StatusPageBrowser, AlertsSilencesAndChartsInChromium) {
     const std::string rules = dir.write("inject.rules.yml", kInjectionRules);
     const std::string config = "api_url: " + env->sim->url() + "\ntoken: " + env->sim->token() + R"(
 client: {rate_limit: 200}
-defaults: {interval: 3s, timeout: 20s, jitter: 0}
+defaults: {interval: 3s, timeout: 3s, jitter: 0}
 collectors:
   - {name: discovery, kind: discovery}
   - {name: runs, kind: run_counts, windows: [1h, 24h]}
@@ -252,6 +253,7 @@ alerting:
     EXPECT_TRUE(browser.run_bool("return performance.getEntriesByType('resource').length >= 4;"));  // css, js, icon, queries
 
     std::filesystem::create_directories(CARGOMON_ARTIFACT_DIR);
+    browser.screenshot(CARGOMON_ARTIFACT_DIR "/status-page-1280-top.png");  // what a 1280x900 window shows first
     const int height = static_cast<int>(browser.run(
         "return Math.min(4000, document.documentElement.scrollHeight);").GetInt());
     browser.viewport(1280, height);
@@ -292,7 +294,11 @@ alerting:
     browser.viewport(360, 800);
     browser.open(daemon.url() + "/");
     EXPECT_TRUE(eventually([&] { return browser.run_bool("return !document.querySelector('figure[aria-busy]');"); }, 20s, "charts"));
-    EXPECT_LE(browser.run("return document.documentElement.scrollWidth;").GetInt(), 360);
+    EXPECT_LE(browser.run("return document.documentElement.scrollWidth;").GetInt(), 360)
+        << "wider than the screen: "
+        << browser.run_string("return JSON.stringify(Array.from(document.querySelectorAll('body *'))"
+                              ".filter((e) => e.getBoundingClientRect().right > 361 && !(e.parentElement && e.parentElement.closest('.table-wrap')))"
+                              ".slice(0, 8).map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)));");
     const int narrow_height = static_cast<int>(browser.run(
         "return Math.min(6000, document.documentElement.scrollHeight);").GetInt());
     browser.viewport(360, narrow_height);

@@ -128,6 +128,9 @@ TEST(StatusPageRender, RedactUrlsKeepsPlainTextAndBareUrls) {
     EXPECT_EQ(redact_urls("(HTTP://Example.com?x=1) next"), "(HTTP://Example.com?…) next");
     EXPECT_EQ(redact_urls("http://u:p@h:8080/p q"), "http://h:8080/p?… q");
     EXPECT_EQ(redact_urls("bearer"), "bearer");
+    // A runbook's anchor stays; a fragment holding more than an anchor's characters does not.
+    EXPECT_EQ(redact_urls("https://h/docs/alerting.md#cargobatchstuck"), "https://h/docs/alerting.md#cargobatchstuck");
+    EXPECT_EQ(redact_urls("https://h/cb#access_token=abc"), "https://h/cb?…");
 }
 
 TEST(StatusPageRender, AlertsAreShownInTheirRouteGroupsWithTheirSilences) {

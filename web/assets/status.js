@@ -216,8 +216,12 @@
       legend.appendChild(item);
     });
     if (projection) {
+      // Cut where the chart ends: the balance then, on the line to zero.
+      const [t0, v0] = projection.from;
+      const t1 = Math.min(projection.to[0], xMax);
+      const v1 = v0 * (1 - (t1 - t0) / (projection.to[0] - t0));
       el('path', {
-        d: `M${x(projection.from[0]).toFixed(1)} ${y(projection.from[1]).toFixed(1)}L${x(projection.to[0]).toFixed(1)} ${y(0).toFixed(1)}`,
+        d: `M${x(t0).toFixed(1)} ${y(v0).toFixed(1)}L${x(t1).toFixed(1)} ${y(v1).toFixed(1)}`,
         class: 'forecast',
       }, svg);
     }
