@@ -8,6 +8,7 @@
 #include "alerts/notify/dispatcher.h"
 #include "alerts/notify/outbox.h"
 #include "alerts/notify/receivers.h"
+#include "alerts/notify/router.h"
 #include "alerts/notify/silences.h"
 #include "alerts/promql/store_source.h"
 #include "alerts/rules/rule_manager.h"
@@ -80,6 +81,11 @@ void Engine::replace(EngineSetup setup) {
 std::vector<Alert> Engine::alerts() const {
     std::lock_guard lock(mu_);
     return rules_->alerts();
+}
+
+std::vector<notify::AlertGroup> Engine::alert_groups() const {
+    std::lock_guard lock(mu_);
+    return notify::group_alerts(alerting_->route, rules_->alerts());
 }
 
 std::vector<rules::GroupStatus> Engine::groups() const {

@@ -39,6 +39,7 @@ struct GroupStatus;
 }  // namespace rules
 
 namespace notify {
+struct AlertGroup;
 class Delivery;
 class Dispatcher;
 class Outbox;
@@ -82,6 +83,8 @@ public:
     // What the API shows: the active alerts and the rule groups' status, copied.
     std::vector<Alert> alerts() const;
     std::vector<rules::GroupStatus> groups() const;
+    // The active alerts as the routes group them (notify/router.h: group_alerts).
+    std::vector<notify::AlertGroup> alert_groups() const;
     // The silence store (thread-safe itself, see notify/silences.h).
     notify::SilenceStore& silences() { return *silences_; }
 

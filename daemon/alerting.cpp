@@ -29,6 +29,8 @@ AlertingSources::AlertingSources(const alerts::Engine& engine) : engine_(engine)
 
 std::vector<alerts::Alert> AlertingSources::active_alerts() const { return engine_.alerts(); }
 
+std::vector<alerts::notify::AlertGroup> AlertingSources::alert_groups() const { return engine_.alert_groups(); }
+
 std::vector<alerts::rules::GroupStatus> AlertingSources::rule_groups() const { return engine_.groups(); }
 
 }  // namespace cargomon::daemon

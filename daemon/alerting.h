@@ -21,6 +21,7 @@ class AlertingSources : public web::AlertsSource, public web::RulesSource {
 public:
     explicit AlertingSources(const alerts::Engine& engine);
     std::vector<alerts::Alert> active_alerts() const override;
+    std::vector<alerts::notify::AlertGroup> alert_groups() const override;
     std::vector<alerts::rules::GroupStatus> rule_groups() const override;
 
 private:

@@ -113,6 +113,8 @@ Daemon::Daemon(DaemonOptions options)
     history_->load();
     history_source_ = std::make_unique<alerts::promql::HistorySource>(history_->head());
     store_.set_observer(history_.get());
+    state_path_ = state.path;
+    state_moved_aside_ = state.moved_aside;
     action_store_ = std::make_unique<actions::ActionStore>(state.path, clock_.now());
     metrics::gauge_family(registry_, "cargomon_actions_epoch_timestamp_seconds",
                           "The actions epoch: batches that finished before it are never acted on (docs/actions.md).")
@@ -147,6 +149,19 @@ Daemon::Daemon(DaemonOptions options)
 }
 
 std::vector<actions::Action> Daemon::recent_actions() const { return action_store_->recent(kActionsListed); }
+
+std::vector<web::ActionBudget> Daemon::action_budgets() const {
+    std::lock_guard lock(world_mu_);
+    std::vector<web::ActionBudget> out;
+    if (!world_) return out;
+    const config::ActionsConfig& actions = world_->config.actions;
+    for (const auto& rule : actions.rules)
+        out.push_back({.rule = rule.name,
+                       .mode = std::string(config::mode_name(actions.mode_of(rule))),
+                       .max_reruns_per_day_per_workflow = rule.max_reruns_per_day_per_workflow,
+                       .max_credits_per_day = rule.max_credits_per_day});
+    return out;
+}
 
 Daemon::~Daemon() {
     stop(std::chrono::seconds{5});
@@ -346,7 +361,12 @@ web::DaemonStatus Daemon::status() const {
             .config_file = options_.config_file,
             .config_last_reload_successful = reload_successful_.Value() == 1,
             .series = store_.series_count(),
-            .collectors = world_->scheduler->status()};
+            .collectors = world_->scheduler->status(),
+            .config_last_reload_success = SystemTime{std::chrono::duration_cast<SystemTime::duration>(
+                std::chrono::duration<double>(reload_success_time_.Value()))},
+            .state_database = state_path_,
+            .state_database_moved_aside = state_moved_aside_,
+            .actions_enabled = options_.actions_enabled};
 }
 
 std::vector<std::string> Daemon::label_names(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,

@@ -68,6 +68,7 @@ public:
     // What /api/v1/status and /api/v1/actions show.
     web::DaemonStatus status() const override;
     std::vector<actions::Action> recent_actions() const override;
+    std::vector<web::ActionBudget> action_budgets() const override;
 
     // The query API's (web/sources.h): the sample history, with Prometheus' default limits.
     const alerts::promql::Queryable& history() const override { return *history_source_; }
@@ -103,6 +104,8 @@ private:
     std::unique_ptr<alerts::Engine> alerting_;
     std::unique_ptr<AlertingSources> alerting_sources_;  // the API's view of alerting_
     std::unique_ptr<actions::ActionStore> action_store_;
+    std::string state_path_;                   // the state database (daemon/storage.h)
+    std::vector<std::string> state_moved_aside_;  // what start moved aside of it
     std::unique_ptr<actions::Engine> actions_;  // replaced under reload_mu_ when the config changes
     std::unique_ptr<exporters::MetricsHandler> metrics_;  // /metrics; before http_, which serves it
     std::unique_ptr<web::ApiServer> http_;

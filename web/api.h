@@ -39,6 +39,12 @@ struct DaemonStatus {
     bool config_last_reload_successful = false;
     std::size_t series = 0;
     std::vector<collectors::CollectorStatus> collectors;
+    // For the status page (web/status_page.h), not in the JSON: when the config was last
+    // loaded, the state database and what was moved aside of it at start (daemon/storage.h).
+    std::optional<SystemTime> config_last_reload_success;
+    std::string state_database;
+    std::vector<std::string> state_database_moved_aside;
+    bool actions_enabled = true;  // false: a standby replica (--actions.enabled=false)
 };
 std::string status_answer(const DaemonStatus& status);
 

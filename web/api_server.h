@@ -90,6 +90,10 @@ public:
     void stop();
     int port() const { return engine_.port(); }
 
+    // Whether --web.enable-admin-api lets Access::admin routes be called (the status page
+    // offers its silence forms only then).
+    bool admin_api_enabled() const { return options_.enable_admin_api; }
+
     // What /readyz answers: 503 until this is set.
     void set_ready(bool ready) { ready_ = ready; }
     bool ready() const { return ready_; }

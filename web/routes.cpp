@@ -1,43 +1,54 @@
 #include "web/routes.h"
 
+#include <algorithm>
 #include <chrono>
+#include <stdexcept>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "exporters/gzip.h"
 #include "exporters/metrics_handler.h"
 #include "web/api.h"
 #include "web/query_api.h"
+#include "web/static_assets.h"
+#include "web/status_page.h"
 
 namespace cargomon::web {
 namespace {
 
-std::string html_escape(std::string_view text) {
-    std::string out;
-    for (char c : text) {
-        switch (c) {
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '&': out += "&amp;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
-        }
-    }
-    return out;
+// What every answer of the status page carries: its policy (no inline script, nothing
+// from elsewhere), no sniffing of types, no framing, no Referer to where its links go.
+void page_headers(Response& res) {
+    res.set_header("Content-Security-Policy", std::string(kStatusPagePolicy));
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("X-Frame-Options", "DENY");
+    res.set_header("Referrer-Policy", "no-referrer");
 }
 
-// The root page: a link to every GET route, the other methods listed.
-std::string index_page(const std::vector<HttpEngine::RouteInfo>& routes) {
-    std::string html =
-        "<!DOCTYPE html>\n<html><head><title>cargomon</title></head><body>\n<h1>cargomon</h1>\n<ul>\n";
-    for (const auto& route : routes) {
-        if (route.pattern == "/") continue;
-        auto path = html_escape(route.pattern);
-        html += route.method == "GET" ? "<li><a href=\"" + path + "\">" + path + "</a></li>\n"
-                                      : "<li>" + route.method + " " + path + "</li>\n";
-    }
-    html += "</ul>\n</body></html>\n";
-    return html;
+// Serves the compiled-in file at `path` (web/static_assets.h), gzipped once for the
+// clients that take it.
+Handler asset_handler(std::string_view path) {
+    const auto assets = static_assets();
+    const auto it = std::find_if(assets.begin(), assets.end(), [&](const StaticAsset& a) { return a.path == path; });
+    if (it == assets.end()) throw std::logic_error("no compiled-in file " + std::string(path));
+    const StaticAsset& asset = *it;
+    auto gzipped = std::make_shared<const std::string>(exporters::gzip_compress({asset.body}));
+    return [&asset, gzipped](const Request& req, Response& res) {
+        if (exporters::accepts_gzip(req.header("accept-encoding"))) {
+            res.pieces = {*gzipped};
+            res.owner = gzipped;
+            res.set_header("Content-Encoding", "gzip");
+        } else {
+            res.pieces = {asset.body};
+        }
+        res.set_header("Content-Type", std::string(asset.content_type));
+        res.set_header("Vary", "Accept-Encoding");
+        // The files change only with the binary: a day in the cache, then asked again.
+        res.set_header("Cache-Control", "public, max-age=86400");
+        page_headers(res);
+    };
 }
 
 void json(Response& res, std::string body) { res.set_content(std::move(body), "application/json"); }
@@ -55,11 +66,27 @@ void plain(Response& res, int status, std::string text) {
 }  // namespace
 
 void register_routes(ApiServer& server, const Sources& sources) {
-    // The root page, listing the others.
-    server.add_route(Access::read, "GET", "/",
-                     [&server](const Request&, Response& res) {
-                         res.set_content(index_page(server.routes()), "text/html; charset=utf-8");
-                     });
+    // The status page (web/status_page.h) and its files, compiled in.
+    // Compressed for the browsers that take it (all do): the page's whole transfer stays
+    // small with hundreds of alerts on it.
+    server.add_route(Access::read, "GET", "/", [&server, sources](const Request& req, Response& res) {
+        StatusPage page = read_status_page(sources, std::chrono::system_clock::now());
+        page.admin_api = server.admin_api_enabled();
+        page.routes = server.routes();
+        std::string html = render_status_page(page);
+        if (exporters::accepts_gzip(req.header("accept-encoding"))) {
+            res.set_content(exporters::gzip_compress({html}), "text/html; charset=utf-8");
+            res.set_header("Content-Encoding", "gzip");
+        } else {
+            res.set_content(std::move(html), "text/html; charset=utf-8");
+        }
+        res.set_header("Vary", "Accept-Encoding");
+        res.set_header("Cache-Control", "no-store");
+        page_headers(res);
+    });
+    server.add_route(Access::read, "GET", "/static/status.js", asset_handler("/static/status.js"));
+    server.add_route(Access::read, "GET", "/static/status.css", asset_handler("/static/status.css"));
+    server.add_route(Access::read, "GET", "/static/favicon.svg", asset_handler("/static/favicon.svg"));
     // Metrics leave the daemon here (exporters/).
     server.add_route(Access::read, "GET", "/metrics",
                      [&metrics = sources.metrics](const Request& req, Response& res) { metrics.serve(req, res); });

@@ -12,6 +12,7 @@
 
 #include "actions/store.h"
 #include "alerts/alert.h"
+#include "alerts/notify/router.h"
 #include "alerts/promql/promql.h"
 #include "alerts/rules/rule_manager.h"
 #include "web/api.h"
@@ -48,6 +49,8 @@ class AlertsSource {
 public:
     virtual ~AlertsSource() = default;
     virtual std::vector<alerts::Alert> active_alerts() const = 0;
+    // The same alerts as the routes group them (the status page, web/status_page.h).
+    virtual std::vector<alerts::notify::AlertGroup> alert_groups() const = 0;
 };
 
 // GET /api/v1/rules: each group with its rules, their alerts, health and last evaluation.
@@ -57,11 +60,22 @@ public:
     virtual std::vector<alerts::rules::GroupStatus> rule_groups() const = 0;
 };
 
+// One rule's daily budgets (config/actions.h), as the status page shows them beside what
+// was spent today.
+struct ActionBudget {
+    std::string rule;
+    std::string mode;  // enabled, dry_run
+    int max_reruns_per_day_per_workflow = 0;
+    double max_credits_per_day = 0;
+};
+
 // GET /api/v1/actions: the automatic actions' recent decisions, newest first.
 class ActionsSource {
 public:
     virtual ~ActionsSource() = default;
     virtual std::vector<actions::Action> recent_actions() const = 0;
+    // The config's rules' budgets, in the config's order (the status page).
+    virtual std::vector<ActionBudget> action_budgets() const = 0;
 };
 
 // Prometheus' query API (web/query_api.h): the sample history, as PromQL reads it and as

@@ -14,21 +14,6 @@ namespace {
 // the log readable while a lasting one (disk full) goes on.
 constexpr Millis kFlushRetry{10'000};
 
-metrics::Labels group_labels(const config::Route& route, const metrics::Labels& labels) {
-    if (route.group_by_all) return labels;
-    metrics::Labels out;
-    for (const auto& kv : labels) {
-        if (std::binary_search(route.group_by.begin(), route.group_by.end(), kv.first)) out.push_back(kv);
-    }
-    return out;
-}
-
-// Alertmanager's group key, route key and group labels: `{}/{severity="page"}:{a="1", b="2"}`,
-// the values quoted, so no value can pass for another label (`a="1\", b=\"2"` is one).
-std::string group_key(const config::Route& route, const metrics::Labels& labels) {
-    return route.key + ":" + metrics::labels_text(labels);
-}
-
 bool subset(const std::set<std::string>& small, const std::set<std::string>& big) {
     return std::includes(big.begin(), big.end(), small.begin(), small.end());
 }

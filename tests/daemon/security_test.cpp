@@ -112,11 +112,20 @@ std::string tls_web_config(const std::string& users) {
 
 TEST(DaemonSecurity, TlsAndABcryptUserGuardEveryEndpoint) {
     SecureDaemon daemon(tls_web_config("  alice: " + bcrypt("wonderland") + "\n"));
+    // (No credentials is no failed login: only the wrong ones count towards the limit.)
+    for (const char* path : {"/", "/static/status.js"}) EXPECT_EQ(daemon.get(path).code, 401) << path;
     for (const char* path : {"/metrics", "/healthz", "/api/v1/status", "/api/v1/alerts"}) {
         EXPECT_EQ(daemon.get(path).code, 401) << path;
         EXPECT_EQ(daemon.get(path, "alice:wrong").code, 401) << path;
         EXPECT_EQ(daemon.get(path, "bob:wonderland").code, 401) << path;
     }
+    // The status page and its files, served whole behind the same TLS and password.
+    auto page = daemon.get("/", "alice:wonderland");
+    EXPECT_EQ(page.code, 200);
+    EXPECT_NE(page.body.find("<script src=\"/static/status.js\" defer></script>"), std::string::npos) << page.body;
+    auto script = daemon.get("/static/status.js", "alice:wonderland");
+    EXPECT_EQ(script.code, 200);
+    EXPECT_NE(script.body.find("/api/v1/query_range"), std::string::npos);
     auto metrics = daemon.get("/metrics", "alice:wonderland");
     EXPECT_EQ(metrics.code, 200);
     EXPECT_NE(metrics.body.find("cargomon_build_info"), std::string::npos);

@@ -1,7 +1,7 @@
 #pragma once
 // The daemon's API as web/routes.h registers it, on sources a test controls: /metrics of
-// the test's store and registry, a status and a reload the test gives, no alerts, rules
-// or actions, an empty silence store in a temporary folder, and a query API over the
+// the test's store and registry, a status and a reload the test gives, no rules, the
+// alert groups, actions and budgets a test sets (none by default; before start()), a silence store in a temporary folder, and a query API over the
 // series a test adds to `history` (before start()) with `metadata` and `limits` it sets. The server is built and
 // its routes registered, not started; tests add their own routes before start().
 #include <prometheus/registry.h>
@@ -54,8 +54,10 @@ public:
     DaemonStatus status() const override { return status_; }
     std::optional<std::string> reload() override { return reload_ ? reload_() : std::nullopt; }
     std::vector<alerts::Alert> active_alerts() const override { return {}; }
+    std::vector<alerts::notify::AlertGroup> alert_groups() const override { return alert_group_list; }
     std::vector<alerts::rules::GroupStatus> rule_groups() const override { return {}; }
-    std::vector<actions::Action> recent_actions() const override { return {}; }
+    std::vector<actions::Action> recent_actions() const override { return action_list; }
+    std::vector<ActionBudget> action_budgets() const override { return budget_list; }
 
     const alerts::promql::Queryable& history() const override { return history_source; }
     alerts::promql::Limits query_limits() const override { return limits; }
@@ -83,6 +85,7 @@ public:
     BuildInfo build_info() const override { return {.version = "test-version", .compiler = "test-compiler"}; }
 
     void set_status(DaemonStatus status) { status_ = std::move(status); }  // before start()
+    alerts::notify::SilenceStore& silences() { return silences_; }
 
 private:
     cargomon::testing::TempDir dir_;
@@ -93,6 +96,9 @@ private:
     DaemonStatus status_{.version = "test", .ready = true};
 
 public:
+    std::vector<alerts::notify::AlertGroup> alert_group_list;
+    std::vector<actions::Action> action_list;
+    std::vector<ActionBudget> budget_list;
     alerts::promql::MemorySource history_source;
     alerts::promql::Limits limits;
     std::vector<MetricMetadata> metadata_list;

@@ -3,6 +3,9 @@
 // API may store and retention.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <set>
+
 #include "alerts/promql/promql.h"
 #include "alerts/notify/router.h"
 #include "alerts/notify/silences.h"
@@ -92,6 +95,47 @@ receivers:
     Router router(config.route);
     EXPECT_EQ(router.match({{"workflow_name", "Billing-EU"}})[0]->receiver, "billing");
     EXPECT_EQ(router.match({{"workflow_name", "x-billing-eu"}})[0]->receiver, "default");
+}
+
+// The groups the status page shows are the dispatcher's: one per route and group_by
+// values; an alert a `continue` route passes on is in each route's group.
+TEST(GroupAlerts, OneGroupPerRouteAndGroupByValues) {
+    config::AlertingConfig config = testing::config_from(R"(
+route:
+  receiver: default
+  group_by: [alertname]
+  routes:
+    - receiver: pager
+      matchers: ['severity="page"']
+      group_by: [workflow_uuid]
+      continue: true
+    - receiver: everything
+      group_by: ['...']
+receivers:
+  - name: default
+  - name: pager
+  - name: everything
+)");
+    auto alert = [](std::string name, std::string severity, std::string workflow) {
+        return Alert{.labels = {{"alertname", name}, {"severity", severity}, {"workflow_uuid", workflow}}, .fingerprint = name + workflow};
+    };
+    const auto groups = group_alerts(config.route, {alert("A", "page", "w1"), alert("B", "page", "w1"), alert("A", "info", "w2")});
+    std::map<std::string, std::vector<std::string>> by_group;  // receiver + group labels -> fingerprints
+    std::set<std::string> keys;
+    for (const auto& g : groups) {
+        EXPECT_TRUE(keys.insert(g.key).second) << "two groups with key " << g.key;
+        EXPECT_TRUE(g.key.ends_with(":" + metrics::labels_text(g.labels))) << g.key;
+        for (const auto& a : g.alerts) by_group[g.receiver + metrics::labels_text(g.labels)].push_back(a.fingerprint);
+    }
+    // pager groups A and B of w1 together; `continue` passes both on to `everything`,
+    // which groups by every label; A of w2 (not paging) goes to `everything` alone.
+    const std::map<std::string, std::vector<std::string>> expected{
+        {"pager{workflow_uuid=\"w1\"}", {"Aw1", "Bw1"}},
+        {"everything{alertname=\"A\", severity=\"page\", workflow_uuid=\"w1\"}", {"Aw1"}},
+        {"everything{alertname=\"B\", severity=\"page\", workflow_uuid=\"w1\"}", {"Bw1"}},
+        {"everything{alertname=\"A\", severity=\"info\", workflow_uuid=\"w2\"}", {"Aw2"}},
+    };
+    EXPECT_EQ(by_group, expected);
 }
 
 // A backtracking engine never returns from this (6^100 paths); the test asserts answers
