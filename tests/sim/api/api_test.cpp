@@ -446,31 +446,6 @@ TEST(SimApiRuns, DownloadIsGzippedJsonLinesOfTheMatchingRuns) {
     EXPECT_EQ(uuids, (std::set<std::string>{"r1", "r3"}));
 }
 
-// releases/{uuid}: the deployed release and an earlier one, each with its own graph.
-TEST(SimApiReleases, GetAnswersEachReleaseWithItsGraph) {
-    Answer now = get("/orchestration/releases/rel-wf-play");
-    ASSERT_EQ(now.status, 200) << now.body;
-    const auto& deployed = now.json["release"];
-    expect_fields(deployed, {"uuid", "parentUuid", "workspaceUuid", "userUuid", "workflowUuid", "description", "version",
-                             "status", "templateSlug", "nodes", "formFields", "testRecords", "deployedAt", "createdAt",
-                             "updatedAt", "deletedAt"},
-                  "release");
-    EXPECT_STREQ(deployed["status"].GetString(), "deployed");
-    EXPECT_STREQ(deployed["version"].GetString(), "2");
-    EXPECT_STREQ(deployed["parentUuid"].GetString(), "rel-wf-play-v1");
-    EXPECT_EQ(deployed["nodes"].Size(), 3u);
-    Answer before = get("/orchestration/releases/rel-wf-play-v1");
-    ASSERT_EQ(before.status, 200) << before.body;
-    const auto& earlier = before.json["release"];
-    EXPECT_STREQ(earlier["status"].GetString(), "archived");
-    EXPECT_TRUE(earlier["parentUuid"].IsNull());
-    ASSERT_EQ(earlier["nodes"].Size(), 2u);
-    EXPECT_STREQ(earlier["nodes"][1]["slug"].GetString(), "enrich");
-    EXPECT_TRUE(earlier["nodes"][1]["childrenUuids"].Empty());
-    expect_error(get("/orchestration/releases/rel-nope"), 404, "releaseNotFound");
-    expect_error(get("/orchestration/releases/rel-wf-b"), 404, "releaseNotFound");  // another workspace's
-}
-
 TEST(SimApiRuns, DownloadOutputsGivesEachRunsLastOutput) {
     Answer a = post("/orchestration/runs/download-outputs",
                     R"({"workflowUuid":"wf-play","batchUuid":"b1","outputNodeSlug":"enrich","format":"json"})");
@@ -1069,6 +1044,31 @@ TEST(SimApiZCreditsSpent, CreateIsRefusedOnceTheMonthsCreditsAreSpent) {
                                 "/orchestration/batches", body).status, 200);
     EXPECT_EQ(with_subscription(SubscriptionPlan{.credits_per_month = 0, .overage_denied = false}, "POST",
                                 "/orchestration/batches", body).status, 200);
+}
+
+// releases/{uuid}: the deployed release and an earlier one, each with its own graph.
+TEST(SimApiReleases, GetAnswersEachReleaseWithItsGraph) {
+    Answer now = get("/orchestration/releases/rel-wf-play");
+    ASSERT_EQ(now.status, 200) << now.body;
+    const auto& deployed = now.json["release"];
+    expect_fields(deployed, {"uuid", "parentUuid", "workspaceUuid", "userUuid", "workflowUuid", "description", "version",
+                             "status", "templateSlug", "nodes", "formFields", "testRecords", "deployedAt", "createdAt",
+                             "updatedAt", "deletedAt"},
+                  "release");
+    EXPECT_STREQ(deployed["status"].GetString(), "deployed");
+    EXPECT_STREQ(deployed["version"].GetString(), "2");
+    EXPECT_STREQ(deployed["parentUuid"].GetString(), "rel-wf-play-v1");
+    EXPECT_EQ(deployed["nodes"].Size(), 3u);
+    Answer before = get("/orchestration/releases/rel-wf-play-v1");
+    ASSERT_EQ(before.status, 200) << before.body;
+    const auto& earlier = before.json["release"];
+    EXPECT_STREQ(earlier["status"].GetString(), "archived");
+    EXPECT_TRUE(earlier["parentUuid"].IsNull());
+    ASSERT_EQ(earlier["nodes"].Size(), 2u);
+    EXPECT_STREQ(earlier["nodes"][1]["slug"].GetString(), "enrich");
+    EXPECT_TRUE(earlier["nodes"][1]["childrenUuids"].Empty());
+    expect_error(get("/orchestration/releases/rel-nope"), 404, "releaseNotFound");
+    expect_error(get("/orchestration/releases/rel-wf-b"), 404, "releaseNotFound");  // another workspace's
 }
 
 }  // namespace
