@@ -339,6 +339,13 @@ Batch ApiClient::get_batch(std::string_view uuid) {
         decode::batch);
 }
 
+Release ApiClient::get_release(std::string_view uuid) {
+    require(!uuid.empty(), "get_release needs a release uuid");
+    return decoded<Release>(
+        {"GET", "/orchestration/releases/{uuid}", "/orchestration/releases/" + url_encode(uuid), "", ""},
+        decode::release);
+}
+
 std::vector<Workflow> ApiClient::list_workflows() {
     return decoded<std::vector<Workflow>>(
         {"GET", "/orchestration/workflows/list", "/orchestration/workflows/list", "", ""}, decode::workflows);

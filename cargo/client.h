@@ -52,6 +52,8 @@ public:
     std::vector<RunMetric> run_metrics(std::string_view workflow_uuid, const RunMetricsFilter& filter = {});
     std::vector<Batch> list_batches(const BatchFilter& filter = {});
     Batch get_batch(std::string_view uuid);
+    // releases/{uuid}: a release and its node graph (a batch's own release, not the deployed one).
+    Release get_release(std::string_view uuid);
     std::vector<Workflow> list_workflows();
     std::vector<Play> list_plays(std::optional<bool> is_enabled = std::nullopt);
     std::vector<Tool> list_tools();
@@ -61,8 +63,9 @@ public:
     Subscription subscription();
     // One page of runs/list, newest first; `limit` 1 to 1000 as the API allows.
     RunPage list_runs(const RunFilter& filter, int limit, int offset = 0);
-    // runs/download: the signed URL of a gzipped CSV of the runs (`filter.workflow_uuid`
-    // required), only those of `uuids` when not empty.
+    // runs/download: the signed URL of a file of the runs (`filter.workflow_uuid`
+    // required; gzipped JSON Lines of full run records, by Cargo's docs), only those of
+    // `uuids` when not empty.
     std::string download_runs(const RunFilter& filter, const std::vector<std::string>& uuids = {});
     // The query's 2xx answer as the API sent it ({"rows": [...]}), unparsed, for callers
     // that copy rows out unchanged (cargomon export query) rather than read numbers.
@@ -72,7 +75,7 @@ public:
     std::string download_outputs(const RunFilter& filter, const std::optional<std::string>& node_slug,
                                  std::string_view format, std::optional<int> limit = std::nullopt,
                                  std::optional<int> offset = std::nullopt);
-    // batches/{uuid}/download: the signed URL of the batch's run outputs (CSV).
+    // batches/{uuid}/download: the signed URL of the batch's run outputs on `node_slug`.
     std::string download_batch(std::string_view batch_uuid, const std::optional<std::string>& node_slug);
     // segmentation/segments/download: signed URLs of the model's records. `filter_json` is
     // the API's {"conjonction": ..., "groups": [...]}; `sort_json` a JSON array or "".

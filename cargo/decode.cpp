@@ -354,6 +354,50 @@ void flatten_nodes(const Value& parent, std::vector<WorkflowNode>& out) {
     }
 }
 
+namespace {
+
+// A release's node. childrenUuids may hold nulls (an unconnected branch); a fallback
+// child is a child too. Without childrenUuids (as Cargo's docs show), children_uuids
+// stays unknown.
+WorkflowNode release_node(const Value& n) {
+    WorkflowNode node{.uuid = text(n, "uuid"),
+                      .slug = optional_text(n, "slug").value_or(""),
+                      .kind = optional_text(n, "kind").value_or("")};
+    if (const Value* children = member(n, "childrenUuids")) {
+        if (!children->IsArray()) fail("childrenUuids", "an array", *children);
+        node.children_uuids.emplace();
+        for (const Value& c : children->GetArray()) {
+            if (c.IsNull()) continue;
+            if (!c.IsString()) fail("childrenUuids[]", "a string or null", c);
+            node.children_uuids->emplace_back(view(c));
+        }
+    }
+    if (auto fallback = optional_text(n, "fallbackChildUuid")) {
+        if (!node.children_uuids) node.children_uuids.emplace();
+        node.children_uuids->push_back(std::move(*fallback));
+    }
+    return node;
+}
+
+}  // namespace
+
+Release release(std::string& body) {
+    auto doc = parse(body);
+    const Value& r = object(required(doc, "release"), "release");
+    Release out{.uuid = text(r, "uuid"),
+                .workflow_uuid = optional_text(r, "workflowUuid").value_or(""),
+                .version = optional_text(r, "version"),
+                .status = optional_text(r, "status").value_or("")};
+    if (member(r, "nodes")) {
+        try {
+            out.nodes = each<WorkflowNode>(r, "nodes", release_node);
+        } catch (const DecodeError& e) {
+            throw DecodeError(std::string("release.") + e.what());
+        }
+    }
+    return out;
+}
+
 std::vector<Workflow> workflows(std::string& body) {
     auto doc = parse(body);
     return each<Workflow>(doc, "workflows", [](const Value& v) {
@@ -365,12 +409,7 @@ std::vector<Workflow> workflows(std::string& body) {
             const Value& r = object(*release, "deployedRelease");
             w.deployed_release_uuid = optional_text(r, "uuid");
             // A release holds its nodes flat (childrenUuids link them), not as a tree.
-            if (member(r, "nodes"))
-                w.deployed_release_nodes = each<WorkflowNode>(r, "nodes", [](const Value& n) {
-                    return WorkflowNode{.uuid = text(n, "uuid"),
-                                        .slug = optional_text(n, "slug").value_or(""),
-                                        .kind = optional_text(n, "kind").value_or("")};
-                });
+            if (member(r, "nodes")) w.deployed_release_nodes = each<WorkflowNode>(r, "nodes", release_node);
         }
         if (const Value* last = member(v, "lastBatch")) {
             const Value& b = object(*last, "lastBatch");

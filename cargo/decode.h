@@ -26,6 +26,7 @@ RunPage runs(std::string& body);
 std::string url(std::string& body);  // {"url": ...} of a download
 std::vector<std::string> urls(std::string& body);  // {"urls": [...]} of a segment download
 std::vector<Workflow> workflows(std::string& body);
+Release release(std::string& body);  // {"release": Release}
 std::vector<Play> plays(std::string& body);
 std::vector<Tool> tools(std::string& body);
 std::vector<UsageMetric> usage_metrics(std::string& body);

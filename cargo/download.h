@@ -16,10 +16,10 @@ namespace cargomon::cargo {
 // Receives the file chunk by chunk, as it arrives; what it throws ends the download.
 using ChunkSink = std::function<void(std::string_view chunk)>;
 
-// How the caller reads a downloaded file: as it is, or through a Gunzip (runs/download's
-// gzipped CSV). It picks the cap on the bytes received: client.max_download_bytes for a
-// file as it is, client.max_compressed_download_bytes for one the Gunzip inflates (which
-// holds what comes out to client.max_download_bytes).
+// How the API documents a downloaded file: as it is, or gzipped (runs/download). It
+// picks the cap on the bytes received: client.max_download_bytes for a file as it is,
+// client.max_compressed_download_bytes for one documented as gzip (a Gunzip holds what
+// comes out of any file to client.max_download_bytes).
 enum class FileCoding { plain, gzip };
 
 // GETs `url` (http or https only; redirects are not followed) and hands its body to
@@ -33,8 +33,8 @@ enum class FileCoding { plain, gzip };
 void fetch_signed_url(const std::string& url, const ClientOptions& options, const ChunkSink& sink,
                       FileCoding coding = FileCoding::plain);
 
-// Inflates a gzip stream chunk by chunk (runs/download answers a gzipped CSV), several
-// members as one file. Bytes that do not start with the gzip magic pass through
+// Inflates a gzip stream chunk by chunk (cargomon export passes every download through
+// one), several members as one file. Bytes that do not start with the gzip magic pass through
 // unchanged, so a file some proxy already decompressed is still right. Throws
 // std::runtime_error on a corrupt or cut stream, TooLargeError once what comes out passes
 // `options.downloads.max_bytes` (client.max_download_bytes).

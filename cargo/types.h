@@ -149,6 +149,20 @@ struct WorkflowNode {
     std::string uuid;
     std::string slug;
     std::string kind;  // "native", "connector", "tool", "agent"; "" when not said
+    // A release's node: the nodes it leads to (childrenUuids, and fallbackChildUuid);
+    // nullopt when the answer does not say (Cargo's docs show release nodes without
+    // childrenUuids; the typings declare them). Unused for a workflow's node tree.
+    std::optional<std::vector<std::string>> children_uuids;
+};
+
+// GET /orchestration/releases/{uuid}: one version of a workflow's graph. A batch and its
+// runs keep the release they started with (Batch::release_uuid), whatever is deployed since.
+struct Release {
+    std::string uuid;
+    std::string workflow_uuid;
+    std::optional<std::string> version;
+    std::string status;  // "draft", "deployed", "archived"; "" when not said
+    std::vector<WorkflowNode> nodes;  // flat, linked by children_uuids; their order means nothing
 };
 
 // A workflow has no name; its play's or tool's name is the one users know.

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "cargo/download.h"
+#include "cargo/output_node.h"
 #include "cargo/query_pages.h"
 #include "cargo/segment_filter.h"
 #include "common/cli.h"
@@ -30,11 +31,12 @@ constexpr const char* kUsage = R"(usage: cargomon export runs --workflow=UUID [r
        cargomon export query --sql=SQL [--format=csv|jsonl] [--output=FILE]
 
 Downloads from the Cargo API to FILE (default: a name in the current folder, printed;
-"-" for stdout), written whole or not at all. runs: runs/download, as plain CSV (the
-API's gzip is undone). outputs: each run's output on a node (default: the last node of
-the workflow's deployed release), paged past the API's 10,000 runs. batch: a finished
-batch's outputs. segment: a model's records. query: ad-hoc SQL, paged past the API's
-10,000 rows. Run filters: --status, --batch, --release, --record-id, --created-after,
+"-" for stdout), written whole or not at all. Downloads are read by their content
+(gzip undone; CSV, JSON Lines or a JSON array). runs: runs/download, the full run
+records. outputs: each run's output on a node (default: the node the release's graph
+ends at: the batch's or --release's own, else the deployed one), paged past the API's
+10,000 runs. batch: a finished batch's outputs, on its own release's output node.
+segment: a model's records. query: ad-hoc SQL, paged past the API's 10,000 rows. Run filters: --status, --batch, --release, --record-id, --created-after,
 --created-before. Exit 0 written, 1 nothing to export, 2 usage or API error.
 See docs/export.md.
 
@@ -112,7 +114,7 @@ bool parse_options(const std::vector<std::string>& args, Options& o, std::ostrea
                     "runs, outputs: runs created before TIME (default for\noutputs: now, so paging sees a fixed set)")
         ->type_name("TIME");
     app->add_option("--node", o.node,
-                    "outputs, batch: the output node (default: the last node\nof the workflow's deployed release)")
+                    "outputs, batch: the output node (default: where the\nrelease's node graph ends)")
         ->type_name("SLUG");
     app->add_option("--format", o.format, "outputs: csv or json; query: csv or jsonl")
         ->type_name("FORMAT")
@@ -201,40 +203,76 @@ cargo::RunFilter run_filter(const Options& o, const Clock& clock) {
 }
 
 // A default file name from ids the user typed: only characters safe in a name.
-std::string file_name(const std::string& kind, const std::string& id, const std::string& extension) {
+std::string file_name(const std::string& kind, const std::string& id) {
     std::string safe;
     for (char c : id) safe += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_';
-    return kind + (safe.empty() ? "" : "-" + safe) + "." + extension;
+    return kind + (safe.empty() ? "" : "-" + safe);
 }
 
-// The output node when --node is not given: the last node of the workflow's deployed
-// release (its node list, in order), else of the workflow's own nodes; none when unknown.
-std::optional<std::string> output_node(Context& c, const std::string& workflow_uuid) {
-    if (!c.options.node.empty()) return c.options.node;
-    for (const auto& w : c.client.list_workflows()) {
-        if (w.uuid != workflow_uuid) continue;
-        const auto& nodes = w.deployed_release_nodes.empty() ? w.nodes : w.deployed_release_nodes;
-        if (!nodes.empty() && !nodes.back().slug.empty()) return nodes.back().slug;
+// The node graph an export's output node comes from, and what it is called in messages.
+struct ReleaseNodes {
+    std::string what;  // "release <uuid>", "the deployed release of workflow <uuid>"
+    std::vector<cargo::WorkflowNode> nodes;  // empty: unknown (the API's default node is used)
+};
+
+// A batch runs on its own release, kept when another is deployed: its graph, not the
+// workflow's current one, says which node its outputs are on.
+ReleaseNodes batch_release(Context& c, const cargo::Batch& batch) {
+    if (!batch.release_uuid) return {"batch " + batch.uuid + " (no release)", {}};
+    return {"release " + *batch.release_uuid, c.client.get_release(*batch.release_uuid).nodes};
+}
+
+ReleaseNodes deployed_release(Context& c, const std::string& workflow_uuid) {
+    for (const auto& w : c.client.list_workflows())
+        if (w.uuid == workflow_uuid)
+            return {"the deployed release of workflow " + workflow_uuid, w.deployed_release_nodes};
+    return {"workflow " + workflow_uuid, {}};
+}
+
+std::string slugs(const std::vector<std::string>& list) {
+    std::string out;
+    for (const auto& s : list) out += (out.empty() ? "" : ", ") + printable(s, 80);
+    return out;
+}
+
+// The output node: --node when given (and in the release, when its nodes are known), else
+// the one the release's graph ends at (cargo/output_node.h); several: refused, listed.
+// Unknown nodes: none, and the API picks its default.
+std::optional<std::string> output_node(Context& c, const ReleaseNodes& release) {
+    const std::string& wanted = c.options.node;
+    if (!wanted.empty()) {
+        if (release.nodes.empty() ||
+            std::any_of(release.nodes.begin(), release.nodes.end(), [&](const auto& n) { return n.slug == wanted; }))
+            return wanted;
+        std::vector<std::string> all;
+        for (const auto& n : release.nodes) all.push_back(n.slug);
+        throw std::runtime_error("--node " + printable(wanted, 80) + " is not a node of " + release.what + ": " +
+                                 slugs(all));
     }
-    return std::nullopt;
+    if (release.nodes.empty()) return std::nullopt;
+    const cargo::OutputNode chosen = cargo::output_node(release.nodes);
+    if (chosen.slug) return chosen.slug;
+    throw std::runtime_error(release.what + " has " + std::to_string(chosen.candidates.size()) +
+                             " possible output nodes (" + slugs(chosen.candidates) +
+                             "): choose one with --node=SLUG");
 }
 
+// A download read by its content: gzip by its magic bytes, then CSV, JSON Lines or a JSON
+// array (PageJoiner). `gzipped`: the API documents it as gzip (runs/download), so its
+// compressed size has the compressed cap.
 void fetch_page(Context& c, PageJoiner& joiner, const std::string& url, bool gzipped = false) {
     joiner.begin_page();
-    if (gzipped) {
-        cargo::Gunzip gunzip([&](std::string_view chunk) { joiner.write(chunk); }, c.client_options);
-        cargo::fetch_signed_url(url, c.client_options, [&](std::string_view chunk) { gunzip.write(chunk); },
-                                cargo::FileCoding::gzip);
-        gunzip.finish();
-    } else {
-        cargo::fetch_signed_url(url, c.client_options, [&](std::string_view chunk) { joiner.write(chunk); });
-    }
+    cargo::Gunzip gunzip([&](std::string_view chunk) { joiner.write(chunk); }, c.client_options);
+    cargo::fetch_signed_url(url, c.client_options, [&](std::string_view chunk) { gunzip.write(chunk); },
+                            gzipped ? cargo::FileCoding::gzip : cargo::FileCoding::plain);
+    gunzip.finish();
     joiner.end_page();
 }
 
 void export_runs(Context& c, Sink& sink) {
-    PageJoiner joiner(false, sink);
+    PageJoiner joiner(std::nullopt, sink);
     fetch_page(c, joiner, c.client.download_runs(run_filter(c.options, c.clock)), true);
+    joiner.finish();
 }
 
 void export_outputs(Context& c, Sink& sink) {
@@ -242,9 +280,14 @@ void export_outputs(Context& c, Sink& sink) {
     cargo::RunFilter filter = run_filter(o, c.clock);
     // Pages are counted from the newest run: runs created while paging would shift them.
     if (!filter.created_before) filter.created_before = c.clock.now();
-    const auto node = output_node(c, o.workflow);
+    // The runs' own release when the filter names one: a batch's, or the release asked.
+    const ReleaseNodes release = !o.batch.empty()     ? batch_release(c, c.client.get_batch(o.batch))
+                                 : !o.release.empty() ? ReleaseNodes{"release " + o.release,
+                                                                     c.client.get_release(o.release).nodes}
+                                                      : deployed_release(c, o.workflow);
+    const auto node = output_node(c, release);
     const std::int64_t total = c.client.count_runs(filter);
-    PageJoiner joiner(o.format == "json", sink);
+    PageJoiner joiner(o.format == "json" ? FileFormat::json_array : FileFormat::csv, sink);
     for (std::int64_t offset = 0; offset < total; offset += cargo::kExportPage) {
         const int limit = static_cast<int>(std::min<std::int64_t>(cargo::kExportPage, total - offset));
         fetch_page(c, joiner, c.client.download_outputs(filter, node, o.format, limit, static_cast<int>(offset)));
@@ -254,9 +297,10 @@ void export_outputs(Context& c, Sink& sink) {
 
 void export_batch(Context& c, Sink& sink) {
     const cargo::Batch batch = c.client.get_batch(c.options.batch_uuid);
-    const auto node = output_node(c, batch.workflow_uuid);
-    PageJoiner joiner(false, sink);
+    const auto node = output_node(c, batch_release(c, batch));
+    PageJoiner joiner(std::nullopt, sink);
     fetch_page(c, joiner, c.client.download_batch(batch.uuid, node));
+    joiner.finish();
 }
 
 void export_segment(Context& c, Sink& sink) {
@@ -273,8 +317,9 @@ void export_segment(Context& c, Sink& sink) {
         throw UsageError(std::string("--sort ") + e.what());
     }
     const auto urls = c.client.download_segment(o.model, filter, sort, o.limit > 0 ? std::optional(o.limit) : std::nullopt);
-    PageJoiner joiner(false, sink);
+    PageJoiner joiner(std::nullopt, sink);
     for (const auto& url : urls) fetch_page(c, joiner, url);
+    joiner.finish();
 }
 
 // The query as written first: an answer under the API's 10,000-row cap is exactly the
@@ -322,31 +367,30 @@ std::string explained(const cargo::ApiError& e) {
     return plain_words(e, kWords);
 }
 
+// A name in the current folder from the command and its id; its extension comes from
+// the file's format once known (the content of a download, or --format).
 std::string default_output(const Options& o) {
-    if (o.command == "runs") return file_name("runs", o.workflow, "csv");
-    if (o.command == "outputs") return file_name("outputs", o.workflow, o.format);
-    if (o.command == "batch") return file_name("batch", o.batch_uuid, "csv");
-    if (o.command == "segment") return file_name("segment", o.model, "csv");
-    return file_name("query", "", o.format);
+    if (o.command == "runs" || o.command == "outputs") return file_name(o.command, o.workflow);
+    if (o.command == "batch") return file_name("batch", o.batch_uuid);
+    if (o.command == "segment") return file_name("segment", o.model);
+    return "query";
 }
 
 int run(const Options& options, std::ostream& out, std::ostream& err) {
     const std::string prefix = "cargomon export " + options.command + ": ";
     const auto config = load_cli_config(options.config_file, err);
     if (!config) return 2;
-    const std::string output = options.output.empty() ? default_output(options) : options.output;
-    const auto kind = options.command == "query" && options.format == "jsonl" ? RowCounter::Kind::lines
-                      : options.command == "outputs" && options.format == "json" ? RowCounter::Kind::json_array
-                                                                                 : RowCounter::Kind::csv;
+    const bool named = !options.output.empty();
     try {
         ApiSession api(*config);
         Context context{options, api.client, api.options, api.clock};
-        Sink sink(output, options.mode, kind, out, err);
+        Sink sink(named ? options.output : default_output(options), !named, options.mode, out, err);
         if (options.command == "runs") export_runs(context, sink);
         else if (options.command == "outputs") export_outputs(context, sink);
         else if (options.command == "batch") export_batch(context, sink);
         else if (options.command == "segment") export_segment(context, sink);
         else export_query(context, sink);
+        const std::string& output = sink.output();
         if (!sink.commit()) {
             err << prefix << "nothing to export: no rows" << (output == "-" ? "" : "; " + output + " not written")
                 << "\n";

@@ -23,7 +23,7 @@ bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0;
 
 }  // namespace
 
-// ---- JsonScanner, RowCounter ----
+// ---- JsonScanner, formats ----
 
 void JsonScanner::feed(char c) {
     if (in_string) {
@@ -39,29 +39,13 @@ void JsonScanner::feed(char c) {
     }
 }
 
-void RowCounter::feed(std::string_view data) {
-    for (char c : data) {
-        switch (kind_) {
-            case Kind::csv:
-                if (c == '"') in_quotes_ = !in_quotes_;
-                else if (c == '\n' && !in_quotes_) ++records_, pending_ = false;
-                else pending_ = true;
-                break;
-            case Kind::lines:
-                if (c == '\n') ++records_;
-                break;
-            case Kind::json_array:
-                json_.feed(c);
-                // An object opened as an element of the top-level array.
-                if (c == '{' && !json_.in_string && json_.depth == 2) ++records_;
-                break;
-        }
+const char* extension(FileFormat format) {
+    switch (format) {
+        case FileFormat::csv: return "csv";
+        case FileFormat::json_lines: return "jsonl";
+        case FileFormat::json_array: return "json";
     }
-}
-
-std::int64_t RowCounter::rows() const {
-    if (kind_ != Kind::csv) return records_;
-    return std::max<std::int64_t>(0, records_ + (pending_ ? 1 : 0) - 1);
+    return "";
 }
 
 std::string human_bytes(std::uint64_t bytes) {
@@ -74,32 +58,46 @@ std::string human_bytes(std::uint64_t bytes) {
 
 // ---- Sink ----
 
-Sink::Sink(const std::string& output, mode_t mode, RowCounter::Kind kind, std::ostream& out, std::ostream& err)
-    : out_(out), err_(err), counter_(kind), progress_(::isatty(STDERR_FILENO) == 1) {
-    if (output != "-")
-        file_ = std::make_unique<AtomicFile>(output, AtomicFile::Options{.mode = mode, .remove_on_signal = true});
+Sink::Sink(std::string output, bool add_extension, mode_t mode, std::ostream& out, std::ostream& err)
+    : output_(std::move(output)),
+      add_extension_(add_extension && output_ != "-"),
+      mode_(mode),
+      out_(out),
+      err_(err),
+      progress_(::isatty(STDERR_FILENO) == 1) {}
+
+void Sink::format_known(FileFormat format) {
+    if (!add_extension_ || file_) return;
+    output_ += std::string(".") + extension(format);
+    add_extension_ = false;
 }
 
 void Sink::write(std::string_view data) {
     if (data.empty()) return;
-    counter_.feed(data);
     bytes_ += data.size();
-    if (file_) {
-        file_->write(data);
-    } else {
+    if (output_ == "-") {
         out_.write(data.data(), static_cast<std::streamsize>(data.size()));
         if (!out_) throw std::runtime_error("cannot write to stdout");
+    } else {
+        if (!file_)
+            file_ = std::make_unique<AtomicFile>(output_, AtomicFile::Options{.mode = mode_, .remove_on_signal = true});
+        file_->write(data);
     }
     draw(false);
 }
 
+void Sink::add_rows(std::int64_t rows) {
+    rows_ += rows;
+    if (rows) draw(false);
+}
+
 bool Sink::commit() {
     draw(true);
-    if (!file_) {
+    if (output_ == "-") {
         out_.flush();
-        return rows() > 0;
+        return rows_ > 0;
     }
-    if (rows() == 0) return false;
+    if (rows_ == 0 || !file_) return false;
     file_->commit();
     return true;
 }
@@ -114,71 +112,157 @@ void Sink::draw(bool last) {
 
 // ---- PageJoiner ----
 
+PageJoiner::PageJoiner(std::optional<FileFormat> want, Sink& sink) : want_(want), sink_(sink) {
+    if (want_) sink_.format_known(*want_);
+}
+
 void PageJoiner::begin_page() {
-    skip_header_ = !json_ && pages_ > 0;
-    state_ = State::before;
+    page_.reset();
     scan_ = {};
-    page_has_elements_ = false;
+    state_ = State::before;
+    in_quotes_ = record_has_content_ = expect_value_ = element_open_ = line_has_content_ = false;
     held_.clear();
-    ++pages_;
+}
+
+void PageJoiner::start(FileFormat page) {
+    page_ = page;
+    if (!want_) {
+        want_ = page;
+        sink_.format_known(page);
+    }
+    const bool page_json = page != FileFormat::csv, file_json = *want_ != FileFormat::csv;
+    if (page_json && !file_json) malformed("the download is JSON, not the CSV asked for");
+    if (!page_json && file_json) malformed("the download is CSV, not the JSON asked for");
+    in_header_ = page == FileFormat::csv;
+    keep_header_ = !file_has_header_;
 }
 
 void PageJoiner::write(std::string_view data) {
-    if (!json_) {
-        if (skip_header_) {
-            const auto nl = data.find('\n');
-            if (nl == std::string_view::npos) return;
-            data.remove_prefix(nl + 1);
-            skip_header_ = false;
-        }
-        return sink_.write(data);
-    }
     std::string out;
+    rows_ = 0;
     for (char c : data) {
-        if (state_ == State::before) {
+        if (!page_) {
             if (is_space(c)) continue;
-            if (c != '[') malformed("the downloaded JSON is not an array");
-            state_ = State::inside;
-            scan_.feed(c);
-            continue;
+            start(c == '[' ? FileFormat::json_array : c == '{' ? FileFormat::json_lines : FileFormat::csv);
         }
-        if (state_ == State::closed) {
-            if (is_space(c)) continue;
-            malformed("the downloaded JSON has text after its array");
+        switch (*page_) {
+            case FileFormat::csv: csv(c, out); break;
+            case FileFormat::json_lines: json_lines(c, out); break;
+            case FileFormat::json_array: json_array(c, out); break;
         }
-        if (!scan_.in_string) {
-            // White space waits until more content comes: what precedes the page's
-            // closing bracket belongs to no element. The closing bracket is dropped.
-            if (is_space(c)) {
-                held_ += c;
-                continue;
-            }
-            if (c == ']' && scan_.depth == 1) {
-                state_ = State::closed;
-                continue;
-            }
-        }
-        if (!page_has_elements_) {
-            out += any_elements_ ? "," : "[";
-            page_has_elements_ = any_elements_ = true;
-        }
-        out += held_;
-        held_.clear();
-        out += c;
-        scan_.feed(c);
     }
+    if (!out.empty()) last_written_ = out.back();
     sink_.write(out);
+    sink_.add_rows(rows_);
+}
+
+void PageJoiner::csv(char c, std::string& out) {
+    if (c == '"') in_quotes_ = !in_quotes_;
+    const bool record_ends = c == '\n' && !in_quotes_;
+    if (in_header_) {
+        if (keep_header_) out += c;
+        if (record_ends) in_header_ = false, file_has_header_ = true;
+        return;
+    }
+    out += c;
+    if (record_ends) {
+        rows_ += record_has_content_ ? 1 : 0;
+        record_has_content_ = false;
+    } else if (c != '\r') {
+        record_has_content_ = true;
+    }
+}
+
+// A JSON element of the file begins: a line of its own, or the array's next element.
+void PageJoiner::open_element(std::string& out) {
+    ++rows_;
+    element_open_ = true;
+    if (*want_ == FileFormat::json_array) {
+        out += any_elements_ ? ",\n" : "[";
+        any_elements_ = true;
+    }
+}
+
+void PageJoiner::end_line(std::string& out) {
+    if (!line_has_content_) return;
+    if (scan_.in_string || scan_.depth != 0) malformed("a line of the downloaded JSON Lines is not one JSON value");
+    if (*want_ == FileFormat::json_lines) out += '\n';
+    line_has_content_ = element_open_ = false;
+    scan_ = {};
+}
+
+void PageJoiner::json_lines(char c, std::string& out) {
+    if (c == '\n') return end_line(out);
+    if (!line_has_content_) {
+        if (is_space(c)) return;  // blank lines and indentation: no element
+        line_has_content_ = true;
+        open_element(out);
+    }
+    out += c;
+    scan_.feed(c);
+}
+
+void PageJoiner::json_array(char c, std::string& out) {
+    const bool lines = *want_ == FileFormat::json_lines;
+    if (state_ == State::before) {  // c is the '[' start() saw
+        state_ = State::inside;
+        scan_.feed(c);
+        expect_value_ = true;
+        return;
+    }
+    if (state_ == State::closed) {
+        if (!is_space(c)) malformed("the downloaded JSON has text after its array");
+        return;
+    }
+    if (!scan_.in_string) {
+        // White space waits until more content comes: what precedes the page's closing
+        // bracket belongs to no element. A line per element keeps none of it.
+        if (is_space(c)) {
+            if (!lines) held_ += c;
+            return;
+        }
+        if (scan_.depth == 1 && (c == ']' || c == ',')) {
+            if (lines && element_open_) out += '\n';
+            element_open_ = false;
+            held_.clear();
+            if (c == ']') state_ = State::closed;
+            else expect_value_ = true;
+            return;
+        }
+        if (scan_.depth == 1 && expect_value_) {
+            expect_value_ = false;
+            held_.clear();
+            open_element(out);
+        }
+    }
+    out += held_;
+    held_.clear();
+    out += c;
+    scan_.feed(c);
 }
 
 void PageJoiner::end_page() {
-    if (!json_) return;
-    if (state_ != State::closed) malformed("the downloaded JSON array is cut short");
-    sink_.write(held_);
+    std::string out;
+    rows_ = 0;
+    if (page_ == FileFormat::csv) {
+        if (in_quotes_) malformed("the downloaded CSV ends inside a quoted field");
+        if (in_header_ && keep_header_) file_has_header_ = true;
+        rows_ += !in_header_ && record_has_content_ ? 1 : 0;
+        // A last record without its line break: the next page's must not join it.
+        if (last_written_ != '\n' && (record_has_content_ || (in_header_ && keep_header_))) out += '\n';
+    } else if (page_ == FileFormat::json_lines) {
+        end_line(out);
+    } else if (page_ == FileFormat::json_array && state_ != State::closed) {
+        malformed("the downloaded JSON array is cut short");
+    }
     held_.clear();
+    if (!out.empty()) last_written_ = out.back();
+    sink_.write(out);
+    sink_.add_rows(rows_);
 }
 
 void PageJoiner::finish() {
-    if (json_) sink_.write(any_elements_ ? "]\n" : "[]\n");
+    if (want_ == FileFormat::json_array) sink_.write(any_elements_ ? "]\n" : "[]\n");
 }
 
 // ---- CSV and query rows ----
@@ -191,6 +275,10 @@ void csv_field(std::string& out, std::string_view text) {
     out += '"';
     for (char ch : text) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
     out += '"';
+}
+
+QueryRows::QueryRows(Format format, Sink& sink) : format_(format), sink_(sink) {
+    sink_.format_known(format == Format::jsonl ? FileFormat::json_lines : FileFormat::csv);
 }
 
 std::size_t QueryRows::write(std::string& body) {
@@ -230,6 +318,7 @@ std::size_t QueryRows::write(std::string& body) {
         if (out.size() >= 1 << 20) sink_.write(out), out.clear();
     }
     sink_.write(out);
+    sink_.add_rows(static_cast<std::int64_t>(rows.Size()));
     return rows.Size();
 }
 

@@ -88,6 +88,7 @@ void Api::register_routes(httplib::Server& server) {
     server.Post(o + R"(/batches/([^/]+)/download)", route(handle_batch_download));
     server.Post(o + "/batches", route(handle_batch_create));
     server.Get(o + "/workflows/list", route(handle_workflows_list));
+    server.Get(o + R"(/releases/([^/]+))", route(handle_release_get));
     server.Get(o + "/plays/list", route(handle_plays_list));
     server.Get(o + "/tools/list", route(handle_tools_list));
     server.Get("/v1/billing/usage/metrics", route(handle_usage_metrics));

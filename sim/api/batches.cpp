@@ -179,6 +179,44 @@ void write_release_node(JsonWriter& w, const Node& n, size_t index) {
     w.EndObject();
 }
 
+const Release* find_earlier_release(const Workflow& wf, const std::string& uuid) {
+    for (const Release& r : wf.earlier_releases)
+        if (r.uuid == uuid) return &r;
+    return nullptr;
+}
+
+// Release: a version of the graph; the deployed one, or an earlier one (archived).
+void write_release(JsonWriter& w, const Workspace& ws, const Workflow& wf, const Release* earlier) {
+    const std::vector<Node>& nodes = earlier ? earlier->nodes : wf.nodes;
+    const SystemTime deployed = earlier ? earlier->deployed_at : wf.deployed_at;
+    const int version = earlier ? earlier->version : wf.release_version;
+    w.StartObject();
+    w.Key("uuid"), w.String(earlier ? earlier->uuid : wf.release_uuid);
+    w.Key("parentUuid");
+    const Release* parent = nullptr;
+    for (const Release& r : wf.earlier_releases)
+        if (r.version == version - 1) parent = &r;
+    parent ? w.String(parent->uuid) : w.Null();
+    w.Key("workspaceUuid"), w.String(ws.uuid);
+    w.Key("userUuid"), w.String(wf.user_uuid);
+    w.Key("workflowUuid"), w.String(wf.uuid);
+    w.Key("description"), w.Null();
+    w.Key("version"), w.String(std::to_string(version));
+    w.Key("status"), w.String(earlier ? "archived" : "deployed");
+    w.Key("templateSlug"), w.Null();
+    w.Key("nodes");
+    w.StartArray();
+    for (size_t i = 0; i < nodes.size(); ++i) write_release_node(w, nodes[i], i);
+    w.EndArray();
+    w.Key("formFields"), w.Null();
+    w.Key("testRecords"), w.StartArray(), w.EndArray();
+    w.Key("deployedAt"), write_time(w, deployed);
+    w.Key("createdAt"), write_time(w, deployed);
+    w.Key("updatedAt"), write_time(w, deployed);
+    w.Key("deletedAt"), w.Null();
+    w.EndObject();
+}
+
 void write_last_batch(JsonWriter& w, const rapidjson::Value* b) {
     if (!b) {
         w.Null();
@@ -244,10 +282,16 @@ std::string handle_batch_download(const Call& call) {
     if (batch[kBatchFinishedAt].IsNull())
         throw ApiError(400, "batchNotFinished", "batch " + uuid + " is " + batch[6].GetString() + ", not finished");
     const std::string workflow = batch[2].GetString();
+    // The batch ran on its own release: the node must be one of that release's.
+    const std::string release_uuid = batch[4].IsString() ? batch[4].GetString() : "";
     if (const Workflow* wf = call.workspace.find_workflow(workflow); wf && node_slug) {
+        const Release* earlier = find_earlier_release(*wf, release_uuid);
+        const std::vector<Node>& nodes = earlier ? earlier->nodes : wf->nodes;
         bool known = false;
-        for (const Node& n : wf->nodes) known = known || n.slug == *node_slug;
-        if (!known) throw invalid_payload("outputNodeSlug", "no node \"" + *node_slug + "\" in workflow " + workflow);
+        for (const Node& n : nodes) known = known || n.slug == *node_slug;
+        if (!known)
+            throw invalid_payload("outputNodeSlug", "no node \"" + *node_slug + "\" in release " + release_uuid +
+                                                        " of workflow " + workflow);
     }
     const std::string where = "workflow_uuid = " + sql_quote(workflow) + " AND batch_uuid = " + sql_quote(uuid);
     const int64_t runs = std::max<int64_t>(1, batch[8].GetInt64());
@@ -365,15 +409,15 @@ std::string handle_workflows_list(const Call& call) {
             w.Key("uuid"), w.String(wf.release_uuid);
             w.Key("userUuid"), w.String(wf.user_uuid);
             w.Key("description"), w.Null();
-            w.Key("version"), w.Null();
+            w.Key("version"), w.String(std::to_string(wf.release_version));
             w.Key("nodes");
             w.StartArray();
             for (size_t i = 0; i < wf.nodes.size(); ++i) write_release_node(w, wf.nodes[i], i);
             w.EndArray();
             w.Key("formFields"), w.Null();
             w.Key("templateSlug"), w.Null();
-            w.Key("deployedAt"), write_time(w, wf.created_at);
-            w.Key("createdAt"), write_time(w, wf.created_at);
+            w.Key("deployedAt"), write_time(w, wf.deployed_at);
+            w.Key("createdAt"), write_time(w, wf.deployed_at);
             w.EndObject();
         }
         w.EndObject();
@@ -381,6 +425,22 @@ std::string handle_workflows_list(const Call& call) {
     w.EndArray();
     w.EndObject();
     return buf.GetString();
+}
+
+std::string handle_release_get(const Call& call) {
+    const std::string uuid = call.request.matches[1];
+    for (const Workflow& wf : call.workspace.workflows) {
+        const Release* earlier = find_earlier_release(wf, uuid);
+        if (!earlier && wf.release_uuid != uuid) continue;
+        rapidjson::StringBuffer buf;
+        JsonWriter w(buf);
+        w.StartObject();
+        w.Key("release");
+        write_release(w, call.workspace, wf, earlier);
+        w.EndObject();
+        return buf.GetString();
+    }
+    throw ApiError(404, "releaseNotFound", "no release " + uuid + " in this workspace");
 }
 
 std::string handle_plays_list(const Call& call) {

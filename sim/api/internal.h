@@ -134,6 +134,7 @@ std::string handle_batch_get(const Call& call);
 std::string handle_batch_download(const Call& call);
 std::string handle_batch_create(const Call& call);
 std::string handle_workflows_list(const Call& call);
+std::string handle_release_get(const Call& call);
 std::string handle_plays_list(const Call& call);
 std::string handle_tools_list(const Call& call);
 std::string handle_usage_metrics(const Call& call);
@@ -154,6 +155,15 @@ struct CreditBalance {
 CreditBalance credit_balance(const Call& call);
 // 400 notEnoughCredits when the overage behaviour is deny and nothing is left.
 void check_credits_left(const Call& call);
+
+// What a node's execution output (sim/api/outputs.cpp), by the span's columns.
+struct NodeOutputOf {
+    std::string_view slug, kind, action_slug, integration_slug;
+};
+void write_node_output(JsonWriter& w, const NodeOutputOf& node, std::string_view record_id,
+                       std::string_view record_title);
+// A record as it entered its run (the start node's data).
+void write_record_input(JsonWriter& w, std::string_view record_id, std::string_view record_title);
 
 // Keeps a file of each matching run's output (its latest execution of `node_slug`, or of
 // any node) and returns its URL; shared by runs/download-outputs and batch download.

@@ -91,7 +91,10 @@ void write_execution(JsonWriter& w, const rapidjson::Value& s) {
     w.EndObject();
 }
 
-void write_run(JsonWriter& w, const rapidjson::Value& r, const std::vector<const rapidjson::Value*>& executions) {
+// A run as runs/list answers it; with `context`, as runs/download writes it: its
+// runContext too, each successful execution's output under its node's slug.
+void write_run(JsonWriter& w, const rapidjson::Value& r, const std::vector<const rapidjson::Value*>& executions,
+               bool context = false) {
     w.StartObject();
     w.Key("uuid"), w.String(r[0].GetString());
     w.Key("workspaceUuid"), w.String(r[1].GetString());
@@ -121,7 +124,39 @@ void write_run(JsonWriter& w, const rapidjson::Value& r, const std::vector<const
     w.Key("updatedAt"), write_time(w, r[12]);
     w.Key("finishedAt"), write_time(w, r[13]);
     w.Key("deletedAt"), w.Null();
+    if (context) {
+        w.Key("runContext");
+        w.StartObject();
+        for (const rapidjson::Value* s : executions) {
+            const rapidjson::Value& e = *s;
+            if (std::string_view(e[9].GetString()) != "success") continue;
+            w.Key(e[2].GetString());
+            write_node_output(w, {e[2].GetString(), e[3].GetString(), e[4].GetString(),
+                                  e[6].IsString() ? e[6].GetString() : ""},
+                              r[7].GetString(), r[8].GetString());
+        }
+        w.EndObject();
+    }
     w.EndObject();
+}
+
+// The executions of `runs` (rows of kRunColumns), in order, by run uuid; `spans` holds them.
+std::map<std::string, std::vector<const rapidjson::Value*>> executions_of(const Call& call, const rapidjson::Value& runs,
+                                                                         rapidjson::Document& spans) {
+    std::map<std::string, std::vector<const rapidjson::Value*>> executions;
+    if (runs.Empty()) return executions;
+    std::vector<std::string> uuids;
+    int64_t earliest = INT64_MAX;
+    for (const auto& r : runs.GetArray()) {
+        uuids.emplace_back(r[0].GetString());
+        earliest = std::min(earliest, r[11].GetInt64());
+    }
+    // A run's spans start no earlier than the run, which lets ClickHouse skip older parts.
+    spans = call.select(std::string("SELECT ") + kExecutionColumns + " FROM spans WHERE run_uuid IN " +
+                        sql_list(uuids) + " AND execution_started_at >= toDateTime(" + std::to_string(earliest) +
+                        ") ORDER BY execution_started_at, execution_index");
+    for (const auto& s : spans["data"].GetArray()) executions[s[0].GetString()].push_back(&s);
+    return executions;
 }
 
 std::string page_clause(const Payload& p, int64_t default_limit, int64_t max_limit) {
@@ -144,21 +179,8 @@ std::string handle_runs_list(const Call& call) {
                                            " ORDER BY created_at DESC, uuid DESC" + page);
     const auto& rows = runs["data"];
 
-    std::map<std::string, std::vector<const rapidjson::Value*>> executions;
     rapidjson::Document spans;
-    if (!rows.Empty()) {
-        std::vector<std::string> uuids;
-        int64_t earliest = INT64_MAX;
-        for (const auto& r : rows.GetArray()) {
-            uuids.emplace_back(r[0].GetString());
-            earliest = std::min(earliest, r[11].GetInt64());
-        }
-        // A run's spans start no earlier than the run, which lets ClickHouse skip older parts.
-        spans = call.select(std::string("SELECT ") + kExecutionColumns + " FROM spans WHERE run_uuid IN " +
-                            sql_list(uuids) + " AND execution_started_at >= toDateTime(" + std::to_string(earliest) +
-                            ") ORDER BY execution_started_at, execution_index");
-        for (const auto& s : spans["data"].GetArray()) executions[s[0].GetString()].push_back(&s);
-    }
+    const auto executions = executions_of(call, rows, spans);
 
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
@@ -234,28 +256,30 @@ std::string handle_runs_metrics(const Call& call) {
     return buf.GetString();
 }
 
+// Newline-delimited JSON of the full run records, gzipped, as Cargo's docs describe it.
 std::string handle_runs_download(const Call& call) {
     const Workflow& wf = required_workflow(call);
     std::string where = run_conditions(call.payload);
     if (auto uuids = call.payload.strings("uuids"); !uuids.empty()) where += " AND uuid IN " + sql_list(uuids);
-    rapidjson::Document runs =
-        call.select("SELECT uuid, workflow_uuid, batch_uuid, release_uuid, record_id, record_title, status, "
-                    "error_message, toUnixTimestamp(created_at), toUnixTimestamp(updated_at), "
-                    "toUnixTimestamp(finished_at) FROM runs WHERE " +
-                    where + " AND workflow_uuid = " + sql_quote(wf.uuid) +
-                    " ORDER BY created_at, uuid LIMIT " + std::to_string(kMaxDownloadRuns + 1));
+    rapidjson::Document runs = call.select(std::string("SELECT ") + kRunColumns + " FROM runs WHERE " + where +
+                                           " AND workflow_uuid = " + sql_quote(wf.uuid) +
+                                           " ORDER BY created_at, uuid LIMIT " + std::to_string(kMaxDownloadRuns + 1));
     const auto& rows = runs["data"];
     if (rows.Size() > kMaxDownloadRuns)
         throw ApiError(400, "tooManyRuns", "more than " + std::to_string(kMaxDownloadRuns) + " runs match; narrow the filters");
-    std::string csv = "uuid,workflow_uuid,batch_uuid,release_uuid,record_id,record_title,status,error_message,"
-                      "created_at,updated_at,finished_at\n";
+    rapidjson::Document spans;
+    const auto executions = executions_of(call, rows, spans);
+    static const std::vector<const rapidjson::Value*> none;
+    std::string lines;
     for (const auto& r : rows.GetArray()) {
-        for (rapidjson::SizeType i = 0; i < 8; ++i) csv_append(csv, csv_text(r[i]), false);
-        csv_append(csv, csv_time(r[8]), false);
-        csv_append(csv, csv_time(r[9]), false);
-        csv_append(csv, csv_time(r[10]), true);
+        rapidjson::StringBuffer buf;
+        JsonWriter w(buf);
+        auto it = executions.find(r[0].GetString());
+        write_run(w, r, it == executions.end() ? none : it->second, true);
+        lines.append(buf.GetString(), buf.GetSize());
+        lines += '\n';
     }
-    return "{\"url\":\"" + call.files.put(gzip(csv), "application/gzip") + "\"}";
+    return "{\"url\":\"" + call.files.put(gzip(lines), "application/gzip") + "\"}";
 }
 
 std::string handle_runs_download_outputs(const Call& call) {
@@ -294,13 +318,16 @@ std::string run_outputs_url(const Call& call, const std::string& workflow_uuid, 
         return "argMax(" + column + ", " + latest + ") AS " + name;
     };
     const std::string sql =
-        "SELECT uuid, record_id, record_title, status, out_node, out_status, out_error, out_credits, out_finished "
+        "SELECT uuid, record_id, record_title, status, out_node, out_status, out_error, out_credits, out_finished, "
+        "out_kind, out_action, out_integration "
         "FROM (SELECT uuid, record_id, record_title, status, created_at FROM runs WHERE " + runs_where +
         " ORDER BY created_at DESC, uuid DESC LIMIT " + std::to_string(offset) + ", " + std::to_string(limit) +
         ") ANY LEFT JOIN (SELECT run_uuid AS uuid, " + last("node_slug", "out_node") + ", " +
         last("execution_status", "out_status") + ", " + last("execution_error_message", "out_error") + ", " +
         last("execution_credits_used_count", "out_credits") + ", " +
-        last("toUnixTimestamp(execution_finished_at)", "out_finished") + " FROM spans WHERE " + span_where +
+        last("toUnixTimestamp(execution_finished_at)", "out_finished") + ", " + last("node_kind", "out_kind") + ", " +
+        last("node_action_slug", "out_action") + ", " + last("ifNull(node_integration_slug, '')", "out_integration") +
+        " FROM spans WHERE " + span_where +
         " GROUP BY run_uuid) USING uuid ORDER BY created_at DESC, uuid DESC";
     rapidjson::Document result = call.select(sql);
     const auto& rows = result["data"];
@@ -308,13 +335,35 @@ std::string run_outputs_url(const Call& call, const std::string& workflow_uuid, 
     static const char* const kNames[] = {"runUuid",   "recordId",        "recordTitle",
                                          "runStatus", "nodeSlug",        "executionStatus",
                                          "executionErrorMessage", "creditsUsedCount", "finishedAt"};
+    // The record as it came in, and the output node's data when its execution succeeded.
+    auto write_data = [](JsonWriter& w, const rapidjson::Value& r) {
+        w.Key("input");
+        write_record_input(w, r[1].GetString(), r[2].GetString());
+        w.Key("output");
+        if (r[5].IsString() && std::string_view(r[5].GetString()) == "success")
+            write_node_output(w, {r[4].GetString(), r[9].GetString(), r[10].GetString(), r[11].GetString()},
+                              r[1].GetString(), r[2].GetString());
+        else
+            w.Null();
+    };
     std::string content;
     if (!json) {
         content = "run_uuid,record_id,record_title,run_status,node_slug,execution_status,execution_error_message,"
-                  "credits_used_count,finished_at\n";
+                  "credits_used_count,finished_at,input,output\n";
         for (const auto& r : rows.GetArray()) {
             for (rapidjson::SizeType i = 0; i < 8; ++i) csv_append(content, csv_text(r[i]), false);
-            csv_append(content, csv_time(r[8]), true);
+            csv_append(content, csv_time(r[8]), false);
+            rapidjson::StringBuffer input, output;
+            JsonWriter in(input), out(output);
+            write_record_input(in, r[1].GetString(), r[2].GetString());
+            csv_append(content, input.GetString(), false);
+            if (r[5].IsString() && std::string_view(r[5].GetString()) == "success") {
+                write_node_output(out, {r[4].GetString(), r[9].GetString(), r[10].GetString(), r[11].GetString()},
+                                  r[1].GetString(), r[2].GetString());
+                csv_append(content, output.GetString(), true);
+            } else {
+                csv_append(content, "", true);
+            }
         }
     } else {
         rapidjson::StringBuffer buf;
@@ -328,6 +377,7 @@ std::string run_outputs_url(const Call& call, const std::string& workflow_uuid, 
                 else write_string_or_null(w, r[i]);
             }
             w.Key(kNames[8]), write_time(w, r[8]);
+            write_data(w, r);
             w.EndObject();
         }
         w.EndArray();

@@ -66,13 +66,14 @@ private:
                const std::string& last_failed_batch, Rng& rng) {
         rng.uuid(batch_uuid_);
         const std::string_view batch_uuid(batch_uuid_, 36);
+        const ReleaseAt release = release_at(wf, t);
         const bool rerun = !last_failed_batch.empty() && rng.chance(0.05);
         const std::string data = batch_data(wf, rerun ? std::string_view(last_failed_batch) : "", rng);
         BatchRow row{.uuid = batch_uuid,
                      .workspace_uuid = ws_.uuid,
                      .workflow_uuid = wf.uuid,
                      .user_uuid = wf.user_uuid,
-                     .release_uuid = wf.release_uuid,
+                     .release_uuid = release.uuid,
                      .data = data,
                      .created_at = t};
         const double roll = rng.uniform();
@@ -92,7 +93,7 @@ private:
         // A few batches leave a record or two forever unfinished.
         const int stuck = roll > 0.97 ? rng.between(1, 3) : 0;
 
-        const RunEmit where{ws_, wf, batch_uuid};
+        const RunEmit where{ws_, wf, batch_uuid, release.uuid};
         BatchTally counts;
         counts.last_finished = t;
         for (int i = 0; i < records; ++i) {
@@ -107,7 +108,7 @@ private:
             RunKnobs knobs;
             if (stuck > 0 && static_cast<int>(rng.below(records)) < stuck)
                 knobs.stuck = rng.chance(0.5) ? RunStuck::running : RunStuck::pending;
-            plan_run(wf, rng, knobs, plan_);
+            plan_run(release.nodes, rng, knobs, plan_);
             emit_run(where, id_, plan_, started, sink_);
             counts.add(plan_, started);
         }

@@ -179,12 +179,12 @@ private:
             OpenBatch& b = open_batch(ws_index, wf, now - age);
             b.runs_count = b.cancel_at = 20;
             b.stalled = true;
-            const RunEmit where{*b.ws, *b.wf, std::string_view(b.uuid, 36)};
+            const RunEmit where{*b.ws, *b.wf, std::string_view(b.uuid, 36), b.wf->release_uuid};
             RunPlan plan;
             for (b.started = 0; b.started < b.runs_count / 4; ++b.started) {
                 RunIdentity id;
                 id.draw(rng_);
-                plan_run(*wf, rng_, RunKnobs{.force = RunForce::succeed}, plan);
+                plan_run(wf->nodes, rng_, RunKnobs{.force = RunForce::succeed}, plan);
                 const SystemTime started = b.created + age * b.started / b.runs_count;
                 stats.spans_written += emit_run(where, id, plan, started, blocks_[ws_index]);
                 b.tally.add(plan, started);
@@ -195,7 +195,7 @@ private:
     }
 
     void start_run(OpenBatch& b, SystemTime now, LiveStats& stats) {
-        const RunEmit where{*b.ws, *b.wf, std::string_view(b.uuid, 36)};
+        const RunEmit where{*b.ws, *b.wf, std::string_view(b.uuid, 36), b.wf->release_uuid};
         if (b.started >= b.cancel_at) {  // the user cancelled: every record left goes at once
             for (; b.started < b.runs_count; ++b.started) {
                 RunIdentity id;
@@ -220,7 +220,7 @@ private:
         InFlightRun& run = runs_.emplace_back();
         run.batch = &b;
         run.id.draw(rng_);
-        plan_run(*b.wf, rng_, knobs, run.plan);
+        plan_run(b.wf->nodes, rng_, knobs, run.plan);
         run.started = now;
         run.ends = now + run.plan.duration;
         ++b.started;
@@ -234,7 +234,7 @@ private:
                 continue;
             }
             OpenBatch& b = *it->batch;
-            const RunEmit where{*b.ws, *b.wf, std::string_view(b.uuid, 36)};
+            const RunEmit where{*b.ws, *b.wf, std::string_view(b.uuid, 36), b.wf->release_uuid};
             stats.spans_written += emit_run(where, it->id, it->plan, it->started, blocks_[b.ws_index]);
             ++stats.runs_finished;
             b.tally.add(it->plan, it->started);

@@ -29,17 +29,34 @@ const std::string* pick_error(const Node& node, Rng& rng) {
     return &node.error_messages[rng.below(node.error_messages.size())];
 }
 
-// The node a forced failure happens at: any node without a fallback (the entry
-// node has none), so the run really ends in error.
-std::size_t forced_failure_node(const Workflow& workflow, Rng& rng) {
+// The node a forced failure happens at: any node of the run's path without a fallback
+// (the entry node has none), so the run really ends in error.
+std::size_t forced_failure_node(const std::vector<const Node*>& path, Rng& rng) {
     std::size_t candidates = 0;
-    for (const Node& n : workflow.nodes) candidates += n.has_fallback ? 0 : 1;
+    for (const Node* n : path) candidates += n->has_fallback ? 0 : 1;
     std::size_t pick = rng.below(candidates);
-    for (std::size_t i = 0; i < workflow.nodes.size(); ++i) {
-        if (workflow.nodes[i].has_fallback) continue;
+    for (std::size_t i = 0; i < path.size(); ++i) {
+        if (path[i]->has_fallback) continue;
         if (pick-- == 0) return i;
     }
     return 0;
+}
+
+// The nodes a run goes through: from the entry node, one child at each node (drawn only
+// where the graph branches), until a node without children. A cycle ends it.
+void run_path(const std::vector<Node>& nodes, Rng& rng, std::vector<const Node*>& path) {
+    path.clear();
+    if (nodes.empty()) return;
+    const Node* at = &nodes.front();
+    while (at && path.size() < nodes.size()) {
+        path.push_back(at);
+        const auto& children = at->children_uuids;
+        if (children.empty()) break;
+        const std::string& next = children[children.size() == 1 ? 0 : rng.below(children.size())];
+        at = nullptr;
+        for (const Node& n : nodes)
+            if (n.uuid == next) at = &n;
+    }
 }
 
 OptionalText nullable(const std::string& s) { return s.empty() ? OptionalText{} : OptionalText{s}; }
@@ -82,7 +99,7 @@ milliseconds max_run_duration(const Workflow& workflow) {
     return milliseconds{static_cast<std::int64_t>(s * 1000) + 10 * static_cast<std::int64_t>(workflow.nodes.size())};
 }
 
-void plan_run(const Workflow& workflow, Rng& rng, const RunKnobs& knobs, RunPlan& plan) {
+void plan_run(const std::vector<Node>& nodes, Rng& rng, const RunKnobs& knobs, RunPlan& plan) {
     plan.executions.clear();
     plan.error_message = nullptr;
     plan.credits = 0;
@@ -91,13 +108,15 @@ void plan_run(const Workflow& workflow, Rng& rng, const RunKnobs& knobs, RunPlan
         plan.status = "pending";
         return;
     }
-    const std::size_t n = workflow.nodes.size();
-    const std::size_t forced_at = knobs.force == RunForce::fail ? forced_failure_node(workflow, rng) : n;
+    thread_local std::vector<const Node*> path;
+    run_path(nodes, rng, path);
+    const std::size_t n = path.size();
+    const std::size_t forced_at = knobs.force == RunForce::fail ? forced_failure_node(path, rng) : n;
     const std::size_t stuck_at = knobs.stuck == RunStuck::running ? rng.below(n) : n;
     milliseconds t{0};
     plan.status = "success";
     for (std::size_t i = 0; i < n; ++i) {
-        const Node& node = workflow.nodes[i];
+        const Node& node = *path[i];
         Execution e;
         e.node = &node;
         e.started = t;
@@ -156,7 +175,7 @@ std::size_t emit_run(const RunEmit& where, const RunIdentity& id, const RunPlan&
     const std::string_view run_uuid(id.uuid, 36), trace_uuid(id.trace_uuid, 36);
     const std::string_view record_id(id.record_id, sizeof id.record_id);
     const std::string_view title(id.record_title, id.record_title_size);
-    const OptionalText release = nullable(wf.release_uuid);
+    const OptionalText release = where.release_uuid.empty() ? OptionalText{} : OptionalText{where.release_uuid};
 
     SpanRow span;
     span.workspace_uuid = where.workspace.uuid;
@@ -229,6 +248,7 @@ std::size_t emit_run(const RunEmit& where, const RunIdentity& id, const RunPlan&
 
 void emit_cancelled_run(const RunEmit& where, const RunIdentity& id, SystemTime at, RowSink& sink) {
     const Workflow& wf = where.workflow;
+    const OptionalText release = where.release_uuid.empty() ? OptionalText{} : OptionalText{where.release_uuid};
     const std::string_view run_uuid(id.uuid, 36);
     const std::string_view record_id(id.record_id, sizeof id.record_id);
     const std::string_view title(id.record_title, id.record_title_size);
@@ -236,7 +256,7 @@ void emit_cancelled_run(const RunEmit& where, const RunIdentity& id, SystemTime 
                     .workspace_uuid = where.workspace.uuid,
                     .workflow_uuid = wf.uuid,
                     .user_uuid = nullable(wf.user_uuid),
-                    .release_uuid = nullable(wf.release_uuid),
+                    .release_uuid = release,
                     .batch_uuid = where.batch_uuid,
                     .trace_uuid = std::string_view(id.trace_uuid, 36),
                     .record_id = record_id,
@@ -252,7 +272,7 @@ void emit_cancelled_run(const RunEmit& where, const RunIdentity& id, SystemTime 
                           .workflow_uuid = wf.uuid,
                           .batch_uuid = where.batch_uuid,
                           .run_uuid = run_uuid,
-                          .release_uuid = nullable(wf.release_uuid),
+                          .release_uuid = release,
                           .status = "cancelled",
                           .error_message = {},
                           .created_at = at,

@@ -41,7 +41,8 @@ struct RunPlan {
     bool finished() const { return status == "success" || status == "error"; }
 };
 
-void plan_run(const Workflow& workflow, Rng& rng, const RunKnobs& knobs, RunPlan& plan);
+// A run through a release's graph from its entry node: one child taken at each branch.
+void plan_run(const std::vector<Node>& nodes, Rng& rng, const RunKnobs& knobs, RunPlan& plan);
 
 // A batch's counters as its runs make them: runs_count, executed_runs_count (runs
 // in a terminal state), failed_runs_count (runs in error) and the credits of their spans.
@@ -77,6 +78,7 @@ struct RunEmit {
     const Workspace& workspace;
     const Workflow& workflow;
     std::string_view batch_uuid;
+    std::string_view release_uuid;  // the batch's
 };
 
 // Writes the run's spans, the run and its record. Returns the number of spans.

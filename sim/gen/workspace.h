@@ -30,6 +30,14 @@ struct Node {
     double mean_duration_s = 1.0;
 };
 
+// A version of a workflow's graph. Runs and batches keep the release they started on.
+struct Release {
+    std::string uuid;
+    int version = 1;
+    SystemTime deployed_at;
+    std::vector<Node> nodes;  // nodes[0] is the entry node
+};
+
 enum class WorkflowKind { play, tool };
 const char* to_string(WorkflowKind kind);
 
@@ -40,17 +48,29 @@ struct Workflow {
     std::string name;               // the play's or tool's name
     bool enabled = true;            // plays only; tools are always "enabled"
     int health_threshold = 80;      // plays only
-    std::string release_uuid;       // the deployed release
+    std::string release_uuid;       // the deployed release: its uuid, version, time and nodes here
+    int release_version = 1;
+    SystemTime deployed_at;
     std::string model_uuid;         // plays only
     std::string segment_uuid;       // plays only
     std::string user_uuid;
     SystemTime created_at;
-    std::vector<Node> nodes;        // nodes[0] is the entry node
+    std::vector<Node> nodes;        // nodes[0] is the entry node; linked by children_uuids
+    // Releases deployed before, oldest first. A node kept from one release to the next
+    // keeps its uuid and slug; the graph around it changes.
+    std::vector<Release> earlier_releases;
     // Generator parameters:
     double batches_per_day = 10.0;  // also the workflow's share of the live run rate
     int max_batch_records = 500;
     double runs_per_second = 20.0;  // how fast a batch feeds its records in
 };
+
+// The release a workflow ran on at a time: an earlier one, or the deployed one.
+struct ReleaseAt {
+    const std::string& uuid;
+    const std::vector<Node>& nodes;
+};
+ReleaseAt release_at(const Workflow& workflow, SystemTime t);
 
 struct Workspace {
     std::string uuid;

@@ -145,6 +145,51 @@ NodeKind random_kind(Rng& rng) {
     return NodeKind::tool;
 }
 
+// The node a branch of a graph may end at: what Cargo's docs call the terminal node.
+void make_end_node(Node& n) {
+    n = Node{.uuid = n.uuid, .slug = "end", .kind = NodeKind::native, .action_slug = "end"};
+    n.mean_duration_s = 0.05;
+    n.error_rate = 0.0002;
+    n.error_messages = {"Output mapping failed: a variable has no value"};
+}
+
+// Links the nodes into a graph from nodes[0]: a chain; or a diamond (a node branches in
+// two and the branches join at the last node); or a fork (the last two nodes end two
+// branches, so the graph has two ends: in half of them the second is an "end" node). The
+// draws come from their own stream: the rest of the workspace is the same whatever the shape.
+void link_graph(std::vector<Node>& nodes, Rng rng) {
+    const std::size_t n = nodes.size();
+    for (std::size_t i = 0; i + 1 < n; ++i) nodes[i].children_uuids = {nodes[i + 1].uuid};
+    const double shape = rng.uniform();
+    if (shape < 0.35 && n >= 5) {
+        Node& split = nodes[n - 4];
+        split.children_uuids = {nodes[n - 3].uuid, nodes[n - 2].uuid};
+        nodes[n - 3].children_uuids = {nodes[n - 1].uuid};
+    } else if (shape > 0.6 && n >= 4) {
+        nodes[n - 3].children_uuids = {nodes[n - 2].uuid, nodes[n - 1].uuid};
+        nodes[n - 2].children_uuids.clear();
+        if (rng.chance(0.5)) make_end_node(nodes[n - 1]);
+    }
+}
+
+// Half the workflows were deployed once before, partway through the history: that first
+// release was a chain of the first nodes, all but the last two (but at least two): it
+// ends at a node that today's graph leads on from (kept, with its uuid and slug).
+void add_earlier_release(Workflow& w, Rng rng, const GeneratorOptions& options) {
+    w.deployed_at = w.created_at;
+    if (!rng.chance(0.5) || w.nodes.size() < 3) return;
+    Release first{.uuid = rng.uuid(), .version = 1, .deployed_at = w.created_at};
+    const std::size_t kept = std::max<std::size_t>(2, w.nodes.size() - 2);
+    first.nodes.assign(w.nodes.begin(), w.nodes.begin() + static_cast<std::ptrdiff_t>(kept));
+    for (std::size_t i = 0; i < first.nodes.size(); ++i)
+        first.nodes[i].children_uuids =
+            i + 1 < first.nodes.size() ? std::vector<std::string>{first.nodes[i + 1].uuid} : std::vector<std::string>{};
+    w.earlier_releases.push_back(std::move(first));
+    w.release_version = 2;
+    w.deployed_at = options.now - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      options.history * rng.uniform(0.3, 0.7));
+}
+
 std::vector<Node> make_graph(Rng& rng, const std::map<std::string, std::string>& connectors) {
     std::vector<Node> nodes;
     Node start;
@@ -170,7 +215,7 @@ std::vector<Node> make_graph(Rng& rng, const std::map<std::string, std::string>&
         bad.has_fallback = false;
     }
     for (Node& n : nodes) n.uuid = rng.uuid();
-    for (std::size_t i = 0; i + 1 < nodes.size(); ++i) nodes[i].children_uuids = {nodes[i + 1].uuid};
+    link_graph(nodes, rng.fork(0x6772617068));
     return nodes;
 }
 
@@ -197,6 +242,7 @@ Workflow make_workflow(std::string name, Rng& rng, const GeneratorOptions& optio
     }
     w.runs_per_second = rng.uniform(5, 40);
     w.nodes = make_graph(rng, connectors);
+    add_earlier_release(w, rng.fork(0x72656c65617365), options);
     return w;
 }
 

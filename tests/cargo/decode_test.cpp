@@ -300,6 +300,32 @@ TEST(DecodeBatches, NullAndAbsentFieldsReadAlike) {
     }
 }
 
+// releases/{uuid}: the typings' nodes (childrenUuids with nulls, a fallback child) and the
+// docs' (no childrenUuids at all) are both read.
+TEST(DecodeCatalogue, ReleaseNodesWithAndWithoutTheirChildren) {
+    auto typed = s(R"({"release": {"uuid": "r1", "workflowUuid": "wf", "version": "3", "status": "archived",
+        "nodes": [{"uuid": "n1", "slug": "start", "kind": "native", "childrenUuids": ["n2", null],
+                   "fallbackOnFailure": true, "fallbackChildUuid": "n3"},
+                  {"uuid": "n2", "slug": "enrich", "childrenUuids": []}]}})");
+    const Release r = release(typed);
+    EXPECT_EQ(r.uuid, "r1");
+    EXPECT_EQ(r.workflow_uuid, "wf");
+    EXPECT_EQ(r.version, "3");
+    EXPECT_EQ(r.status, "archived");
+    ASSERT_EQ(r.nodes.size(), 2u);
+    EXPECT_EQ(r.nodes[0].children_uuids, (std::vector<std::string>{"n2", "n3"}));
+    EXPECT_EQ(r.nodes[1].children_uuids, std::vector<std::string>{});
+    auto docs = s(R"({"release": {"uuid": "r2", "nodes": [{"uuid": "n", "slug": "output", "name": "Output"}]}})");
+    const Release d = release(docs);
+    ASSERT_EQ(d.nodes.size(), 1u);
+    EXPECT_EQ(d.nodes[0].children_uuids, std::nullopt);
+    EXPECT_EQ(d.version, std::nullopt);
+    auto bad = s(R"({"release": {"uuid": "r", "nodes": [{"uuid": "n", "childrenUuids": [1]}]}})");
+    EXPECT_THROW(release(bad), DecodeError);
+    auto missing = s(R"({"releases": []})");
+    EXPECT_THROW(release(missing), DecodeError);
+}
+
 TEST(DecodeCatalogue, DeployedReleaseNodesAndPlayModel) {
     auto wf = s(R"({"workflows": [{"uuid": "wf", "playUuid": "p", "toolUuid": null, "nodes": [],
         "deployedRelease": {"uuid": "rel", "nodes": [{"uuid": "n1", "slug": "start", "kind": "native"},

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -91,12 +92,22 @@ protected:
         return api().sql("SELECT workflow_uuid FROM runs GROUP BY workflow_uuid ORDER BY count() DESC LIMIT 1")[0].at(
             "workflow_uuid");
     }
-    std::string last_node(const std::string& workflow) const {
-        auto workflows = api().get_json("/v1/orchestration/workflows/list");
-        for (const auto& w : workflows["workflows"].GetArray())
+    // The slugs of a release's nodes that lead to no other node (childrenUuids empty).
+    static std::vector<std::string> ends(const rapidjson::Value& release) {
+        std::vector<std::string> out;
+        for (const auto& n : release["nodes"].GetArray())
+            if (n["childrenUuids"].Empty()) out.emplace_back(n["slug"].GetString());
+        return out;
+    }
+    rapidjson::Document workflows() const { return api().get_json("/v1/orchestration/workflows/list"); }
+    // The deployed release of `workflow`, copied out of the list.
+    rapidjson::Document deployed(const std::string& workflow) const {
+        auto list = workflows();
+        for (const auto& w : list["workflows"].GetArray())
             if (workflow == w["uuid"].GetString()) {
-                const auto& nodes = w["deployedRelease"]["nodes"];
-                return nodes[nodes.Size() - 1]["slug"].GetString();
+                rapidjson::Document d;
+                d.CopyFrom(w["deployedRelease"], d.GetAllocator());
+                return d;
             }
         throw std::runtime_error("no workflow " + workflow);
     }
@@ -105,30 +116,58 @@ protected:
     TempDir out_;
 };
 
-TEST_F(Export, RunsAreThePlainCsvOfTheWorkflowsRuns) {
+// runs/download is read by its content: the sim serves newline-delimited JSON of the full
+// run records, gzipped, as Cargo's docs describe it; the file is that JSON, one run a line.
+TEST_F(Export, RunsAreTheWorkflowsRunRecordsOneALine) {
     const std::string wf = busiest();
     auto r = run({"runs", "--workflow=" + wf, "--status=error"});
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    const std::string file = out_.file("runs-" + wf + ".csv");
-    EXPECT_NE(r.output.find("written to runs-" + wf + ".csv"), std::string::npos) << r.output;
+    const std::string file = out_.file("runs-" + wf + ".jsonl");
+    EXPECT_NE(r.output.find("written to runs-" + wf + ".jsonl"), std::string::npos) << r.output;
     auto rows = lines(read(file));  // gunzipped: plain text
-    ASSERT_FALSE(rows.empty());
-    EXPECT_EQ(rows[0].rfind("uuid,workflow_uuid,batch_uuid,", 0), 0u) << rows[0];
     const auto failed = count("SELECT count() AS n FROM runs WHERE workflow_uuid = '" + wf + "' AND status = 'error'");
     ASSERT_GT(failed, 0);
-    EXPECT_EQ(static_cast<std::int64_t>(rows.size()) - 1, failed);
-    EXPECT_NE(r.output.find(std::to_string(failed) + " rows"), std::string::npos) << r.output;
-    for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_NE(rows[i].find(",\"error\","), std::string::npos) << rows[i];
+    EXPECT_EQ(static_cast<std::int64_t>(rows.size()), failed);
+    EXPECT_NE(r.output.find(" " + std::to_string(failed) + " rows"), std::string::npos) << r.output;
+    std::int64_t outputs = 0, successes = 0;
+    for (const auto& line : rows) {
+        rapidjson::Document run;
+        run.Parse(line.c_str());
+        ASSERT_TRUE(run.IsObject()) << line;
+        EXPECT_STREQ(run["status"].GetString(), "error");
+        EXPECT_STREQ(run["workflowUuid"].GetString(), wf.c_str());
+        // runContext holds each successful execution's output under its node's slug.
+        const auto& context = run["runContext"];
+        ASSERT_TRUE(context.IsObject()) << line;
+        for (const auto& e : run["executions"].GetArray()) {
+            if (std::string_view(e["status"].GetString()) != "success") continue;
+            ++successes;
+            outputs += context.HasMember(e["nodeSlug"].GetString());
+        }
+        EXPECT_TRUE(context.HasMember("start") || run["executions"].Empty() ||
+                    std::string_view(run["executions"][0]["status"].GetString()) == "error")
+            << line;
+    }
+    EXPECT_GT(successes, 0);
+    EXPECT_EQ(outputs, successes);
     EXPECT_EQ(entries(out_.path()).size(), 1u);  // no temporary file left beside it
 }
 
-TEST_F(Export, OutputsArePagedPastTenThousandRunsOnTheReleasesLastNode) {
+TEST_F(Export, OutputsArePagedPastTenThousandRunsOnTheReleasesOutputNode) {
     const std::string wf = busiest();
     const auto runs = count("SELECT count() AS n FROM runs WHERE workflow_uuid = '" + wf + "'");
     ASSERT_GT(runs, 10'000) << "the sim's busiest workflow must need two pages";
-    const std::string node = last_node(wf);
+    // Where the deployed graph ends; a graph with two ends is chosen among by --node.
+    const auto graph_ends = ends(deployed(wf));
+    ASSERT_FALSE(graph_ends.empty());
+    const std::string node = graph_ends.front();
+    const std::vector<std::string> pick = graph_ends.size() == 1 ? std::vector<std::string>{} : std::vector<std::string>{"--node=" + node};
 
-    auto csv = run({"outputs", "--workflow=" + wf, "--output=out.csv"});
+    auto with_pick = [&](std::vector<std::string> args) {
+        args.insert(args.end(), pick.begin(), pick.end());
+        return args;
+    };
+    auto csv = run(with_pick({"outputs", "--workflow=" + wf, "--output=out.csv"}));
     ASSERT_EQ(csv.exit_code, 0) << csv.output;
     auto rows = lines(read(out_.file("out.csv")));
     ASSERT_EQ(static_cast<std::int64_t>(rows.size()) - 1, runs);
@@ -144,15 +183,113 @@ TEST_F(Export, OutputsArePagedPastTenThousandRunsOnTheReleasesLastNode) {
     EXPECT_EQ(on_node, count("SELECT uniqExact(run_uuid) AS n FROM spans WHERE workflow_uuid = '" + wf +
                              "' AND node_slug = '" + node + "'"));
 
-    auto json = run({"outputs", "--workflow=" + wf, "--format=json", "--output=out.json"});
+    auto json = run(with_pick({"outputs", "--workflow=" + wf, "--format=json", "--output=out.json"}));
     ASSERT_EQ(json.exit_code, 0) << json.output;
     rapidjson::Document doc;
     doc.Parse(read(out_.file("out.json")).c_str());
     ASSERT_TRUE(doc.IsArray()) << "two pages spliced into one array";
     EXPECT_EQ(static_cast<std::int64_t>(doc.Size()), runs);
     std::set<std::string> json_uuids;
-    for (const auto& o : doc.GetArray()) json_uuids.insert(o["runUuid"].GetString());
+    std::int64_t with_output = 0;
+    for (const auto& o : doc.GetArray()) {
+        json_uuids.insert(o["runUuid"].GetString());
+        // The node's output data beside the record it came from.
+        EXPECT_STREQ(o["input"]["_id"].GetString(), o["recordId"].GetString());
+        if (!o["output"].IsNull()) {
+            ++with_output;
+            EXPECT_STREQ(o["output"]["nodeSlug"].GetString(), node.c_str());
+        }
+    }
     EXPECT_EQ(json_uuids, uuids);
+    EXPECT_EQ(with_output, count("SELECT uniqExact(run_uuid) AS n FROM spans WHERE workflow_uuid = '" + wf +
+                                 "' AND node_slug = '" + node + "' AND execution_status = 'success'"));
+}
+
+// Half the sim's workflows had an earlier release, a chain of the first nodes of today's
+// graph. A batch that ran on it is exported on its own release's output node,
+// which today's deployed release does not end at: found through releases/{uuid}.
+TEST_F(Export, AnOldBatchIsExportedOnItsOwnReleasesOutputNode) {
+    std::string deployed_uuids;
+    auto list = workflows();
+    for (const auto& w : list["workflows"].GetArray())
+        deployed_uuids += (deployed_uuids.empty() ? "'" : ",'") + std::string(w["deployedRelease"]["uuid"].GetString()) + "'";
+    auto old = api().sql("SELECT uuid, workflow_uuid, release_uuid FROM batches WHERE status = 'success' AND "
+                         "runs_count > 5 AND release_uuid NOT IN (" + deployed_uuids +
+                         ") ORDER BY runs_count DESC, uuid LIMIT 1");
+    ASSERT_EQ(old.size(), 1u) << "the sim has no batch of an earlier release";
+    const std::string batch = old[0].at("uuid"), wf = old[0].at("workflow_uuid");
+    auto release = api().get_json("/v1/orchestration/releases/" + old[0].at("release_uuid"));
+    EXPECT_STREQ(release["release"]["status"].GetString(), "archived");
+    const auto old_ends = ends(release["release"]);
+    ASSERT_EQ(old_ends.size(), 1u);
+    const std::string node = old_ends.front();
+    const auto today = ends(deployed(wf));
+    EXPECT_EQ(std::find(today.begin(), today.end(), node), today.end()) << "the deployed release ends elsewhere";
+
+    auto r = run({"batch", batch});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    auto rows = lines(read(out_.file("batch-" + batch + ".csv")));
+    const auto runs = count("SELECT count() AS n FROM runs WHERE batch_uuid = '" + batch + "'");
+    ASSERT_EQ(static_cast<std::int64_t>(rows.size()) - 1, runs);
+    std::int64_t on_node = 0;
+    for (std::size_t i = 1; i < rows.size(); ++i) on_node += rows[i].find(",\"" + node + "\",") != std::string::npos;
+    EXPECT_GT(on_node, 0);
+    EXPECT_EQ(on_node, count("SELECT uniqExact(run_uuid) AS n FROM spans WHERE batch_uuid = '" + batch +
+                             "' AND node_slug = '" + node + "'"));
+
+    // outputs --batch reads the same release: the same runs on the same node.
+    auto outputs = run({"outputs", "--workflow=" + wf, "--batch=" + batch, "--output=o.csv"});
+    ASSERT_EQ(outputs.exit_code, 0) << outputs.output;
+    auto out_rows = lines(read(out_.file("o.csv")));
+    ASSERT_EQ(out_rows.size(), rows.size());
+    std::int64_t out_on_node = 0;
+    for (std::size_t i = 1; i < out_rows.size(); ++i)
+        out_on_node += out_rows[i].find(",\"" + node + "\",") != std::string::npos;
+    EXPECT_EQ(out_on_node, on_node);
+
+    // The node today's graph added (the sim lists it last) is not one of the batch's release.
+    const auto today_release = deployed(wf);
+    const auto& today_nodes = today_release["nodes"];
+    const std::string newest = today_nodes[today_nodes.Size() - 1]["slug"].GetString();
+    auto refused = run({"batch", batch, "--node=" + newest});
+    EXPECT_EQ(refused.exit_code, 2) << refused.output;
+    EXPECT_NE(refused.output.find("is not a node of release " + old[0].at("release_uuid")), std::string::npos)
+        << refused.output;
+}
+
+// A deployed graph whose branches never join has two ends: without --node the export is
+// refused, naming both; --node picks one. One of them named "end" is chosen by that name.
+TEST_F(Export, TwoEndsAreRefusedAndListedUnlessNamedEnd) {
+    auto list = workflows();
+    int refused_seen = 0, end_seen = 0;
+    for (const auto& w : list["workflows"].GetArray()) {
+        const std::string wf = w["uuid"].GetString();
+        const auto graph_ends = ends(w["deployedRelease"]);
+        if (graph_ends.size() < 2) continue;
+        ASSERT_EQ(graph_ends.size(), 2u);
+        const bool named = std::find(graph_ends.begin(), graph_ends.end(), "end") != graph_ends.end();
+        auto r = run({"outputs", "--workflow=" + wf, "--created-after=3d", "--output=o.csv"});
+        if (named) {
+            ++end_seen;
+            if (r.exit_code == 1) continue;  // no run in those days
+            ASSERT_EQ(r.exit_code, 0) << r.output;
+            const std::string text = read(out_.file("o.csv"));
+            const std::string other = graph_ends[0] == "end" ? graph_ends[1] : graph_ends[0];
+            EXPECT_EQ(text.find(",\"" + other + "\","), std::string::npos) << "only the end node's executions";
+            continue;
+        }
+        ++refused_seen;
+        EXPECT_EQ(r.exit_code, 2) << r.output;
+        EXPECT_NE(r.output.find("2 possible output nodes (" + graph_ends[0] + ", " + graph_ends[1] + ")"),
+                  std::string::npos)
+            << r.output;
+        EXPECT_NE(r.output.find("--node"), std::string::npos) << r.output;
+        auto picked = run({"outputs", "--workflow=" + wf, "--created-after=3d", "--output=o.csv",
+                           "--node=" + graph_ends[1]});
+        EXPECT_TRUE(picked.exit_code == 0 || picked.exit_code == 1) << picked.output;
+    }
+    EXPECT_GT(refused_seen, 0) << "the sim's workspace has no graph with two unnamed ends";
+    EXPECT_GT(refused_seen + end_seen, 0);
 }
 
 TEST_F(Export, BatchIsTheBatchsOutputs) {
@@ -167,7 +304,7 @@ TEST_F(Export, BatchIsTheBatchsOutputs) {
 
     auto unknown = run({"batch", worst.at("uuid"), "--node=no_such_node"});
     EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
-    EXPECT_NE(unknown.output.find("outputNodeSlug"), std::string::npos) << unknown.output;
+    EXPECT_NE(unknown.output.find("--node no_such_node is not a node of release"), std::string::npos) << unknown.output;
     EXPECT_EQ(entries(out_.path()).size(), 1u);
 }
 
@@ -213,12 +350,12 @@ TEST_F(Export, SegmentIsTheModelsRecordsWithTheFilterSent) {
     ASSERT_GT(all.size(), 5u);
     EXPECT_EQ(exported({}), all);
     const std::string since = format_iso8601(std::chrono::system_clock::now() - std::chrono::hours{24 * 5}).substr(0, 10);
-    const auto errors = truth("status = 'error' AND title LIKE 'Acme%' AND created_at > toDateTime('" + since +
+    const auto errors = truth("status = 'error' AND title LIKE 'A%' AND created_at > toDateTime('" + since +
                                   " 00:00:00', 'UTC')",
                               "created_at DESC, id");
     ASSERT_GT(errors.size(), 1u);
     EXPECT_LT(errors.size(), all.size() / 10);
-    EXPECT_EQ(exported({"--filter=status = \"error\"", "--filter=title ^= Acme", "--filter=created_at > " + since,
+    EXPECT_EQ(exported({"--filter=status = \"error\"", "--filter=title ^= A", "--filter=created_at > " + since,
                         "--match=all", "--sort=created_at:desc"}),
               errors);
     const auto any = truth("status = 'error' OR runs_count > 1 OR title LIKE '% GmbH'", "runs_count DESC, status, id");
@@ -277,13 +414,13 @@ TEST_F(Export, QueryIsPagedPastTheTenThousandRowCap) {
 
 TEST_F(Export, OutputDashStreamsToStdoutAndMatchesTheFile) {
     const std::string wf = busiest();
-    ASSERT_EQ(run({"runs", "--workflow=" + wf, "--created-after=2d", "--output=r.csv"}).exit_code, 0);
+    ASSERT_EQ(run({"runs", "--workflow=" + wf, "--created-after=2d", "--output=r.jsonl"}).exit_code, 0);
     auto sh = run_command({"/bin/sh", "-c",
                            "'" + daemon_binary() + "' export runs --workflow=" + wf +
                                " --created-after=2d --output=- --config.file='" + config() + "' 2>/dev/null"},
                           {}, 60s);
     ASSERT_EQ(sh.exit_code, 0);
-    EXPECT_EQ(sh.output, read(out_.file("r.csv")));
+    EXPECT_EQ(sh.output, read(out_.file("r.jsonl")));
     EXPECT_GT(lines(sh.output).size(), 1u);
 }
 

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -115,6 +116,17 @@ private:
                                        {node("n1", "start", NodeKind::native, {"n2"}),
                                         node("n2", "enrich", NodeKind::connector, {"n3"}),
                                         node("n3", "write", NodeKind::agent)}));
+        {
+            // Deployed a day after a first release that ended at "enrich".
+            Workflow& play = a.workflows.back();
+            play.earlier_releases.push_back(Release{.uuid = "rel-wf-play-v1",
+                                                    .version = 1,
+                                                    .deployed_at = play.created_at,
+                                                    .nodes = {node("n1", "start", NodeKind::native, {"n2"}),
+                                                              node("n2", "enrich", NodeKind::connector)}});
+            play.release_version = 2;
+            play.deployed_at = play.created_at + std::chrono::hours{24};
+        }
         a.workflows.push_back(workflow("wf-off", WorkflowKind::play, "play-2", "Paused play", false,
                                        {node("n5", "only", NodeKind::native)}));
         a.workflows.push_back(workflow("wf-tool", WorkflowKind::tool, "tool-1", "Score account", true,
@@ -396,7 +408,10 @@ TEST(SimApiRuns, MetricsPerNodeFollowSpansAndRunStates) {
     expect_error(post("/orchestration/runs/metrics", R"({"workflowUuid":"wf-nope"})"), 404, "workflowNotFound");
 }
 
-TEST(SimApiRuns, DownloadIsAGzippedCsvOfTheMatchingRuns) {
+// Newline-delimited JSON of the full run records, gzipped, as Cargo's docs describe it:
+// each run with its executions and runContext, each successful execution's output under
+// its node's slug.
+TEST(SimApiRuns, DownloadIsGzippedJsonLinesOfTheMatchingRuns) {
     Answer a = post("/orchestration/runs/download", R"({"workflowUuid":"wf-play","statuses":["success"]})");
     ASSERT_EQ(a.status, 200) << a.body;
     const std::string url = a.json["url"].GetString();
@@ -404,10 +419,31 @@ TEST(SimApiRuns, DownloadIsAGzippedCsvOfTheMatchingRuns) {
     auto file = fetch(url);
     ASSERT_TRUE(file);
     ASSERT_EQ(file->status, 200);
-    const std::string csv = gunzip(file->body);
-    EXPECT_EQ(lines(csv), 3u);  // header, r1, r3
-    EXPECT_NE(csv.find("\"r3\""), std::string::npos);
-    EXPECT_EQ(csv.find("\"r2\""), std::string::npos);
+    const std::string text = gunzip(file->body);
+    ASSERT_EQ(lines(text), 2u);  // r1, r3
+    std::istringstream in(text);
+    std::set<std::string> uuids;
+    for (std::string line; std::getline(in, line);) {
+        rapidjson::Document run;
+        run.Parse(line.c_str());
+        ASSERT_TRUE(run.IsObject()) << line;
+        uuids.insert(run["uuid"].GetString());
+        EXPECT_STREQ(run["status"].GetString(), "success");
+        ASSERT_TRUE(run["executions"].IsArray());
+        const auto& context = run["runContext"];
+        ASSERT_TRUE(context.IsObject()) << line;
+        int successes = 0;
+        for (const auto& e : run["executions"].GetArray()) {
+            if (std::string_view(e["status"].GetString()) != "success") continue;
+            ++successes;
+            EXPECT_TRUE(context.HasMember(e["nodeSlug"].GetString())) << line;
+        }
+        EXPECT_EQ(static_cast<int>(context.MemberCount()), successes) << line;
+        if (context.HasMember("start")) {
+            EXPECT_STREQ(context["start"]["_id"].GetString(), run["recordId"].GetString());
+        }
+    }
+    EXPECT_EQ(uuids, (std::set<std::string>{"r1", "r3"}));
 }
 
 TEST(SimApiRuns, DownloadOutputsGivesEachRunsLastOutput) {
@@ -1008,6 +1044,31 @@ TEST(SimApiZCreditsSpent, CreateIsRefusedOnceTheMonthsCreditsAreSpent) {
                                 "/orchestration/batches", body).status, 200);
     EXPECT_EQ(with_subscription(SubscriptionPlan{.credits_per_month = 0, .overage_denied = false}, "POST",
                                 "/orchestration/batches", body).status, 200);
+}
+
+// releases/{uuid}: the deployed release and an earlier one, each with its own graph.
+TEST(SimApiReleases, GetAnswersEachReleaseWithItsGraph) {
+    Answer now = get("/orchestration/releases/rel-wf-play");
+    ASSERT_EQ(now.status, 200) << now.body;
+    const auto& deployed = now.json["release"];
+    expect_fields(deployed, {"uuid", "parentUuid", "workspaceUuid", "userUuid", "workflowUuid", "description", "version",
+                             "status", "templateSlug", "nodes", "formFields", "testRecords", "deployedAt", "createdAt",
+                             "updatedAt", "deletedAt"},
+                  "release");
+    EXPECT_STREQ(deployed["status"].GetString(), "deployed");
+    EXPECT_STREQ(deployed["version"].GetString(), "2");
+    EXPECT_STREQ(deployed["parentUuid"].GetString(), "rel-wf-play-v1");
+    EXPECT_EQ(deployed["nodes"].Size(), 3u);
+    Answer before = get("/orchestration/releases/rel-wf-play-v1");
+    ASSERT_EQ(before.status, 200) << before.body;
+    const auto& earlier = before.json["release"];
+    EXPECT_STREQ(earlier["status"].GetString(), "archived");
+    EXPECT_TRUE(earlier["parentUuid"].IsNull());
+    ASSERT_EQ(earlier["nodes"].Size(), 2u);
+    EXPECT_STREQ(earlier["nodes"][1]["slug"].GetString(), "enrich");
+    EXPECT_TRUE(earlier["nodes"][1]["childrenUuids"].Empty());
+    expect_error(get("/orchestration/releases/rel-nope"), 404, "releaseNotFound");
+    expect_error(get("/orchestration/releases/rel-wf-b"), 404, "releaseNotFound");  // another workspace's
 }
 
 }  // namespace

@@ -123,6 +123,40 @@ protected:
 std::vector<Workspace>* GeneratorTest::workspaces_ = nullptr;
 Observed* GeneratorTest::observed_ = nullptr;
 
+// Graphs branch, and half the workflows had an earlier release: a chain of today's first
+// nodes (same uuids) that ends where today's graph leads on. History batches carry the
+// release in force when they started.
+TEST_F(GeneratorTest, GraphsBranchAndEarlierReleasesHoldTheirOwnBatches) {
+    int branching = 0, with_earlier = 0, old_batches = 0, new_batches = 0;
+    for (const Workflow& wf : ws().workflows) {
+        for (const Node& n : wf.nodes) branching += n.children_uuids.size() > 1 ? 1 : 0;
+        if (wf.earlier_releases.empty()) {
+            EXPECT_EQ(wf.release_version, 1);
+            continue;
+        }
+        ++with_earlier;
+        const Release& first = wf.earlier_releases.front();
+        ASSERT_GE(first.nodes.size(), 2u);
+        ASSERT_LT(first.nodes.size(), wf.nodes.size());
+        for (std::size_t i = 0; i < first.nodes.size(); ++i) EXPECT_EQ(first.nodes[i].uuid, wf.nodes[i].uuid);
+        EXPECT_TRUE(first.nodes.back().children_uuids.empty());
+        EXPECT_FALSE(wf.nodes[first.nodes.size() - 1].children_uuids.empty()) << "today's graph leads on from it";
+        EXPECT_LT(first.deployed_at, wf.deployed_at);
+        EXPECT_EQ(wf.release_version, 2);
+        for (const auto& [uuid, b] : seen().batches) {
+            if (b.workflow_uuid != wf.uuid) continue;
+            const bool before = b.created_at < wf.deployed_at;
+            ASSERT_TRUE(b.release_uuid.has_value());
+            EXPECT_EQ(*b.release_uuid, before ? first.uuid : wf.release_uuid);
+            ++(before ? old_batches : new_batches);
+        }
+    }
+    EXPECT_GT(branching, 0);
+    EXPECT_GT(with_earlier, 0);
+    EXPECT_GT(old_batches, 0);
+    EXPECT_GT(new_batches, 0);
+}
+
 TEST_F(GeneratorTest, WorkflowsHaveUniqueNamesAndThreeToEightNodesOfAllKinds) {
     ASSERT_EQ(ws().workflows.size(), 20u);
     std::set<std::string> names, kinds, uuids;

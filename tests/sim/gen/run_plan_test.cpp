@@ -2,6 +2,9 @@
 // credit factors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+
 #include "sim/gen/run.h"
 #include "sim/gen/generator.h"
 
@@ -24,7 +27,7 @@ TEST(RunPlan, ForcedFailureEndsTheRunAtANodeWithoutFallback) {
     Rng rng(1);
     RunPlan plan;
     for (int i = 0; i < 200; ++i) {
-        plan_run(some_workflow(), rng, {.force = RunForce::fail}, plan);
+        plan_run(some_workflow().nodes, rng, {.force = RunForce::fail}, plan);
         ASSERT_EQ(plan.status, "error");
         ASSERT_TRUE(plan.finished());
         ASSERT_EQ(error_spans(plan), 1);
@@ -40,23 +43,50 @@ TEST(RunPlan, ForcedSuccessRunsEveryNodeWithoutErrors) {
     Rng rng(2);
     RunPlan plan;
     for (int i = 0; i < 200; ++i) {
-        plan_run(some_workflow(), rng, {.force = RunForce::succeed}, plan);
+        plan_run(some_workflow().nodes, rng, {.force = RunForce::succeed}, plan);
         ASSERT_EQ(plan.status, "success");
-        ASSERT_EQ(plan.executions.size(), some_workflow().nodes.size());
+        // From the entry node along the graph's links to a node that leads nowhere.
+        ASSERT_FALSE(plan.executions.empty());
+        ASSERT_EQ(plan.executions.front().node, &some_workflow().nodes.front());
+        for (std::size_t e = 1; e < plan.executions.size(); ++e) {
+            const auto& children = plan.executions[e - 1].node->children_uuids;
+            ASSERT_NE(std::find(children.begin(), children.end(), plan.executions[e].node->uuid), children.end());
+        }
+        ASSERT_TRUE(plan.executions.back().node->children_uuids.empty());
         ASSERT_EQ(error_spans(plan), 0);
         ASSERT_EQ(plan.error_message, nullptr);
     }
 }
 
+// A graph that branches: each run takes one branch, and both are taken.
+TEST(RunPlan, ARunTakesOneBranchOfAFork) {
+    std::vector<Node> nodes(4);
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        nodes[i].uuid = "n" + std::to_string(i);
+        nodes[i].slug = "s" + std::to_string(i);
+    }
+    nodes[0].children_uuids = {"n1"};
+    nodes[1].children_uuids = {"n2", "n3"};
+    Rng rng(9);
+    RunPlan plan;
+    std::set<std::string> ends;
+    for (int i = 0; i < 100; ++i) {
+        plan_run(nodes, rng, {.force = RunForce::succeed}, plan);
+        ASSERT_EQ(plan.executions.size(), 3u);
+        ends.insert(plan.executions.back().node->slug);
+    }
+    EXPECT_EQ(ends, (std::set<std::string>{"s2", "s3"}));
+}
+
 TEST(RunPlan, StuckRunsNeverFinish) {
     Rng rng(3);
     RunPlan plan;
-    plan_run(some_workflow(), rng, {.stuck = RunStuck::pending}, plan);
+    plan_run(some_workflow().nodes, rng, {.stuck = RunStuck::pending}, plan);
     EXPECT_EQ(plan.status, "pending");
     EXPECT_TRUE(plan.executions.empty());
     EXPECT_FALSE(plan.finished());
     for (int i = 0; i < 50; ++i) {
-        plan_run(some_workflow(), rng, {.stuck = RunStuck::running}, plan);
+        plan_run(some_workflow().nodes, rng, {.stuck = RunStuck::running}, plan);
         if (plan.status == "error") continue;  // failed before reaching the stuck node
         ASSERT_EQ(plan.status, "running");
         ASSERT_EQ(plan.executions.back().status, "pending");
@@ -70,8 +100,8 @@ TEST(RunPlan, CreditFactorMultipliesCreditsAndScaleShortensRuns) {
     double credits = 0, spiked_credits = 0;
     std::chrono::milliseconds normal_time{0}, fast_time{0};
     for (int i = 0; i < 100; ++i) {
-        plan_run(some_workflow(), a, {.force = RunForce::succeed}, normal);
-        plan_run(some_workflow(), b, {.force = RunForce::succeed, .credit_factor = 3, .duration_scale = 0.5}, spiked);
+        plan_run(some_workflow().nodes, a, {.force = RunForce::succeed}, normal);
+        plan_run(some_workflow().nodes, b, {.force = RunForce::succeed, .credit_factor = 3, .duration_scale = 0.5}, spiked);
         credits += normal.credits;
         spiked_credits += spiked.credits;
         normal_time += normal.duration;
@@ -87,13 +117,13 @@ TEST(RunPlan, BatchTallyCountsFinishedFailedAndCredits) {
     RunPlan plan;
     BatchTally tally;
     const SystemTime t0{std::chrono::seconds{1'800'000'000}};
-    plan_run(some_workflow(), rng, {.force = RunForce::fail}, plan);
+    plan_run(some_workflow().nodes, rng, {.force = RunForce::fail}, plan);
     tally.add(plan, t0);
     const double failed_paid = plan.credits;
-    plan_run(some_workflow(), rng, {.force = RunForce::succeed}, plan);
+    plan_run(some_workflow().nodes, rng, {.force = RunForce::succeed}, plan);
     tally.add(plan, t0);
     const double paid = plan.credits;
-    plan_run(some_workflow(), rng, {.stuck = RunStuck::pending}, plan);
+    plan_run(some_workflow().nodes, rng, {.stuck = RunStuck::pending}, plan);
     const double pending_paid = plan.credits;
     tally.add(plan, t0);
     tally.add_cancelled(t0);
