@@ -428,7 +428,10 @@ void Engine::decide(const config::ActionRule& rule, const Candidate& c) {
         a.state = "done", a.result = "created", a.created_batch_uuid = created.uuid;
     } catch (const cargo::ApiError& e) {
         const bool answered = e.status() >= 400 && e.status() < 500;
-        a.reason = printable(e.reason().empty() ? e.what() : e.reason() + ": " + e.error_message());
+        // A dataError says why in its own reason (noRecords, invalidData, ...).
+        const std::string reason =
+            e.data_error_reason().empty() ? e.reason() : e.reason() + " (" + e.data_error_reason() + ")";
+        a.reason = printable(e.reason().empty() ? e.what() : reason + ": " + e.error_message());
         if (answered) {
             a.state = "failed", a.result = "refused";
         } else {

@@ -40,6 +40,7 @@ Diagnosis diagnose(cargo::ApiClient& client, const std::string& batch_uuid) {
         d.deployed_release_uuid = w.deployed_release_uuid;
         d.nodes = w.deployed_release_nodes.empty() ? w.nodes : w.deployed_release_nodes;
         d.owner_kind = w.play_uuid ? "play" : w.tool_uuid ? "tool" : "";
+        d.owner_uuid = w.play_uuid ? *w.play_uuid : w.tool_uuid.value_or("");
     }
     if (d.owner_kind == "play") {
         for (const auto& p : client.list_plays())

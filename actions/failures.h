@@ -41,6 +41,7 @@ struct Diagnosis {
     cargo::Batch batch;
     std::string workflow_name;
     std::string owner_kind;  // "play", "tool" or ""
+    std::string owner_uuid;  // the play's or the tool's uuid; "" when neither owns the workflow
     std::optional<std::string> model_uuid;
     std::optional<std::string> deployed_release_uuid;
     std::vector<cargo::WorkflowNode> nodes;  // the deployed release's, else the workflow's

@@ -35,14 +35,4 @@ std::string rerun_data(const Rerun& rerun) {
     return buf.GetString();
 }
 
-std::string rerun_body(const std::string& workflow_uuid, const std::string& data) {
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    w.StartObject();
-    w.Key("workflowUuid"), w.String(workflow_uuid);
-    w.Key("data"), w.RawValue(data.data(), data.size(), rapidjson::kObjectType);
-    w.EndObject();
-    return buf.GetString();
-}
-
 }  // namespace cargomon::actions

@@ -1,7 +1,8 @@
 #pragma once
-// The request that re-runs a batch's failed records (POST /orchestration/batches), as
-// the contract spells it; one builder for `cargomon batch rerun` and the daemon's
-// automatic re-runs. Creating a batch is not idempotent: the client never retries it.
+// The `data` of the request that re-runs a batch's failed records (POST
+// /orchestration/batches, whose body cargo/requests.h builds), as the contract spells it;
+// one builder for `cargomon batch rerun` and the daemon's automatic re-runs. Creating a
+// batch is not idempotent: the client never retries it.
 #include <string>
 #include <vector>
 
@@ -10,7 +11,8 @@ namespace cargomon::actions {
 struct Rerun {
     enum class Kind { runs, record_ids };
     Kind kind = Kind::runs;
-    // runs: the batch's failed runs again, from this node ("firstNode" or "lastNode");
+    // runs: the batch's failed runs again, from this node ("firstNode", "lastNode" or
+    // "nextNode", the typings' BatchDataRunsReset);
     // only those of `run_uuids` when it is not empty (filter.uuids).
     std::string batch_uuid;
     std::string reset = "firstNode";
@@ -23,7 +25,5 @@ struct Rerun {
 // The batch's `data`: {"kind":"runs","filter":{"kind":"runs","batchUuid":..,"statuses":["error"]
 // [,"uuids":[..]]},"reset":{"from":..}} or {"kind":"recordIds","modelUuid":..,"ids":[..]}.
 std::string rerun_data(const Rerun& rerun);
-// The whole body: {"workflowUuid":..,"data":<data>}.
-std::string rerun_body(const std::string& workflow_uuid, const std::string& data);
 
 }  // namespace cargomon::actions

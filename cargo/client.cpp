@@ -1,7 +1,5 @@
 #include "cargo/client.h"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -10,6 +8,7 @@
 #include <stdexcept>
 
 #include "cargo/decode.h"
+#include "cargo/query_errors.h"
 #include "cargo/retry.h"
 #include "common/text.h"
 #include "common/timefmt.h"
@@ -17,103 +16,6 @@
 
 namespace cargomon::cargo {
 namespace {
-
-// encodeURIComponent (which leaves "!*'()" too) with axios' exceptions (':', '$', ','
-// stay literal). Space is sent as "%20" rather than axios' "+": the same to the API, and
-// httplib servers (the sim) do not read "+" as a space.
-std::string url_encode(std::string_view text) { return percent_encode(text, "!*'():$,"); }
-
-// GET parameters, serialised like axios: absent values left out, lists as key[]=a&key[]=b.
-class Params {
-public:
-    void add(std::string_view key, const std::optional<std::string>& value) {
-        if (value) add(key, std::string_view(*value));
-    }
-    void add(std::string_view key, std::string_view value) {
-        text_ += text_.empty() ? '?' : '&';
-        text_ += url_encode(key) + "=" + url_encode(value);
-    }
-    void add(std::string_view key, std::optional<bool> value) {
-        if (value) add(key, std::string_view(*value ? "true" : "false"));
-    }
-    void add(std::string_view key, std::optional<int> value) {
-        if (value) add(key, std::string_view(std::to_string(*value)));
-    }
-    void add(std::string_view key, const std::vector<std::string>& values) {
-        for (const auto& v : values) add(std::string(key) + "[]", std::string_view(v));
-    }
-    std::string str() && { return std::move(text_); }
-
-private:
-    std::string text_;
-};
-
-// A JSON object body; absent values are left out, as the official client does.
-class Body {
-public:
-    Body() { writer_.StartObject(); }
-    void add(const char* key, std::string_view value) {
-        writer_.Key(key);
-        writer_.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-    }
-    void add(const char* key, const std::optional<std::string>& value) {
-        if (value) add(key, std::string_view(*value));
-    }
-    void add(const char* key, std::optional<bool> value) {
-        if (!value) return;
-        writer_.Key(key);
-        writer_.Bool(*value);
-    }
-    void add(const char* key, std::optional<SystemTime> value) {
-        if (value) add(key, std::string_view(format_iso8601(*value)));
-    }
-    void add(const char* key, int value) {
-        writer_.Key(key);
-        writer_.Int(value);
-    }
-    void add(const char* key, std::optional<int> value) {
-        if (value) add(key, *value);
-    }
-    // `json` is written as is: the caller built it with a JSON writer.
-    void add_raw(const char* key, std::string_view json, rapidjson::Type type = rapidjson::kObjectType) {
-        writer_.Key(key);
-        writer_.RawValue(json.data(), json.size(), type);
-    }
-    void add(const char* key, const std::vector<std::string>& values) {
-        if (values.empty()) return;
-        writer_.Key(key);
-        writer_.StartArray();
-        for (const auto& v : values) writer_.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-        writer_.EndArray();
-    }
-    std::string str() && {
-        writer_.EndObject();
-        return {buffer_.GetString(), buffer_.GetSize()};
-    }
-
-private:
-    rapidjson::StringBuffer buffer_;
-    rapidjson::Writer<rapidjson::StringBuffer> writer_{buffer_};
-};
-
-void require(bool ok, const char* what) {
-    if (!ok) throw std::invalid_argument(what);
-}
-
-// The run filters runs/count, runs/list and runs/download share.
-void add_run_filter(Body& body, const RunFilter& f) {
-    body.add("workflowUuid", f.workflow_uuid);
-    body.add("statuses", f.statuses);
-    body.add("batchUuid", f.batch_uuid);
-    body.add("releaseUuid", f.release_uuid);
-    body.add("isFinished", f.is_finished);
-    body.add("recordId", f.record_id);
-    body.add("recordTitle", f.record_title);
-    body.add("createdAfter", f.created_after);
-    body.add("createdBefore", f.created_before);
-    body.add("updatedAfter", f.updated_after);
-    body.add("updatedBefore", f.updated_before);
-}
 
 const std::vector<double> kDurationBuckets = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
@@ -153,12 +55,15 @@ std::string redact(std::string text, const std::string& token) {
     auto body = decode::error_body(response.body);
     body.error_message = redact(std::move(body.error_message), token);
     body.reason = redact(std::move(body.reason), token);
+    body.data_error_reason = redact(std::move(body.data_error_reason), token);
     if (!body.error_message.empty()) what += ": " + body.error_message;
-    if (!body.reason.empty()) what += " (reason " + body.reason + ")";
+    if (!body.reason.empty())
+        what += " (reason " + body.reason + (body.data_error_reason.empty() ? "" : ": " + body.data_error_reason) + ")";
     int status = response.status;
-    if (status == 401) throw AuthorizationError(what, status, body.error_message, body.reason);
-    if (status >= 400 && status < 500) throw RequestError(what, status, body.error_message, body.reason);
-    throw ServerError(what, status, body.error_message, body.reason);
+    if (status == 401) throw AuthorizationError(what, status, body.error_message, body.reason, body.data_error_reason);
+    if (status >= 400 && status < 500)
+        throw RequestError(what, status, body.error_message, body.reason, body.data_error_reason);
+    throw ServerError(what, status, body.error_message, body.reason, body.data_error_reason);
 }
 
 }  // namespace
@@ -216,6 +121,11 @@ std::string ApiClient::execute(const Call& call) {
             if (auto value = response->header("retry-after")) asked = parse_retry_after(*value, clock_.now());
         if (asked) pacer_->pause_until(clock_.monotonic() + std::min(*asked, kMaxPause));
         const char* reason = !response ? "network" : status == 429 ? "429" : status >= 500 ? "5xx" : nullptr;
+        // A query that failed on its own (ClickHouse's message under a 5xx: the contract
+        // gives no status) fails the same way every time it is sent.
+        if (status >= 500 && call.endpoint == "/orchestration/query" &&
+            is_query_failure(status, decode::error_body(response->body).error_message))
+            reason = nullptr;
         if (!reason || !call.retry || attempt >= options_.retry.max_attempts) return fail();
 
         std::optional<Millis> delay = asked;
@@ -291,189 +201,70 @@ T ApiClient::decoded(const Call& call, Decode&& decode) {
 }
 
 QueryResult ApiClient::query(std::string_view sql) {
-    Body body;
-    body.add("query", sql);
-    return decoded<QueryResult>({"POST", "/orchestration/query", "/orchestration/query", "", std::move(body).str()},
-                                decode::query_result);
+    return decoded<QueryResult>(requests::execute_query(sql), decode::query_result);
 }
 
 std::int64_t ApiClient::count_runs(const RunFilter& f) {
-    Body body;
-    add_run_filter(body, f);
-    return decoded<std::int64_t>(
-        {"POST", "/orchestration/runs/count", "/orchestration/runs/count", "", std::move(body).str()},
-        decode::count);
+    return decoded<std::int64_t>(requests::count_runs(f), decode::count);
 }
 
 std::vector<RunMetric> ApiClient::run_metrics(std::string_view workflow_uuid, const RunMetricsFilter& f) {
-    require(!workflow_uuid.empty(), "run_metrics needs a workflow uuid");
-    Body body;
-    body.add("workflowUuid", workflow_uuid);
-    body.add("releaseUuid", f.release_uuid);
-    body.add("batchUuid", f.batch_uuid);
-    body.add("createdAfter", f.created_after);
-    body.add("createdBefore", f.created_before);
-    return decoded<std::vector<RunMetric>>(
-        {"POST", "/orchestration/runs/metrics", "/orchestration/runs/metrics", "", std::move(body).str()},
-        decode::run_metrics);
+    return decoded<std::vector<RunMetric>>(requests::run_metrics(workflow_uuid, f), decode::run_metrics);
 }
 
 std::vector<Batch> ApiClient::list_batches(const BatchFilter& f) {
-    Params params;
-    params.add("workflowUuids", f.workflow_uuids);
-    params.add("releaseUuid", f.release_uuid);
-    params.add("statuses", f.statuses);
-    params.add("isFinished", f.is_finished);
-    params.add("hasRuns", f.has_runs);
-    params.add("limit", f.limit);
-    params.add("offset", f.offset);
-    return decoded<std::vector<Batch>>(
-        {"GET", "/orchestration/batches/list", "/orchestration/batches/list", std::move(params).str(), ""},
-        decode::batches);
+    return decoded<std::vector<Batch>>(requests::list_batches(f), decode::batches);
 }
 
-Batch ApiClient::get_batch(std::string_view uuid) {
-    require(!uuid.empty(), "get_batch needs a batch uuid");
-    return decoded<Batch>(
-        {"GET", "/orchestration/batches/{uuid}", "/orchestration/batches/" + url_encode(uuid), "", ""},
-        decode::batch);
-}
+Batch ApiClient::get_batch(std::string_view uuid) { return decoded<Batch>(requests::get_batch(uuid), decode::batch); }
 
 Release ApiClient::get_release(std::string_view uuid) {
-    require(!uuid.empty(), "get_release needs a release uuid");
-    return decoded<Release>(
-        {"GET", "/orchestration/releases/{uuid}", "/orchestration/releases/" + url_encode(uuid), "", ""},
-        decode::release);
+    return decoded<Release>(requests::get_release(uuid), decode::release);
 }
 
 std::vector<Workflow> ApiClient::list_workflows() {
-    return decoded<std::vector<Workflow>>(
-        {"GET", "/orchestration/workflows/list", "/orchestration/workflows/list", "", ""}, decode::workflows);
+    return decoded<std::vector<Workflow>>(requests::list_workflows(), decode::workflows);
 }
 
 std::vector<Play> ApiClient::list_plays(std::optional<bool> is_enabled) {
-    Params params;
-    params.add("isEnabled", is_enabled);
-    return decoded<std::vector<Play>>(
-        {"GET", "/orchestration/plays/list", "/orchestration/plays/list", std::move(params).str(), ""},
-        decode::plays);
+    return decoded<std::vector<Play>>(requests::list_plays(is_enabled), decode::plays);
 }
 
-std::vector<Tool> ApiClient::list_tools() {
-    return decoded<std::vector<Tool>>({"GET", "/orchestration/tools/list", "/orchestration/tools/list", "", ""},
-                                      decode::tools);
-}
-
-std::int64_t ApiClient::count_spans(const SpanFilter& f) {
-    Body body;
-    body.add("executionStartedAfter", std::optional{f.execution_started_after});
-    body.add("executionStartedBefore", f.execution_started_before);
-    body.add("workflowUuid", f.workflow_uuid);
-    body.add("nodeSlug", f.node_slug);
-    body.add("nodeKind", f.node_kind);
-    body.add("executionStatuses", f.execution_statuses);
-    return decoded<std::int64_t>(
-        {"POST", "/orchestration/spans/count", "/orchestration/spans/count", "", std::move(body).str()},
-        decode::count);
-}
+std::vector<Tool> ApiClient::list_tools() { return decoded<std::vector<Tool>>(requests::list_tools(), decode::tools); }
 
 std::vector<UsageMetric> ApiClient::usage_metrics(const UsageQuery& q) {
-    require(q.from <= q.to, "usage_metrics needs from <= to");
-    Params params;
-    params.add("from", std::string_view(format_iso8601(q.from)));
-    params.add("to", std::string_view(format_iso8601(q.to)));
-    params.add("workflowUuid", q.workflow_uuid);
-    params.add("groupBy", q.group_by);
-    params.add("unit", q.unit);
-    return decoded<std::vector<UsageMetric>>(
-        {"GET", "/billing/usage/metrics", "/billing/usage/metrics", std::move(params).str(), ""},
-        decode::usage_metrics);
+    return decoded<std::vector<UsageMetric>>(requests::usage_metrics(q), decode::usage_metrics);
 }
 
-Subscription ApiClient::subscription() {
-    return decoded<Subscription>({"GET", "/billing/subscriptions", "/billing/subscriptions", "", ""},
-                                 decode::subscription);
-}
+Subscription ApiClient::subscription() { return decoded<Subscription>(requests::subscription(), decode::subscription); }
 
 RunPage ApiClient::list_runs(const RunFilter& f, int limit, int offset) {
-    require(limit >= 1 && limit <= 1000 && offset >= 0, "list_runs needs 1 <= limit <= 1000 and offset >= 0");
-    Body body;
-    add_run_filter(body, f);
-    body.add("limit", limit);
-    body.add("offset", offset);
-    return decoded<RunPage>({"POST", "/orchestration/runs/list", "/orchestration/runs/list", "", std::move(body).str()},
-                            decode::runs);
+    return decoded<RunPage>(requests::list_runs(f, limit, offset), decode::runs);
 }
 
 std::string ApiClient::download_runs(const RunFilter& f, const std::vector<std::string>& uuids) {
-    require(f.workflow_uuid && !f.workflow_uuid->empty(), "download_runs needs a workflow uuid");
-    Body body;
-    add_run_filter(body, f);
-    body.add("uuids", uuids);
-    return decoded<std::string>(
-        {"POST", "/orchestration/runs/download", "/orchestration/runs/download", "", std::move(body).str()},
-        decode::url);
+    return decoded<std::string>(requests::download_runs(f, uuids), decode::url);
 }
 
-std::string ApiClient::query_body(std::string_view sql) {
-    Body body;
-    body.add("query", sql);
-    return execute({"POST", "/orchestration/query", "/orchestration/query", "", std::move(body).str()});
-}
+std::string ApiClient::query_body(std::string_view sql) { return execute(requests::execute_query(sql)); }
 
 std::string ApiClient::download_outputs(const RunFilter& f, const std::optional<std::string>& node_slug,
                                         std::string_view format, std::optional<int> limit, std::optional<int> offset) {
-    require(f.workflow_uuid && !f.workflow_uuid->empty(), "download_outputs needs a workflow uuid");
-    require(format == "csv" || format == "json", "download_outputs needs format csv or json");
-    Body body;
-    add_run_filter(body, f);
-    body.add("outputNodeSlug", node_slug);
-    body.add("format", format);
-    body.add("limit", limit);
-    body.add("offset", offset);
-    return decoded<std::string>({"POST", "/orchestration/runs/download-outputs", "/orchestration/runs/download-outputs",
-                                 "", std::move(body).str()},
-                                decode::url);
+    return decoded<std::string>(requests::download_run_outputs(f, node_slug, format, limit, offset), decode::url);
 }
 
 std::string ApiClient::download_batch(std::string_view batch_uuid, const std::optional<std::string>& node_slug) {
-    require(!batch_uuid.empty(), "download_batch needs a batch uuid");
-    Body body;
-    body.add("outputNodeSlug", node_slug);
-    return decoded<std::string>({"POST", "/orchestration/batches/{uuid}/download",
-                                 "/orchestration/batches/" + url_encode(batch_uuid) + "/download", "",
-                                 std::move(body).str()},
-                                decode::url);
+    return decoded<std::string>(requests::download_batch(batch_uuid, node_slug), decode::url);
 }
 
 std::vector<std::string> ApiClient::download_segment(std::string_view model_uuid, std::string_view filter_json,
                                                      std::string_view sort_json, std::optional<int> limit) {
-    require(!model_uuid.empty(), "download_segment needs a model uuid");
-    require(!filter_json.empty() && filter_json.front() == '{', "download_segment needs a filter as a JSON object");
-    require(sort_json.empty() || sort_json.front() == '[', "download_segment needs sort as a JSON array");
-    Body body;
-    body.add("modelUuid", model_uuid);
-    body.add_raw("filter", filter_json);
-    if (!sort_json.empty()) body.add_raw("sort", sort_json, rapidjson::kArrayType);
-    body.add("limit", limit);
-    return decoded<std::vector<std::string>>(
-        {"POST", "/segmentation/segments/download", "/segmentation/segments/download", "", std::move(body).str()},
-        decode::urls);
+    return decoded<std::vector<std::string>>(requests::download_segment(model_uuid, filter_json, sort_json, limit),
+                                             decode::urls);
 }
 
 Batch ApiClient::create_batch(std::string_view workflow_uuid, std::string_view data_json) {
-    require(!workflow_uuid.empty(), "create_batch needs a workflow uuid");
-    require(!data_json.empty() && data_json.front() == '{', "create_batch needs data as a JSON object");
-    Body body;
-    body.add("workflowUuid", workflow_uuid);
-    body.add_raw("data", data_json);
-    return decoded<Batch>({.method = "POST",
-                           .endpoint = "/orchestration/batches",
-                           .path = "/orchestration/batches",
-                           .query = "",
-                           .body = std::move(body).str(),
-                           .retry = false},
-                          decode::batch);
+    return decoded<Batch>(requests::create_batch(workflow_uuid, data_json), decode::batch);
 }
 
 }  // namespace cargomon::cargo

@@ -23,6 +23,7 @@
 #include "cargo/errors.h"
 #include "cargo/limits.h"
 #include "cargo/options.h"
+#include "cargo/requests.h"
 #include "cargo/sleeper.h"
 #include "cargo/transport.h"
 #include "cargo/types.h"
@@ -57,7 +58,6 @@ public:
     std::vector<Workflow> list_workflows();
     std::vector<Play> list_plays(std::optional<bool> is_enabled = std::nullopt);
     std::vector<Tool> list_tools();
-    std::int64_t count_spans(const SpanFilter& filter);
     std::vector<UsageMetric> usage_metrics(const UsageQuery& query);
     // billing/subscriptions: the workspace's credits left and its period.
     Subscription subscription();
@@ -87,15 +87,8 @@ public:
     Batch create_batch(std::string_view workflow_uuid, std::string_view data_json);
 
 private:
-    // `endpoint` is the path template that labels metrics; `path` the real one.
-    struct Call {
-        const char* method;
-        std::string_view endpoint;
-        std::string path;
-        std::string query;  // "?a=1&b[]=2" or ""
-        std::string body;   // JSON, POST only
-        bool retry = true;  // false for calls that change something (see create_batch)
-    };
+    // Built by cargo/requests.h: `endpoint` is the path template that labels metrics.
+    using Call = ApiRequest;
     // The 2xx body of `call`, after retries; throws ApiError otherwise.
     std::string execute(const Call& call);
     Response attempt(const Call& call, const Request& request, SteadyTime deadline);

@@ -514,6 +514,9 @@ ErrorBody error_body(const std::string& body) {
         out.error_message = std::string(view(it->value));
     if (auto it = doc.FindMember("reason"); it != doc.MemberEnd() && it->value.IsString())
         out.reason = std::string(view(it->value));
+    if (auto it = doc.FindMember("dataError"); it != doc.MemberEnd() && it->value.IsObject())
+        if (auto r = it->value.FindMember("reason"); r != it->value.MemberEnd() && r->value.IsString())
+            out.data_error_reason = std::string(view(r->value));
     return out;
 }
 

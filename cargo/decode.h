@@ -41,6 +41,7 @@ Subscription subscription(std::string& body);
 struct ErrorBody {
     std::string error_message;
     std::string reason;
+    std::string data_error_reason;  // {"dataError": {"reason": ...}}, a batch create's dataError
 };
 ErrorBody error_body(const std::string& body);
 

@@ -11,18 +11,23 @@ namespace cargomon::cargo {
 
 class ApiError : public std::runtime_error {
 public:
-    ApiError(const std::string& what, int status, std::string error_message, std::string reason)
+    ApiError(const std::string& what, int status, std::string error_message, std::string reason,
+             std::string data_error_reason = "")
         : std::runtime_error(what), status_(status), error_message_(std::move(error_message)),
-          reason_(std::move(reason)) {}
+          reason_(std::move(reason)), data_error_reason_(std::move(data_error_reason)) {}
 
     int status() const { return status_; }                          // 0 when nothing answered
     const std::string& error_message() const { return error_message_; }  // the API's "errorMessage", or ""
     const std::string& reason() const { return reason_; }                // the API's "reason", or ""
+    // A batch create's refusal `dataError` says why in {"dataError": {"reason": ...}}
+    // (noRecords, invalidData, ...); "" otherwise.
+    const std::string& data_error_reason() const { return data_error_reason_; }
 
 private:
     int status_;
     std::string error_message_;
     std::string reason_;
+    std::string data_error_reason_;
 };
 
 class NetworkError : public ApiError {

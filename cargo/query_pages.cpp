@@ -4,6 +4,7 @@
 #include <cctype>
 #include <vector>
 
+#include "cargo/query_errors.h"
 #include "common/text.h"
 
 namespace cargomon::cargo {
@@ -54,10 +55,10 @@ std::string page_query(const SqlShape& shape, std::int64_t offset) {
 }
 
 bool over_row_cap(const ApiError& e) {
-    const auto& m = e.error_message();
-    return e.status() == 400 &&
-           (m.find("Code: 396") != std::string::npos || m.find("Code: 158") != std::string::npos ||
-            m.find("Limit for result exceeded") != std::string::npos);
+    // Whatever the status: the contract does not say which one the service gives.
+    const auto code = clickhouse_code(e.error_message());
+    return e.status() >= 400 && ((code && (*code == 396 || *code == 158)) ||
+                                 e.error_message().find("Limit for result exceeded") != std::string::npos);
 }
 
 }  // namespace cargomon::cargo

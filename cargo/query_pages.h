@@ -30,7 +30,7 @@ SqlShape sql_shape(std::string_view sql);
 std::string page_query(const SqlShape& shape, std::int64_t offset);
 
 // The API refused the query for returning more rows than its cap (ClickHouse codes 396
-// and 158, or their message), as opposed to any other failure.
+// and 158, or their message), under any 4xx or 5xx status, as opposed to any other failure.
 bool over_row_cap(const ApiError& e);
 
 }  // namespace cargomon::cargo

@@ -191,15 +191,6 @@ struct Tool {
     std::string name;
 };
 
-struct SpanFilter {
-    SystemTime execution_started_after;  // required by the API
-    std::optional<SystemTime> execution_started_before;
-    std::optional<std::string> workflow_uuid;
-    std::optional<std::string> node_slug;
-    std::optional<std::string> node_kind;  // "native", "connector", "tool", "agent"
-    std::vector<std::string> execution_statuses;
-};
-
 struct UsageQuery {
     SystemTime from;
     SystemTime to;

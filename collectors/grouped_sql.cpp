@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "cargo/query_errors.h"
 #include "collectors/series.h"
 #include "metrics/self_metrics.h"
 
@@ -82,7 +83,10 @@ bool SqlStrategy::run(const std::function<void()>& sql, const std::function<void
     } catch (const cargo::AuthorizationError&) {
         throw;
     } catch (const cargo::ApiError& e) {
-        const bool refused = dynamic_cast<const cargo::RequestError*>(&e) || dynamic_cast<const cargo::ParseError*>(&e);
+        // The service's status for a query it cannot run is not documented: a query's own
+        // failure under a 5xx falls back as one under a 4xx does.
+        const bool refused = dynamic_cast<const cargo::RequestError*>(&e) || dynamic_cast<const cargo::ParseError*>(&e) ||
+                             (dynamic_cast<const cargo::ServerError*>(&e) && cargo::is_query_failure(e));
         if (strategy_ == config::CountStrategy::sql || !refused) throw;
         if (fallbacks_) fallbacks_->Increment();
         if (!logged_.exchange(true))

@@ -47,11 +47,12 @@ std::string cell_text(const cargo::QueryResult& result, std::size_t r, std::stri
 double cell_number(const cargo::QueryResult& result, std::size_t r, std::string_view column, std::string_view what);
 
 // Picks SQL or the per-workflow API calls for one collection, after the collector's
-// `strategy`. With auto, a refused query (a 4xx answer other than 401, or an answer
-// without the expected columns) falls back to the API for the whole collection, counted
-// in cargomon_collector_sql_fallbacks_total{collector} and logged once per collector;
-// other failures (network, 5xx, 401) would fail the API calls as well, so they fail the
-// run. SQL is tried again at the next collection.
+// `strategy`. With auto, a refused query (a 4xx answer other than 401, a 5xx carrying
+// ClickHouse's error for the query: cargo/query_errors.h, or an answer without the
+// expected columns) falls back to the API for the whole collection, counted in
+// cargomon_collector_sql_fallbacks_total{collector} and logged once per collector; other
+// failures (network, a 5xx that is the server's, 401) would fail the API calls as well,
+// so they fail the run. SQL is tried again at the next collection.
 // Thread-safe: the scheduler never overlaps a collector with itself, and logged_ is atomic.
 class SqlStrategy {
 public:

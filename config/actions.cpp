@@ -120,7 +120,7 @@ private:
             }
         }
         if (auto n = node["reset"]) {
-            const std::vector<std::string_view> from{"firstNode", "lastNode"};
+            const std::vector<std::string_view> from{"firstNode", "lastNode", "nextNode"};
             if (auto i = r_.choice(n, from)) rule.reset = std::string(from[*i]);
         }
         return rule;

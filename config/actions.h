@@ -29,7 +29,7 @@ struct ActionRule {
     // The estimate's floor per re-run run: a batch whose counts say nothing (no credits
     // used, no runs) or next to nothing cannot make the credit budget free.
     double min_credits_per_run = 1;
-    std::string reset = "firstNode";            // firstNode or lastNode
+    std::string reset = "firstNode";            // firstNode, lastNode or nextNode
     bool operator==(const ActionRule&) const = default;
 };
 

@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "cargo/client.h"
+#include "cargo/query_errors.h"
+#include "cargo/refusals.h"
 #include "collectors/factory.h"
 #include "common/clock.h"
 #include "common/text.h"
@@ -46,20 +48,24 @@ struct ApiSession {
 };
 
 // An API error in plain words: the command's own words for the API's reason (`words`: what
-// the command was doing decides them), else by status; then the API's own errorMessage
-// and reason, or the transport's error when the API said nothing, made printable.
+// the command was doing decides them), else the typings' reasons' (cargo/refusals.h),
+// else by status; then the API's own errorMessage and reason (a dataError's own reason
+// too), or the transport's error when the API said nothing, made printable.
 inline std::string plain_words(const cargo::ApiError& e, const std::map<std::string, std::string>& words) {
     constexpr std::size_t kMaxMessage = 300;
     std::string text;
     if (auto it = words.find(e.reason()); it != words.end()) text = it->second;
+    else if (auto general = cargo::explain_refusal(e)) text = *general;
     else if (e.reason() == "workspaceNotAccessible") text = "the token has no access to the configured workspace";
     else if (e.status() == 401 || e.reason() == "unauthorized") text = "the API token was refused";
     else if (e.status() == 0) text = "the Cargo API could not be reached";
     else if (e.status() == 200) text = "the API's answer could not be read";
+    else if (cargo::clickhouse_code(e.error_message())) text = "the query failed";
     else text = "the Cargo API refused the request";
     if (!e.error_message().empty() || !e.reason().empty())
         text += " (the API said: " + printable(e.error_message().empty() ? "-" : e.error_message(), kMaxMessage) +
-                (e.reason().empty() ? "" : ", reason " + printable(e.reason(), kMaxMessage)) + ")";
+                (e.reason().empty() ? "" : ", reason " + printable(e.reason(), kMaxMessage)) +
+                (e.data_error_reason().empty() ? "" : ": " + printable(e.data_error_reason(), kMaxMessage)) + ")";
     else if (e.status() == 0 || e.status() == 200)
         text += " (" + printable(e.what(), kMaxMessage) + ")";
     return text;

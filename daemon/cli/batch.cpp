@@ -15,6 +15,7 @@
 #include "actions/failures.h"
 #include "actions/rerun.h"
 #include "cargo/client.h"
+#include "cargo/requests.h"
 #include "cargo/rerun_outcome.h"
 #include "cargo/retry.h"
 #include "common/cli.h"
@@ -30,7 +31,7 @@ namespace {
 using actions::Diagnosis;
 
 constexpr const char* kUsage = R"(usage: cargomon batch doctor BATCH_UUID [--config.file=FILE] [--output=table|json]
-       cargomon batch rerun BATCH_UUID [--config.file=FILE] [--kind=runs|recordIds] [--reset=firstNode|lastNode] [--yes] [--dry-run]
+       cargomon batch rerun BATCH_UUID [--config.file=FILE] [--kind=runs|recordIds] [--reset=firstNode|lastNode|nextNode] [--yes] [--dry-run]
                             [--wait] [--wait.timeout=DURATION]
 
 doctor: the batch's status and counters, its failed runs counted again (runs/count),
@@ -77,7 +78,7 @@ bool parse_options(const std::vector<std::string>& args, Options& options, std::
                     "or recordIds (their record ids; plays only)")
         ->type_name("KIND")
         ->default_str(options.kind);
-    app->add_option("--reset", options.reset, "rerun, kind runs: start again from firstNode or lastNode")
+    app->add_option("--reset", options.reset, "rerun, kind runs: start again from firstNode, lastNode\n(the node each run stopped on) or nextNode (the one after it)")
         ->type_name("FROM")
         ->default_str(options.reset);
     app->add_flag("--yes", options.yes, "rerun: create without asking")->disable_flag_override();
@@ -98,8 +99,8 @@ bool parse_options(const std::vector<std::string>& args, Options& options, std::
         throw UsageError("--output must be table or json, got \"" + options.output + "\"");
     if (options.kind != "runs" && options.kind != "recordIds")
         throw UsageError("--kind must be runs or recordIds, got \"" + options.kind + "\"");
-    if (options.reset != "firstNode" && options.reset != "lastNode")
-        throw UsageError("--reset must be firstNode or lastNode, got \"" + options.reset + "\"");
+    if (options.reset != "firstNode" && options.reset != "lastNode" && options.reset != "nextNode")
+        throw UsageError("--reset must be firstNode, lastNode or nextNode, got \"" + options.reset + "\"");
     std::string why;
     const auto timeout = parse_duration(options.wait_timeout, &why);
     if (!timeout || *timeout <= Millis::zero())
@@ -131,8 +132,9 @@ std::string rerun_data(const Diagnosis& d, const Options& options) {
     return actions::rerun_data({.kind = actions::Rerun::Kind::runs, .batch_uuid = d.batch.uuid, .reset = options.reset});
 }
 
+// The body the client sends, from the one builder of POST /orchestration/batches.
 std::string request_body(const Diagnosis& d, const std::string& data) {
-    return actions::rerun_body(d.batch.workflow_uuid, data);
+    return cargo::requests::create_batch(d.batch.workflow_uuid, data).body;
 }
 
 // Why a re-run by record ids cannot be made; empty when it can.
@@ -158,8 +160,10 @@ void print_table(const Diagnosis& d, const Options& options, std::ostream& out) 
     auto row = [&](const char* name, const std::string& value) {
         out << "  " << std::left << std::setw(20) << name << value << "\n";
     };
+    // A workflow is known by its play's or tool's name and uuid; its own uuid is the workflow's.
     row("workflow", (d.workflow_name.empty() ? "(unnamed)" : printable(d.workflow_name)) + " (" +
-                        (d.owner_kind.empty() ? "workflow" : d.owner_kind) + " " + b.workflow_uuid + ")");
+                        (d.owner_kind.empty() ? "" : d.owner_kind + " " + printable(d.owner_uuid) + ", ") +
+                        "workflow " + b.workflow_uuid + ")");
     row("status", b.status + (b.runs_status ? ", runs " + *b.runs_status : "") +
                       (b.error_message ? ": " + printable(*b.error_message) : ""));
     row("created, finished", when(b.created_at) + ", " + when(b.finished_at));
@@ -216,6 +220,8 @@ void print_json(const Diagnosis& d, const Options& options, std::ostream& out) {
     w.Key("uuid"), w.String(b.uuid);
     w.Key("workflowUuid"), w.String(b.workflow_uuid);
     w.Key("workflowName"), w.String(d.workflow_name);
+    w.Key("playUuid"), d.owner_kind == "play" ? w.String(d.owner_uuid) : w.Null();
+    w.Key("toolUuid"), d.owner_kind == "tool" ? w.String(d.owner_uuid) : w.Null();
     w.Key("status"), w.String(b.status);
     w.Key("runsStatus"), string_or_null(b.runs_status);
     w.Key("errorMessage"), string_or_null(b.error_message);
@@ -268,18 +274,11 @@ void print_json(const Diagnosis& d, const Options& options, std::ostream& out) {
 // The API's refusals of a doctor or a re-run, in plain words.
 std::string explained(const cargo::ApiError& e) {
     static const std::map<std::string, std::string> kWords = {
-        {"batchNotFound", "there is no such batch in this workspace"},
         {"batchNotFinished", "the batch is not finished yet; re-run its failed records once it is"},
         {"tooManyRuns", "too many runs for one request (the API takes at most 10,000)"},
         {"noRunsFound", "no runs match"},
         {"notEnoughCredits", "the workspace has not enough credits left to run the records again"},
         {"workflowNotFound", "the batch's workflow no longer exists"},
-        {"invalidDataKind", "this workflow cannot take a batch of that kind (record ids need a play)"},
-        {"invalidReleaseOrCustomNodes", "the workflow's release cannot start a batch"},
-        {"nodesNotFound", "the nodes to start from were not found in the workflow"},
-        {"rootNodeNotFound", "the workflow has no node to start from"},
-        {"dataError", "the API refused the batch's data"},
-        {"failedToStart", "Cargo could not start the batch"},
     };
     return plain_words(e, kWords);
 }

@@ -36,8 +36,8 @@ Downloads from the Cargo API to FILE (default: a name in the current folder, pri
 records. outputs: each run's output on a node (default: the node the release's graph
 ends at: the batch's or --release's own, else the deployed one), paged past the API's
 10,000 runs. batch: a finished batch's outputs, on its own release's output node.
-segment: a model's records. query: ad-hoc SQL, paged past the API's 10,000 rows. Run filters: --status, --batch, --release, --record-id, --created-after,
---created-before. Exit 0 written, 1 nothing to export, 2 usage or API error.
+segment: a model's records. query: ad-hoc SQL, paged past the API's 10,000 rows. Run filters: --status, --batch, --release, --record-id,
+--record-title, --is-finished, --created-after, --created-before. Exit 0 written, 1 nothing to export, 2 usage or API error.
 See docs/export.md.
 
 )";
@@ -57,6 +57,8 @@ struct Options {
     std::string batch;
     std::string release;
     std::string record_id;
+    std::string record_title;
+    std::optional<bool> is_finished;
     std::string created_after;
     std::string created_before;
     std::string node;
@@ -107,6 +109,10 @@ bool parse_options(const std::vector<std::string>& args, Options& o, std::ostrea
     app->add_option("--batch", o.batch, "runs, outputs: runs of this batch")->type_name("UUID");
     app->add_option("--release", o.release, "runs, outputs: runs of this release")->type_name("UUID");
     app->add_option("--record-id", o.record_id, "runs, outputs: runs of this record")->type_name("ID");
+    app->add_option("--record-title", o.record_title, "runs, outputs: runs of the record of this title")
+        ->type_name("TITLE");
+    bool finished = true;
+    app->add_flag("--is-finished", finished, "runs, outputs: only finished runs (=false: only unfinished)");
     app->add_option("--created-after", o.created_after,
                     "runs, outputs: runs created at or after TIME (ISO-8601,\nor a duration ago: 24h)")
         ->type_name("TIME");
@@ -132,6 +138,7 @@ bool parse_options(const std::vector<std::string>& args, Options& o, std::ostrea
     app->add_option("--sql", o.sql, "query: the SELECT to run (ClickHouse SQL, no FORMAT)")->type_name("SQL");
     finish(*app);
     if (!parse(*app, args, out, UnknownFlag::whole)) return false;
+    if (app->count("--is-finished") > 0) o.is_finished = finished;  // absent: no isFinished sent
 
     static const std::vector<std::string> kCommands = {"runs", "outputs", "batch", "segment", "query"};
     if (std::find(kCommands.begin(), kCommands.end(), o.command) == kCommands.end())
@@ -147,9 +154,10 @@ bool parse_options(const std::vector<std::string>& args, Options& o, std::ostrea
         throw UsageError(std::string(flag) + " does not apply to export " + o.command);
     };
     const bool run_filters = !o.statuses.empty() || !o.batch.empty() || !o.release.empty() || !o.record_id.empty() ||
-                             !o.created_after.empty() || !o.created_before.empty();
+                             !o.record_title.empty() || o.is_finished || !o.created_after.empty() ||
+                             !o.created_before.empty();
     only("--workflow", !o.workflow.empty(), {"runs", "outputs"});
-    only("--status, --batch, --release, --record-id and --created-*", run_filters, {"runs", "outputs"});
+    only("--status, --batch, --release, --record-*, --is-finished and --created-*", run_filters, {"runs", "outputs"});
     only("--node", !o.node.empty(), {"outputs", "batch"});
     only("--format", app->count("--format") > 0, {"outputs", "query"});
     only("--model", !o.model.empty(), {"segment"});
@@ -197,6 +205,8 @@ cargo::RunFilter run_filter(const Options& o, const Clock& clock) {
     if (!o.batch.empty()) f.batch_uuid = o.batch;
     if (!o.release.empty()) f.release_uuid = o.release;
     if (!o.record_id.empty()) f.record_id = o.record_id;
+    if (!o.record_title.empty()) f.record_title = o.record_title;
+    f.is_finished = o.is_finished;
     f.created_after = parse_time("--created-after", o.created_after, clock);
     f.created_before = parse_time("--created-before", o.created_before, clock);
     return f;
@@ -359,8 +369,6 @@ std::string explained(const cargo::ApiError& e) {
         {"workflowNotFound", "there is no such workflow in this workspace"},
         {"modelNotFound", "there is no such model in this workspace"},
         {"invalidFilter", "the API refused the filter (see --filter in docs/export.md)"},
-        {"queryRefused", "the API refused the query"},
-        {"queryFailed", "the query failed"},
         {"urlExpired", "the download URL expired before it was read; run the export again"},
         {"invalidSignature", "the download URL was refused"},
     };

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sim/api/accepted_keys.h"
 #include "sim/api/internal.h"
 
 namespace cargomon::sim {
@@ -15,8 +16,10 @@ std::string error_body(std::string_view message, std::string_view reason) {
     w.StartObject();
     w.Key("errorMessage");
     w.String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
-    w.Key("reason");
-    w.String(reason.data(), static_cast<rapidjson::SizeType>(reason.size()));
+    if (!reason.empty()) {  // the service leaves it out where the typings name none
+        w.Key("reason");
+        w.String(reason.data(), static_cast<rapidjson::SizeType>(reason.size()));
+    }
     w.EndObject();
     return buf.GetString();
 }
@@ -39,13 +42,16 @@ const Workspace& select_workspace(const ApiContext& ctx, const httplib::Request&
     throw ApiError(403, "workspaceNotAccessible", "this token has no access to workspace " + wanted);
 }
 
-void dispatch(const ApiContext& ctx, FileStore& files, Handler handler, const httplib::Request& req,
+void dispatch(const ApiContext& ctx, FileStore& files, Handler handler, const Shape& shape, const httplib::Request& req,
               httplib::Response& res) {
     try {
         if (!same_secret(req.get_header_value("authorization"), "Bearer " + ctx.token))
             throw ApiError(401, "unauthorized", "missing or invalid bearer token");
         const Workspace& workspace = select_workspace(ctx, req);
         const Payload payload = req.method == "GET" ? Payload::from_params(req.params) : Payload::from_body(req.body);
+        // Before any field is read, as the service's strict schemas refuse them.
+        if (auto found = unrecognized_keys(shape, payload.object()); !found.empty())
+            throw ApiError(400, "unrecognized_keys", unrecognized_keys_message(found));
         res.set_content(handler(Call{ctx, workspace, files, req, payload}), "application/json");
     } catch (const ApiError& e) {
         res.status = e.status;
@@ -72,28 +78,38 @@ Api::Api(ApiContext context)
 Api::~Api() = default;
 
 void Api::register_routes(httplib::Server& server) {
-    auto route = [this](Handler h) {
-        return [this, h](const httplib::Request& req, httplib::Response& res) { dispatch(ctx_, *files_, h, req, res); };
+    // `pattern` names the route as docs/cargo-api.md does ({uuid} for a path segment) and
+    // picks the keys its body or parameters may hold (sim/api/accepted_keys.h).
+    auto route = [this, &server](const char* method, const std::string& pattern, Handler h) {
+        const Shape& shape = route_shape(method, pattern);
+        std::string regex = pattern;
+        for (auto at = regex.find("{uuid}"); at != std::string::npos; at = regex.find("{uuid}"))
+            regex.replace(at, 6, "([^/]+)");
+        auto serve = [this, h, &shape](const httplib::Request& req, httplib::Response& res) {
+            dispatch(ctx_, *files_, h, shape, req, res);
+        };
+        if (std::string_view(method) == "GET") server.Get(regex, serve);
+        else server.Post(regex, serve);
     };
     const std::string o = "/v1/orchestration";
-    server.Post(o + "/query", route(handle_query));
-    server.Post(o + "/runs/count", route(handle_runs_count));
-    server.Post(o + "/runs/metrics", route(handle_runs_metrics));
-    server.Post(o + "/runs/list", route(handle_runs_list));
-    server.Post(o + "/runs/download", route(handle_runs_download));
-    server.Post(o + "/runs/download-outputs", route(handle_runs_download_outputs));
-    server.Post(o + "/spans/count", route(handle_spans_count));
-    server.Get(o + "/batches/list", route(handle_batches_list));
-    server.Get(o + R"(/batches/([^/]+))", route(handle_batch_get));
-    server.Post(o + R"(/batches/([^/]+)/download)", route(handle_batch_download));
-    server.Post(o + "/batches", route(handle_batch_create));
-    server.Get(o + "/workflows/list", route(handle_workflows_list));
-    server.Get(o + R"(/releases/([^/]+))", route(handle_release_get));
-    server.Get(o + "/plays/list", route(handle_plays_list));
-    server.Get(o + "/tools/list", route(handle_tools_list));
-    server.Get("/v1/billing/usage/metrics", route(handle_usage_metrics));
-    server.Get("/v1/billing/subscriptions", route(handle_subscription));
-    server.Post("/v1/segmentation/segments/download", route(handle_segments_download));
+    route("POST", o + "/query", handle_query);
+    route("POST", o + "/runs/count", handle_runs_count);
+    route("POST", o + "/runs/metrics", handle_runs_metrics);
+    route("POST", o + "/runs/list", handle_runs_list);
+    route("POST", o + "/runs/download", handle_runs_download);
+    route("POST", o + "/runs/download-outputs", handle_runs_download_outputs);
+    route("POST", o + "/spans/count", handle_spans_count);
+    route("GET", o + "/batches/list", handle_batches_list);
+    route("GET", o + "/batches/{uuid}", handle_batch_get);
+    route("POST", o + "/batches/{uuid}/download", handle_batch_download);
+    route("POST", o + "/batches", handle_batch_create);
+    route("GET", o + "/workflows/list", handle_workflows_list);
+    route("GET", o + "/releases/{uuid}", handle_release_get);
+    route("GET", o + "/plays/list", handle_plays_list);
+    route("GET", o + "/tools/list", handle_tools_list);
+    route("GET", "/v1/billing/usage/metrics", handle_usage_metrics);
+    route("GET", "/v1/billing/subscriptions", handle_subscription);
+    route("POST", "/v1/segmentation/segments/download", handle_segments_download);
     server.Get(R"(/_files/([0-9a-f]+))",
                [this](const httplib::Request& req, httplib::Response& res) { files_->serve(req, res); });
     server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {

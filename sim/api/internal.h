@@ -20,7 +20,8 @@
 
 namespace cargomon::sim {
 
-// An answer other than 200, rendered as {"errorMessage": what(), "reason": reason}.
+// An answer other than 200, rendered as {"errorMessage": what(), "reason": reason}
+// ({"errorMessage": what()} when `reason` is empty).
 class ApiError : public std::runtime_error {
 public:
     ApiError(int status, std::string reason, const std::string& message)
@@ -49,6 +50,7 @@ public:
     std::optional<std::string> one_of(const char* name, std::initializer_list<std::string_view> allowed) const;
     std::vector<std::string> all_of(const char* name, std::initializer_list<std::string_view> allowed) const;
     const rapidjson::Value* value(const char* name) const;  // nullptr when absent or null
+    const rapidjson::Value& object() const { return doc_; }  // every field, as a JSON object
 
 private:
     rapidjson::Document doc_;

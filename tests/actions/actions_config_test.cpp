@@ -114,7 +114,7 @@ TEST(ActionsConfig, MistakesArePositioned) {
         "cargomon.yml:7:17: an action rule matches on workflow_uuid or workflow_name, not \"status\"",
         "cargomon.yml:8:26: bad regex \"(unclosed\": ",
         "cargomon.yml:9:30: max_records_per_rerun must be",
-        "cargomon.yml:10:14: expected one of firstNode, lastNode, got \"middleNode\"",
+        "cargomon.yml:10:14: expected one of firstNode, lastNode, nextNode, got \"middleNode\"",
         "cargomon.yml:11:7: unknown key \"max_retries\" in an action rule",
         "cargomon.yml:12:13: duplicate action rule name \"a\"",
         "cargomon.yml:15:25: transient_errors must name at least one error message pattern",

@@ -298,10 +298,58 @@ TEST_F(ClientTest, PersistentServerErrorEndsAsServerErrorAfterMaxAttempts) {
               3);
 }
 
+// The contract gives no status for a query that fails on its own: under a 5xx, ClickHouse's
+// message says it is the query's, and sending it again would only fail again.
+TEST_F(ClientTest, AQuerysOwnFailureUnderA5xxIsNotRetried) {
+    transport.set_fallback(500, R"({"errorMessage": "Code: 62. DB::Exception: Syntax error: failed at position 1"})");
+    try {
+        client().query("SELEC 1");
+        FAIL() << "no error";
+    } catch (const ServerError& e) {
+        EXPECT_EQ(e.status(), 500);
+        EXPECT_NE(e.error_message().find("Code: 62."), std::string::npos);
+    }
+    EXPECT_EQ(transport.sent().size(), 1u);
+    EXPECT_THROW(client().query_body("SELEC 1"), ServerError);
+    EXPECT_EQ(transport.sent().size(), 2u);
+    // The server's passing trouble (too many queries at once) and a bare 5xx are retried.
+    transport.set_fallback(500, R"({"errorMessage": "Code: 202. DB::Exception: Too many simultaneous queries"})");
+    EXPECT_THROW(client().query("SELECT 1"), ServerError);
+    EXPECT_EQ(transport.sent().size(), 6u);
+    transport.set_fallback(502, "");
+    EXPECT_THROW(client().query("SELECT 1"), ServerError);
+    EXPECT_EQ(transport.sent().size(), 10u);
+    // The same message on another endpoint is that endpoint's 5xx: retried.
+    transport.set_fallback(500, R"({"errorMessage": "Code: 62. DB::Exception: Syntax error"})");
+    EXPECT_THROW(client().count_runs({}), ServerError);
+    EXPECT_EQ(transport.sent().size(), 14u);
+}
+
 TEST_F(ClientTest, PersistentNetworkFailureEndsAsNetworkError) {
     for (int i = 0; i < 4; ++i) transport.then_network_error();
     EXPECT_THROW(client().list_tools(), NetworkError);
     EXPECT_EQ(transport.sent().size(), 4u);
+}
+
+// A batch create refused for its data says why one level down, as the typings read it.
+TEST_F(ClientTest, ADataErrorCarriesItsOwnReason) {
+    transport.then(400, R"({"errorMessage": "Data error", "reason": "dataError", "dataError": {"reason": "noRecords"}})");
+    transport.then(400, R"({"reason": "dataError", "dataError": "not an object"})");
+    try {
+        client().create_batch("wf-1", R"({"kind":"recordIds","modelUuid":"m","ids":["1"]})");
+        FAIL() << "no error";
+    } catch (const RequestError& e) {
+        EXPECT_EQ(e.reason(), "dataError");
+        EXPECT_EQ(e.data_error_reason(), "noRecords");
+        EXPECT_NE(std::string(e.what()).find("(reason dataError: noRecords)"), std::string::npos) << e.what();
+    }
+    try {
+        client().create_batch("wf-1", R"({"kind":"recordIds","modelUuid":"m","ids":["1"]})");
+        FAIL() << "no error";
+    } catch (const RequestError& e) {
+        EXPECT_EQ(e.reason(), "dataError");
+        EXPECT_EQ(e.data_error_reason(), "");
+    }
 }
 
 TEST_F(ClientTest, ErrorBodyMayBeEmptyOrNotJson) {
@@ -633,6 +681,9 @@ TEST_F(ClientTest, PathSegmentsAreEncoded) {
 
 TEST_F(ClientTest, MissingRequiredArgumentsAreRejectedBeforeSending) {
     EXPECT_THROW(client().get_batch(""), std::invalid_argument);
+    // runs/download-outputs' payload type has no updatedAfter: refused, never sent.
+    EXPECT_THROW(client().download_outputs({.workflow_uuid = "wf-1", .updated_after = clock.now()}, std::nullopt, "csv"),
+                 std::invalid_argument);
     EXPECT_THROW(client().run_metrics(""), std::invalid_argument);
     EXPECT_THROW(client().usage_metrics({.from = clock.now(), .to = clock.now() - 1s}), std::invalid_argument);
     EXPECT_TRUE(transport.sent().empty());

@@ -1,6 +1,7 @@
 // Paging an ad-hoc query (cargo/query_pages.h): what the tokenizer sees at the top level
 // and what it does not (strings, comments, subqueries), the SQL of a page, the row-cap
 // error, and hostile SQL (unclosed strings and comments, deep or unbalanced parentheses).
+#include "cargo/query_errors.h"
 #include "cargo/query_pages.h"
 
 #include <gtest/gtest.h>
@@ -46,12 +47,14 @@ TEST(PageQuery, InTheQuerysOrderOrEveryColumns) {
               "SELECT * FROM (SELECT a FROM t -- all\n) ORDER BY tuple(*) LIMIT 0, 10000");
 }
 
-TEST(OverRowCap, OnlyTheCapsRefusal) {
+TEST(OverRowCap, OnlyTheCapsRefusalUnderAnyStatus) {
     EXPECT_TRUE(over_row_cap(RequestError("x", 400, "Code: 396, e.displayText() = DB::Exception: Limit for result", "")));
     EXPECT_TRUE(over_row_cap(RequestError("x", 400, "Code: 158. Too many rows", "")));
     EXPECT_TRUE(over_row_cap(RequestError("x", 400, "Limit for result exceeded, max rows: 10.00 thousand", "")));
-    EXPECT_FALSE(over_row_cap(RequestError("x", 400, "Code: 62. Syntax error", "queryRefused")));
-    EXPECT_FALSE(over_row_cap(ServerError("x", 500, "Code: 396", "")));
+    EXPECT_FALSE(over_row_cap(RequestError("x", 400, "Code: 62. Syntax error", "")));
+    // The contract gives no status for a query's failure: a 5xx carrying the cap's code is it too.
+    EXPECT_TRUE(over_row_cap(ServerError("x", 500, "Code: 396. DB::Exception: Limit for result exceeded", "")));
+    EXPECT_FALSE(over_row_cap(ServerError("x", 503, "Simulated server error 503", "simulatedServerError")));
     EXPECT_FALSE(over_row_cap(NetworkError("Code: 396")));
 }
 
@@ -71,6 +74,26 @@ TEST(SqlShape, HostileSqlIsReadInOnePass) {
     EXPECT_EQ(sql_shape(std::string(kHuge, '(') + "; FORMAT").text.size(), kHuge + 8);
     EXPECT_FALSE(sql_shape(std::string(kHuge, '(') + "; FORMAT").has_format);
     EXPECT_EQ(sql_shape(std::string(kHuge, '\'')).text.size(), kHuge);
+}
+
+TEST(QueryFailure, ClickHouseErrorsAreTheQuerysWhateverTheStatus) {
+    EXPECT_EQ(clickhouse_code("Code: 62. DB::Exception: Syntax error"), 62);
+    EXPECT_EQ(clickhouse_code("Code: 396, e.displayText() = DB::Exception"), 396);
+    EXPECT_FALSE(clickhouse_code("Code: x"));
+    EXPECT_FALSE(clickhouse_code("no code here"));
+    EXPECT_FALSE(clickhouse_code("Code: "));
+    EXPECT_FALSE(clickhouse_code("Code: 99999999999999999999"));
+    EXPECT_TRUE(is_query_failure(500, "Code: 62. DB::Exception: Syntax error"));
+    EXPECT_TRUE(is_query_failure(400, "Code: 47. DB::Exception: Missing columns"));
+    EXPECT_TRUE(is_query_failure(400, "only SELECT statements are allowed"));  // a refusal without a code
+    // The server's passing trouble: worth another try, not the query's fault.
+    EXPECT_FALSE(is_query_failure(500, "Code: 202. DB::Exception: Too many simultaneous queries"));
+    EXPECT_FALSE(is_query_failure(503, "Code: 241. DB::Exception: Memory limit exceeded"));
+    EXPECT_FALSE(is_query_failure(502, "Bad gateway"));
+    EXPECT_FALSE(is_query_failure(401, ""));
+    EXPECT_FALSE(is_query_failure(403, ""));
+    EXPECT_FALSE(is_query_failure(429, ""));
+    EXPECT_FALSE(is_query_failure(200, "Code: 62."));
 }
 
 }  // namespace

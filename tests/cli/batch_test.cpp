@@ -80,6 +80,21 @@ TEST_F(Batch, DoctorFindsThePartialFailureAndAgreesWithSql) {
     EXPECT_EQ(report["batch"]["failedRunsCount"].GetInt64(), failed);
     EXPECT_EQ(report["confirmedFailedRunsCount"].GetInt64(), failed);
     EXPECT_FALSE(std::string(report["batch"]["workflowName"].GetString()).empty());
+    // The owner's uuid, never the workflow's, beside its name.
+    const auto owners = api().get_json("/v1/orchestration/workflows/list");
+    std::string owner_key, owner_uuid;
+    for (const auto& w : owners["workflows"].GetArray())
+        if (w["uuid"].GetString() == worst.at("workflow_uuid"))
+            owner_key = w["playUuid"].IsString() ? "playUuid" : "toolUuid",
+            owner_uuid = w[owner_key.c_str()].GetString();
+    ASSERT_FALSE(owner_uuid.empty());
+    EXPECT_STREQ(report["batch"][owner_key.c_str()].GetString(), owner_uuid.c_str());
+    EXPECT_TRUE(report["batch"][owner_key == "playUuid" ? "toolUuid" : "playUuid"].IsNull());
+    auto table = batch({"doctor", uuid});
+    EXPECT_NE(table.output.find((owner_key == "playUuid" ? "(play " : "(tool ") + owner_uuid + ", workflow " +
+                                worst.at("workflow_uuid") + ")"),
+              std::string::npos)
+        << table.output;
 
     // Failures by node: where each failed run's last failed span was, by SQL.
     auto by_node = api().sql(
@@ -175,6 +190,12 @@ TEST_F(Batch, RerunDryRunPrintsTheBodyAndCreatesNothing) {
     body.Parse(result.output.c_str());
     ASSERT_TRUE(body.IsObject()) << result.output;
     EXPECT_STREQ(body["data"]["reset"]["from"].GetString(), "firstNode");
+    auto next = batch({"rerun", worst.at("uuid"), "--reset=nextNode", "--dry-run"});
+    EXPECT_EQ(next.exit_code, 0) << next.output;
+    body.Parse(next.output.c_str());
+    ASSERT_TRUE(body.IsObject()) << next.output;
+    EXPECT_STREQ(body["data"]["reset"]["from"].GetString(), "nextNode");
+    EXPECT_EQ(batch({"rerun", worst.at("uuid"), "--reset=node", "--dry-run"}).exit_code, 2);
     EXPECT_EQ(batches(), before);
 }
 

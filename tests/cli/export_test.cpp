@@ -153,6 +153,36 @@ TEST_F(Export, RunsAreTheWorkflowsRunRecordsOneALine) {
     EXPECT_EQ(entries(out_.path()).size(), 1u);  // no temporary file left beside it
 }
 
+// The seed's run filters --record-title and --is-finished reach the API: the rows counted
+// are the runs SQL finds.
+TEST_F(Export, RecordTitleAndIsFinishedFilterTheRuns) {
+    const std::string wf = busiest();
+    const std::string title = api().sql("SELECT record_title, count() AS n FROM runs WHERE workflow_uuid = '" + wf +
+                                        "' GROUP BY record_title ORDER BY n DESC, record_title LIMIT 1")[0]
+                                  .at("record_title");
+    const auto titled = count("SELECT count() AS n FROM runs WHERE workflow_uuid = '" + wf + "' AND record_title = '" +
+                              title + "'");
+    auto r = run({"runs", "--workflow=" + wf, "--record-title=" + title, "--output=titled.csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find(": " + std::to_string(titled) + " rows,"), std::string::npos) << r.output;
+
+    const auto finished =
+        count("SELECT count() AS n FROM runs WHERE workflow_uuid = '" + wf + "' AND finished_at IS NOT NULL");
+    const auto all = count("SELECT count() AS n FROM runs WHERE workflow_uuid = '" + wf + "'");
+    r = run({"runs", "--workflow=" + wf, "--is-finished", "--output=finished.csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find(": " + std::to_string(finished) + " rows,"), std::string::npos) << r.output;
+    r = run({"runs", "--workflow=" + wf, "--is-finished=false", "--output=unfinished.csv"});
+    if (all == finished) {
+        EXPECT_EQ(r.exit_code, 1) << r.output;  // nothing unfinished
+    } else {
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+        EXPECT_NE(r.output.find(": " + std::to_string(all - finished) + " rows,"), std::string::npos) << r.output;
+    }
+    EXPECT_EQ(run({"query", "--sql=SELECT 1", "--is-finished"}).exit_code, 2);
+    EXPECT_EQ(run({"batch", "00000000-0000-4000-8000-000000000000", "--record-title=x"}).exit_code, 2);
+}
+
 TEST_F(Export, OutputsArePagedPastTenThousandRunsOnTheReleasesOutputNode) {
     const std::string wf = busiest();
     const auto runs = count("SELECT count() AS n FROM runs WHERE workflow_uuid = '" + wf + "'");
@@ -460,7 +490,11 @@ TEST_F(Export, NothingToExportAndRefusalsWriteNoFile) {
 
     auto refused = run({"query", "--sql=SELECT * FROM system.tables"});
     EXPECT_EQ(refused.exit_code, 2) << refused.output;
-    EXPECT_NE(refused.output.find("reason queryRefused"), std::string::npos) << refused.output;
+    EXPECT_NE(refused.output.find("the Cargo API refused the request"), std::string::npos) << refused.output;
+    EXPECT_NE(refused.output.find("system"), std::string::npos) << refused.output;
+    auto failed = run({"query", "--sql=SELECT no_such_column FROM runs"});
+    EXPECT_EQ(failed.exit_code, 2) << failed.output;
+    EXPECT_NE(failed.output.find("the query failed (the API said: Code: 47"), std::string::npos) << failed.output;
 
     EXPECT_EQ(run({"query"}).exit_code, 2);
     EXPECT_EQ(run({"runs"}).exit_code, 2);  // --workflow is required

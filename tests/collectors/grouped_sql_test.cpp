@@ -296,6 +296,32 @@ TEST(GroupedSql, FailedRunsByNodeAndTopErrorMatchTheSpans) {
     }
 }
 
+// The contract gives no status for a query that cannot run: a query's own failure falls
+// back whether it came as a 4xx or a 5xx; the server's trouble does not.
+TEST(SqlStrategy, AQuerysOwnFailureFallsBackUnder4xxAnd5xxAlike) {
+    prometheus::Registry registry;
+    SqlStrategy strategy("c", config::CountStrategy::automatic, &registry);
+    const auto outcome = [&](auto error) {  // by value: thrown as its own type
+        bool api = false;
+        try {
+            strategy.run([&] { throw error; }, [&] { api = true; });
+        } catch (const cargo::ApiError&) {
+            return std::string("failed");
+        }
+        return std::string(api ? "fell back" : "neither");
+    };
+    EXPECT_EQ(outcome(cargo::RequestError("q", 400, "Code: 62. DB::Exception: Syntax error", "")), "fell back");
+    EXPECT_EQ(outcome(cargo::ServerError("q", 500, "Code: 62. DB::Exception: Syntax error", "")), "fell back");
+    EXPECT_EQ(outcome(cargo::ServerError("q", 502, "Code: 47. DB::Exception: Missing columns", "")), "fell back");
+    EXPECT_EQ(outcome(cargo::RequestError("q", 403, "", "")), "fell back");  // a token without SQL rights
+    EXPECT_EQ(testing::sample_value(registry, "cargomon_collector_sql_fallbacks_total", {{"collector", "c"}}), 4);
+    EXPECT_EQ(outcome(cargo::ServerError("q", 503, "overloaded", "")), "failed");
+    EXPECT_EQ(outcome(cargo::ServerError("q", 500, "Code: 202. DB::Exception: Too many simultaneous queries", "")),
+              "failed");
+    EXPECT_EQ(outcome(cargo::AuthorizationError("q", 401, "", "")), "failed");
+    EXPECT_EQ(outcome(cargo::NetworkError("q")), "failed");
+}
+
 TEST(LabelText, ControlCharactersBecomeOneSpaceAndLongTextIsCut) {
     EXPECT_EQ(printable("rate\nlimited\t\t(429)\x01\x7f", 200), "rate limited (429)");
     EXPECT_EQ(printable("  padded \r\n", 200), "padded");

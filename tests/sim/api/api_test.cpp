@@ -291,10 +291,12 @@ int64_t api_count(const std::string& path, const std::string& body, const std::s
 
 size_t lines(const std::string& text) { return std::count(text.begin(), text.end(), '\n'); }
 
+// `reason` "": the answer has none (the typings name none for the route, as for SQL).
 void expect_error(const Answer& a, int status, const std::string& reason, const std::string& mentions = "") {
     EXPECT_EQ(a.status, status) << a.body;
     ASSERT_TRUE(a.json.IsObject()) << a.body;
-    EXPECT_EQ(std::string(a.json["reason"].GetString()), reason) << a.body;
+    if (reason.empty()) EXPECT_FALSE(a.json.HasMember("reason")) << a.body;
+    else EXPECT_EQ(std::string(a.json["reason"].GetString()), reason) << a.body;
     EXPECT_NE(std::string(a.json["errorMessage"].GetString()).find(mentions), std::string::npos) << a.body;
 }
 
@@ -315,6 +317,24 @@ TEST(SimApiAuth, RefusesMissingOrWrongTokenWithoutEchoingIt) {
 
 TEST(SimApiAuth, UnknownRouteIsA404WithTheErrorBody) {
     expect_error(get("/orchestration/nothing"), 404, "routeNotFound", "/v1/orchestration/nothing");
+}
+
+// As the service's strict schemas: a key the route's type lacks is refused before the
+// handler reads anything, with the keys and where they are named.
+TEST(SimApiStrict, UnknownKeysAreRefusedWithUnrecognizedKeys) {
+    Answer top = post("/orchestration/runs/count", R"({"workflowUuid":"wf-a","bogus":1,"other":2})");
+    expect_error(top, 400, "unrecognized_keys", R"(Unrecognized keys: "bogus", "other")");
+    // A filter one run route takes and another does not.
+    EXPECT_EQ(post("/orchestration/runs/count", R"({"updatedAfter":"2026-01-01T00:00:00Z"})").status, 200);
+    expect_error(post("/orchestration/runs/download-outputs", R"({"workflowUuid":"wf-a","updatedAfter":"2026-01-01T00:00:00Z"})"),
+                 400, "unrecognized_keys", R"(Unrecognized key: "updatedAfter")");
+    expect_error(post("/orchestration/batches", R"({"workflowUuid":"wf-a","data":{"kind":"runs",
+        "filter":{"kind":"runs","batchUuid":"b","typo":1},"reset":{"from":"firstNode"}}})"),
+                 400, "unrecognized_keys", R"(Unrecognized key: "typo" at data.filter)");
+    // GET parameters too, and a route that takes none.
+    expect_error(get("/orchestration/batches/list?limit=5&bogus=1"), 400, "unrecognized_keys", R"("bogus")");
+    expect_error(get("/orchestration/workflows/list?x[]=1"), 400, "unrecognized_keys", R"("x")");
+    EXPECT_EQ(get("/orchestration/batches/list?workflowUuids[]=wf-a&limit=5").status, 200);
 }
 
 TEST(SimApiAuth, WorkspaceHeaderSelectsTheDatabase) {
@@ -1128,7 +1148,7 @@ TEST(SimApiQuery, GuardRefusalsNeverReachClickHouse) {
         {"SELECT count() FROM simapi_b.runs", "simapi_b.runs"},
         {"SELECT * FROM batches_versions", "batches_versions"},
     };
-    for (const auto& [sql, why] : cases) expect_error(query(sql), 400, "queryRefused", why);
+    for (const auto& [sql, why] : cases) expect_error(query(sql), 400, "", why);
     EXPECT_EQ(sql_count("simapi_a", "SELECT count() FROM runs"), 6u);  // still there
     expect_error(post("/orchestration/query", R"({"query":7})"), 400, "invalidPayload", "query");
 }
@@ -1137,17 +1157,17 @@ TEST(SimApiQuery, SyntaxErrorsCarryTheParsersMessageNotARefusal) {
     // Refused by the guard's tokens, but not valid SQL: ClickHouse's parser says why.
     for (const char* sql : {"SELEC 1", "SELECT 'unterminated", "SELECT 1 /* open", "DROP TABLEE runs",
                             "SELECT 1; SELEC 2"})
-        expect_error(query(sql), 400, "queryFailed", "Code: 62");
+        expect_error(query(sql), 400, "", "Code: 62");
     Answer typo = query("SELEC 1");
     EXPECT_NE(std::string(typo.json["errorMessage"].GetString()).find("Syntax error"), std::string::npos) << typo.body;
     EXPECT_EQ(typo.body.find("FORMAT"), std::string::npos) << "the sim's own text leaked into the message: " << typo.body;
     // A syntax error the guard lets through is ClickHouse's too, in the caller's text.
     Answer open = query("SELECT count( FROM runs");
-    expect_error(open, 400, "queryFailed", "Code: 62");
+    expect_error(open, 400, "", "Code: 62");
     // What parses and is not a read-only SELECT stays refused, and is never run.
-    expect_error(query("DROP TABLE runs"), 400, "queryRefused", "only SELECT");
-    expect_error(query("EXISTS TABLE runs"), 400, "queryRefused", "only SELECT");
-    expect_error(query("SELECT 1; DROP TABLE runs"), 400, "queryFailed", "Multi-statements");
+    expect_error(query("DROP TABLE runs"), 400, "", "only SELECT");
+    expect_error(query("EXISTS TABLE runs"), 400, "", "only SELECT");
+    expect_error(query("SELECT 1; DROP TABLE runs"), 400, "", "Multi-statements");
     EXPECT_EQ(sql_count("simapi_a", "SELECT count() FROM runs"), 6u);
     // A trailing comment is the caller's to write.
     Answer commented = query("SELECT count() AS n FROM runs -- all of them");
@@ -1156,17 +1176,17 @@ TEST(SimApiQuery, SyntaxErrorsCarryTheParsersMessageNotARefusal) {
 }
 
 TEST(SimApiQuery, ClickHouseErrorsAndCapsCarryTheClickHouseMessage) {
-    expect_error(query("SELECT no_such_column FROM runs"), 400, "queryFailed", "Code: 47");
+    expect_error(query("SELECT no_such_column FROM runs"), 400, "", "Code: 47");
     // max_result_rows: 6 runs x 2,000 = 12,000 rows.
-    expect_error(query("SELECT arrayJoin(range(2000)) AS n FROM runs"), 400, "queryFailed", "Code: 396");
+    expect_error(query("SELECT arrayJoin(range(2000)) AS n FROM runs"), 400, "", "Code: 396");
     // max_rows_to_read counts every read of the query: 100 reads of 100,001 runs.
     std::string reads = "SELECT count() FROM (SELECT uuid FROM runs";
     for (int i = 1; i < 100; ++i) reads += " UNION ALL SELECT uuid FROM runs";
-    expect_error(query(reads + ")", "ws-b"), 400, "queryFailed", "Code: 158");
+    expect_error(query(reads + ")", "ws-b"), 400, "", "Code: 158");
     // max_subquery_depth.
     expect_error(query("SELECT * FROM (SELECT * FROM (SELECT * FROM (SELECT * FROM (SELECT * FROM (SELECT * FROM "
                        "(SELECT 1))))))"),
-                 400, "queryFailed", "Code: 162");
+                 400, "", "Code: 162");
     // readonly=1 comes last: a SETTINGS clause cannot lift a cap.
-    expect_error(query("SELECT count() FROM runs SETTINGS max_result_rows = 0"), 400, "queryFailed", "Code: 164");
+    expect_error(query("SELECT count() FROM runs SETTINGS max_result_rows = 0"), 400, "", "Code: 164");
 }
