@@ -36,11 +36,29 @@ Engine::Engine(EngineSetup setup, const std::string& state_db, metrics::MetricSt
         std::vector<rules::RuleGroup>{},
         // Called inside evaluate_due(), which runs with mu_ held.
         [this](const rules::AlertingRule& rule) { return rules::series_evaluator(*source_, source_->at_ms())(rule); },
-        [this](std::vector<Alert> alerts) { dispatcher_->put(alerts); }, clock_, registry_,
+        [this](std::vector<Alert> alerts) {
+            dispatcher_->put(relabel_alerts(std::move(alerts), external_labels_, alerting_->alert_relabel_configs));
+        },
+        clock_, registry_,
         rules::RuleManagerOptions{.external_url = setup.alerting.external_url});
     replace(std::move(setup));
     // After the groups are installed: restore() keeps only states whose rule exists.
     rules_->restore(state_->load());
+}
+
+std::vector<Alert> relabel_alerts(std::vector<Alert> alerts, const metrics::Labels& external_labels,
+                                  const std::vector<metrics::RelabelConfig>& relabel_configs) {
+    if (external_labels.empty() && relabel_configs.empty()) return alerts;
+    std::vector<Alert> out;
+    out.reserve(alerts.size());
+    for (Alert& alert : alerts) {
+        for (const auto& [name, value] : external_labels)
+            if (!metrics::find_label(alert.labels, name)) metrics::set_label(alert.labels, name, value);
+        if (!metrics::relabel(alert.labels, relabel_configs)) continue;
+        alert.fingerprint = rules::fingerprint(alert.labels);
+        out.push_back(std::move(alert));
+    }
+    return out;
 }
 
 Engine::~Engine() { stop(); }
@@ -71,6 +89,7 @@ void Engine::replace(EngineSetup setup) {
         old_dispatcher = std::exchange(dispatcher_, std::move(dispatcher));
         old_receivers = std::exchange(receivers_, std::move(receivers));
         old_alerting = std::exchange(alerting_, std::move(alerting));
+        external_labels_ = std::move(setup.external_labels);
     }
     // With mu_ released, so API handlers never wait on a receiver. The old delivery cancels
     // its requests in flight and stops before the new one starts: no item is sent by both.

@@ -1,6 +1,7 @@
 #pragma once
 // The alert path as one running thing: rule groups evaluated over the metric store, the
-// alerts they make published as ALERTS and saved, handed to the dispatcher (routes,
+// alerts they make published as ALERTS and saved, given the external labels and the
+// alert relabelling (relabel_alerts), handed to the dispatcher (routes,
 // groups, silences) and from there to the outbox and delivery; silences past their
 // retention dropped. Prometheus' rules.Manager and Alertmanager's dispatcher in one loop.
 // The daemon builds an Engine from its config (daemon/alerting.h: load_alerting), starts
@@ -47,12 +48,20 @@ class Receivers;
 class SilenceStore;
 }  // namespace notify
 
-// What the engine runs: rule groups and the config's `alerting:` (receivers, routes,
-// delivery limits).
+// What the engine runs: rule groups, the config's `alerting:` (receivers, routes,
+// delivery limits, alert relabelling) and global.external_labels.
 struct EngineSetup {
     std::vector<rules::RuleGroup> groups;
     config::AlertingConfig alerting;
+    metrics::Labels external_labels;
 };
+
+// The alerts as they leave the rule engine for routing, as Prometheus' notifier sends
+// them: each gets the external labels it lacks, then `relabel_configs`; one they drop is
+// left out, and the rest get the fingerprint of their new labels (alerts relabelled to
+// the same labels are one alert from then on, as in Alertmanager).
+std::vector<Alert> relabel_alerts(std::vector<Alert> alerts, const metrics::Labels& external_labels,
+                                  const std::vector<metrics::RelabelConfig>& relabel_configs);
 
 // Thread-safety: start() once, replace() from a reload, stop() from the owner; alerts(),
 // groups() and silences() from any thread (the HTTP handlers). Its loop thread shares it.
@@ -114,6 +123,7 @@ private:
     mutable std::mutex mu_;  // guards everything below
     std::shared_ptr<const promql::StoreSource> source_;
     std::unique_ptr<config::AlertingConfig> alerting_;
+    metrics::Labels external_labels_;
     std::unique_ptr<notify::Receivers> receivers_;
     std::unique_ptr<notify::Dispatcher> dispatcher_;
     std::unique_ptr<notify::Delivery> delivery_;

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "config/config.h"
@@ -19,7 +20,8 @@
 namespace cargomon::config {
 namespace {
 
-const Keys kAlertingKeys{"external_url", "resolve_timeout", "route", "receivers", "delivery"};
+const Keys kAlertingKeys{"external_url", "resolve_timeout", "route", "receivers", "delivery", "alert_relabel_configs"};
+const Keys kRelabelKeys{"source_labels", "separator", "regex", "modulus", "target_label", "replacement", "action"};
 const Keys kRouteKeys{"receiver", "matchers", "group_by", "group_wait", "group_interval", "repeat_interval",
                       "continue", "routes"};
 const Keys kReceiverKeys{"name", "webhook_configs", "slack_configs", "alertmanager_configs"};
@@ -46,6 +48,11 @@ public:
         if (auto n = node["resolve_timeout"])
             config.resolve_timeout = r_.positive_duration(n, "resolve_timeout").value_or(config.resolve_timeout);
         if (auto n = node["delivery"]) read_delivery(n, config.delivery);
+        if (auto n = node["alert_relabel_configs"]) {
+            if (auto items = r_.sequence(n, "a list of relabel configs"))
+                for (const YAML::Node& item : *items)
+                    if (auto relabel = read_relabel(item)) config.alert_relabel_configs.push_back(std::move(*relabel));
+        }
         if (auto n = node["receivers"]) {
             if (auto items = r_.sequence(n, "a list of receivers")) {
                 for (const YAML::Node& item : *items) {
@@ -199,6 +206,44 @@ private:
         return receiver;
     }
 
+    // One relabel_config, as Prometheus reads it: the action's name in any case, fields
+    // checked against the action (metrics::make_relabel_config), each error at its key.
+    std::optional<metrics::RelabelConfig> read_relabel(const YAML::Node& node) {
+        if (!r_.check_map(node, kRelabelKeys, "in a relabel config")) return std::nullopt;
+        metrics::RelabelConfig config;
+        const std::size_t errors = r_.error_count();
+        if (const YAML::Node n = node["action"]) {
+            if (auto text = r_.string(n)) {
+                std::string lower = *text;
+                std::transform(lower.begin(), lower.end(), lower.begin(),
+                               [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+                if (auto action = metrics::relabel_action(lower))
+                    config.action = *action;
+                else
+                    r_.error(n, "unknown relabel action " + quote(*text) +
+                                    " (expected replace, keep, drop, keepequal, dropequal, hashmod, labelmap, "
+                                    "labeldrop or labelkeep)");
+            }
+        }
+        if (const YAML::Node n = node["source_labels"])
+            if (auto names = r_.strings(n, "a list of label names")) config.source_labels = std::move(*names);
+        if (const YAML::Node n = node["separator"]) config.separator = r_.string(n).value_or(config.separator);
+        if (const YAML::Node n = node["regex"]) config.regex = r_.string(n).value_or(config.regex);
+        if (const YAML::Node n = node["modulus"])
+            if (auto m = r_.integer_in(n, "modulus", 1, std::numeric_limits<long long>::max()))
+                config.modulus = static_cast<std::uint64_t>(*m);
+        if (const YAML::Node n = node["target_label"]) config.target_label = r_.string(n).value_or("");
+        if (const YAML::Node n = node["replacement"]) config.replacement = r_.string(n).value_or(config.replacement);
+        if (r_.error_count() != errors) return std::nullopt;
+        auto made = metrics::make_relabel_config(std::move(config));
+        if (auto* error = std::get_if<metrics::RelabelError>(&made)) {
+            const YAML::Node field = error->field.empty() ? node : node[error->field];
+            r_.error(field.IsDefined() ? field : node, error->message);
+            return std::nullopt;
+        }
+        return std::get<metrics::RelabelConfig>(std::move(made));
+    }
+
     void read_route(const YAML::Node& node, Route& route, bool root) {
         if (!r_.check_map(node, kRouteKeys, root ? "in route" : "in a child route")) return;
         if (const YAML::Node n = node["receiver"]) route.receiver = r_.string(n).value_or("");
@@ -313,6 +358,7 @@ std::vector<KnownKeys> alerting_known_keys() {
             {"alerting.receivers[].slack_configs[]", kSlackKeys},
             {"alerting.receivers[].alertmanager_configs[]", kAlertmanagerKeys},
             {"alerting.receivers[].*_configs[].basic_auth", kBasicAuthKeys},
+            {"alerting.alert_relabel_configs[]", kRelabelKeys},
             {"alerting.delivery", kDeliveryKeys}};
 }
 

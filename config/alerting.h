@@ -17,6 +17,7 @@
 #include "common/duration.h"
 #include "common/http_client.h"
 #include "metrics/labels.h"
+#include "metrics/relabel.h"
 
 namespace cargomon::config {
 
@@ -91,6 +92,9 @@ struct AlertingConfig {
     Route route;                       // every receiver it names exists
     std::vector<ReceiverConfig> receivers;  // names unique
     DeliveryOptions delivery;
+    // Applied in order to each alert (after global.external_labels) before it is routed:
+    // an alert they drop notifies no one. As Prometheus' alerting.alert_relabel_configs.
+    std::vector<metrics::RelabelConfig> alert_relabel_configs;
 
     // The receiver named `name`, or null.
     const ReceiverConfig* receiver(std::string_view name) const;

@@ -111,6 +111,12 @@ std::string Config::redacted_yaml() const {
     out << YAML::Key << "api_url" << YAML::Value << api_url;
     out << YAML::Key << "token" << YAML::Value << std::string(token.empty() ? "" : kSecret);
     if (workspace_uuid) out << YAML::Key << "workspace_uuid" << YAML::Value << *workspace_uuid;
+    if (!global.external_labels.empty()) {
+        out << YAML::Key << "global" << YAML::Value << YAML::BeginMap;
+        out << YAML::Key << "external_labels" << YAML::Value << YAML::BeginMap;
+        for (const auto& [name, value] : global.external_labels) out << YAML::Key << name << YAML::Value << value;
+        out << YAML::EndMap << YAML::EndMap;
+    }
 
     out << YAML::Key << "client" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "timeout" << YAML::Value << duration(client.timeout);

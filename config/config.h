@@ -152,10 +152,21 @@ struct CollectorConfig {
 
 inline constexpr std::string_view kDefaultApiUrl = "https://api.getcargo.io";
 
+// The `global:` section, as Prometheus' global config.
+struct GlobalConfig {
+    // Added to every alert cargomon notifies (an alert's own label of the same name wins),
+    // before alerting.alert_relabel_configs; not to /metrics, ALERTS, the history or the
+    // API's answers. A replica of an HA pair sets `replica` here and drops it with an
+    // alert relabelling, so both replicas' alerts are one alert to Alertmanager.
+    metrics::Labels external_labels;  // sorted, names valid, values not empty
+    bool operator==(const GlobalConfig&) const = default;
+};
+
 struct Config {
     std::string api_url{kDefaultApiUrl};  // without the /v1 and without a trailing slash
     std::string token;                    // secret
     std::optional<std::string> workspace_uuid;
+    GlobalConfig global;
     ClientConfig client;
     Schedule defaults;
     std::vector<CollectorConfig> collectors;  // exactly one discovery collector, first

@@ -17,8 +17,9 @@ namespace cargomon::config {
 namespace {
 
 // `alerting` (routes, receivers, delivery) is read in config/alerting.cpp.
-const Keys kTopKeys{"api_url",  "token",    "token_file", "workspace_uuid", "client",
-                    "defaults", "collectors", "rule_files", "alerting", "actions"};
+const Keys kTopKeys{"api_url",  "token",      "token_file", "workspace_uuid", "global", "client",
+                    "defaults", "collectors", "rule_files", "alerting",       "actions"};
+const Keys kGlobalKeys{"external_labels"};
 const Keys kClientKeys{"timeout",          "connect_timeout",    "max_in_flight",
                        "rate_limit",       "retry",              "max_answer_bytes",
                        "max_compressed_answer_bytes",            "max_download_bytes",
@@ -70,6 +71,7 @@ public:
         const YAML::Node& root = *top;
         if (auto url = root["api_url"]) read_api_url(url, c);
         if (auto uuid = root["workspace_uuid"]) read_workspace_uuid(uuid, c);
+        if (auto global = root["global"]) read_global(global, c.global);
         if (auto client = root["client"]) read_client(client, c.client);
         if (auto defaults = root["defaults"]; defaults && r_.check_map(defaults, kScheduleKeys, "in defaults")) {
             read_schedule(defaults, c.defaults, false);
@@ -97,6 +99,28 @@ private:
         if (!re2::RE2::FullMatch(*uuid, kUuid))
             return r_.error(node, "workspace_uuid " + quote(*uuid) + " is not a UUID (8-4-4-4-12 hex digits)");
         c.workspace_uuid = *uuid;
+    }
+
+    void read_global(const YAML::Node& node, GlobalConfig& global) {
+        if (!r_.check_map(node, kGlobalKeys, "in global")) return;
+        const YAML::Node labels = node["external_labels"];
+        if (!labels) return;
+        auto entries = r_.mapping(labels, "a mapping of label names to values", "a label name");
+        if (!entries) return;
+        for (const auto& [key, value] : *entries) {
+            auto name = r_.string(key);
+            auto text = r_.string(value);
+            if (!name || !text) continue;
+            if (!metrics::is_valid_label_name(*name))
+                r_.error(key, "external label " + quote(*name) +
+                                  " is not a label name (letters, digits and _, not starting with a digit or __)");
+            else if (text->empty())
+                r_.error(value, "external label " + quote(*name) + " has an empty value (leave the label out instead)");
+            else if (metrics::find_label(global.external_labels, *name))
+                r_.error(key, "duplicate external label " + quote(*name));
+            else
+                metrics::set_label(global.external_labels, *name, *text);
+        }
     }
 
     void read_client(const YAML::Node& node, ClientConfig& client) {
@@ -615,6 +639,7 @@ std::vector<KnownKeys> known_keys() {
     Keys collector{"name", "kind"};
     collector.insert(collector.end(), kScheduleKeys.begin(), kScheduleKeys.end());
     std::vector<KnownKeys> out{{"", kTopKeys},
+                               {"global", kGlobalKeys},
                                {"client", kClientKeys},
                                {"client.retry", kRetryKeys},
                                {"defaults", kScheduleKeys},

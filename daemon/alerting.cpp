@@ -18,6 +18,7 @@ alerts::EngineSetup load_alerting(const config::Config& config) {
         setup.groups = std::get<std::vector<alerts::rules::RuleGroup>>(std::move(rules));
     }
     setup.alerting = config.alerting;
+    setup.external_labels = config.global.external_labels;
     if (!errors.empty()) {
         errors.pop_back();
         throw std::runtime_error(errors);

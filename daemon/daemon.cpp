@@ -49,11 +49,13 @@ config::Config load_or_throw(const std::string& path) {
     return std::get<config::Config>(std::move(loaded));
 }
 
-// The collectors' world is built from everything in the config but `alerting:`, which
-// alerts::Engine::replace swaps in on every reload (with the rule files): a change to
-// routes or receivers alone restarts no collector.
+// The collectors' world is built from everything in the config but `alerting:` and
+// `global:` (external labels only label alerts), which alerts::Engine::replace swaps in
+// on every reload (with the rule files): a change to routes or receivers alone restarts
+// no collector.
 bool same_world(const config::Config& running, config::Config next) {
     next.alerting = running.alerting;
+    next.global = running.global;  // external labels reach only the alert engine
     next.actions = running.actions;  // the actions engine is rebuilt apart (Daemon::reload)
     return running == next;
 }

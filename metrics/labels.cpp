@@ -71,7 +71,8 @@ std::string labels_text(const Labels& labels) {
     return text + "}";
 }
 
-std::variant<std::shared_ptr<const re2::RE2>, std::string> compile_regex(std::string_view pattern) {
+std::variant<std::shared_ptr<const re2::RE2>, std::string> compile_regex(std::string_view pattern,
+                                                                         RegexCaptures captures) {
     if (pattern.size() > kMaxRegexLength) {
         return "bad regex of " + std::to_string(pattern.size()) + " bytes: longer than " +
                std::to_string(kMaxRegexLength);
@@ -79,7 +80,7 @@ std::variant<std::shared_ptr<const re2::RE2>, std::string> compile_regex(std::st
     re2::RE2::Options options;
     options.set_log_errors(false);
     options.set_max_mem(kMaxRegexMemory);
-    options.set_never_capture(true);  // only whether it matches is ever asked
+    options.set_never_capture(captures == RegexCaptures::drop);
     auto re = std::make_shared<const re2::RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
     if (!re->ok()) return "bad regex " + quoted(pattern) + ": " + re->error();
     return re;

@@ -55,10 +55,15 @@ std::string labels_text(const Labels& labels);
 // the silence API, and none has a reason to be this long.
 inline constexpr std::size_t kMaxRegexLength = 4096;
 
+// Whether a compiled regex keeps its capture groups: only relabelling's replacements
+// read them, and a program without them is smaller and faster.
+enum class RegexCaptures { drop, keep };
+
 // Compiles `pattern` (unanchored, Go RE2 syntax) with a bounded program size; a pattern
 // over kMaxRegexLength or RE2's memory budget comes back as an error, as does bad syntax.
 // The error reads `bad regex "<pattern>": <RE2's reason>`.
-std::variant<std::shared_ptr<const re2::RE2>, std::string> compile_regex(std::string_view pattern);
+std::variant<std::shared_ptr<const re2::RE2>, std::string> compile_regex(std::string_view pattern,
+                                                                         RegexCaptures captures = RegexCaptures::drop);
 
 // `name="value"`, `name!="value"`, `name=~"regex"`, `name!~"regex"`. Regexes are fully
 // anchored as in Prometheus (`^(?:regex)$`), so `billing-.*` does not match

@@ -5,7 +5,6 @@
 #include <re2/re2.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <ctime>
 #include <limits>
@@ -14,6 +13,7 @@
 
 #include "metrics/labels.h"
 #include "metrics/names.h"
+#include "metrics/relabel.h"
 
 namespace cargomon::alerts::promql {
 namespace {
@@ -174,50 +174,6 @@ Value f_minute(CallArgs& a) { return date_function(a, [](const std::tm& t) { ret
 Value f_month(CallArgs& a) { return date_function(a, [](const std::tm& t) { return t.tm_mon + 1; }); }
 Value f_year(CallArgs& a) { return date_function(a, [](const std::tm& t) { return t.tm_year + 1900; }); }
 
-// Go's regexp.Expand: $1, ${1}, $name, ${name}; $$ is a dollar; a malformed $ stays.
-std::string expand_template(std::string_view tmpl, const RE2& re, const std::vector<re2::StringPiece>& groups) {
-    std::string out;
-    auto is_name_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
-    for (std::size_t i = 0; i < tmpl.size();) {
-        char c = tmpl[i];
-        if (c != '$') {
-            out += c;
-            ++i;
-            continue;
-        }
-        if (i + 1 < tmpl.size() && tmpl[i + 1] == '$') {
-            out += '$';
-            i += 2;
-            continue;
-        }
-        std::size_t j = i + 1;
-        std::string_view name;
-        bool braced = j < tmpl.size() && tmpl[j] == '{';
-        if (braced) ++j;
-        std::size_t start = j;
-        while (j < tmpl.size() && is_name_char(tmpl[j])) ++j;
-        name = tmpl.substr(start, j - start);
-        if (name.empty() || (braced && (j >= tmpl.size() || tmpl[j] != '}'))) {
-            out += '$';
-            ++i;
-            continue;
-        }
-        if (braced) ++j;
-        i = j;
-        int index = -1;
-        if (std::all_of(name.begin(), name.end(), [](char d) { return d >= '0' && d <= '9'; })) {
-            std::from_chars(name.data(), name.data() + name.size(), index);
-            if (name.size() > 9) index = -1;
-        } else {
-            auto found = re.NamedCapturingGroups().find(std::string(name));
-            if (found != re.NamedCapturingGroups().end()) index = found->second;
-        }
-        if (index >= 0 && static_cast<std::size_t>(index) < groups.size() && groups[index].data())
-            out.append(groups[index].data(), groups[index].size());
-    }
-    return out;
-}
-
 Value f_label_replace(CallArgs& a) {
     const std::string& dst = string_arg(a, 1);
     const std::string& replacement = string_arg(a, 2);
@@ -235,7 +191,7 @@ Value f_label_replace(CallArgs& a) {
         std::string_view value = metrics::label_value(sample.labels, src);
         if (re.Match(re2::StringPiece(value.data(), value.size()), 0, value.size(), RE2::UNANCHORED, groups.data(),
                      static_cast<int>(groups.size()))) {
-            std::string result = expand_template(replacement, re, groups);
+            std::string result = metrics::expand_template(replacement, re, groups);
             std::erase_if(sample.labels, [&](const auto& l) { return l.first == dst; });
             if (!result.empty()) metrics::set_label(sample.labels, dst, std::move(result));
         }

@@ -16,6 +16,20 @@ namespace {
 using std::chrono::duration;
 using std::chrono::duration_cast;
 
+metrics::Labels sorted(metrics::Labels labels) {
+    std::sort(labels.begin(), labels.end());
+    return labels;
+}
+
+bool needs_sending(const ActiveAlertState& a, SystemTime now, Millis resend_delay) {
+    if (a.alert.state == AlertState::pending) return false;
+    if (!a.last_sent_at) return true;
+    if (a.alert.ends_at && *a.alert.ends_at > *a.last_sent_at) return true;  // resolved since last sent
+    return *a.last_sent_at + resend_delay < now;
+}
+
+}  // namespace
+
 // FNV-1a over name/value pairs with separators no label contains: stable across restarts.
 std::string fingerprint(const metrics::Labels& labels) {
     std::uint64_t h = 1469598103934665603ULL;
@@ -31,20 +45,6 @@ std::string fingerprint(const metrics::Labels& labels) {
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
     return hex;
 }
-
-metrics::Labels sorted(metrics::Labels labels) {
-    std::sort(labels.begin(), labels.end());
-    return labels;
-}
-
-bool needs_sending(const ActiveAlertState& a, SystemTime now, Millis resend_delay) {
-    if (a.alert.state == AlertState::pending) return false;
-    if (!a.last_sent_at) return true;
-    if (a.alert.ends_at && *a.alert.ends_at > *a.last_sent_at) return true;  // resolved since last sent
-    return *a.last_sent_at + resend_delay < now;
-}
-
-}  // namespace
 
 metrics::Labels alert_labels(const AlertingRule& rule, const promql::VectorSample& sample) {
     metrics::Labels labels = metrics::without_name(sorted(sample.labels));

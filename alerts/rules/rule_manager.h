@@ -57,6 +57,10 @@ using RuleEvaluator = std::function<promql::Evaluation(const AlertingRule&)>;
 // __name__, the rule's (expanded) labels, and alertname.
 metrics::Labels alert_labels(const AlertingRule& rule, const promql::VectorSample& sample);
 
+// An alert's identity (Alert::fingerprint): a stable hash of its labels, in hex, the same
+// across restarts.
+std::string fingerprint(const metrics::Labels& labels);
+
 // Evaluates at `t_ms`; `source` must outlive the evaluator.
 RuleEvaluator series_evaluator(const promql::Queryable& source, std::int64_t t_ms);
 

@@ -111,3 +111,72 @@ TEST(ConfigAlerting, FileSecretsAreReadFromTheConfigFilesFolder) {
 }
 
 }  // namespace
+
+namespace {
+
+// An HA replica's config: its external label and the relabelling that drops it.
+TEST(ConfigAlerting, ExternalLabelsAndAlertRelabelConfigs) {
+    const Config c = parse_ok("token: t\n"
+                              "global: {external_labels: {replica: a, cluster: eu}}\n"
+                              "alerting:\n"
+                              "  route: {receiver: r}\n"
+                              "  receivers: [{name: r}]\n"
+                              "  alert_relabel_configs:\n"
+                              "    - {action: LabelDrop, regex: replica}\n"
+                              "    - {source_labels: [cluster, severity], separator: '/', regex: 'eu/(.*)',\n"
+                              "       target_label: route, replacement: 'eu-$1'}\n"
+                              "    - {action: hashmod, source_labels: [alertname], modulus: 3, target_label: shard}\n");
+    EXPECT_EQ(c.global.external_labels,
+              (cargomon::metrics::Labels{{"cluster", "eu"}, {"replica", "a"}}));  // sorted
+    ASSERT_EQ(c.alerting.alert_relabel_configs.size(), 3u);
+    EXPECT_EQ(c.alerting.alert_relabel_configs[0].action, cargomon::metrics::RelabelAction::labeldrop);
+    EXPECT_EQ(c.alerting.alert_relabel_configs[1].separator, "/");
+    EXPECT_EQ(c.alerting.alert_relabel_configs[1].replacement, "eu-$1");
+    EXPECT_EQ(c.alerting.alert_relabel_configs[2].modulus, 3u);
+    cargomon::metrics::Labels labels{{"alertname", "A"}, {"cluster", "eu"}, {"replica", "a"}, {"severity", "page"}};
+    ASSERT_TRUE(cargomon::metrics::relabel(labels, c.alerting.alert_relabel_configs));
+    EXPECT_EQ(cargomon::metrics::label_value(labels, "route"), "eu-page");
+    EXPECT_EQ(cargomon::metrics::find_label(labels, "replica"), nullptr);
+    // Another replica's config is another config (the daemon reloads it), and its labels
+    // show in the effective config.
+    EXPECT_NE(c, parse_ok("token: t\nglobal: {external_labels: {replica: b, cluster: eu}}\n"));
+    EXPECT_NE(c.redacted_yaml().find("replica: a"), std::string::npos) << c.redacted_yaml();
+}
+
+TEST(ConfigAlerting, BadExternalLabelsAndRelabelConfigsArePositioned) {
+    const std::vector<std::string> errors = errors_of(parse_config(
+        "token: t\n"
+        "global: {external_labels: {1bad: x, __reserved: y, empty: '', ok: z}, labels: {}}\n"
+        "alerting:\n"
+        "  route: {receiver: r}\n"
+        "  receivers: [{name: r}]\n"
+        "  alert_relabel_configs:\n"
+        "    - {action: rename, regex: x}\n"
+        "    - {action: hashmod, source_labels: [a], target_label: s}\n"
+        "    - {regex: '(', target_label: t}\n"
+        "    - {action: labeldrop, regex: x, target_label: t}\n"
+        "    - {source_labels: [a-b], target_label: t}\n"
+        "    - {target_label: 'x-y'}\n"
+        "    - {action: keep, modulus: -1, regex: x}\n"
+        "    - {action: drop, regx: x}\n",
+        "cargomon.yml", kEnv));
+    const std::vector<std::string> expected{
+        "cargomon.yml:2:28: external label \"1bad\" is not a label name",
+        "cargomon.yml:2:37: external label \"__reserved\" is not a label name",
+        "cargomon.yml:2:59: external label \"empty\" has an empty value",
+        "cargomon.yml:2:71: unknown key \"labels\" in global",
+        "cargomon.yml:7:16: unknown relabel action \"rename\"",
+        "cargomon.yml:8:7: hashmod needs a modulus above 0",
+        "cargomon.yml:9:15: bad regex \"(\"",
+        "cargomon.yml:10:7: labeldrop takes a regex (matched against label names), and no other field",
+        "cargomon.yml:11:23: \"a-b\" is not a label name",
+        "cargomon.yml:12:22: \"x-y\" is not a label name",
+        "cargomon.yml:13:31: modulus must be",
+        "cargomon.yml:14:22: unknown key \"regx\" in a relabel config",
+    };
+    ASSERT_EQ(errors.size(), expected.size()) << ::testing::PrintToString(errors);
+    for (std::size_t i = 0; i < expected.size(); ++i)
+        EXPECT_TRUE(errors[i].starts_with(expected[i])) << errors[i] << "\nexpected: " << expected[i];
+}
+
+}  // namespace

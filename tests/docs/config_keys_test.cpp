@@ -18,6 +18,7 @@ namespace {
 // their heading, "kind `run_counts`".
 const std::map<std::string, std::string> kSectionOf{
     {"", "Top level"},
+    {"global", "`global`"},
     {"client", "`client`"},
     {"client.retry", "`client`"},  // as retry.max_attempts, ...
     {"defaults", "`defaults` (the schedule)"},
@@ -31,6 +32,7 @@ const std::map<std::string, std::string> kSectionOf{
     {"alerting.receivers[].slack_configs[]", "`slack_configs`"},
     {"alerting.receivers[].alertmanager_configs[]", "`alertmanager_configs`"},
     {"alerting.receivers[].*_configs[].basic_auth", "`receivers`"},  // as basic_auth.username, ...
+    {"alerting.alert_relabel_configs[]", "`alert_relabel_configs`"},
     {"actions", "`actions`"},
     {"actions.rules[]", "`actions.rules`"},
 };

@@ -21,6 +21,11 @@ std::string HttpReceiver::url(const std::string& path) const {
 
 void HttpReceiver::start() {
     server_ = std::make_unique<httplib::Server>();
+    // A sender posting many requests at once over keep-alive connections (Alertmanager:
+    // one per group, concurrently) must not queue behind threads that idle connections
+    // hold: with httplib's default pool (8 threads here) requests waited out its 5 s
+    // keep-alive timeout, long enough for an Alertmanager cluster to notify them twice.
+    server_->new_task_queue = [] { return new httplib::ThreadPool(64); };
     server_->Post(".*", [this](const httplib::Request& req, httplib::Response& res) {
         ++arrived_;
         std::this_thread::sleep_for(std::chrono::milliseconds{delay_ms_.load()});

@@ -80,6 +80,17 @@ rapidjson::Document ToolServer::get_json(const std::string& path) const {
     return doc;
 }
 
+std::string ToolServer::get_text(const std::string& path) const {
+    httplib::Client client("127.0.0.1", port_);
+    client.set_read_timeout(std::chrono::seconds{10});
+    auto res = client.Get(path);
+    if (!res || res->status != 200)
+        throw std::runtime_error("GET " + path + ": " + (res ? std::to_string(res->status) + " " + res->body : "no answer"));
+    return res->body;
+}
+
+void ToolServer::kill_hard() { process_->kill_hard(); }
+
 namespace {
 
 std::map<std::string, std::string> with(std::map<std::string, std::string> files, const std::string& name,
@@ -111,10 +122,29 @@ std::vector<PromSample> PrometheusServer::query(const std::string& expr) const {
     return out;
 }
 
-AlertmanagerServer::AlertmanagerServer(const std::string& config, const std::map<std::string, std::string>& files)
-    : ToolServer("prometheus-alertmanager",
-                 {"--config.file={dir}/alertmanager.yml", "--storage.path={dir}/data",
-                  "--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="},
-                 with(files, "alertmanager.yml", config)) {}
+namespace {
+
+std::vector<std::string> alertmanager_args(const std::optional<AlertmanagerCluster>& cluster) {
+    std::vector<std::string> args{"--config.file={dir}/alertmanager.yml", "--storage.path={dir}/data",
+                                  "--web.listen-address=127.0.0.1:{port}"};
+    if (!cluster) {
+        args.push_back("--cluster.listen-address=");
+        return args;
+    }
+    const std::string self = "127.0.0.1:" + std::to_string(cluster->port);
+    args.push_back("--cluster.listen-address=" + self);
+    args.push_back("--cluster.advertise-address=" + self);
+    args.push_back("--cluster.peer-timeout=" + cluster->peer_timeout);
+    // Each flush and notification in the log, for a test that fails on what a cluster sent.
+    args.push_back("--log.level=debug");
+    for (int peer : cluster->peers) args.push_back("--cluster.peer=127.0.0.1:" + std::to_string(peer));
+    return args;
+}
+
+}  // namespace
+
+AlertmanagerServer::AlertmanagerServer(const std::string& config, const std::map<std::string, std::string>& files,
+                                       const std::optional<AlertmanagerCluster>& cluster)
+    : ToolServer("prometheus-alertmanager", alertmanager_args(cluster), with(files, "alertmanager.yml", config)) {}
 
 }  // namespace cargomon::testing

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,10 @@ public:
     std::string log() const;  // what the server printed so far
     // GET `path` and parse the JSON answer; throws (with the body) unless 200 and JSON.
     rapidjson::Document get_json(const std::string& path) const;
+    // GET `path`'s body (/metrics, say); throws unless 200.
+    std::string get_text(const std::string& path) const;
+    // kill -9, as a crash: the server is gone at once, its files stay until destruction.
+    void kill_hard();
 
 protected:
     // Writes `files` (name -> content) into a fresh temp dir, runs `argv` and waits until
@@ -53,10 +58,22 @@ public:
     std::vector<PromSample> query(const std::string& expr) const;  // instant query, now
 };
 
+// One member of an Alertmanager cluster: the gossip port it listens on and advertises
+// (127.0.0.1, set explicitly: Alertmanager refuses to guess an address on loopback), the
+// ports of its peers, and how long each peer waits for the ones before it
+// (--cluster.peer-timeout).
+struct AlertmanagerCluster {
+    int port = 0;
+    std::vector<int> peers;
+    std::string peer_timeout = "15s";
+};
+
 class AlertmanagerServer : public ToolServer {
 public:
     // `config` is alertmanager.yml; `files` are written beside it (secrets, templates).
-    explicit AlertmanagerServer(const std::string& config, const std::map<std::string, std::string>& files = {});
+    // Without `cluster`, gossip is off (a lone Alertmanager).
+    explicit AlertmanagerServer(const std::string& config, const std::map<std::string, std::string>& files = {},
+                                const std::optional<AlertmanagerCluster>& cluster = std::nullopt);
 };
 
 }  // namespace cargomon::testing

@@ -18,28 +18,17 @@
 #include "tests/support/environment_main.h"
 #include "tests/daemon/daemon_process.h"
 #include "tests/daemon/sim_client.h"
-#include "tests/daemon/sim_environment.h"
+#include "tests/alerts/e2e/e2e_environment.h"
 #include "tests/support/eventually.h"
 #include "tests/support/http_receiver.h"
 
 namespace cargomon::testing {
+
+AlertsE2eEnvironment* env = nullptr;
+
 namespace {
 
 using namespace std::chrono_literals;
-
-class Env : public SimEnvironment {
-public:
-    Env() : SimEnvironment({.workflows = 3, .history = "10m", .live = true, .rate = 20}) {}
-    void SetUp() override {
-        SimEnvironment::SetUp();
-        busiest = client->busiest_workflows();
-        ASSERT_GE(busiest.size(), 2u) << "the live sim runs fewer than two workflows";
-    }
-
-    std::vector<std::string> busiest;  // workflow uuids, most live runs first
-};
-
-Env* env = nullptr;
 
 // The webhook: a receiver that is up from the start.
 class Webhook : public HttpReceiver {
@@ -377,5 +366,6 @@ TEST_F(AlertsE2e, SilenceHoldsTheNotificationBack) {
 }  // namespace cargomon::testing
 
 int main(int argc, char** argv) {
-    return cargomon::testing::run_with_environment(argc, argv, cargomon::testing::env, new cargomon::testing::Env);
+    return cargomon::testing::run_with_environment(argc, argv, cargomon::testing::env,
+                                                     new cargomon::testing::AlertsE2eEnvironment);
 }
