@@ -21,6 +21,7 @@
 #include "alerts/promql/promql.h"
 #include "alerts/promql/store_source.h"
 #include "bench/rule_eval/workload.h"
+#include "bench/support/figures.h"
 #include "bench/support/metrics_endpoint.h"
 #include "bench/support/scrape.h"
 #include "exporters/exposition.h"
@@ -33,18 +34,6 @@ using namespace std::chrono_literals;
 using Steady = std::chrono::steady_clock;
 
 namespace {
-
-double median(std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    return values[values.size() / 2];
-}
-
-std::string spread(const std::vector<double>& values) {
-    char text[64];
-    std::snprintf(text, sizeof text, "min %.1f, max %.1f, n=%zu", *std::min_element(values.begin(), values.end()),
-                  *std::max_element(values.begin(), values.end()), values.size());
-    return text;
-}
 
 // A result series as both engines can name it: its labels without __name__ (a recording
 // rule renames it), sorted.
