@@ -348,6 +348,11 @@ web::DaemonStatus Daemon::status() const {
             .collectors = world_->scheduler->status()};
 }
 
+std::vector<metrics::Labels> Daemon::series(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,
+                                            std::int64_t maxt_ms) const {
+    return history_->head().series(matchers, mint_ms, maxt_ms);
+}
+
 std::vector<std::string> Daemon::label_names(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,
                                              std::int64_t maxt_ms) const {
     return history_->head().label_names(matchers, mint_ms, maxt_ms);
