@@ -213,7 +213,7 @@ int run(const Options& options, std::ostream& out, std::ostream& err) {
         return 1;
     }
 
-    auto source = std::make_shared<alerts::promql::StoreSource>(
+    std::shared_ptr<const alerts::promql::StoreSource> source = std::make_shared<alerts::promql::StoreSource>(
         collected.store.view(), collected.registry.Collect(),
         std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now()).time_since_epoch().count());
     Tally tally;

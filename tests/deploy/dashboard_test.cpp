@@ -233,7 +233,7 @@ protected:
     void SetUp() override {
         sim_ = std::make_unique<testing::SimProcess>(testing::SimOptions{.workflows = 4, .history = "2h", .live = true});
         daemon_ = std::make_unique<testing::DaemonProcess>("api_url: " + sim_->url() + "\ntoken: " + sim_->token() + R"(
-defaults: {interval: 2s, timeout: 5s, jitter: 0}
+defaults: {interval: 2s, timeout: 2s, jitter: 0}
 collectors:
   - {name: discovery, kind: discovery}
   - {name: runs, kind: run_counts, windows: [1h]}
@@ -281,8 +281,9 @@ TEST_F(DashboardAgainstCargomon, EveryQueryIsAnsweredAndTheMainPanelsShowData) {
         with_data += !empty;
         // What an operator reads first: runs, errors, workflows, and whether cargomon is up.
         for (const char* metric : {"cargo_workflow_runs{", "cargo_workflow_info{", "cargo_workflow_error_ratio{", "up{"})
-            if (expr.find(metric) != std::string::npos)
+            if (expr.find(metric) != std::string::npos) {
                 EXPECT_FALSE(empty) << "panel \"" << q.panel << "\" shows no data: " << expr;
+            }
     }
     std::printf("%zu of %zu dashboard queries return data from cargomon\n", with_data, queries().size());
 }
