@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "alerts/notify/delivery.h"
@@ -10,6 +11,7 @@
 #include "alerts/notify/receivers.h"
 #include "alerts/notify/router.h"
 #include "alerts/notify/silences.h"
+#include "alerts/promql/rule_source.h"
 #include "alerts/promql/store_source.h"
 #include "alerts/rules/rule_manager.h"
 #include "metrics/self_metrics.h"
@@ -20,7 +22,8 @@
 namespace cargomon::alerts {
 
 Engine::Engine(EngineSetup setup, const std::string& state_db, metrics::MetricStore& store,
-               prometheus::Registry& registry, const Clock& clock, std::function<bool()> data_ready)
+               prometheus::Registry& registry, const Clock& clock, std::function<bool()> data_ready,
+               const promql::Queryable* history)
     : store_(store),
       registry_(registry),
       clock_(clock),
@@ -28,19 +31,25 @@ Engine::Engine(EngineSetup setup, const std::string& state_db, metrics::MetricSt
       state_save_failures_(
           metrics::counter_family(registry, "cargomon_alert_state_save_failures_total",
                                   "Saves of alert state that failed (logged; the changes are kept for the next save)")
-              .Add({})) {
+              .Add({})),
+      history_(history) {
     state_ = std::make_unique<rules::AlertStateStore>(state_db);
     outbox_ = std::make_unique<notify::Outbox>(state_db, clock_, setup.alerting.delivery);
     silences_ = std::make_unique<notify::SilenceStore>(state_db, clock_);
     rules_ = std::make_unique<rules::RuleManager>(
         std::vector<rules::RuleGroup>{},
-        // Called inside evaluate_due(), which runs with mu_ held.
-        [this](const rules::AlertingRule& rule) { return rules::series_evaluator(*source_, source_->at_ms())(rule); },
+        // Both called inside evaluate_due(), which runs with mu_ held.
+        [this](const rules::Rule& rule, std::int64_t t_ms) {
+            return promql::evaluate_checked(rules::rule_expr(rule), *source_, t_ms);
+        },
         [this](std::vector<Alert> alerts) {
             dispatcher_->put(relabel_alerts(std::move(alerts), external_labels_, alerting_->alert_relabel_configs));
         },
         clock_, registry_,
-        rules::RuleManagerOptions{.external_url = setup.alerting.external_url});
+        rules::RuleManagerOptions{.external_url = setup.alerting.external_url},
+        [this](const std::string& collector, promql::Vector series, std::int64_t t_ms) {
+            record(collector, std::move(series), t_ms);
+        });
     replace(std::move(setup));
     // After the groups are installed: restore() keeps only states whose rule exists.
     rules_->restore(state_->load());
@@ -84,6 +93,7 @@ void Engine::replace(EngineSetup setup) {
         // one whose rule is gone is still resolved after resolve_timeout.
         if (dispatcher_) dispatcher->adopt(dispatcher_->held());
         rules_->replace_groups(std::move(setup.groups));
+        withdraw_removed_recordings();
         publish_alerts_ = true;  // alerts of removed rules leave ALERTS
         old_delivery = std::exchange(delivery_, std::move(delivery));
         old_dispatcher = std::exchange(dispatcher_, std::move(dispatcher));
@@ -139,11 +149,21 @@ void Engine::evaluate_once() {
         // Between evaluations alerts do not change: no view of the store, no ALERTS, no
         // save until a group is due (idle costs nothing with thousands of alerts).
         if (rules_->next_due() <= clock_.monotonic()) {
-            source_ = std::make_shared<promql::StoreSource>(
-                store_.view(), registry_.Collect(),
+            self_metrics_ = registry_.Collect();
+            current_ = std::make_shared<promql::StoreSource>(
+                store_.view(), self_metrics_,
                 std::chrono::floor<std::chrono::milliseconds>(clock_.now()).time_since_epoch().count());
+            if (history_) {
+                rule_source_ = std::make_unique<promql::RuleSource>(current_, *history_);
+                source_ = rule_source_.get();
+            } else {
+                source_ = current_.get();
+            }
             rules_->evaluate_due();
-            source_.reset();
+            source_ = nullptr;
+            rule_source_.reset();
+            current_.reset();
+            self_metrics_.clear();
             log_transitions(rules_->alerts());
             publish_alerts_ = true;
         }
@@ -171,6 +191,31 @@ void Engine::evaluate_once() {
     }
     std::lock_guard lock(dispatch_mu_);
     if (dispatcher_->tick() > 0) delivery_->wake();
+}
+
+void Engine::record(const std::string& collector, promql::Vector series, std::int64_t t_ms) {
+    try {
+        store_.publish(collector, rules::recorded_snapshot(std::move(series)), SystemTime{std::chrono::milliseconds{t_ms}});
+    } catch (const std::exception& e) {
+        // A name another collector publishes with another type, say: the rule's output is
+        // not stored, the rules after it go on.
+        spdlog::error("cannot store the output of recording rule {}: {}", collector, e.what());
+        return;
+    }
+    // The rules after this one read the new output at once, as Prometheus' appends are
+    // visible to the next rule of the group.
+    current_ = std::make_shared<promql::StoreSource>(store_.view(), self_metrics_, current_->at_ms());
+    if (rule_source_)
+        rule_source_->set_current(current_);
+    else
+        source_ = current_.get();
+}
+
+void Engine::withdraw_removed_recordings() {
+    std::vector<std::string> now = rules_->recording_collectors();
+    for (const std::string& old : recording_collectors_)
+        if (std::find(now.begin(), now.end(), old) == now.end()) store_.remove(old);
+    recording_collectors_ = std::move(now);
 }
 
 void Engine::collect_silences() {

@@ -9,6 +9,7 @@
 // Durable state (alert state, outbox, silences) lives in the state database, so a restart
 // (even kill -9) resumes it.
 #include <prometheus/counter.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 
 #include <chrono>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "alerts/alert.h"
+#include "alerts/promql/promql.h"
 #include "alerts/rules/rules.h"
 #include "common/clock.h"
 #include "config/alerting.h"
@@ -30,8 +32,10 @@
 namespace cargomon::alerts {
 
 namespace promql {
+class Queryable;
 class StoreSource;
-}
+class RuleSource;
+}  // namespace promql
 
 namespace rules {
 class AlertStateStore;
@@ -72,10 +76,13 @@ public:
     // `data_ready` says when every collector has run once: before that an empty store
     // would resolve alerts restored from the last run and restart their `for` timers.
     // `state_db` is the state database holding alert state, the outbox and silences.
+    // `history` is the sample history the rules' ranges, offsets and @ read (it must
+    // outlive the engine); without one they read only the store's current values.
     // Throws what building the receivers throws (a receiver's URL, a TLS setting) and
     // std::runtime_error when the state database cannot be opened.
     Engine(EngineSetup setup, const std::string& state_db, metrics::MetricStore& store,
-           prometheus::Registry& registry, const Clock& clock, std::function<bool()> data_ready);
+           prometheus::Registry& registry, const Clock& clock, std::function<bool()> data_ready,
+           const promql::Queryable* history = nullptr);
     ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
@@ -103,6 +110,11 @@ private:
     // Drops silences expired past their retention (never fails: a failure is logged).
     void collect_silences();
     void log_transitions(const std::vector<Alert>& alerts);
+    // A recording rule's output into the store (so /metrics and the history get it) and
+    // into what the next rules read. Runs inside evaluate_due(), with mu_ held.
+    void record(const std::string& collector, promql::Vector series, std::int64_t t_ms);
+    // Withdraws the output of recording rules a reload removed. Caller holds mu_.
+    void withdraw_removed_recordings();
 
     metrics::MetricStore& store_;
     prometheus::Registry& registry_;
@@ -121,7 +133,14 @@ private:
     // only with both held (dispatch_mu_ first), so either one is enough to use them.
     std::mutex dispatch_mu_;
     mutable std::mutex mu_;  // guards everything below
-    std::shared_ptr<const promql::StoreSource> source_;
+    const promql::Queryable* history_;
+    // During an evaluation: the store's current view, the self-metrics it was built with,
+    // and what the rules read (source_: rule_source_ over the two, or the view alone).
+    std::shared_ptr<const promql::StoreSource> current_;
+    std::vector<prometheus::MetricFamily> self_metrics_;
+    std::unique_ptr<promql::RuleSource> rule_source_;
+    const promql::Queryable* source_ = nullptr;
+    std::vector<std::string> recording_collectors_;  // what the installed recording rules publish under
     std::unique_ptr<config::AlertingConfig> alerting_;
     metrics::Labels external_labels_;
     std::unique_ptr<notify::Receivers> receivers_;

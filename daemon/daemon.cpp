@@ -60,11 +60,9 @@ bool same_world(const config::Config& running, config::Config next) {
     return running == next;
 }
 
-// The history the rules need (tsdb::derived_retention): their longest range plus offset
-// (none yet: today's rules have no range selector or offset), the lookback and two
-// intervals of the slowest group.
-// What the rules read furthest back (their longest range or offset; the lookback is
-// added by derived_retention) and their slowest group's interval.
+// The history the rules need (tsdb::derived_retention): what they read furthest back (their
+// longest range or offset, plus their group's query_offset; the lookback is added by
+// derived_retention) and their slowest group's interval.
 std::chrono::milliseconds rules_retention(const std::vector<alerts::rules::RuleGroup>& groups) {
     Millis longest_interval = alerts::rules::kDefaultEvaluationInterval;
     Millis longest_reach{0};
@@ -72,8 +70,9 @@ std::chrono::milliseconds rules_retention(const std::vector<alerts::rules::RuleG
     for (const auto& group : groups) {
         longest_interval = std::max(longest_interval, group.interval);
         for (const auto& rule : group.rules)
-            longest_reach = std::max(longest_reach, Millis{alerts::promql::lookbehind_ms(*rule.expr, limits) -
-                                                           limits.lookback_ms});
+            longest_reach = std::max(longest_reach, group.query_offset + Millis{alerts::promql::lookbehind_ms(
+                                                                             alerts::rules::rule_expr(rule), limits) -
+                                                                         limits.lookback_ms});
     }
     return tsdb::derived_retention(longest_reach, longest_interval);
 }
@@ -133,7 +132,7 @@ Daemon::Daemon(DaemonOptions options)
     actions_ = std::make_unique<actions::Engine>(config, catalog_, *action_store_, registry_, clock_,
                                                  world_->connection.client->pacer());
     alerting_ = std::make_unique<alerts::Engine>(std::move(alerting), state.path, store_, registry_, clock_,
-                                                 [this] { return collectors_have_run(); });
+                                                 [this] { return collectors_have_run(); }, history_source_.get());
     reload_successful_.Set(1);
     reload_success_time_.Set(unix_seconds(clock_.now()));
     metrics_ = std::make_unique<exporters::MetricsHandler>(store_, registry_);
@@ -369,6 +368,11 @@ web::DaemonStatus Daemon::status() const {
             .state_database = state_path_,
             .state_database_moved_aside = state_moved_aside_,
             .actions_enabled = options_.actions_enabled};
+}
+
+std::vector<metrics::Labels> Daemon::series(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,
+                                            std::int64_t maxt_ms) const {
+    return history_->head().series(matchers, mint_ms, maxt_ms);
 }
 
 std::vector<std::string> Daemon::label_names(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,

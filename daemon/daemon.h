@@ -73,6 +73,8 @@ public:
     // The query API's (web/sources.h): the sample history, with Prometheus' default limits.
     const alerts::promql::Queryable& history() const override { return *history_source_; }
     alerts::promql::Limits query_limits() const override { return {}; }
+    std::vector<metrics::Labels> series(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,
+                                        std::int64_t maxt_ms) const override;
     std::vector<std::string> label_names(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,
                                          std::int64_t maxt_ms) const override;
     std::vector<std::string> label_values(const std::string& name, const std::vector<metrics::Matcher>& matchers,

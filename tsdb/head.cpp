@@ -238,6 +238,20 @@ void Head::select(const std::vector<metrics::Matcher>& matchers, std::int64_t mi
     }
 }
 
+std::vector<metrics::Labels> Head::series(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,
+                                          std::int64_t maxt_ms) const {
+    std::vector<metrics::Labels> out;
+    for (const auto& s : candidates(matchers)) {
+        {
+            std::lock_guard lock(s->mu);
+            if (!s->overlaps(mint_ms, maxt_ms)) continue;
+        }
+        out.push_back(s->labels);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 std::vector<std::string> Head::label_names(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,
                                            std::int64_t maxt_ms) const {
     std::vector<std::string> out;

@@ -98,6 +98,10 @@ public:
     // Label names (sorted, __name__ included) and one label's values (sorted, non-empty)
     // of the series `matchers` select that have samples in [mint_ms, maxt_ms]; without
     // matchers, of every series (as Prometheus' /api/v1/labels and label/<name>/values).
+    // The labels (__name__ included) of the series `matchers` select that have samples in
+    // [mint_ms, maxt_ms], sorted: Prometheus' /api/v1/series, without decoding a sample.
+    std::vector<metrics::Labels> series(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,
+                                        std::int64_t maxt_ms) const;
     std::vector<std::string> label_names(const std::vector<metrics::Matcher>& matchers = {},
                                          std::int64_t mint_ms = kMinTime, std::int64_t maxt_ms = kMaxTime) const;
     std::vector<std::string> label_values(const std::string& name, const std::vector<metrics::Matcher>& matchers = {},

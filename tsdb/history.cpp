@@ -98,12 +98,6 @@ void History::count(Head::Appended appended) {
     else if (appended == Head::Appended::duplicate) dropped_duplicate_.Increment();
 }
 
-Head::Appended History::append(const metrics::Labels& labels, std::int64_t t_ms, double v) {
-    const auto appended = head_.append(labels, t_ms, v);
-    count(appended);
-    return appended;
-}
-
 void History::append_source(const std::string& source, std::int64_t t_ms,
                             const std::function<void(const Emit&)>& each) {
     std::vector<SeriesRef> now;

@@ -83,9 +83,6 @@ public:
     void set_rules_retention(std::chrono::milliseconds retention);
     std::chrono::milliseconds retention() const;
 
-    // One sample of a series not in the store (recording rules); refusals are counted.
-    Head::Appended append(const metrics::Labels& labels, std::int64_t t_ms, double v);
-
     // What the maintenance thread does, callable at once (tests, stop()).
     bool checkpoint();
     void maintain();

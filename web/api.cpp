@@ -276,30 +276,42 @@ std::string rules_answer(const std::vector<alerts::rules::GroupStatus>& groups) 
             member(w, "name", g.name);
             member(w, "file", g.file);
             member(w, "interval", seconds(g.interval));
+            member(w, "limit", static_cast<std::uint64_t>(g.limit));
+            member(w, "queryOffset", seconds(g.query_offset));
             member(w, "evaluationTime", seconds(g.evaluation_duration));
             member(w, "lastEvaluation", evaluation_time(g.last_evaluation));
             w.Key("rules");
             w.StartArray();
             for (const auto& r : g.rules) {
                 w.StartObject();
-                member(w, "state", alerts::state_name(r.state));
-                member(w, "name", r.rule.name);
-                member(w, "query", r.rule.expr_text);
-                member(w, "duration", seconds(r.rule.for_duration));
-                member(w, "keepFiringFor", seconds(r.rule.keep_firing_for));
-                w.Key("labels");
-                write_templates(w, r.rule.labels);
-                w.Key("annotations");
-                write_templates(w, r.rule.annotations);
-                w.Key("alerts");
-                w.StartArray();
-                for (const auto& a : r.alerts) write_alert(w, a);
-                w.EndArray();
+                if (const auto* alerting = std::get_if<alerts::rules::AlertingRule>(&r.rule)) {
+                    member(w, "state", alerts::state_name(r.state));
+                    member(w, "name", alerting->name);
+                    member(w, "query", alerting->expr_text);
+                    member(w, "duration", seconds(alerting->for_duration));
+                    member(w, "keepFiringFor", seconds(alerting->keep_firing_for));
+                    w.Key("labels");
+                    write_templates(w, alerting->labels);
+                    w.Key("annotations");
+                    write_templates(w, alerting->annotations);
+                    w.Key("alerts");
+                    w.StartArray();
+                    for (const auto& a : r.alerts) write_alert(w, a);
+                    w.EndArray();
+                } else {
+                    const auto& recording = std::get<alerts::rules::RecordingRule>(r.rule);
+                    member(w, "name", recording.name);
+                    member(w, "query", recording.expr_text);
+                    w.Key("labels");
+                    w.StartObject();
+                    for (const auto& [name, value] : recording.labels) member(w, name.c_str(), value);
+                    w.EndObject();
+                }
                 member(w, "health", !r.last_evaluation ? "unknown" : r.last_error.empty() ? "ok" : "err");
                 if (!r.last_error.empty()) member(w, "lastError", r.last_error);
                 member(w, "evaluationTime", seconds(r.evaluation_duration));
                 member(w, "lastEvaluation", evaluation_time(r.last_evaluation));
-                member(w, "type", "alerting");
+                member(w, "type", std::holds_alternative<alerts::rules::AlertingRule>(r.rule) ? "alerting" : "recording");
                 w.EndObject();
             }
             w.EndArray();

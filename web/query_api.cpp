@@ -358,13 +358,7 @@ Answer series_answer(const QuerySource& source, const QueryParams& params) {
     const Window w = std::get<Window>(range);
     std::set<metrics::Labels> series;
     for (const auto& set : std::get<0>(sets))
-        source.history().select(set, w.start, w.end,
-                                [&](std::string_view name, const metrics::Labels& labels, std::span<const promql::Sample>) {
-                                    metrics::Labels with_name = labels;
-                                    if (!metrics::find_label(with_name, "__name__") && !name.empty())
-                                        metrics::set_label(with_name, "__name__", std::string(name));
-                                    series.insert(std::move(with_name));
-                                });
+        for (auto& labels : source.series(set, w.start, w.end)) series.insert(std::move(labels));
     return success([&](Writer& writer) {
         writer.StartArray();
         for (const auto& labels : series) write_labels(writer, labels);

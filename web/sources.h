@@ -87,7 +87,10 @@ public:
     // The engine's bounds (max samples, timeout); a request may only lower the timeout.
     virtual alerts::promql::Limits query_limits() const = 0;
     // As tsdb::Head's: of the series `matchers` select (all, when empty) with samples in
-    // [mint_ms, maxt_ms]; sorted.
+    // [mint_ms, maxt_ms], their labels (__name__ included), label names or one label's
+    // values; sorted.
+    virtual std::vector<metrics::Labels> series(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,
+                                                std::int64_t maxt_ms) const = 0;
     virtual std::vector<std::string> label_names(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,
                                                  std::int64_t maxt_ms) const = 0;
     virtual std::vector<std::string> label_values(const std::string& name, const std::vector<metrics::Matcher>& matchers,

@@ -399,7 +399,7 @@ private:
         std::int64_t ts = base_time(node.time, t) - node.time.offset_ms;
         Loaded& loaded = loaded_[&node];
         if (loaded.stream) {
-            source_.select(node.matchers, ts - limits_.lookback_ms, ts,
+            source_.select_instant(node.matchers, ts, limits_.lookback_ms,
                            [&](std::string_view name, const metrics::Labels& labels, std::span<const Sample> samples) {
                                if (samples.empty() || metrics::is_stale_nan(samples.back().v)) return;
                                hold(1);

@@ -461,16 +461,18 @@ Value f_holt_winters(CallArgs& a) {
 
 Value f_avg_over_time(CallArgs& a) {
     return over_time(a, 0, false, [](std::span<const Sample> s) -> std::optional<double> {
-        double mean = 0, count = 0;
+        double mean = 0, count = 0, c = 0;
         for (const auto& sample : s) {
             count += 1;
             if (std::isinf(mean)) {
                 if (std::isinf(sample.v) && (mean > 0) == (sample.v > 0)) continue;
                 if (!std::isinf(sample.v) && !std::isnan(sample.v)) continue;
             }
-            mean += sample.v / count - mean / count;
+            kahan_add(sample.v / count - mean / count, mean, c);
         }
-        return mean;
+        // Compensated, as the Debian Prometheus 2.42 sums: a plain running mean can end one
+        // ulp away (0.5100000000000001 against 0.51) and flip a comparison with it.
+        return std::isinf(mean) ? mean : mean + c;
     });
 }
 Value f_count_over_time(CallArgs& a) {
@@ -478,9 +480,9 @@ Value f_count_over_time(CallArgs& a) {
 }
 Value f_sum_over_time(CallArgs& a) {
     return over_time(a, 0, false, [](std::span<const Sample> s) -> std::optional<double> {
-        double sum = 0;
-        for (const auto& sample : s) sum += sample.v;
-        return sum;
+        double sum = 0, c = 0;
+        for (const auto& sample : s) kahan_add(sample.v, sum, c);
+        return std::isinf(sum) ? sum : sum + c;
     });
 }
 Value f_min_over_time(CallArgs& a) {

@@ -57,6 +57,14 @@ public:
     using SeriesFn = std::function<void(std::string_view name, const metrics::Labels& labels, std::span<const Sample> samples)>;
     virtual void select(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms, std::int64_t maxt_ms,
                         const SeriesFn& fn) const = 0;
+    // An instant selector at `t_ms` alone (no range, no other step reading the same
+    // selector): `fn` gets each series with its samples in [t - lookback, t], of which the
+    // evaluator takes the last. A source may answer it from elsewhere than select(): the
+    // rules' source answers it at the evaluation time from the current store.
+    virtual void select_instant(const std::vector<metrics::Matcher>& matchers, std::int64_t t_ms, std::int64_t lookback_ms,
+                                const SeriesFn& fn) const {
+        select(matchers, t_ms - lookback_ms, t_ms, fn);
+    }
 };
 
 // A parse failure or a construct cargomon refuses. `offset` is the byte offset in the

@@ -53,14 +53,26 @@ metrics::Labels alert_labels(const AlertingRule& rule, const promql::VectorSampl
     return labels;
 }
 
-RuleEvaluator series_evaluator(const promql::Queryable& source, std::int64_t t_ms) {
-    return [&source, t_ms](const AlertingRule& rule) { return promql::evaluate_checked(*rule.expr, source, t_ms); };
+std::string recording_collector(const RuleGroup& group, const RecordingRule& rule, int ordinal) {
+    return "rules/" + group.key() + "/" + rule.name + "#" + std::to_string(ordinal);
+}
+
+metrics::Snapshot recorded_snapshot(promql::Vector series) {
+    metrics::Snapshot snapshot;
+    if (series.empty()) return snapshot;
+    // Prometheus records no HELP for them; the store wants one, and this says where they come from.
+    metrics::Family family{.name = std::string(metrics::label_value(series.front().labels, "__name__")),
+                           .help = "Recording rule output"};
+    for (promql::VectorSample& s : series) family.samples.push_back({metrics::without_name(std::move(s.labels)), s.value});
+    snapshot.families.push_back(std::move(family));
+    return snapshot;
 }
 
 RuleManager::RuleManager(std::vector<RuleGroup> groups, RuleEvaluator evaluator, AlertSink sink, const Clock& clock,
-                         prometheus::Registry& registry, RuleManagerOptions options)
+                         prometheus::Registry& registry, RuleManagerOptions options, RecordSink record)
     : evaluator_(std::move(evaluator)),
       sink_(std::move(sink)),
+      record_(std::move(record)),
       clock_(clock),
       options_(std::move(options)),
       evaluations_(metrics::counter_family(registry, "cargomon_rule_evaluations_total",
@@ -86,7 +98,7 @@ void RuleManager::install(std::vector<RuleGroup> groups, SteadyTime due) {
         auto kept = std::find_if(old.begin(), old.end(), [&](const GroupSlot& g) { return g.group.key() == key; });
         slot.next_due = kept == old.end() ? due : kept->next_due;
         std::map<std::string, int> seen;  // rule name -> rules of that name so far
-        for (const AlertingRule& rule : group.rules) slot.rules.push_back({.ordinal = seen[rule.name]++});
+        for (const Rule& rule : group.rules) slot.rules.push_back({.ordinal = seen[rule_name(rule)]++});
         slot.evaluations = &evaluations_.Add({{"rule_group", key}});
         slot.failures = &failures_.Add({{"rule_group", key}});
         slot.last_duration = &last_duration_.Add({{"rule_group", key}});
@@ -157,21 +169,64 @@ std::vector<Alert> RuleManager::evaluate_group(GroupSlot& slot, SystemTime now) 
     return to_send;
 }
 
-// Prometheus' AlertingRule.Eval, step for step.
 bool RuleManager::evaluate_rule(GroupSlot& group, std::size_t index, SystemTime now) {
-    const AlertingRule& rule = group.group.rules[index];
+    const Rule& rule = group.group.rules[index];
+    const std::int64_t t_ms = std::chrono::floor<std::chrono::milliseconds>(now - group.group.query_offset)
+                                  .time_since_epoch()
+                                  .count();
+    promql::Evaluation result = evaluator_(rule, t_ms);
+    if (std::holds_alternative<RecordingRule>(rule)) return evaluate_recording(group, index, std::move(result), t_ms);
+    return evaluate_alerting(group, index, now, std::move(result));
+}
+
+promql::Vector result_vector(promql::Evaluation result) {
+    if (const double* scalar = std::get_if<double>(&result.value)) return {{{}, *scalar}};
+    return std::move(std::get<promql::Vector>(result.value));
+}
+
+std::variant<promql::Vector, std::string> recorded_series(const RecordingRule& rule, promql::Evaluation result,
+                                                           long long limit, std::int64_t t_ms) {
+    if (!result.error.empty()) return std::move(result.error);
+    promql::Vector series = result_vector(std::move(result));
+    std::set<metrics::Labels> seen;
+    for (promql::VectorSample& sample : series) {
+        sample.labels = metrics::without_name(sorted(std::move(sample.labels)));
+        for (const auto& [name, value] : rule.labels) metrics::set_label(sample.labels, name, value);
+        metrics::set_label(sample.labels, "__name__", rule.name);
+        sample.t = t_ms;
+        if (!seen.insert(sample.labels).second)
+            return std::string("vector contains metrics with the same labelset after applying rule labels");
+    }
+    if (limit > 0 && static_cast<long long>(series.size()) > limit)
+        return "exceeded limit of " + std::to_string(limit) + " with " + std::to_string(series.size()) + " series";
+    return series;
+}
+
+bool RuleManager::evaluate_recording(GroupSlot& group, std::size_t index, promql::Evaluation result, std::int64_t t_ms) {
+    const auto& rule = std::get<RecordingRule>(group.group.rules[index]);
     RuleSlot& slot = group.rules[index];
-    promql::Evaluation result = evaluator_(rule);
+    auto recorded = recorded_series(rule, std::move(result), group.group.limit, t_ms);
+    promql::Vector series;
+    if (auto* error = std::get_if<std::string>(&recorded)) {
+        spdlog::warn("rule group {}: record {}: {}", group.group.key(), rule.name, *error);
+        slot.last_error = std::move(*error);
+    } else {
+        series = std::move(std::get<promql::Vector>(recorded));
+    }
+    if (record_) record_(recording_collector(group.group, rule, slot.ordinal), std::move(series), t_ms);
+    return slot.last_error.empty();
+}
+
+// Prometheus' AlertingRule.Eval, step for step.
+bool RuleManager::evaluate_alerting(GroupSlot& group, std::size_t index, SystemTime now, promql::Evaluation result) {
+    const auto& rule = std::get<AlertingRule>(group.group.rules[index]);
+    RuleSlot& slot = group.rules[index];
     if (!result.error.empty()) {
         spdlog::warn("rule group {}: alert {}: {}", group.group.key(), rule.name, result.error);
         slot.last_error = result.error;
         return false;
     }
-    promql::Vector samples;
-    if (const double* scalar = std::get_if<double>(&result.value))
-        samples.push_back({{}, *scalar});
-    else
-        samples = std::move(std::get<promql::Vector>(result.value));
+    promql::Vector samples = result_vector(std::move(result));
 
     std::map<std::string, Alert> fresh;  // by fingerprint
     for (const promql::VectorSample& sample : samples) {
@@ -274,6 +329,16 @@ void RuleManager::replace_groups(std::vector<RuleGroup> groups) {
     update_alert_counts();
 }
 
+std::vector<std::string> RuleManager::recording_collectors() const {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    for (const GroupSlot& g : groups_)
+        for (std::size_t i = 0; i < g.rules.size(); ++i)
+            if (const auto* r = std::get_if<RecordingRule>(&g.group.rules[i]))
+                out.push_back(recording_collector(g.group, *r, g.rules[i].ordinal));
+    return out;
+}
+
 std::vector<ActiveAlertState> RuleManager::export_state() const {
     std::lock_guard lock(mu_);
     return export_locked();
@@ -299,7 +364,8 @@ void RuleManager::restore_locked(const std::vector<ActiveAlertState>& states) {
         for (GroupSlot& g : groups_) {
             if (g.group.key() != s.group_key) continue;
             for (std::size_t i = 0; i < g.rules.size(); ++i)
-                if (g.group.rules[i].name == s.rule_name && g.rules[i].ordinal == s.rule_ordinal) {
+                if (std::holds_alternative<AlertingRule>(g.group.rules[i]) && rule_name(g.group.rules[i]) == s.rule_name &&
+                    g.rules[i].ordinal == s.rule_ordinal) {
                     g.rules[i].active[s.alert.fingerprint] = s;
                     placed = true;
                 }
@@ -317,7 +383,7 @@ const ActiveAlertState* RuleManager::find_locked(const StateKey& key) const {
     for (const GroupSlot& g : groups_) {
         if (g.group.key() != group_key) continue;
         for (std::size_t i = 0; i < g.rules.size(); ++i) {
-            if (g.group.rules[i].name != rule_name || g.rules[i].ordinal != ordinal) continue;
+            if (rules::rule_name(g.group.rules[i]) != rule_name || g.rules[i].ordinal != ordinal) continue;
             auto it = g.rules[i].active.find(fingerprint);
             if (it != g.rules[i].active.end()) return &it->second;
         }
@@ -378,6 +444,8 @@ std::vector<GroupStatus> RuleManager::groups() const {
         GroupStatus group{.name = g.group.name,
                           .file = g.group.file,
                           .interval = g.group.interval,
+                          .limit = g.group.limit,
+                          .query_offset = g.group.query_offset,
                           .rules = {},
                           .last_evaluation = g.last_evaluation,
                           .evaluation_duration = g.evaluation_duration};

@@ -50,9 +50,27 @@ struct RuleManagerOptions {
     Millis resolved_retention{std::chrono::minutes{15}};  // how long resolved alerts are re-sent
 };
 
-// How a rule's expression is evaluated: evaluate_checked over the daemon's series, or
-// canned results in tests.
-using RuleEvaluator = std::function<promql::Evaluation(const AlertingRule&)>;
+// How a rule's expression is evaluated at `t_ms` (the group's evaluation time less its
+// query_offset): evaluate_checked over the daemon's series, or canned results in tests.
+using RuleEvaluator = std::function<promql::Evaluation(const Rule&, std::int64_t t_ms)>;
+// Receives a recording rule's output right after its evaluation, before the next rule of
+// its group is evaluated (which must see it): every series with its labels, __name__
+// included; empty when the rule failed, as a failed rule records nothing. `collector`
+// names the rule (recording_collector) so its output replaces its own last one only.
+using RecordSink = std::function<void(const std::string& collector, promql::Vector series, std::int64_t t_ms)>;
+// The store collector a recording rule publishes under: unique per rule across groups.
+std::string recording_collector(const RuleGroup& group, const RecordingRule& rule, int ordinal);
+// A rule's result as samples: a vector as it is, a scalar as one sample without labels.
+// `result` must have no error.
+promql::Vector result_vector(promql::Evaluation result);
+// Prometheus' RecordingRule.Eval: the result's series renamed, with the rule's labels and
+// time `t_ms`; or why the rule records nothing (an evaluation error, two series with the
+// same labels, more series than `limit` when it is > 0).
+std::variant<promql::Vector, std::string> recorded_series(const RecordingRule& rule, promql::Evaluation result,
+                                                           long long limit, std::int64_t t_ms);
+// A recording rule's output (what a RecordSink receives) as the store holds it: one gauge
+// family, or nothing when the rule recorded no series.
+metrics::Snapshot recorded_snapshot(promql::Vector series);
 // The labels of the alert a rule makes of one sample: the sample's labels without
 // __name__, the rule's (expanded) labels, and alertname.
 metrics::Labels alert_labels(const AlertingRule& rule, const promql::VectorSample& sample);
@@ -61,8 +79,6 @@ metrics::Labels alert_labels(const AlertingRule& rule, const promql::VectorSampl
 // across restarts.
 std::string fingerprint(const metrics::Labels& labels);
 
-// Evaluates at `t_ms`; `source` must outlive the evaluator.
-RuleEvaluator series_evaluator(const promql::Queryable& source, std::int64_t t_ms);
 
 // Receives, after each group evaluation, the alerts to notify: firing ones (again every
 // resend_delay) and resolved ones (with ends_at), as Prometheus hands them to its notifier.
@@ -71,7 +87,7 @@ using AlertSink = std::function<void(std::vector<Alert>)>;
 // One rule as the rules API shows it (Prometheus' AlertingRule getters): its state is
 // the worst of its own alerts.
 struct RuleStatus {
-    AlertingRule rule;
+    Rule rule;
     AlertState state = AlertState::inactive;
     std::vector<Alert> alerts;  // this rule's pending and firing alerts, no other rule's
     std::string last_error;     // of its last evaluation; empty when it succeeded
@@ -82,6 +98,8 @@ struct GroupStatus {
     std::string name;
     std::string file;
     Millis interval{0};
+    long long limit = 0;
+    Millis query_offset{0};
     std::vector<RuleStatus> rules;
     std::optional<SystemTime> last_evaluation;
     Millis evaluation_duration{0};
@@ -95,8 +113,9 @@ inline constexpr std::string_view kRulesCollector = "rules";
 // schedules) and is held while rules are evaluated but not while the sink is called.
 class RuleManager {
 public:
+    // `record` may be empty when no group has recording rules (tests of alerting rules).
     RuleManager(std::vector<RuleGroup> groups, RuleEvaluator evaluator, AlertSink sink, const Clock& clock,
-                prometheus::Registry& registry, RuleManagerOptions options = {});
+                prometheus::Registry& registry, RuleManagerOptions options = {}, RecordSink record = {});
 
     // Evaluates every group that is due (each is first due at construction, then every
     // interval, missed ones skipped) and returns when the next one is due.
@@ -108,6 +127,10 @@ public:
     // A reload: alerts of rules that remain (same group key, name and ordinal) keep their
     // state and their groups their schedule.
     void replace_groups(std::vector<RuleGroup> groups);
+
+    // The collectors the recording rules publish under (recording_collector), so a reload
+    // can withdraw the output of rules it removed.
+    std::vector<std::string> recording_collectors() const;
 
     // For persistence: every alert the rules hold, resolved ones included.
     std::vector<ActiveAlertState> export_state() const;
@@ -151,6 +174,8 @@ private:
     void install(std::vector<RuleGroup> groups, SteadyTime due);  // caller holds mu_
     std::vector<Alert> evaluate_group(GroupSlot& slot, SystemTime now);
     bool evaluate_rule(GroupSlot& group, std::size_t index, SystemTime now);
+    bool evaluate_alerting(GroupSlot& group, std::size_t index, SystemTime now, promql::Evaluation result);
+    bool evaluate_recording(GroupSlot& group, std::size_t index, promql::Evaluation result, std::int64_t t_ms);
     void update_alert_counts();
     void restore_locked(const std::vector<ActiveAlertState>& states);
     std::vector<ActiveAlertState> export_locked() const;
@@ -161,6 +186,7 @@ private:
 
     RuleEvaluator evaluator_;
     AlertSink sink_;
+    RecordSink record_;
     const Clock& clock_;
     RuleManagerOptions options_;
     prometheus::Family<prometheus::Counter>& evaluations_;

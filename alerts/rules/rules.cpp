@@ -10,6 +10,7 @@
 
 #include "config/yaml_reader.h"
 #include "metrics/labels.h"
+#include "metrics/names.h"
 
 namespace cargomon::alerts::rules {
 namespace {
@@ -19,8 +20,7 @@ using config::quote;
 using config::YamlReader;
 
 const std::vector<std::string_view> kFileKeys{"groups"};
-const std::vector<std::string_view> kGroupKeys{"name", "interval", "limit", "rules"};
-// "record" is listed so it gets its own message rather than "unknown key".
+const std::vector<std::string_view> kGroupKeys{"name", "interval", "query_offset", "limit", "rules"};
 const std::vector<std::string_view> kRuleKeys{"alert", "expr", "for", "keep_firing_for", "labels", "annotations", "record"};
 
 class RuleFileParser {
@@ -68,6 +68,8 @@ private:
         }
         if (auto interval = node["interval"])
             if (auto d = reader_.positive_duration(interval, "the group interval")) g.interval = *d;
+        if (auto offset = node["query_offset"])
+            if (auto d = reader_.duration(offset)) g.query_offset = *d;
         if (auto limit = node["limit"])
             if (auto n = reader_.integer_in(limit, "limit", 0, 1'000'000'000)) g.limit = *n;
         if (auto rules = node["rules"]) {
@@ -78,34 +80,37 @@ private:
         return g;
     }
 
-    std::optional<AlertingRule> rule(const YAML::Node& node) {
+    std::optional<Rule> rule(const YAML::Node& node) {
         if (!reader_.check_map(node, kRuleKeys, "in a rule")) return std::nullopt;
-        for (const auto& entry : node)
-            if (entry.first.IsScalar() && entry.first.Scalar() == "record")
-                reader_.error(entry.first, "recording rules (\"record\") are not supported; cargomon evaluates alerting rules only");
-        AlertingRule r;
-        if (auto alert = node["alert"]) {
-            if (auto name = reader_.non_empty_string(alert, "the alert name")) r.name = *name;
-        } else if (!node["record"]) {
-            reader_.error(node, "a rule needs an \"alert\" name");
+        auto record = node["record"];
+        auto alert = node["alert"];
+        auto [expr_text, expr] = expression(node);
+        if (record && alert) {
+            reader_.error(node, "a rule has either \"alert\" or \"record\", not both");
+            return std::nullopt;
         }
-        if (auto expr = node["expr"]) {
-            if (auto text = raw_string(expr)) {
-                r.expr_text = *text;
-                try {
-                    r.expr = promql::parse_expr(r.expr_text);
-                    // As Prometheus' rule evaluation requires ("rule result is not a vector or scalar").
-                    auto type = promql::expr_type(*r.expr);
-                    if (type != promql::ValueType::vector && type != promql::ValueType::scalar)
-                        throw promql::ExprError(0, "a rule's expression must be an instant vector or a scalar, not a " +
-                                                       std::string(promql::type_name(type)));
-                } catch (const promql::ExprError& e) {
-                    error_in_scalar(expr, e.offset(), std::string("bad expr: ") + e.what());
-                }
+        if (!record && !alert) {
+            reader_.error(node, "a rule needs an \"alert\" or a \"record\" name");
+            return std::nullopt;
+        }
+        if (record) {
+            RecordingRule r{.expr_text = std::move(expr_text), .expr = std::move(expr)};
+            if (auto name = reader_.non_empty_string(record, "the recorded metric name")) {
+                if (metrics::is_valid_metric_name(*name))
+                    r.name = *name;
+                else
+                    reader_.error(record, "invalid recording rule name " + quote(*name) +
+                                              " (a metric name: letters, digits, _ and :, not starting with a digit)");
             }
-        } else {
-            reader_.error(node, "a rule needs an \"expr\"");
+            // As Prometheus refuses them: a recording rule makes series, not alerts.
+            for (std::string_view key : {"for", "keep_firing_for", "annotations"})
+                if (auto field = node[std::string(key)])
+                    reader_.error(field, "invalid field " + quote(key) + " in recording rule");
+            if (auto labels = node["labels"]) r.labels = plain_labels(labels);
+            return r;
         }
+        AlertingRule r{.expr_text = std::move(expr_text), .expr = std::move(expr)};
+        if (auto name = reader_.non_empty_string(alert, "the alert name")) r.name = *name;
         if (auto d = node["for"])
             if (auto value = reader_.duration(d)) r.for_duration = *value;
         if (auto d = node["keep_firing_for"])
@@ -113,6 +118,51 @@ private:
         if (auto labels = node["labels"]) r.labels = templates(labels, "label");
         if (auto annotations = node["annotations"]) r.annotations = templates(annotations, "annotation");
         return r;
+    }
+
+    std::pair<std::string, std::shared_ptr<const promql::Expr>> expression(const YAML::Node& node) {
+        auto expr = node["expr"];
+        if (!expr) {
+            reader_.error(node, "a rule needs an \"expr\"");
+            return {};
+        }
+        auto text = raw_string(expr);
+        if (!text) return {};
+        try {
+            auto parsed = promql::parse_expr(*text);
+            // As Prometheus' rule evaluation requires ("rule result is not a vector or scalar").
+            auto type = promql::expr_type(*parsed);
+            if (type != promql::ValueType::vector && type != promql::ValueType::scalar)
+                throw promql::ExprError(0, "a rule's expression must be an instant vector or a scalar, not a " +
+                                               std::string(promql::type_name(type)));
+            return {*text, std::move(parsed)};
+        } catch (const promql::ExprError& e) {
+            error_in_scalar(expr, e.offset(), std::string("bad expr: ") + e.what());
+        }
+        return {*text, nullptr};
+    }
+
+    metrics::Labels plain_labels(const YAML::Node& node) {
+        metrics::Labels out;
+        if (!node.IsMap()) {
+            reader_.error(node, "expected a mapping of label names to values, got " + describe(node));
+            return out;
+        }
+        for (const auto& entry : node) {
+            const YAML::Node& key = entry.first;
+            if (!key.IsScalar() || !metrics::is_valid_label_name(key.Scalar())) {
+                reader_.error(key, "invalid label name " + describe(key) +
+                                       " (letters, digits and _, not starting with a digit or __)");
+                continue;
+            }
+            if (metrics::find_label(out, key.Scalar())) {
+                reader_.error(key, "duplicate label " + quote(key.Scalar()));
+                continue;
+            }
+            if (auto value = raw_string(entry.second)) out.emplace_back(key.Scalar(), *value);
+        }
+        std::sort(out.begin(), out.end());
+        return out;
     }
 
     std::vector<std::pair<std::string, Template>> templates(const YAML::Node& node, std::string_view what) {
@@ -199,6 +249,16 @@ private:
 };
 
 }  // namespace
+
+const std::string& rule_name(const Rule& rule) {
+    return std::visit([](const auto& r) -> const std::string& { return r.name; }, rule);
+}
+const promql::Expr& rule_expr(const Rule& rule) {
+    return std::visit([](const auto& r) -> const promql::Expr& { return *r.expr; }, rule);
+}
+const std::string& rule_expr_text(const Rule& rule) {
+    return std::visit([](const auto& r) -> const std::string& { return r.expr_text; }, rule);
+}
 
 RulesResult parse_rules(std::string_view yaml_text, std::string_view file_name, Millis default_interval) {
     RulesResult result = RuleFileParser(yaml_text, file_name, default_interval).parse();

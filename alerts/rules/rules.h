@@ -1,6 +1,6 @@
 #pragma once
-// Rule files in Prometheus' format (groups of alerting rules), loaded and validated whole
-// with file:line:col errors like the config. Recording rules are outside the subset.
+// Rule files in Prometheus' format (groups of alerting and recording rules), loaded and
+// validated whole with file:line:col errors like the config.
 #include <memory>
 #include <ostream>
 #include <string>
@@ -13,6 +13,7 @@
 #include "alerts/rules/template.h"
 #include "common/duration.h"
 #include "config/config.h"
+#include "metrics/labels.h"
 
 namespace cargomon::alerts::rules {
 
@@ -29,12 +30,31 @@ struct AlertingRule {
     std::vector<std::pair<std::string, Template>> annotations;
 };
 
+// `record:`: the expression's series under a new name, with `labels` set (plain values:
+// Prometheus does not expand templates in recording rules).
+struct RecordingRule {
+    std::string name;  // `record:`, the output's metric name
+    std::string expr_text;
+    std::shared_ptr<const promql::Expr> expr;
+    metrics::Labels labels;  // sorted by name
+};
+
+using Rule = std::variant<AlertingRule, RecordingRule>;
+const std::string& rule_name(const Rule& rule);
+const promql::Expr& rule_expr(const Rule& rule);
+const std::string& rule_expr_text(const Rule& rule);
+
 struct RuleGroup {
     std::string file;  // as given to the loader
     std::string name;
     Millis interval = kDefaultEvaluationInterval;
-    long long limit = 0;  // 0: no limit on firing+pending alerts
-    std::vector<AlertingRule> rules;
+    // Each rule's series (a recording rule's output) or alerts (firing+pending of an
+    // alerting rule) at most this many, else the rule fails; 0: no limit.
+    long long limit = 0;
+    // The group's rules are evaluated this long before the evaluation time (Prometheus'
+    // query_offset): for data that arrives late.
+    Millis query_offset{0};
+    std::vector<Rule> rules;  // evaluated in this order
 
     // "file;name", unique across files, like Prometheus' rule_group label.
     std::string key() const { return file + ";" + name; }

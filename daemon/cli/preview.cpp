@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <iomanip>
+#include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -58,7 +60,7 @@ std::optional<std::set<std::string>> metrics_read(const std::vector<alerts::rule
     std::set<std::string> names;
     for (const auto& group : groups)
         for (const auto& rule : group.rules) {
-            auto selected = alerts::promql::selected_metric_names(*rule.expr);
+            auto selected = alerts::promql::selected_metric_names(alerts::rules::rule_expr(rule));
             if (!selected) return std::nullopt;
             names.insert(selected->begin(), selected->end());
         }
@@ -114,24 +116,57 @@ struct Tally {
     std::size_t firing = 0, pending = 0, silent = 0, failed = 0;
 };
 
+// A multi-line expr (a YAML block) indented as a whole, without its final newline.
+std::string indented(const std::string& text) {
+    std::string expr = text.substr(0, text.find_last_not_of(" \n") + 1);
+    for (auto at = expr.find('\n'); at != std::string::npos; at = expr.find('\n', at + 3)) expr.insert(at + 1, "  ");
+    return expr;
+}
+
+// The one collection holds no history: a rule reading back further than an instant
+// selector's lookback sees less than the daemon's history gives it.
+void note_history(const alerts::rules::Rule& rule, std::ostream& out) {
+    const alerts::promql::Limits limits;
+    if (alerts::promql::lookbehind_ms(alerts::rules::rule_expr(rule), limits) > limits.lookback_ms)
+        out << "  (reads back in time: this preview has one collection and no history, the daemon's answer may differ)\n";
+}
+
+// A recording rule's output goes into the collected store, as the daemon's does, so the
+// rules after it read it.
+void preview_recording(const alerts::rules::RuleGroup& group, const alerts::rules::RecordingRule& rule, int ordinal,
+                       Collected& collected, std::shared_ptr<const alerts::promql::StoreSource>& source,
+                       std::ostream& out, Tally& tally) {
+    out << "\n" << rule.name << "  (recording rule, group " << group.name << " in " << group.file << ")\n  "
+        << indented(rule.expr_text) << "\n";
+    note_history(rule, out);
+    auto recorded = alerts::rules::recorded_series(
+        rule, alerts::promql::evaluate_checked(*rule.expr, *source, source->at_ms()), group.limit, source->at_ms());
+    if (const auto* error = std::get_if<std::string>(&recorded)) {
+        out << "  evaluation failed: " << *error << ": would record nothing\n";
+        ++tally.failed;
+        return;
+    }
+    auto series = std::get<alerts::promql::Vector>(std::move(recorded));
+    for (const auto& sample : series)
+        out << "  " << series_text(sample.labels) << " = " << metrics::format_value(sample.value) << "\n";
+    if (series.empty()) out << "  no series: would record nothing\n";
+    collected.store.publish(alerts::rules::recording_collector(group, rule, ordinal),
+                            alerts::rules::recorded_snapshot(std::move(series)), std::chrono::system_clock::now());
+    source = std::make_shared<alerts::promql::StoreSource>(collected.store.view(), collected.registry.Collect(), source->at_ms());
+}
+
 void preview_rule(const alerts::rules::RuleGroup& group, const alerts::rules::AlertingRule& rule, const alerts::promql::StoreSource& source,
                   std::ostream& out, Tally& tally) {
-    // A multi-line expr (a YAML block) indented as a whole, without its final newline.
-    std::string expr = rule.expr_text.substr(0, rule.expr_text.find_last_not_of(" \n") + 1);
-    for (auto at = expr.find('\n'); at != std::string::npos; at = expr.find('\n', at + 3)) expr.insert(at + 1, "  ");
     out << "\n" << rule.name << "  (group " << group.name << " in " << group.file << ", for "
-        << format_duration(rule.for_duration) << ")\n  " << expr << "\n";
+        << format_duration(rule.for_duration) << ")\n  " << indented(rule.expr_text) << "\n";
+    note_history(rule, out);
     alerts::promql::Evaluation result = alerts::promql::evaluate_checked(*rule.expr, source, source.at_ms());
     if (!result.error.empty()) {
         out << "  evaluation failed: " << result.error << ": would not fire\n";
         ++tally.failed;
         return;
     }
-    alerts::promql::Vector samples;
-    if (const double* scalar = std::get_if<double>(&result.value))
-        samples.push_back({{}, *scalar});
-    else
-        samples = std::get<alerts::promql::Vector>(std::move(result.value));
+    alerts::promql::Vector samples = alerts::rules::result_vector(std::move(result));
     if (samples.empty()) {
         out << "  no series: would not fire\n";
         ++tally.silent;
@@ -178,16 +213,22 @@ int run(const Options& options, std::ostream& out, std::ostream& err) {
         return 1;
     }
 
-    const alerts::promql::StoreSource source(
+    std::shared_ptr<const alerts::promql::StoreSource> source = std::make_shared<alerts::promql::StoreSource>(
         collected.store.view(), collected.registry.Collect(),
         std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now()).time_since_epoch().count());
     Tally tally;
     std::size_t total = 0;
-    for (const auto& group : groups)
+    for (const auto& group : groups) {
+        std::map<std::string, int> ordinals;  // as the daemon numbers rules of one name
         for (const auto& rule : group.rules) {
-            preview_rule(group, rule, source, out, tally);
+            const int ordinal = ordinals[alerts::rules::rule_name(rule)]++;
+            if (const auto* recording = std::get_if<alerts::rules::RecordingRule>(&rule))
+                preview_recording(group, *recording, ordinal, collected, source, out, tally);
+            else
+                preview_rule(group, std::get<alerts::rules::AlertingRule>(rule), *source, out, tally);
             ++total;
         }
+    }
     out << "\n"
         << total << " rules: " << tally.firing << " would fire now, " << tally.pending << " would be pending, "
         << tally.silent << " have no series" << (tally.failed ? ", " + std::to_string(tally.failed) + " failed" : "")

@@ -357,10 +357,20 @@ TEST(DaemonE2eLifecycle, WatermarkedCounterSurvivesRestartWithoutDoubleCounting)
 
 // The sample history after kill -9: a restart reads back the last checkpoint, so what
 // the history held before the last checkpoint written before the kill is there again
-// (at most one checkpoint interval is lost), its oldest sample included.
+// (at most one checkpoint interval is lost), its oldest sample included, and a rule with
+// rate() has data at its first evaluation after the restart. The restarted daemon's
+// collector runs once an hour, so the one collection it makes before that evaluation
+// gives rate() one sample of the two it needs: the other is the restored history's.
 TEST(DaemonE2eLifecycle, HistorySurvivesKillNine) {
     TempDir storage;
-    const auto config = connection() + "collectors:\n" + kRunsCollector;
+    const std::string rules = storage.write("rate.rules.yml", R"(groups:
+  - name: after-restart
+    interval: 1h
+    rules:
+      - alert: RateHasData
+        expr: count(rate(cargo_workflow_runs[5m])) > 0
+)");
+    const auto config = connection() + "collectors:\n" + kRunsCollector + "rule_files: [" + rules + "]\n";
     const DaemonOptions options{.storage_path = storage.path(),
                                 .extra_args = {"--storage.history.checkpoint-interval=1s",
                                                "--storage.history.retention=1h"}};
@@ -397,13 +407,26 @@ TEST(DaemonE2eLifecycle, HistorySurvivesKillNine) {
         first.process().kill_hard();
     }
     ASSERT_TRUE(std::filesystem::exists(storage.path() + "/history.ckpt"));
-    DaemonProcess second(config, options);
+    DaemonProcess second(connection() + "collectors:\n  - {name: runs, kind: run_counts, windows: [1h], interval: 1h}\n" +
+                             "rule_files: [" + rules + "]\n",
+                         options);
     const auto restarted = second.scrape();
     EXPECT_EQ(value(restarted, "cargomon_history_oldest_sample_timestamp_seconds"), oldest);
     EXPECT_GE(value(restarted, "cargomon_history_samples"), samples);
     EXPECT_GE(value(restarted, "cargomon_history_series"), series);
     EXPECT_EQ(value(restarted, "cargomon_history_checkpoint_corruptions_total"), 0);
     EXPECT_NE(second.log().find("history: loaded"), std::string::npos) << second.log();
+    // The group's first (and, for an hour, only) evaluation.
+    std::string rules_answer;
+    for (auto deadline = std::chrono::steady_clock::now() + 60s;; std::this_thread::sleep_for(200ms)) {
+        rules_answer = second.get("/api/v1/rules").body;
+        if (rules_answer.find("\"lastEvaluation\":\"0001") == std::string::npos &&
+            rules_answer.find("\"health\":\"ok\"") != std::string::npos)
+            break;
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << rules_answer << "\n" << second.log();
+    }
+    EXPECT_NE(rules_answer.find("\"state\":\"firing\""), std::string::npos)
+        << "rate() had no data at the first evaluation after the restart: " << rules_answer;
 }
 
 }  // namespace

@@ -13,7 +13,9 @@
 #include "common/net.h"
 #include "common/process.h"
 #include "tests/deploy/deploy_files.h"
+#include "tests/daemon/daemon_process.h"
 #include "tests/support/prom_process.h"
+#include "tests/support/sim_process.h"
 #include "tests/support/tools.h"
 
 namespace cargomon::deploy_test {
@@ -220,6 +222,70 @@ TEST_F(DashboardPromql, PrometheusRefusesABrokenQuery) {
     auto res = client.Post("/api/v1/query", httplib::Params{{"query", substitute("sum by (le (rate(x[$__rate_interval]))")}});
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 400);
+}
+
+// The dashboard with cargomon itself as the data source (docs/grafana.md): Grafana asks
+// its query API as it asks Prometheus (query_range, POSTed form), with the `job`
+// variable at its All value, as it is when cargomon (which has no scrape labels) lists no
+// job. Every query is answered, and the panels an operator reads first show data.
+class DashboardAgainstCargomon : public Dashboard {
+protected:
+    void SetUp() override {
+        sim_ = std::make_unique<testing::SimProcess>(testing::SimOptions{.workflows = 4, .history = "2h", .live = true});
+        daemon_ = std::make_unique<testing::DaemonProcess>("api_url: " + sim_->url() + "\ntoken: " + sim_->token() + R"(
+defaults: {interval: 2s, timeout: 2s, jitter: 0}
+collectors:
+  - {name: discovery, kind: discovery}
+  - {name: runs, kind: run_counts, windows: [1h]}
+  - {name: batches, kind: batches}
+  - {name: nodes, kind: run_metrics}
+  - {name: credits, kind: credits}
+)");
+    }
+    std::unique_ptr<testing::SimProcess> sim_;
+    std::unique_ptr<testing::DaemonProcess> daemon_;
+};
+
+TEST_F(DashboardAgainstCargomon, EveryQueryIsAnsweredAndTheMainPanelsShowData) {
+    httplib::Client client("127.0.0.1", static_cast<int>(std::stoi(daemon_->url().substr(daemon_->url().rfind(':') + 1))));
+    auto ask = [&](const std::string& expr) {
+        const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+        return client.Post("/api/v1/query_range", httplib::Params{{"query", expr},
+                                                                 {"start", std::to_string(now - 300)},
+                                                                 {"end", std::to_string(now)},
+                                                                 {"step", "15"}});
+    };
+    auto with_all_jobs = [](std::string expr) {
+        for (auto at = expr.find("$job"); at != std::string::npos; at = expr.find("$job", at)) expr.replace(at, 4, ".*");
+        for (auto at = expr.find("$workflow_name"); at != std::string::npos; at = expr.find("$workflow_name", at))
+            expr.replace(at, 14, ".*");
+        return substitute(expr);
+    };
+    // The collectors have run and their series are in the history.
+    for (auto deadline = std::chrono::steady_clock::now() + 60s;; std::this_thread::sleep_for(500ms)) {
+        auto res = ask("cargo_workflow_runs");
+        if (res && res->status == 200 && res->body.find("\"values\"") != std::string::npos) break;
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no cargo_workflow_runs in the history:\n" << daemon_->log();
+    }
+    std::this_thread::sleep_for(4s);  // two more collections of everything
+    std::size_t with_data = 0;
+    for (const auto& q : queries()) {
+        const std::string expr = with_all_jobs(q.expr);
+        auto res = ask(expr);
+        ASSERT_TRUE(res) << "no answer from cargomon";
+        rapidjson::Document answer;
+        answer.Parse(res->body.c_str());
+        ASSERT_FALSE(answer.HasParseError()) << res->body;
+        ASSERT_STREQ(answer["status"].GetString(), "success") << "panel \"" << q.panel << "\": " << expr << "\n" << res->body;
+        const bool empty = answer["data"]["result"].Empty();
+        with_data += !empty;
+        // What an operator reads first: runs, errors, workflows, and whether cargomon is up.
+        for (const char* metric : {"cargo_workflow_runs{", "cargo_workflow_info{", "cargo_workflow_error_ratio{", "up{"})
+            if (expr.find(metric) != std::string::npos) {
+                EXPECT_FALSE(empty) << "panel \"" << q.panel << "\" shows no data: " << expr;
+            }
+    }
+    std::printf("%zu of %zu dashboard queries return data from cargomon\n", with_data, queries().size());
 }
 
 }  // namespace

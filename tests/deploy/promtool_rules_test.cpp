@@ -36,7 +36,7 @@ protected:
 
 TEST_F(Promtool, ChecksTheShippedRules) {
     const auto alerts = shipped_alerts();
-    ASSERT_EQ(alerts.size(), 12u);
+    ASSERT_EQ(alerts.size(), 15u);
     auto run = run_tool({"promtool", "check", "rules", source_path(kRules).string()});
     EXPECT_EQ(run.exit_code, 0) << run.output;
     EXPECT_NE(run.output.find("SUCCESS: " + std::to_string(alerts.size()) + " rules found"), std::string::npos)

@@ -73,6 +73,21 @@ TEST(Head, LabelNamesAndValues) {
     EXPECT_TRUE(head.label_values("nope").empty());
 }
 
+// /api/v1/series: the labels of the series selected with samples in the window, sorted,
+// the same set select() finds.
+TEST(Head, SeriesAreWhatSelectFindsWithoutTheirSamples) {
+    Head head;
+    fill(head);
+    EXPECT_EQ(head.series({matcher("__name__", Op::equal, "up")}, kMinTime, kMaxTime),
+              (std::vector<metrics::Labels>{{{"__name__", "up"}, {"job", "a"}}, {{"__name__", "up"}, {"job", "b"}}}));
+    EXPECT_EQ(head.series({matcher("job", Op::equal, "a")}, 10'000, 20'000).size(), 2u);
+    EXPECT_TRUE(head.series({matcher("job", Op::equal, "a")}, 2'000'000, 3'000'000).empty());
+    // Edges inclusive, as select()'s: the last sample is at 999 s.
+    EXPECT_EQ(head.series({matcher("job", Op::equal, "b")}, 999'000, 999'000).size(), 1u);
+    EXPECT_EQ(head.series({matcher("job", Op::regex, ".+")}, kMinTime, kMaxTime).size(),
+              select_all(head, {matcher("job", Op::regex, ".+")}).size());
+}
+
 TEST(Head, RefusesOutOfOrderAndDuplicatesKeepsStaleMarkers) {
     Head head;
     const metrics::Labels up = {{"__name__", "up"}};

@@ -105,15 +105,23 @@ TEST_F(HistoryTest, SummaryPartsAreTheirOwnSeries) {
               (std::vector<std::string>{"latency", "latency_count", "latency_sum"}));
 }
 
+// What a store publication appends is refused, and counted, when it would go back in time
+// or change a sample already held (a collector's clock stepping back, say).
 TEST_F(HistoryTest, OutOfOrderAndDuplicateAppendsAreCounted) {
     History history(options, registry, clock, nullptr);
-    const metrics::Labels x = {{"__name__", "x"}};
-    EXPECT_EQ(history.append(x, 2000, 1), Head::Appended::ok);
-    EXPECT_EQ(history.append(x, 1000, 1), Head::Appended::out_of_order);
-    EXPECT_EQ(history.append(x, 2000, 2), Head::Appended::duplicate);
-    EXPECT_EQ(history.append(x, 2000, 1), Head::Appended::same);
+    metrics::MetricStore store;
+    store.set_observer(&history);
+    auto publish = [&](std::int64_t t_ms, double v) {
+        metrics::Family f{.name = "x", .help = "x", .type = metrics::MetricType::gauge, .samples = {{{}, v}}};
+        store.publish("c", metrics::Snapshot{{std::move(f)}}, SystemTime{std::chrono::milliseconds{t_ms}});
+    };
+    publish(2000, 1);
+    publish(1000, 1);  // out of order
+    publish(2000, 2);  // duplicate: another value at a time already held
+    publish(2000, 1);  // the same sample again: nothing to count
     EXPECT_EQ(metric("cargomon_history_dropped_samples_total", {{"reason", "out_of_order"}}), 1);
     EXPECT_EQ(metric("cargomon_history_dropped_samples_total", {{"reason", "duplicate"}}), 1);
+    EXPECT_EQ(history.head().stats().samples, 1u);
 }
 
 TEST_F(HistoryTest, SelfMetricsAreAppendedAndGoStaleWhenGone) {
@@ -156,7 +164,7 @@ TEST_F(HistoryTest, MaintainTruncatesToTheRetentionAndSetsTheGauges) {
     History history(options, registry, clock, nullptr);
     const std::int64_t start = ms(clock.now());
     for (int i = 0; i < 600; ++i) {  // 10 h, one a minute
-        history.append({{"__name__", "x"}}, start + i * 60'000, i);
+        history.head().append({{"__name__", "x"}}, start + i * 60'000, i);
         clock.advance(seconds{60});
     }
     history.maintain();
@@ -177,7 +185,7 @@ TEST_F(HistoryTest, TheCapDropsAndCounts) {
     std::uint64_t x = 88172645463325252ULL;
     for (int i = 0; i < 5000; ++i) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        history.append({{"__name__", "x"}}, ms(clock.now()) + i, static_cast<double>(x));
+        history.head().append({{"__name__", "x"}}, ms(clock.now()) + i, static_cast<double>(x));
     }
     history.maintain();
     EXPECT_LE(metric("cargomon_history_bytes"), 20'000);
@@ -190,7 +198,7 @@ TEST_F(HistoryTest, TheCapDropsAndCounts) {
 TEST_F(HistoryTest, CheckpointAndLoadRoundTrip) {
     {
         History history(options, registry, clock, nullptr);
-        for (int i = 0; i < 200; ++i) history.append({{"__name__", "x"}, {"i", "1"}}, ms(clock.now()) + i * 1000, i);
+        for (int i = 0; i < 200; ++i) history.head().append({{"__name__", "x"}, {"i", "1"}}, ms(clock.now()) + i * 1000, i);
         history.stop();  // writes the checkpoint
         EXPECT_GT(metric("cargomon_history_checkpoint_last_success_timestamp_seconds"), 0);
     }
@@ -207,8 +215,8 @@ TEST_F(HistoryTest, CheckpointAndLoadRoundTrip) {
 TEST_F(HistoryTest, ADamagedCheckpointIsMovedAsideAndCounted) {
     {
         History history(options, registry, clock, nullptr);
-        for (int i = 0; i < 200; ++i) history.append({{"__name__", "x"}}, ms(clock.now()) + i * 1000, i);
-        history.append({{"__name__", "y"}}, ms(clock.now()), 1);
+        for (int i = 0; i < 200; ++i) history.head().append({{"__name__", "x"}}, ms(clock.now()) + i * 1000, i);
+        history.head().append({{"__name__", "y"}}, ms(clock.now()), 1);
         ASSERT_TRUE(history.checkpoint());
     }
     const auto size = std::filesystem::file_size(options.checkpoint_path);

@@ -24,7 +24,8 @@ AlertingRule rule(const std::string& severity, Millis for_duration) {
 TEST(RulesAnswer, EachRuleListsItsOwnAlertsWithHealthAndLastEvaluation) {
     FakeClock clock;
     prometheus::Registry registry;
-    alerts::rules::RuleEvaluator evaluator = [](const AlertingRule& r) {
+    alerts::rules::RuleEvaluator evaluator = [](const alerts::rules::Rule& rule, std::int64_t) {
+        const auto& r = std::get<AlertingRule>(rule);
         alerts::promql::VectorSample a{{{"workflow_name", "enrich"}}, 0.6}, b{{{"workflow_name", "score"}}, 0.2};
         return r.labels.at(0).second.text() == "critical" ? Evaluation{Vector{a}, ""} : Evaluation{Vector{a, b}, ""};
     };

@@ -62,6 +62,19 @@ public:
     const alerts::promql::Queryable& history() const override { return history_source; }
     alerts::promql::Limits query_limits() const override { return limits; }
     // What tsdb::Head answers, computed from the series that select() finds.
+    std::vector<metrics::Labels> series(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,
+                                        std::int64_t maxt_ms) const override {
+        std::set<metrics::Labels> out;
+        history_source.select(matchers, mint_ms, maxt_ms, [&](std::string_view name, const metrics::Labels& labels, auto samples) {
+            if (samples.empty()) return;
+            metrics::Labels with_name;
+            for (const auto& label : labels)
+                if (!label.second.empty()) with_name.push_back(label);
+            metrics::set_label(with_name, "__name__", std::string(name));
+            out.insert(std::move(with_name));
+        });
+        return {out.begin(), out.end()};
+    }
     std::vector<std::string> label_names(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,
                                          std::int64_t maxt_ms) const override {
         std::set<std::string> names;

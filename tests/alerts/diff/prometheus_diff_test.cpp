@@ -149,6 +149,17 @@ TEST(PrometheusDifferential, SameAlertsSameStatesSameSteps) {
           summary: '{{ $labels.workflow_name | title }} has errors'
       - alert: DiffSeriesAbsent
         expr: absent(cargo_workflow_error_ratio{window="20s", workflow_uuid="no-such-workflow"})
+      # Over the sample history: cargomon's holds each collection (every 2 s), Prometheus'
+      # each scrape of it (every 1 s), so a value enters both windows within a scrape of
+      # each other and leaves Prometheus' up to one collection later.
+      - alert: DiffRatioHighWithinTenSeconds
+        expr: max_over_time(cargo_workflow_error_ratio{window="20s", workflow_uuid=")" + uuid + R"("}[10s]) > 0.5
+        for: 12s
+        keep_firing_for: 12s
+      - alert: DiffRatioWasHighTenSecondsAgo
+        expr: cargo_workflow_error_ratio{window="20s", workflow_uuid=")" + uuid + R"("} offset 10s > 0.5
+        for: 12s
+        keep_firing_for: 12s
 )";
     // `for` and `keep_firing_for` are three times the transition tolerance (kTolerance, 4 s):
     // a cargomon that ignored keep_firing_for, or halved `for`, would see its transitions
@@ -280,7 +291,14 @@ scrape_configs:
     ASSERT_FALSE(our_rules.status != 200 || ours_doc.Parse(our_rules.body.c_str()).HasParseError()) << our_rules.body;
     const auto mine_rules = rules_of(ours_doc);
     EXPECT_EQ(mine_rules, rules_of(prometheus.get_json("/api/v1/rules")));
-    EXPECT_EQ(mine_rules.size(), 3u);
+    EXPECT_EQ(mine_rules.size(), 5u);
+    // The range and offset rules went through the scenario too, not just stayed silent.
+    for (const char* name : {"DiffRatioHighWithinTenSeconds", "DiffRatioWasHighTenSecondsAgo"}) {
+        bool fired = false;
+        for (const auto& [id, h] : ours.alerts())
+            if (id.at("alertname") == name) fired = joined(h.states) == "pending -> firing -> inactive";
+        EXPECT_TRUE(fired) << name << " did not go pending, firing and inactive in cargomon";
+    }
 }
 
 }  // namespace

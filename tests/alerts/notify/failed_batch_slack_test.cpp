@@ -28,7 +28,7 @@ const AlertingRule& failed_batch_rule() {
     }();
     for (const auto& g : groups)
         for (const auto& r : g.rules)
-            if (r.name == "CargoBatchFinishedWithFailedRuns") return r;
+            if (rules::rule_name(r) == "CargoBatchFinishedWithFailedRuns") return std::get<AlertingRule>(r);
     throw std::runtime_error("no CargoBatchFinishedWithFailedRuns in the shipped rules");
 }
 

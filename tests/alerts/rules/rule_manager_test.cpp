@@ -22,7 +22,7 @@ AlertingRule make_rule(std::string name, Millis for_duration, Millis keep_firing
 }
 
 RuleGroup make_group(std::vector<AlertingRule> rules, Millis interval = 1min) {
-    return {.file = "test.rules.yml", .name = "g", .interval = interval, .rules = std::move(rules)};
+    return {.file = "test.rules.yml", .name = "g", .interval = interval, .rules = {rules.begin(), rules.end()}};
 }
 
 VectorSample sample(std::string workflow, double value) {
@@ -37,8 +37,8 @@ struct Harness {
     std::vector<std::vector<Alert>> sent;
 
     RuleEvaluator evaluator() {
-        return [this](const AlertingRule& r) {
-            auto it = results.find(r.name);
+        return [this](const Rule& r, std::int64_t) {
+            auto it = results.find(rule_name(r));
             return it == results.end() ? Evaluation{Vector{}, ""} : it->second;
         };
     }
@@ -62,6 +62,12 @@ struct Harness {
         return -1;
     }
 };
+
+double counter_value(prometheus::Registry& registry, const std::string& name) {
+    for (const auto& family : registry.Collect())
+        if (family.name == name && !family.metric.empty()) return family.metric[0].counter.value;
+    return -1;
+}
 
 std::optional<ActiveAlertState> only_alert(const RuleManager& m) {
     auto state = m.export_state();
@@ -295,7 +301,8 @@ TEST(RuleManagerGroups, RulesSharingAnAlertNameEachHaveTheirOwnAlertsAndState) {
     prometheus::Registry registry;
     auto warning = make_rule("ErrorRate", 5min, 0ms, {{"severity", "warning"}});
     auto critical = make_rule("ErrorRate", 0ms, 0ms, {{"severity", "critical"}});
-    RuleEvaluator evaluator = [](const AlertingRule& r) {
+    RuleEvaluator evaluator = [](const Rule& rule, std::int64_t) {
+        const auto& r = std::get<AlertingRule>(rule);
         bool is_critical = r.labels.at(0).second.text() == "critical";
         return is_critical ? Evaluation{Vector{sample("enrich", 0.6)}, ""}
                            : Evaluation{Vector{sample("enrich", 0.6), sample("score", 0.2)}, ""};
@@ -322,7 +329,7 @@ TEST(RuleManagerGroups, ARuleThatFailsReportsItsErrorUntilItSucceeds) {
     FakeClock clock;
     prometheus::Registry registry;
     bool fail = true;
-    RuleEvaluator evaluator = [&](const AlertingRule&) {
+    RuleEvaluator evaluator = [&](const Rule&, std::int64_t) {
         return fail ? Evaluation{Vector{}, "vector cannot contain metrics with the same labelset"} : Evaluation{Vector{}, ""};
     };
     RuleManager m({make_group({make_rule("ErrorRate", 0ms)})}, evaluator, [](std::vector<Alert>) {}, clock, registry);
@@ -389,6 +396,90 @@ TEST(RuleManager, ChangesNameOnlyTheAlertsThatChanged) {
     EXPECT_TRUE(restarted->take_changes().empty());
     restarted->replace_groups({make_group({make_rule("Other", 0ms)})});
     EXPECT_EQ(restarted->take_changes().removed.size(), 2u);
+}
+
+// Recording rules, as Prometheus' group evaluates them: in file order, each output handed
+// on (renamed, relabelled, at the group's time less its query_offset) before the next rule
+// of the group is evaluated, so a rule reading it sees this round's values.
+TEST(RuleManagerRecording, OutputsInOrderRenamedRelabelledAtTheQueryOffset) {
+    FakeClock clock;
+    prometheus::Registry registry;
+    std::vector<std::string> calls;  // evaluations and records, in the order they happen
+    std::vector<std::tuple<std::string, Vector, std::int64_t>> recorded;
+    std::vector<std::int64_t> times;
+    RuleEvaluator evaluator = [&](const Rule& r, std::int64_t t_ms) {
+        calls.push_back("eval " + rule_name(r));
+        times.push_back(t_ms);
+        if (rule_name(r) == "job:errors:rate5m")
+            return Evaluation{Vector{sample("enrich", 0.5), {{{"workflow_name", "score"}}, 2}}, ""};
+        return Evaluation{Vector{}, ""};
+    };
+    RecordSink record = [&](const std::string& collector, Vector series, std::int64_t t_ms) {
+        calls.push_back("record " + collector);
+        recorded.emplace_back(collector, std::move(series), t_ms);
+    };
+    RecordingRule rec{.name = "job:errors:rate5m", .expr_text = "canned", .expr = nullptr, .labels = {{"env", "prod"}}};
+    RuleGroup group{.file = "r.yml", .name = "g", .interval = 1min, .query_offset = 30s,
+                    .rules = {rec, make_rule("After", 0ms)}};
+    RuleManager m({group}, evaluator, [](std::vector<Alert>) {}, clock, registry, {}, record);
+    m.evaluate_due();
+    const std::string collector = "rules/r.yml;g/job:errors:rate5m#0";
+    EXPECT_EQ(calls, (std::vector<std::string>{"eval job:errors:rate5m", "record " + collector, "eval After"}));
+    const std::int64_t expected_t =
+        std::chrono::floor<std::chrono::milliseconds>(clock.now() - 30s).time_since_epoch().count();
+    EXPECT_EQ(times, (std::vector<std::int64_t>{expected_t, expected_t}));
+    ASSERT_EQ(recorded.size(), 1u);
+    const auto& [name, series, t] = recorded[0];
+    EXPECT_EQ(t, expected_t);
+    ASSERT_EQ(series.size(), 2u);
+    EXPECT_EQ(series[0].labels, (metrics::Labels{{"__name__", "job:errors:rate5m"}, {"env", "prod"}, {"workflow_name", "enrich"}}));
+    EXPECT_EQ(series[1].labels, (metrics::Labels{{"__name__", "job:errors:rate5m"}, {"env", "prod"}, {"workflow_name", "score"}}));
+    EXPECT_EQ(series[1].value, 2);
+    EXPECT_EQ(m.recording_collectors(), std::vector<std::string>{collector});
+    EXPECT_TRUE(m.export_state().empty());  // a recording rule makes no alerts
+}
+
+// A rule that fails records nothing (its last output is withdrawn, not left standing): an
+// evaluation error, two series that the rule's labels make the same, or more series than
+// the group's limit. Each is the rule's health in the rules API.
+TEST(RuleManagerRecording, FailuresRecordNothingAndSayWhy) {
+    struct Case {
+        Evaluation result;
+        metrics::Labels labels;
+        std::string error;
+    };
+    const std::vector<Case> cases{
+        {{Vector{}, "query timed out in expression evaluation"}, {}, "query timed out in expression evaluation"},
+        {{Vector{sample("a", 1), {{{"workflow_name", "a"}}, 2}}, ""}, {},
+         "vector contains metrics with the same labelset after applying rule labels"},
+        {{Vector{sample("a", 1), sample("b", 1), sample("c", 1)}, ""}, {}, "exceeded limit of 2 with 3 series"},
+    };
+    for (const Case& c : cases) {
+        FakeClock clock;
+        prometheus::Registry registry;
+        std::vector<Vector> recorded;
+        RuleManager m({RuleGroup{.file = "r.yml", .name = "g", .limit = 2,
+                                 .rules = {RecordingRule{.name = "x", .expr_text = "canned", .labels = c.labels}}}},
+                      [&](const Rule&, std::int64_t) { return c.result; }, [](std::vector<Alert>) {}, clock, registry, {},
+                      [&](const std::string&, Vector series, std::int64_t) { recorded.push_back(std::move(series)); });
+        m.evaluate_due();
+        ASSERT_EQ(recorded.size(), 1u) << c.error;
+        EXPECT_TRUE(recorded[0].empty()) << c.error;
+        EXPECT_EQ(m.groups()[0].rules[0].last_error, c.error);
+        EXPECT_EQ(counter_value(registry, "cargomon_rule_evaluation_failures_total"), 1) << c.error;
+    }
+    // Within the limit: recorded.
+    FakeClock clock;
+    prometheus::Registry registry;
+    std::vector<Vector> recorded;
+    RuleManager m({RuleGroup{.file = "r.yml", .name = "g", .limit = 2, .rules = {RecordingRule{.name = "x", .expr_text = "canned"}}}},
+                  [&](const Rule&, std::int64_t) { return Evaluation{Vector{sample("a", 1), sample("b", 1)}, ""}; },
+                  [](std::vector<Alert>) {}, clock, registry, {},
+                  [&](const std::string&, Vector series, std::int64_t) { recorded.push_back(std::move(series)); });
+    m.evaluate_due();
+    ASSERT_EQ(recorded.size(), 1u);
+    EXPECT_EQ(recorded[0].size(), 2u);
+    EXPECT_EQ(m.groups()[0].rules[0].last_error, "");
 }
 
 }  // namespace

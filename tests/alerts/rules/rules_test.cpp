@@ -48,9 +48,48 @@ TEST(RuleFiles, ErrorsComeInFileOrder) {
                      "bad.rules.yml:5:20: bad expr: unexpected end of input ",
                      "bad.rules.yml:6:14: bad duration \"soon\": expected a number at \"soon\"",
                      "bad.rules.yml:7:9: unknown key \"lables\" in a rule (did you mean \"labels\"?)",
-                     "bad.rules.yml:10:9: a rule needs an \"alert\" name",
+                     "bad.rules.yml:10:9: a rule needs an \"alert\" or a \"record\" name",
                      "bad.rules.yml:11:9: unknown key \"alret\" in a rule (did you mean \"alert\"?)",
                      "bad.rules.yml:12:1: unknown key \"extra\" at the top of a rule file"}));
+}
+
+// Prometheus' recording rules: a metric name, an expression, plain labels; what only an
+// alert has is refused where it is written.
+TEST(RuleFiles, RecordingRules) {
+    auto result = parse_rules("groups:\n"
+                              "  - name: a\n"
+                              "    query_offset: 1m\n"
+                              "    limit: 3\n"
+                              "    rules:\n"
+                              "      - record: workflow:cargo_runs:rate5m\n"
+                              "        expr: sum by (workflow_name) (rate(cargo_runs_total[5m]))\n"
+                              "        labels: {team: '{{ $labels.x }}', env: prod}\n"
+                              "      - alert: Fast\n"
+                              "        expr: workflow:cargo_runs:rate5m > 1\n",
+                              "good.yml");
+    ASSERT_TRUE(std::holds_alternative<std::vector<RuleGroup>>(result));
+    const RuleGroup& g = std::get<std::vector<RuleGroup>>(result).at(0);
+    EXPECT_EQ(g.query_offset, std::chrono::minutes{1});
+    EXPECT_EQ(g.limit, 3);
+    ASSERT_EQ(g.rules.size(), 2u);
+    const auto& r = std::get<RecordingRule>(g.rules[0]);
+    EXPECT_EQ(r.name, "workflow:cargo_runs:rate5m");
+    EXPECT_EQ(rule_name(g.rules[0]), "workflow:cargo_runs:rate5m");
+    EXPECT_NE(r.expr, nullptr);
+    // Sorted, and taken as written: recording rule labels are not templates.
+    EXPECT_EQ(r.labels, (metrics::Labels{{"env", "prod"}, {"team", "{{ $labels.x }}"}}));
+    EXPECT_TRUE(std::holds_alternative<AlertingRule>(g.rules[1]));
+
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - record: 1x\n        expr: up\n"),
+              Lines{"bad.rules.yml:4:17: invalid recording rule name \"1x\" (a metric name: letters, digits, _ and :, not starting with a digit)"});
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - record: x\n        expr: up\n        for: 5m\n"
+                        "        annotations: {a: b}\n"),
+              (Lines{"bad.rules.yml:6:14: invalid field \"for\" in recording rule",
+                     "bad.rules.yml:7:22: invalid field \"annotations\" in recording rule"}));
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - record: x\n        expr: up\n        labels: {__x: a}\n"),
+              Lines{"bad.rules.yml:6:18: invalid label name \"__x\" (letters, digits and _, not starting with a digit or __)"});
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    query_offset: soon\n"),
+              Lines{"bad.rules.yml:3:19: bad duration \"soon\": expected a number at \"soon\""});
 }
 
 TEST(RuleFiles, BadDurations) {
@@ -71,10 +110,10 @@ TEST(RuleFiles, GroupProblems) {
 }
 
 TEST(RuleFiles, RuleProblems) {
-    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - record: job:up:sum\n        expr: sum(up)\n"),
-              Lines{"bad.rules.yml:4:9: recording rules (\"record\") are not supported; cargomon evaluates alerting rules only"});
     EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - expr: up == 0\n"),
-              Lines{"bad.rules.yml:4:9: a rule needs an \"alert\" name"});
+              Lines{"bad.rules.yml:4:9: a rule needs an \"alert\" or a \"record\" name"});
+    EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - {alert: X, record: x, expr: up}\n"),
+              Lines{"bad.rules.yml:4:9: a rule has either \"alert\" or \"record\", not both"});
     // A rule evaluates to alerts: its expression is an instant vector or a scalar.
     EXPECT_EQ(errors_of("groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: up[5m]\n"),
               Lines{"bad.rules.yml:5:15: bad expr: a rule's expression must be an instant vector or a scalar, not a range vector"});
@@ -170,7 +209,7 @@ TEST(RuleFiles, GoodFileLoads) {
     EXPECT_EQ(groups[0].interval, std::chrono::seconds{30});
     EXPECT_EQ(groups[0].limit, 10);
     EXPECT_EQ(groups[1].interval, kDefaultEvaluationInterval);
-    const AlertingRule& r = groups[0].rules.at(0);
+    const auto& r = std::get<AlertingRule>(groups[0].rules.at(0));
     EXPECT_EQ(r.name, "ErrorRate");
     EXPECT_NE(r.expr, nullptr);
     EXPECT_EQ(r.for_duration, std::chrono::minutes{5});
@@ -188,7 +227,10 @@ TEST(RuleFiles, ShippedRulesLoadAndAreDocumented) {
     }
     std::size_t rules = 0;
     for (const RuleGroup& g : std::get<std::vector<RuleGroup>>(result)) {
-        for (const AlertingRule& r : g.rules) {
+        for (const Rule& rule : g.rules) {
+            const auto* alerting = std::get_if<AlertingRule>(&rule);
+            if (!alerting) continue;  // recording rules have no labels or annotations to check
+            const AlertingRule& r = *alerting;
             ++rules;
             auto has = [](const auto& list, std::string_view name) {
                 return std::any_of(list.begin(), list.end(), [&](const auto& t) { return t.first == name; });

@@ -70,7 +70,7 @@ TEST(AlertStateStore, ARestartKeepsThePendingTimerAndWhatWasSent) {
     TempDir dir;
     FakeClock clock;
     Vector result{{{{"workflow_name", "enrich"}}, 0.5}};
-    auto evaluator = [&](const AlertingRule&) { return Evaluation{result, ""}; };
+    auto evaluator = [&](const Rule&, std::int64_t) { return Evaluation{result, ""}; };
     int sent = 0;
     auto sink = [&](std::vector<Alert> alerts) { sent += static_cast<int>(alerts.size()); };
     const SystemTime active_at = clock.now();
