@@ -314,9 +314,12 @@ TEST(ActionsE2e, RerunsExactlyTheTransientFailuresOncePerBatchWithinBudgetAcross
                   std::string::npos)
             << d.log();
     }
-    // Started again on the same state: every batch was decided, nothing is asked twice.
-    DaemonProcess again(config(*env->sim, t, "enabled"), {.storage_path = storage});
+    // Started again on the same state, with a budget that would allow more re-runs: every
+    // batch was decided, so none is looked at again (not even to be refused by the table's
+    // one row per batch, which would log "not decided this cycle"), nothing is asked twice.
+    DaemonProcess again(config(*env->sim, t, "enabled", {.max_reruns = 100}), {.storage_path = storage});
     wait_two_cycles(again);
+    EXPECT_EQ(again.log().find("not decided this cycle"), std::string::npos) << again.log();
     EXPECT_EQ(listed(again).size(), t.transient.size() + t.other.size());
     EXPECT_EQ(env->client->requests(kCreate), creates_before + 1);
     EXPECT_EQ(reruns_of(*env->client, t.transient[0]), reruns_before + 1);

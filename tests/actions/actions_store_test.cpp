@@ -44,6 +44,61 @@ TEST(ActionStore, CommitsWithFullSyncWhileTheFilesOtherConnectionsKeepNormal) {
     s.reset();
 }
 
+// One decision per batch and mode, ever: a budget that would admit a second re-run of the
+// same batch, the same day or any later one, does not get to (the engine asks decided()
+// first; the table refuses a second row whatever asks). A dry run does not use the batch up.
+TEST(ActionStore, ABatchIsDecidedOnceEverWhateverTheBudgetAndTheDay) {
+    TempDir dir;
+    ActionStore store(dir.file("cargomon.db"), kStart);
+    const auto admit_all = [](const ActionStore::Spent&) { return std::string(); };
+    EXPECT_FALSE(store.decided("b1", "enabled"));
+    const Action first = store.decide(pending("b1"), kStart, admit_all);
+    EXPECT_EQ(first.state, "pending");
+    EXPECT_TRUE(store.decided("b1", "enabled"));
+    EXPECT_FALSE(store.decided("b1", "dry_run"));
+    EXPECT_FALSE(store.decided("b2", "enabled"));
+    for (const auto later : {kStart, kStart + 24h, kStart + 24h * 30}) {
+        Action again = pending("b1");
+        again.decided_at = again.updated_at = later;
+        EXPECT_THROW(store.decide(again, later, admit_all), std::exception) << "decided again after " << (later - kStart) / 1h << " h";
+    }
+    Action dry = pending("b1");
+    dry.mode = "dry_run";
+    EXPECT_NO_THROW(store.decide(dry, kStart, admit_all));
+    EXPECT_EQ(store.recent(10).size(), 2u);
+    // Across a restart too.
+    ActionStore reopened(dir.file("cargomon.db"), kStart + 48h);
+    EXPECT_TRUE(reopened.decided("b1", "enabled"));
+}
+
+// What the budgets count: every decision of the mode since the day began but a skip; a
+// create that was refused or never answered may have cost, so it counts.
+TEST(ActionStore, BudgetsCountRefusedAndUncertainCreatesButNotSkips) {
+    TempDir dir;
+    ActionStore store(dir.file("cargomon.db"), kStart);
+    const auto admit_all = [](const ActionStore::Spent&) { return std::string(); };
+    const std::int64_t refused = store.decide(pending("b1"), kStart, admit_all).id;
+    store.finish(refused, "failed", "refused", "", "400 tooManyRuns", kStart);
+    const std::int64_t lost = store.decide(pending("b2"), kStart, admit_all).id;
+    store.finish(lost, "uncertain", "uncertain", "", "timeout", kStart);
+    Action skip = pending("b3");
+    skip.state = "skipped";
+    store.decide(skip, kStart, admit_all);
+    ActionStore::Spent seen;
+    store.decide(pending("b4"), kStart, [&](const ActionStore::Spent& spent) {
+        seen = spent;
+        return std::string("over budget");
+    });
+    EXPECT_EQ(seen.reruns, 2);
+    EXPECT_DOUBLE_EQ(seen.credits, 4);
+    // Nothing decided since the next day began.
+    store.decide(pending("b5"), kStart + 24h, [&](const ActionStore::Spent& spent) {
+        seen = spent;
+        return std::string();
+    });
+    EXPECT_EQ(seen.reruns, 0);
+}
+
 TEST(ActionStore, TheEpochIsSetOnceWhenTheFileHasNone) {
     TempDir dir;
     {

@@ -30,6 +30,19 @@ TEST(Pacer, ZeroRateNeverWaits) {
     for (int i = 0; i < 100; ++i) EXPECT_EQ(pacer.reserve(), clock.monotonic());
 }
 
+// Two calls answered 429 at about the same time, one asked to hold 60 s and the other
+// 1 s: every call holds the longer pause, whichever answer is read last.
+TEST(Pacer, AShorterRetryAfterDoesNotShortenAPauseAlreadyAsked) {
+    FakeClock clock;
+    Pacer pacer(2, 1, clock);
+    const SteadyTime t0 = clock.monotonic();
+    pacer.pause_until(t0 + 60s);
+    pacer.pause_until(t0 + 1s);
+    EXPECT_EQ(pacer.paused_until(), t0 + 60s);
+    pacer.pause_until(t0 + 90s);
+    EXPECT_EQ(pacer.paused_until(), t0 + 90s);
+}
+
 TEST(InFlightLimiter, CountsSlots) {
     InFlightLimiter limiter(2);
     EXPECT_TRUE(limiter.try_acquire_for(0s));

@@ -19,6 +19,7 @@
 #include "common/timefmt.h"
 #include "tests/daemon/daemon_process.h"
 #include "tests/daemon/sim_client.h"
+#include "tests/support/fault_proxy.h"
 #include "tests/support/sim_process.h"
 #include "tests/support/temp_dir.h"
 
@@ -542,36 +543,67 @@ TEST_F(Export, TheFileIsPrivateAndNoTemporaryNameCanBePlanted) {
     EXPECT_FALSE(fs::exists(out_.file("x.csv")));
 }
 
-// The sim trickles every query answer; the export is killed once its first page is in
-// its (unnamed) temporary file. Nothing may be left in the folder.
-class KilledMidway : public Export, public ::testing::WithParamInterface<int> {};
-
-TEST_P(KilledMidway, LeavesNoFile) {
-    api().put_fault(R"({"endpoint": "/v1/orchestration/query", "slow_ratio": 1, "slow_chunk": 65536,
-                        "slow_interval": "150ms"})");
-    struct Clear {
-        const SimProcess& sim;
-        ~Clear() { SimClient(sim).clear_faults(); }
-    } clear{sim()};
-    ProcessOptions options{.argv = argv({"query", "--sql=SELECT uuid, record_id, status FROM runs",
-                                         "--output=" + out_.file("runs.csv")}),
-                           .output_file = conf_.file("log")};
-    Process p(options);
-    // Wait until the export's file holds bytes: its descriptor in /proc, written to.
-    bool midway = false;
-    for (auto until = std::chrono::steady_clock::now() + 60s; !midway && std::chrono::steady_clock::now() < until;) {
+// Waits until the export `p` holds a file in `dir` with bytes in it (its descriptor in
+// /proc, written to): its first page is in its temporary file.
+bool wait_midway(const Process& p, const std::string& dir) {
+    for (auto until = std::chrono::steady_clock::now() + 60s; std::chrono::steady_clock::now() < until;) {
         std::error_code ec;
         for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(p.pid()) + "/fd", ec)) {
             std::error_code link_ec;
             const std::string target = fs::read_symlink(fd.path(), link_ec).string();
             struct stat st {};
-            if (target.rfind(out_.path(), 0) == 0 && ::stat(fd.path().c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+            if (target.rfind(dir, 0) == 0 && ::stat(fd.path().c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
                 st.st_size > 0)
-                midway = true;
+                return true;
         }
-        if (!midway) std::this_thread::sleep_for(20ms);
+        std::this_thread::sleep_for(20ms);
     }
-    ASSERT_TRUE(midway) << read(conf_.file("log"));
+    return false;
+}
+
+// The sim trickles every query answer (the first page takes seconds). Cleared however the
+// test ends.
+struct Trickle {
+    explicit Trickle(const SimProcess& sim) : sim(sim) {
+        SimClient(sim).put_fault(R"({"endpoint": "/v1/orchestration/query", "slow_ratio": 1, "slow_chunk": 65536,
+                                     "slow_interval": "150ms"})");
+    }
+    ~Trickle() { SimClient(sim).clear_faults(); }
+    const SimProcess& sim;
+};
+
+// The API goes away once the first of several pages is in the file (a proxy in front of
+// the sim refuses from then on, and cuts the page in flight): the export fails, saying so,
+// and leaves no file, rather than the rows it had.
+TEST_F(Export, AnApiFailureAfterTheFirstPageLeavesNoFile) {
+    const Trickle trickle(sim());
+    FaultProxy proxy(std::stoi(sim().url().substr(sim().url().rfind(':') + 1)));
+    const std::string proxied = conf_.write("proxied.yml", "api_url: " + proxy.url() + "\ntoken: " + sim().token() +
+                                                              "\nclient: {rate_limit: 500, retry: {max_attempts: 2}}\n");
+    std::vector<std::string> args{daemon_binary(), "export", "query", "--sql=SELECT uuid, record_id, status FROM runs",
+                                  "--output=" + out_.file("runs.csv"), "--config.file=" + proxied};
+    Process p(ProcessOptions{.argv = args, .output_file = conf_.file("log")});
+    ASSERT_TRUE(wait_midway(p, out_.path())) << read(conf_.file("log"));
+    ASSERT_TRUE(p.running()) << "the export finished before the API went away";
+    proxy.set_mode(FaultProxy::Mode::refuse);
+    auto code = p.wait_for(60s);
+    ASSERT_TRUE(code.has_value()) << read(conf_.file("log"));
+    EXPECT_EQ(*code, 2) << read(conf_.file("log"));
+    EXPECT_NE(read(conf_.file("log")).find("cargomon export query: "), std::string::npos) << read(conf_.file("log"));
+    EXPECT_TRUE(entries(out_.path()).empty()) << entries(out_.path())[0];
+}
+
+// The export is killed once its first page is in its (unnamed) temporary file. Nothing
+// may be left in the folder, whichever signal it was (SIGHUP too: a closed terminal).
+class KilledMidway : public Export, public ::testing::WithParamInterface<int> {};
+
+TEST_P(KilledMidway, LeavesNoFile) {
+    const Trickle trickle(sim());
+    ProcessOptions options{.argv = argv({"query", "--sql=SELECT uuid, record_id, status FROM runs",
+                                         "--output=" + out_.file("runs.csv")}),
+                           .output_file = conf_.file("log")};
+    Process p(options);
+    ASSERT_TRUE(wait_midway(p, out_.path())) << read(conf_.file("log"));
     ASSERT_TRUE(p.running()) << "the export finished before it could be killed";
     p.signal(GetParam());
     auto code = p.wait_for(10s);
@@ -580,7 +612,7 @@ TEST_P(KilledMidway, LeavesNoFile) {
     EXPECT_TRUE(entries(out_.path()).empty()) << entries(out_.path())[0];
 }
 
-INSTANTIATE_TEST_SUITE_P(Signals, KilledMidway, ::testing::Values(SIGKILL, SIGTERM, SIGINT),
+INSTANTIATE_TEST_SUITE_P(Signals, KilledMidway, ::testing::Values(SIGKILL, SIGTERM, SIGINT, SIGHUP),
                          [](const auto& info) { return std::string(sigabbrev_np(info.param)); });
 
 }  // namespace

@@ -5,15 +5,42 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include "tests/support/temp_dir.h"
+
+// Every fsync this test executable makes, so that a test can see what AtomicFile::commit
+// syncs, and when: defined here, it takes the place of libc's for the code linked in.
+namespace {
+struct Synced {
+    bool directory = false;
+    bool target_exists = false;  // the destination, when the sync was asked for
+};
+std::mutex g_synced_mu;
+std::vector<Synced>* g_synced = nullptr;  // recording while set
+std::string g_sync_target;
+}  // namespace
+
+extern "C" int fsync(int fd) {
+    {
+        std::lock_guard lock(g_synced_mu);
+        if (g_synced) {
+            struct stat st {};
+            const bool directory = ::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+            g_synced->push_back({directory, std::filesystem::exists(g_sync_target)});
+        }
+    }
+    return static_cast<int>(::syscall(SYS_fsync, fd));
+}
 
 namespace cargomon {
 namespace {
@@ -65,6 +92,34 @@ TEST(AtomicFile, TheFileGetsExactlyItsModeWhateverTheUmask) {
     AtomicFile file(dir.file("default.csv"), {});
     file.commit();
     EXPECT_EQ(mode_of(dir.file("default.csv")), 0600u);
+}
+
+// Written whole and durable: the bytes are synced before the rename puts them in place,
+// and the folder after it, so that a power cut leaves the old file or the whole new one.
+TEST(AtomicFile, CommitSyncsTheBytesBeforeTheRenameAndTheFolderAfterIt) {
+    TempDir dir;
+    for (bool named : {false, true}) {
+        const std::string path = dir.file(named ? "named.csv" : "unnamed.csv");
+        std::vector<Synced> synced;
+        AtomicFile file(path, {.named = named});
+        file.write("a,b\n");
+        {
+            std::lock_guard lock(g_synced_mu);
+            g_sync_target = path;
+            g_synced = &synced;
+        }
+        file.commit();
+        {
+            std::lock_guard lock(g_synced_mu);
+            g_synced = nullptr;
+        }
+        ASSERT_EQ(synced.size(), 2u) << (named ? "named" : "unnamed");
+        EXPECT_FALSE(synced[0].directory);
+        EXPECT_FALSE(synced[0].target_exists) << "the bytes were synced after the rename";
+        EXPECT_TRUE(synced[1].directory);
+        EXPECT_TRUE(synced[1].target_exists) << "the folder was synced before the rename";
+        EXPECT_EQ(read(path), "a,b\n");
+    }
 }
 
 TEST(AtomicFile, WithoutCommitNothingIsLeftAndTheOldFileStays) {

@@ -74,6 +74,15 @@ TEST(Sqlite, ErrorsCarrySqlitesCode) {
     } catch (const Error& e) {
         EXPECT_EQ(e.code, SQLITE_CONSTRAINT) << e.what();
     }
+    // A statement's failed step is an error too, not the end of its rows.
+    Statement duplicate(ok, "INSERT INTO t VALUES (?)");
+    duplicate.bind(1, std::int64_t{1});
+    try {
+        duplicate.run();
+        FAIL() << "a statement inserted a duplicate key";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code, SQLITE_CONSTRAINT) << e.what();
+    }
 }
 
 // The copy is whole, one file (no -wal beside it), and replaces the destination only when

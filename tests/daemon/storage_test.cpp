@@ -205,6 +205,30 @@ TEST(StateDatabase, UnusableFileIsMovedAsideAndKept) {
     }
 }
 
+// A file SQLite opens whose pages were damaged later (a header intact, a page of the table
+// overwritten): PRAGMA quick_check's verdict, not the open, finds it, and it is moved aside.
+TEST(StateDatabase, AFileWithDamagedPagesIsMovedAside) {
+    TempDir dir;
+    const std::string path = dir.file("cargomon.db");
+    {
+        sqlite::Database db(path);
+        db.exec("PRAGMA journal_mode=DELETE; CREATE TABLE t (x TEXT)");
+        sqlite::Transaction tx(db);
+        sqlite::Statement insert(db, "INSERT INTO t VALUES (?)");
+        for (int i = 0; i < 2000; ++i) insert.bind(1, std::string(200, char('a' + i % 26))).run();
+        tx.commit();
+    }
+    {
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(static_cast<std::streamoff>(fs::file_size(path) / 2 / 4096 * 4096));
+        const std::string garbage(4096, '\x5a');
+        f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+    }
+    const StateDatabase state = prepare_state_database(dir.path(), kNow);
+    ASSERT_EQ(state.moved_aside.size(), 1u);
+    EXPECT_EQ(state.moved_aside[0], path + ".corrupt-20270115T080000Z");
+}
+
 // SQLite takes a 0-byte file for a new database; whatever it held is lost all the same,
 // so it is said and counted like any damage, never passed over in silence.
 TEST(StateDatabase, AnEmptyFileIsMovedAsideAsLost) {

@@ -217,15 +217,17 @@ TEST(ApiFaults, ApiDownThenBack) {
     for (const auto& s : runs_before) EXPECT_EQ(recovered.value(s.name, s.labels), s.value) << s.name;
 
     // Flat memory: the outage allocates only per-attempt error strings, which nothing
-    // keeps; 1.2x plus a few MiB absorbs allocator arenas and one round of answers in
-    // flight at the moment of measurement.
-    const double slack = sanitized() ? 64 : 8;
+    // keeps; a few MiB absorb allocator arenas and one round of answers in flight at the
+    // moment of measurement, and under ASan the 16 MiB quarantine (main below) as well.
+    // An absolute bound: a share of the daemon's size would grow with the sanitizer's
+    // overhead (1.2x of an ASan daemon let a 100 MiB leak through).
+    const double slack = sanitized() ? 8 + 16 : 8;
     std::cout << "API down " << std::chrono::duration<double>(down).count() << " s (refused, then blackholed): "
               << "recovered after " << took << " s (interval 10 s), RSS " << rss_before << " -> "
               << rss_after << " MiB, slowest /metrics " << slowest.count() << " ms, network errors connect "
               << network_errors(recovered, "connect") << " timeout " << network_errors(recovered, "timeout")
               << ", proxy connections " << proxy.connections() << std::endl;
-    EXPECT_LE(rss_after, 1.2 * rss_before + slack);
+    EXPECT_LE(rss_after, rss_before + slack);
     EXPECT_LT(slowest, 2s);
 }
 
@@ -463,13 +465,16 @@ collectors:
     refusing->scrape_until(refusals(3), 90s);
     const double peak_refusing = rss_mib(*refusing, "VmHWM:");
 
-    const double slack = sanitized() ? 64 : 16;
+    // Absolute slack (allocator arenas; under ASan its 16 MiB quarantine too), not a share
+    // of the peak, which under ASan would allow as much as the answer itself. How long a
+    // run took is printed, not bounded: a run past its 12 s timeout fails, so a bound of
+    // 12 s could never fail (bench/ keeps timings).
+    const double slack = sanitized() ? 16 + 16 : 16;
     std::cout << "10,000 x 50 answers: collected in " << took << " s; peak RSS " << peak_second
               << " MiB after 2 runs, " << peak_fifth << " after 5; refusing by max_series: peak " << peak_refusing
               << " MiB after 3 runs" << std::endl;
-    EXPECT_LE(peak_fifth, 1.2 * peak_second + slack);
-    EXPECT_LE(peak_refusing, 1.2 * peak_fifth + slack);
-    EXPECT_LT(took, 12.0);
+    EXPECT_LE(peak_fifth, peak_second + slack);
+    EXPECT_LE(peak_refusing, peak_fifth + slack);
 }
 
 }  // namespace

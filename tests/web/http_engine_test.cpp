@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tests/web/raw_client.h"
+#include "common/timefmt.h"
 #include "exporters/gzip.h"
 #include "tests/web/test_api.h"
 #include "web/api_server.h"
@@ -314,6 +315,69 @@ TEST(ApiServerAccess, WriteEndpointsAreOffUnlessTheirFlagIsOn) {
     EXPECT_EQ(c2.Post("/-/reload")->status, 200);
     EXPECT_EQ(reloads, 1);
     EXPECT_EQ(c2.Post("/api/v1/test/silences", "{}", "application/json")->body, "created");
+}
+
+// Each write flag opens its own routes and no other (the daemon's routes, web/routes.cpp),
+// and a client that authenticated is held to the flags and the write rules like any other:
+// authentication says who asks, the flags what may be asked at all.
+TEST(ApiServerAccess, EachWriteFlagOpensOnlyItsOwnRoutesEvenForAnAuthenticatedClient) {
+    const std::string silence = R"({"matchers":[{"name":"alertname","value":"Down","isRegex":false}],"endsAt":")" +
+                                format_iso8601(std::chrono::system_clock::now() + std::chrono::hours{2}) +
+                                R"(","createdBy":"me","comment":"flags"})";
+    for (auto [lifecycle, admin] : {std::pair{true, false}, std::pair{false, true}, std::pair{false, false}}) {
+        SCOPED_TRACE(std::string("lifecycle ") + (lifecycle ? "on" : "off") + ", admin " + (admin ? "on" : "off"));
+        metrics::MetricStore store;
+        prometheus::Registry registry;
+        std::atomic<int> reloads{0};
+        testing_support::TestApi api(store, registry, counting_reload(reloads),
+                                     ServerOptions{.enable_lifecycle = lifecycle, .enable_admin_api = admin});
+        api.server.set_security(Security{.authenticate = [](std::string_view header, const std::function<bool()>&) {
+            return header == "Basic YWxpY2U6c2VjcmV0" ? AuthVerdict::pass : AuthVerdict::fail;  // alice:secret
+        }});
+        api.server.start("127.0.0.1:0");
+        httplib::Client c("127.0.0.1", api.server.port());
+        c.set_basic_auth("alice", "secret");
+        auto refused_for = [](const httplib::Result& res, const std::string& flag) {
+            ASSERT_TRUE(res);
+            EXPECT_EQ(res->status, 403) << res->body;
+            EXPECT_NE(res->body.find(flag), std::string::npos) << res->body;
+        };
+
+        auto reload = c.Post("/-/reload");
+        if (lifecycle) {
+            ASSERT_TRUE(reload);
+            EXPECT_EQ(reload->status, 200) << reload->body;
+            // The write rules hold for an authenticated client too.
+            EXPECT_EQ(c.Post("/-/reload", {{"Sec-Fetch-Site", "cross-site"}}, "", "")->status, 403);
+        } else {
+            refused_for(reload, "--web.enable-lifecycle");
+        }
+        EXPECT_EQ(reloads, lifecycle ? 1 : 0);
+
+        auto created = c.Post("/api/v1/silences", silence, "application/json");
+        std::string id = "unknown";
+        if (admin) {
+            ASSERT_TRUE(created);
+            EXPECT_EQ(created->status, 200) << created->body;
+            const auto at = created->body.find("\"silenceID\":\"");
+            ASSERT_NE(at, std::string::npos) << created->body;
+            const auto from = at + std::string("\"silenceID\":\"").size();
+            id = created->body.substr(from, created->body.find('"', from) - from);
+            EXPECT_EQ(c.Post("/api/v1/silences", {{"Sec-Fetch-Site", "same-site"}}, silence, "application/json")->status,
+                      403);
+        } else {
+            refused_for(created, "--web.enable-admin-api");
+        }
+        auto expired = c.Delete("/api/v1/silences/" + id);
+        if (admin) {
+            ASSERT_TRUE(expired);
+            EXPECT_EQ(expired->status, 200) << expired->body;
+        } else {
+            refused_for(expired, "--web.enable-admin-api");
+        }
+        // Reads answer whatever the flags.
+        EXPECT_EQ(c.Get("/api/v1/silences")->status, 200);
+    }
 }
 
 TEST(ApiServerAccess, AuthenticationGuardsEveryEndpointAndHeadersGoOnEveryAnswer) {

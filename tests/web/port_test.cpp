@@ -301,6 +301,22 @@ TEST(PortAuth, FailedLoginsAreLimitedPerClientWithoutRunningBcrypt) {
 // A flood of wrong passwords once queued bcrypt checks one behind the other (a valid
 // first login took 3.2 s). Now at most BasicAuth::kMaxBcryptQueue run or wait; more are
 // answered 429 at once without bcrypt, and a remembered login never waits for them.
+// A login that passes gives back what its check was charged: good logins that each ran
+// bcrypt (two users, nothing cached yet) leave the whole failed-login budget to guesses.
+TEST(PortAuth, GoodLoginsDoNotSpendTheFailedLoginBudget) {
+    AuthServer s({{"alice", hash_of("s3cret")}, {"bob", hash_of("b0b")}}, ServerOptions{.auth_failures_per_minute = 2});
+    auto status = [&](const std::string& user, const std::string& password) {
+        return RawClient::status_of(ask(
+            s.port(), get("/metrics", "Authorization: " + test::basic_authorization(user, password) + "\r\n"), "127.0.0.3"));
+    };
+    EXPECT_EQ(status("alice", "s3cret"), 200);
+    EXPECT_EQ(status("bob", "b0b"), 200);
+    EXPECT_EQ(s.auth->bcrypt_runs(), 2u);
+    EXPECT_EQ(status("alice", "guess1"), 401);
+    EXPECT_EQ(status("alice", "guess2"), 401);
+    EXPECT_EQ(status("alice", "guess3"), 429);
+}
+
 TEST(PortAuth, AFloodOfGuessesNeitherQueuesNorDelaysAKnownLogin) {
     AuthServer s({{"alice", hash_of("s3cret", 12)}});
     const std::string good = "Authorization: " + test::basic_authorization("alice", "s3cret") + "\r\n";

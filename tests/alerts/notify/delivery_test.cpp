@@ -169,6 +169,35 @@ TEST_F(DeliveryTest, ARestartNeitherLosesNorRepeats) {
     for (const auto& [key, times] : keys) EXPECT_EQ(times, 1) << key;
 }
 
+// A process that began a send and died before it recorded the answer (the "sending" mark
+// is on disk before the request leaves): its successor sends it again, same key, and
+// counts that the receiver may have it twice; a send that was answered is not counted.
+TEST_F(DeliveryTest, ASendCutByAKillIsSentAgainAndCountedAsARedelivery) {
+    build(webhook());
+    notify(2, "cut");
+    const auto due = outbox->due(2);
+    ASSERT_EQ(due.size(), 2u);
+    EXPECT_FALSE(outbox->begin_send(due[0].id));  // the first send of it: no redelivery
+    open();  // "kill" mid-send: only the file remains
+    receiver.start();
+    delivery->run_due();
+    auto keys = accepted();
+    EXPECT_EQ(keys.size(), 2u);
+    EXPECT_EQ(keys[due[0].idempotency_key], 1);
+    EXPECT_EQ(testing::sample(*registry, "cargomon_notifications_redelivered_total",
+                              {{"receiver", "r"}, {"integration", "webhook"}}),
+              1);
+    EXPECT_EQ(outcome("webhook", "delivered"), 2);
+    // Answered sends leave no mark: a further restart counts nothing more.
+    open();
+    clock.advance(1min);
+    delivery->run_due();
+    EXPECT_EQ(testing::sample(*registry, "cargomon_notifications_redelivered_total",
+                              {{"receiver", "r"}, {"integration", "webhook"}}),
+              0);
+    EXPECT_EQ(accepted().size(), 2u);
+}
+
 TEST_F(DeliveryTest, ClientErrorsAreNotRetriedButTooManyRequestsIs) {
     build(webhook());
     receiver.start();

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <set>
 
 #include "alerts/notify/dispatcher.h"
@@ -153,6 +154,29 @@ TEST_F(DispatcherTest, SendResolvedSendsTheResolution) {
     EXPECT_STREQ(bodies[0]["status"].GetString(), "resolved");
     EXPECT_EQ(alertnames(bodies[0]), std::vector<std::string>{"A:resolved"});
     EXPECT_EQ(dispatcher->group_count(), 0u);  // resolved alerts leave the group
+}
+
+// One alert of a group resolves while another still fires: with send_resolved, that is
+// news at the next group_interval (the group's notification lists both), not an hour later.
+TEST_F(DispatcherTest, AnAlertResolvingInAGroupThatStillFiresIsNotifiedAtTheNextInterval) {
+    build(true);
+    Alert one = firing_alert("A", {{"run", "1"}}, clock.now());
+    Alert two = firing_alert("A", {{"run", "2"}}, clock.now());
+    dispatcher->put({one, two});
+    advance_and_tick(30s);
+    ASSERT_EQ(sent().size(), 1u);
+    dispatcher->put({one, resolved(two, clock.now())});
+    advance_and_tick(5min);
+    auto bodies = sent();
+    ASSERT_EQ(bodies.size(), 1u);
+    EXPECT_STREQ(bodies[0]["status"].GetString(), "firing");
+    auto names = alertnames(bodies[0]);
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"A:firing", "A:resolved"}));
+    // Told once: the next interval has nothing new.
+    dispatcher->put({one});
+    advance_and_tick(5min);
+    EXPECT_TRUE(sent().empty());
 }
 
 // The rule engine re-sends a resolved alert every minute for 15 minutes (as Prometheus
