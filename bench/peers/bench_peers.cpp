@@ -55,15 +55,6 @@ std::pair<double, std::size_t> scrape(int port, int requests, bool gzip) {
     return {median(times.ms), times.bytes};
 }
 
-// A sample of a Prometheus-format exposition, by its name and label text.
-std::optional<double> sample(const std::string& exposition, const std::string& prefix) {
-    auto at = exposition.find("\n" + prefix);
-    if (at == std::string::npos) return std::nullopt;
-    auto line_end = exposition.find('\n', at + 1);
-    auto line = exposition.substr(at + 1, line_end - at - 1);
-    return std::stod(line.substr(line.rfind(' ') + 1));
-}
-
 }  // namespace
 
 int main() {
@@ -123,8 +114,8 @@ int main() {
             if (prom.query("count(cargo_workflow_info)").empty()) continue;
             auto res = client.Get("/metrics");
             if (!res) continue;
-            auto seconds = sample(res->body, "prometheus_rule_group_last_duration_seconds{");
-            auto evaluations = sample(res->body, "prometheus_rule_group_iterations_total{");
+            auto seconds = exposition_sample(res->body, "prometheus_rule_group_last_duration_seconds{");
+            auto evaluations = exposition_sample(res->body, "prometheus_rule_group_iterations_total{");
             if (!seconds || !evaluations || *evaluations == last) continue;
             if (last >= 0) theirs_ms.push_back(*seconds * 1000);  // skip the one that may predate the data
             last = *evaluations;

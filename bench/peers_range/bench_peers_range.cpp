@@ -248,15 +248,6 @@ public:
                      {{"prometheus.yml", config}, {"rules.yml", rules}}) {}
 };
 
-// A sample of a Prometheus-format exposition, by its name and label text.
-std::optional<double> exposition_sample(const std::string& exposition, const std::string& prefix) {
-    auto at = exposition.find("\n" + prefix);
-    if (at == std::string::npos) return std::nullopt;
-    auto line_end = exposition.find('\n', at + 1);
-    auto line = exposition.substr(at + 1, line_end - at - 1);
-    return std::stod(line.substr(line.rfind(' ') + 1));
-}
-
 struct TheirAnswer {
     Result result;
     double eval_ms = 0;  // stats.timings.evalTotalTime

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,16 @@ inline std::string spread(const std::vector<double>& values) {
     std::snprintf(text, sizeof text, "min %.1f, max %.1f, n=%zu", *std::min_element(values.begin(), values.end()),
                   *std::max_element(values.begin(), values.end()), values.size());
     return text;
+}
+
+// A sample of a Prometheus-format exposition (a peer's /metrics), by its name and label
+// text: "prometheus_rule_group_last_duration_seconds{".
+inline std::optional<double> exposition_sample(const std::string& exposition, const std::string& prefix) {
+    auto at = exposition.find("\n" + prefix);
+    if (at == std::string::npos) return std::nullopt;
+    auto line_end = exposition.find('\n', at + 1);
+    auto line = exposition.substr(at + 1, line_end - at - 1);
+    return std::stod(line.substr(line.rfind(' ') + 1));
 }
 
 // VmRSS of this process, in MiB.

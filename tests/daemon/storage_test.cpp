@@ -85,6 +85,16 @@ void write_old_files(const TempDir& dir) {
     }
 }
 
+// A database of about 450 KB in one table, without a WAL, for tests that damage it.
+void fill_with_a_table(const std::string& path) {
+    sqlite::Database db(path);
+    db.exec("PRAGMA journal_mode=DELETE; CREATE TABLE t (x TEXT)");
+    sqlite::Transaction tx(db);
+    sqlite::Statement insert(db, "INSERT INTO t VALUES (?)");
+    for (int i = 0; i < 2000; ++i) insert.bind(1, std::string(200, char('a' + i % 26))).run();
+    tx.commit();
+}
+
 TEST(StateDatabase, MergesTheFourOldFilesOnceInTodaysFormat) {
     TempDir dir;
     write_old_files(dir);
@@ -169,14 +179,7 @@ TEST(StateDatabase, UnusableFileIsMovedAsideAndKept) {
         TempDir dir;
         const std::string path = dir.file("cargomon.db");
         if (truncated) {
-            {
-                sqlite::Database db(path);
-                db.exec("PRAGMA journal_mode=DELETE; CREATE TABLE t (x TEXT)");
-                sqlite::Transaction tx(db);
-                sqlite::Statement insert(db, "INSERT INTO t VALUES (?)");
-                for (int i = 0; i < 2000; ++i) insert.bind(1, std::string(200, char('a' + i % 26))).run();
-                tx.commit();
-            }
+            fill_with_a_table(path);
             fs::resize_file(path, fs::file_size(path) / 2);
         } else {
             dir.write("cargomon.db", std::string(8192, '\x5a'));
@@ -210,14 +213,7 @@ TEST(StateDatabase, UnusableFileIsMovedAsideAndKept) {
 TEST(StateDatabase, AFileWithDamagedPagesIsMovedAside) {
     TempDir dir;
     const std::string path = dir.file("cargomon.db");
-    {
-        sqlite::Database db(path);
-        db.exec("PRAGMA journal_mode=DELETE; CREATE TABLE t (x TEXT)");
-        sqlite::Transaction tx(db);
-        sqlite::Statement insert(db, "INSERT INTO t VALUES (?)");
-        for (int i = 0; i < 2000; ++i) insert.bind(1, std::string(200, char('a' + i % 26))).run();
-        tx.commit();
-    }
+    fill_with_a_table(path);
     {
         std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
         f.seekp(static_cast<std::streamoff>(fs::file_size(path) / 2 / 4096 * 4096));
