@@ -367,7 +367,8 @@ web::DaemonStatus Daemon::status() const {
                 std::chrono::duration<double>(reload_success_time_.Value()))},
             .state_database = state_path_,
             .state_database_moved_aside = state_moved_aside_,
-            .actions_enabled = options_.actions_enabled};
+            .actions_enabled = options_.actions_enabled,
+            .history_retention = history_->retention()};
 }
 
 std::vector<metrics::Labels> Daemon::series(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,

@@ -45,6 +45,9 @@ struct DaemonStatus {
     std::string state_database;
     std::vector<std::string> state_database_moved_aside;
     bool actions_enabled = true;  // false: a standby replica (--actions.enabled=false)
+    // How far back the sample history goes (--storage.history.retention, or the rules'
+    // need): the page's longer ranges show no more than this. 0: not known.
+    Millis history_retention{0};
 };
 std::string status_answer(const DaemonStatus& status);
 

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 
+#include "common/duration.h"
 #include "common/text.h"
 #include "common/timefmt.h"
 #include "metrics/labels.h"
@@ -154,6 +155,16 @@ void render_alert(std::string& html, const StatusPage& page, const alerts::Alert
     html += "</li>\n";
 }
 
+// Under the charts and the resolved list: what the history keeps, when that is less than
+// the 24 h they offer (by default it is what the rules need, often about an hour).
+std::string retention_note(const StatusPage& page) {
+    const Millis retention = page.status.history_retention;
+    if (retention.count() <= 0 || retention >= std::chrono::hours{24}) return "";
+    return "<p class=\"note\">The sample history keeps " + format_duration(retention) +
+           " (what the rules need; <code>--storage.history.retention=24h</code> keeps a day): older points "
+           "and alerts resolved before that are not shown.</p>\n";
+}
+
 void render_alerts(std::string& html, const StatusPage& page) {
     html += "<section id=\"alerts\" aria-labelledby=\"alerts-h\"><h2 id=\"alerts-h\">Alerts</h2>\n";
     if (page.groups.empty()) html += "<p class=\"empty\">No alert is pending or firing.</p>\n";
@@ -167,7 +178,7 @@ void render_alerts(std::string& html, const StatusPage& page) {
         for (const auto& alert : group.alerts) render_alert(html, page, alert, group.labels);
         html += "</ul></article>\n";
     }
-    html += "<h3>Resolved in the last 24 h</h3>\n";
+    html += "<h3>Resolved in the last 24 h</h3>\n" + retention_note(page);
     if (page.resolved.empty()) {
         html += "<p class=\"empty\">None (as far back as the sample history goes).</p>\n";
     } else {
@@ -232,12 +243,13 @@ void render_health(std::string& html, const StatusPage& page) {
     html += "</tbody></table></div>\n</section>\n";
 }
 
-void render_charts(std::string& html) {
+void render_charts(std::string& html, const StatusPage& page) {
     html += "<section id=\"charts\" aria-labelledby=\"charts-h\"><h2 id=\"charts-h\">Charts</h2>\n"
             "<div class=\"ranges\" role=\"group\" aria-label=\"Time range\">"
             "<button type=\"button\" data-range=\"3600\" aria-pressed=\"true\">1h</button>"
             "<button type=\"button\" data-range=\"21600\" aria-pressed=\"false\">6h</button>"
-            "<button type=\"button\" data-range=\"86400\" aria-pressed=\"false\">24h</button></div>\n"
+            "<button type=\"button\" data-range=\"86400\" aria-pressed=\"false\">24h</button></div>\n" +
+            retention_note(page) +
             "<noscript><p class=\"note\">The charts are drawn by the page's script from <code>/api/v1/query_range</code>; "
             "the rest of the page reads without it.</p></noscript>\n<div class=\"charts\">"
             "<figure class=\"chart\" data-chart=\"errors\"><figcaption>Error ratio per workflow</figcaption></figure>"
@@ -497,7 +509,7 @@ std::string render_status_page(const StatusPage& page) {
     html += "<main>\n";
     render_alerts(html, page);
     render_health(html, page);
-    render_charts(html);
+    render_charts(html, page);
     render_silences(html, page);
     render_actions(html, page);
     html += "</main>\n";

@@ -164,6 +164,20 @@ TEST(StatusPageRender, AlertsAreShownInTheirRouteGroupsWithTheirSilences) {
     EXPECT_NE(html.find("2h ago"), std::string::npos);
 }
 
+// The 6h and 24h charts and the resolved list show what the history keeps: when it keeps
+// less than a day, the page says how much, and how to keep more.
+TEST(StatusPageRender, SaysHowFarBackTheHistoryGoesWhenLessThanADay) {
+    StatusPage page = empty_page();
+    page.status.history_retention = std::chrono::minutes{75};
+    const std::string hour = render_status_page(page);
+    const std::string note = "The sample history keeps 1h15m";
+    auto first = hour.find(note);
+    ASSERT_NE(first, std::string::npos) << hour;
+    EXPECT_NE(hour.find(note, first + 1), std::string::npos) << "under the charts and the resolved list";
+    page.status.history_retention = std::chrono::hours{24};
+    EXPECT_EQ(render_status_page(page).find("The sample history keeps"), std::string::npos);
+}
+
 TEST(StatusPageRender, SilenceFormsOnlyWithTheAdminApi) {
     StatusPage page = empty_page();
     alerts::notify::Silence silence{.id = "s1",
