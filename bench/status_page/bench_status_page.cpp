@@ -44,6 +44,7 @@ public:
     std::vector<web::ActionBudget> action_budgets() const override { return {{"transient", "enabled", 3, 1000}}; }
     const alerts::promql::Queryable& history() const override { return history_; }
     alerts::promql::Limits query_limits() const override { return {}; }
+    std::vector<metrics::Labels> series(const std::vector<metrics::Matcher>&, std::int64_t, std::int64_t) const override { return {}; }
     std::vector<std::string> label_names(const std::vector<metrics::Matcher>&, std::int64_t, std::int64_t) const override { return {}; }
     std::vector<std::string> label_values(const std::string&, const std::vector<metrics::Matcher>&, std::int64_t,
                                           std::int64_t) const override { return {}; }
