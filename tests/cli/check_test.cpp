@@ -36,7 +36,7 @@ TEST(CheckConfig, ReportsEachFile) {
 TEST(CheckRules, ReportsEachFile) {
     std::ostringstream out, err;
     EXPECT_EQ(check_rules_main({CARGOMON_SHIPPED_RULES, "/nonexistent/x.yml"}, out, err), 1);
-    EXPECT_EQ(out.str(), std::string(CARGOMON_SHIPPED_RULES) + ": OK, 3 groups, 12 rules\n");
+    EXPECT_EQ(out.str(), std::string(CARGOMON_SHIPPED_RULES) + ": OK, 3 groups, 15 rules\n");
     EXPECT_EQ(err.str(), "/nonexistent/x.yml: cannot read: No such file or directory\n");
     std::ostringstream out2, err2;
     EXPECT_EQ(check_rules_main({}, out2, err2), 2);
