@@ -323,7 +323,7 @@ TEST_F(Chain, PrometheusStoresTheSeriesCargomonExports) {
             EXPECT_EQ(std::string(rule["health"].GetString()), "ok")
                 << rule["name"].GetString() << ": " << (rule.HasMember("lastError") ? rule["lastError"].GetString() : "");
         }
-    EXPECT_EQ(rule_count, 12u);
+    EXPECT_EQ(rule_count, 15u);
 }
 
 TEST_F(Chain, EveryDashboardQueryReturnsData) {

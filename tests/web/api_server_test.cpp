@@ -331,7 +331,8 @@ TEST(ApiServerRoutes, EveryRouteIsRegisteredOnceAtItsAccessLevel) {
     std::vector<std::string> routes;
     for (const auto& r : bare.server.routes()) routes.push_back(r.method + " " + r.pattern);
     EXPECT_EQ(routes, (std::vector<std::string>{
-                          "GET /", "GET /metrics", "GET /healthz", "GET /readyz", "GET /api/v1/status",
+                          "GET /", "GET /static/status.js", "GET /static/status.css", "GET /static/favicon.svg",
+                          "GET /metrics", "GET /healthz", "GET /readyz", "GET /api/v1/status",
                           "POST /-/reload", "GET /api/v1/alerts", "GET /api/v1/rules", "GET /api/v1/silences",
                           "POST /api/v1/silences", "DELETE /api/v1/silences/:id", "GET /api/v1/actions",
                           "GET /api/v1/query", "POST /api/v1/query", "GET /api/v1/query_range",
