@@ -238,14 +238,20 @@ void Head::select(const std::vector<metrics::Matcher>& matchers, std::int64_t mi
     }
 }
 
+std::vector<SeriesRef> Head::overlapping(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,
+                                         std::int64_t maxt_ms) const {
+    std::vector<SeriesRef> out;
+    for (auto& s : candidates(matchers)) {
+        std::lock_guard lock(s->mu);
+        if (s->overlaps(mint_ms, maxt_ms)) out.push_back(std::move(s));
+    }
+    return out;
+}
+
 std::vector<metrics::Labels> Head::series(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,
                                           std::int64_t maxt_ms) const {
     std::vector<metrics::Labels> out;
-    for (const auto& s : candidates(matchers)) {
-        {
-            std::lock_guard lock(s->mu);
-            if (!s->overlaps(mint_ms, maxt_ms)) continue;
-        }
+    for (const auto& s : overlapping(matchers, mint_ms, maxt_ms)) {
         out.push_back(s->labels);
     }
     std::sort(out.begin(), out.end());
@@ -261,11 +267,7 @@ std::vector<std::string> Head::label_names(const std::vector<metrics::Matcher>& 
         return out;
     }
     std::set<std::string, std::less<>> names;
-    for (const auto& s : candidates(matchers)) {
-        {
-            std::lock_guard lock(s->mu);
-            if (!s->overlaps(mint_ms, maxt_ms)) continue;
-        }
+    for (const auto& s : overlapping(matchers, mint_ms, maxt_ms)) {
         for (const auto& label : s->labels) names.insert(label.first);
     }
     return {names.begin(), names.end()};
@@ -281,11 +283,7 @@ std::vector<std::string> Head::label_values(const std::string& name, const std::
         return out;
     }
     std::set<std::string, std::less<>> values;
-    for (const auto& s : candidates(matchers)) {
-        {
-            std::lock_guard lock(s->mu);
-            if (!s->overlaps(mint_ms, maxt_ms)) continue;
-        }
+    for (const auto& s : overlapping(matchers, mint_ms, maxt_ms)) {
         if (const auto* value = metrics::find_label(s->labels, name)) values.insert(*value);
     }
     return {values.begin(), values.end()};

@@ -132,6 +132,10 @@ public:
 
 private:
     std::vector<SeriesRef> candidates(const std::vector<metrics::Matcher>& matchers) const;
+    // The candidates with samples in [mint_ms, maxt_ms]: what series() and the label
+    // queries read the labels of.
+    std::vector<SeriesRef> overlapping(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms,
+                                       std::int64_t maxt_ms) const;
     void forget(const SeriesRef& series);  // caller holds index_mu_ exclusively
 
     mutable std::shared_mutex index_mu_;

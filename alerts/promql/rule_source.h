@@ -18,7 +18,6 @@ public:
 
     // After a recording rule publishes its output: the next rules see it at once.
     void set_current(std::shared_ptr<const StoreSource> current) { current_ = std::move(current); }
-    const StoreSource& current() const { return *current_; }
 
     void select(const std::vector<metrics::Matcher>& matchers, std::int64_t mint_ms, std::int64_t maxt_ms,
                 const SeriesFn& fn) const override {
